@@ -1,0 +1,628 @@
+//! Connection and server commands that run in the client actor: AUTH, HELLO, RESET, CLIENT,
+//! CONFIG, COMMAND, SHUTDOWN.
+
+use super::{Client, Next};
+use crate::cmd::{self, eq, err, CommandSpec};
+use crate::keyspace;
+use crate::shared::ClientMeta;
+use crate::util::num;
+use bytes::Bytes;
+use std::sync::atomic::Ordering::Relaxed;
+
+pub(super) async fn run(c: &mut Client, spec: &'static CommandSpec, a: &[Bytes]) -> Next {
+    match spec.name {
+        "auth" => auth(c, a),
+        "hello" => hello(c, a),
+        "reset" => reset(c),
+        "client" => return client(c, a),
+        "config" => config(c, a),
+        "command" => command(c, a),
+        "shutdown" => return shutdown(c, a),
+        _ => c.out.error(&format!("ERR '{}' cannot run here", spec.name)),
+    }
+    Next::Continue
+}
+
+/// Checks a password (and user, which must be `default`); replies on failure.
+fn check_password(c: &mut Client, user: Option<&[u8]>, pass: &[u8]) -> bool {
+    let required = c.shared.cfg().requirepass().clone();
+    let ok = match (&required, user) {
+        (_, Some(u)) if u != b"default" => false,
+        (Some(p), _) => p.as_slice() == pass,
+        (None, Some(_)) => true,
+        (None, None) => {
+            c.out.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+            return false;
+        }
+    };
+    if !ok {
+        c.out.error("WRONGPASS invalid username-password pair or user is disabled.");
+        return false;
+    }
+    c.meta.authenticated.store(true, Relaxed);
+    true
+}
+
+fn auth(c: &mut Client, a: &[Bytes]) {
+    let ok = match a.len() {
+        2 => check_password(c, None, &a[1]),
+        3 => check_password(c, Some(&a[1]), &a[2]),
+        _ => {
+            c.out.error(err::SYNTAX);
+            return;
+        }
+    };
+    if ok {
+        c.out.ok();
+    }
+}
+
+fn hello(c: &mut Client, a: &[Bytes]) {
+    let mut proto = if c.resp3 { 3 } else { 2 };
+    let mut i = 1;
+    if a.len() > 1 {
+        match num::parse_i64(&a[1]) {
+            Some(v) if v == 2 || v == 3 => proto = v,
+            Some(_) => return c.out.error("NOPROTO unsupported protocol version"),
+            None => return c.out.error("ERR Protocol version is not an integer or out of range"),
+        }
+        i = 2;
+    }
+    let mut name = None;
+    while i < a.len() {
+        if eq(&a[i], "AUTH") && i + 2 < a.len() {
+            if !check_password(c, Some(&a[i + 1]), &a[i + 2]) {
+                return;
+            }
+            i += 3;
+        } else if eq(&a[i], "SETNAME") && i + 1 < a.len() {
+            if !valid_name(&a[i + 1]) {
+                return c.out.error("ERR Client names cannot contain spaces, newlines or special characters.");
+            }
+            name = Some(a[i + 1].clone());
+            i += 2;
+        } else {
+            return c.out.error(&format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(&a[i])));
+        }
+    }
+    if !c.meta.authenticated.load(Relaxed) {
+        return c.out.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+    }
+    if let Some(n) = name {
+        *c.meta.name.lock().unwrap_or_else(|e| e.into_inner()) = Some(n);
+    }
+    c.resp3 = proto == 3;
+    c.out.resp3 = c.resp3;
+    c.meta.resp.store(proto as u64, Relaxed);
+    let role = if c.shared.is_replica.load(Relaxed) { "replica" } else { "master" };
+    c.out.map(7);
+    c.out.bulk(b"server");
+    c.out.bulk(b"redis");
+    c.out.bulk(b"version");
+    c.out.bulk(b"7.0.15");
+    c.out.bulk(b"proto");
+    c.out.int(proto);
+    c.out.bulk(b"id");
+    c.out.int(c.id as i64);
+    c.out.bulk(b"mode");
+    c.out.bulk(b"standalone");
+    c.out.bulk(b"role");
+    c.out.bulk(role.as_bytes());
+    c.out.bulk(b"modules");
+    c.out.array(0);
+}
+
+fn reset(c: &mut Client) {
+    c.multi = None;
+    c.multi_error = false;
+    c.db = 0;
+    c.meta.db.store(0, Relaxed);
+    c.resp3 = false;
+    c.out.resp3 = false;
+    c.reply_off = false;
+    c.reply_skip = false;
+    *c.meta.name.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    let authed = c.shared.cfg().requirepass().is_none();
+    c.meta.authenticated.store(authed, Relaxed);
+    let _ = c.keyspace.send(keyspace::Unwatch(c.id));
+    c.out.simple("RESET");
+}
+
+fn valid_name(n: &[u8]) -> bool {
+    n.iter().all(|&b| (b'!'..=b'~').contains(&b))
+}
+
+/// One CLIENT LIST line.
+pub fn client_line(m: &ClientMeta) -> String {
+    let name = m.name.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default();
+    let idle = m.last_interaction.lock().unwrap_or_else(|e| e.into_inner()).elapsed().as_secs();
+    let cmd = m.last_cmd.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let flags = if m.is_master.load(Relaxed) {
+        "M"
+    } else if m.is_replica.load(Relaxed) {
+        "S"
+    } else if m.multi.load(Relaxed) >= 0 {
+        "x"
+    } else {
+        "N"
+    };
+    format!(
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        m.id,
+        m.addr,
+        m.laddr,
+        m.fd,
+        String::from_utf8_lossy(&name),
+        m.created.elapsed().as_secs(),
+        idle,
+        flags,
+        m.db.load(Relaxed),
+        m.multi.load(Relaxed),
+        m.qbuf.load(Relaxed),
+        m.omem.load(Relaxed),
+        if cmd.is_empty() { "NULL".to_string() } else { cmd },
+        m.resp.load(Relaxed).max(2),
+    )
+}
+
+fn client_type(m: &ClientMeta) -> &'static str {
+    if m.is_master.load(Relaxed) {
+        "master"
+    } else if m.is_replica.load(Relaxed) {
+        "replica"
+    } else {
+        "normal"
+    }
+}
+
+const CLIENT_HELP: &[&str] = &[
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GETNAME", "    Return the name of the current connection.",
+    "ID", "    Return the ID of the current connection.",
+    "INFO", "    Return information about the current client connection.",
+    "KILL <ip:port>", "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]", "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, SKIPME.",
+    "LIST [options ...]", "    Return information about client connections.",
+    "UNPAUSE", "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
+    "SETNAME <name>", "    Assign the name <name> to the current connection.",
+    "HELP", "    Print this help.",
+];
+
+fn client(c: &mut Client, a: &[Bytes]) -> Next {
+    let sub = String::from_utf8_lossy(&a[1]).to_lowercase();
+    let arity = |c: &mut Client| c.out.error(&format!("ERR wrong number of arguments for 'client|{}' command", sub));
+    match sub.as_str() {
+        "id" if a.len() == 2 => c.out.int(c.id as i64),
+        "getname" if a.len() == 2 => {
+            let n = c.meta.name.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            match n {
+                Some(n) => c.out.bulk(&n),
+                None => c.out.null(),
+            }
+        }
+        "setname" if a.len() == 3 => {
+            if !valid_name(&a[2]) {
+                c.out.error("ERR Client names cannot contain spaces, newlines or special characters.");
+            } else {
+                let n = if a[2].is_empty() { None } else { Some(a[2].clone()) };
+                *c.meta.name.lock().unwrap_or_else(|e| e.into_inner()) = n;
+                c.out.ok();
+            }
+        }
+        "info" if a.len() == 2 => {
+            let line = client_line(&c.meta) + "\n";
+            c.out.verbatim(&line);
+        }
+        "list" => client_list(c, a),
+        "kill" if a.len() >= 3 => return client_kill(c, a),
+        "pause" if a.len() == 3 || a.len() == 4 => {
+            let Some(ms) = num::parse_i64(&a[2]).filter(|&v| v >= 0) else {
+                c.out.error("ERR timeout is not an integer or out of range");
+                return Next::Continue;
+            };
+            let all = match a.get(3) {
+                None => true,
+                Some(m) if eq(m, "ALL") => true,
+                Some(m) if eq(m, "WRITE") => false,
+                Some(_) => {
+                    c.out.error(err::SYNTAX);
+                    return Next::Continue;
+                }
+            };
+            c.shared.pause.all.store(all, Relaxed);
+            c.shared.pause.until_ms.store(crate::util::now_ms() + ms, Relaxed);
+            c.out.ok();
+        }
+        "unpause" if a.len() == 2 => {
+            c.shared.pause.until_ms.store(0, Relaxed);
+            c.out.ok();
+        }
+        "reply" if a.len() == 3 => {
+            if eq(&a[2], "ON") {
+                c.reply_off = false;
+                c.out.ok();
+            } else if eq(&a[2], "OFF") {
+                c.reply_off = true;
+            } else if eq(&a[2], "SKIP") {
+                c.reply_skip = true;
+            } else {
+                c.out.error(err::SYNTAX);
+            }
+        }
+        "no-evict" | "no-touch" if a.len() == 3 => c.out.ok(),
+        "help" => {
+            c.out.array(CLIENT_HELP.len());
+            for l in CLIENT_HELP {
+                c.out.simple(l);
+            }
+        }
+        "id" | "getname" | "setname" | "info" | "kill" | "pause" | "unpause" | "reply" => arity(c),
+        _ => c.out.error(&format!(
+            "ERR unknown subcommand '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(&a[1])
+        )),
+    }
+    Next::Continue
+}
+
+fn client_list(c: &mut Client, a: &[Bytes]) {
+    let mut typ: Option<String> = None;
+    let mut ids: Option<Vec<u64>> = None;
+    let mut i = 2;
+    while i < a.len() {
+        if eq(&a[i], "TYPE") && i + 1 < a.len() {
+            let t = String::from_utf8_lossy(&a[i + 1]).to_lowercase();
+            let t = if t == "slave" { "replica".to_string() } else { t };
+            if !["normal", "master", "replica", "pubsub"].contains(&t.as_str()) {
+                return c.out.error(&format!("ERR Unknown client type '{}'", String::from_utf8_lossy(&a[i + 1])));
+            }
+            typ = Some(t);
+            i += 2;
+        } else if eq(&a[i], "ID") && i + 1 < a.len() {
+            let mut v = vec![];
+            for x in &a[i + 1..] {
+                match num::parse_i64(x).filter(|&n| n > 0) {
+                    Some(n) => v.push(n as u64),
+                    None => return c.out.error("ERR Invalid client ID"),
+                }
+            }
+            ids = Some(v);
+            i = a.len();
+        } else {
+            return c.out.error(err::SYNTAX);
+        }
+    }
+    let clients = c.shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+    let mut metas: Vec<_> = clients.values().map(|e| e.meta.clone()).collect();
+    drop(clients);
+    metas.sort_by_key(|m| m.id);
+    let mut s = String::new();
+    for m in metas {
+        if typ.as_ref().is_some_and(|t| t != client_type(&m)) {
+            continue;
+        }
+        if ids.as_ref().is_some_and(|v| !v.contains(&m.id)) {
+            continue;
+        }
+        s.push_str(&client_line(&m));
+        s.push('\n');
+    }
+    c.out.verbatim(&s);
+}
+
+fn client_kill(c: &mut Client, a: &[Bytes]) -> Next {
+    // Old form: CLIENT KILL addr.
+    if a.len() == 3 {
+        let addr = String::from_utf8_lossy(&a[2]).to_string();
+        let n = kill_matching(c, |m| m.addr == addr, false);
+        if n == 0 {
+            c.out.error("ERR No such client");
+        } else {
+            c.out.ok();
+        }
+        return if c.meta.killed.load(Relaxed) { Next::Close } else { Next::Continue };
+    }
+    let (mut id, mut addr, mut laddr, mut typ, mut skipme) = (None, None, None, None, true);
+    let mut i = 2;
+    while i < a.len() {
+        if i + 1 >= a.len() {
+            c.out.error(err::SYNTAX);
+            return Next::Continue;
+        }
+        let v = String::from_utf8_lossy(&a[i + 1]).to_string();
+        let o = String::from_utf8_lossy(&a[i]).to_lowercase();
+        match o.as_str() {
+            "id" => match num::parse_i64(&a[i + 1]).filter(|&n| n > 0) {
+                Some(n) => id = Some(n as u64),
+                None => {
+                    c.out.error("ERR client-id should be greater than 0");
+                    return Next::Continue;
+                }
+            },
+            "addr" => addr = Some(v),
+            "laddr" => laddr = Some(v),
+            "type" => {
+                let t = v.to_lowercase();
+                let t = if t == "slave" { "replica".to_string() } else { t };
+                if !["normal", "master", "replica", "pubsub"].contains(&t.as_str()) {
+                    c.out.error(&format!("ERR Unknown client type '{}'", v));
+                    return Next::Continue;
+                }
+                typ = Some(t);
+            }
+            "skipme" => {
+                if v.eq_ignore_ascii_case("yes") {
+                    skipme = true
+                } else if v.eq_ignore_ascii_case("no") {
+                    skipme = false
+                } else {
+                    c.out.error(err::SYNTAX);
+                    return Next::Continue;
+                }
+            }
+            "user" => {}
+            _ => {
+                c.out.error(err::SYNTAX);
+                return Next::Continue;
+            }
+        }
+        i += 2;
+    }
+    let n = kill_matching(
+        c,
+        |m| {
+            id.is_none_or(|x| m.id == x)
+                && addr.as_ref().is_none_or(|x| &m.addr == x)
+                && laddr.as_ref().is_none_or(|x| &m.laddr == x)
+                && typ.as_ref().is_none_or(|x| x == client_type(m))
+        },
+        skipme,
+    );
+    c.out.int(n as i64);
+    if c.meta.killed.load(Relaxed) { Next::Close } else { Next::Continue }
+}
+
+/// Closes every client matching `pred`; returns how many.
+fn kill_matching(c: &mut Client, pred: impl Fn(&ClientMeta) -> bool, skipme: bool) -> usize {
+    let clients = c.shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+    let mut n = 0;
+    for e in clients.values() {
+        if skipme && e.meta.id == c.id {
+            continue;
+        }
+        if pred(&e.meta) {
+            n += 1;
+            if e.meta.id == c.id {
+                // Killing ourselves: reply first, then close.
+                c.meta.killed.store(true, Relaxed);
+            } else {
+                e.meta.killed.store(true, Relaxed);
+                (e.kill)();
+            }
+        }
+    }
+    n
+}
+
+fn config(c: &mut Client, a: &[Bytes]) {
+    let sub = String::from_utf8_lossy(&a[1]).to_lowercase();
+    match sub.as_str() {
+        "get" if a.len() >= 3 => {
+            let cfg = c.shared.cfg();
+            let mut pairs: Vec<(String, String)> = vec![];
+            for p in &a[2..] {
+                for kv in cfg.get(p) {
+                    if !pairs.iter().any(|(k, _)| *k == kv.0) {
+                        pairs.push(kv);
+                    }
+                }
+            }
+            drop(cfg);
+            c.out.map(pairs.len());
+            for (k, v) in pairs {
+                c.out.bulk(k.as_bytes());
+                c.out.bulk(v.as_bytes());
+            }
+        }
+        "set" if a.len() >= 4 && a.len() % 2 == 0 => {
+            let pairs: Vec<(Vec<u8>, Vec<u8>)> = a[2..].chunks(2).map(|p| (p[0].to_vec(), p[1].to_vec())).collect();
+            let r = c.shared.config.write().unwrap_or_else(|e| e.into_inner()).set(&pairs);
+            match r {
+                Ok(()) => {
+                    c.shared.apply_config();
+                    c.out.ok()
+                }
+                Err(e) => c.out.error(&e),
+            }
+        }
+        "resetstat" if a.len() == 2 => {
+            for s in &c.shared.cmd_stats {
+                s.calls.store(0, Relaxed);
+                s.usec.store(0, Relaxed);
+                s.rejected.store(0, Relaxed);
+                s.failed.store(0, Relaxed);
+            }
+            c.shared.reset_stats();
+            let _ = c.keyspace.send(keyspace::ResetStats);
+            c.out.ok();
+        }
+        "rewrite" if a.len() == 2 => {
+            let r = c.shared.cfg().rewrite();
+            match r {
+                Ok(()) => c.out.ok(),
+                Err(e) => c.out.error(&e),
+            }
+        }
+        "help" => {
+            c.out.array(1);
+            c.out.simple("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: GET, SET, RESETSTAT, REWRITE, HELP");
+        }
+        "get" | "set" | "resetstat" | "rewrite" => {
+            c.out.error(&format!("ERR wrong number of arguments for 'config|{}' command", sub))
+        }
+        _ => c.out.error(&format!(
+            "ERR unknown subcommand '{}'. Try CONFIG HELP.",
+            String::from_utf8_lossy(&a[1])
+        )),
+    }
+}
+
+fn command_info(c: &mut Client, spec: &CommandSpec) {
+    c.out.array(10);
+    c.out.bulk(spec.name.as_bytes());
+    c.out.int(spec.arity as i64);
+    let flags = spec.flag_names();
+    c.out.set(flags.len());
+    for f in flags {
+        c.out.simple(f);
+    }
+    c.out.int(spec.first_key as i64);
+    c.out.int(spec.last_key as i64);
+    c.out.int(spec.step as i64);
+    let cats = acl_categories(spec);
+    c.out.set(cats.len());
+    for cat in cats {
+        c.out.simple(cat);
+    }
+    c.out.array(0);
+    c.out.array(0);
+    c.out.array(0);
+}
+
+fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
+    let mut v = vec![];
+    if spec.is_write() {
+        v.push("@write");
+    }
+    if spec.has(cmd::READONLY) {
+        v.push("@read");
+    }
+    v.push(match spec.group {
+        "string" => "@string",
+        "generic" => "@keyspace",
+        "list" => "@list",
+        "hash" => "@hash",
+        "set" => "@set",
+        "sorted-set" => "@sortedset",
+        "connection" => "@connection",
+        "transactions" => "@transaction",
+        "scripting" => "@scripting",
+        _ => "@admin",
+    });
+    if spec.has(cmd::FAST) {
+        v.push("@fast");
+    } else {
+        v.push("@slow");
+    }
+    v
+}
+
+fn command(c: &mut Client, a: &[Bytes]) {
+    let table = cmd::table();
+    if a.len() == 1 {
+        c.out.array(table.len());
+        for s in table {
+            command_info(c, s);
+        }
+        return;
+    }
+    let sub = String::from_utf8_lossy(&a[1]).to_lowercase();
+    match sub.as_str() {
+        "count" if a.len() == 2 => c.out.int(table.len() as i64),
+        "list" => {
+            c.out.array(table.len());
+            for s in table {
+                c.out.bulk(s.name.as_bytes());
+            }
+        }
+        "info" => {
+            let specs: Vec<Option<&'static CommandSpec>> = if a.len() == 2 {
+                table.iter().map(Some).collect()
+            } else {
+                a[2..].iter().map(|n| cmd::lookup(n)).collect()
+            };
+            c.out.array(specs.len());
+            for s in specs {
+                match s {
+                    Some(s) => command_info(c, s),
+                    None => c.out.null_array(),
+                }
+            }
+        }
+        "docs" => {
+            let specs: Vec<&'static CommandSpec> = if a.len() == 2 {
+                table.iter().collect()
+            } else {
+                a[2..].iter().filter_map(|n| cmd::lookup(n)).collect()
+            };
+            c.out.map(specs.len());
+            for s in specs {
+                c.out.bulk(s.name.as_bytes());
+                c.out.map(3);
+                c.out.bulk(b"summary");
+                c.out.bulk(s.summary.as_bytes());
+                c.out.bulk(b"since");
+                c.out.bulk(b"1.0.0");
+                c.out.bulk(b"group");
+                c.out.bulk(s.group.as_bytes());
+            }
+        }
+        "getkeys" if a.len() >= 3 => {
+            let Some(spec) = cmd::lookup(&a[2]) else {
+                return c.out.error("ERR Invalid command specified");
+            };
+            if !spec.arity_ok(a.len() - 2) {
+                return c.out.error("ERR Invalid number of arguments specified for command");
+            }
+            let pos = spec.key_positions(a.len() - 2);
+            if pos.is_empty() {
+                return c.out.error("ERR The command has no key arguments");
+            }
+            c.out.array(pos.len());
+            for p in pos {
+                c.out.bulk(&a[2 + p]);
+            }
+        }
+        "help" => {
+            c.out.array(1);
+            c.out.simple("COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are: COUNT, DOCS, GETKEYS, INFO, LIST, HELP");
+        }
+        _ => c.out.error(&format!(
+            "ERR unknown subcommand '{}'. Try COMMAND HELP.",
+            String::from_utf8_lossy(&a[1])
+        )),
+    }
+}
+
+fn shutdown(c: &mut Client, a: &[Bytes]) -> Next {
+    let mut req = crate::server::ShutdownRequest::default();
+    for o in &a[1..] {
+        if eq(o, "NOSAVE") {
+            req.nosave = true;
+        } else if eq(o, "SAVE") {
+            req.save = true;
+        } else if eq(o, "NOW") {
+            req.now = true;
+        } else if eq(o, "FORCE") {
+            req.force = true;
+        } else if eq(o, "ABORT") {
+            req.abort = true;
+        } else {
+            c.out.error(err::SYNTAX);
+            return Next::Continue;
+        }
+    }
+    if req.nosave && req.save {
+        c.out.error(err::SYNTAX);
+        return Next::Continue;
+    }
+    if req.abort {
+        c.out.error("ERR No shutdown in progress.");
+        return Next::Continue;
+    }
+    log::warn!("User requested shutdown...");
+    c.shared.request_shutdown(req);
+    Next::Close
+}

@@ -1,0 +1,372 @@
+//! The client actor: one per connection.
+//!
+//! A reader task reads the socket, parses every complete request it has, and `call`s the
+//! actor with the whole batch (so a pipeline costs one message, and a slow actor slows the
+//! reader: backpressure). The actor keeps the connection's state (db, MULTI queue, auth,
+//! protocol, name), runs connection commands itself, sends everything else to the keyspace
+//! as one [`Exec`], and writes all replies with one write.
+
+mod commands;
+
+use crate::cmd::{self, CommandSpec, Route};
+use crate::keyspace::{self, Cmd, Exec, Item, Keyspace};
+use crate::resp::{Limits, Out, ProtoError, Request, RequestParser};
+use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, TcpStream, WriteExt};
+use crate::shared::{ClientMeta, Shared};
+use crate::trace_msg;
+use bytes::{Bytes, BytesMut};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Requests the reader task parsed from one read, and the protocol error that ended it, if
+/// any. Replies `false` when the connection must close.
+pub struct Batch {
+    pub reqs: Vec<Request>,
+    pub error: Option<ProtoError>,
+}
+impl Message for Batch {
+    type Result = bool;
+}
+
+/// Close this connection (CLIENT KILL, shutdown).
+pub struct Kill;
+impl Message for Kill {
+    type Result = ();
+}
+
+/// What to do after a command.
+#[derive(PartialEq)]
+pub(crate) enum Next {
+    Continue,
+    /// Write what is buffered, then close (QUIT, protocol error, SHUTDOWN).
+    Close,
+}
+
+pub struct Client {
+    pub(crate) id: u64,
+    pub(crate) stream: TcpStream,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) keyspace: Addr<Keyspace>,
+    pub(crate) meta: Arc<ClientMeta>,
+    pub(crate) db: usize,
+    pub(crate) resp3: bool,
+    /// Commands queued since MULTI (None: not in a transaction).
+    pub(crate) multi: Option<Vec<Cmd>>,
+    /// A queued command was rejected: EXEC answers EXECABORT.
+    pub(crate) multi_error: bool,
+    /// Keyspace commands waiting to go out as one Exec.
+    pending: Vec<Item>,
+    /// Replies not yet written.
+    pub(crate) out: Out,
+    /// Offset of the replication stream after this client's last write (WAIT).
+    pub(crate) repl_offset: i64,
+    /// CLIENT REPLY OFF/SKIP state.
+    pub(crate) reply_off: bool,
+    pub(crate) reply_skip: bool,
+}
+
+impl Client {
+    pub fn new(stream: TcpStream, shared: Arc<Shared>, keyspace: Addr<Keyspace>, meta: Arc<ClientMeta>) -> Self {
+        let authenticated = shared.cfg().requirepass().is_none();
+        meta.authenticated.store(authenticated, Relaxed);
+        Client {
+            id: meta.id,
+            stream,
+            shared,
+            keyspace,
+            meta,
+            db: 0,
+            resp3: false,
+            multi: None,
+            multi_error: false,
+            pending: Vec::new(),
+            out: Out::new(false),
+            repl_offset: 0,
+            reply_off: false,
+            reply_skip: false,
+        }
+    }
+
+    fn authenticated(&self) -> bool {
+        self.meta.authenticated.load(Relaxed)
+    }
+
+    /// Sends the pending keyspace commands as one Exec and appends the replies.
+    async fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        self.wait_if_paused().await;
+        let items = std::mem::take(&mut self.pending);
+        trace_msg!(format_args!("client:{}", self.id), "keyspace", "Exec({} items)", items.len());
+        let msg = Exec { client_id: self.id, db: self.db, resp3: self.resp3, items };
+        match self.keyspace.call(msg).await {
+            Ok(done) => {
+                if !self.reply_off {
+                    self.out.buf.extend_from_slice(&done.out);
+                }
+                if self.db != done.db {
+                    self.db = done.db;
+                    self.meta.db.store(done.db as u64, Relaxed);
+                }
+                self.repl_offset = self.repl_offset.max(done.repl_offset);
+            }
+            Err(_) => self.out.error("ERR server is shutting down"),
+        }
+    }
+
+    /// CLIENT PAUSE: hold commands until the pause ends.
+    async fn wait_if_paused(&self) {
+        loop {
+            let until = self.shared.pause.until_ms.load(Relaxed);
+            if until == 0 || crate::util::now_ms() >= until {
+                return;
+            }
+            let writes = self.pending.iter().any(|i| match i {
+                Item::Cmd(c) => c.spec.is_write(),
+                Item::Txn(_) => true,
+            });
+            if !self.shared.pause.all.load(Relaxed) && !writes {
+                return;
+            }
+            rt::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Routes one request: queue it, send it to the keyspace, or run it here.
+    async fn process(&mut self, req: Request) -> Next {
+        let argv = req.argv;
+        self.shared.stats.total_commands_processed.fetch_add(1, Relaxed);
+        self.meta.tot_cmds.fetch_add(1, Relaxed);
+        let Some(spec) = cmd::lookup(&argv[0]) else {
+            self.reject(&cmd::unknown_command_error(&argv));
+            return Next::Continue;
+        };
+        if !spec.arity_ok(argv.len()) {
+            self.shared.cmd_stats[spec.index].rejected.fetch_add(1, Relaxed);
+            self.reject(&cmd::arity_error(spec.name));
+            return Next::Continue;
+        }
+        if !self.authenticated() && !spec.has(cmd::NO_AUTH) {
+            self.reject("NOAUTH Authentication required.");
+            return Next::Continue;
+        }
+        if self.shared.shutting_down.load(Relaxed) && spec.name != "shutdown" {
+            self.out.error("ERR server is shutting down");
+            return Next::Continue;
+        }
+        if let Some(q) = self.multi.as_mut() {
+            if !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+                if spec.has(cmd::NO_MULTI) {
+                    self.reject("ERR Command not allowed inside a transaction");
+                    return Next::Continue;
+                }
+                q.push(Cmd { spec, argv });
+                self.out.simple("QUEUED");
+                return Next::Continue;
+            }
+        }
+        *self.meta.last_cmd.lock().unwrap_or_else(|e| e.into_inner()) = spec.name.to_string();
+        match spec.route {
+            Route::Keyspace(_) => {
+                if spec.name == "watch" && self.multi.is_some() {
+                    self.out.error("ERR WATCH inside MULTI is not allowed");
+                    return Next::Continue;
+                }
+                self.pending.push(Item::Cmd(Cmd { spec, argv }));
+                Next::Continue
+            }
+            Route::Client => {
+                self.flush().await;
+                let start = Instant::now();
+                let next = self.local(spec, &argv).await;
+                let st = &self.shared.cmd_stats[spec.index];
+                st.calls.fetch_add(1, Relaxed);
+                st.usec.fetch_add(start.elapsed().as_micros() as u64, Relaxed);
+                next
+            }
+        }
+    }
+
+    /// Replies with an error for a command that could not even be queued; inside MULTI it
+    /// dooms the transaction.
+    fn reject(&mut self, msg: &str) {
+        if self.multi.is_some() {
+            self.multi_error = true;
+        }
+        self.shared.stats.total_error_replies.fetch_add(1, Relaxed);
+        self.out.error(msg);
+    }
+
+    /// Connection-level commands.
+    async fn local(&mut self, spec: &'static CommandSpec, argv: &[Bytes]) -> Next {
+        match spec.name {
+            "multi" => {
+                if self.multi.is_some() {
+                    self.out.error("ERR MULTI calls can not be nested");
+                } else {
+                    self.multi = Some(Vec::new());
+                    self.multi_error = false;
+                    self.meta.multi.store(0, Relaxed);
+                    self.out.ok();
+                }
+            }
+            "exec" => self.exec().await,
+            "discard" => {
+                if self.multi.take().is_none() {
+                    self.out.error("ERR DISCARD without MULTI");
+                } else {
+                    self.multi_error = false;
+                    self.meta.multi.store(-1, Relaxed);
+                    let _ = self.keyspace.send(keyspace::Unwatch(self.id));
+                    self.out.ok();
+                }
+            }
+            "quit" => {
+                self.out.ok();
+                return Next::Close;
+            }
+            _ => return commands::run(self, spec, argv).await,
+        }
+        Next::Continue
+    }
+
+    async fn exec(&mut self) {
+        let Some(queue) = self.multi.take() else {
+            self.out.error("ERR EXEC without MULTI");
+            return;
+        };
+        self.meta.multi.store(-1, Relaxed);
+        if std::mem::take(&mut self.multi_error) {
+            let _ = self.keyspace.send(keyspace::Unwatch(self.id));
+            self.out.error("EXECABORT Transaction discarded because of previous errors.");
+            return;
+        }
+        self.pending.push(Item::Txn(queue));
+        self.flush().await;
+    }
+
+    /// Writes buffered replies to the socket.
+    async fn write_out(&mut self) -> bool {
+        if self.out.buf.is_empty() {
+            return true;
+        }
+        let buf = std::mem::take(&mut self.out.buf);
+        self.shared.stats.net_output_bytes.fetch_add(buf.len() as u64, Relaxed);
+        self.meta.tot_net_out.fetch_add(buf.len() as u64, Relaxed);
+        let ok = self.stream.write_all(&buf).await.is_ok();
+        // Reuse the allocation for the next batch unless it grew large.
+        let mut buf = buf;
+        if buf.capacity() <= 64 * 1024 {
+            buf.clear();
+            self.out.buf = buf;
+        }
+        ok
+    }
+}
+
+#[async_trait]
+impl Actor for Client {
+    async fn started(&mut self, ctx: &mut Context<Self>) -> rt::ActorResult<()> {
+        let addr = ctx.address();
+        let stream = self.stream.clone();
+        let shared = self.shared.clone();
+        let meta = self.meta.clone();
+        rt::spawn(read_loop(stream, addr, shared, meta));
+        Ok(())
+    }
+
+    async fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        self.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+        self.shared.stats.connected_clients.fetch_sub(1, Relaxed);
+        let _ = self.keyspace.send(keyspace::ClientGone(self.id));
+        trace_msg!(format_args!("client:{}", self.id), "keyspace", "ClientGone");
+    }
+}
+
+#[async_trait]
+impl Handler<Batch> for Client {
+    async fn handle(&mut self, ctx: &mut Context<Self>, msg: Batch) -> bool {
+        trace_msg!("reader", format_args!("client:{}", self.id), "Batch({} requests)", msg.reqs.len());
+        *self.meta.last_interaction.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        let mut next = Next::Continue;
+        for req in msg.reqs {
+            next = self.process(req).await;
+            if next == Next::Close {
+                break;
+            }
+        }
+        self.flush().await;
+        if let Some(e) = msg.error.filter(|_| next == Next::Continue) {
+            self.out.raw(e.reply().as_bytes());
+            log::debug!("Protocol error ({}) from client: id={} addr={}", e.0, self.id, self.meta.addr);
+            next = Next::Close;
+        }
+        let ok = self.write_out().await;
+        if !ok || next == Next::Close || self.meta.killed.load(Relaxed) {
+            ctx.stop(None);
+            return false;
+        }
+        true
+    }
+}
+
+#[async_trait]
+impl Handler<Kill> for Client {
+    async fn handle(&mut self, ctx: &mut Context<Self>, _msg: Kill) {
+        trace_msg!("server", format_args!("client:{}", self.id), "Kill");
+        ctx.stop(None);
+    }
+}
+
+/// The reader task: socket -> requests -> one `Batch` call per read.
+async fn read_loop(mut stream: TcpStream, addr: Addr<Client>, shared: Arc<Shared>, meta: Arc<ClientMeta>) {
+    let mut parser = RequestParser::new();
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        let n = match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if meta.killed.load(Relaxed) {
+            break;
+        }
+        shared.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
+        meta.tot_net_in.fetch_add(n as u64, Relaxed);
+        buf.extend_from_slice(&chunk[..n]);
+        let (max_bulk, qbuf_limit) = {
+            let c = shared.cfg();
+            (c.proto_max_bulk_len() as i64, c.client_query_buffer_limit() as usize)
+        };
+        let limits = Limits { max_bulk_len: max_bulk, authenticated: meta.authenticated.load(Relaxed) };
+        let mut reqs = Vec::new();
+        let error = parser.parse(&mut buf, limits, &mut reqs).err();
+        meta.qbuf.store((buf.len() + parser.partial_bytes()) as u64, Relaxed);
+        if reqs.is_empty() && error.is_none() {
+            if buf.len() + parser.partial_bytes() > qbuf_limit {
+                log::warn!(
+                    "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
+                    meta.id,
+                    meta.addr,
+                    String::from_utf8_lossy(&buf[..buf.len().min(64)])
+                );
+                shared.stats.client_qbuf_limit_disconnections.fetch_add(1, Relaxed);
+                break;
+            }
+            continue;
+        }
+        let closing = error.is_some();
+        match addr.call(Batch { reqs, error }).await {
+            Ok(true) if !closing => {}
+            _ => break,
+        }
+        // Give back memory a huge request left behind.
+        if buf.is_empty() && buf.capacity() > 1024 * 1024 {
+            buf = BytesMut::with_capacity(16 * 1024);
+        }
+    }
+    let _ = addr.send(Kill);
+}

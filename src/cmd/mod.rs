@@ -1,0 +1,276 @@
+//! The command table: names, arity, flags, key positions, and where each command runs.
+//!
+//! `Route::Keyspace` commands are functions over the keyspace actor's state; `Route::Client`
+//! commands change connection state (AUTH, MULTI, CLIENT, ...) and run in the client actor.
+
+pub mod keys;
+pub mod server;
+pub mod strings;
+
+use crate::keyspace::{Ctx, Keyspace};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// A keyspace command implementation.
+pub type KsFn = fn(&mut Keyspace, &mut Ctx, &[Bytes]);
+
+#[derive(Clone, Copy)]
+pub enum Route {
+    Keyspace(KsFn),
+    Client,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Route::Keyspace(_) => f.write_str("Keyspace"),
+            Route::Client => f.write_str("Client"),
+        }
+    }
+}
+
+pub const WRITE: u32 = 1;
+pub const READONLY: u32 = 2;
+pub const DENYOOM: u32 = 4;
+pub const ADMIN: u32 = 8;
+pub const NOSCRIPT: u32 = 16;
+pub const LOADING: u32 = 32;
+pub const STALE: u32 = 64;
+pub const FAST: u32 = 128;
+pub const NO_AUTH: u32 = 256;
+pub const NO_MULTI: u32 = 512;
+pub const BLOCKING: u32 = 1024;
+pub const MAY_REPLICATE: u32 = 2048;
+pub const SKIP_MONITOR: u32 = 4096;
+pub const ALLOW_BUSY: u32 = 8192;
+
+const FLAG_NAMES: &[(u32, &str)] = &[
+    (WRITE, "write"),
+    (READONLY, "readonly"),
+    (DENYOOM, "denyoom"),
+    (ADMIN, "admin"),
+    (NOSCRIPT, "noscript"),
+    (BLOCKING, "blocking"),
+    (LOADING, "loading"),
+    (STALE, "stale"),
+    (SKIP_MONITOR, "skip_monitor"),
+    (FAST, "fast"),
+    (NO_AUTH, "no_auth"),
+    (MAY_REPLICATE, "may_replicate"),
+    (NO_MULTI, "no_multi"),
+    (ALLOW_BUSY, "allow_busy"),
+];
+
+#[derive(Debug)]
+pub struct CommandSpec {
+    pub name: &'static str,
+    pub arity: i32,
+    pub flags: u32,
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub route: Route,
+    /// Position in the table (command statistics are indexed by it).
+    pub index: usize,
+}
+
+impl CommandSpec {
+    pub fn is_write(&self) -> bool {
+        self.flags & WRITE != 0
+    }
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+    pub fn flag_names(&self) -> Vec<&'static str> {
+        FLAG_NAMES.iter().filter(|(f, _)| self.flags & f != 0).map(|(_, n)| *n).collect()
+    }
+    /// Whether `argc` arguments (command name included) fit the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let a = self.arity;
+        (a > 0 && argc as i32 == a) || (a < 0 && argc as i32 >= -a)
+    }
+    /// Positions of key arguments in `argv`.
+    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+        if self.first_key <= 0 {
+            return vec![];
+        }
+        let last = if self.last_key < 0 { argc as i32 + self.last_key } else { self.last_key };
+        let mut v = vec![];
+        let mut i = self.first_key;
+        while i <= last && (i as usize) < argc {
+            v.push(i as usize);
+            i += self.step.max(1);
+        }
+        v
+    }
+}
+
+fn parse_flags(s: &str) -> u32 {
+    s.split_whitespace()
+        .map(|w| FLAG_NAMES.iter().find(|(_, n)| *n == w).map_or(0, |(f, _)| *f))
+        .fold(0, |a, b| a | b)
+}
+
+macro_rules! commands {
+    ($( $name:literal, $arity:expr, $flags:literal, $fk:expr, $lk:expr, $st:expr, $group:literal, $route:expr, $summary:literal; )*) => {
+        fn build() -> Vec<CommandSpec> {
+            let mut v = vec![$( CommandSpec {
+                name: $name, arity: $arity, flags: parse_flags($flags), first_key: $fk,
+                last_key: $lk, step: $st, group: $group, summary: $summary, route: $route, index: 0,
+            }, )*];
+            for (i, c) in v.iter_mut().enumerate() { c.index = i; }
+            v
+        }
+    };
+}
+
+use keys as k;
+use server as sv;
+use strings as s;
+use Route::{Client as C, Keyspace as K};
+
+commands! {
+    // strings
+    "get", 2, "readonly fast", 1, 1, 1, "string", K(s::get), "Get the value of a key";
+    "set", -3, "write denyoom", 1, 1, 1, "string", K(s::set), "Set the string value of a key";
+    "setnx", 3, "write denyoom fast", 1, 1, 1, "string", K(s::setnx), "Set the value of a key, only if the key does not exist";
+    "setex", 4, "write denyoom", 1, 1, 1, "string", K(s::setex), "Set the value and expiration of a key";
+    "psetex", 4, "write denyoom", 1, 1, 1, "string", K(s::psetex), "Set the value and expiration in milliseconds of a key";
+    "getset", 3, "write denyoom fast", 1, 1, 1, "string", K(s::getset), "Set the string value of a key and return its old value";
+    "getdel", 2, "write fast", 1, 1, 1, "string", K(s::getdel), "Get the value of a key and delete the key";
+    "getex", -2, "write fast", 1, 1, 1, "string", K(s::getex), "Get the value of a key and optionally set its expiration";
+    "mget", -2, "readonly fast", 1, -1, 1, "string", K(s::mget), "Get the values of all the given keys";
+    "mset", -3, "write denyoom", 1, -1, 2, "string", K(s::mset), "Set multiple keys to multiple values";
+    "msetnx", -3, "write denyoom", 1, -1, 2, "string", K(s::msetnx), "Set multiple keys to multiple values, only if none of the keys exist";
+    "incr", 2, "write denyoom fast", 1, 1, 1, "string", K(s::incr), "Increment the integer value of a key by one";
+    "decr", 2, "write denyoom fast", 1, 1, 1, "string", K(s::decr), "Decrement the integer value of a key by one";
+    "incrby", 3, "write denyoom fast", 1, 1, 1, "string", K(s::incrby), "Increment the integer value of a key by the given amount";
+    "decrby", 3, "write denyoom fast", 1, 1, 1, "string", K(s::decrby), "Decrement the integer value of a key by the given number";
+    "incrbyfloat", 3, "write denyoom fast", 1, 1, 1, "string", K(s::incrbyfloat), "Increment the float value of a key by the given amount";
+    "append", 3, "write denyoom fast", 1, 1, 1, "string", K(s::append), "Append a value to a key";
+    "strlen", 2, "readonly fast", 1, 1, 1, "string", K(s::strlen), "Get the length of the value stored in a key";
+    "getrange", 4, "readonly", 1, 1, 1, "string", K(s::getrange), "Get a substring of the string stored at a key";
+    "substr", 4, "readonly", 1, 1, 1, "string", K(s::getrange), "Get a substring of the string stored at a key";
+    "setrange", 4, "write denyoom", 1, 1, 1, "string", K(s::setrange), "Overwrite part of a string at key starting at the specified offset";
+    // keys
+    "del", -2, "write", 1, -1, 1, "generic", K(k::del), "Delete a key";
+    "unlink", -2, "write fast", 1, -1, 1, "generic", K(k::del), "Delete a key asynchronously";
+    "exists", -2, "readonly fast", 1, -1, 1, "generic", K(k::exists), "Determine if a key exists";
+    "type", 2, "readonly fast", 1, 1, 1, "generic", K(k::type_), "Determine the type stored at key";
+    "expire", -3, "write fast", 1, 1, 1, "generic", K(k::expire), "Set a key's time to live in seconds";
+    "pexpire", -3, "write fast", 1, 1, 1, "generic", K(k::pexpire), "Set a key's time to live in milliseconds";
+    "expireat", -3, "write fast", 1, 1, 1, "generic", K(k::expireat), "Set the expiration for a key as a UNIX timestamp";
+    "pexpireat", -3, "write fast", 1, 1, 1, "generic", K(k::pexpireat), "Set the expiration for a key as a UNIX timestamp specified in milliseconds";
+    "ttl", 2, "readonly fast", 1, 1, 1, "generic", K(k::ttl), "Get the time to live for a key in seconds";
+    "pttl", 2, "readonly fast", 1, 1, 1, "generic", K(k::pttl), "Get the time to live for a key in milliseconds";
+    "expiretime", 2, "readonly fast", 1, 1, 1, "generic", K(k::expiretime), "Get the expiration Unix timestamp for a key";
+    "pexpiretime", 2, "readonly fast", 1, 1, 1, "generic", K(k::pexpiretime), "Get the expiration Unix timestamp for a key in milliseconds";
+    "persist", 2, "write fast", 1, 1, 1, "generic", K(k::persist), "Remove the expiration from a key";
+    "rename", 3, "write", 1, 2, 1, "generic", K(k::rename), "Rename a key";
+    "renamenx", 3, "write fast", 1, 2, 1, "generic", K(k::renamenx), "Rename a key, only if the new key does not exist";
+    "keys", 2, "readonly", 0, 0, 0, "generic", K(k::keys), "Find all keys matching the given pattern";
+    "scan", -2, "readonly", 0, 0, 0, "generic", K(k::scan), "Incrementally iterate the keys space";
+    "randomkey", 1, "readonly", 0, 0, 0, "generic", K(k::randomkey), "Return a random key from the keyspace";
+    "dbsize", 1, "readonly fast", 0, 0, 0, "server", K(k::dbsize), "Return the number of keys in the selected database";
+    "flushdb", -1, "write", 0, 0, 0, "server", K(k::flushdb), "Remove all keys from the current database";
+    "flushall", -1, "write", 0, 0, 0, "server", K(k::flushall), "Remove all keys from all databases";
+    "select", 2, "loading stale fast", 0, 0, 0, "connection", K(k::select), "Change the selected database for the current connection";
+    "swapdb", 3, "write fast", 0, 0, 0, "server", K(k::swapdb), "Swaps two Redis databases";
+    "move", 3, "write fast", 1, 1, 1, "generic", K(k::move_), "Move a key to another database";
+    "copy", -3, "write denyoom", 1, 2, 1, "generic", K(k::copy), "Copy a key";
+    "object", -2, "readonly", 2, 2, 1, "generic", K(k::object), "A container for object introspection commands";
+    "touch", -2, "readonly fast", 1, -1, 1, "generic", K(k::touch), "Alters the last access time of a key(s)";
+    "watch", -2, "noscript loading stale fast", 1, -1, 1, "transactions", K(k::watch), "Watch the given keys to determine execution of the MULTI/EXEC block";
+    "unwatch", 1, "noscript loading stale fast", 0, 0, 0, "transactions", K(k::unwatch), "Forget about all watched keys";
+    // transactions and connection state (client actor)
+    "multi", 1, "noscript loading stale fast", 0, 0, 0, "transactions", C, "Mark the start of a transaction block";
+    "exec", 1, "noscript loading stale skip_monitor", 0, 0, 0, "transactions", C, "Execute all commands issued after MULTI";
+    "discard", 1, "noscript loading stale fast", 0, 0, 0, "transactions", C, "Discard all commands issued after MULTI";
+    "auth", -2, "noscript loading stale fast no_auth no_multi", 0, 0, 0, "connection", C, "Authenticate to the server";
+    "hello", -1, "noscript loading stale fast no_auth no_multi", 0, 0, 0, "connection", C, "Handshake with Redis";
+    "quit", -1, "noscript loading stale fast no_auth allow_busy", 0, 0, 0, "connection", C, "Close the connection";
+    "reset", 1, "noscript loading stale fast no_auth", 0, 0, 0, "connection", C, "Reset the connection";
+    "client", -2, "admin noscript loading stale", 0, 0, 0, "connection", C, "A container for client connection commands";
+    "config", -2, "admin noscript loading stale", 0, 0, 0, "server", C, "A container for server configuration commands";
+    "command", -1, "loading stale", 0, 0, 0, "server", C, "Get array of Redis command details";
+    "shutdown", -1, "admin noscript loading stale no_multi allow_busy", 0, 0, 0, "server", C, "Synchronously save the dataset to disk and then shut down the server";
+    // server (keyspace actor)
+    "ping", -1, "fast", 0, 0, 0, "connection", K(sv::ping), "Ping the server";
+    "echo", 2, "fast", 0, 0, 0, "connection", K(sv::echo), "Echo the given string";
+    "info", -1, "loading stale", 0, 0, 0, "server", K(sv::info), "Get information and statistics about the server";
+    "time", 1, "loading stale fast", 0, 0, 0, "server", K(sv::time), "Return the current server time";
+    "lastsave", 1, "loading stale fast", 0, 0, 0, "server", K(sv::lastsave), "Get the UNIX time stamp of the last successful save to disk";
+    "debug", -2, "admin noscript loading stale", 0, 0, 0, "server", K(sv::debug), "A container for debugging commands";
+    "function", -2, "noscript", 0, 0, 0, "scripting", K(sv::function), "A container for function commands";
+    "memory", -2, "readonly", 0, 0, 0, "server", K(sv::memory), "A container for memory diagnostics commands";
+}
+
+/// The command table, built once (it is immutable, so sharing it between servers is safe).
+pub fn table() -> &'static [CommandSpec] {
+    static T: OnceLock<Vec<CommandSpec>> = OnceLock::new();
+    T.get_or_init(build)
+}
+
+/// Finds a command by name, case-insensitively.
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    static M: OnceLock<HashMap<Vec<u8>, usize>> = OnceLock::new();
+    let m = M.get_or_init(|| {
+        table().iter().map(|c| (c.name.as_bytes().to_vec(), c.index)).collect()
+    });
+    if name.len() > 32 {
+        return None;
+    }
+    let mut lower = [0u8; 32];
+    for (i, b) in name.iter().enumerate() {
+        lower[i] = b.to_ascii_lowercase();
+    }
+    m.get(&lower[..name.len()]).map(|&i| &table()[i])
+}
+
+/// Redis's reply for an unknown command.
+pub fn unknown_command_error(argv: &[Bytes]) -> String {
+    let mut s = format!(
+        "ERR unknown command '{}', with args beginning with: ",
+        String::from_utf8_lossy(&argv[0][..argv[0].len().min(128)])
+    );
+    for a in argv.iter().skip(1) {
+        s.push_str(&format!("'{}' ", String::from_utf8_lossy(&a[..a.len().min(128)])));
+        if s.len() > 512 {
+            break;
+        }
+    }
+    s
+}
+
+pub fn arity_error(name: &str) -> String {
+    format!("ERR wrong number of arguments for '{}' command", name)
+}
+
+/// Error texts Redis users and tests match on.
+pub mod err {
+    pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    pub const NOT_INT: &str = "ERR value is not an integer or out of range";
+    pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+    pub const SYNTAX: &str = "ERR syntax error";
+    pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+    pub const NO_KEY: &str = "ERR no such key";
+    pub const DB_RANGE: &str = "ERR DB index is out of range";
+    pub const BULK_TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+}
+
+/// Parses an integer argument or writes Redis's error.
+pub fn arg_i64(ctx: &mut Ctx, a: &[u8]) -> Option<i64> {
+    let v = crate::util::num::parse_i64(a);
+    if v.is_none() {
+        ctx.error(err::NOT_INT);
+    }
+    v
+}
+
+/// Case-insensitive argument comparison.
+pub fn eq(a: &[u8], b: &str) -> bool {
+    a.eq_ignore_ascii_case(b.as_bytes())
+}

@@ -1,0 +1,132 @@
+//! Server commands that run in the keyspace actor: PING, ECHO, INFO, TIME, DEBUG, ...
+
+use super::{eq, err};
+use crate::keyspace::{Ctx, Keyspace, Value};
+use crate::util::num;
+use bytes::Bytes;
+
+pub fn ping(_ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    match a.len() {
+        1 => ctx.out.simple("PONG"),
+        2 => ctx.out.bulk(&a[1]),
+        _ => ctx.error(&super::arity_error("ping")),
+    }
+}
+
+pub fn echo(_ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    ctx.out.bulk(&a[1]);
+}
+
+pub fn info(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let args: Vec<String> = a[1..].iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect();
+    let text = crate::info::info(ks, &args);
+    ctx.out.verbatim(&text);
+}
+
+pub fn time(_ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
+    let us = crate::util::now_us();
+    ctx.out.array(2);
+    ctx.out.bulk_int(us / 1_000_000);
+    ctx.out.bulk_int(us % 1_000_000);
+}
+
+pub fn lastsave(ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
+    ctx.out.int(ks.shared.lastsave_unix.load(std::sync::atomic::Ordering::Relaxed));
+}
+
+pub fn function(_ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    if eq(&a[1], "FLUSH") {
+        ctx.out.ok()
+    } else if eq(&a[1], "LIST") {
+        ctx.out.array(0)
+    } else {
+        ctx.error(&format!(
+            "ERR unknown subcommand '{}'. Try FUNCTION HELP.",
+            String::from_utf8_lossy(&a[1])
+        ))
+    }
+}
+
+pub fn memory(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    if eq(&a[1], "USAGE") && a.len() >= 3 {
+        match ks.dbs[ctx.db].keys.get(&a[2]) {
+            Some(v) => ctx.out.int((v.approx_size() + a[2].len() + 56) as i64),
+            None => ctx.out.null(),
+        }
+    } else if eq(&a[1], "DOCTOR") {
+        ctx.out.bulk(b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.")
+    } else {
+        ctx.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try MEMORY HELP.",
+            String::from_utf8_lossy(&a[1])
+        ))
+    }
+}
+
+pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let sub = String::from_utf8_lossy(&a[1]).to_lowercase();
+    match (sub.as_str(), a.len()) {
+        ("sleep", 3) => {
+            let secs = num::parse_f64(&a[2]).unwrap_or(0.0).max(0.0);
+            // Blocks the keyspace actor on purpose: Redis's DEBUG SLEEP stalls the server.
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+            ctx.out.ok();
+        }
+        ("set-active-expire", 3) => {
+            ks.active_expire = a[2][..] != b"0"[..];
+            ctx.out.ok();
+        }
+        ("populate", 3..=5) => populate(ks, ctx, a),
+        ("object", 3) => match ks.dbs[ctx.db].keys.get(&a[2]) {
+            Some(v) => {
+                let s = format!(
+                    "Value at:0x7f0000000000 refcount:1 encoding:{} serializedlength:{} lru:0 lru_seconds_idle:0",
+                    v.encoding(),
+                    v.approx_size()
+                );
+                ctx.out.simple(&s);
+            }
+            None => ctx.error(err::NO_KEY),
+        },
+        ("help", _) => {
+            ctx.out.array(1);
+            ctx.out.simple("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: SLEEP, SET-ACTIVE-EXPIRE, POPULATE, OBJECT, DIGEST, DIGEST-VALUE, RELOAD");
+        }
+        _ => match crate::repl::debug_extra(ks, ctx, &sub, a) {
+            true => {}
+            false => ctx.error(&format!(
+                "ERR unknown subcommand '{}'. Try DEBUG HELP.",
+                String::from_utf8_lossy(&a[1])
+            )),
+        },
+    }
+}
+
+/// DEBUG POPULATE count [prefix] [size]: creates `prefix:N` keys holding `value:N`.
+fn populate(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let Some(count) = num::parse_i64(&a[2]).filter(|&n| n >= 0) else {
+        return ctx.error("ERR value is out of range, must be positive");
+    };
+    let prefix = a.get(3).map(|p| p.to_vec()).unwrap_or_else(|| b"key".to_vec());
+    let size = match a.get(4) {
+        Some(s) => match num::parse_i64(s) {
+            Some(n) if n >= 0 => Some(n as usize),
+            _ => return ctx.error("ERR value is out of range, must be positive"),
+        },
+        None => None,
+    };
+    for i in 0..count {
+        let mut key = prefix.clone();
+        key.extend_from_slice(format!(":{}", i).as_bytes());
+        if ks.dbs[ctx.db].keys.contains_key(&key) {
+            continue;
+        }
+        let mut val = format!("value:{}", i).into_bytes();
+        if let Some(sz) = size {
+            val.resize(sz, 0);
+        }
+        ks.dbs[ctx.db].keys.insert(Bytes::from(key), Value::Str(Bytes::from(val)));
+        ctx.dirty += 1;
+    }
+    ctx.out.ok();
+}

@@ -1,0 +1,440 @@
+//! String commands.
+
+use super::{arg_i64, eq, err};
+use crate::keyspace::{Ctx, Keyspace, Value};
+use crate::util::num;
+use bytes::{Bytes, BytesMut};
+
+const PXAT: &[u8] = b"PXAT";
+
+/// Reads a string value: `Ok(None)` when missing, `Err` (after replying) on wrong type.
+pub fn read_str(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, ()> {
+    match ks.lookup_read(ctx, key) {
+        None => Ok(None),
+        Some(Value::Str(s)) => Ok(Some(s.clone())),
+        Some(_) => {
+            ctx.error(err::WRONGTYPE);
+            Err(())
+        }
+    }
+}
+
+/// Like [`read_str`] but for writes (no hit/miss counting).
+fn write_lookup_str(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, ()> {
+    match ks.lookup_write(ctx, key) {
+        None => Ok(None),
+        Some(Value::Str(s)) => Ok(Some(s.clone())),
+        Some(_) => {
+            ctx.error(err::WRONGTYPE);
+            Err(())
+        }
+    }
+}
+
+fn own(b: &[u8]) -> Bytes {
+    Bytes::copy_from_slice(b)
+}
+
+fn max_bulk(ks: &Keyspace) -> usize {
+    ks.shared.cfg().proto_max_bulk_len() as usize
+}
+
+pub fn get(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    if let Ok(v) = read_str(ks, ctx, &a[1]) {
+        match v {
+            Some(v) => ctx.out.bulk(&v),
+            None => ctx.out.null(),
+        }
+    }
+}
+
+/// How a SET-like command expires its key.
+#[derive(Clone, Copy, PartialEq)]
+enum Expiry {
+    None,
+    KeepTtl,
+    Persist,
+    At(i64),
+}
+
+/// Turns an EX/PX/EXAT/PXAT argument into an absolute time in ms, or replies with an error.
+fn expire_arg(ctx: &mut Ctx, unit: &[u8], v: &[u8], cmd: &str) -> Option<i64> {
+    let n = arg_i64(ctx, v)?;
+    let invalid = |ctx: &mut Ctx| {
+        ctx.error(&format!("ERR invalid expire time in '{}' command", cmd));
+        None
+    };
+    if n <= 0 {
+        return invalid(ctx);
+    }
+    let at = if eq(unit, "EX") {
+        n.checked_mul(1000).and_then(|ms| ms.checked_add(ctx.now))
+    } else if eq(unit, "PX") {
+        n.checked_add(ctx.now)
+    } else if eq(unit, "EXAT") {
+        n.checked_mul(1000)
+    } else {
+        Some(n)
+    };
+    match at {
+        Some(t) => Some(t),
+        None => invalid(ctx),
+    }
+}
+
+pub fn set(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let (mut nx, mut xx, mut get, mut expiry) = (false, false, false, Expiry::None);
+    let mut unit_seen = false;
+    let mut i = 3;
+    while i < a.len() {
+        let o = &a[i];
+        if eq(o, "NX") && !xx {
+            nx = true;
+        } else if eq(o, "XX") && !nx {
+            xx = true;
+        } else if eq(o, "GET") {
+            get = true;
+        } else if eq(o, "KEEPTTL") && !unit_seen {
+            expiry = Expiry::KeepTtl;
+            unit_seen = true;
+        } else if (eq(o, "EX") || eq(o, "PX") || eq(o, "EXAT") || eq(o, "PXAT"))
+            && !unit_seen
+            && i + 1 < a.len()
+        {
+            unit_seen = true;
+            match expire_arg(ctx, o, &a[i + 1], "set") {
+                Some(t) => expiry = Expiry::At(t),
+                None => return,
+            }
+            i += 1;
+        } else {
+            ctx.error(err::SYNTAX);
+            return;
+        }
+        i += 1;
+    }
+    let key = &a[1];
+    let old = if get {
+        match write_lookup_str(ks, ctx, key) {
+            Ok(v) => v,
+            Err(()) => return,
+        }
+    } else {
+        None
+    };
+    let exists = if get { old.is_some() } else { ks.exists(ctx, key) };
+    if (nx && exists) || (xx && !exists) {
+        if get {
+            reply_opt(ctx, old);
+        } else {
+            ctx.out.null();
+        }
+        return;
+    }
+    ks.set_key(ctx, key, Value::Str(own(&a[2])), expiry == Expiry::KeepTtl);
+    if let Expiry::At(t) = expiry {
+        ks.set_expire(ctx, key, t);
+        // Replicas get an absolute time: SET key value PXAT <ms>.
+        ctx.rewrite(vec![
+            Bytes::from_static(b"SET"),
+            a[1].clone(),
+            a[2].clone(),
+            Bytes::from_static(PXAT),
+            Bytes::from(t.to_string()),
+        ]);
+    } else if get {
+        let argv = a.iter().filter(|x| !eq(x, "GET")).cloned().collect();
+        ctx.rewrite(argv);
+    }
+    if get {
+        reply_opt(ctx, old);
+    } else {
+        ctx.out.ok();
+    }
+}
+
+fn reply_opt(ctx: &mut Ctx, v: Option<Bytes>) {
+    match v {
+        Some(v) => ctx.out.bulk(&v),
+        None => ctx.out.null(),
+    }
+}
+
+pub fn setnx(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    if ks.exists(ctx, &a[1]) {
+        ctx.out.int(0);
+    } else {
+        ks.set_key(ctx, &a[1], Value::Str(own(&a[2])), false);
+        ctx.out.int(1);
+    }
+}
+
+fn set_with_expire(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], unit: &str, cmd: &str) {
+    let Some(t) = expire_arg(ctx, unit.as_bytes(), &a[2], cmd) else { return };
+    ks.set_key(ctx, &a[1], Value::Str(own(&a[3])), false);
+    ks.set_expire(ctx, &a[1], t);
+    ctx.rewrite(vec![
+        Bytes::from_static(b"SET"),
+        a[1].clone(),
+        a[3].clone(),
+        Bytes::from_static(PXAT),
+        Bytes::from(t.to_string()),
+    ]);
+    ctx.out.ok();
+}
+
+pub fn setex(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    set_with_expire(ks, ctx, a, "EX", "setex")
+}
+
+pub fn psetex(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    set_with_expire(ks, ctx, a, "PX", "psetex")
+}
+
+pub fn getset(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let Ok(old) = write_lookup_str(ks, ctx, &a[1]) else { return };
+    ks.set_key(ctx, &a[1], Value::Str(own(&a[2])), false);
+    ctx.rewrite(vec![Bytes::from_static(b"SET"), a[1].clone(), a[2].clone()]);
+    reply_opt(ctx, old);
+}
+
+pub fn getdel(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let Ok(old) = read_str(ks, ctx, &a[1]) else { return };
+    if old.is_some() {
+        ks.delete(ctx, &a[1]);
+        ctx.rewrite(vec![Bytes::from_static(b"DEL"), a[1].clone()]);
+    }
+    reply_opt(ctx, old);
+}
+
+pub fn getex(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let mut expiry = Expiry::None;
+    let mut i = 2;
+    while i < a.len() {
+        let o = &a[i];
+        if eq(o, "PERSIST") && expiry == Expiry::None {
+            expiry = Expiry::Persist;
+        } else if (eq(o, "EX") || eq(o, "PX") || eq(o, "EXAT") || eq(o, "PXAT"))
+            && expiry == Expiry::None
+            && i + 1 < a.len()
+        {
+            match expire_arg(ctx, o, &a[i + 1], "getex") {
+                Some(t) => expiry = Expiry::At(t),
+                None => return,
+            }
+            i += 1;
+        } else {
+            ctx.error(err::SYNTAX);
+            return;
+        }
+        i += 1;
+    }
+    let Ok(v) = read_str(ks, ctx, &a[1]) else { return };
+    let Some(v) = v else {
+        ctx.out.null();
+        return;
+    };
+    match expiry {
+        Expiry::At(t) if t <= ctx.now => {
+            ks.delete(ctx, &a[1]);
+            ctx.rewrite(vec![Bytes::from_static(b"DEL"), a[1].clone()]);
+        }
+        Expiry::At(t) => {
+            ks.set_expire(ctx, &a[1], t);
+            ks.modified(ctx, &a[1]);
+            ctx.rewrite(vec![Bytes::from_static(b"PEXPIREAT"), a[1].clone(), Bytes::from(t.to_string())]);
+        }
+        Expiry::Persist => {
+            if ks.persist(ctx, &a[1]) {
+                ks.modified(ctx, &a[1]);
+                ctx.rewrite(vec![Bytes::from_static(b"PERSIST"), a[1].clone()]);
+            }
+        }
+        _ => {}
+    }
+    ctx.out.bulk(&v);
+}
+
+pub fn mget(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    ctx.out.array(a.len() - 1);
+    for k in &a[1..] {
+        match ks.lookup_read(ctx, k) {
+            Some(Value::Str(s)) => {
+                let s = s.clone();
+                ctx.out.bulk(&s)
+            }
+            _ => ctx.out.null(),
+        }
+    }
+}
+
+pub fn mset(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    if a.len() % 2 == 0 {
+        ctx.error(&super::arity_error("mset"));
+        return;
+    }
+    for kv in a[1..].chunks(2) {
+        ks.set_key(ctx, &kv[0], Value::Str(own(&kv[1])), false);
+    }
+    ctx.out.ok();
+}
+
+pub fn msetnx(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    if a.len() % 2 == 0 {
+        ctx.error(&super::arity_error("msetnx"));
+        return;
+    }
+    for kv in a[1..].chunks(2) {
+        if ks.exists(ctx, &kv[0]) {
+            ctx.out.int(0);
+            return;
+        }
+    }
+    for kv in a[1..].chunks(2) {
+        ks.set_key(ctx, &kv[0], Value::Str(own(&kv[1])), false);
+    }
+    ctx.out.int(1);
+}
+
+fn incr_by(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], by: i64) {
+    let Ok(cur) = write_lookup_str(ks, ctx, key) else { return };
+    let cur = match cur {
+        None => 0,
+        Some(s) => match num::parse_i64(&s) {
+            Some(v) => v,
+            None => return ctx.error(err::NOT_INT),
+        },
+    };
+    let Some(new) = cur.checked_add(by) else {
+        return ctx.error(err::OVERFLOW);
+    };
+    let s = Bytes::from(new.to_string());
+    ks.set_key(ctx, key, Value::Str(s), true);
+    ctx.out.int(new);
+}
+
+pub fn incr(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    incr_by(ks, ctx, &a[1], 1)
+}
+
+pub fn decr(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    incr_by(ks, ctx, &a[1], -1)
+}
+
+pub fn incrby(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    if let Some(by) = arg_i64(ctx, &a[2]) {
+        incr_by(ks, ctx, &a[1], by)
+    }
+}
+
+pub fn decrby(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    if let Some(by) = arg_i64(ctx, &a[2]) {
+        match by.checked_neg() {
+            Some(n) => incr_by(ks, ctx, &a[1], n),
+            None => ctx.error("ERR decrement would overflow"),
+        }
+    }
+}
+
+pub fn incrbyfloat(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let Ok(cur) = write_lookup_str(ks, ctx, &a[1]) else { return };
+    let cur = match cur {
+        None => 0.0,
+        Some(s) => match num::parse_f64(&s) {
+            Some(v) => v,
+            None => return ctx.error(err::NOT_FLOAT),
+        },
+    };
+    let Some(by) = num::parse_f64(&a[2]) else {
+        return ctx.error(err::NOT_FLOAT);
+    };
+    let new = cur + by;
+    let Some(text) = num::fmt_long_double_human(new) else {
+        return ctx.error("ERR increment would produce NaN or Infinity");
+    };
+    let v = Bytes::from(text);
+    ks.set_key(ctx, &a[1], Value::Str(v.clone()), true);
+    ctx.rewrite(vec![Bytes::from_static(b"SET"), a[1].clone(), v.clone(), Bytes::from_static(b"KEEPTTL")]);
+    ctx.out.bulk(&v);
+}
+
+pub fn append(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let Ok(cur) = write_lookup_str(ks, ctx, &a[1]) else { return };
+    let new = match cur {
+        None => own(&a[2]),
+        Some(s) => {
+            if s.len() + a[2].len() > max_bulk(ks) {
+                return ctx.error(err::BULK_TOO_BIG);
+            }
+            let mut b = BytesMut::with_capacity(s.len() + a[2].len());
+            b.extend_from_slice(&s);
+            b.extend_from_slice(&a[2]);
+            b.freeze()
+        }
+    };
+    let len = new.len();
+    ks.set_key(ctx, &a[1], Value::Str(new), true);
+    ctx.out.int(len as i64);
+}
+
+pub fn strlen(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    if let Ok(v) = read_str(ks, ctx, &a[1]) {
+        ctx.out.int(v.map_or(0, |s| s.len() as i64));
+    }
+}
+
+pub fn getrange(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let (Some(mut start), Some(mut end)) = (num::parse_i64(&a[2]), num::parse_i64(&a[3])) else {
+        return ctx.error(err::NOT_INT);
+    };
+    let Ok(v) = read_str(ks, ctx, &a[1]) else { return };
+    let s = v.unwrap_or_default();
+    let len = s.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        return ctx.out.bulk(b"");
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        return ctx.out.bulk(b"");
+    }
+    ctx.out.bulk(&s[start as usize..=end as usize]);
+}
+
+pub fn setrange(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let Some(offset) = arg_i64(ctx, &a[2]) else { return };
+    if offset < 0 {
+        return ctx.error("ERR offset is out of range");
+    }
+    let Ok(cur) = write_lookup_str(ks, ctx, &a[1]) else { return };
+    let val = &a[3];
+    let cur_len = cur.as_ref().map_or(0, |s| s.len());
+    if val.is_empty() {
+        return ctx.out.int(cur_len as i64);
+    }
+    let need = offset as u64 + val.len() as u64;
+    if need > max_bulk(ks) as u64 {
+        return ctx.error(err::BULK_TOO_BIG);
+    }
+    let need = need as usize;
+    let mut b = BytesMut::with_capacity(need.max(cur_len));
+    if let Some(s) = &cur {
+        b.extend_from_slice(s);
+    }
+    if b.len() < need {
+        b.resize(need, 0);
+    }
+    b[offset as usize..need].copy_from_slice(val);
+    let len = b.len();
+    ks.set_key(ctx, &a[1], Value::Str(b.freeze()), true);
+    ctx.out.int(len as i64);
+}

@@ -1,0 +1,270 @@
+//! INFO: Redis's sections and field names, generated from the keyspace actor's view.
+
+use crate::keyspace::Keyspace;
+use std::fmt::Write;
+use std::sync::atomic::Ordering::Relaxed;
+
+const DEFAULT: &[&str] =
+    &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
+const ALL_EXTRA: &[&str] = &["commandstats", "latencystats"];
+
+/// Resident set size in bytes, from /proc (0 where unavailable).
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    pages * 4096
+}
+
+/// User and system CPU seconds of this process.
+fn cpu_times() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
+    (tick(11), tick(12))
+}
+
+pub fn human_bytes(n: u64) -> String {
+    let n = n as f64;
+    if n < 1024.0 {
+        format!("{}B", n)
+    } else if n < 1024.0 * 1024.0 {
+        format!("{:.2}K", n / 1024.0)
+    } else if n < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}M", n / 1024.0 / 1024.0)
+    } else {
+        format!("{:.2}G", n / 1024.0 / 1024.0 / 1024.0)
+    }
+}
+
+/// Builds the INFO text for the requested sections (`[]` = default).
+pub fn info(ks: &Keyspace, args: &[String]) -> String {
+    let mut wanted: Vec<&str> = vec![];
+    let args: Vec<String> = args.iter().map(|a| a.to_lowercase()).collect();
+    if args.is_empty() || args.iter().any(|a| a == "default") {
+        wanted.extend(DEFAULT);
+    }
+    if args.iter().any(|a| a == "all" || a == "everything") {
+        wanted.extend(DEFAULT);
+        wanted.extend(ALL_EXTRA);
+    }
+    for a in &args {
+        if !["default", "all", "everything"].contains(&a.as_str()) && !wanted.contains(&a.as_str()) {
+            wanted.push(a.as_str());
+        }
+    }
+    let mut out = String::new();
+    for s in DEFAULT.iter().chain(ALL_EXTRA) {
+        if !wanted.contains(s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        section(ks, s, &mut out);
+    }
+    out
+}
+
+fn section(ks: &Keyspace, name: &str, o: &mut String) {
+    let sh = &ks.shared;
+    let st = &sh.stats;
+    let cfg = sh.cfg();
+    macro_rules! f {
+        ($($arg:tt)*) => {{ let _ = write!(o, $($arg)*); o.push_str("\r\n"); }};
+    }
+    match name {
+        "server" => {
+            let up = sh.started.elapsed().as_secs();
+            f!("# Server");
+            f!("redis_version:7.0.15");
+            f!("redis_git_sha1:00000000");
+            f!("redis_git_dirty:0");
+            f!("redis_build_id:0");
+            f!("redis_mode:standalone");
+            f!("os:{} {}", std::env::consts::OS, std::env::consts::ARCH);
+            f!("arch_bits:64");
+            f!("monotonic_clock:POSIX clock_gettime");
+            f!("multiplexing_api:epoll");
+            f!("atomicvar_api:c11-builtin");
+            f!("gcc_version:0.0.0");
+            f!("process_id:{}", std::process::id());
+            f!("process_supervised:no");
+            f!("run_id:{}", sh.run_id);
+            f!("tcp_port:{}", sh.port());
+            f!("server_time_usec:{}", crate::util::now_us());
+            f!("uptime_in_seconds:{}", up);
+            f!("uptime_in_days:{}", up / 86400);
+            f!("hz:{}", cfg.hz());
+            f!("configured_hz:{}", cfg.hz());
+            f!("lru_clock:{}", (crate::util::now_ms() / 1000) & ((1 << 24) - 1));
+            f!("executable:{}", sh.executable);
+            f!("config_file:{}", sh.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
+            f!("io_threads_active:0");
+            f!("tandem_version:{}", env!("CARGO_PKG_VERSION"));
+        }
+        "clients" => {
+            f!("# Clients");
+            f!("connected_clients:{}", st.connected_clients.load(Relaxed));
+            f!("cluster_connections:0");
+            f!("maxclients:{}", cfg.maxclients());
+            f!("client_recent_max_input_buffer:0");
+            f!("client_recent_max_output_buffer:0");
+            f!("blocked_clients:{}", st.blocked_clients.load(Relaxed));
+            f!("tracking_clients:0");
+            f!("clients_in_timeout_table:0");
+        }
+        "memory" => {
+            let rss = rss_bytes();
+            f!("# Memory");
+            f!("used_memory:{}", rss);
+            f!("used_memory_human:{}", human_bytes(rss));
+            f!("used_memory_rss:{}", rss);
+            f!("used_memory_rss_human:{}", human_bytes(rss));
+            f!("used_memory_peak:{}", rss);
+            f!("used_memory_peak_human:{}", human_bytes(rss));
+            f!("used_memory_peak_perc:100.00%");
+            f!("used_memory_overhead:0");
+            f!("used_memory_startup:0");
+            f!("used_memory_dataset:{}", rss);
+            f!("used_memory_dataset_perc:100.00%");
+            f!("used_memory_lua:31744");
+            f!("used_memory_scripts:0");
+            f!("maxmemory:{}", cfg.maxmemory());
+            f!("maxmemory_human:{}", human_bytes(cfg.maxmemory()));
+            f!("maxmemory_policy:{}", cfg.maxmemory_policy());
+            f!("mem_fragmentation_ratio:1.00");
+            f!("mem_allocator:libc");
+            f!("mem_total_replication_buffers:{}", ks.feed.replication_buffer_bytes());
+            f!("lazyfree_pending_objects:0");
+        }
+        "persistence" => {
+            f!("# Persistence");
+            f!("loading:0");
+            f!("async_loading:0");
+            f!("current_cow_peak:0");
+            f!("current_cow_size:0");
+            f!("current_fork_perc:0.00");
+            f!("current_save_keys_processed:0");
+            f!("current_save_keys_total:0");
+            f!("rdb_changes_since_last_save:{}", ks.stats.dirty);
+            f!("rdb_bgsave_in_progress:0");
+            f!("rdb_last_save_time:{}", sh.lastsave_unix.load(Relaxed));
+            f!("rdb_last_bgsave_status:ok");
+            f!("rdb_last_bgsave_time_sec:-1");
+            f!("rdb_current_bgsave_time_sec:-1");
+            f!("rdb_saves:0");
+            f!("rdb_last_cow_size:0");
+            f!("rdb_last_load_keys_expired:0");
+            f!("rdb_last_load_keys_loaded:0");
+            f!("aof_enabled:0");
+            f!("aof_rewrite_in_progress:0");
+            f!("aof_rewrite_scheduled:0");
+            f!("aof_last_rewrite_time_sec:-1");
+            f!("aof_current_rewrite_time_sec:-1");
+            f!("aof_last_bgrewrite_status:ok");
+            f!("aof_rewrites:0");
+            f!("aof_last_write_status:ok");
+            f!("aof_last_cow_size:0");
+            f!("module_fork_in_progress:0");
+            f!("module_fork_last_cow_size:0");
+        }
+        "stats" => {
+            f!("# Stats");
+            f!("total_connections_received:{}", st.total_connections_received.load(Relaxed));
+            f!("total_commands_processed:{}", st.total_commands_processed.load(Relaxed));
+            f!("instantaneous_ops_per_sec:0");
+            f!("total_net_input_bytes:{}", st.net_input_bytes.load(Relaxed));
+            f!("total_net_output_bytes:{}", st.net_output_bytes.load(Relaxed));
+            f!("total_net_repl_input_bytes:{}", st.net_repl_input_bytes.load(Relaxed));
+            f!("total_net_repl_output_bytes:{}", st.net_repl_output_bytes.load(Relaxed));
+            f!("instantaneous_input_kbps:0.00");
+            f!("instantaneous_output_kbps:0.00");
+            f!("instantaneous_input_repl_kbps:0.00");
+            f!("instantaneous_output_repl_kbps:0.00");
+            f!("rejected_connections:{}", st.rejected_connections.load(Relaxed));
+            f!("sync_full:{}", ks.feed.stats.sync_full);
+            f!("sync_partial_ok:{}", ks.feed.stats.sync_partial_ok);
+            f!("sync_partial_err:{}", ks.feed.stats.sync_partial_err);
+            f!("expired_keys:{}", ks.stats.expired_keys);
+            f!("expired_stale_perc:{:.2}", ks.stats.expired_stale_perc * 100.0);
+            f!("expired_time_cap_reached_count:{}", ks.stats.expired_time_cap_reached_count);
+            f!("expire_cycle_cpu_milliseconds:0");
+            f!("evicted_keys:0");
+            f!("evicted_clients:0");
+            f!("total_eviction_exceeded_time:0");
+            f!("current_eviction_exceeded_time:0");
+            f!("keyspace_hits:{}", ks.stats.keyspace_hits);
+            f!("keyspace_misses:{}", ks.stats.keyspace_misses);
+            f!("pubsub_channels:0");
+            f!("pubsub_patterns:0");
+            f!("latest_fork_usec:0");
+            f!("total_forks:0");
+            f!("migrate_cached_sockets:0");
+            f!("slave_expires_tracked_keys:0");
+            f!("active_defrag_hits:0");
+            f!("active_defrag_misses:0");
+            f!("active_defrag_key_hits:0");
+            f!("active_defrag_key_misses:0");
+            f!("total_active_defrag_time:0");
+            f!("current_active_defrag_time:0");
+            f!("tracking_total_keys:0");
+            f!("tracking_total_items:0");
+            f!("tracking_total_prefixes:0");
+            f!("unexpected_error_replies:{}", st.unexpected_error_replies.load(Relaxed));
+            f!("total_error_replies:{}", st.total_error_replies.load(Relaxed));
+            f!("dump_payload_sanitizations:0");
+            f!("total_reads_processed:0");
+            f!("total_writes_processed:0");
+            f!("io_threaded_reads_processed:0");
+            f!("io_threaded_writes_processed:0");
+            f!("reply_buffer_shrinks:0");
+            f!("reply_buffer_expands:0");
+        }
+        "replication" => {
+            drop(cfg);
+            f!("# Replication");
+            o.push_str(&ks.feed.info_fields(ks));
+        }
+        "cpu" => {
+            let (u, s) = cpu_times();
+            f!("# CPU");
+            f!("used_cpu_sys:{:.6}", s);
+            f!("used_cpu_user:{:.6}", u);
+            f!("used_cpu_sys_children:0.000000");
+            f!("used_cpu_user_children:0.000000");
+            f!("used_cpu_sys_main_thread:{:.6}", s);
+            f!("used_cpu_user_main_thread:{:.6}", u);
+        }
+        "modules" => f!("# Modules"),
+        "errorstats" => f!("# Errorstats"),
+        "cluster" => {
+            f!("# Cluster");
+            f!("cluster_enabled:0");
+        }
+        "keyspace" => {
+            f!("# Keyspace");
+            for (i, db) in ks.dbs.iter().enumerate() {
+                if db.keys.len() > 0 {
+                    f!("db{}:keys={},expires={},avg_ttl=0", i, db.keys.len(), db.expires.len());
+                }
+            }
+        }
+        "commandstats" => {
+            f!("# Commandstats");
+            for c in crate::cmd::table() {
+                let s = &sh.cmd_stats[c.index];
+                let calls = s.calls.load(Relaxed);
+                let (rej, fail) = (s.rejected.load(Relaxed), s.failed.load(Relaxed));
+                if calls == 0 && rej == 0 && fail == 0 {
+                    continue;
+                }
+                let usec = s.usec.load(Relaxed);
+                let per = if calls > 0 { usec as f64 / calls as f64 } else { 0.0 };
+                f!("cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}", c.name, calls, usec, per, rej, fail);
+            }
+        }
+        "latencystats" => f!("# Latencystats"),
+        _ => {}
+    }
+}

@@ -1,0 +1,90 @@
+//! The tandem binary: parse the command line like redis-server, set up logs, run the server.
+
+use tandem::config::{Config, Startup};
+use tandem::logging;
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let cfg = match Config::startup(&argv, &mut std::io::stdin(), &env) {
+        Ok(Startup::Version) => {
+            println!(
+                "Tandem server v={} (Redis 7.0.15 compatible) bits=64",
+                env!("CARGO_PKG_VERSION")
+            );
+            return;
+        }
+        Ok(Startup::Help) => {
+            println!("Usage: tandem [/path/to/tandem.conf] [options] [-]");
+            println!("       tandem - (read config from stdin)");
+            println!("       tandem -v or --version");
+            println!("       tandem -h or --help");
+            println!();
+            println!("Examples:");
+            println!("       tandem (run the server with default conf)");
+            println!("       tandem config/tandem.conf");
+            println!("       tandem --port 7777");
+            println!("       tandem --port 7777 --replicaof 127.0.0.1 8888");
+            println!("       tandem config/tandem.conf --loglevel verbose -");
+            return;
+        }
+        Ok(Startup::Run(cfg)) => *cfg,
+        Err(e) => {
+            eprintln!("{}", e);
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = logging::init(cfg.loglevel(), &cfg.logfile(), cfg.flag("trace")) {
+        eprintln!("{}", e);
+        std::process::exit(1);
+    }
+    let pid = std::process::id();
+    logging::set_role('C');
+    log::warn!("oO0OoO0OoO0Oo Tandem is starting oO0OoO0OoO0Oo");
+    log::warn!(
+        "Tandem version={}, Redis version=7.0.15, bits=64, commit=00000000, modified=0, pid={}, just started",
+        env!("CARGO_PKG_VERSION"),
+        pid
+    );
+    if cfg.config_file().is_none() {
+        log::warn!("Warning: no config file specified, using the default config. In order to specify a config file use tandem /path/to/tandem.conf");
+    } else {
+        log::warn!("Configuration loaded");
+    }
+    for w in &cfg.startup_warnings {
+        log::warn!("{}", w);
+    }
+    for d in cfg.no_effect_directives() {
+        log::info!("Directive '{}' is accepted but has no effect in tandem", d);
+    }
+    logging::set_role('M');
+    if let Some(pidfile) = cfg.pidfile() {
+        let _ = std::fs::write(&pidfile, format!("{}\n", pid));
+    }
+    let pidfile = cfg.pidfile();
+    let signals = tandem::signals::listen();
+    let result = tandem::rt::block_on(async move {
+        let handle = tandem::Server::start(cfg).await?;
+        log::info!(
+            "Tandem {} (Redis 7.0.15 compatible) 64 bit, standalone mode, port {}, PID: {}",
+            env!("CARGO_PKG_VERSION"),
+            handle.addr.port(),
+            pid
+        );
+        log::warn!("Server initialized");
+        log::info!("Ready to accept connections");
+        tandem::signals::forward(signals, handle.shared.clone());
+        handle.wait().await;
+        Ok::<(), String>(())
+    });
+    if let Some(p) = pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    match result {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            log::warn!("{}", e);
+            std::process::exit(1);
+        }
+    }
+}

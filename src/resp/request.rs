@@ -1,0 +1,305 @@
+//! Incremental request parser: RESP multibulk and inline commands.
+//!
+//! The parser keeps its position inside a half-read multibulk between reads (like Redis's
+//! `multibulklen`/`bulklen`), so a huge or slow request is never re-scanned from the start and
+//! no memory is reserved from a claimed length alone: arguments are cut from the read buffer
+//! only once their bytes have arrived.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+/// Longest inline request, or `*`/`$` count line, kept while waiting for its newline.
+pub const INLINE_MAX: usize = 64 * 1024;
+
+/// Limits that come from the configuration and the connection's auth state.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// `proto-max-bulk-len`.
+    pub max_bulk_len: i64,
+    /// Unauthenticated connections get tiny limits, as in Redis.
+    pub authenticated: bool,
+}
+
+/// A protocol error: the text after `-ERR Protocol error: `. The connection is closed after
+/// replying, as Redis does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtoError(pub String);
+
+impl ProtoError {
+    /// The full error reply line.
+    pub fn reply(&self) -> String {
+        format!("-ERR Protocol error: {}\r\n", self.0)
+    }
+}
+
+/// Parses requests out of a connection's read buffer.
+#[derive(Default, Debug)]
+pub struct RequestParser {
+    /// Arguments still expected by the multibulk in progress (0 = none in progress).
+    pending: usize,
+    /// Arguments of the multibulk in progress.
+    args: Vec<Bytes>,
+    /// Length of the bulk whose `$len` line has been read but whose payload has not.
+    bulk_len: Option<usize>,
+    /// Raw bytes consumed by the request in progress (replication offsets count them).
+    consumed: usize,
+}
+
+/// One parsed request and the number of raw bytes it took on the wire.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub argv: Vec<Bytes>,
+    pub wire_len: usize,
+}
+
+impl RequestParser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True when a request is partly read (used for the query buffer accounting).
+    pub fn in_progress(&self) -> bool {
+        self.pending > 0
+    }
+
+    /// Bytes of the current half-read request already taken out of the buffer.
+    pub fn partial_bytes(&self) -> usize {
+        self.consumed
+    }
+
+    /// Parses every complete request in `buf` into `out`.
+    ///
+    /// Empty requests (blank inline lines, `*0`, `*-1`) produce nothing but their bytes are
+    /// reported through `skipped` (a replica counts a master's `\n` keepalives? no: Redis does
+    /// not count them, so they are only consumed).
+    pub fn parse(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: Limits,
+        out: &mut Vec<Request>,
+    ) -> Result<(), ProtoError> {
+        loop {
+            if self.pending == 0 {
+                if buf.is_empty() {
+                    return Ok(());
+                }
+                if buf[0] == b'*' {
+                    match self.start_multibulk(buf, limits)? {
+                        Step::NeedMore => return Ok(()),
+                        Step::Done => {}
+                    }
+                    if self.pending == 0 {
+                        // *0 or *-1: nothing to run.
+                        self.consumed = 0;
+                        continue;
+                    }
+                } else {
+                    match self.inline(buf)? {
+                        None => return Ok(()),
+                        Some(None) => continue,
+                        Some(Some(req)) => {
+                            out.push(req);
+                            continue;
+                        }
+                    }
+                }
+            }
+            match self.bulks(buf, limits)? {
+                Step::NeedMore => return Ok(()),
+                Step::Done => {
+                    let argv = std::mem::take(&mut self.args);
+                    out.push(Request { argv, wire_len: self.consumed });
+                    self.consumed = 0;
+                }
+            }
+        }
+    }
+
+    /// Reads the `*<n>\r\n` header.
+    fn start_multibulk(&mut self, buf: &mut BytesMut, limits: Limits) -> Result<Step, ProtoError> {
+        let Some(nl) = find_crlf(buf) else {
+            if buf.len() > INLINE_MAX {
+                return Err(ProtoError("too big mbulk count string".into()));
+            }
+            return Ok(Step::NeedMore);
+        };
+        let n = crate::util::num::parse_i64(&buf[1..nl]);
+        let n = match n {
+            Some(n) if n <= i32::MAX as i64 => n,
+            _ => return Err(ProtoError("invalid multibulk length".into())),
+        };
+        if !limits.authenticated && n > 10 {
+            return Err(ProtoError("unauthenticated multibulk length".into()));
+        }
+        buf.advance(nl + 2);
+        self.consumed = nl + 2;
+        if n > 0 {
+            self.pending = n as usize;
+            self.args = Vec::with_capacity(self.pending.min(1024));
+        }
+        Ok(Step::Done)
+    }
+
+    /// Reads as many `$<len>\r\n<payload>\r\n` arguments as have arrived.
+    fn bulks(&mut self, buf: &mut BytesMut, limits: Limits) -> Result<Step, ProtoError> {
+        while self.pending > 0 {
+            let len = match self.bulk_len {
+                Some(len) => len,
+                None => {
+                    let Some(nl) = find_crlf(buf) else {
+                        if buf.len() > INLINE_MAX {
+                            return Err(ProtoError("too big bulk count string".into()));
+                        }
+                        if !buf.is_empty() && buf[0] != b'$' {
+                            return Err(expected_dollar(buf[0]));
+                        }
+                        return Ok(Step::NeedMore);
+                    };
+                    if buf[0] != b'$' {
+                        return Err(expected_dollar(buf[0]));
+                    }
+                    let len = match crate::util::num::parse_i64(&buf[1..nl]) {
+                        Some(l) if l >= 0 && l <= limits.max_bulk_len => l as usize,
+                        _ => return Err(ProtoError("invalid bulk length".into())),
+                    };
+                    if !limits.authenticated && len > 16384 {
+                        return Err(ProtoError("unauthenticated bulk length".into()));
+                    }
+                    buf.advance(nl + 2);
+                    self.consumed += nl + 2;
+                    self.bulk_len = Some(len);
+                    // Reserve only what is likely to come soon, never the claimed length.
+                    let want = (len + 2).min(1 << 20);
+                    if buf.capacity() - buf.len() < want && buf.len() < want {
+                        buf.reserve(want - buf.len());
+                    }
+                    len
+                }
+            };
+            if buf.len() < len + 2 {
+                return Ok(Step::NeedMore);
+            }
+            let arg = buf.split_to(len).freeze();
+            buf.advance(2);
+            self.consumed += len + 2;
+            self.bulk_len = None;
+            self.args.push(arg);
+            self.pending -= 1;
+        }
+        Ok(Step::Done)
+    }
+
+    /// Reads one inline command line. `None`: need more bytes; `Some(None)`: an empty line.
+    fn inline(&mut self, buf: &mut BytesMut) -> Result<Option<Option<Request>>, ProtoError> {
+        let Some(nl) = memchr(b'\n', buf) else {
+            if buf.len() > INLINE_MAX {
+                return Err(ProtoError("too big inline request".into()));
+            }
+            return Ok(None);
+        };
+        let mut end = nl;
+        if end > 0 && buf[end - 1] == b'\r' {
+            end -= 1;
+        }
+        let args = crate::util::splitargs::splitargs(&buf[..end])
+            .ok_or_else(|| ProtoError("unbalanced quotes in request".into()))?;
+        buf.advance(nl + 1);
+        if args.is_empty() {
+            return Ok(Some(None));
+        }
+        let argv = args.into_iter().map(Bytes::from).collect();
+        Ok(Some(Some(Request { argv, wire_len: nl + 1 })))
+    }
+}
+
+enum Step {
+    NeedMore,
+    Done,
+}
+
+fn expected_dollar(got: u8) -> ProtoError {
+    ProtoError(format!("expected '$', got '{}'", got as char))
+}
+
+/// Position of the `\r` of the first `\r\n` in `buf`.
+fn find_crlf(buf: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr(b'\r', &buf[from..]) {
+        let i = from + i;
+        if i + 1 >= buf.len() {
+            return None;
+        }
+        if buf[i + 1] == b'\n' {
+            return Some(i);
+        }
+        from = i + 1;
+    }
+    None
+}
+
+#[inline]
+fn memchr(c: u8, buf: &[u8]) -> Option<usize> {
+    buf.iter().position(|&b| b == c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPEN: Limits = Limits { max_bulk_len: 512 * 1024 * 1024, authenticated: true };
+
+    fn parse_all(input: &[u8]) -> (Vec<Vec<Vec<u8>>>, Result<(), ProtoError>) {
+        let mut p = RequestParser::new();
+        let mut buf = BytesMut::from(input);
+        let mut out = vec![];
+        let r = p.parse(&mut buf, OPEN, &mut out);
+        (out.into_iter().map(|r| r.argv.iter().map(|a| a.to_vec()).collect()).collect(), r)
+    }
+
+    #[test]
+    fn multibulk_and_inline() {
+        let (cmds, r) = parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\nset a \"b c\"\n\r\n");
+        assert!(r.is_ok());
+        assert_eq!(cmds.len(), 3);
+        assert_eq!(cmds[0], vec![b"GET".to_vec(), b"k".to_vec()]);
+        assert_eq!(cmds[1], vec![b"PING".to_vec()]);
+        assert_eq!(cmds[2], vec![b"set".to_vec(), b"a".to_vec(), b"b c".to_vec()]);
+    }
+
+    #[test]
+    fn byte_at_a_time() {
+        let input = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n";
+        let mut p = RequestParser::new();
+        let mut buf = BytesMut::new();
+        let mut out = vec![];
+        for &b in input.iter() {
+            buf.extend_from_slice(&[b]);
+            p.parse(&mut buf, OPEN, &mut out).unwrap();
+        }
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].wire_len, input.len());
+        assert_eq!(&out[0].argv[2][..], b"hello");
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(parse_all(b"*3000000000\r\n").1.unwrap_err().0, "invalid multibulk length");
+        assert_eq!(parse_all(b"*1\r\n$99999999999\r\n").1.unwrap_err().0, "invalid bulk length");
+        assert_eq!(parse_all(b"*1\r\n$-1\r\n").1.unwrap_err().0, "invalid bulk length");
+        assert_eq!(parse_all(b"*1\r\nfoo\r\n").1.unwrap_err().0, "expected '$', got 'f'");
+        assert_eq!(parse_all(b"set \"a\n").1.unwrap_err().0, "unbalanced quotes in request");
+        let (cmds, r) = parse_all(b"*-5\r\nPING\r\n");
+        assert!(r.is_ok());
+        assert_eq!(cmds.len(), 1);
+    }
+
+    #[test]
+    fn huge_header_reserves_nothing() {
+        let mut p = RequestParser::new();
+        let mut buf = BytesMut::from(&b"*2000000\r\n$1\r\na\r\n"[..]);
+        let mut out = vec![];
+        p.parse(&mut buf, OPEN, &mut out).unwrap();
+        assert!(out.is_empty());
+        assert!(p.in_progress());
+        assert!(p.args.capacity() <= 1024);
+    }
+}

@@ -1,0 +1,264 @@
+//! A server instance: the listener, the keyspace, and their shutdown.
+//!
+//! `Server::start` is what the binary and embedders both call, so embedding runs exactly the
+//! code that serves. Several servers can run in one process: nothing here is global.
+
+use crate::client::{Client, Kill};
+use crate::config::Config;
+use crate::keyspace::Keyspace;
+use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, TcpListener, TcpStream};
+use crate::shared::{ClientEntry, ClientMeta, Shared};
+use crate::trace_msg;
+use futures::FutureExt;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Options of SHUTDOWN (signals use the defaults).
+#[derive(Default, Debug, Clone)]
+pub struct ShutdownRequest {
+    pub nosave: bool,
+    pub save: bool,
+    pub now: bool,
+    pub force: bool,
+    pub abort: bool,
+    /// Set for SIGTERM/SIGINT (only changes the log line).
+    pub signal: Option<&'static str>,
+}
+
+/// A running server: its address, its actors, and how to stop it.
+pub struct ServerHandle {
+    /// The first address bound (port 0 in the config is resolved here).
+    pub addr: SocketAddr,
+    pub keyspace: Addr<Keyspace>,
+    pub listener: Addr<Listener>,
+    pub shared: Arc<Shared>,
+}
+
+impl ServerHandle {
+    /// Stops the server: no new connections, in-flight replies finish, clients close.
+    pub async fn stop(self) {
+        self.shared.request_shutdown(ShutdownRequest::default());
+        self.wait().await;
+    }
+
+    /// Waits until the server stops (SHUTDOWN, a signal, or `stop`), then tears it down.
+    pub async fn wait(mut self) {
+        let req = self.shared.shutdown_rx.recv_async().await.unwrap_or_default();
+        finish(&self.shared, &req).await;
+        let _ = self.listener.stop(None);
+        let _ = self.keyspace.stop(None);
+    }
+}
+
+/// Stops accepting, lets clients finish, and closes them.
+async fn finish(shared: &Arc<Shared>, req: &ShutdownRequest) {
+    shared.shutting_down.store(true, Relaxed);
+    if let Some(sig) = req.signal {
+        log::warn!("Received {} scheduling shutdown...", sig);
+    }
+    log::warn!("User requested shutdown...");
+    crate::persist::final_save(shared, req).await;
+    let kills: Vec<_> = {
+        let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients.values().map(|e| (e.meta.clone(), ())).collect()
+    };
+    for (m, _) in &kills {
+        m.killed.store(true, Relaxed);
+    }
+    {
+        let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+        for e in clients.values() {
+            (e.kill)();
+        }
+    }
+    log::warn!("Redis is now ready to exit, bye bye...");
+}
+
+pub struct Server;
+
+impl Server {
+    /// Binds the configured addresses and starts the keyspace and listener actors.
+    pub async fn start(config: Config) -> Result<ServerHandle, String> {
+        let shared = Shared::new(config);
+        let (port, binds) = {
+            let c = shared.cfg();
+            (c.port(), c.bind())
+        };
+        let mut listeners = vec![];
+        for b in &binds {
+            let (optional, host) = match b.strip_prefix('-') {
+                Some(h) => (true, h),
+                None => (false, b.as_str()),
+            };
+            let host = if host == "*" { "0.0.0.0" } else { host };
+            let addr = if host.contains(':') { format!("[{}]:{}", host, port) } else { format!("{}:{}", host, port) };
+            // The first listener picks the port when 0 is configured; the others reuse it.
+            let addr = match (listeners.first(), port) {
+                (Some(l), 0) => {
+                    let l: &TcpListener = l;
+                    let p = l.local_addr().map(|a| a.port()).unwrap_or(0);
+                    if host.contains(':') { format!("[{}]:{}", host, p) } else { format!("{}:{}", host, p) }
+                }
+                _ => addr,
+            };
+            match TcpListener::bind(&addr).await {
+                Ok(l) => listeners.push(l),
+                Err(e) if optional => log::debug!("Skipping optional bind {}: {}", addr, e),
+                Err(e) => {
+                    let msg = format!("Warning: Could not create server TCP listening socket {}: {}", addr, e);
+                    log::warn!("{}", msg);
+                    return Err(format!("Failed listening on port {} (tcp), aborting.", port));
+                }
+            }
+        }
+        let Some(first) = listeners.first() else {
+            return Err(format!("Failed listening on port {} (tcp), aborting.", port));
+        };
+        let addr = first.local_addr().map_err(|e| e.to_string())?;
+        shared.port.store(addr.port() as u64, Relaxed);
+        let keyspace = rt::start(Keyspace::new(shared.clone())).await.map_err(|e| e.to_string())?;
+        crate::repl::start(&shared, &keyspace).await;
+        let listener = rt::start(Listener { shared: shared.clone(), keyspace: keyspace.clone(), sockets: Mutex::new(listeners) })
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(ServerHandle { addr, keyspace, listener, shared })
+    }
+}
+
+/// Runs a server until `shutdown` resolves or it is shut down from inside.
+pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), String> {
+    let handle = Server::start(config).await?;
+    let shared = handle.shared.clone();
+    rt::spawn(async move {
+        shutdown.await;
+        shared.request_shutdown(ShutdownRequest { signal: Some("SIGTERM"), ..Default::default() });
+    });
+    log::info!("Ready to accept connections");
+    handle.wait().await;
+    Ok(())
+}
+
+/// The listener actor: accepts connections and starts a client actor for each.
+pub struct Listener {
+    shared: Arc<Shared>,
+    keyspace: Addr<Keyspace>,
+    sockets: Mutex<Vec<TcpListener>>,
+}
+
+/// A connection accepted by an accept task.
+struct Accepted(TcpStream);
+impl Message for Accepted {
+    type Result = ();
+}
+
+#[async_trait]
+impl Actor for Listener {
+    async fn started(&mut self, ctx: &mut Context<Self>) -> rt::ActorResult<()> {
+        let sockets = std::mem::take(&mut *self.sockets.lock().unwrap_or_else(|e| e.into_inner()));
+        for l in sockets {
+            let addr = ctx.address().downgrade();
+            let shared = self.shared.clone();
+            rt::spawn(async move {
+                loop {
+                    let conn = l.accept().fuse();
+                    let stopping = async {
+                        while !shared.shutting_down.load(Relaxed) {
+                            rt::sleep(std::time::Duration::from_millis(50)).await;
+                        }
+                    }
+                    .fuse();
+                    futures::pin_mut!(conn, stopping);
+                    let accepted = futures::select! {
+                        c = conn => c,
+                        _ = stopping => break,
+                    };
+                    let Some(a) = addr.upgrade() else { break };
+                    match accepted {
+                        Ok((stream, _)) => {
+                            let _ = a.send(Accepted(stream));
+                        }
+                        Err(e) => {
+                            log::warn!("Accepting client connection: {}", e);
+                            rt::sleep(std::time::Duration::from_millis(10)).await;
+                        }
+                    }
+                }
+            });
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Handler<Accepted> for Listener {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Accepted) {
+        let stream = msg.0;
+        let sh = &self.shared;
+        sh.stats.total_connections_received.fetch_add(1, Relaxed);
+        let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+        let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let _ = stream.set_nodelay(true);
+        let (maxclients, protected, nopass) = {
+            let c = sh.cfg();
+            (c.maxclients(), c.protected_mode(), c.requirepass().is_none())
+        };
+        if sh.stats.connected_clients.load(Relaxed) >= maxclients {
+            sh.stats.rejected_connections.fetch_add(1, Relaxed);
+            let mut s = stream;
+            use rt::WriteExt;
+            let _ = s.write_all(b"-ERR max number of clients reached\r\n").await;
+            return;
+        }
+        let loopback = stream.peer_addr().map(|a| a.ip().is_loopback()).unwrap_or(true);
+        if protected && nopass && !loopback {
+            let mut s = stream;
+            use rt::WriteExt;
+            let _ = s.write_all(b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n").await;
+            return;
+        }
+        let id = sh.next_client_id();
+        let now = Instant::now();
+        let meta = Arc::new(ClientMeta {
+            id,
+            addr: peer,
+            laddr: local,
+            fd: 8 + id as i64,
+            created: now,
+            last_interaction: Mutex::new(now),
+            name: Mutex::new(None),
+            db: Default::default(),
+            last_cmd: Mutex::new(String::new()),
+            multi: (-1).into(),
+            flags: Mutex::new("N".into()),
+            resp: 2.into(),
+            qbuf: Default::default(),
+            omem: Default::default(),
+            tot_net_in: Default::default(),
+            tot_net_out: Default::default(),
+            tot_cmds: Default::default(),
+            is_replica: Default::default(),
+            is_master: Default::default(),
+            killed: Default::default(),
+            authenticated: Default::default(),
+        });
+        trace_msg!("listener", format_args!("client:{}", id), "start (addr={})", meta.addr);
+        let client = Client::new(stream.clone(), sh.clone(), self.keyspace.clone(), meta.clone());
+        let Ok(addr) = rt::start(client).await else { return };
+        sh.stats.connected_clients.fetch_add(1, Relaxed);
+        let weak = addr.downgrade();
+        let kill_stream = stream;
+        let entry = ClientEntry {
+            meta,
+            kill: Box::new(move || {
+                // Closing the socket ends the reader; the actor stops after its current batch.
+                let _ = kill_stream.shutdown(std::net::Shutdown::Read);
+                if let Some(a) = weak.upgrade() {
+                    let _ = a.send(Kill);
+                }
+            }),
+        };
+        sh.clients.lock().unwrap_or_else(|e| e.into_inner()).insert(id, entry);
+    }
+}

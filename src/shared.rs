@@ -1,0 +1,170 @@
+//! State one server instance shares between its actors: configuration, statistics and the
+//! client registry. Never process-global: several servers live in one process in tests and
+//! embedding, each with its own `Shared`.
+
+use crate::config::Config;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::Instant;
+
+/// Counters shown by INFO stats / clients.
+#[derive(Default)]
+pub struct Stats {
+    pub total_connections_received: AtomicU64,
+    pub total_commands_processed: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub net_repl_input_bytes: AtomicU64,
+    pub net_repl_output_bytes: AtomicU64,
+    pub connected_clients: AtomicU64,
+    pub blocked_clients: AtomicU64,
+    pub total_error_replies: AtomicU64,
+    pub unexpected_error_replies: AtomicU64,
+    pub client_qbuf_limit_disconnections: AtomicU64,
+}
+
+/// Per-command counters (INFO commandstats), indexed like the command table.
+#[derive(Default)]
+pub struct CmdStat {
+    pub calls: AtomicU64,
+    pub usec: AtomicU64,
+    pub rejected: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+/// What CLIENT LIST shows of a connection, updated by its actor.
+pub struct ClientMeta {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i64,
+    pub created: Instant,
+    pub last_interaction: Mutex<Instant>,
+    pub name: Mutex<Option<bytes::Bytes>>,
+    pub db: AtomicU64,
+    pub last_cmd: Mutex<String>,
+    pub multi: AtomicI64,
+    pub flags: Mutex<String>,
+    pub resp: AtomicU64,
+    pub qbuf: AtomicU64,
+    pub omem: AtomicU64,
+    pub tot_net_in: AtomicU64,
+    pub tot_net_out: AtomicU64,
+    pub tot_cmds: AtomicU64,
+    pub is_replica: AtomicBool,
+    pub is_master: AtomicBool,
+    pub killed: AtomicBool,
+    pub authenticated: AtomicBool,
+}
+
+/// A registered connection: its metadata and a way to ask it to close.
+pub struct ClientEntry {
+    pub meta: Arc<ClientMeta>,
+    pub kill: Box<dyn Fn() + Send + Sync>,
+}
+
+/// Pause state for CLIENT PAUSE (deadline in ms since the epoch, and whether all or only
+/// writes are paused).
+#[derive(Default)]
+pub struct Pause {
+    pub until_ms: AtomicI64,
+    pub all: AtomicBool,
+}
+
+pub struct Shared {
+    pub config: RwLock<Config>,
+    pub stats: Stats,
+    pub cmd_stats: Vec<CmdStat>,
+    pub clients: Mutex<HashMap<u64, ClientEntry>>,
+    pub next_client_id: AtomicU64,
+    pub started: Instant,
+    pub started_unix: i64,
+    pub run_id: String,
+    /// The port actually bound (port 0 in the config picks a free one).
+    pub port: AtomicU64,
+    pub pause: Pause,
+    pub config_file: Option<std::path::PathBuf>,
+    /// Set once shutdown has begun: new commands are refused.
+    pub shutting_down: AtomicBool,
+    pub lastsave_unix: AtomicI64,
+    pub executable: String,
+    /// True while this server is a replica (ROLE, HELLO, read-only checks).
+    pub is_replica: AtomicBool,
+    /// SHUTDOWN requests reach the server's supervisor through this channel.
+    pub shutdown_tx: flume::Sender<crate::server::ShutdownRequest>,
+    pub shutdown_rx: flume::Receiver<crate::server::ShutdownRequest>,
+}
+
+impl Shared {
+    pub fn new(config: Config) -> Arc<Self> {
+        let config_file = config.config_file().map(|p| p.to_path_buf());
+        let (shutdown_tx, shutdown_rx) = flume::unbounded();
+        Arc::new(Shared {
+            config: RwLock::new(config),
+            stats: Stats::default(),
+            cmd_stats: (0..crate::cmd::table().len()).map(|_| CmdStat::default()).collect(),
+            clients: Mutex::new(HashMap::new()),
+            next_client_id: AtomicU64::new(1),
+            started: Instant::now(),
+            started_unix: crate::util::now_ms() / 1000,
+            run_id: crate::util::random_hex(40),
+            port: AtomicU64::new(0),
+            pause: Pause::default(),
+            config_file,
+            shutting_down: AtomicBool::new(false),
+            lastsave_unix: AtomicI64::new(crate::util::now_ms() / 1000),
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            is_replica: AtomicBool::new(false),
+            shutdown_tx,
+            shutdown_rx,
+        })
+    }
+
+    /// Read access to the configuration (never held across an await).
+    pub fn cfg(&self) -> RwLockReadGuard<'_, Config> {
+        self.config.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port.load(Relaxed) as u16
+    }
+
+    /// Asks the server to shut down (SHUTDOWN command, signals).
+    pub fn request_shutdown(&self, req: crate::server::ShutdownRequest) {
+        let _ = self.shutdown_tx.send(req);
+    }
+
+    /// Applies configuration changes that live outside the config table (log level).
+    pub fn apply_config(&self) {
+        let cfg = self.cfg();
+        let _ = crate::logging::set_level(cfg.loglevel());
+        crate::logging::set_trace(cfg.flag("trace"));
+    }
+
+    /// CONFIG RESETSTAT for the counters kept here.
+    pub fn reset_stats(&self) {
+        let s = &self.stats;
+        for a in [
+            &s.total_connections_received,
+            &s.total_commands_processed,
+            &s.rejected_connections,
+            &s.net_input_bytes,
+            &s.net_output_bytes,
+            &s.net_repl_input_bytes,
+            &s.net_repl_output_bytes,
+            &s.total_error_replies,
+            &s.unexpected_error_replies,
+            &s.client_qbuf_limit_disconnections,
+        ] {
+            a.store(0, Relaxed);
+        }
+    }
+
+    pub fn next_client_id(&self) -> u64 {
+        self.next_client_id.fetch_add(1, Relaxed)
+    }
+}
