@@ -29,6 +29,7 @@ pub mod info;
 pub mod keyspace;
 pub mod logging;
 pub mod persist;
+pub mod rdb;
 pub mod repl;
 pub mod resp;
 pub mod rt;

@@ -622,7 +622,6 @@ fn shutdown(c: &mut Client, a: &[Bytes]) -> Next {
         c.out.error("ERR No shutdown in progress.");
         return Next::Continue;
     }
-    log::warn!("User requested shutdown...");
     c.shared.request_shutdown(req);
     Next::Close
 }

@@ -529,7 +529,7 @@ fn parse_special(s: Special, args: &[Vec<u8>], current: &Val) -> Result<Val, Str
             Ok(Val::Save(pairs))
         }
         Special::ClientOutputBufferLimit => {
-            if args.len() % 4 != 0 {
+            if !args.len().is_multiple_of(4) {
                 return Err("Wrong number of arguments in buffer limit configuration.".into());
             }
             let mut limits = match current {
@@ -656,10 +656,8 @@ pub fn render(spec: &Spec, val: &Val) -> Vec<u8> {
         (Val::Oom(v), _) => format!("{} {} {}", v[0], v[1], v[2]).into_bytes(),
         (Val::Notify(f), _) => notify_flags_to_string(*f).into_bytes(),
         (Val::Bind(b), _) => b.join(" ").into_bytes(),
-        (Val::ReplicaOf(r), _) => match r {
-            Some((h, p)) => format!("{h} {p}").into_bytes(),
-            None => Vec::new(),
-        },
+        (Val::ReplicaOf(Some((h, p))), _) => format!("{h} {p}").into_bytes(),
+        (Val::ReplicaOf(None), _) => Vec::new(),
         (Val::Percentiles(p), _) => {
             p.iter().map(|v| format_percentile(*v)).collect::<Vec<_>>().join(" ").into_bytes()
         }

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The test command: installs test dependencies, builds, and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup-test-deps.sh
+cargo build --release --bins
+cargo test --release -- --test-threads=2
