@@ -73,7 +73,18 @@ pub struct Pause {
     pub all: AtomicBool,
 }
 
+/// Replication state other actors read (INFO, ROLE, WAIT, min-replicas).
+#[derive(Default)]
+pub struct ReplShared {
+    pub backlog_first: AtomicI64,
+    pub backlog_histlen: AtomicI64,
+    pub replicas: Mutex<Vec<Arc<crate::repl::replica::ReplicaInfo>>>,
+    /// Replica side: the master link's view.
+    pub link: Mutex<crate::repl::LinkStatus>,
+}
+
 pub struct Shared {
+    pub repl: ReplShared,
     pub config: RwLock<Config>,
     pub stats: Stats,
     pub cmd_stats: Vec<CmdStat>,
@@ -95,6 +106,14 @@ pub struct Shared {
     /// SHUTDOWN requests reach the server's supervisor through this channel.
     pub shutdown_tx: flume::Sender<crate::server::ShutdownRequest>,
     pub shutdown_rx: flume::Receiver<crate::server::ShutdownRequest>,
+    /// The replication actors, set once at start.
+    pub repl_actors: std::sync::OnceLock<ReplActors>,
+}
+
+/// Addresses of a server's replication actors.
+pub struct ReplActors {
+    pub backlog: crate::rt::Addr<crate::repl::backlog::Backlog>,
+    pub link: crate::rt::Addr<crate::repl::master_link::MasterLink>,
 }
 
 impl Shared {
@@ -103,6 +122,7 @@ impl Shared {
         let (shutdown_tx, shutdown_rx) = flume::unbounded();
         Arc::new(Shared {
             config: RwLock::new(config),
+            repl: ReplShared::default(),
             stats: Stats::default(),
             cmd_stats: (0..crate::cmd::table().len()).map(|_| CmdStat::default()).collect(),
             clients: Mutex::new(HashMap::new()),
@@ -121,7 +141,13 @@ impl Shared {
             is_replica: AtomicBool::new(false),
             shutdown_tx,
             shutdown_rx,
+            repl_actors: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Write access to the configuration (REPLICAOF, CONFIG SET).
+    pub fn cfg_mut(&self) -> std::sync::RwLockWriteGuard<'_, Config> {
+        self.config.write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Read access to the configuration (never held across an await).

@@ -18,6 +18,11 @@ pub(super) async fn run(c: &mut Client, spec: &'static CommandSpec, a: &[Bytes])
         "config" => config(c, a),
         "command" => command(c, a),
         "shutdown" => return shutdown(c, a),
+        "replconf" => replconf(c, a),
+        "psync" => return sync(c, a, true).await,
+        "sync" => return sync(c, a, false).await,
+        "wait" => wait(c, a).await,
+        "replicaof" | "slaveof" => replicaof(c, a).await,
         _ => c.out.error(&format!("ERR '{}' cannot run here", spec.name)),
     }
     Next::Continue
@@ -624,4 +629,164 @@ fn shutdown(c: &mut Client, a: &[Bytes]) -> Next {
     }
     c.shared.request_shutdown(req);
     Next::Close
+}
+
+fn replconf(c: &mut Client, a: &[Bytes]) {
+    if a.len() % 2 == 0 {
+        return c.out.error(err::SYNTAX);
+    }
+    let mut i = 1;
+    while i < a.len() {
+        let (o, v) = (&a[i], &a[i + 1]);
+        if eq(o, "listening-port") {
+            match num::parse_i64(v).filter(|p| (0..=65535).contains(p)) {
+                Some(p) => c.handshake.listening_port = p as u16,
+                None => return c.out.error(err::NOT_INT),
+            }
+        } else if eq(o, "ip-address") {
+            c.handshake.ip_address = Some(String::from_utf8_lossy(v).into_owned());
+        } else if eq(o, "capa") {
+            if eq(v, "eof") {
+                c.handshake.capa_eof = true;
+            } else if eq(v, "psync2") {
+                c.handshake.capa_psync2 = true;
+            }
+        } else if eq(o, "rdb-only") {
+            match num::parse_i64(v) {
+                Some(0) => c.handshake.rdb_only = false,
+                Some(1) => c.handshake.rdb_only = true,
+                _ => return c.out.error(err::NOT_INT),
+            }
+        } else if eq(o, "rdb-filter-only") {
+            if !v.is_empty() && !eq(v, "functions") {
+                return c.out.error(&format!("ERR Unsupported rdb-filter-only option: {}", String::from_utf8_lossy(v)));
+            }
+        } else if eq(o, "ack") || eq(o, "getack") {
+            // Only meaningful on a replica link: no reply, as Redis.
+            return;
+        } else {
+            return c.out.error(&format!("ERR Unrecognized REPLCONF option: {}", String::from_utf8_lossy(o)));
+        }
+        i += 2;
+    }
+    c.out.ok();
+}
+
+/// SYNC / PSYNC: this connection becomes a replica actor's.
+async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
+    use crate::repl::{master_link::MasterLinkState, replica::{Begin, Replica}, Psync};
+    if c.meta.is_replica.load(Relaxed) {
+        return Next::Continue;
+    }
+    if c.shared.is_replica.load(Relaxed) {
+        let up = c.shared.repl.link.lock().map(|s| s.state == MasterLinkState::Connected).unwrap_or(false);
+        if !up {
+            c.out.error("NOMASTERLINK Can't SYNC while not connected with my master");
+            return Next::Continue;
+        }
+    }
+    let (replid, offset) = if psync {
+        match num::parse_i64(&a[2]) {
+            Some(o) => (String::from_utf8_lossy(&a[1]).into_owned(), o),
+            None => {
+                c.out.error(err::NOT_INT);
+                return Next::Continue;
+            }
+        }
+    } else {
+        ("?".to_string(), -1)
+    };
+    let Some(actors) = c.shared.repl_actors.get() else {
+        c.out.error("ERR replication is not available");
+        return Next::Continue;
+    };
+    // Replies still buffered go out before the replica's stream.
+    let pending = std::mem::take(&mut c.out.buf);
+    if !pending.is_empty() {
+        use crate::rt::WriteExt;
+        let _ = c.stream.write_all(&pending).await;
+    }
+    let replica = Replica::new(
+        c.stream.clone(),
+        c.meta.clone(),
+        c.shared.clone(),
+        c.keyspace.clone(),
+        actors.backlog.clone(),
+        c.handshake.clone(),
+        psync,
+    );
+    let info = replica.info.clone();
+    let name = info.name();
+    log::info!("Replica {} asks for synchronization", name);
+    let Ok(addr) = crate::rt::start(replica).await else {
+        return Next::Close;
+    };
+    c.handed_over = true;
+    let msg = Psync { id: c.id, name, replid, offset, psync, replica: addr.clone() };
+    let outcome = c.keyspace.call(msg).await.unwrap_or(crate::repl::PsyncOutcome::Error("ERR server is shutting down".into()));
+    let _ = addr.send(Begin(outcome));
+    Next::Close
+}
+
+async fn wait(c: &mut Client, a: &[Bytes]) {
+    if c.shared.is_replica.load(Relaxed) {
+        return c.out.error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
+    }
+    let (Some(n), Some(timeout)) = (num::parse_i64(&a[1]), num::parse_i64(&a[2])) else {
+        return c.out.error(err::NOT_INT);
+    };
+    if timeout < 0 {
+        return c.out.error("ERR timeout is negative");
+    }
+    let target = c.repl_offset;
+    let count = |c: &Client| {
+        c.shared
+            .repl
+            .replicas
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|r| r.state() == crate::repl::replica::ReplicaState::Online && r.ack_offset.load(Relaxed) >= target)
+            .count() as i64
+    };
+    let got = count(c);
+    if got >= n || c.multi.is_some() {
+        return c.out.int(got);
+    }
+    let _ = c.keyspace.call(crate::repl::GetAck).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(timeout as u64);
+    let mut last_getack = std::time::Instant::now();
+    loop {
+        crate::rt::sleep(std::time::Duration::from_millis(5)).await;
+        let got = count(c);
+        if got >= n || (timeout > 0 && std::time::Instant::now() >= deadline) || c.meta.killed.load(Relaxed) {
+            return c.out.int(got);
+        }
+        if last_getack.elapsed() > std::time::Duration::from_millis(500) {
+            let _ = c.keyspace.call(crate::repl::GetAck).await;
+            last_getack = std::time::Instant::now();
+        }
+    }
+}
+
+async fn replicaof(c: &mut Client, a: &[Bytes]) {
+    use crate::repl::master_link::SetMaster;
+    let target = if eq(&a[1], "NO") && eq(&a[2], "ONE") {
+        None
+    } else {
+        let Some(port) = num::parse_i64(&a[2]) else {
+            return c.out.error(err::NOT_INT);
+        };
+        if !(0..=65535).contains(&port) {
+            return c.out.error("ERR Invalid master port");
+        }
+        Some((String::from_utf8_lossy(&a[1]).into_owned(), port as u16))
+    };
+    let Some(actors) = c.shared.repl_actors.get() else {
+        return c.out.error("ERR replication is not available");
+    };
+    match actors.link.call(SetMaster(target)).await {
+        Ok(status) => c.out.simple(&status),
+        Err(_) => c.out.error("ERR server is shutting down"),
+    }
 }

@@ -64,6 +64,10 @@ pub struct Client {
     /// CLIENT REPLY OFF/SKIP state.
     pub(crate) reply_off: bool,
     pub(crate) reply_skip: bool,
+    /// REPLCONF state, used if this connection turns into a replica.
+    pub(crate) handshake: crate::repl::replica::Handshake,
+    /// The socket now belongs to a replica actor: do not close it on stop.
+    pub(crate) handed_over: bool,
 }
 
 impl Client {
@@ -85,6 +89,8 @@ impl Client {
             repl_offset: 0,
             reply_off: false,
             reply_skip: false,
+            handshake: Default::default(),
+            handed_over: false,
         }
     }
 
@@ -156,6 +162,10 @@ impl Client {
             self.out.error("ERR server is shutting down");
             return Next::Continue;
         }
+        if let Some(e) = self.role_check(spec) {
+            self.reject(e);
+            return Next::Continue;
+        }
         if let Some(q) = self.multi.as_mut() {
             if !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
                 if spec.has(cmd::NO_MULTI) {
@@ -187,6 +197,49 @@ impl Client {
                 next
             }
         }
+    }
+
+    /// Errors that depend on replication: read-only replica, stale data, min-replicas.
+    fn role_check(&self, spec: &CommandSpec) -> Option<&'static str> {
+        let sh = &self.shared;
+        if sh.is_replica.load(Relaxed) {
+            let (ro, stale_ok) = {
+                let c = sh.cfg();
+                (c.replica_read_only(), c.replica_serve_stale_data())
+            };
+            if ro && spec.is_write() {
+                return Some("READONLY You can't write against a read only replica.");
+            }
+            if !stale_ok && !spec.has(cmd::STALE) {
+                let up = sh.repl.link.lock().map(|s| s.state == crate::repl::master_link::MasterLinkState::Connected).unwrap_or(false);
+                if !up {
+                    return Some("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+                }
+            }
+        } else if spec.is_write() {
+            let (min, lag) = {
+                let c = sh.cfg();
+                (c.min_replicas_to_write(), c.min_replicas_max_lag())
+            };
+            if min > 0 {
+                let now = crate::util::now_ms();
+                let good = sh
+                    .repl
+                    .replicas
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .filter(|r| {
+                        r.state() == crate::repl::replica::ReplicaState::Online
+                            && (now - r.last_ack_ms.load(Relaxed)) / 1000 <= lag as i64
+                    })
+                    .count() as u64;
+                if good < min {
+                    return Some("NOREPLICAS Not enough good replicas to write.");
+                }
+            }
+        }
+        None
     }
 
     /// Replies with an error for a command that could not even be queued; inside MULTI it
@@ -278,6 +331,10 @@ impl Actor for Client {
     }
 
     async fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        if self.handed_over {
+            let _ = self.keyspace.send(keyspace::ClientGone(self.id));
+            return;
+        }
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
         self.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
         self.shared.stats.connected_clients.fetch_sub(1, Relaxed);

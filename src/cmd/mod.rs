@@ -197,6 +197,14 @@ commands! {
     "config", -2, "admin noscript loading stale", 0, 0, 0, "server", C, "A container for server configuration commands";
     "command", -1, "loading stale", 0, 0, 0, "server", C, "Get array of Redis command details";
     "shutdown", -1, "admin noscript loading stale no_multi allow_busy", 0, 0, 0, "server", C, "Synchronously save the dataset to disk and then shut down the server";
+    // replication (client actor: they take over the connection or wait)
+    "replconf", -1, "admin noscript loading stale allow_busy", 0, 0, 0, "server", C, "An internal command for configuring the replication stream";
+    "psync", -3, "admin noscript no_multi", 0, 0, 0, "server", C, "Internal command used for replication";
+    "sync", 1, "admin noscript no_multi", 0, 0, 0, "server", C, "Internal command used for replication";
+    "wait", 3, "noscript", 0, 0, 0, "generic", C, "Wait for the synchronous replication of all the write commands sent in the context of the current connection";
+    "replicaof", 3, "admin noscript stale", 0, 0, 0, "server", C, "Make the server a replica of another instance, or promote it as master";
+    "slaveof", 3, "admin noscript stale", 0, 0, 0, "server", C, "Make the server a replica of another instance, or promote it as master";
+    "role", 1, "noscript loading stale fast", 0, 0, 0, "server", K(sv::role), "Return the role of the instance in the context of replication";
     // server (keyspace actor)
     "ping", -1, "fast", 0, 0, 0, "connection", K(sv::ping), "Ping the server";
     "echo", 2, "fast", 0, 0, 0, "connection", K(sv::echo), "Echo the given string";

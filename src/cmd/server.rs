@@ -130,3 +130,31 @@ fn populate(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     }
     ctx.out.ok();
 }
+
+/// ROLE: master `[master, offset, [[ip, port, ack], ...]]`, replica `[slave, host, port, state, offset]`.
+pub fn role(ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let link = ks.shared.repl.link.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some((host, port)) = link.master {
+        ctx.out.array(5);
+        ctx.out.bulk(b"slave");
+        ctx.out.bulk(host.as_bytes());
+        ctx.out.int(port as i64);
+        ctx.out.bulk(link.state.role_name().as_bytes());
+        let connected = link.state == crate::repl::master_link::MasterLinkState::Connected;
+        ctx.out.int(if connected || ks.feed.has_history { ks.feed.offset } else { -1 });
+        return;
+    }
+    let replicas = ks.shared.repl.replicas.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let online: Vec<_> = replicas.iter().filter(|r| r.state() == crate::repl::replica::ReplicaState::Online).collect();
+    ctx.out.array(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(ks.feed.offset);
+    ctx.out.array(online.len());
+    for r in online {
+        ctx.out.array(3);
+        ctx.out.bulk(r.ip.as_bytes());
+        ctx.out.bulk(r.port.load(Relaxed).to_string().as_bytes());
+        ctx.out.bulk(r.ack_offset.load(Relaxed).to_string().as_bytes());
+    }
+}

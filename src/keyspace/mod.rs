@@ -85,6 +85,12 @@ impl Message for ResetStats {
     type Result = ();
 }
 
+/// Wires the backlog actor into the feed (once, at start).
+pub struct SetBacklog(pub crate::rt::Addr<crate::repl::backlog::Backlog>);
+impl Message for SetBacklog {
+    type Result = ();
+}
+
 /// Periodic work: the active expire cycle (every 1000/hz ms).
 #[derive(Clone)]
 pub struct Cron;
@@ -153,6 +159,7 @@ pub struct Keyspace {
     pub is_replica: bool,
     /// The replication feed (offset bookkeeping and the stream's last SELECTed db).
     pub feed: crate::repl::Feed,
+    cron_ticks: u64,
 }
 
 impl Keyspace {
@@ -167,6 +174,7 @@ impl Keyspace {
             active_expire: true,
             is_replica: false,
             feed: crate::repl::Feed::default(),
+            cron_ticks: 0,
         }
     }
 
@@ -345,7 +353,7 @@ impl Keyspace {
             stat.failed.fetch_add(1, Relaxed);
         }
         self.stats.dirty += ctx.dirty;
-        if ctx.dirty > 0 && !ctx.rewritten && cmd.spec.is_write() {
+        if ctx.dirty > 0 && !ctx.rewritten && cmd.spec.is_write() && self.feed.wants() {
             ctx.prop.push(cmd.argv.clone());
         }
         let start_db = *db;
@@ -353,6 +361,16 @@ impl Keyspace {
         if !ctx.prop.is_empty() {
             let prop = std::mem::take(&mut ctx.prop);
             self.feed.propagate(start_db, prop, in_txn);
+        }
+    }
+
+    /// Runs a client's items in order, writing replies to `out`.
+    pub fn exec_items(&mut self, items: &[Item], db: &mut usize, client_id: u64, out: &mut Out) {
+        for item in items {
+            match item {
+                Item::Cmd(c) => self.call(c, db, client_id, out, false),
+                Item::Txn(cmds) => self.run_txn(cmds, db, client_id, out),
+            }
         }
     }
 
@@ -443,12 +461,8 @@ impl Handler<Exec> for Keyspace {
         trace_msg!(format_args!("client:{}", msg.client_id), "keyspace", "Exec({} items)", msg.items.len());
         let mut out = Out::new(msg.resp3);
         let mut db = msg.db;
-        for item in &msg.items {
-            match item {
-                Item::Cmd(c) => self.call(c, &mut db, msg.client_id, &mut out, false),
-                Item::Txn(cmds) => self.run_txn(cmds, &mut db, msg.client_id, &mut out),
-            }
-        }
+        self.exec_items(&msg.items, &mut db, msg.client_id, &mut out);
+        self.feed.flush();
         ExecDone { out: out.buf, db, repl_offset: self.feed.offset() }
     }
 }
@@ -465,6 +479,12 @@ impl Handler<ClientGone> for Keyspace {
 impl Handler<Cron> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: Cron) {
         self.active_expire_cycle();
+        self.cron_ticks += 1;
+        let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
+        if self.cron_ticks % hz == 0 {
+            crate::repl::cron(self, self.cron_ticks / hz);
+        }
+        self.feed.flush();
     }
 }
 
@@ -483,5 +503,12 @@ impl Handler<ResetStats> for Keyspace {
         let dirty = self.stats.dirty;
         self.stats = KsStats { dirty, ..KsStats::default() };
         self.feed.stats = Default::default();
+    }
+}
+
+#[async_trait]
+impl Handler<SetBacklog> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: SetBacklog) {
+        self.feed.backlog = Some(msg.0);
     }
 }

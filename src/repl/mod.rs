@@ -1,10 +1,27 @@
-//! Replication: the feed of the replication stream (owned by the keyspace actor), and later
-//! the backlog, replica and master-link actors.
+//! Replication as conversations between actors.
+//!
+//! - [`Feed`]: the keyspace's side of the stream (IDs, offsets, SELECT and MULTI/EXEC
+//!   wrapping); the keyspace is its only writer.
+//! - [`backlog::Backlog`]: the ring buffer and the fan-out to replicas.
+//! - [`replica::Replica`]: one per attached replica on a master.
+//! - [`master_link::MasterLink`]: the replica side's state machine.
+//! - [`snapshot`]: a frozen dataset with its offset, as RDB.
 
-use crate::keyspace::{Ctx, Keyspace};
+pub mod backlog;
+pub mod master_link;
+pub mod replica;
+pub mod snapshot;
+
+use crate::keyspace::{Ctx, Db, Keyspace};
 use crate::resp::reply::encode_command;
+use crate::rt::{async_trait, Addr, Context, Handler, Message};
+use crate::trace_msg;
+use backlog::{Append, Backlog, DropAll, Reset, Subscribe};
 use bytes::{Bytes, BytesMut};
+use replica::Replica;
+use snapshot::Snapshot;
 use std::fmt::Write;
+use std::sync::atomic::Ordering::Relaxed;
 
 /// Full/partial resync counters (INFO stats).
 #[derive(Default, Debug, Clone)]
@@ -14,24 +31,40 @@ pub struct ReplStats {
     pub sync_partial_err: u64,
 }
 
-/// The keyspace's side of the replication stream: IDs, offset, the stream's selected db, and
-/// MULTI/EXEC wrapping of transactions.
+/// The replica side's link state as INFO and ROLE show it.
+#[derive(Default, Debug, Clone)]
+pub struct LinkStatus {
+    pub master: Option<(String, u16)>,
+    pub state: master_link::MasterLinkState,
+    pub last_io_ms: i64,
+    pub down_since_ms: i64,
+    pub sync_total: i64,
+    pub sync_read: i64,
+    /// Offset read from the master (slave_read_repl_offset).
+    pub read_offset: i64,
+}
+
+/// The keyspace's side of the replication stream.
 pub struct Feed {
     pub replid: String,
     pub replid2: String,
-    /// master_repl_offset: bytes of stream produced so far.
+    /// master_repl_offset: bytes of stream produced (or applied, on a replica) so far.
     pub offset: i64,
     pub second_offset: i64,
-    /// True once a backlog exists (the first replica attached): only then does the stream
-    /// grow, as in Redis.
+    /// True once a backlog exists (the first replica attached, or any sync on a replica).
     pub active: bool,
+    /// On a replica the stream is the master's bytes, appended as they are applied.
+    pub replica_mode: bool,
     /// The db the stream last SELECTed (None: the next command is preceded by SELECT).
-    last_db: Option<usize>,
+    pub last_db: Option<usize>,
     /// Commands of the transaction being executed: emitted at its end.
     txn: Option<Vec<(usize, Vec<Bytes>)>>,
     /// Bytes produced and not yet handed to the backlog.
     pending: BytesMut,
+    pub backlog: Option<Addr<Backlog>>,
     pub stats: ReplStats,
+    /// True when this server has a history worth a partial resync (cached master).
+    pub has_history: bool,
 }
 
 impl Default for Feed {
@@ -42,10 +75,13 @@ impl Default for Feed {
             offset: 0,
             second_offset: -1,
             active: false,
+            replica_mode: false,
             last_db: None,
             txn: None,
             pending: BytesMut::new(),
+            backlog: None,
             stats: ReplStats::default(),
+            has_history: false,
         }
     }
 }
@@ -82,9 +118,15 @@ impl Feed {
         }
     }
 
+    /// Whether commands executed here produce stream bytes.
+    #[inline]
+    pub fn wants(&self) -> bool {
+        self.active && !self.replica_mode
+    }
+
     /// Appends the effects of one command executed in `db`.
     pub fn propagate(&mut self, db: usize, cmds: Vec<Vec<Bytes>>, _in_txn: bool) {
-        if !self.active {
+        if !self.wants() {
             return;
         }
         if let Some(t) = self.txn.as_mut() {
@@ -102,6 +144,16 @@ impl Feed {
         }
     }
 
+    /// A command outside any db (PING, REPLCONF GETACK): no SELECT needed.
+    pub fn emit_dbless(&mut self, argv: &[Bytes]) {
+        if !self.wants() {
+            return;
+        }
+        let before = self.pending.len();
+        encode_command(argv, &mut self.pending);
+        self.offset += (self.pending.len() - before) as i64;
+    }
+
     fn emit(&mut self, db: usize, argv: &[Bytes]) {
         let before = self.pending.len();
         if self.last_db != Some(db) {
@@ -112,34 +164,457 @@ impl Feed {
         self.offset += (self.pending.len() - before) as i64;
     }
 
-    /// The INFO replication fields.
-    pub fn info_fields(&self, ks: &Keyspace) -> String {
-        let mut o = String::new();
-        let size = ks.shared.cfg().repl_backlog_size();
-        let _ = write!(
-            o,
-            "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n\
-             master_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\n\
-             second_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\n\
-             repl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
-            self.replid,
+    /// Appends bytes applied from our master (replica mode): the stream passes through.
+    pub fn append_raw(&mut self, raw: &[u8]) {
+        self.pending.extend_from_slice(raw);
+        self.offset += raw.len() as i64;
+    }
+
+    /// Hands what was produced to the backlog (one message per batch).
+    pub fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let b = self.pending.split().freeze();
+        if let Some(bl) = &self.backlog {
+            let _ = bl.send(Append(b));
+        }
+    }
+
+    /// New history: replid2 := replid (valid up to offset), fresh replid.
+    pub fn shift_replid(&mut self, new_id: Option<String>) {
+        self.replid2 = std::mem::replace(&mut self.replid, new_id.unwrap_or_else(|| crate::util::random_hex(40)));
+        self.second_offset = self.offset + 1;
+        log::info!(
+            "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
             self.replid2,
-            self.offset,
             self.second_offset,
-            self.active as u8,
-            size,
-            if self.active { 1 } else { 0 },
-            0
+            self.replid
         );
+    }
+
+    /// Starts the backlog at the current offset (master side, first replica).
+    fn create_backlog(&mut self) {
+        self.active = true;
+        self.has_history = true;
+        if let Some(bl) = &self.backlog {
+            let _ = bl.send(Reset { offset: self.offset });
+        }
+    }
+
+    /// The INFO replication fields, in Redis's order.
+    pub fn info_fields(&self, ks: &Keyspace) -> String {
+        let sh = &ks.shared;
+        let mut o = String::new();
+        let link = sh.repl.link.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let now = crate::util::now_ms();
+        macro_rules! f {
+            ($($arg:tt)*) => {{ let _ = write!(o, $($arg)*); o.push_str("\r\n"); }};
+        }
+        if let Some((host, port)) = &link.master {
+            let up = link.state == master_link::MasterLinkState::Connected;
+            f!("role:slave");
+            f!("master_host:{}", host);
+            f!("master_port:{}", port);
+            f!("master_link_status:{}", if up { "up" } else { "down" });
+            f!("master_last_io_seconds_ago:{}", if link.last_io_ms > 0 { (now - link.last_io_ms) / 1000 } else { -1 });
+            let syncing = link.state == master_link::MasterLinkState::Transfer;
+            f!("master_sync_in_progress:{}", syncing as u8);
+            f!("slave_read_repl_offset:{}", link.read_offset.max(self.offset));
+            f!("slave_repl_offset:{}", self.offset);
+            if syncing {
+                f!("master_sync_total_bytes:{}", link.sync_total);
+                f!("master_sync_read_bytes:{}", link.sync_read);
+                f!("master_sync_left_bytes:{}", link.sync_total - link.sync_read);
+                let perc = if link.sync_total > 0 { link.sync_read as f64 * 100.0 / link.sync_total as f64 } else { 0.0 };
+                f!("master_sync_perc:{:.2}", perc);
+                f!("master_sync_last_io_seconds_ago:{}", (now - link.last_io_ms) / 1000);
+            }
+            if !up {
+                f!("master_link_down_since_seconds:{}", if link.down_since_ms > 0 { (now - link.down_since_ms) / 1000 } else { -1 });
+            }
+            let cfg = sh.cfg();
+            f!("slave_priority:{}", cfg.replica_priority());
+            f!("slave_read_only:{}", cfg.replica_read_only() as u8);
+            f!("replica_announced:{}", cfg.replica_announced() as u8);
+        } else {
+            f!("role:master");
+        }
+        let replicas = sh.repl.replicas.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        f!("connected_slaves:{}", replicas.len());
+        let (min_to_write, max_lag) = {
+            let c = sh.cfg();
+            (c.min_replicas_to_write(), c.min_replicas_max_lag())
+        };
+        if min_to_write > 0 {
+            f!("min_slaves_good_slaves:{}", good_replicas(ks, max_lag));
+        }
+        for (i, r) in replicas.iter().enumerate() {
+            f!(
+                "slave{}:ip={},port={},state={},offset={},lag={}",
+                i,
+                r.ip,
+                r.port.load(Relaxed),
+                r.state().name(),
+                r.ack_offset.load(Relaxed),
+                (now - r.last_ack_ms.load(Relaxed)) / 1000
+            );
+        }
+        f!("master_failover_state:no-failover");
+        f!("master_replid:{}", self.replid);
+        f!("master_replid2:{}", self.replid2);
+        f!("master_repl_offset:{}", self.offset);
+        f!("second_repl_offset:{}", self.second_offset);
+        f!("repl_backlog_active:{}", self.active as u8);
+        f!("repl_backlog_size:{}", sh.cfg().repl_backlog_size());
+        f!("repl_backlog_first_byte_offset:{}", if self.active { sh.repl.backlog_first.load(Relaxed) } else { 0 });
+        f!("repl_backlog_histlen:{}", if self.active { sh.repl.backlog_histlen.load(Relaxed) } else { 0 });
         o
     }
 }
 
-/// DEBUG subcommands that belong to persistence/replication (DIGEST, RELOAD, ...).
-/// Returns false when `sub` is not one of them.
-pub fn debug_extra(_ks: &mut Keyspace, _ctx: &mut Ctx, _sub: &str, _a: &[Bytes]) -> bool {
-    false
+/// Online replicas whose last ACK is at most `max_lag` seconds old.
+pub fn good_replicas(ks: &Keyspace, max_lag: u64) -> usize {
+    let now = crate::util::now_ms();
+    ks.shared
+        .repl
+        .replicas
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|r| {
+            r.state() == replica::ReplicaState::Online && (now - r.last_ack_ms.load(Relaxed)) / 1000 <= max_lag as i64
+        })
+        .count()
 }
 
-/// Starts the replication actors of a server (the master link when `replicaof` is set).
-pub async fn start(_shared: &std::sync::Arc<crate::shared::Shared>, _keyspace: &crate::rt::Addr<Keyspace>) {}
+/// How a PSYNC ends.
+#[derive(Debug)]
+pub enum PsyncOutcome {
+    /// Partial resync: the backlog already streams to the replica from its offset.
+    Continue { replid: String },
+    /// The replica needs the whole dataset.
+    FullResync,
+    /// An error reply (e.g. `NOMASTERLINK ...`).
+    Error(String),
+}
+
+/// PSYNC <replid> <offset> from a replica (SYNC: `psync = false`).
+pub struct Psync {
+    pub id: u64,
+    pub name: String,
+    pub replid: String,
+    pub offset: i64,
+    pub psync: bool,
+    pub replica: Addr<Replica>,
+}
+impl Message for Psync {
+    type Result = PsyncOutcome;
+}
+
+/// A replica needs a snapshot: take it and subscribe the replica right after its offset,
+/// in one handler.
+pub struct FullSync {
+    pub id: u64,
+    pub replica: Addr<Replica>,
+}
+impl Message for FullSync {
+    type Result = Snapshot;
+}
+
+/// Replica side: the dataset received in a full sync replaces ours.
+pub struct LoadSnapshot {
+    pub dbs: Vec<Db>,
+    pub replid: String,
+    pub offset: i64,
+    pub stream_db: i64,
+}
+impl Message for LoadSnapshot {
+    type Result = ();
+}
+
+/// Replica side: commands from the master's stream, with their raw bytes.
+pub struct ApplyStream {
+    pub items: Vec<crate::keyspace::Item>,
+    pub raw: Bytes,
+    pub db: usize,
+}
+impl Message for ApplyStream {
+    type Result = (usize, i64);
+}
+
+/// Replica side: where our history stands (for PSYNC).
+pub struct CachedMaster;
+impl Message for CachedMaster {
+    type Result = Option<(String, i64)>;
+}
+
+/// Replica side: the master answered +CONTINUE <replid>.
+pub struct Continued {
+    pub replid: String,
+}
+impl Message for Continued {
+    type Result = ();
+}
+
+/// Role change: `true` = becoming a replica, `false` = promoted to master.
+pub struct SetRole(pub bool);
+impl Message for SetRole {
+    type Result = ();
+}
+
+/// WAIT: append `REPLCONF GETACK *` to the stream.
+pub struct GetAck;
+impl Message for GetAck {
+    type Result = i64;
+}
+
+#[async_trait]
+impl Handler<Psync> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Psync) -> PsyncOutcome {
+        trace_msg!(format_args!("client:{}", msg.id), "keyspace", "Psync({} {})", msg.replid, msg.offset);
+        self.feed.flush();
+        let f = &mut self.feed;
+        if !f.active {
+            // The first replica: the backlog starts here, with new IDs (the history before
+            // it cannot be served anyway).
+            if !f.replica_mode {
+                f.replid = crate::util::random_hex(40);
+                f.replid2 = "0".repeat(40);
+                f.second_offset = -1;
+            }
+            f.create_backlog();
+            log::info!("Replication backlog created, my new replication IDs are '{}' and '{}'", f.replid, f.replid2);
+        }
+        if msg.psync && msg.replid != "?" {
+            let id_ok = msg.replid == f.replid || (msg.replid == f.replid2 && msg.offset <= f.second_offset);
+            if !id_ok {
+                if msg.replid != f.replid && msg.replid != f.replid2 {
+                    log::info!(
+                        "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{}', my replication IDs are '{}' and '{}')",
+                        msg.replid, f.replid, f.replid2
+                    );
+                } else {
+                    log::info!(
+                        "Partial resynchronization not accepted: Requested offset for second ID was {}, but I can reply up to {}",
+                        msg.offset, f.second_offset
+                    );
+                }
+                f.stats.sync_partial_err += 1;
+            } else if let Some(bl) = f.backlog.clone() {
+                let r = bl.call(Subscribe { id: msg.id, replica: msg.replica.clone(), from: msg.offset }).await;
+                match r {
+                    Ok(Ok(n)) => {
+                        self.feed.stats.sync_partial_ok += 1;
+                        log::info!(
+                            "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.",
+                            msg.name, n, msg.offset
+                        );
+                        return PsyncOutcome::Continue { replid: self.feed.replid.clone() };
+                    }
+                    _ => {
+                        self.feed.stats.sync_partial_err += 1;
+                        log::info!(
+                            "Unable to partial resync with replica {} for lack of backlog (Replica request was: {}).",
+                            msg.name, msg.offset
+                        );
+                    }
+                }
+            }
+        }
+        self.feed.stats.sync_full += 1;
+        PsyncOutcome::FullResync
+    }
+}
+
+#[async_trait]
+impl Handler<FullSync> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: FullSync) -> Snapshot {
+        trace_msg!(format_args!("replica:{}", msg.id), "keyspace", "FullSync");
+        self.feed.flush();
+        let snap = Snapshot {
+            dbs: self.dbs.clone(),
+            replid: self.feed.replid.clone(),
+            offset: self.feed.offset,
+            stream_db: self.feed.last_db.map_or(-1, |d| d as i64),
+        };
+        // Every new full-sync attach makes the next command carry a SELECT.
+        if !self.feed.replica_mode {
+            self.feed.last_db = None;
+        }
+        if let Some(bl) = &self.feed.backlog {
+            let _ = bl.call(Subscribe { id: msg.id, replica: msg.replica, from: snap.offset + 1 }).await;
+        }
+        snap
+    }
+}
+
+#[async_trait]
+impl Handler<LoadSnapshot> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: LoadSnapshot) {
+        trace_msg!("master-link", "keyspace", "LoadSnapshot(replid={}, offset={})", msg.replid, msg.offset);
+        self.feed.flush();
+        let mut dbs = msg.dbs;
+        dbs.resize_with(self.dbs.len(), Db::default);
+        self.dbs = dbs;
+        self.touch_all_watched(None);
+        let f = &mut self.feed;
+        f.replid = msg.replid;
+        f.replid2 = "0".repeat(40);
+        f.second_offset = -1;
+        f.offset = msg.offset;
+        f.active = true;
+        f.replica_mode = true;
+        f.has_history = true;
+        f.last_db = if msg.stream_db >= 0 { Some(msg.stream_db as usize) } else { None };
+        if let Some(bl) = &f.backlog {
+            // Sub-replicas followed another history: they must resync.
+            let _ = bl.send(DropAll);
+            let _ = bl.send(Reset { offset: msg.offset });
+        }
+    }
+}
+
+#[async_trait]
+impl Handler<ApplyStream> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: ApplyStream) -> (usize, i64) {
+        trace_msg!("master-link", "keyspace", "ApplyStream({} items, {} bytes)", msg.items.len(), msg.raw.len());
+        let mut out = crate::resp::Out::new(false);
+        let mut db = msg.db;
+        self.exec_items(&msg.items, &mut db, 0, &mut out);
+        self.feed.append_raw(&msg.raw);
+        self.feed.last_db = Some(db);
+        self.feed.flush();
+        (db, self.feed.offset)
+    }
+}
+
+#[async_trait]
+impl Handler<CachedMaster> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: CachedMaster) -> Option<(String, i64)> {
+        self.feed.has_history.then(|| (self.feed.replid.clone(), self.feed.offset))
+    }
+}
+
+#[async_trait]
+impl Handler<Continued> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Continued) {
+        trace_msg!("master-link", "keyspace", "Continued({})", msg.replid);
+        self.feed.active = true;
+        self.feed.replica_mode = true;
+        if msg.replid != self.feed.replid {
+            log::info!("Master replication ID changed to {}", msg.replid);
+            self.feed.shift_replid(Some(msg.replid));
+            if let Some(bl) = &self.feed.backlog {
+                let _ = bl.send(DropAll);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Handler<SetRole> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: SetRole) {
+        trace_msg!("master-link", "keyspace", "SetRole(replica={})", msg.0);
+        self.feed.flush();
+        self.is_replica = msg.0;
+        self.shared.is_replica.store(msg.0, Relaxed);
+        crate::logging::set_role(if msg.0 { 'S' } else { 'M' });
+        if msg.0 {
+            // Our own history becomes the cached master for the first PSYNC.
+            if self.feed.active || self.feed.offset > 0 {
+                self.feed.has_history = true;
+            }
+            self.feed.replica_mode = true;
+        } else if self.feed.replica_mode {
+            self.feed.replica_mode = false;
+            self.feed.shift_replid(None);
+            self.feed.last_db = None;
+            if let Some(bl) = &self.feed.backlog {
+                let _ = bl.send(DropAll);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Handler<GetAck> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: GetAck) -> i64 {
+        self.feed.emit_dbless(&[Bytes::from_static(b"REPLCONF"), Bytes::from_static(b"GETACK"), Bytes::from_static(b"*")]);
+        self.feed.flush();
+        self.feed.offset
+    }
+}
+
+/// The replication cron (once a second, from the keyspace's cron): PING replicas every
+/// `repl-ping-replica-period`.
+pub fn cron(ks: &mut Keyspace, tick: u64) {
+    if !ks.feed.wants() {
+        return;
+    }
+    let period = ks.shared.cfg().repl_ping_replica_period().max(1);
+    let has_replicas = !ks.shared.repl.replicas.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
+    if has_replicas && tick % period == 0 {
+        ks.feed.emit_dbless(&[Bytes::from_static(b"ping")]);
+    }
+    ks.feed.flush();
+}
+
+/// DEBUG subcommands that belong to persistence/replication (DIGEST, DIGEST-VALUE, RELOAD).
+/// Returns false when `sub` is not one of them.
+pub fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> bool {
+    match sub {
+        "digest" => {
+            let d = snapshot::digest(&ks.dbs);
+            ctx.out.simple(&d);
+        }
+        "digest-value" => {
+            ctx.out.array(a.len() - 2);
+            for k in &a[2..] {
+                let db = &ks.dbs[ctx.db];
+                match db.keys.get(k) {
+                    Some(v) => {
+                        let d = crate::rdb::digest_value(snapshot::value_ref(v), db.expires.get(k).copied());
+                        ctx.out.simple(&crate::rdb::digest::to_hex(&d));
+                    }
+                    None => ctx.out.simple(&"0".repeat(40)),
+                }
+            }
+        }
+        "reload" => {
+            let snap = Snapshot { dbs: ks.dbs.clone(), replid: ks.feed.replid.clone(), offset: ks.feed.offset, stream_db: -1 };
+            let compress = ks.shared.cfg().rdbcompression();
+            match snapshot::write_rdb(&snap, Vec::new(), compress) {
+                Ok(buf) => match snapshot::load_rdb(&buf[..], ks.dbs.len(), false) {
+                    Ok((dbs, _)) => {
+                        ks.dbs = dbs;
+                        ctx.out.ok();
+                    }
+                    Err(e) => ctx.error(&format!("ERR Error trying to load the RDB dump: {}", e)),
+                },
+                Err(e) => ctx.error(&format!("ERR Error trying to save the RDB dump: {}", e)),
+            }
+        }
+        "change-repl-id" => {
+            ks.feed.shift_replid(None);
+            ctx.out.ok();
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Starts the replication actors of a server: the backlog and the master link.
+pub async fn start(shared: &std::sync::Arc<crate::shared::Shared>, keyspace: &Addr<Keyspace>) -> Addr<master_link::MasterLink> {
+    let backlog = crate::rt::start(Backlog::new(shared.clone())).await.expect("backlog actor starts");
+    let _ = keyspace.call(crate::keyspace::SetBacklog(backlog.clone())).await;
+    let link = crate::rt::start(master_link::MasterLink::new(shared.clone(), keyspace.clone(), backlog.clone()))
+        .await
+        .expect("master link actor starts");
+    let _ = shared.repl_actors.set(crate::shared::ReplActors { backlog, link: link.clone() });
+    let master = shared.cfg().replicaof();
+    if let Some(m) = master {
+        let _ = link.call(master_link::SetMaster(Some(m))).await;
+    }
+    link
+}

@@ -42,6 +42,9 @@ pub struct RequestParser {
     bulk_len: Option<usize>,
     /// Raw bytes consumed by the request in progress (replication offsets count them).
     consumed: usize,
+    /// Report empty requests (blank lines, `*0`) as requests with no arguments, so a replica
+    /// can keep raw bytes and requests aligned.
+    pub keep_empty: bool,
 }
 
 /// One parsed request and the number of raw bytes it took on the wire.
@@ -89,6 +92,9 @@ impl RequestParser {
                     }
                     if self.pending == 0 {
                         // *0 or *-1: nothing to run.
+                        if self.keep_empty {
+                            out.push(Request { argv: vec![], wire_len: self.consumed });
+                        }
                         self.consumed = 0;
                         continue;
                     }
@@ -204,6 +210,9 @@ impl RequestParser {
             .ok_or_else(|| ProtoError("unbalanced quotes in request".into()))?;
         buf.advance(nl + 1);
         if args.is_empty() {
+            if self.keep_empty {
+                return Ok(Some(Some(Request { argv: vec![], wire_len: nl + 1 })));
+            }
             return Ok(Some(None));
         }
         let argv = args.into_iter().map(Bytes::from).collect();

@@ -1,0 +1,629 @@
+//! The master-link actor (replica side): Redis's handshake state machine, the transfer of
+//! the RDB, the byte-counted command stream, REPLCONF ACKs, and reconnection with the cached
+//! master so that a dropped link costs a partial resync.
+
+use super::backlog::Backlog;
+use super::snapshot::load_rdb;
+use super::{ApplyStream, CachedMaster, Continued, LoadSnapshot, SetRole};
+use crate::cmd;
+use crate::keyspace::{Cmd, Item, Keyspace};
+use crate::resp::{Limits, RequestParser};
+use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, TcpStream, WriteExt};
+use crate::shared::{ClientEntry, ClientMeta, Shared};
+use crate::trace_msg;
+use bytes::{Buf, Bytes, BytesMut};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Redis's replica states (`REPL_STATE_*`).
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MasterLinkState {
+    #[default]
+    None,
+    Connect,
+    Connecting,
+    ReceivePong,
+    SendHandshake,
+    ReceiveAuth,
+    ReceivePort,
+    ReceiveCapa,
+    SendPsync,
+    ReceivePsync,
+    Transfer,
+    Connected,
+}
+
+impl MasterLinkState {
+    /// The state name ROLE shows.
+    pub fn role_name(self) -> &'static str {
+        use MasterLinkState::*;
+        match self {
+            None => "none",
+            Connect => "connect",
+            Connecting => "connecting",
+            ReceivePong | SendHandshake | ReceiveAuth | ReceivePort | ReceiveCapa | SendPsync | ReceivePsync => "handshake",
+            Transfer => "sync",
+            Connected => "connected",
+        }
+    }
+}
+
+pub struct MasterLink {
+    shared: Arc<Shared>,
+    keyspace: Addr<Keyspace>,
+    #[allow(dead_code)]
+    backlog: Addr<Backlog>,
+    /// Bumped on every REPLICAOF: a link task whose generation is stale stops.
+    generation: Arc<AtomicU64>,
+    master: Option<(String, u16)>,
+}
+
+impl MasterLink {
+    pub fn new(shared: Arc<Shared>, keyspace: Addr<Keyspace>, backlog: Addr<Backlog>) -> Self {
+        MasterLink { shared, keyspace, backlog, generation: Arc::new(AtomicU64::new(0)), master: None }
+    }
+}
+
+impl Actor for MasterLink {}
+
+/// REPLICAOF host port / NO ONE. Replies with the status line for the client.
+pub struct SetMaster(pub Option<(String, u16)>);
+impl Message for SetMaster {
+    type Result = String;
+}
+
+#[async_trait]
+impl Handler<SetMaster> for MasterLink {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: SetMaster) -> String {
+        trace_msg!("client", "master-link", "SetMaster({:?})", msg.0);
+        match msg.0 {
+            None => {
+                if self.master.take().is_none() {
+                    return "OK".into();
+                }
+                self.generation.fetch_add(1, Relaxed);
+                set_status(&self.shared, |s| {
+                    *s = super::LinkStatus::default();
+                });
+                self.shared.cfg_mut().set_replicaof(None);
+                let _ = self.keyspace.call(SetRole(false)).await;
+                log::info!("MASTER MODE enabled (user request from 'tandem')");
+                "OK".into()
+            }
+            Some(m) => {
+                if self.master.as_ref() == Some(&m) {
+                    return "OK Already connected to specified master".into();
+                }
+                let gen = self.generation.fetch_add(1, Relaxed) + 1;
+                self.master = Some(m.clone());
+                self.shared.cfg_mut().set_replicaof(Some(m.clone()));
+                set_status(&self.shared, |s| {
+                    *s = super::LinkStatus { master: Some(m.clone()), state: MasterLinkState::Connect, down_since_ms: 0, ..Default::default() };
+                });
+                let _ = self.keyspace.call(SetRole(true)).await;
+                log::info!("REPLICAOF {}:{} enabled (user request from 'tandem')", m.0, m.1);
+                let link = Link {
+                    shared: self.shared.clone(),
+                    keyspace: self.keyspace.clone(),
+                    generation: self.generation.clone(),
+                    gen,
+                    host: m.0,
+                    port: m.1,
+                    db: 0,
+                };
+                rt::spawn(link.run());
+                "OK".into()
+            }
+        }
+    }
+}
+
+fn set_status(shared: &Shared, f: impl FnOnce(&mut super::LinkStatus)) {
+    let mut s = shared.repl.link.lock().unwrap_or_else(|e| e.into_inner());
+    f(&mut s);
+}
+
+/// Why one attempt ended.
+enum LinkEnd {
+    /// Retry in a second.
+    Retry(String),
+    /// REPLICAOF changed: stop.
+    Stale,
+}
+
+/// One link task (lives until REPLICAOF changes).
+struct Link {
+    shared: Arc<Shared>,
+    keyspace: Addr<Keyspace>,
+    generation: Arc<AtomicU64>,
+    gen: u64,
+    host: String,
+    port: u16,
+    /// The master client's selected db (kept across reconnects, like the cached master).
+    db: usize,
+}
+
+/// A connection to the master: buffered reads plus a writer task for ACKs and replies.
+struct Conn {
+    stream: TcpStream,
+    buf: BytesMut,
+    out: flume::Sender<Bytes>,
+    timeout: Duration,
+}
+
+impl Conn {
+    async fn fill(&mut self) -> Result<(), String> {
+        let mut chunk = [0u8; 16 * 1024];
+        match rt::timeout(self.timeout, self.stream.read(&mut chunk)).await {
+            None => Err("timeout".into()),
+            Some(Ok(0)) => Err("connection closed".into()),
+            Some(Err(e)) => Err(e.to_string()),
+            Some(Ok(n)) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads one `\r\n`-terminated line (without it).
+    async fn line(&mut self) -> Result<String, String> {
+        loop {
+            if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
+                let mut l = self.buf.split_to(i + 1);
+                l.truncate(i);
+                if l.last() == Some(&b'\r') {
+                    l.truncate(l.len() - 1);
+                }
+                return Ok(String::from_utf8_lossy(&l).into_owned());
+            }
+            self.fill().await?;
+        }
+    }
+
+    /// Reads one line, skipping the bare `\n` keepalives a master sends while preparing.
+    async fn reply_line(&mut self) -> Result<String, String> {
+        loop {
+            let l = self.line().await?;
+            if !l.is_empty() {
+                return Ok(l);
+            }
+        }
+    }
+
+    fn send(&self, argv: &[&[u8]]) {
+        let mut b = BytesMut::new();
+        crate::resp::reply::encode_command(argv, &mut b);
+        let _ = self.out.send(b.freeze());
+    }
+}
+
+impl Link {
+    fn current(&self) -> bool {
+        self.generation.load(Relaxed) == self.gen
+    }
+
+    async fn run(mut self) {
+        while self.current() {
+            let end = self.attempt().await;
+            if !self.current() {
+                break;
+            }
+            if let LinkEnd::Retry(why) = end {
+                log::debug!("Master link attempt ended: {}", why);
+            }
+            set_status(&self.shared, |s| {
+                if s.state == MasterLinkState::Connected {
+                    s.down_since_ms = crate::util::now_ms();
+                }
+                s.state = MasterLinkState::Connect;
+            });
+            rt::sleep(Duration::from_secs(1)).await;
+            if self.current() {
+                log::info!("Reconnecting to MASTER {}:{}", self.host, self.port);
+            }
+        }
+    }
+
+    fn state(&self, st: MasterLinkState) {
+        set_status(&self.shared, |s| s.state = st);
+    }
+
+    async fn attempt(&mut self) -> LinkEnd {
+        let timeout = Duration::from_secs(self.shared.cfg().repl_timeout().max(1));
+        self.state(MasterLinkState::Connecting);
+        log::info!("Connecting to MASTER {}:{}", self.host, self.port);
+        let addr = format!("{}:{}", self.host, self.port);
+        let stream = match rt::timeout(timeout, TcpStream::connect(&addr)).await {
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
+                log::warn!("Error condition on socket for SYNC: {}", e);
+                return LinkEnd::Retry(e.to_string());
+            }
+            None => {
+                log::warn!("Timeout connecting to the MASTER...");
+                return LinkEnd::Retry("connect timeout".into());
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        log::info!("MASTER <-> REPLICA sync started");
+        let (tx, rx) = flume::unbounded::<Bytes>();
+        let mut ws = stream.clone();
+        let shared = self.shared.clone();
+        rt::spawn(async move {
+            while let Ok(b) = rx.recv_async().await {
+                shared.stats.net_output_bytes.fetch_add(b.len() as u64, Relaxed);
+                if ws.write_all(&b).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut conn = Conn { stream: stream.clone(), buf: BytesMut::new(), out: tx, timeout };
+        // Register as the master client, so CLIENT LIST / CLIENT KILL TYPE master see it.
+        let meta = self.register(&stream);
+        let r = self.handshake_and_sync(&mut conn, &meta).await;
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        self.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&meta.id);
+        self.shared.stats.connected_clients.fetch_sub(1, Relaxed);
+        if let LinkEnd::Retry(why) = &r {
+            let was_up = self.shared.repl.link.lock().map(|s| s.state == MasterLinkState::Connected).unwrap_or(false);
+            if was_up {
+                log::info!("Connection with master lost.");
+                log::info!("Caching the disconnected master state.");
+            } else {
+                log::debug!("sync attempt failed: {}", why);
+            }
+        }
+        r
+    }
+
+    fn register(&self, stream: &TcpStream) -> Arc<ClientMeta> {
+        let id = self.shared.next_client_id();
+        let now = Instant::now();
+        let meta = Arc::new(ClientMeta {
+            id,
+            addr: stream.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
+            laddr: stream.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            fd: 8 + id as i64,
+            created: now,
+            last_interaction: Mutex::new(now),
+            name: Mutex::new(None),
+            db: Default::default(),
+            last_cmd: Mutex::new(String::new()),
+            multi: (-1).into(),
+            flags: Mutex::new("M".into()),
+            resp: 2.into(),
+            qbuf: Default::default(),
+            omem: Default::default(),
+            tot_net_in: Default::default(),
+            tot_net_out: Default::default(),
+            tot_cmds: Default::default(),
+            is_replica: Default::default(),
+            is_master: true.into(),
+            killed: Default::default(),
+            authenticated: true.into(),
+        });
+        let s = stream.clone();
+        self.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).insert(
+            id,
+            ClientEntry { meta: meta.clone(), kill: Box::new(move || { let _ = s.shutdown(std::net::Shutdown::Both); }) },
+        );
+        self.shared.stats.connected_clients.fetch_add(1, Relaxed);
+        meta
+    }
+
+    async fn handshake_and_sync(&mut self, conn: &mut Conn, meta: &Arc<ClientMeta>) -> LinkEnd {
+        macro_rules! tryio {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => return LinkEnd::Retry(e),
+                }
+            };
+        }
+        // PING
+        self.state(MasterLinkState::ReceivePong);
+        conn.send(&[b"PING"]);
+        let pong = tryio!(conn.reply_line().await);
+        if pong.starts_with('-')
+            && !pong.starts_with("-NOAUTH")
+            && !pong.starts_with("-NOPERM")
+            && !pong.starts_with("-ERR operation not permitted")
+        {
+            log::warn!("Error reply to PING from master: '{}'", &pong[1..]);
+            return LinkEnd::Retry(pong);
+        }
+        log::info!("Master replied to PING, replication can continue...");
+        if !self.current() {
+            return LinkEnd::Stale;
+        }
+        // AUTH, REPLCONF listening-port, [ip-address], capa: pipelined.
+        self.state(MasterLinkState::SendHandshake);
+        let (auth, user, port, ip) = {
+            let c = self.shared.cfg();
+            let announce = c.replica_announce_port();
+            (c.masterauth(), c.masteruser(), if announce > 0 { announce } else { self.shared.port() }, c.replica_announce_ip())
+        };
+        let mut expect = 0;
+        if let Some(pass) = &auth {
+            match &user {
+                Some(u) => conn.send(&[b"AUTH", u, pass]),
+                None => conn.send(&[b"AUTH", pass]),
+            }
+        }
+        let port_s = port.to_string();
+        conn.send(&[b"REPLCONF", b"listening-port", port_s.as_bytes()]);
+        expect += 1;
+        if let Some(ip) = &ip {
+            conn.send(&[b"REPLCONF", b"ip-address", ip.as_bytes()]);
+            expect += 1;
+        }
+        conn.send(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]);
+        expect += 1;
+        if auth.is_some() {
+            self.state(MasterLinkState::ReceiveAuth);
+            let r = tryio!(conn.reply_line().await);
+            if r.starts_with('-') {
+                log::warn!("Unable to AUTH to MASTER: {}", &r[1..]);
+                return LinkEnd::Retry(r);
+            }
+        }
+        self.state(MasterLinkState::ReceivePort);
+        for _ in 0..expect {
+            let r = tryio!(conn.reply_line().await);
+            if r.starts_with('-') {
+                log::info!("(Non critical) Master does not understand REPLCONF: {}", &r[1..]);
+            }
+        }
+        // PSYNC with the cached master, or ? -1.
+        self.state(MasterLinkState::SendPsync);
+        let cached = self.keyspace.call(CachedMaster).await.ok().flatten();
+        match &cached {
+            Some((id, off)) => {
+                log::info!("Trying a partial resynchronization (request {}:{}).", id, off + 1);
+                let o = (off + 1).to_string();
+                conn.send(&[b"PSYNC", id.as_bytes(), o.as_bytes()]);
+            }
+            None => {
+                log::info!("Partial resynchronization not possible (no cached master)");
+                conn.send(&[b"PSYNC", b"?", b"-1"]);
+            }
+        }
+        self.state(MasterLinkState::ReceivePsync);
+        let reply = tryio!(conn.reply_line().await);
+        let mut words = reply.split_whitespace();
+        let head = words.next().unwrap_or("");
+        let (replid, offset) = if head == "+FULLRESYNC" {
+            let id = words.next().unwrap_or("").to_string();
+            let off: i64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(-1);
+            log::info!("Full resync from master: {}:{}", id, off);
+            if cached.is_some() {
+                log::info!("Discarding previously cached master state.");
+            }
+            (id, off)
+        } else if head == "+CONTINUE" {
+            let (cid, coff) = cached.clone().unwrap_or_default();
+            let newid = words.next().map(|s| s.to_string()).unwrap_or(cid);
+            log::info!("Successful partial resynchronization with master.");
+            let _ = self.keyspace.call(Continued { replid: newid }).await;
+            log::info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+            return self.stream(conn, meta, coff).await;
+        } else if reply.starts_with("-NOMASTERLINK") || reply.starts_with("-LOADING") {
+            log::info!("Master is currently unable to PSYNC but should be in the future: {}", reply);
+            return LinkEnd::Retry(reply);
+        } else if reply.starts_with('-') {
+            log::warn!("Unexpected reply to PSYNC from master: {}", reply);
+            log::info!("Retrying with SYNC...");
+            conn.send(&[b"SYNC"]);
+            (crate::util::random_hex(40), 0)
+        } else {
+            log::warn!("Unexpected reply to PSYNC from master: {}", reply);
+            return LinkEnd::Retry(reply);
+        };
+        // Transfer.
+        self.state(MasterLinkState::Transfer);
+        let header = tryio!(conn.reply_line().await);
+        if !header.starts_with('$') {
+            log::warn!("Bad protocol from MASTER, the first byte is not '$' (we received '{}'), are you sure the host and port are right?", header);
+            return LinkEnd::Retry(header);
+        }
+        let rdb = if let Some(mark) = header.strip_prefix("$EOF:") {
+            log::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+            let mark = mark.as_bytes().to_vec();
+            let mut data = BytesMut::new();
+            loop {
+                data.extend_from_slice(&conn.buf.split());
+                self.progress(data.len() as i64, 0);
+                if data.len() >= mark.len() && data[data.len() - mark.len()..] == mark[..] {
+                    data.truncate(data.len() - mark.len());
+                    break;
+                }
+                tryio!(conn.fill().await);
+            }
+            data.freeze()
+        } else {
+            let len: usize = match header[1..].parse() {
+                Ok(l) => l,
+                Err(_) => return LinkEnd::Retry(header),
+            };
+            log::info!("MASTER <-> REPLICA sync: receiving {} bytes from master to disk", len);
+            while conn.buf.len() < len {
+                self.progress(conn.buf.len() as i64, len as i64);
+                tryio!(conn.fill().await);
+            }
+            conn.buf.split_to(len).freeze()
+        };
+        self.shared.stats.net_repl_input_bytes.fetch_add(rdb.len() as u64, Relaxed);
+        log::info!("MASTER <-> REPLICA sync: Flushing old data");
+        log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
+        let ndbs = self.shared.cfg().databases();
+        let loaded = rt::spawn_blocking(move || load_rdb(&rdb[..], ndbs, false)).await;
+        let (dbs, info) = match loaded {
+            Ok(v) => v,
+            Err(e) => {
+                log::warn!("Failed trying to load the MASTER synchronization DB from socket: {}", e);
+                log::warn!("Failed trying to load the MASTER synchronization DB from disk, check server logs.");
+                return LinkEnd::Retry(e.to_string());
+            }
+        };
+        if !self.current() {
+            return LinkEnd::Stale;
+        }
+        let stream_db = info.repl_stream_db.unwrap_or(-1);
+        self.db = if stream_db >= 0 { stream_db as usize } else { 0 };
+        let _ = self.keyspace.call(LoadSnapshot { dbs, replid, offset, stream_db }).await;
+        log::info!("MASTER <-> REPLICA sync: Finished with success");
+        self.stream(conn, meta, offset).await
+    }
+
+    fn progress(&self, read: i64, total: i64) {
+        set_status(&self.shared, |s| {
+            s.sync_read = read;
+            s.sync_total = total;
+            s.last_io_ms = crate::util::now_ms();
+        });
+    }
+
+    /// The connected state: apply the stream, count offsets, ACK.
+    async fn stream(&mut self, conn: &mut Conn, meta: &Arc<ClientMeta>, start_offset: i64) -> LinkEnd {
+        self.state(MasterLinkState::Connected);
+        set_status(&self.shared, |s| {
+            s.last_io_ms = crate::util::now_ms();
+            s.down_since_ms = 0;
+        });
+        let applied = Arc::new(AtomicI64::new(start_offset));
+        // ACK now and every second.
+        let ack = |off: i64, out: &flume::Sender<Bytes>| {
+            let mut b = BytesMut::new();
+            let o = off.to_string();
+            crate::resp::reply::encode_command(&[&b"REPLCONF"[..], b"ACK", o.as_bytes()], &mut b);
+            let _ = out.send(b.freeze());
+        };
+        ack(start_offset, &conn.out);
+        {
+            let applied = applied.clone();
+            let out = conn.out.clone();
+            let generation = self.generation.clone();
+            let gen = self.gen;
+            let meta = meta.clone();
+            rt::spawn(async move {
+                loop {
+                    rt::sleep(Duration::from_secs(1)).await;
+                    if generation.load(Relaxed) != gen || out.is_disconnected() || meta.killed.load(Relaxed) {
+                        break;
+                    }
+                    let mut b = BytesMut::new();
+                    let o = applied.load(Relaxed).to_string();
+                    crate::resp::reply::encode_command(&[&b"REPLCONF"[..], b"ACK", o.as_bytes()], &mut b);
+                    if out.send(b.freeze()).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let mut parser = RequestParser::new();
+        parser.keep_empty = true;
+        let limits = Limits { max_bulk_len: i64::MAX, authenticated: true };
+        let mut raw = BytesMut::new();
+        // Bytes of `raw` that belong to complete commands not yet applied.
+        let mut ready_len = 0usize;
+        let mut items: Vec<Item> = vec![];
+        let mut txn: Option<(Vec<Cmd>, usize)> = None;
+        let mut data = std::mem::take(&mut conn.buf);
+        loop {
+            if !self.current() {
+                return LinkEnd::Stale;
+            }
+            if !data.is_empty() {
+                raw.extend_from_slice(&data);
+                self.shared.stats.net_repl_input_bytes.fetch_add(data.len() as u64, Relaxed);
+                let mut reqs = vec![];
+                let r = parser.parse(&mut data, limits, &mut reqs);
+                for req in reqs {
+                    let argv = req.argv;
+                    let len = req.wire_len;
+                    if let Some((cmds, tlen)) = txn.as_mut() {
+                        *tlen += len;
+                        if argv.first().is_some_and(|a| a.eq_ignore_ascii_case(b"EXEC")) {
+                            let (cmds, tlen) = txn.take().unwrap_or_default();
+                            items.push(Item::Txn(cmds));
+                            ready_len += tlen;
+                        } else if let Some(spec) = argv.first().and_then(|n| cmd::lookup(n)) {
+                            cmds.push(Cmd { spec, argv });
+                        }
+                        continue;
+                    }
+                    let Some(name) = argv.first() else {
+                        ready_len += len;
+                        continue;
+                    };
+                    if name.eq_ignore_ascii_case(b"MULTI") {
+                        txn = Some((vec![], len));
+                        continue;
+                    }
+                    if name.eq_ignore_ascii_case(b"REPLCONF") {
+                        if argv.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"GETACK")) {
+                            // Answer with the offset before this command's own bytes.
+                            let off = self.apply(&mut items, &mut raw, &mut ready_len).await;
+                            applied.store(off, Relaxed);
+                            ack(off, &conn.out);
+                        }
+                        ready_len += len;
+                        continue;
+                    }
+                    if name.eq_ignore_ascii_case(b"PING") {
+                        ready_len += len;
+                        continue;
+                    }
+                    match cmd::lookup(name) {
+                        Some(spec) => items.push(Item::Cmd(Cmd { spec, argv })),
+                        None => log::warn!("Unknown command '{}' from master, ignored", String::from_utf8_lossy(name)),
+                    }
+                    ready_len += len;
+                }
+                if let Err(e) = r {
+                    log::warn!("Protocol error from master: {}", e.0);
+                    return LinkEnd::Retry(e.0);
+                }
+                if ready_len > 0 {
+                    let off = self.apply(&mut items, &mut raw, &mut ready_len).await;
+                    applied.store(off, Relaxed);
+                }
+                set_status(&self.shared, |s| {
+                    s.last_io_ms = crate::util::now_ms();
+                    s.read_offset = applied.load(Relaxed) + raw.len() as i64;
+                });
+            }
+            if meta.killed.load(Relaxed) {
+                return LinkEnd::Retry("killed".into());
+            }
+            match conn.fill().await {
+                Ok(()) => data = conn.buf.split(),
+                Err(e) if e == "timeout" => {
+                    log::warn!("MASTER timeout: no data nor PING received...");
+                    return LinkEnd::Retry(e);
+                }
+                Err(e) => return LinkEnd::Retry(e),
+            }
+        }
+    }
+
+    /// Sends the ready commands and their raw bytes to the keyspace; returns the new offset.
+    async fn apply(&mut self, items: &mut Vec<Item>, raw: &mut BytesMut, ready_len: &mut usize) -> i64 {
+        let bytes = raw.split_to(*ready_len).freeze();
+        *ready_len = 0;
+        let msg = ApplyStream { items: std::mem::take(items), raw: bytes, db: self.db };
+        match self.keyspace.call(msg).await {
+            Ok((db, off)) => {
+                self.db = db;
+                off
+            }
+            Err(_) => 0,
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_buf(b: &mut BytesMut) {
+    b.advance(0);
+}

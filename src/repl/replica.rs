@@ -1,0 +1,456 @@
+//! The replica actor (master side): one per attached replica.
+//!
+//! States follow Redis: `WaitBgsave` (waiting for its snapshot), `SendBulk` (the RDB is going
+//! out), `Online` (streaming). Stream bytes that arrive before it is online are buffered and
+//! counted; so are bytes written but not yet taken by the socket. Over
+//! `client-output-buffer-limit replica` the replica is dropped: the master never grows
+//! without bound because one replica is slow.
+
+use super::backlog::{Backlog, Unsubscribe};
+use super::snapshot::write_rdb;
+use super::PsyncOutcome;
+use crate::keyspace::Keyspace;
+use crate::resp::{Limits, RequestParser};
+use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, TcpStream, WriteExt};
+use crate::shared::{ClientMeta, Shared};
+use crate::trace_msg;
+use bytes::{Bytes, BytesMut};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplicaState {
+    WaitBgsave = 0,
+    SendBulk = 1,
+    Online = 2,
+}
+
+impl ReplicaState {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReplicaState::WaitBgsave => "wait_bgsave",
+            ReplicaState::SendBulk => "send_bulk",
+            ReplicaState::Online => "online",
+        }
+    }
+}
+
+/// What INFO, ROLE, WAIT and min-replicas see of a replica.
+pub struct ReplicaInfo {
+    pub id: u64,
+    pub ip: String,
+    pub port: AtomicU64,
+    pub state: AtomicU8,
+    pub ack_offset: AtomicI64,
+    /// ms since the epoch of the last ACK (or of attach).
+    pub last_ack_ms: AtomicI64,
+    /// Connected with plain SYNC: no ACKs expected.
+    pub pre_psync: bool,
+    pub closed: AtomicBool,
+}
+
+impl ReplicaInfo {
+    pub fn state(&self) -> ReplicaState {
+        match self.state.load(Relaxed) {
+            0 => ReplicaState::WaitBgsave,
+            1 => ReplicaState::SendBulk,
+            _ => ReplicaState::Online,
+        }
+    }
+    /// `ip:port` as Redis names replicas in logs.
+    pub fn name(&self) -> String {
+        let p = self.port.load(Relaxed);
+        if p == 0 {
+            format!("{}:<unknown-replica-port>", self.ip)
+        } else {
+            format!("{}:{}", self.ip, p)
+        }
+    }
+}
+
+/// What the replica said in REPLCONF before PSYNC.
+#[derive(Default, Clone, Debug)]
+pub struct Handshake {
+    pub listening_port: u16,
+    pub ip_address: Option<String>,
+    pub capa_eof: bool,
+    pub capa_psync2: bool,
+    pub rdb_only: bool,
+}
+
+pub struct Replica {
+    pub info: Arc<ReplicaInfo>,
+    meta: Arc<ClientMeta>,
+    shared: Arc<Shared>,
+    keyspace: Addr<Keyspace>,
+    backlog: Addr<Backlog>,
+    stream: TcpStream,
+    handshake: Handshake,
+    /// Sent PSYNC (false: legacy SYNC).
+    psync: bool,
+    writer: flume::Sender<Bytes>,
+    writer_rx: Option<flume::Receiver<Bytes>>,
+    /// Bytes handed to the writer and not yet written.
+    unsent: Arc<AtomicU64>,
+    /// Stream bytes held back until the replica is online.
+    held: Vec<Bytes>,
+    held_len: u64,
+    /// For EOF-framed RDBs the stream waits for the replica's first ACK.
+    wait_first_ack: bool,
+    soft_since: Option<Instant>,
+    closing: bool,
+    /// Keeps this actor alive until it closes itself (xactor stops an actor whose last
+    /// address is dropped).
+    me: Option<Addr<Replica>>,
+}
+
+/// New stream bytes (from the backlog).
+pub struct Stream(pub Bytes);
+impl Message for Stream {
+    type Result = ();
+}
+
+/// The outcome of the PSYNC conversation with the keyspace.
+pub struct Begin(pub PsyncOutcome);
+impl Message for Begin {
+    type Result = ();
+}
+
+/// The RDB of this replica's snapshot is ready.
+struct RdbReady(std::io::Result<Vec<u8>>, i64);
+impl Message for RdbReady {
+    type Result = ();
+}
+
+/// REPLCONF ACK <offset> read from the replica.
+pub struct Ack(pub i64);
+impl Message for Ack {
+    type Result = ();
+}
+
+/// Drop this replica.
+pub struct Close;
+impl Message for Close {
+    type Result = ();
+}
+
+#[derive(Clone)]
+struct Tick;
+impl Message for Tick {
+    type Result = ();
+}
+
+impl Replica {
+    pub fn new(
+        stream: TcpStream,
+        meta: Arc<ClientMeta>,
+        shared: Arc<Shared>,
+        keyspace: Addr<Keyspace>,
+        backlog: Addr<Backlog>,
+        handshake: Handshake,
+        psync: bool,
+    ) -> Self {
+        let ip = handshake
+            .ip_address
+            .clone()
+            .unwrap_or_else(|| meta.addr.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_default());
+        let info = Arc::new(ReplicaInfo {
+            id: meta.id,
+            ip,
+            port: AtomicU64::new(handshake.listening_port as u64),
+            state: AtomicU8::new(ReplicaState::WaitBgsave as u8),
+            ack_offset: AtomicI64::new(0),
+            last_ack_ms: AtomicI64::new(crate::util::now_ms()),
+            pre_psync: !psync,
+            closed: AtomicBool::new(false),
+        });
+        let (writer, rx) = flume::unbounded();
+        Replica {
+            info,
+            meta,
+            shared,
+            keyspace,
+            backlog,
+            stream,
+            handshake,
+            psync,
+            writer,
+            writer_rx: Some(rx),
+            unsent: Arc::new(AtomicU64::new(0)),
+            held: vec![],
+            held_len: 0,
+            wait_first_ack: false,
+            soft_since: None,
+            closing: false,
+            me: None,
+        }
+    }
+
+    fn set_state(&self, s: ReplicaState) {
+        self.info.state.store(s as u8, Relaxed);
+    }
+
+    /// Queues bytes for the socket.
+    fn write(&self, b: Bytes) {
+        self.unsent.fetch_add(b.len() as u64, Relaxed);
+        self.shared.stats.net_repl_output_bytes.fetch_add(b.len() as u64, Relaxed);
+        let _ = self.writer.send(b);
+    }
+
+    /// Checks the output buffer limits; true when the replica must be dropped.
+    fn over_limit(&mut self) -> bool {
+        let used = self.unsent.load(Relaxed) + self.held_len;
+        self.meta.omem.store(used, Relaxed);
+        let lim = self.shared.cfg().client_output_buffer_limit(crate::config::ClientClass::Replica);
+        let (hard, soft, secs) = (lim.hard_limit_bytes, lim.soft_limit_bytes, lim.soft_limit_seconds);
+        if hard > 0 && used >= hard {
+            return true;
+        }
+        if soft > 0 && used >= soft {
+            let since = *self.soft_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= Duration::from_secs(secs) {
+                return true;
+            }
+        } else {
+            self.soft_since = None;
+        }
+        false
+    }
+
+    fn go_online(&mut self) {
+        self.set_state(ReplicaState::Online);
+        for b in std::mem::take(&mut self.held) {
+            self.write(b);
+        }
+        self.held_len = 0;
+        log::info!("Synchronization with replica {} succeeded", self.info.name());
+    }
+
+    fn close(&mut self, ctx: &mut Context<Self>) {
+        if !self.closing {
+            self.closing = true;
+            ctx.stop(None);
+        }
+    }
+}
+
+#[async_trait]
+impl Actor for Replica {
+    async fn started(&mut self, ctx: &mut Context<Self>) -> rt::ActorResult<()> {
+        self.me = Some(ctx.address());
+        self.meta.is_replica.store(true, Relaxed);
+        self.shared.repl.replicas.lock().unwrap_or_else(|e| e.into_inner()).push(self.info.clone());
+        // Writer task: the only writer of the socket from now on.
+        let rx = self.writer_rx.take().expect("started once");
+        let mut ws = self.stream.clone();
+        let unsent = self.unsent.clone();
+        let me = ctx.address().downgrade();
+        rt::spawn(async move {
+            while let Ok(b) = rx.recv_async().await {
+                if ws.write_all(&b).await.is_err() {
+                    break;
+                }
+                unsent.fetch_sub(b.len() as u64, Relaxed);
+            }
+            if let Some(a) = me.upgrade() {
+                let _ = a.send(Close);
+            }
+        });
+        // Reader task: REPLCONF ACK from the replica.
+        let mut rs = self.stream.clone();
+        let me = ctx.address().downgrade();
+        let shared = self.shared.clone();
+        rt::spawn(async move {
+            let mut parser = RequestParser::new();
+            let mut buf = BytesMut::with_capacity(1024);
+            let mut chunk = [0u8; 4096];
+            let limits = Limits { max_bulk_len: 512 * 1024 * 1024, authenticated: true };
+            loop {
+                let n = match rs.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                shared.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
+                buf.extend_from_slice(&chunk[..n]);
+                let mut reqs = vec![];
+                if parser.parse(&mut buf, limits, &mut reqs).is_err() {
+                    break;
+                }
+                let Some(addr) = me.upgrade() else { break };
+                for r in reqs {
+                    let a = &r.argv;
+                    if a.len() >= 3 && a[0].eq_ignore_ascii_case(b"REPLCONF") && a[1].eq_ignore_ascii_case(b"ACK") {
+                        if let Some(off) = crate::util::num::parse_i64(&a[2]) {
+                            let _ = addr.send(Ack(off));
+                        }
+                    }
+                }
+            }
+            if let Some(a) = me.upgrade() {
+                let _ = a.send(Close);
+            }
+        });
+        ctx.send_interval(Tick, Duration::from_secs(1));
+        Ok(())
+    }
+
+    async fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        self.me = None;
+        self.info.closed.store(true, Relaxed);
+        let _ = self.backlog.send(Unsubscribe(self.info.id));
+        self.shared.repl.replicas.lock().unwrap_or_else(|e| e.into_inner()).retain(|r| r.id != self.info.id);
+        self.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.info.id);
+        self.shared.stats.connected_clients.fetch_sub(1, Relaxed);
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        log::info!("Connection with replica {} lost.", self.info.name());
+    }
+}
+
+#[async_trait]
+impl Handler<Stream> for Replica {
+    async fn handle(&mut self, ctx: &mut Context<Self>, msg: Stream) {
+        if self.info.state() == ReplicaState::Online && !self.wait_first_ack {
+            self.write(msg.0);
+        } else {
+            self.held_len += msg.0.len() as u64;
+            self.held.push(msg.0);
+        }
+        if self.over_limit() {
+            log::warn!(
+                "Client id={} addr={} laddr={} fd={} name= flags=S scheduled to be closed ASAP for overcoming of output buffer limits.",
+                self.meta.id, self.meta.addr, self.meta.laddr, self.meta.fd
+            );
+            self.close(ctx);
+        }
+    }
+}
+
+#[async_trait]
+impl Handler<Begin> for Replica {
+    async fn handle(&mut self, ctx: &mut Context<Self>, msg: Begin) {
+        trace_msg!("client", format_args!("replica:{}", self.info.id), "Begin({:?})", msg.0);
+        match msg.0 {
+            PsyncOutcome::Continue { replid } => {
+                let line = if self.handshake.capa_psync2 {
+                    format!("+CONTINUE {}\r\n", replid)
+                } else {
+                    "+CONTINUE\r\n".to_string()
+                };
+                // The reply goes before the backlog bytes already held.
+                self.write(Bytes::from(line));
+                self.go_online();
+            }
+            PsyncOutcome::FullResync => {
+                let diskless = self.shared.cfg().repl_diskless_sync() && self.handshake.capa_eof;
+                if diskless {
+                    let delay = self.shared.cfg().repl_diskless_sync_delay();
+                    if delay > 0 {
+                        log::info!("Delay next BGSAVE for diskless SYNC");
+                        for _ in 0..delay {
+                            self.write(Bytes::from_static(b"\n"));
+                            rt::sleep(Duration::from_secs(1)).await;
+                        }
+                    }
+                }
+                log::info!(
+                    "Starting BGSAVE for SYNC with target: {}",
+                    if diskless { "replicas sockets" } else { "disk" }
+                );
+                let Some(me) = self.me.clone() else { return };
+                let snap = match self.keyspace.call(super::FullSync { id: self.info.id, replica: me }).await {
+                    Ok(s) => s,
+                    Err(_) => return self.close(ctx),
+                };
+                trace_msg!("keyspace", format_args!("replica:{}", self.info.id), "Snapshot(offset={})", snap.offset);
+                if self.psync {
+                    self.write(Bytes::from(format!("+FULLRESYNC {} {}\r\n", snap.replid, snap.offset)));
+                }
+                self.set_state(ReplicaState::SendBulk);
+                let compress = self.shared.cfg().rdbcompression();
+                let Some(me) = self.me.clone() else { return };
+                let offset = snap.offset;
+                let eof = diskless;
+                rt::spawn_blocking(move || {
+                    let r = write_rdb(&snap, Vec::new(), compress);
+                    drop(snap);
+                    let _ = me.send(RdbReady(r, if eof { 1 } else { 0 }));
+                });
+                let _ = offset;
+            }
+            PsyncOutcome::Error(e) => {
+                self.write(Bytes::from(format!("-{}\r\n", e)));
+                self.close(ctx);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Handler<RdbReady> for Replica {
+    async fn handle(&mut self, ctx: &mut Context<Self>, msg: RdbReady) {
+        let rdb = match msg.0 {
+            Ok(r) => r,
+            Err(e) => {
+                log::warn!("Failed to produce the RDB for replica {}: {}", self.info.name(), e);
+                return self.close(ctx);
+            }
+        };
+        let eof = msg.1 == 1;
+        if eof {
+            let mark = crate::util::random_hex(40);
+            self.write(Bytes::from(format!("$EOF:{}\r\n", mark)));
+            self.write(Bytes::from(rdb));
+            self.write(Bytes::from(mark));
+            // A diskless replica reads until the mark: stream only after its first ACK.
+            self.wait_first_ack = true;
+            self.set_state(ReplicaState::Online);
+            log::info!("Diskless rdb transfer, done reading from pipe, 1 replicas still up.");
+        } else {
+            self.write(Bytes::from(format!("${}\r\n", rdb.len())));
+            self.write(Bytes::from(rdb));
+            self.go_online();
+        }
+    }
+}
+
+#[async_trait]
+impl Handler<Ack> for Replica {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Ack) {
+        trace_msg!(format_args!("replica:{}", self.info.id), format_args!("replica:{}", self.info.id), "Ack({})", msg.0);
+        self.info.ack_offset.store(msg.0, Relaxed);
+        self.info.last_ack_ms.store(crate::util::now_ms(), Relaxed);
+        if self.wait_first_ack {
+            self.wait_first_ack = false;
+            self.go_online();
+        }
+    }
+}
+
+#[async_trait]
+impl Handler<Close> for Replica {
+    async fn handle(&mut self, ctx: &mut Context<Self>, _msg: Close) {
+        self.close(ctx);
+    }
+}
+
+#[async_trait]
+impl Handler<Tick> for Replica {
+    async fn handle(&mut self, ctx: &mut Context<Self>, _msg: Tick) {
+        if self.meta.killed.load(Relaxed) {
+            return self.close(ctx);
+        }
+        let timeout = self.shared.cfg().repl_timeout() as i64 * 1000;
+        let silent = crate::util::now_ms() - self.info.last_ack_ms.load(Relaxed);
+        if !self.info.pre_psync && self.info.state() == ReplicaState::Online && silent > timeout {
+            log::warn!("Disconnecting timedout replica (streaming sync): {}", self.info.name());
+            return self.close(ctx);
+        }
+        if self.over_limit() {
+            self.close(ctx);
+        }
+    }
+}
+
+/// Keeps handshake state between REPLCONF calls on a client connection.
+pub type HandshakeCell = Mutex<Handshake>;

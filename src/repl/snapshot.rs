@@ -1,0 +1,174 @@
+//! A frozen dataset and its replication offset, and its conversion to and from RDB.
+//!
+//! The keyspace hands out a [`Snapshot`] in O(segments) (copy-on-write segments); the RDB is
+//! then written off the keyspace actor, so clients keep being served meanwhile.
+
+use crate::keyspace::value::{Score, ZSet};
+use crate::keyspace::{Db, Value};
+use crate::rdb::{self, RdbError, RdbSink, RdbValue, RdbValueRef, RdbWriter, ScoreSeq};
+use bytes::Bytes;
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+/// The dataset at one point of the replication stream.
+#[derive(Clone)]
+pub struct Snapshot {
+    pub dbs: Vec<Db>,
+    pub replid: String,
+    /// master_repl_offset at the moment of the snapshot.
+    pub offset: i64,
+    /// The db the replication stream last selected (the `repl-stream-db` aux field).
+    pub stream_db: i64,
+}
+
+impl ScoreSeq for ZSet {
+    fn len(&self) -> usize {
+        self.dict.len()
+    }
+    fn for_each_scored(&self, f: &mut dyn FnMut(&[u8], f64)) {
+        // Highest score first, as Redis writes skiplists (any order loads).
+        for (s, m) in self.order.iter().rev() {
+            f(m, s.0)
+        }
+    }
+}
+
+/// The borrowed RDB view of a value.
+pub fn value_ref(v: &Value) -> RdbValueRef<'_> {
+    match v {
+        Value::Str(s) => RdbValueRef::Str(s),
+        Value::List(l) => RdbValueRef::List(&**l),
+        Value::Set(s) => RdbValueRef::Set(&**s),
+        Value::Hash(h) => RdbValueRef::Hash(&**h),
+        Value::ZSet(z) => RdbValueRef::ZSet(&**z),
+    }
+}
+
+/// Turns a loaded RDB value into a keyspace value.
+pub fn from_rdb(v: RdbValue) -> Value {
+    match v {
+        RdbValue::Str(s) => Value::Str(s),
+        RdbValue::List(l) => Value::List(Arc::new(l.into_iter().collect())),
+        RdbValue::Set(s) => Value::Set(Arc::new(s.into_iter().collect())),
+        RdbValue::Hash(h) => Value::Hash(Arc::new(h.into_iter().collect())),
+        RdbValue::ZSet(z) => {
+            let mut zs = ZSet::default();
+            for (m, s) in z {
+                if let Some(old) = zs.dict.insert(m.clone(), s) {
+                    zs.order.remove(&(Score(old), m.clone()));
+                }
+                zs.order.insert((Score(s), m));
+            }
+            Value::ZSet(Arc::new(zs))
+        }
+    }
+}
+
+/// Writes the snapshot as an RDB (version 10, CRC64) with the replication aux fields.
+pub fn write_rdb<W: Write>(snap: &Snapshot, w: W, compress: bool) -> std::io::Result<W> {
+    let mut wr = RdbWriter::new(w, compress)?;
+    rdb::write_default_aux(&mut wr, crate::info::rss_bytes(), Some((snap.stream_db, &snap.replid, snap.offset)))?;
+    for (i, db) in snap.dbs.iter().enumerate() {
+        if db.keys.is_empty() {
+            continue;
+        }
+        wr.select_db(i as u64)?;
+        wr.resize_db(db.keys.len() as u64, db.expires.len() as u64)?;
+        for (k, v) in db.keys.iter() {
+            let exp = if db.expires.is_empty() { None } else { db.expires.get(k).copied() };
+            wr.key(k, value_ref(v), exp)?;
+        }
+    }
+    wr.finish()
+}
+
+/// What a load found besides keys.
+#[derive(Default, Debug, Clone)]
+pub struct LoadInfo {
+    pub repl_id: Option<String>,
+    pub repl_offset: Option<i64>,
+    pub repl_stream_db: Option<i64>,
+    pub keys_loaded: u64,
+    pub keys_expired: u64,
+}
+
+/// Builds fresh databases from an RDB stream.
+struct Loader {
+    dbs: Vec<Db>,
+    cur: usize,
+    now: i64,
+    /// A master drops keys already expired; a replica keeps them (its master will DEL them).
+    drop_expired: bool,
+    info: LoadInfo,
+}
+
+impl RdbSink for Loader {
+    fn aux(&mut self, key: &[u8], val: &[u8]) -> Result<(), RdbError> {
+        let s = String::from_utf8_lossy(val).to_string();
+        match key {
+            b"repl-id" => self.info.repl_id = Some(s),
+            b"repl-offset" => self.info.repl_offset = s.parse().ok(),
+            b"repl-stream-db" => self.info.repl_stream_db = s.parse().ok(),
+            _ => {}
+        }
+        Ok(())
+    }
+    fn select_db(&mut self, db: u64) -> Result<(), RdbError> {
+        if db as usize >= self.dbs.len() {
+            return Err(RdbError::Corrupt(format!("FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting", self.dbs.len())));
+        }
+        self.cur = db as usize;
+        Ok(())
+    }
+    fn key(&mut self, key: Bytes, value: RdbValue, expire_ms: Option<i64>) -> Result<(), RdbError> {
+        if let Some(t) = expire_ms {
+            if self.drop_expired && t <= self.now {
+                self.info.keys_expired += 1;
+                return Ok(());
+            }
+        }
+        let db = &mut self.dbs[self.cur];
+        db.keys.insert(key.clone(), from_rdb(value));
+        if let Some(t) = expire_ms {
+            db.expires.insert(key, t);
+        }
+        self.info.keys_loaded += 1;
+        Ok(())
+    }
+    fn function(&mut self, _code: Bytes) -> Result<(), RdbError> {
+        Err(RdbError::Unsupported("function libraries (FUNCTION2 record): Lua functions are not supported by tandem".into()))
+    }
+}
+
+/// Loads an RDB into `ndbs` new databases.
+pub fn load_rdb(r: impl Read, ndbs: usize, drop_expired: bool) -> Result<(Vec<Db>, LoadInfo), RdbError> {
+    let mut l = Loader {
+        dbs: (0..ndbs).map(|_| Db::default()).collect(),
+        cur: 0,
+        now: crate::util::now_ms(),
+        drop_expired,
+        info: LoadInfo::default(),
+    };
+    rdb::load(r, &mut l)?;
+    Ok((l.dbs, l.info))
+}
+
+/// DEBUG DIGEST over databases (Redis 7.0's algorithm).
+pub fn digest(dbs: &[Db]) -> String {
+    let mut d = rdb::Digest::new();
+    let mut any = false;
+    for (i, db) in dbs.iter().enumerate() {
+        if db.keys.is_empty() {
+            continue;
+        }
+        any = true;
+        d.select_db(i as u64);
+        for (k, v) in db.keys.iter() {
+            d.add_key(k, value_ref(v), db.expires.get(k).copied());
+        }
+    }
+    if !any {
+        return "0".repeat(40);
+    }
+    d.hex()
+}
