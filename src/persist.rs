@@ -1,8 +1,235 @@
-//! Persistence: RDB save points, SAVE/BGSAVE and the final save at shutdown.
+//! Persistence: RDB files. SAVE, BGSAVE (the snapshot is O(segments) on the keyspace; the
+//! file is written by a blocking task), `save` points, loading at start, and the final save
+//! at shutdown.
 
+use crate::keyspace::{Ctx, Keyspace};
+use crate::repl::snapshot::{load_rdb, write_rdb, LoadInfo, Snapshot};
+use crate::rt::{async_trait, Context, Handler, Message};
 use crate::server::ShutdownRequest;
 use crate::shared::Shared;
+use bytes::Bytes;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::Instant;
+
+/// Persistence state kept by the keyspace actor.
+#[derive(Default)]
+pub struct PersistState {
+    pub bgsave_in_progress: bool,
+    pub last_bgsave_ok: bool,
+    pub saves: u64,
+    pub last_save_ms: i64,
+    pub last_bgsave_secs: i64,
+    pub load: LoadInfo,
+    /// `dirty` when the running BGSAVE started (what remains after it is the new dirty).
+    dirty_at_start: u64,
+}
+
+fn rdb_path(shared: &Shared) -> PathBuf {
+    shared.cfg().rdb_path()
+}
+
+/// Writes `snap` to `path` through a temporary file renamed into place.
+pub fn save_to(path: &Path, snap: &Snapshot, compress: bool) -> std::io::Result<()> {
+    let tmp = path.with_file_name(format!("temp-{}.rdb", std::process::id()));
+    let f = std::fs::File::create(&tmp)?;
+    let w = write_rdb(snap, std::io::BufWriter::with_capacity(1 << 16, f), compress)?;
+    let f = w.into_inner().map_err(|e| e.into_error())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+impl Keyspace {
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            dbs: self.dbs.clone(),
+            replid: self.feed.replid.clone(),
+            offset: self.feed.offset,
+            stream_db: self.feed.last_db.map_or(-1, |d| d as i64),
+        }
+    }
+
+    /// SAVE: writes the RDB now, blocking the keyspace like Redis's SAVE.
+    pub fn save_now(&mut self) -> Result<(), String> {
+        let snap = self.snapshot();
+        let path = rdb_path(&self.shared);
+        let compress = self.shared.cfg().rdbcompression();
+        match save_to(&path, &snap, compress) {
+            Ok(()) => {
+                log::info!("DB saved on disk");
+                self.stats.dirty = 0;
+                self.persist.saves += 1;
+                self.persist.last_bgsave_ok = true;
+                self.persist.last_save_ms = crate::util::now_ms();
+                self.shared.lastsave_unix.store(crate::util::now_ms() / 1000, Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                log::warn!("Failed opening the temp RDB file temp-{}.rdb (in server root dir {}) for saving: {}", std::process::id(), path.parent().map(|p| p.display().to_string()).unwrap_or_default(), e);
+                self.persist.last_bgsave_ok = false;
+                Err(e.to_string())
+            }
+        }
+    }
+
+    /// BGSAVE: snapshot here, write in a blocking task, report back with [`BgsaveDone`].
+    pub fn bgsave(&mut self) -> bool {
+        if self.persist.bgsave_in_progress {
+            return false;
+        }
+        let Some(me) = self.me.as_ref().and_then(|w| w.upgrade()) else { return false };
+        let snap = self.snapshot();
+        let path = rdb_path(&self.shared);
+        let compress = self.shared.cfg().rdbcompression();
+        self.persist.bgsave_in_progress = true;
+        self.persist.dirty_at_start = self.stats.dirty;
+        log::info!("Background saving started by pid {}", std::process::id());
+        crate::rt::spawn_blocking(move || {
+            let start = Instant::now();
+            let r = save_to(&path, &snap, compress).map_err(|e| e.to_string());
+            let _ = me.send(BgsaveDone(r, start.elapsed().as_secs() as i64));
+        });
+        true
+    }
+
+    /// The `save` points: BGSAVE when enough changes happened in enough time.
+    pub fn save_points_cron(&mut self) {
+        if self.persist.bgsave_in_progress || self.stats.dirty == 0 {
+            return;
+        }
+        let params = self.shared.cfg().save_params();
+        let since = (crate::util::now_ms() - self.persist.last_save_ms) / 1000;
+        for (secs, changes) in params {
+            if self.stats.dirty >= changes && since >= secs as i64 {
+                log::info!("{} changes in {} seconds. Saving...", changes, secs);
+                self.bgsave();
+                break;
+            }
+        }
+    }
+}
+
+/// A BGSAVE finished.
+pub struct BgsaveDone(Result<(), String>, i64);
+impl Message for BgsaveDone {
+    type Result = ();
+}
+
+#[async_trait]
+impl Handler<BgsaveDone> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: BgsaveDone) {
+        self.persist.bgsave_in_progress = false;
+        self.persist.last_bgsave_secs = msg.1;
+        match msg.0 {
+            Ok(()) => {
+                log::info!("DB saved on disk");
+                log::info!("Background saving terminated with success");
+                self.stats.dirty = self.stats.dirty.saturating_sub(self.persist.dirty_at_start);
+                self.persist.saves += 1;
+                self.persist.last_bgsave_ok = true;
+                self.persist.last_save_ms = crate::util::now_ms();
+                self.shared.lastsave_unix.store(crate::util::now_ms() / 1000, Relaxed);
+            }
+            Err(e) => {
+                log::warn!("Background saving error: {}", e);
+                self.persist.last_bgsave_ok = false;
+            }
+        }
+    }
+}
+
+/// Final save request from the shutdown sequence.
+pub struct FinalSave;
+impl Message for FinalSave {
+    type Result = Result<(), String>;
+}
+
+#[async_trait]
+impl Handler<FinalSave> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: FinalSave) -> Result<(), String> {
+        log::info!("Saving the final RDB snapshot before exiting.");
+        self.save_now()
+    }
+}
 
 /// The save done on shutdown when save points are configured (or SHUTDOWN SAVE).
-pub async fn final_save(_shared: &Arc<Shared>, _req: &ShutdownRequest) {}
+pub async fn final_save(shared: &Arc<Shared>, req: &ShutdownRequest) {
+    let has_points = !shared.cfg().save_params().is_empty();
+    if req.nosave || !(has_points || req.save) {
+        return;
+    }
+    if let Some(ks) = shared.keyspace.get() {
+        match ks.call(FinalSave).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => log::warn!("Error trying to save the DB, can't exit: {}", e),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Loads the RDB file at start, if there is one. A replica keeps expired keys (its master
+/// will delete them); a master drops them.
+pub fn load_at_start(ks: &mut Keyspace) {
+    let path = rdb_path(&ks.shared);
+    let Ok(f) = std::fs::File::open(&path) else { return };
+    let start = Instant::now();
+    let replica = ks.shared.cfg().replicaof().is_some();
+    match load_rdb(std::io::BufReader::with_capacity(1 << 16, f), ks.dbs.len(), !replica) {
+        Ok((dbs, info)) => {
+            ks.dbs = dbs;
+            log::info!("Done loading RDB, keys loaded: {}, keys expired: {}.", info.keys_loaded, info.keys_expired);
+            log::info!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64());
+            if let (Some(id), Some(off)) = (&info.repl_id, info.repl_offset) {
+                let f = &mut ks.feed;
+                if replica {
+                    // A restarted replica continues from where its data stands.
+                    f.replid = id.clone();
+                    f.offset = off;
+                    f.has_history = true;
+                    f.last_db = info.repl_stream_db.filter(|d| *d >= 0).map(|d| d as usize);
+                } else {
+                    // A restarted master keeps its history as replid2.
+                    f.replid2 = id.clone();
+                    f.second_offset = off + 1;
+                    f.offset = off;
+                }
+            }
+            ks.persist.load = info;
+        }
+        Err(e) => {
+            log::warn!("Fatal error loading the DB: {}. Exiting.", e);
+            std::process::exit(1);
+        }
+    }
+}
+
+/// SAVE
+pub fn save_cmd(ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
+    if ks.persist.bgsave_in_progress {
+        return ctx.error("ERR Background save already in progress");
+    }
+    match ks.save_now() {
+        Ok(()) => ctx.out.ok(),
+        Err(_) => ctx.error("ERR"),
+    }
+}
+
+/// BGSAVE [SCHEDULE]
+pub fn bgsave_cmd(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let schedule = a.len() == 2 && crate::cmd::eq(&a[1], "SCHEDULE");
+    if a.len() > 2 || (a.len() == 2 && !schedule) {
+        return ctx.error(crate::cmd::err::SYNTAX);
+    }
+    if ks.persist.bgsave_in_progress {
+        if schedule {
+            return ctx.out.simple("Background saving scheduled");
+        }
+        return ctx.error("ERR Background save already in progress");
+    }
+    if ks.bgsave() {
+        ctx.out.simple("Background saving started");
+    } else {
+        ctx.error("ERR Background saving failed");
+    }
+}

@@ -55,10 +55,10 @@ impl ServerHandle {
 /// Stops accepting, lets clients finish, and closes them.
 async fn finish(shared: &Arc<Shared>, req: &ShutdownRequest) {
     shared.shutting_down.store(true, Relaxed);
-    if let Some(sig) = req.signal {
-        log::warn!("Received {} scheduling shutdown...", sig);
+    match req.signal {
+        Some(sig) => log::warn!("Received {} scheduling shutdown...", sig),
+        None => log::warn!("User requested shutdown..."),
     }
-    log::warn!("User requested shutdown...");
     crate::persist::final_save(shared, req).await;
     let kills: Vec<_> = {
         let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
@@ -119,6 +119,7 @@ impl Server {
         let addr = first.local_addr().map_err(|e| e.to_string())?;
         shared.port.store(addr.port() as u64, Relaxed);
         let keyspace = rt::start(Keyspace::new(shared.clone())).await.map_err(|e| e.to_string())?;
+        let _ = shared.keyspace.set(keyspace.clone());
         crate::repl::start(&shared, &keyspace).await;
         let listener = rt::start(Listener { shared: shared.clone(), keyspace: keyspace.clone(), sockets: Mutex::new(listeners) })
             .await

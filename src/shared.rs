@@ -108,6 +108,8 @@ pub struct Shared {
     pub shutdown_rx: flume::Receiver<crate::server::ShutdownRequest>,
     /// The replication actors, set once at start.
     pub repl_actors: std::sync::OnceLock<ReplActors>,
+    /// The keyspace actor (for the shutdown sequence).
+    pub keyspace: std::sync::OnceLock<crate::rt::Addr<crate::keyspace::Keyspace>>,
 }
 
 /// Addresses of a server's replication actors.
@@ -142,6 +144,7 @@ impl Shared {
             shutdown_tx,
             shutdown_rx,
             repl_actors: std::sync::OnceLock::new(),
+            keyspace: std::sync::OnceLock::new(),
         })
     }
 

@@ -205,6 +205,8 @@ commands! {
     "replicaof", 3, "admin noscript stale", 0, 0, 0, "server", C, "Make the server a replica of another instance, or promote it as master";
     "slaveof", 3, "admin noscript stale", 0, 0, 0, "server", C, "Make the server a replica of another instance, or promote it as master";
     "role", 1, "noscript loading stale fast", 0, 0, 0, "server", K(sv::role), "Return the role of the instance in the context of replication";
+    "save", 1, "admin noscript no_multi", 0, 0, 0, "server", K(crate::persist::save_cmd), "Synchronously save the dataset to disk";
+    "bgsave", -1, "admin noscript no_multi", 0, 0, 0, "server", K(crate::persist::bgsave_cmd), "Asynchronously save the dataset to disk";
     // server (keyspace actor)
     "ping", -1, "fast", 0, 0, 0, "connection", K(sv::ping), "Ping the server";
     "echo", 2, "fast", 0, 0, 0, "connection", K(sv::echo), "Echo the given string";

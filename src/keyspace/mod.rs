@@ -160,6 +160,9 @@ pub struct Keyspace {
     /// The replication feed (offset bookkeeping and the stream's last SELECTed db).
     pub feed: crate::repl::Feed,
     cron_ticks: u64,
+    pub persist: crate::persist::PersistState,
+    /// Our own address (weak), for work that reports back (BGSAVE).
+    pub me: Option<crate::rt::WeakAddr<Keyspace>>,
 }
 
 impl Keyspace {
@@ -175,6 +178,8 @@ impl Keyspace {
             is_replica: false,
             feed: crate::repl::Feed::default(),
             cron_ticks: 0,
+            persist: Default::default(),
+            me: None,
         }
     }
 
@@ -449,6 +454,9 @@ impl Keyspace {
 #[async_trait]
 impl Actor for Keyspace {
     async fn started(&mut self, ctx: &mut Context<Self>) -> rt::ActorResult<()> {
+        self.me = Some(ctx.address().downgrade());
+        self.persist.last_save_ms = crate::util::now_ms();
+        crate::persist::load_at_start(self);
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
         ctx.send_interval(Cron, Duration::from_millis(1000 / hz));
         Ok(())
@@ -483,6 +491,7 @@ impl Handler<Cron> for Keyspace {
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
         if self.cron_ticks % hz == 0 {
             crate::repl::cron(self, self.cron_ticks / hz);
+            self.save_points_cron();
         }
         self.feed.flush();
     }
