@@ -122,7 +122,7 @@ pub fn set(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     } else {
         None
     };
-    let exists = if get { old.is_some() } else { ks.exists(ctx, key) };
+    let exists = if get { old.is_some() } else { (nx || xx) && ks.exists(ctx, key) };
     if (nx && exists) || (xx && !exists) {
         if get {
             reply_opt(ctx, old);
