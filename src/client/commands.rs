@@ -14,7 +14,7 @@ pub(super) async fn run(c: &mut Client, spec: &'static CommandSpec, a: &[Bytes])
         "auth" => auth(c, a),
         "hello" => hello(c, a),
         "reset" => reset(c),
-        "client" => return client(c, a),
+        "client" => return client(c, a).await,
         "config" => config(c, a),
         "command" => command(c, a),
         "shutdown" => return shutdown(c, a),
@@ -195,7 +195,7 @@ const CLIENT_HELP: &[&str] = &[
     "HELP", "    Print this help.",
 ];
 
-fn client(c: &mut Client, a: &[Bytes]) -> Next {
+async fn client(c: &mut Client, a: &[Bytes]) -> Next {
     let sub = String::from_utf8_lossy(&a[1]).to_lowercase();
     let arity = |c: &mut Client| c.out.error(&format!("ERR wrong number of arguments for 'client|{}' command", sub));
     match sub.as_str() {
@@ -257,6 +257,23 @@ fn client(c: &mut Client, a: &[Bytes]) -> Next {
             }
         }
         "no-evict" | "no-touch" if a.len() == 3 => c.out.ok(),
+        "unblock" if a.len() == 3 || a.len() == 4 => {
+            let Some(id) = num::parse_i64(&a[2]) else {
+                c.out.error(err::NOT_INT);
+                return Next::Continue;
+            };
+            let error = match a.get(3) {
+                None => false,
+                Some(m) if eq(m, "TIMEOUT") => false,
+                Some(m) if eq(m, "ERROR") => true,
+                Some(_) => {
+                    c.out.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+                    return Next::Continue;
+                }
+            };
+            let r = c.keyspace.call(keyspace::UnblockClient { id: id as u64, error }).await.unwrap_or(false);
+            c.out.int(r as i64);
+        }
         "help" => {
             c.out.array(CLIENT_HELP.len());
             for l in CLIENT_HELP {

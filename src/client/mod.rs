@@ -104,21 +104,53 @@ impl Client {
             return;
         }
         self.wait_if_paused().await;
-        let items = std::mem::take(&mut self.pending);
-        trace_msg!(format_args!("client:{}", self.id), "keyspace", "Exec({} items)", items.len());
-        let msg = Exec { client_id: self.id, db: self.db, resp3: self.resp3, items };
-        match self.keyspace.call(msg).await {
-            Ok(done) => {
-                if !self.reply_off {
-                    self.out.buf.extend_from_slice(&done.out);
+        let mut items = std::mem::take(&mut self.pending);
+        while !items.is_empty() {
+            trace_msg!(format_args!("client:{}", self.id), "keyspace", "Exec({} items)", items.len());
+            let msg = Exec { client_id: self.id, db: self.db, resp3: self.resp3, items };
+            let done = match self.keyspace.call(msg).await {
+                Ok(done) => done,
+                Err(_) => {
+                    self.out.error("ERR server is shutting down");
+                    return;
                 }
-                if self.db != done.db {
-                    self.db = done.db;
-                    self.meta.db.store(done.db as u64, Relaxed);
-                }
-                self.repl_offset = self.repl_offset.max(done.repl_offset);
+            };
+            self.absorb(&done.out, done.db, done.repl_offset);
+            let Some((rx, rest)) = done.blocked else { return };
+            // Blocked: what is answered so far goes out now; the rest waits for the reply.
+            self.write_out().await;
+            match self.wait_unblocked(rx).await {
+                Some(u) => self.absorb(&u.out, u.db, u.repl_offset),
+                None => return,
             }
-            Err(_) => self.out.error("ERR server is shutting down"),
+            items = rest;
+        }
+    }
+
+    fn absorb(&mut self, out: &[u8], db: usize, repl_offset: i64) {
+        if !self.reply_off {
+            self.out.buf.extend_from_slice(out);
+        }
+        if self.db != db {
+            self.db = db;
+            self.meta.db.store(db as u64, Relaxed);
+        }
+        self.repl_offset = self.repl_offset.max(repl_offset);
+    }
+
+    /// Waits for a blocked command's reply, staying responsive to CLIENT KILL and shutdown.
+    async fn wait_unblocked(&mut self, rx: flume::Receiver<keyspace::blocking::Unblocked>) -> Option<keyspace::blocking::Unblocked> {
+        loop {
+            match rt::timeout(std::time::Duration::from_millis(50), rx.recv_async()).await {
+                Some(Ok(u)) => return Some(u),
+                Some(Err(_)) => return None,
+                None => {
+                    if self.meta.killed.load(Relaxed) || self.shared.shutting_down.load(Relaxed) {
+                        let _ = self.keyspace.send(keyspace::ClientGone(self.id));
+                        return None;
+                    }
+                }
+            }
         }
     }
 

@@ -108,24 +108,48 @@ impl CommandSpec {
     }
 }
 
-fn parse_flags(s: &str) -> u32 {
+pub fn parse_flags(s: &str) -> u32 {
     s.split_whitespace()
         .map(|w| FLAG_NAMES.iter().find(|(_, n)| *n == w).map_or(0, |(f, _)| *f))
         .fold(0, |a, b| a | b)
 }
 
-macro_rules! commands {
+/// Declares a table of commands as `fn specs() -> Vec<CommandSpec>` (one per family module).
+#[macro_export]
+macro_rules! command_specs {
     ($( $name:literal, $arity:expr, $flags:literal, $fk:expr, $lk:expr, $st:expr, $group:literal, $route:expr, $summary:literal; )*) => {
-        fn build() -> Vec<CommandSpec> {
-            let mut v = vec![$( CommandSpec {
-                name: $name, arity: $arity, flags: parse_flags($flags), first_key: $fk,
+        pub fn specs() -> Vec<$crate::cmd::CommandSpec> {
+            vec![$( $crate::cmd::CommandSpec {
+                name: $name, arity: $arity, flags: $crate::cmd::parse_flags($flags), first_key: $fk,
                 last_key: $lk, step: $st, group: $group, summary: $summary, route: $route, index: 0,
-            }, )*];
-            for (i, c) in v.iter_mut().enumerate() { c.index = i; }
-            v
+            }, )*]
         }
     };
 }
+
+macro_rules! commands {
+    ($($t:tt)*) => {
+        mod base {
+            use super::*;
+            $crate::command_specs! { $($t)* }
+        }
+    };
+}
+
+/// Every family's commands, indexed.
+fn build() -> Vec<CommandSpec> {
+    let mut v = base::specs();
+    for family in FAMILIES {
+        v.extend(family());
+    }
+    for (i, c) in v.iter_mut().enumerate() {
+        c.index = i;
+    }
+    v
+}
+
+/// Command families declared in their own modules (data types).
+const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[];
 
 use keys as k;
 use server as sv;

@@ -5,6 +5,7 @@
 //! one buffer, and hands each dataset change to the replication feed in the same order: the
 //! keyspace is the single writer of the replication stream.
 
+pub mod blocking;
 pub mod segmap;
 pub mod value;
 
@@ -65,6 +66,9 @@ pub struct ExecDone {
     pub out: BytesMut,
     pub db: usize,
     pub repl_offset: i64,
+    /// Set when a command blocked: its reply comes through the receiver, and the items after
+    /// it must be sent again once it is answered.
+    pub blocked: Option<(flume::Receiver<blocking::Unblocked>, Vec<Item>)>,
 }
 
 /// The client has gone: forget its WATCHed keys.
@@ -114,6 +118,8 @@ pub struct Ctx<'a> {
     pub in_txn: bool,
     /// Set when the command's reply was an error (for failed_calls).
     pub failed: bool,
+    /// Set by a blocking command that found nothing to serve.
+    pub block: Option<blocking::BlockSpec>,
 }
 
 impl<'a> Ctx<'a> {
@@ -159,6 +165,7 @@ pub struct Keyspace {
     pub is_replica: bool,
     /// The replication feed (offset bookkeeping and the stream's last SELECTed db).
     pub feed: crate::repl::Feed,
+    pub blocking: blocking::Blocking,
     cron_ticks: u64,
     pub persist: crate::persist::PersistState,
     /// Our own address (weak), for work that reports back (BGSAVE).
@@ -177,6 +184,7 @@ impl Keyspace {
             active_expire: true,
             is_replica: false,
             feed: crate::repl::Feed::default(),
+            blocking: Default::default(),
             cron_ticks: 0,
             persist: Default::default(),
             me: None,
@@ -333,10 +341,10 @@ impl Keyspace {
     // ----- execution -----------------------------------------------------------------------
 
     /// Runs one command: the command table's function, statistics, propagation.
-    fn call(&mut self, cmd: &Cmd, db: &mut usize, client_id: u64, out: &mut Out, in_txn: bool) {
+    fn call(&mut self, cmd: &Cmd, db: &mut usize, client_id: u64, out: &mut Out, in_txn: bool) -> Option<blocking::BlockSpec> {
         let Route::Keyspace(f) = cmd.spec.route else {
             out.error(&format!("ERR '{}' cannot run here", cmd.spec.name));
-            return;
+            return None;
         };
         let start = Instant::now();
         let mut ctx = Ctx {
@@ -349,8 +357,10 @@ impl Keyspace {
             rewritten: false,
             in_txn,
             failed: false,
+            block: None,
         };
         f(self, &mut ctx, &cmd.argv);
+        let block = ctx.block.take();
         let stat = &self.shared.cmd_stats[cmd.spec.index];
         stat.calls.fetch_add(1, Relaxed);
         stat.usec.fetch_add(start.elapsed().as_micros() as u64, Relaxed);
@@ -367,16 +377,43 @@ impl Keyspace {
             let prop = std::mem::take(&mut ctx.prop);
             self.feed.propagate(start_db, prop, in_txn);
         }
+        match block {
+            // Inside MULTI (or a master's stream) a blocking command never blocks.
+            Some(spec) if in_txn || client_id == 0 => {
+                if spec.null_array {
+                    out.null_array();
+                } else {
+                    out.null();
+                }
+                None
+            }
+            b => b,
+        }
     }
 
-    /// Runs a client's items in order, writing replies to `out`.
-    pub fn exec_items(&mut self, items: &[Item], db: &mut usize, client_id: u64, out: &mut Out) {
-        for item in items {
+    /// Re-runs a parked client's command; Some when it would block again.
+    pub(crate) fn call_for_waiter(&mut self, cmd: &Cmd, db: &mut usize, client_id: u64, out: &mut Out) -> Option<blocking::BlockSpec> {
+        self.call(cmd, db, client_id, out, false)
+    }
+
+    /// Runs a client's items in order, writing replies to `out`. Stops at a command that
+    /// blocks: returns its index and the receiver its reply will come through.
+    pub fn exec_items(&mut self, items: &[Item], db: &mut usize, client_id: u64, out: &mut Out) -> Option<(usize, flume::Receiver<blocking::Unblocked>)> {
+        for (i, item) in items.iter().enumerate() {
             match item {
-                Item::Cmd(c) => self.call(c, db, client_id, out, false),
+                Item::Cmd(c) => {
+                    if let Some(spec) = self.call(c, db, client_id, out, false) {
+                        let rx = self.park(client_id, *db, c, spec, out.resp3);
+                        return Some((i, rx));
+                    }
+                }
                 Item::Txn(cmds) => self.run_txn(cmds, db, client_id, out),
             }
+            if !self.blocking.ready.is_empty() {
+                self.serve_ready();
+            }
         }
+        None
     }
 
     fn run_txn(&mut self, cmds: &[Cmd], db: &mut usize, client_id: u64, out: &mut Out) {
@@ -389,7 +426,7 @@ impl Keyspace {
         out.array(cmds.len());
         self.feed.begin_txn();
         for c in cmds {
-            self.call(c, db, client_id, out, true);
+            let _ = self.call(c, db, client_id, out, true);
         }
         self.feed.end_txn();
     }
@@ -469,9 +506,13 @@ impl Handler<Exec> for Keyspace {
         trace_msg!(format_args!("client:{}", msg.client_id), "keyspace", "Exec({} items)", msg.items.len());
         let mut out = Out::new(msg.resp3);
         let mut db = msg.db;
-        self.exec_items(&msg.items, &mut db, msg.client_id, &mut out);
+        let blocked = self.exec_items(&msg.items, &mut db, msg.client_id, &mut out);
         self.feed.flush();
-        ExecDone { out: out.buf, db, repl_offset: self.feed.offset() }
+        let blocked = blocked.map(|(i, rx)| {
+            let mut items = msg.items;
+            (rx, items.split_off(i + 1))
+        });
+        ExecDone { out: out.buf, db, repl_offset: self.feed.offset(), blocked }
     }
 }
 
@@ -480,6 +521,7 @@ impl Handler<ClientGone> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: ClientGone) {
         trace_msg!(format_args!("client:{}", msg.0), "keyspace", "ClientGone");
         self.unwatch_all(msg.0);
+        self.unblock(msg.0, None);
     }
 }
 
@@ -487,6 +529,7 @@ impl Handler<ClientGone> for Keyspace {
 impl Handler<Cron> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: Cron) {
         self.active_expire_cycle();
+        self.expire_waiters(crate::util::now_ms());
         self.cron_ticks += 1;
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
         if self.cron_ticks % hz == 0 {
@@ -519,5 +562,23 @@ impl Handler<ResetStats> for Keyspace {
 impl Handler<SetBacklog> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: SetBacklog) {
         self.feed.backlog = Some(msg.0);
+    }
+}
+
+/// CLIENT UNBLOCK <id> [TIMEOUT|ERROR]: true when the client was blocked.
+pub struct UnblockClient {
+    pub id: u64,
+    pub error: bool,
+}
+impl Message for UnblockClient {
+    type Result = bool;
+}
+
+#[async_trait]
+impl Handler<UnblockClient> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: UnblockClient) -> bool {
+        trace_msg!("client", "keyspace", "UnblockClient({})", msg.id);
+        let err = msg.error.then_some("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        self.unblock(msg.id, err)
     }
 }

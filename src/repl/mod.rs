@@ -481,7 +481,7 @@ impl Handler<ApplyStream> for Keyspace {
         trace_msg!("master-link", "keyspace", "ApplyStream({} items, {} bytes)", msg.items.len(), msg.raw.len());
         let mut out = crate::resp::Out::new(false);
         let mut db = msg.db;
-        self.exec_items(&msg.items, &mut db, 0, &mut out);
+        let _ = self.exec_items(&msg.items, &mut db, 0, &mut out);
         self.feed.append_raw(&msg.raw);
         self.feed.last_db = Some(db);
         self.feed.flush();
@@ -521,6 +521,7 @@ impl Handler<SetRole> for Keyspace {
         self.shared.is_replica.store(msg.0, Relaxed);
         crate::logging::set_role(if msg.0 { 'S' } else { 'M' });
         if msg.0 {
+            self.unblock_all("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
             // Our own history becomes the cached master for the first PSYNC.
             if self.feed.active || self.feed.offset > 0 {
                 self.feed.has_history = true;
