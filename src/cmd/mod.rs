@@ -4,6 +4,7 @@
 //! commands change connection state (AUTH, MULTI, CLIENT, ...) and run in the client actor.
 
 pub mod keys;
+pub mod lists;
 pub mod server;
 pub mod strings;
 
@@ -149,7 +150,7 @@ fn build() -> Vec<CommandSpec> {
 }
 
 /// Command families declared in their own modules (data types).
-const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[];
+const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs];
 
 use keys as k;
 use server as sv;
