@@ -230,7 +230,7 @@ impl Handler<Accepted> for Listener {
             last_interaction: Mutex::new(now),
             name: Mutex::new(None),
             db: Default::default(),
-            last_cmd: Mutex::new(String::new()),
+            last_cmd: usize::MAX.into(),
             multi: (-1).into(),
             flags: Mutex::new("N".into()),
             resp: 2.into(),

@@ -44,7 +44,8 @@ pub struct ClientMeta {
     pub last_interaction: Mutex<Instant>,
     pub name: Mutex<Option<bytes::Bytes>>,
     pub db: AtomicU64,
-    pub last_cmd: Mutex<String>,
+    /// Index in the command table of the last command (usize::MAX: none yet).
+    pub last_cmd: std::sync::atomic::AtomicUsize,
     pub multi: AtomicI64,
     pub flags: Mutex<String>,
     pub resp: AtomicU64,
@@ -73,6 +74,17 @@ pub struct Pause {
     pub all: AtomicBool,
 }
 
+/// Settings read on hot paths, copied out of the config table (refreshed by CONFIG SET).
+#[derive(Default)]
+pub struct Hot {
+    pub proto_max_bulk_len: AtomicI64,
+    pub query_buffer_limit: AtomicU64,
+    pub min_replicas_to_write: AtomicU64,
+    pub min_replicas_max_lag: AtomicU64,
+    pub replica_read_only: AtomicBool,
+    pub replica_serve_stale_data: AtomicBool,
+}
+
 /// Replication state other actors read (INFO, ROLE, WAIT, min-replicas).
 #[derive(Default)]
 pub struct ReplShared {
@@ -84,6 +96,7 @@ pub struct ReplShared {
 }
 
 pub struct Shared {
+    pub hot: Hot,
     pub repl: ReplShared,
     pub config: RwLock<Config>,
     pub stats: Stats,
@@ -122,9 +135,10 @@ impl Shared {
     pub fn new(config: Config) -> Arc<Self> {
         let config_file = config.config_file().map(|p| p.to_path_buf());
         let (shutdown_tx, shutdown_rx) = flume::unbounded();
-        Arc::new(Shared {
+        let shared = Arc::new(Shared {
             config: RwLock::new(config),
             repl: ReplShared::default(),
+            hot: Hot::default(),
             stats: Stats::default(),
             cmd_stats: (0..crate::cmd::table().len()).map(|_| CmdStat::default()).collect(),
             clients: Mutex::new(HashMap::new()),
@@ -145,7 +159,9 @@ impl Shared {
             shutdown_rx,
             repl_actors: std::sync::OnceLock::new(),
             keyspace: std::sync::OnceLock::new(),
-        })
+        });
+        shared.refresh_hot();
+        shared
     }
 
     /// Write access to the configuration (REPLICAOF, CONFIG SET).
@@ -169,9 +185,22 @@ impl Shared {
 
     /// Applies configuration changes that live outside the config table (log level).
     pub fn apply_config(&self) {
+        self.refresh_hot();
         let cfg = self.cfg();
         let _ = crate::logging::set_level(cfg.loglevel());
         crate::logging::set_trace(cfg.flag("trace"));
+    }
+
+    /// Copies hot-path settings into atomics.
+    pub fn refresh_hot(&self) {
+        let c = self.cfg();
+        let h = &self.hot;
+        h.proto_max_bulk_len.store(c.proto_max_bulk_len() as i64, Relaxed);
+        h.query_buffer_limit.store(c.client_query_buffer_limit(), Relaxed);
+        h.min_replicas_to_write.store(c.min_replicas_to_write(), Relaxed);
+        h.min_replicas_max_lag.store(c.min_replicas_max_lag(), Relaxed);
+        h.replica_read_only.store(c.replica_read_only(), Relaxed);
+        h.replica_serve_stale_data.store(c.replica_serve_stale_data(), Relaxed);
     }
 
     /// CONFIG RESETSTAT for the counters kept here.

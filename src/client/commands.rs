@@ -141,7 +141,7 @@ fn valid_name(n: &[u8]) -> bool {
 pub fn client_line(m: &ClientMeta) -> String {
     let name = m.name.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default();
     let idle = m.last_interaction.lock().unwrap_or_else(|e| e.into_inner()).elapsed().as_secs();
-    let cmd = m.last_cmd.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let cmd = crate::cmd::table().get(m.last_cmd.load(Relaxed)).map(|c| c.name.to_string()).unwrap_or_default();
     let flags = if m.is_master.load(Relaxed) {
         "M"
     } else if m.is_replica.load(Relaxed) {

@@ -209,7 +209,7 @@ impl Client {
                 return Next::Continue;
             }
         }
-        *self.meta.last_cmd.lock().unwrap_or_else(|e| e.into_inner()) = spec.name.to_string();
+        self.meta.last_cmd.store(spec.index, Relaxed);
         match spec.route {
             Route::Keyspace(_) => {
                 if spec.name == "watch" && self.multi.is_some() {
@@ -235,10 +235,8 @@ impl Client {
     fn role_check(&self, spec: &CommandSpec) -> Option<&'static str> {
         let sh = &self.shared;
         if sh.is_replica.load(Relaxed) {
-            let (ro, stale_ok) = {
-                let c = sh.cfg();
-                (c.replica_read_only(), c.replica_serve_stale_data())
-            };
+            let ro = sh.hot.replica_read_only.load(Relaxed);
+            let stale_ok = sh.hot.replica_serve_stale_data.load(Relaxed);
             if ro && spec.is_write() {
                 return Some("READONLY You can't write against a read only replica.");
             }
@@ -249,10 +247,8 @@ impl Client {
                 }
             }
         } else if spec.is_write() {
-            let (min, lag) = {
-                let c = sh.cfg();
-                (c.min_replicas_to_write(), c.min_replicas_max_lag())
-            };
+            let min = sh.hot.min_replicas_to_write.load(Relaxed);
+            let lag = sh.hot.min_replicas_max_lag.load(Relaxed);
             if min > 0 {
                 let now = crate::util::now_ms();
                 let good = sh
@@ -426,10 +422,8 @@ async fn read_loop(mut stream: TcpStream, addr: Addr<Client>, shared: Arc<Shared
         shared.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
         meta.tot_net_in.fetch_add(n as u64, Relaxed);
         buf.extend_from_slice(&chunk[..n]);
-        let (max_bulk, qbuf_limit) = {
-            let c = shared.cfg();
-            (c.proto_max_bulk_len() as i64, c.client_query_buffer_limit() as usize)
-        };
+        let max_bulk = shared.hot.proto_max_bulk_len.load(Relaxed);
+        let qbuf_limit = shared.hot.query_buffer_limit.load(Relaxed) as usize;
         let limits = Limits { max_bulk_len: max_bulk, authenticated: meta.authenticated.load(Relaxed) };
         let mut reqs = Vec::new();
         let error = parser.parse(&mut buf, limits, &mut reqs).err();

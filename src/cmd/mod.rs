@@ -251,7 +251,7 @@ pub fn table() -> &'static [CommandSpec] {
 
 /// Finds a command by name, case-insensitively.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    static M: OnceLock<HashMap<Vec<u8>, usize>> = OnceLock::new();
+    static M: OnceLock<HashMap<Vec<u8>, usize, ahash::RandomState>> = OnceLock::new();
     let m = M.get_or_init(|| {
         table().iter().map(|c| (c.name.as_bytes().to_vec(), c.index)).collect()
     });

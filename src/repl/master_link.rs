@@ -289,7 +289,7 @@ impl Link {
             last_interaction: Mutex::new(now),
             name: Mutex::new(None),
             db: Default::default(),
-            last_cmd: Mutex::new(String::new()),
+            last_cmd: usize::MAX.into(),
             multi: (-1).into(),
             flags: Mutex::new("M".into()),
             resp: 2.into(),
