@@ -103,7 +103,9 @@ impl Client {
         let msg = Exec { client_id: self.id, db: self.db, resp3: self.resp3, items };
         match self.keyspace.call(msg).await {
             Ok(done) => {
-                if !self.reply_off {
+                if !done.client_cmds.is_empty() {
+                    self.splice_client_cmds(done.out, done.client_cmds).await;
+                } else if !self.reply_off {
                     self.out.buf.extend_from_slice(&done.out);
                 }
                 if self.db != done.db {
@@ -113,6 +115,28 @@ impl Client {
                 self.repl_offset = self.repl_offset.max(done.repl_offset);
             }
             Err(_) => self.out.error("ERR server is shutting down"),
+        }
+    }
+
+    /// Runs the connection commands of a transaction (the keyspace left them out) and puts
+    /// each reply at its place among the keyspace's replies.
+    async fn splice_client_cmds(&mut self, out: BytesMut, cmds: Vec<(usize, Cmd)>) {
+        let mut prev = 0;
+        for (at, c) in cmds {
+            if !self.reply_off {
+                self.out.buf.extend_from_slice(&out[prev..at]);
+            }
+            prev = at;
+            let start = self.out.buf.len();
+            let _ = commands::run(self, c.spec, &c.argv).await;
+            if self.reply_off {
+                self.out.buf.truncate(start);
+            }
+            let st = &self.shared.cmd_stats[c.spec.index];
+            st.calls.fetch_add(1, Relaxed);
+        }
+        if !self.reply_off {
+            self.out.buf.extend_from_slice(&out[prev..]);
         }
     }
 
@@ -156,6 +180,21 @@ impl Client {
             self.out.error("ERR server is shutting down");
             return Next::Continue;
         }
+        if self.out_of_memory(spec) {
+            const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+            self.shared.cmd_stats[spec.index].rejected.fetch_add(1, Relaxed);
+            if spec.name == "exec" {
+                self.multi = None;
+                self.multi_error = false;
+                self.meta.multi.store(-1, Relaxed);
+                let _ = self.keyspace.send(keyspace::Unwatch(self.id));
+                self.shared.stats.total_error_replies.fetch_add(1, Relaxed);
+                self.out.error(&format!("EXECABORT Transaction discarded because of: {}", OOM));
+            } else {
+                self.reject(OOM);
+            }
+            return Next::Continue;
+        }
         if let Some(q) = self.multi.as_mut() {
             if !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
                 if spec.has(cmd::NO_MULTI) {
@@ -187,6 +226,22 @@ impl Client {
                 next
             }
         }
+    }
+
+    /// Whether `spec` must be refused because used memory is over `maxmemory` (there is no
+    /// eviction: every policy acts as noeviction). As Redis: commands that may grow memory,
+    /// anything but EXEC/DISCARD/QUIT/RESET inside MULTI, and an EXEC with such commands queued.
+    fn out_of_memory(&self, spec: &CommandSpec) -> bool {
+        let maxmemory = self.shared.cfg().maxmemory();
+        if maxmemory == 0 {
+            return false;
+        }
+        let reject = match &self.multi {
+            Some(q) if spec.name == "exec" => q.iter().any(|c| c.spec.has(cmd::DENYOOM)),
+            Some(_) => !matches!(spec.name, "exec" | "discard" | "quit" | "reset"),
+            None => spec.has(cmd::DENYOOM),
+        };
+        reject && crate::info::rss_bytes() > maxmemory
     }
 
     /// Replies with an error for a command that could not even be queued; inside MULTI it
