@@ -178,8 +178,12 @@ fn rename_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], nx: bool) {
     let db = &mut ks.dbs[ctx.db];
     let Some(v) = db.keys.remove(src) else { return ctx.error(err::NO_KEY) };
     db.expires.remove(src);
+    let raw = db.raw.remove(&src[..]);
     ks.touch_watched(ctx.db, src);
     ks.set_key(ctx, dst, v, false);
+    if raw {
+        ks.mark_raw(ctx.db, dst);
+    }
     if let Some(t) = ttl {
         ks.set_expire(ctx, dst, t);
     }
@@ -385,12 +389,16 @@ pub fn move_(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let ttl = ks.expire_of(ctx.db, key);
     let Some(v) = ks.dbs[ctx.db].keys.remove(key) else { return ctx.out.int(0) };
     ks.dbs[ctx.db].expires.remove(key);
+    let raw = ks.dbs[ctx.db].raw.remove(&key[..]);
     ks.modified(ctx, key);
     let src = ctx.db;
     ctx.db = dst;
     ks.set_key(ctx, key, v, false);
     if let Some(t) = ttl {
         ks.set_expire(ctx, key, t);
+    }
+    if raw {
+        ks.mark_raw(dst, key);
     }
     ctx.db = src;
     ctx.out.int(1);
