@@ -83,6 +83,7 @@ pub struct Hot {
     pub min_replicas_max_lag: AtomicU64,
     pub replica_read_only: AtomicBool,
     pub replica_serve_stale_data: AtomicBool,
+    pub maxmemory: AtomicU64,
 }
 
 /// Replication state other actors read (INFO, ROLE, WAIT, min-replicas).
@@ -201,6 +202,7 @@ impl Shared {
         h.min_replicas_max_lag.store(c.min_replicas_max_lag(), Relaxed);
         h.replica_read_only.store(c.replica_read_only(), Relaxed);
         h.replica_serve_stale_data.store(c.replica_serve_stale_data(), Relaxed);
+        h.maxmemory.store(c.maxmemory(), Relaxed);
     }
 
     /// CONFIG RESETSTAT for the counters kept here.

@@ -523,6 +523,7 @@ fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
     }
     v.push(match spec.group {
         "string" => "@string",
+        "bitmap" => "@bitmap",
         "generic" => "@keyspace",
         "list" => "@list",
         "hash" => "@hash",

@@ -115,7 +115,12 @@ impl Client {
                     return;
                 }
             };
-            self.absorb(&done.out, done.db, done.repl_offset);
+            if !done.client_cmds.is_empty() {
+                self.splice_client_cmds(done.out, done.client_cmds).await;
+                self.absorb(&[], done.db, done.repl_offset);
+            } else {
+                self.absorb(&done.out, done.db, done.repl_offset);
+            }
             let Some((rx, rest)) = done.blocked else { return };
             // Blocked: what is answered so far goes out now; the rest waits for the reply.
             self.write_out().await;
@@ -151,6 +156,28 @@ impl Client {
                     }
                 }
             }
+        }
+    }
+
+    /// Runs the connection commands of a transaction (the keyspace left them out) and puts
+    /// each reply at its place among the keyspace's replies.
+    async fn splice_client_cmds(&mut self, out: BytesMut, cmds: Vec<(usize, Cmd)>) {
+        let mut prev = 0;
+        for (at, c) in cmds {
+            if !self.reply_off {
+                self.out.buf.extend_from_slice(&out[prev..at]);
+            }
+            prev = at;
+            let start = self.out.buf.len();
+            let _ = commands::run(self, c.spec, &c.argv).await;
+            if self.reply_off {
+                self.out.buf.truncate(start);
+            }
+            let st = &self.shared.cmd_stats[c.spec.index];
+            st.calls.fetch_add(1, Relaxed);
+        }
+        if !self.reply_off {
+            self.out.buf.extend_from_slice(&out[prev..]);
         }
     }
 
@@ -196,6 +223,21 @@ impl Client {
         }
         if let Some(e) = self.role_check(spec) {
             self.reject(e);
+            return Next::Continue;
+        }
+        if self.out_of_memory(spec) {
+            const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+            self.shared.cmd_stats[spec.index].rejected.fetch_add(1, Relaxed);
+            if spec.name == "exec" {
+                self.multi = None;
+                self.multi_error = false;
+                self.meta.multi.store(-1, Relaxed);
+                let _ = self.keyspace.send(keyspace::Unwatch(self.id));
+                self.shared.stats.total_error_replies.fetch_add(1, Relaxed);
+                self.out.error(&format!("EXECABORT Transaction discarded because of: {}", OOM));
+            } else {
+                self.reject(OOM);
+            }
             return Next::Continue;
         }
         if let Some(q) = self.multi.as_mut() {
@@ -268,6 +310,22 @@ impl Client {
             }
         }
         None
+    }
+
+    /// Whether `spec` must be refused because used memory is over `maxmemory` (there is no
+    /// eviction: every policy acts as noeviction). As Redis: commands that may grow memory,
+    /// anything but EXEC/DISCARD/QUIT/RESET inside MULTI, and an EXEC with such commands queued.
+    fn out_of_memory(&self, spec: &CommandSpec) -> bool {
+        let maxmemory = self.shared.hot.maxmemory.load(Relaxed);
+        if maxmemory == 0 {
+            return false;
+        }
+        let reject = match &self.multi {
+            Some(q) if spec.name == "exec" => q.iter().any(|c| c.spec.has(cmd::DENYOOM)),
+            Some(_) => !matches!(spec.name, "exec" | "discard" | "quit" | "reset"),
+            None => spec.has(cmd::DENYOOM),
+        };
+        reject && crate::info::rss_bytes() > maxmemory
     }
 
     /// Replies with an error for a command that could not even be queued; inside MULTI it

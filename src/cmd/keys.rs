@@ -178,8 +178,12 @@ fn rename_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], nx: bool) {
     let db = &mut ks.dbs[ctx.db];
     let Some(v) = db.keys.remove(src) else { return ctx.error(err::NO_KEY) };
     db.expires.remove(src);
+    let raw = db.raw.remove(&src[..]);
     ks.touch_watched(ctx.db, src);
     ks.set_key(ctx, dst, v, false);
+    if raw {
+        ks.mark_raw(ctx.db, dst);
+    }
     if let Some(t) = ttl {
         ks.set_expire(ctx, dst, t);
     }
@@ -307,6 +311,7 @@ pub fn flushdb(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     ctx.dirty += db.keys.len() as u64 + 1;
     db.keys.clear();
     db.expires.clear();
+    db.raw.clear();
     ctx.out.ok();
 }
 
@@ -319,6 +324,7 @@ pub fn flushall(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         ctx.dirty += db.keys.len() as u64;
         db.keys.clear();
         db.expires.clear();
+        db.raw.clear();
     }
     ctx.dirty += 1;
     ctx.out.ok();
@@ -352,11 +358,9 @@ pub fn swapdb(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     }
     let (x, y) = (x as usize, y as usize);
     if x != y {
-        ks.touch_all_watched(Some(x));
-        ks.touch_all_watched(Some(y));
+        ks.touch_watched_in_db(x, Some(y));
+        ks.touch_watched_in_db(y, Some(x));
         ks.dbs.swap(x, y);
-        ks.touch_all_watched(Some(x));
-        ks.touch_all_watched(Some(y));
     }
     ctx.dirty += 1;
     ctx.out.ok();
@@ -385,12 +389,16 @@ pub fn move_(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let ttl = ks.expire_of(ctx.db, key);
     let Some(v) = ks.dbs[ctx.db].keys.remove(key) else { return ctx.out.int(0) };
     ks.dbs[ctx.db].expires.remove(key);
+    let raw = ks.dbs[ctx.db].raw.remove(&key[..]);
     ks.modified(ctx, key);
     let src = ctx.db;
     ctx.db = dst;
     ks.set_key(ctx, key, v, false);
     if let Some(t) = ttl {
         ks.set_expire(ctx, key, t);
+    }
+    if raw {
+        ks.mark_raw(dst, key);
     }
     ctx.db = src;
     ctx.out.int(1);
@@ -477,7 +485,7 @@ pub fn object(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         return ctx.out.null();
     };
     match sub.as_str() {
-        "encoding" => ctx.out.bulk_str(v.encoding()),
+        "encoding" => ctx.out.bulk_str(encoding_of(ks, ctx.db, &a[2], &v)),
         "refcount" => match &v {
             Value::Str(s) if num::parse_i64(s).is_some_and(|n| (0..10000).contains(&n)) => ctx.out.int(i32::MAX as i64),
             _ => ctx.out.int(1),
@@ -486,6 +494,14 @@ pub fn object(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         "idletime" => ctx.out.int(0),
         _ if !lfu => ctx.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
         _ => ctx.out.int(0),
+    }
+}
+
+/// OBJECT ENCODING of a key: strings modified in place are `raw`, as in Redis.
+pub fn encoding_of(ks: &Keyspace, db: usize, key: &[u8], v: &Value) -> &'static str {
+    match v {
+        Value::Str(_) if ks.dbs[db].raw.contains(key) => "raw",
+        _ => v.encoding(),
     }
 }
 
@@ -499,7 +515,10 @@ pub fn watch(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
         mine.push(entry.clone());
         ks.watch.by_key.entry(entry).or_default().push(id);
-        // A key already logically expired counts as changed once it goes, as in Redis 7.
+        // A key already logically expired when watched: its deletion is no change (Redis 7).
+        if ks.dbs[ctx.db].keys.contains_key(&k[..]) && is_expired(ks, ctx.db, k, ctx.now) {
+            ks.watch.stale.insert((id, ctx.db, k.clone()));
+        }
     }
     ctx.out.ok();
 }

@@ -180,6 +180,9 @@ commands! {
     "getrange", 4, "readonly", 1, 1, 1, "string", K(s::getrange), "Get a substring of the string stored at a key";
     "substr", 4, "readonly", 1, 1, 1, "string", K(s::getrange), "Get a substring of the string stored at a key";
     "setrange", 4, "write denyoom", 1, 1, 1, "string", K(s::setrange), "Overwrite part of a string at key starting at the specified offset";
+    "setbit", 4, "write denyoom", 1, 1, 1, "bitmap", K(s::setbit), "Sets or clears the bit at offset in the string value stored at key";
+    "getbit", 3, "readonly fast", 1, 1, 1, "bitmap", K(s::getbit), "Returns the bit value at offset in the string value stored at key";
+    "lcs", -3, "readonly", 1, 2, 1, "string", K(s::lcs), "Find longest common substring";
     // keys
     "del", -2, "write", 1, -1, 1, "generic", K(k::del), "Delete a key";
     "unlink", -2, "write fast", 1, -1, 1, "generic", K(k::del), "Delete a key asynchronously";

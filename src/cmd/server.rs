@@ -81,13 +81,30 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             Some(v) => {
                 let s = format!(
                     "Value at:0x7f0000000000 refcount:1 encoding:{} serializedlength:{} lru:0 lru_seconds_idle:0",
-                    v.encoding(),
+                    super::keys::encoding_of(ks, ctx.db, &a[2], v),
                     v.approx_size()
                 );
                 ctx.out.simple(&s);
             }
             None => ctx.error(err::NO_KEY),
         },
+        ("protocol", 3) => debug_protocol(ctx, &a[2]),
+        ("stringmatch-test", 2) => {
+            stringmatch_fuzz(ks);
+            ctx.out.simple("Apparently Redis did not crash: test passed");
+        }
+        ("change-repl-id", 2) => {
+            log::warn!("Changing replication IDs after receiving DEBUG change-repl-id");
+            ks.feed.replid2 = ks.feed.replid.clone();
+            ks.feed.second_offset = ks.feed.offset + 1;
+            ks.feed.replid = crate::util::random_hex(40);
+            ctx.out.ok();
+        }
+        ("quicklist-packed-threshold", 3) => match num::parse_i64(&a[2]) {
+            Some(n) if n > 0 => ctx.out.ok(),
+            _ => ctx.error("ERR argument must be a memory value bigger than 1 and smaller than 4gb"),
+        },
+        ("set-disable-deny-scripts", 3) => ctx.out.ok(),
         ("help", _) => {
             ctx.out.array(1);
             ctx.out.simple("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: SLEEP, SET-ACTIVE-EXPIRE, POPULATE, OBJECT, DIGEST, DIGEST-VALUE, RELOAD");
@@ -156,5 +173,86 @@ pub fn role(ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
         ctx.out.bulk(r.ip.as_bytes());
         ctx.out.bulk(r.port.load(Relaxed).to_string().as_bytes());
         ctx.out.bulk(r.ack_offset.load(Relaxed).to_string().as_bytes());
+    }
+}
+
+/// DEBUG PROTOCOL <type>: one reply of each RESP type, as Redis sends it.
+fn debug_protocol(ctx: &mut Ctx, name: &[u8]) {
+    let r3 = ctx.out.resp3;
+    let t = String::from_utf8_lossy(name).to_ascii_lowercase();
+    match t.as_str() {
+        "string" => ctx.out.bulk(b"Hello World"),
+        "integer" => ctx.out.int(12345),
+        "double" => ctx.out.double(3.141),
+        "bignum" => {
+            let n = "1234567999999999999999999999999999999";
+            if r3 {
+                ctx.out.raw(format!("({}\r\n", n).as_bytes());
+            } else {
+                ctx.out.bulk(n.as_bytes());
+            }
+        }
+        "null" => ctx.out.null(),
+        "array" | "set" => {
+            if t == "set" { ctx.out.set(3) } else { ctx.out.array(3) }
+            for j in 0..3 {
+                ctx.out.int(j);
+            }
+        }
+        "map" => {
+            ctx.out.map(3);
+            for j in 0..3 {
+                ctx.out.int(j);
+                reply_bool(ctx, j == 1);
+            }
+        }
+        "attrib" => {
+            if r3 {
+                ctx.out.raw(b"|1\r\n");
+                ctx.out.bulk(b"key-popularity");
+                ctx.out.array(2);
+                ctx.out.bulk(b"key:123");
+                ctx.out.int(90);
+            }
+            ctx.out.bulk(b"Some real reply following the attribute");
+        }
+        "push" => {
+            if !r3 {
+                return ctx.error("ERR RESP2 is not supported by this command");
+            }
+            ctx.out.raw(b">2\r\n");
+            ctx.out.bulk(b"server-cpu-usage");
+            ctx.out.int(42);
+            ctx.out.bulk(b"Some real reply following the push reply");
+        }
+        "true" => reply_bool(ctx, true),
+        "false" => reply_bool(ctx, false),
+        "verbatim" => ctx.out.verbatim("This is a verbatim\nstring"),
+        _ => ctx.error(
+            "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+        ),
+    }
+}
+
+/// A boolean: `#t`/`#f` in RESP3, 1/0 in RESP2.
+fn reply_bool(ctx: &mut Ctx, v: bool) {
+    if ctx.out.resp3 {
+        ctx.out.raw(if v { b"#t\r\n" } else { b"#f\r\n" });
+    } else {
+        ctx.out.int(v as i64);
+    }
+}
+
+/// DEBUG STRINGMATCH-TEST: matches random patterns against random strings (the glob matcher
+/// must neither panic nor run away).
+fn stringmatch_fuzz(ks: &mut Keyspace) {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"*?[]\\^-abc";
+    for _ in 0..100_000 {
+        let plen = ks.rng.gen_range(0..32);
+        let slen = ks.rng.gen_range(0..32);
+        let p: Vec<u8> = (0..plen).map(|_| ALPHABET[ks.rng.gen_range(0..ALPHABET.len())]).collect();
+        let s: Vec<u8> = (0..slen).map(|_| ALPHABET[ks.rng.gen_range(0..ALPHABET.len())]).collect();
+        let _ = crate::util::glob::glob_match(&p, &s, false);
     }
 }

@@ -360,6 +360,7 @@ pub fn incrbyfloat(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 
 pub fn append(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Ok(cur) = write_lookup_str(ks, ctx, &a[1]) else { return };
+    let cur_exists = cur.is_some();
     let new = match cur {
         None => own(&a[2]),
         Some(s) => {
@@ -374,6 +375,9 @@ pub fn append(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     };
     let len = new.len();
     ks.set_key(ctx, &a[1], Value::Str(new), true);
+    if cur_exists {
+        ks.mark_raw(ctx.db, &a[1]);
+    }
     ctx.out.int(len as i64);
 }
 
@@ -436,5 +440,170 @@ pub fn setrange(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     b[offset as usize..need].copy_from_slice(val);
     let len = b.len();
     ks.set_key(ctx, &a[1], Value::Str(b.freeze()), true);
+    ks.mark_raw(ctx.db, &a[1]);
     ctx.out.int(len as i64);
+}
+
+/// Parses a bit offset (SETBIT, GETBIT): non-negative and within proto-max-bulk-len bytes.
+fn bit_offset(ks: &Keyspace, ctx: &mut Ctx, a: &[u8]) -> Option<u64> {
+    match num::parse_i64(a) {
+        Some(n) if n >= 0 && ((n >> 3) as u64) < max_bulk(ks) as u64 => Some(n as u64),
+        _ => {
+            ctx.error("ERR bit offset is not an integer or out of range");
+            None
+        }
+    }
+}
+
+pub fn setbit(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let Some(offset) = bit_offset(ks, ctx, &a[2]) else { return };
+    let on = match num::parse_i64(&a[3]) {
+        Some(v @ (0 | 1)) => v as u8,
+        _ => return ctx.error("ERR bit is not an integer or out of range"),
+    };
+    let Ok(cur) = write_lookup_str(ks, ctx, &a[1]) else { return };
+    let byte = (offset >> 3) as usize;
+    let shift = 7 - (offset & 7) as u8;
+    let old = cur.as_ref().and_then(|s| s.get(byte)).map_or(0, |b| (b >> shift) & 1);
+    let grows = cur.as_ref().map_or(true, |s| s.len() <= byte);
+    if grows || old != on {
+        let mut b = BytesMut::with_capacity((byte + 1).max(cur.as_ref().map_or(0, |s| s.len())));
+        if let Some(s) = &cur {
+            b.extend_from_slice(s);
+        }
+        if b.len() <= byte {
+            b.resize(byte + 1, 0);
+        }
+        b[byte] = (b[byte] & !(1 << shift)) | (on << shift);
+        ks.set_key(ctx, &a[1], Value::Str(b.freeze()), true);
+        ks.mark_raw(ctx.db, &a[1]);
+    }
+    ctx.out.int(old as i64);
+}
+
+pub fn getbit(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let Some(offset) = bit_offset(ks, ctx, &a[2]) else { return };
+    let Ok(cur) = read_str(ks, ctx, &a[1]) else { return };
+    let byte = (offset >> 3) as usize;
+    let shift = 7 - (offset & 7) as u8;
+    let bit = cur.as_ref().and_then(|s| s.get(byte)).map_or(0, |b| (b >> shift) & 1);
+    ctx.out.int(bit as i64);
+}
+
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]
+pub fn lcs(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let mut vals = [Bytes::new(), Bytes::new()];
+    for (i, k) in a[1..3].iter().enumerate() {
+        match ks.lookup_read(ctx, k) {
+            None => {}
+            Some(Value::Str(s)) => vals[i] = s.clone(),
+            Some(_) => return ctx.error("ERR The specified keys must contain string values"),
+        }
+    }
+    let (mut getlen, mut getidx, mut withmatchlen, mut minmatchlen) = (false, false, false, 0i64);
+    let mut j = 3;
+    while j < a.len() {
+        let o = &a[j];
+        if eq(o, "IDX") {
+            getidx = true;
+        } else if eq(o, "LEN") {
+            getlen = true;
+        } else if eq(o, "WITHMATCHLEN") {
+            withmatchlen = true;
+        } else if eq(o, "MINMATCHLEN") && j + 1 < a.len() {
+            let Some(n) = arg_i64(ctx, &a[j + 1]) else { return };
+            minmatchlen = n.max(0);
+            j += 1;
+        } else {
+            return ctx.error(err::SYNTAX);
+        }
+        j += 1;
+    }
+    if getlen && getidx {
+        return ctx.error("ERR If you want both the length and indexes, please just use IDX.");
+    }
+    let (x, y) = (&vals[0][..], &vals[1][..]);
+    let (xl, yl) = (x.len(), y.len());
+    let cells = (xl as u64 + 1) * (yl as u64 + 1);
+    if cells.saturating_mul(4) > max_bulk(ks) as u64 {
+        return ctx.error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+    }
+    // table[i*(yl+1)+j]: LCS length of x[..i] and y[..j].
+    let w = yl + 1;
+    let mut t = vec![0u32; cells as usize];
+    for i in 1..=xl {
+        for j in 1..=yl {
+            t[i * w + j] = if x[i - 1] == y[j - 1] {
+                t[(i - 1) * w + j - 1] + 1
+            } else {
+                t[(i - 1) * w + j].max(t[i * w + j - 1])
+            };
+        }
+    }
+    let total = t[xl * w + yl];
+    if getlen {
+        return ctx.out.int(total as i64);
+    }
+    // Walk back from the end, collecting the LCS and the matching ranges (last first).
+    let mut res = vec![0u8; total as usize];
+    let mut ranges: Vec<[usize; 4]> = vec![];
+    let mut cur: Option<[usize; 4]> = None; // a_start, a_end, b_start, b_end
+    let (mut i, mut j, mut idx) = (xl, yl, total as usize);
+    while i > 0 && j > 0 {
+        let mut emit = false;
+        if x[i - 1] == y[j - 1] {
+            res[idx - 1] = x[i - 1];
+            match cur.as_mut() {
+                None => cur = Some([i - 1, i - 1, j - 1, j - 1]),
+                Some(r) if r[0] == i && r[2] == j => {
+                    r[0] -= 1;
+                    r[2] -= 1;
+                }
+                Some(_) => emit = true,
+            }
+            if cur.is_some_and(|r| r[0] == 0 || r[2] == 0) {
+                emit = true;
+            }
+            idx -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if t[(i - 1) * w + j] > t[i * w + j - 1] {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            if cur.is_some() {
+                emit = true;
+            }
+        }
+        if emit {
+            if let Some(r) = cur.take() {
+                let len = (r[1] - r[0] + 1) as i64;
+                if minmatchlen == 0 || len >= minmatchlen {
+                    ranges.push(r);
+                }
+            }
+        }
+    }
+    if !getidx {
+        return ctx.out.bulk(&res);
+    }
+    ctx.out.map(2);
+    ctx.out.bulk(b"matches");
+    ctx.out.array(ranges.len());
+    for r in &ranges {
+        ctx.out.array(2 + withmatchlen as usize);
+        ctx.out.array(2);
+        ctx.out.int(r[0] as i64);
+        ctx.out.int(r[1] as i64);
+        ctx.out.array(2);
+        ctx.out.int(r[2] as i64);
+        ctx.out.int(r[3] as i64);
+        if withmatchlen {
+            ctx.out.int((r[1] - r[0] + 1) as i64);
+        }
+    }
+    ctx.out.bulk(b"len");
+    ctx.out.int(total as i64);
 }

@@ -31,6 +31,10 @@ pub struct Db {
     pub expires: SegMap<i64>,
     /// Where the active expire cycle resumes (a segment index).
     pub expire_cursor: usize,
+    /// String keys modified in place (APPEND, SETRANGE, SETBIT): OBJECT ENCODING says `raw`
+    /// for them whatever they hold, as Redis's unshared strings. Cleared when the key is set
+    /// or deleted.
+    pub raw: HashSet<Bytes>,
 }
 
 /// A command ready to run: its table entry and arguments.
@@ -64,6 +68,9 @@ impl Message for Exec {
 /// offset after its last write (for WAIT).
 pub struct ExecDone {
     pub out: BytesMut,
+    /// Connection commands (CONFIG, CLIENT, ...) queued in a transaction: the keyspace leaves
+    /// their replies to the client, which inserts each at the given offset of `out`.
+    pub client_cmds: Vec<(usize, Cmd)>,
     pub db: usize,
     pub repl_offset: i64,
     /// Set when a command blocked: its reply comes through the receiver, and the items after
@@ -140,6 +147,9 @@ pub struct Watch {
     pub by_key: HashMap<(usize, Bytes), Vec<u64>>,
     pub by_client: HashMap<u64, Vec<(usize, Bytes)>>,
     pub dirty: HashSet<u64>,
+    /// (client, db, key) watched while already logically expired (Redis's `wk->expired`):
+    /// its deletion is no change, only a new value dooms the transaction.
+    pub stale: HashSet<(u64, usize, Bytes)>,
 }
 
 /// Keyspace statistics (INFO stats / keyspace).
@@ -219,6 +229,9 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         d.keys.remove(key);
         d.expires.remove(key);
+        if !d.raw.is_empty() {
+            d.raw.remove(key);
+        }
         self.stats.expired_keys += 1;
         self.touch_watched(db, key);
     }
@@ -260,13 +273,23 @@ impl Keyspace {
 
     /// Stores `value` under `key`, dropping any TTL unless `keep_ttl`.
     pub fn set_key(&mut self, ctx: &mut Ctx, key: &[u8], value: Value, keep_ttl: bool) {
+        // As Redis's setKey (lookupKeyWrite): a logically expired key is deleted first.
+        self.expire_if_needed(ctx, key);
         let db = &mut self.dbs[ctx.db];
         let k = Bytes::copy_from_slice(key);
         db.keys.insert(k, value);
         if !keep_ttl && !db.expires.is_empty() {
             db.expires.remove(key);
         }
+        if !db.raw.is_empty() {
+            db.raw.remove(key);
+        }
         self.modified(ctx, key);
+    }
+
+    /// Marks a string key as modified in place (OBJECT ENCODING `raw`).
+    pub fn mark_raw(&mut self, db: usize, key: &[u8]) {
+        self.dbs[db].raw.insert(Bytes::copy_from_slice(key));
     }
 
     /// Sets (or replaces) a key's expiry time.
@@ -290,6 +313,9 @@ impl Keyspace {
             if !db.expires.is_empty() {
                 db.expires.remove(key);
             }
+            if !db.raw.is_empty() {
+                db.raw.remove(key);
+            }
             self.modified(ctx, key);
             true
         } else {
@@ -308,26 +334,97 @@ impl Keyspace {
         if self.watch.by_key.is_empty() {
             return;
         }
-        if let Some(ids) = self.watch.by_key.get(&(db, Bytes::copy_from_slice(key))) {
+        let k = Bytes::copy_from_slice(key);
+        let Some(ids) = self.watch.by_key.get(&(db, k.clone())) else { return };
+        if self.watch.stale.is_empty() {
             self.watch.dirty.extend(ids.iter().copied());
+            return;
+        }
+        let gone = !self.dbs[db].keys.contains_key(key);
+        for id in ids.clone() {
+            let entry = (id, db, k.clone());
+            if self.watch.stale.contains(&entry) {
+                // Watched while already expired: its deletion changes nothing logically.
+                if gone {
+                    self.watch.stale.remove(&entry);
+                }
+                continue;
+            }
+            self.watch.dirty.insert(id);
         }
     }
 
-    /// Marks every client watching any key of `db` (all dbs when None) as dirty: FLUSH*, SWAPDB.
+    /// Dooms the transactions watching keys of `db` (all dbs when None) that exist: FLUSH*.
     pub fn touch_all_watched(&mut self, db: Option<usize>) {
-        let mut doomed = vec![];
-        for ((d, k), ids) in self.watch.by_key.iter() {
-            if db.map_or(true, |x| x == *d) && (self.dbs[*d].keys.contains_key(k) || db.is_none()) {
-                doomed.extend(ids.iter().copied());
+        for d in 0..self.dbs.len() {
+            if db.map_or(true, |x| x == d) {
+                self.touch_watched_in_db(d, None);
             }
         }
+    }
+
+    /// Redis's touchAllWatchedKeysInDb: `emptied` is flushed, or swapped with `replaced_with`
+    /// (SWAPDB). A watched key changes if it exists in either; a key watched while expired
+    /// that is now gone, or still expired, did not change; a missing key replaced by an
+    /// expired one becomes a stale watch.
+    pub fn touch_watched_in_db(&mut self, emptied: usize, replaced_with: Option<usize>) {
+        if self.watch.by_key.is_empty() {
+            return;
+        }
+        let now = crate::util::now_ms();
+        let expired_in = |db: &Db, k: &[u8]| db.expires.get(k).is_some_and(|&w| w <= now);
+        let (mut doomed, mut now_stale, mut not_stale) = (vec![], vec![], vec![]);
+        for ((d, k), ids) in self.watch.by_key.iter() {
+            if *d != emptied {
+                continue;
+            }
+            let in_emptied = self.dbs[emptied].keys.contains_key(k);
+            let in_other = replaced_with.is_some_and(|r| self.dbs[r].keys.contains_key(k));
+            if !in_emptied && !in_other {
+                continue;
+            }
+            let other_expired = replaced_with.is_some_and(|r| expired_in(&self.dbs[r], k));
+            for &id in ids {
+                let entry = (id, *d, k.clone());
+                if self.watch.stale.contains(&entry) {
+                    if !in_other {
+                        not_stale.push(entry);
+                        continue;
+                    } else if other_expired {
+                        continue;
+                    }
+                } else if !in_emptied && other_expired {
+                    now_stale.push(entry);
+                    continue;
+                }
+                doomed.push(id);
+            }
+        }
+        for e in not_stale {
+            self.watch.stale.remove(&e);
+        }
+        self.watch.stale.extend(now_stale);
         self.watch.dirty.extend(doomed);
+    }
+
+    /// Whether a key `client` watches (not already expired when watched) has expired since:
+    /// EXEC then fails, as in Redis.
+    fn watched_key_expired(&self, client: u64) -> bool {
+        let Some(keys) = self.watch.by_client.get(&client) else { return false };
+        let now = crate::util::now_ms();
+        keys.iter().any(|(db, k)| {
+            !self.watch.stale.contains(&(client, *db, k.clone()))
+                && self.dbs[*db].expires.get(k).is_some_and(|&w| w <= now)
+        })
     }
 
     pub fn unwatch_all(&mut self, client: u64) {
         self.watch.dirty.remove(&client);
         if let Some(keys) = self.watch.by_client.remove(&client) {
             for k in keys {
+                if !self.watch.stale.is_empty() {
+                    self.watch.stale.remove(&(client, k.0, k.1.clone()));
+                }
                 if let Some(ids) = self.watch.by_key.get_mut(&k) {
                     ids.retain(|&c| c != client);
                     if ids.is_empty() {
@@ -398,7 +495,14 @@ impl Keyspace {
 
     /// Runs a client's items in order, writing replies to `out`. Stops at a command that
     /// blocks: returns its index and the receiver its reply will come through.
-    pub fn exec_items(&mut self, items: &[Item], db: &mut usize, client_id: u64, out: &mut Out) -> Option<(usize, flume::Receiver<blocking::Unblocked>)> {
+    pub fn exec_items(
+        &mut self,
+        items: &[Item],
+        db: &mut usize,
+        client_id: u64,
+        out: &mut Out,
+        client_cmds: &mut Vec<(usize, Cmd)>,
+    ) -> Option<(usize, flume::Receiver<blocking::Unblocked>)> {
         for (i, item) in items.iter().enumerate() {
             match item {
                 Item::Cmd(c) => {
@@ -407,7 +511,7 @@ impl Keyspace {
                         return Some((i, rx));
                     }
                 }
-                Item::Txn(cmds) => self.run_txn(cmds, db, client_id, out),
+                Item::Txn(cmds) => self.run_txn(cmds, db, client_id, out, client_cmds),
             }
             if !self.blocking.ready.is_empty() {
                 self.serve_ready();
@@ -416,8 +520,15 @@ impl Keyspace {
         None
     }
 
-    fn run_txn(&mut self, cmds: &[Cmd], db: &mut usize, client_id: u64, out: &mut Out) {
-        if self.watch.dirty.contains(&client_id) {
+    fn run_txn(
+        &mut self,
+        cmds: &[Cmd],
+        db: &mut usize,
+        client_id: u64,
+        out: &mut Out,
+        client_cmds: &mut Vec<(usize, Cmd)>,
+    ) {
+        if self.watch.dirty.contains(&client_id) || self.watched_key_expired(client_id) {
             self.unwatch_all(client_id);
             out.null_array();
             return;
@@ -426,6 +537,10 @@ impl Keyspace {
         out.array(cmds.len());
         self.feed.begin_txn();
         for c in cmds {
+            if let Route::Client = c.spec.route {
+                client_cmds.push((out.buf.len(), c.clone()));
+                continue;
+            }
             let _ = self.call(c, db, client_id, out, true);
         }
         self.feed.end_txn();
@@ -506,13 +621,14 @@ impl Handler<Exec> for Keyspace {
         trace_msg!(format_args!("client:{}", msg.client_id), "keyspace", "Exec({} items)", msg.items.len());
         let mut out = Out::new(msg.resp3);
         let mut db = msg.db;
-        let blocked = self.exec_items(&msg.items, &mut db, msg.client_id, &mut out);
+        let mut client_cmds = Vec::new();
+        let blocked = self.exec_items(&msg.items, &mut db, msg.client_id, &mut out, &mut client_cmds);
         self.feed.flush();
         let blocked = blocked.map(|(i, rx)| {
             let mut items = msg.items;
             (rx, items.split_off(i + 1))
         });
-        ExecDone { out: out.buf, db, repl_offset: self.feed.offset(), blocked }
+        ExecDone { out: out.buf, client_cmds, db, repl_offset: self.feed.offset(), blocked }
     }
 }
 
