@@ -456,7 +456,13 @@ impl Keyspace {
             failed: false,
             block: None,
         };
-        f(self, &mut ctx, &cmd.argv);
+        // A bug in one command must not kill the keyspace actor (and with it the server):
+        // it becomes an error reply and a log line.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self, &mut ctx, &cmd.argv)));
+        if ran.is_err() {
+            log::warn!("== BUG == command '{}' panicked; replied with an error", cmd.spec.name);
+            ctx.error(&format!("ERR internal error while running '{}'", cmd.spec.name));
+        }
         let block = ctx.block.take();
         let stat = &self.shared.cmd_stats[cmd.spec.index];
         stat.calls.fetch_add(1, Relaxed);

@@ -529,14 +529,16 @@ impl Link {
         let mut ready_len = 0usize;
         let mut items: Vec<Item> = vec![];
         let mut txn: Option<(Vec<Cmd>, usize)> = None;
+        // `data` keeps what the parser has not consumed yet (a partial command) across reads.
         let mut data = std::mem::take(&mut conn.buf);
+        let mut fresh = data.len();
         loop {
             if !self.current() {
                 return LinkEnd::Stale;
             }
-            if !data.is_empty() {
-                raw.extend_from_slice(&data);
-                self.shared.stats.net_repl_input_bytes.fetch_add(data.len() as u64, Relaxed);
+            if fresh > 0 {
+                raw.extend_from_slice(&data[data.len() - fresh..]);
+                self.shared.stats.net_repl_input_bytes.fetch_add(fresh as u64, Relaxed);
                 let mut reqs = vec![];
                 let r = parser.parse(&mut data, limits, &mut reqs);
                 for req in reqs {
@@ -548,7 +550,7 @@ impl Link {
                             let (cmds, tlen) = txn.take().unwrap_or_default();
                             items.push(Item::Txn(cmds));
                             ready_len += tlen;
-                        } else if let Some(spec) = argv.first().and_then(|n| cmd::lookup(n)) {
+                        } else if let Some(spec) = argv.first().and_then(|n| cmd::lookup(n)).filter(|s| s.arity_ok(argv.len())) {
                             cmds.push(Cmd { spec, argv });
                         }
                         continue;
@@ -576,8 +578,9 @@ impl Link {
                         continue;
                     }
                     match cmd::lookup(name) {
-                        Some(spec) => items.push(Item::Cmd(Cmd { spec, argv })),
-                        None => log::warn!("Unknown command '{}' from master, ignored", String::from_utf8_lossy(name)),
+                        Some(spec) if spec.arity_ok(argv.len()) => items.push(Item::Cmd(Cmd { spec, argv })),
+                        Some(spec) => log::warn!("== CRITICAL == This replica is sending an error to its master: '{}' after processing the command '{}'", cmd::arity_error(spec.name), spec.name),
+                        None => log::warn!("== CRITICAL == This replica is sending an error to its master: 'unknown command '{}'' after processing the command '<unknown>'", String::from_utf8_lossy(name)),
                     }
                     ready_len += len;
                 }
@@ -598,7 +601,11 @@ impl Link {
                 return LinkEnd::Retry("killed".into());
             }
             match conn.fill().await {
-                Ok(()) => data = conn.buf.split(),
+                Ok(()) => {
+                    let new = conn.buf.split();
+                    fresh = new.len();
+                    data.extend_from_slice(&new);
+                }
                 Err(e) if e == "timeout" => {
                     log::warn!("MASTER timeout: no data nor PING received...");
                     return LinkEnd::Retry(e);
