@@ -477,7 +477,10 @@ pub fn object(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         return ctx.out.null();
     };
     match sub.as_str() {
-        "encoding" => ctx.out.bulk_str(v.encoding()),
+        "encoding" => {
+            let lim = crate::keyspace::value::Limits::from_cfg(&ks.shared.cfg());
+            ctx.out.bulk_str(v.encoding(&lim))
+        }
         "refcount" => match &v {
             Value::Str(s) if num::parse_i64(s).is_some_and(|n| (0..10000).contains(&n)) => ctx.out.int(i32::MAX as i64),
             _ => ctx.out.int(1),

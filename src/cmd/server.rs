@@ -81,7 +81,7 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             Some(v) => {
                 let s = format!(
                     "Value at:0x7f0000000000 refcount:1 encoding:{} serializedlength:{} lru:0 lru_seconds_idle:0",
-                    v.encoding(),
+                    v.encoding(&crate::keyspace::value::Limits::from_cfg(&ks.shared.cfg())),
                     v.approx_size()
                 );
                 ctx.out.simple(&s);
