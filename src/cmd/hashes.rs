@@ -224,7 +224,7 @@ fn getall(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], keys: bool, vals: bool) 
         ctx.out.array(n);
     }
     if let Some(h) = h {
-        for (k, v) in h.iter() {
+        for (k, v) in h.entries() {
             if keys {
                 ctx.out.bulk(k);
             }
@@ -325,7 +325,7 @@ pub fn hrandfield(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         let Ok(h) = read_hash_arc(ks, ctx, &a[1]) else { return };
         let Some(h) = h else { return ctx.out.null() };
         let i = ks.rng.gen_range(0..h.len());
-        return match h.keys().nth(i) {
+        return match h.entries().nth(i).map(|(k, _)| k) {
             Some(k) => ctx.out.bulk(k),
             None => ctx.out.null(),
         };
@@ -345,7 +345,7 @@ pub fn hrandfield(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         return ctx.out.array(0);
     }
     let resp3 = ctx.out.resp3;
-    let entries: Vec<(&Bytes, &Bytes)> = h.iter().collect();
+    let entries: Vec<(&Bytes, &Bytes)> = h.entries().collect();
     let n = entries.len();
     let reply_len = if !uniq || count == 1 { count as usize } else { (count as usize).min(n) };
     ctx.out.array(if withvalues && !resp3 { reply_len * 2 } else { reply_len });
@@ -384,11 +384,32 @@ pub(crate) struct ScanOpts {
 
 /// Parses a SCAN cursor, replying "invalid cursor" when it is not one.
 pub(crate) fn scan_cursor(ctx: &mut Ctx, a: &[u8]) -> Option<u64> {
-    let c = num::parse_u64(a);
+    let c = parse_cursor(a);
     if c.is_none() {
         ctx.error("ERR invalid cursor");
     }
     c
+}
+
+/// Redis's cursor parsing (`strtoul`): an optional sign (a negative cursor wraps), decimal
+/// digits, no overflow; the empty string is cursor 0.
+fn parse_cursor(a: &[u8]) -> Option<u64> {
+    if a.is_empty() {
+        return Some(0);
+    }
+    let (neg, digits) = match a[0] {
+        b'-' => (true, &a[1..]),
+        b'+' => (false, &a[1..]),
+        _ => (false, a),
+    };
+    if digits.is_empty() || !digits.iter().all(|d| d.is_ascii_digit()) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for d in digits {
+        v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
 }
 
 /// Parses `[MATCH pattern] [COUNT count]` (TYPE is only for SCAN).
@@ -461,7 +482,7 @@ pub fn hscan(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Ok(h) = read_hash_arc(ks, ctx, &a[1]) else { return };
     let Some(h) = h else { return scan_reply(ctx, 0, &[]) };
     let Some(o) = scan_opts(ctx, &a[3..]) else { return };
-    let (next, found) = scan_step(h.iter().map(|(k, v)| (&k[..], (k, v))), cursor, o.count, h.is_table(&lim));
+    let (next, found) = scan_step(h.entries().map(|(k, v)| (&k[..], (k, v))), cursor, o.count, h.is_table(&lim));
     let mut out: Vec<&[u8]> = Vec::with_capacity(found.len() * 2);
     for (k, v) in found {
         if matches(&o.pattern, k) {

@@ -3,7 +3,7 @@
 use super::hashes::{changed, distinct_indexes, limits, matches, rand_count, scan_cursor, scan_opts, scan_reply, scan_step};
 use super::{eq, err};
 use super::Route::Keyspace as K;
-use crate::keyspace::value::SetObj;
+use crate::keyspace::value::{Limits, SetObj};
 use crate::keyspace::{Ctx, Keyspace, Value};
 use crate::util::num;
 use bytes::Bytes;
@@ -139,9 +139,10 @@ pub fn smismember(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 }
 
 pub fn smembers(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let lim = limits(ks);
     let Ok(s) = read_set(ks, ctx, &a[1]) else { return };
     match s {
-        Some(s) => reply_members(ctx, s.len(), s.iter()),
+        Some(s) => reply_members(ctx, s.len(), s.members(&lim).into_iter()),
         None => ctx.out.set(0),
     }
 }
@@ -152,9 +153,8 @@ pub fn spop(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     }
     let count = if a.len() == 3 {
         match num::parse_i64(&a[2]) {
-            None => return ctx.error(err::NOT_INT),
-            Some(n) if n < 0 => return ctx.error("ERR value is out of range, must be positive"),
-            Some(n) => Some(n as u64),
+            Some(n) if n >= 0 => Some(n as u64),
+            _ => return ctx.error("ERR value is out of range, must be positive"),
         }
     } else {
         None
@@ -178,17 +178,17 @@ pub fn spop(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if count == 0 {
         return ctx.out.set(0);
     }
+    let lim = limits(ks);
     if count >= size {
         let Some(Value::Set(s)) = ks.dbs[ctx.db].keys.remove(key) else { return ctx.out.set(0) };
         if !ks.dbs[ctx.db].expires.is_empty() {
             ks.dbs[ctx.db].expires.remove(key);
         }
-        reply_members(ctx, s.len(), s.iter());
+        reply_members(ctx, s.len(), s.members(&lim).into_iter());
         changed(ks, ctx, key, size, false);
         ctx.rewrite(vec![Bytes::from_static(b"DEL"), key.clone()]);
         return;
     }
-    let lim = limits(ks);
     let s = set_mut(&mut ks.dbs, ctx.db, key, b"");
     let members: Vec<&Bytes> = s.iter().collect();
     let popped: Vec<Bytes> =
@@ -228,13 +228,14 @@ pub fn srandmember(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         return ctx.out.bulk(s.iter().nth(i).expect("index in range"));
     }
     let Some(l) = rand_count(ctx, &a[2]) else { return };
+    let lim = limits(ks);
     let Ok(s) = read_set(ks, ctx, &a[1]) else { return };
     let Some(s) = s else { return ctx.out.array(0) };
     let (count, uniq) = (l.unsigned_abs(), l >= 0);
     if count == 0 {
         return ctx.out.array(0);
     }
-    let members: Vec<&Bytes> = s.iter().collect();
+    let members = s.members(&lim);
     let n = members.len();
     if !uniq || count == 1 {
         ctx.out.array(count as usize);
@@ -286,14 +287,14 @@ fn read_sets(ks: &mut Keyspace, ctx: &mut Ctx, keys: &[Bytes]) -> Result<Vec<Opt
 }
 
 /// The intersection of `sets` (None when a key is missing: empty), stopping at `limit` members.
-fn inter(sets: &[Option<Arc<SetObj>>], limit: usize) -> Vec<Bytes> {
+fn inter(sets: &[Option<Arc<SetObj>>], limit: usize, lim: &Limits) -> Vec<Bytes> {
     if sets.iter().any(|s| s.is_none()) {
         return vec![];
     }
     let mut sets: Vec<&Arc<SetObj>> = sets.iter().flatten().collect();
     sets.sort_by_key(|s| s.len());
     let mut out = vec![];
-    for m in sets[0].iter() {
+    for m in sets[0].members(lim) {
         if sets[1..].iter().all(|s| Arc::ptr_eq(s, sets[0]) || s.contains(m)) {
             out.push(m.clone());
             if limit > 0 && out.len() >= limit {
@@ -332,23 +333,36 @@ enum Op {
     Diff,
 }
 
-fn compute(op: Op, sets: &[Option<Arc<SetObj>>]) -> Vec<Bytes> {
-    match op {
-        Op::Inter => inter(sets, 0),
+/// The members of `op` over `sets`, in the order Redis replies them (an all-integer result
+/// small enough for an intset is sorted).
+fn compute(op: Op, sets: &[Option<Arc<SetObj>>], lim: &Limits) -> Vec<Bytes> {
+    let mut v = match op {
+        Op::Inter => return inter(sets, 0, lim),
         Op::Union => union(sets),
         Op::Diff => diff(sets),
+    };
+    if v.len() <= lim.set_intset_entries {
+        let ints: Option<Vec<i64>> = v.iter().map(|m| num::parse_i64(m)).collect();
+        if let Some(ints) = ints {
+            let mut pairs: Vec<(i64, Bytes)> = ints.into_iter().zip(v).collect();
+            pairs.sort_by_key(|(i, _)| *i);
+            v = pairs.into_iter().map(|(_, m)| m).collect();
+        }
     }
+    v
 }
 
 fn set_op(ks: &mut Keyspace, ctx: &mut Ctx, keys: &[Bytes], op: Op) {
+    let lim = limits(ks);
     let Ok(sets) = read_sets(ks, ctx, keys) else { return };
-    let res = compute(op, &sets);
+    let res = compute(op, &sets, &lim);
     reply_members(ctx, res.len(), res.iter());
 }
 
 fn set_op_store(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], op: Op) {
+    let lim = limits(ks);
     let Ok(sets) = read_sets(ks, ctx, &a[2..]) else { return };
-    let res = compute(op, &sets);
+    let res = compute(op, &sets, &lim);
     drop(sets);
     let dst = &a[1];
     if res.is_empty() {
@@ -358,7 +372,6 @@ fn set_op_store(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], op: Op) {
         }
         return ctx.out.int(0);
     }
-    let lim = limits(ks);
     let mut s = SetObj::new_intset();
     for m in res {
         s.add(&lim, m);
@@ -409,8 +422,9 @@ pub fn sintercard(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
         j += 1;
     }
+    let lim = limits(ks);
     let Ok(sets) = read_sets(ks, ctx, &a[2..2 + numkeys]) else { return };
-    ctx.out.int(inter(&sets, limit).len() as i64);
+    ctx.out.int(inter(&sets, limit, &lim).len() as i64);
 }
 
 pub fn sscan(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
@@ -419,7 +433,7 @@ pub fn sscan(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Ok(s) = read_set(ks, ctx, &a[1]) else { return };
     let Some(s) = s else { return scan_reply(ctx, 0, &[]) };
     let Some(o) = scan_opts(ctx, &a[3..]) else { return };
-    let (next, found) = scan_step(s.iter().map(|m| (&m[..], m)), cursor, o.count, s.is_table(&lim));
+    let (next, found) = scan_step(s.members(&lim).into_iter().map(|m| (&m[..], m)), cursor, o.count, s.is_table(&lim));
     let out: Vec<&[u8]> = found.into_iter().filter(|m| matches(&o.pattern, m)).map(|m| &m[..]).collect();
     scan_reply(ctx, next, &out);
 }

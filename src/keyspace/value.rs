@@ -45,11 +45,14 @@ pub enum Enc {
     Table,
 }
 
-/// A hash and its encoding.
+/// A hash and its encoding. While compact (a listpack in Redis) the fields keep their
+/// insertion order, as Redis replies them.
 #[derive(Clone, Debug, Default)]
 pub struct HashObj {
     pub map: HashMap<Bytes, Bytes>,
     pub enc: Enc,
+    /// The fields in insertion order while not a hashtable (empty once converted).
+    pub order: Vec<Bytes>,
 }
 
 impl Deref for HashObj {
@@ -62,7 +65,32 @@ impl Deref for HashObj {
 impl HashObj {
     /// A new, empty listpack-encoded hash.
     pub fn new() -> Self {
-        HashObj { map: HashMap::new(), enc: Enc::Compact }
+        HashObj { map: HashMap::new(), enc: Enc::Compact, order: Vec::new() }
+    }
+
+    /// A hash of loaded (field, value) pairs, in their order; its encoding is derived later.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (Bytes, Bytes)>) -> Self {
+        let mut h = HashObj::default();
+        for (f, v) in pairs {
+            if h.map.insert(f.clone(), v).is_none() {
+                h.order.push(f);
+            }
+        }
+        h
+    }
+
+    /// The fields and values, in Redis's order (insertion order for a listpack).
+    pub fn entries(&self) -> Box<dyn Iterator<Item = (&Bytes, &Bytes)> + '_> {
+        if self.enc != Enc::Table && self.order.len() == self.map.len() {
+            Box::new(self.order.iter().filter_map(move |f| self.map.get_key_value(f)))
+        } else {
+            Box::new(self.map.iter())
+        }
+    }
+
+    fn to_table(&mut self) {
+        self.enc = Enc::Table;
+        self.order = Vec::new();
     }
 
     fn fits(&self, lim: &Limits) -> bool {
@@ -81,7 +109,11 @@ impl HashObj {
 
     fn settle(&mut self, lim: &Limits) {
         if self.enc == Enc::Unknown {
-            self.enc = if self.fits(lim) { Enc::Compact } else { Enc::Table };
+            if self.fits(lim) {
+                self.enc = Enc::Compact;
+            } else {
+                self.to_table();
+            }
         }
     }
 
@@ -89,7 +121,7 @@ impl HashObj {
     pub fn try_conversion(&mut self, lim: &Limits, args: &[Bytes]) {
         self.settle(lim);
         if self.enc == Enc::Compact && args.iter().any(|a| a.len() > lim.hash_value) {
-            self.enc = Enc::Table;
+            self.to_table();
         }
     }
 
@@ -98,17 +130,27 @@ impl HashObj {
     pub fn set(&mut self, lim: &Limits, field: Bytes, value: Bytes) -> bool {
         self.settle(lim);
         if self.enc == Enc::Compact && (field.len() > lim.hash_value || value.len() > lim.hash_value) {
-            self.enc = Enc::Table;
+            self.to_table();
         }
-        let new = self.map.insert(field, value).is_none();
-        if self.enc == Enc::Compact && self.map.len() > lim.hash_entries {
-            self.enc = Enc::Table;
+        let new = self.map.insert(field.clone(), value).is_none();
+        if self.enc == Enc::Compact {
+            if self.map.len() > lim.hash_entries {
+                self.to_table();
+            } else if new {
+                self.order.push(field);
+            }
         }
         new
     }
 
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        self.map.remove(field).is_some()
+        let found = self.map.remove(field).is_some();
+        if found && self.enc != Enc::Table {
+            if let Some(i) = self.order.iter().position(|f| f[..] == *field) {
+                self.order.remove(i);
+            }
+        }
+        found
     }
 }
 
@@ -181,6 +223,15 @@ impl SetObj {
 
     pub fn remove(&mut self, m: &[u8]) -> bool {
         self.set.remove(m)
+    }
+
+    /// The members in Redis's order: ascending for an intset, else the table's.
+    pub fn members(&self, lim: &Limits) -> Vec<&Bytes> {
+        let mut v: Vec<&Bytes> = self.set.iter().collect();
+        if !self.is_table(lim) {
+            v.sort_by_cached_key(|m| crate::util::num::parse_i64(m).unwrap_or(0));
+        }
+        v
     }
 }
 
@@ -273,6 +324,17 @@ impl Value {
             Value::Hash(h) => h.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
             Value::Set(s) => s.iter().map(|m| m.len() + 40).sum(),
             Value::ZSet(z) => z.dict.keys().map(|m| 2 * m.len() + 80).sum(),
+        }
+    }
+}
+
+impl crate::rdb::PairSeq for HashObj {
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+    fn for_each_pair(&self, f: &mut dyn FnMut(&[u8], &[u8])) {
+        for (k, v) in self.entries() {
+            f(k, v)
         }
     }
 }

@@ -39,7 +39,7 @@ pub fn value_ref(v: &Value) -> RdbValueRef<'_> {
         Value::Str(s) => RdbValueRef::Str(s),
         Value::List(l) => RdbValueRef::List(&**l),
         Value::Set(s) => RdbValueRef::Set(&s.set),
-        Value::Hash(h) => RdbValueRef::Hash(&h.map),
+        Value::Hash(h) => RdbValueRef::Hash(&**h),
         Value::ZSet(z) => RdbValueRef::ZSet(&**z),
     }
 }
@@ -50,7 +50,7 @@ pub fn from_rdb(v: RdbValue) -> Value {
         RdbValue::Str(s) => Value::Str(s),
         RdbValue::List(l) => Value::List(Arc::new(l.into_iter().collect())),
         RdbValue::Set(s) => Value::Set(Arc::new(SetObj { set: s.into_iter().collect(), enc: Enc::Unknown })),
-        RdbValue::Hash(h) => Value::Hash(Arc::new(HashObj { map: h.into_iter().collect(), enc: Enc::Unknown })),
+        RdbValue::Hash(h) => Value::Hash(Arc::new(HashObj::from_pairs(h))),
         RdbValue::ZSet(z) => {
             let mut zs = ZSet::default();
             for (m, s) in z {
