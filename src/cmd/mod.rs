@@ -3,9 +3,11 @@
 //! `Route::Keyspace` commands are functions over the keyspace actor's state; `Route::Client`
 //! commands change connection state (AUTH, MULTI, CLIENT, ...) and run in the client actor.
 
+pub mod hashes;
 pub mod keys;
 pub mod lists;
 pub mod server;
+pub mod sets;
 pub mod strings;
 
 use crate::keyspace::{Ctx, Keyspace};
@@ -45,6 +47,8 @@ pub const BLOCKING: u32 = 1024;
 pub const MAY_REPLICATE: u32 = 2048;
 pub const SKIP_MONITOR: u32 = 4096;
 pub const ALLOW_BUSY: u32 = 8192;
+/// Key positions depend on the arguments (COMMAND INFO's `movablekeys`).
+pub const MOVABLEKEYS: u32 = 16384;
 
 const FLAG_NAMES: &[(u32, &str)] = &[
     (WRITE, "write"),
@@ -61,6 +65,7 @@ const FLAG_NAMES: &[(u32, &str)] = &[
     (MAY_REPLICATE, "may_replicate"),
     (NO_MULTI, "no_multi"),
     (ALLOW_BUSY, "allow_busy"),
+    (MOVABLEKEYS, "movablekeys"),
 ];
 
 #[derive(Debug)]
@@ -150,7 +155,7 @@ fn build() -> Vec<CommandSpec> {
 }
 
 /// Command families declared in their own modules (data types).
-const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs];
+const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs];
 
 use keys as k;
 use server as sv;

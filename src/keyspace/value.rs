@@ -5,7 +5,235 @@
 
 use bytes::Bytes;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::ops::Deref;
 use std::sync::Arc;
+
+/// The encoding thresholds of hashes and sets (`hash-max-listpack-*`, `set-max-intset-entries`).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub hash_entries: usize,
+    pub hash_value: usize,
+    pub set_intset_entries: usize,
+}
+
+impl Limits {
+    pub fn from_cfg(c: &crate::config::Config) -> Self {
+        Limits {
+            hash_entries: c.hash_max_listpack_entries() as usize,
+            hash_value: c.hash_max_listpack_value() as usize,
+            set_intset_entries: c.set_max_intset_entries() as usize,
+        }
+    }
+}
+
+impl Default for Limits {
+    /// Redis 7.0's defaults.
+    fn default() -> Self {
+        Limits { hash_entries: 512, hash_value: 64, set_intset_entries: 512 }
+    }
+}
+
+/// Which encoding Redis would use for a collection. Redis converts a compact encoding
+/// (listpack, intset) to a hashtable when a write outgrows the thresholds, and never converts
+/// back, so the encoding is state: `Unknown` (a loaded or rebuilt value) is derived from the
+/// contents and the thresholds until the first write settles it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Enc {
+    #[default]
+    Unknown,
+    Compact,
+    Table,
+}
+
+/// A hash and its encoding. While compact (a listpack in Redis) the fields keep their
+/// insertion order, as Redis replies them.
+#[derive(Clone, Debug, Default)]
+pub struct HashObj {
+    pub map: HashMap<Bytes, Bytes>,
+    pub enc: Enc,
+    /// The fields in insertion order while not a hashtable (empty once converted).
+    pub order: Vec<Bytes>,
+}
+
+impl Deref for HashObj {
+    type Target = HashMap<Bytes, Bytes>;
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
+impl HashObj {
+    /// A new, empty listpack-encoded hash.
+    pub fn new() -> Self {
+        HashObj { map: HashMap::new(), enc: Enc::Compact, order: Vec::new() }
+    }
+
+    /// A hash of loaded (field, value) pairs, in their order; its encoding is derived later.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (Bytes, Bytes)>) -> Self {
+        let mut h = HashObj::default();
+        for (f, v) in pairs {
+            if h.map.insert(f.clone(), v).is_none() {
+                h.order.push(f);
+            }
+        }
+        h
+    }
+
+    /// The fields and values, in Redis's order (insertion order for a listpack).
+    pub fn entries(&self) -> Box<dyn Iterator<Item = (&Bytes, &Bytes)> + '_> {
+        if self.enc != Enc::Table && self.order.len() == self.map.len() {
+            Box::new(self.order.iter().filter_map(move |f| self.map.get_key_value(f)))
+        } else {
+            Box::new(self.map.iter())
+        }
+    }
+
+    fn to_table(&mut self) {
+        self.enc = Enc::Table;
+        self.order = Vec::new();
+    }
+
+    fn fits(&self, lim: &Limits) -> bool {
+        self.map.len() <= lim.hash_entries
+            && self.map.iter().all(|(k, v)| k.len() <= lim.hash_value && v.len() <= lim.hash_value)
+    }
+
+    /// Whether Redis would hold this hash as a hashtable.
+    pub fn is_table(&self, lim: &Limits) -> bool {
+        match self.enc {
+            Enc::Table => true,
+            Enc::Compact => false,
+            Enc::Unknown => !self.fits(lim),
+        }
+    }
+
+    fn settle(&mut self, lim: &Limits) {
+        if self.enc == Enc::Unknown {
+            if self.fits(lim) {
+                self.enc = Enc::Compact;
+            } else {
+                self.to_table();
+            }
+        }
+    }
+
+    /// Redis's `hashTypeTryConversion`: any argument longer than the value limit converts.
+    pub fn try_conversion(&mut self, lim: &Limits, args: &[Bytes]) {
+        self.settle(lim);
+        if self.enc == Enc::Compact && args.iter().any(|a| a.len() > lim.hash_value) {
+            self.to_table();
+        }
+    }
+
+    /// Redis's `hashTypeSet`: sets a field, converting when it outgrows the thresholds.
+    /// True when the field is new.
+    pub fn set(&mut self, lim: &Limits, field: Bytes, value: Bytes) -> bool {
+        self.settle(lim);
+        if self.enc == Enc::Compact && (field.len() > lim.hash_value || value.len() > lim.hash_value) {
+            self.to_table();
+        }
+        let new = self.map.insert(field.clone(), value).is_none();
+        if self.enc == Enc::Compact {
+            if self.map.len() > lim.hash_entries {
+                self.to_table();
+            } else if new {
+                self.order.push(field);
+            }
+        }
+        new
+    }
+
+    pub fn remove(&mut self, field: &[u8]) -> bool {
+        let found = self.map.remove(field).is_some();
+        if found && self.enc != Enc::Table {
+            if let Some(i) = self.order.iter().position(|f| f[..] == *field) {
+                self.order.remove(i);
+            }
+        }
+        found
+    }
+}
+
+/// A set and its encoding (intset or hashtable).
+#[derive(Clone, Debug, Default)]
+pub struct SetObj {
+    pub set: HashSet<Bytes>,
+    pub enc: Enc,
+}
+
+impl Deref for SetObj {
+    type Target = HashSet<Bytes>;
+    fn deref(&self) -> &Self::Target {
+        &self.set
+    }
+}
+
+fn is_int(m: &[u8]) -> bool {
+    crate::util::num::parse_i64(m).is_some()
+}
+
+impl SetObj {
+    /// Redis's `setTypeCreate`: an intset when the first member to add is an integer.
+    pub fn new_for(first: &[u8]) -> Self {
+        SetObj { set: HashSet::new(), enc: if is_int(first) { Enc::Compact } else { Enc::Table } }
+    }
+
+    /// An empty intset (the start of SINTERSTORE, SUNIONSTORE, SDIFFSTORE results).
+    pub fn new_intset() -> Self {
+        SetObj { set: HashSet::new(), enc: Enc::Compact }
+    }
+
+    fn fits(&self, lim: &Limits) -> bool {
+        self.set.len() <= lim.set_intset_entries && self.set.iter().all(|m| is_int(m))
+    }
+
+    /// Whether Redis would hold this set as a hashtable.
+    pub fn is_table(&self, lim: &Limits) -> bool {
+        match self.enc {
+            Enc::Table => true,
+            Enc::Compact => false,
+            Enc::Unknown => !self.fits(lim),
+        }
+    }
+
+    fn settle(&mut self, lim: &Limits) {
+        if self.enc == Enc::Unknown {
+            self.enc = if self.fits(lim) { Enc::Compact } else { Enc::Table };
+        }
+    }
+
+    /// Redis's `setTypeAdd`: true when the member is new.
+    pub fn add(&mut self, lim: &Limits, m: Bytes) -> bool {
+        self.settle(lim);
+        if self.enc == Enc::Compact {
+            if !is_int(&m) {
+                self.enc = Enc::Table;
+            } else if self.set.contains(&m) {
+                return false;
+            } else {
+                self.set.insert(m);
+                if self.set.len() > lim.set_intset_entries {
+                    self.enc = Enc::Table;
+                }
+                return true;
+            }
+        }
+        self.set.insert(m)
+    }
+
+    pub fn remove(&mut self, m: &[u8]) -> bool {
+        self.set.remove(m)
+    }
+
+    /// The members in Redis's order: ascending for an intset, else the table's.
+    pub fn members(&self, lim: &Limits) -> Vec<&Bytes> {
+        let mut v: Vec<&Bytes> = self.set.iter().collect();
+        if !self.is_table(lim) {
+            v.sort_by_cached_key(|m| crate::util::num::parse_i64(m).unwrap_or(0));
+        }
+        v
+    }
+}
 
 /// A float with a total order, for sorted-set ranges.
 #[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
@@ -28,8 +256,8 @@ pub struct ZSet {
 pub enum Value {
     Str(Bytes),
     List(Arc<VecDeque<Bytes>>),
-    Hash(Arc<HashMap<Bytes, Bytes>>),
-    Set(Arc<HashSet<Bytes>>),
+    Hash(Arc<HashObj>),
+    Set(Arc<SetObj>),
     ZSet(Arc<ZSet>),
 }
 
@@ -45,8 +273,8 @@ impl Value {
         }
     }
 
-    /// The name OBJECT ENCODING answers, by Redis's rules and default thresholds.
-    pub fn encoding(&self) -> &'static str {
+    /// The name OBJECT ENCODING answers, by Redis's rules (`lim`: the configured thresholds).
+    pub fn encoding(&self, lim: &Limits) -> &'static str {
         match self {
             Value::Str(s) => {
                 if s.len() <= 20 && crate::util::num::parse_i64(s).is_some() {
@@ -65,17 +293,17 @@ impl Value {
                 }
             }
             Value::Hash(h) => {
-                if h.len() <= 128 && h.iter().all(|(k, v)| k.len() <= 64 && v.len() <= 64) {
-                    "listpack"
-                } else {
+                if h.is_table(lim) {
                     "hashtable"
+                } else {
+                    "listpack"
                 }
             }
             Value::Set(s) => {
-                if s.len() <= 512 && s.iter().all(|m| crate::util::num::parse_i64(m).is_some()) {
-                    "intset"
-                } else {
+                if s.is_table(lim) {
                     "hashtable"
+                } else {
+                    "intset"
                 }
             }
             Value::ZSet(z) => {
@@ -96,6 +324,17 @@ impl Value {
             Value::Hash(h) => h.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
             Value::Set(s) => s.iter().map(|m| m.len() + 40).sum(),
             Value::ZSet(z) => z.dict.keys().map(|m| 2 * m.len() + 80).sum(),
+        }
+    }
+}
+
+impl crate::rdb::PairSeq for HashObj {
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+    fn for_each_pair(&self, f: &mut dyn FnMut(&[u8], &[u8])) {
+        for (k, v) in self.entries() {
+            f(k, v)
         }
     }
 }

@@ -3,7 +3,7 @@
 //! The keyspace hands out a [`Snapshot`] in O(segments) (copy-on-write segments); the RDB is
 //! then written off the keyspace actor, so clients keep being served meanwhile.
 
-use crate::keyspace::value::{Score, ZSet};
+use crate::keyspace::value::{Enc, HashObj, Score, SetObj, ZSet};
 use crate::keyspace::{Db, Value};
 use crate::rdb::{self, RdbError, RdbSink, RdbValue, RdbValueRef, RdbWriter, ScoreSeq};
 use bytes::Bytes;
@@ -38,7 +38,7 @@ pub fn value_ref(v: &Value) -> RdbValueRef<'_> {
     match v {
         Value::Str(s) => RdbValueRef::Str(s),
         Value::List(l) => RdbValueRef::List(&**l),
-        Value::Set(s) => RdbValueRef::Set(&**s),
+        Value::Set(s) => RdbValueRef::Set(&s.set),
         Value::Hash(h) => RdbValueRef::Hash(&**h),
         Value::ZSet(z) => RdbValueRef::ZSet(&**z),
     }
@@ -49,8 +49,8 @@ pub fn from_rdb(v: RdbValue) -> Value {
     match v {
         RdbValue::Str(s) => Value::Str(s),
         RdbValue::List(l) => Value::List(Arc::new(l.into_iter().collect())),
-        RdbValue::Set(s) => Value::Set(Arc::new(s.into_iter().collect())),
-        RdbValue::Hash(h) => Value::Hash(Arc::new(h.into_iter().collect())),
+        RdbValue::Set(s) => Value::Set(Arc::new(SetObj { set: s.into_iter().collect(), enc: Enc::Unknown })),
+        RdbValue::Hash(h) => Value::Hash(Arc::new(HashObj::from_pairs(h))),
         RdbValue::ZSet(z) => {
             let mut zs = ZSet::default();
             for (m, s) in z {
