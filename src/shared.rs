@@ -72,6 +72,8 @@ pub struct ClientEntry {
 pub struct Pause {
     pub until_ms: AtomicI64,
     pub all: AtomicBool,
+    /// Writes paused by FAILOVER until it ends.
+    pub failover: AtomicBool,
 }
 
 /// Settings read on hot paths, copied out of the config table (refreshed by CONFIG SET).
@@ -94,6 +96,7 @@ pub struct ReplShared {
     pub replicas: Mutex<Vec<Arc<crate::repl::replica::ReplicaInfo>>>,
     /// Replica side: the master link's view.
     pub link: Mutex<crate::repl::LinkStatus>,
+    pub failover: Mutex<crate::repl::failover::Failover>,
 }
 
 pub struct Shared {

@@ -23,6 +23,7 @@ pub(super) async fn run(c: &mut Client, spec: &'static CommandSpec, a: &[Bytes])
         "sync" => return sync(c, a, false).await,
         "wait" => wait(c, a).await,
         "replicaof" | "slaveof" => replicaof(c, a).await,
+        "failover" => failover(c, a).await,
         _ => c.out.error(&format!("ERR '{}' cannot run here", spec.name)),
     }
     Next::Continue
@@ -703,6 +704,26 @@ async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
             return Next::Continue;
         }
     }
+    if psync && a.len() > 3 && eq(&a[3], "FAILOVER") {
+        log::warn!("Failover request received for replid {}.", String::from_utf8_lossy(&a[1]));
+        if !c.shared.is_replica.load(Relaxed) {
+            c.out.error("ERR PSYNC FAILOVER can't be sent to a master.");
+            return Next::Continue;
+        }
+        let mine = c.keyspace.call(crate::repl::CachedMaster).await.ok().flatten().map(|(id, _)| id);
+        if mine.as_deref() != Some(&*String::from_utf8_lossy(&a[1])) {
+            c.out.error("ERR PSYNC FAILOVER replid must match my replid.");
+            return Next::Continue;
+        }
+        if let Some(actors) = c.shared.repl_actors.get() {
+            let _ = actors.link.call(crate::repl::master_link::SetMaster(None)).await;
+        }
+        log::info!("MASTER MODE enabled (failover request from '{}')", super::commands::client_line(&c.meta));
+    }
+    if crate::repl::failover::state(&c.shared) != crate::repl::failover::FailoverState::NoFailover {
+        c.out.error("NOMASTERLINK Can't SYNC while failing over");
+        return Next::Continue;
+    }
     let (replid, offset) = if psync {
         match num::parse_i64(&a[2]) {
             Some(o) => (String::from_utf8_lossy(&a[1]).into_owned(), o),
@@ -807,4 +828,71 @@ async fn replicaof(c: &mut Client, a: &[Bytes]) {
         Ok(status) => c.out.simple(&status),
         Err(_) => c.out.error("ERR server is shutting down"),
     }
+}
+
+async fn failover(c: &mut Client, a: &[Bytes]) {
+    use crate::repl::failover::{self as fo, Failover, FailoverState};
+    let Some(actors) = c.shared.repl_actors.get() else {
+        return c.out.error("ERR replication is not available");
+    };
+    let link = actors.link.clone();
+    if a.len() == 2 && eq(&a[1], "ABORT") {
+        if fo::state(&c.shared) == FailoverState::NoFailover {
+            return c.out.error("ERR No failover in progress.");
+        }
+        fo::abort(&c.shared, &link, "Failover manually aborted").await;
+        return c.out.ok();
+    }
+    let (mut timeout, mut force, mut target) = (0i64, false, None::<(String, u16)>);
+    let mut j = 1;
+    while j < a.len() {
+        if eq(&a[j], "TIMEOUT") && j + 1 < a.len() && timeout == 0 {
+            let Some(t) = num::parse_i64(&a[j + 1]) else { return c.out.error(err::NOT_INT) };
+            if t <= 0 {
+                return c.out.error("ERR FAILOVER timeout must be greater than 0");
+            }
+            timeout = t;
+            j += 2;
+        } else if eq(&a[j], "TO") && j + 2 < a.len() && target.is_none() {
+            let Some(p) = num::parse_i64(&a[j + 2]) else { return c.out.error(err::NOT_INT) };
+            target = Some((String::from_utf8_lossy(&a[j + 1]).into_owned(), p as u16));
+            j += 3;
+        } else if eq(&a[j], "FORCE") && !force {
+            force = true;
+            j += 1;
+        } else {
+            return c.out.error(err::SYNTAX);
+        }
+    }
+    if fo::state(&c.shared) != FailoverState::NoFailover {
+        return c.out.error("ERR FAILOVER already in progress.");
+    }
+    if c.shared.is_replica.load(Relaxed) {
+        return c.out.error("ERR FAILOVER is not valid when server is a replica.");
+    }
+    let replicas = c.shared.repl.replicas.lock().map(|r| r.clone()).unwrap_or_default();
+    if replicas.is_empty() {
+        return c.out.error("ERR FAILOVER requires connected replicas.");
+    }
+    if force && (timeout == 0 || target.is_none()) {
+        return c.out.error("ERR FAILOVER with force option requires both a timeout and target HOST and IP.");
+    }
+    if let Some((h, p)) = &target {
+        let Some(r) = replicas.iter().find(|r| r.ip == *h && r.port.load(Relaxed) as u16 == *p) else {
+            return c.out.error("ERR FAILOVER target HOST and PORT is not a replica.");
+        };
+        if r.state() != crate::repl::replica::ReplicaState::Online {
+            return c.out.error("ERR FAILOVER target replica is not online.");
+        }
+        log::info!("FAILOVER requested to {}:{}.", h, p);
+    } else {
+        log::info!("FAILOVER requested to any replica.");
+    }
+    let end_ms = if timeout > 0 { crate::util::now_ms() + timeout } else { 0 };
+    if let Ok(mut f) = c.shared.repl.failover.lock() {
+        *f = Failover { state: FailoverState::WaitingForSync, target, end_ms, force };
+    }
+    c.shared.pause.failover.store(true, Relaxed);
+    crate::rt::spawn(fo::run(c.shared.clone(), c.keyspace.clone(), link));
+    c.out.ok();
 }

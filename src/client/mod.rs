@@ -184,15 +184,14 @@ impl Client {
     /// CLIENT PAUSE: hold commands until the pause ends.
     async fn wait_if_paused(&self) {
         loop {
-            let until = self.shared.pause.until_ms.load(Relaxed);
-            if until == 0 || crate::util::now_ms() >= until {
-                return;
-            }
             let writes = self.pending.iter().any(|i| match i {
                 Item::Cmd(c) => c.spec.is_write(),
                 Item::Txn(_) => true,
             });
-            if !self.shared.pause.all.load(Relaxed) && !writes {
+            let failover = writes && self.shared.pause.failover.load(Relaxed);
+            let until = self.shared.pause.until_ms.load(Relaxed);
+            let paused = until != 0 && crate::util::now_ms() < until && (writes || self.shared.pause.all.load(Relaxed));
+            if !failover && !paused {
                 return;
             }
             rt::sleep(std::time::Duration::from_millis(10)).await;

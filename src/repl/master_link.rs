@@ -57,11 +57,13 @@ pub struct MasterLink {
     /// Bumped on every REPLICAOF: a link task whose generation is stale stops.
     generation: Arc<AtomicU64>,
     master: Option<(String, u16)>,
+    /// The next link's first PSYNC carries FAILOVER.
+    failover_next: bool,
 }
 
 impl MasterLink {
     pub fn new(shared: Arc<Shared>, keyspace: Addr<Keyspace>, backlog: Addr<Backlog>) -> Self {
-        MasterLink { shared, keyspace, backlog, generation: Arc::new(AtomicU64::new(0)), master: None }
+        MasterLink { shared, keyspace, backlog, generation: Arc::new(AtomicU64::new(0)), master: None, failover_next: false }
     }
 }
 
@@ -71,6 +73,20 @@ impl Actor for MasterLink {}
 pub struct SetMaster(pub Option<(String, u16)>);
 impl Message for SetMaster {
     type Result = String;
+}
+
+/// FAILOVER: become a replica of `target`, sending `PSYNC ... FAILOVER` so it promotes itself.
+pub struct SetMasterFailover(pub (String, u16));
+impl Message for SetMasterFailover {
+    type Result = String;
+}
+
+#[async_trait]
+impl Handler<SetMasterFailover> for MasterLink {
+    async fn handle(&mut self, ctx: &mut Context<Self>, msg: SetMasterFailover) -> String {
+        self.failover_next = true;
+        <Self as Handler<SetMaster>>::handle(self, ctx, SetMaster(Some(msg.0))).await
+    }
 }
 
 #[async_trait]
@@ -111,6 +127,7 @@ impl Handler<SetMaster> for MasterLink {
                     host: m.0,
                     port: m.1,
                     db: 0,
+                    failover: std::mem::take(&mut self.failover_next),
                 };
                 rt::spawn(link.run());
                 "OK".into()
@@ -142,6 +159,8 @@ struct Link {
     port: u16,
     /// The master client's selected db (kept across reconnects, like the cached master).
     db: usize,
+    /// Send `PSYNC ... FAILOVER` (this server is handing its role to the target).
+    failover: bool,
 }
 
 /// A connection to the master: buffered reads plus a writer task for ACKs and replies.
@@ -382,7 +401,11 @@ impl Link {
             Some((id, off)) => {
                 log::info!("Trying a partial resynchronization (request {}:{}).", id, off + 1);
                 let o = (off + 1).to_string();
-                conn.send(&[b"PSYNC", id.as_bytes(), o.as_bytes()]);
+                if self.failover {
+                    conn.send(&[b"PSYNC", id.as_bytes(), o.as_bytes(), b"FAILOVER"]);
+                } else {
+                    conn.send(&[b"PSYNC", id.as_bytes(), o.as_bytes()]);
+                }
             }
             None => {
                 log::info!("Partial resynchronization not possible (no cached master)");
@@ -391,6 +414,19 @@ impl Link {
         }
         self.state(MasterLinkState::ReceivePsync);
         let reply = tryio!(conn.reply_line().await);
+        if self.failover {
+            self.failover = false;
+            if reply.starts_with("+FULLRESYNC") || reply.starts_with("+CONTINUE") {
+                super::failover::clear(&self.shared);
+            } else {
+                log::info!("FAILOVER target rejected psync request: {}", reply);
+                if let Some(link) = self.shared.repl_actors.get().map(|a| a.link.clone()) {
+                    let shared = self.shared.clone();
+                    rt::spawn(async move { super::failover::abort(&shared, &link, "Failover target rejected psync request").await });
+                }
+                return LinkEnd::Stale;
+            }
+        }
         let mut words = reply.split_whitespace();
         let head = words.next().unwrap_or("");
         let (replid, offset) = if head == "+FULLRESYNC" {

@@ -8,6 +8,7 @@
 //! - [`snapshot`]: a frozen dataset with its offset, as RDB.
 
 pub mod backlog;
+pub mod failover;
 pub mod master_link;
 pub mod replica;
 pub mod snapshot;
@@ -260,7 +261,7 @@ impl Feed {
                 (now - r.last_ack_ms.load(Relaxed)) / 1000
             );
         }
-        f!("master_failover_state:no-failover");
+        f!("master_failover_state:{}", failover::state(sh).name());
         f!("master_replid:{}", self.replid);
         f!("master_replid2:{}", self.replid2);
         f!("master_repl_offset:{}", self.offset);
@@ -361,6 +362,20 @@ impl Message for Continued {
 pub struct SetRole(pub bool);
 impl Message for SetRole {
     type Result = ();
+}
+
+/// master_repl_offset now.
+pub struct CurrentOffset;
+impl Message for CurrentOffset {
+    type Result = i64;
+}
+
+#[async_trait]
+impl Handler<CurrentOffset> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: CurrentOffset) -> i64 {
+        self.feed.flush();
+        self.feed.offset
+    }
 }
 
 /// WAIT: append `REPLCONF GETACK *` to the stream.
@@ -555,7 +570,8 @@ pub fn cron(ks: &mut Keyspace, tick: u64) {
     }
     let period = ks.shared.cfg().repl_ping_replica_period().max(1);
     let has_replicas = !ks.shared.repl.replicas.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
-    if has_replicas && tick % period == 0 {
+    let paused = ks.shared.pause.failover.load(Relaxed);
+    if has_replicas && tick % period == 0 && !paused {
         ks.feed.emit_dbless(&[Bytes::from_static(b"ping")]);
     }
     ks.feed.flush();
