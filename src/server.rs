@@ -47,6 +47,9 @@ impl ServerHandle {
     pub async fn wait(mut self) {
         let req = self.shared.shutdown_rx.recv_async().await.unwrap_or_default();
         finish(&self.shared, &req).await;
+        if let Some(actors) = self.shared.repl_actors.get() {
+            let _ = actors.link.call(crate::repl::master_link::StopLink).await;
+        }
         let _ = self.listener.stop(None);
         let _ = self.keyspace.stop(None);
     }

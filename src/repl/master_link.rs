@@ -75,6 +75,19 @@ impl Message for SetMaster {
     type Result = String;
 }
 
+/// Server shutdown: end the link task.
+pub struct StopLink;
+impl Message for StopLink {
+    type Result = ();
+}
+
+#[async_trait]
+impl Handler<StopLink> for MasterLink {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: StopLink) {
+        self.generation.fetch_add(1, Relaxed);
+    }
+}
+
 /// FAILOVER: become a replica of `target`, sending `PSYNC ... FAILOVER` so it promotes itself.
 pub struct SetMasterFailover(pub (String, u16));
 impl Message for SetMasterFailover {
