@@ -6,6 +6,8 @@
 pub mod keys;
 pub mod server;
 pub mod strings;
+pub mod zsets;
+pub mod zsets_range;
 
 use crate::keyspace::{Ctx, Keyspace};
 use bytes::Bytes;
@@ -149,7 +151,7 @@ fn build() -> Vec<CommandSpec> {
 }
 
 /// Command families declared in their own modules (data types).
-const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[];
+const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[zsets::specs];
 
 use keys as k;
 use server as sv;
