@@ -35,8 +35,10 @@ impl ZSet {
     }
 
     /// Adds or updates a member; returns the previous score. Like Redis, a score equal to the
-    /// current one (0 and -0 included) leaves the member untouched.
+    /// current one (0 and -0 included) leaves the member untouched, and a listpack stores
+    /// -0 as the integer 0.
     pub fn insert(&mut self, member: Bytes, score: f64) -> Option<f64> {
+        let score = if !self.skiplist && score == 0.0 { 0.0 } else { score };
         if let Some(cur) = self.dict.get_mut(&member) {
             let old = *cur;
             if old != score {
@@ -72,9 +74,10 @@ impl ZSet {
         Some(if rev { self.len() - 1 - below } else { below })
     }
 
-    /// Redis's listpack -> skiplist conversion on add: sticky once made.
-    pub fn note_add(&mut self, member_len: usize, lim: Limits) {
-        if !self.skiplist && (self.len() as u64 > lim.entries || member_len as u64 > lim.value) {
+    /// Redis's listpack -> skiplist conversion, checked before adding a new member: sticky
+    /// once made.
+    pub fn before_add(&mut self, member_len: usize, lim: Limits) {
+        if !self.skiplist && (self.len() as u64 + 1 > lim.entries || member_len as u64 > lim.value) {
             self.skiplist = true;
         }
     }
@@ -83,6 +86,14 @@ impl ZSet {
     pub fn fit_encoding(&mut self, lim: Limits) {
         let maxlen = self.dict.keys().map(|m| m.len()).max().unwrap_or(0);
         self.skiplist = self.len() as u64 > lim.entries || maxlen as u64 > lim.value;
+        if !self.skiplist {
+            let negz: Vec<Bytes> =
+                self.dict.iter().filter(|(_, s)| **s == 0.0 && s.is_sign_negative()).map(|(m, _)| m.clone()).collect();
+            for m in negz {
+                self.remove(&m);
+                self.insert(m, 0.0);
+            }
+        }
     }
 }
 
@@ -257,8 +268,8 @@ fn zadd_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], incr_cmd: bool) {
                     last = score;
                 }
                 None if !xx => {
+                    z.before_add(member.len(), lim);
                     z.insert(member.clone(), score);
-                    z.note_add(member.len(), lim);
                     added += 1;
                     processed += 1;
                     last = score;
@@ -407,11 +418,10 @@ fn zpop_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], max: bool) {
     }
     let mut count: Option<usize> = None;
     if a.len() == 3 {
-        let Some(n) = arg_i64(ctx, &a[2]) else { return };
-        if n < 0 {
-            return ctx.error("ERR value is out of range, must be positive");
+        match num::parse_i64(&a[2]) {
+            Some(n) if n >= 0 => count = Some(n as usize),
+            _ => return ctx.error("ERR value is out of range, must be positive"),
         }
-        count = Some(n as usize);
     }
     let Ok(key) = first_zset(ks, ctx, &a[1..2]) else { return };
     let Some(key) = key else { return ctx.out.array(0) };
@@ -544,7 +554,7 @@ pub fn zrandmember(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if a.len() >= 3 {
         let Some(l) = arg_i64(ctx, &a[2]) else { return };
         if l == i64::MIN {
-            return ctx.error("ERR value is out of range, must be between -9223372036854775807 and 9223372036854775807");
+            return ctx.error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
         }
         let withscores = match a.len() {
             3 => false,

@@ -335,7 +335,7 @@ fn store_result(ks: &mut Keyspace, ctx: &mut Ctx, dst: &[u8], items: Vec<(Bytes,
         }
         return ctx.out.int(0);
     }
-    let mut z = ZSet::default();
+    let mut z = ZSet { skiplist: true, ..ZSet::default() };
     for (m, s) in items {
         z.insert(m, s);
     }
