@@ -392,13 +392,15 @@ fn pop_n(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], max: bool, count: usize) 
 }
 
 /// The first existing key among `keys`: `Ok(None)` when none exists, `Err` (after replying)
-/// when the first existing one is not a sorted set.
+/// when the first existing one is not a sorted set (a waiter being served skips it instead).
 fn first_zset(ks: &mut Keyspace, ctx: &mut Ctx, keys: &[Bytes]) -> Result<Option<Bytes>, ()> {
+    let serving = ks.blocking.serving_waiter;
     for k in keys {
         match ks.lookup_write(ctx, k) {
             None => continue,
             Some(Value::ZSet(z)) if z.is_empty() => continue,
             Some(Value::ZSet(_)) => return Ok(Some(k.clone())),
+            Some(_) if serving => continue,
             Some(_) => {
                 ctx.error(err::WRONGTYPE);
                 return Err(());
