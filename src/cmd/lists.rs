@@ -48,6 +48,12 @@ fn read_list<'a>(ks: &'a mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Result<Opti
     }
 }
 
+/// While a parked client's command is re-run, a key of another type is skipped (the client
+/// keeps waiting) instead of answering WRONGTYPE, as Redis does.
+fn skip_for_waiter(ks: &Keyspace, ctx: &Ctx, key: &[u8]) -> bool {
+    ks.blocking.serving_waiter && matches!(ks.dbs[ctx.db].keys.get(key), Some(v) if !matches!(v, Value::List(_)))
+}
+
 /// Checks the type for a write: Ok(false) when missing.
 fn write_check(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Result<bool, ()> {
     match ks.lookup_write(ctx, key) {
@@ -485,6 +491,9 @@ fn parse_mpop(ctx: &mut Ctx, args: &[Bytes]) -> Option<(Vec<Bytes>, bool, Option
 /// Pops from the first non-empty list of `keys`: `[key, [elements]]`. False when none had any.
 fn mpop_first(ks: &mut Keyspace, ctx: &mut Ctx, keys: &[Bytes], left: bool, count: usize) -> bool {
     for k in keys {
+        if skip_for_waiter(ks, ctx, k) {
+            continue;
+        }
         match write_check(ks, ctx, k) {
             Err(()) => return true,
             Ok(false) => continue,
@@ -528,6 +537,9 @@ fn bpop(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], left: bool) {
     }
     let keys = &a[1..a.len() - 1];
     for k in keys {
+        if skip_for_waiter(ks, ctx, k) {
+            continue;
+        }
         match write_check(ks, ctx, k) {
             Err(()) => return,
             Ok(false) => continue,
@@ -553,6 +565,9 @@ pub fn brpop(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 fn bmove(ks: &mut Keyspace, ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: bool, to: bool, timeout: &[u8], rewrite: Vec<Bytes>) {
     if let Err(e) = parse_timeout(ctx.now, timeout) {
         return ctx.error(e);
+    }
+    if skip_for_waiter(ks, ctx, src) {
+        return block_on(ctx, vec![src.clone()], timeout, false);
     }
     match do_move(ks, ctx, src, dst, from, to) {
         Err(()) => {}

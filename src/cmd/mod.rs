@@ -9,6 +9,8 @@ pub mod lists;
 pub mod server;
 pub mod sets;
 pub mod strings;
+pub mod zsets;
+pub mod zsets_range;
 
 use crate::keyspace::{Ctx, Keyspace};
 use bytes::Bytes;
@@ -155,7 +157,7 @@ fn build() -> Vec<CommandSpec> {
 }
 
 /// Command families declared in their own modules (data types).
-const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs];
+const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs];
 
 use keys as k;
 use server as sv;

@@ -45,6 +45,10 @@ pub struct Blocking {
     pub by_key: std::collections::HashMap<(usize, Bytes), VecDeque<u64>>,
     /// Keys written since the last serve pass that someone waits on.
     pub ready: Vec<(usize, Bytes)>,
+    /// True while a parked client's command is re-run: like Redis, which serves a waiter only
+    /// from a key of the type it waits for, such a command skips keys of another type (and
+    /// blocks again) instead of replying WRONGTYPE.
+    pub serving_waiter: bool,
 }
 
 /// Parses a blocking timeout in seconds (fractions allowed) into an absolute deadline.
@@ -119,7 +123,9 @@ impl Keyspace {
                     let Some(w) = self.unpark(id) else { break };
                     let mut out = Out::new(w.resp3);
                     let mut wdb = w.db;
+                    self.blocking.serving_waiter = true;
                     let blocked_again = self.call_for_waiter(&w.cmd, &mut wdb, w.client_id, &mut out);
+                    self.blocking.serving_waiter = false;
                     if let Some(spec) = blocked_again {
                         // Nothing for it after all: back at the head of the line.
                         let tx = w.tx.clone();

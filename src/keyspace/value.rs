@@ -250,6 +250,9 @@ impl Ord for Score {
 pub struct ZSet {
     pub dict: HashMap<Bytes, f64>,
     pub order: BTreeSet<(Score, Bytes)>,
+    /// OBJECT ENCODING: false = listpack, true = skiplist (sticky once converted, as in Redis;
+    /// maintained by the sorted-set commands, which know the configured thresholds).
+    pub skiplist: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -307,10 +310,10 @@ impl Value {
                 }
             }
             Value::ZSet(z) => {
-                if z.dict.len() <= 128 && z.dict.keys().all(|m| m.len() <= 64) {
-                    "listpack"
-                } else {
+                if z.skiplist {
                     "skiplist"
+                } else {
+                    "listpack"
                 }
             }
         }

@@ -59,6 +59,8 @@ pub fn from_rdb(v: RdbValue) -> Value {
                 }
                 zs.order.insert((Score(s), m));
             }
+            // Default thresholds (zset-max-listpack-entries 128, -value 64).
+            zs.skiplist = zs.dict.len() > 128 || zs.dict.keys().any(|m| m.len() > 64);
             Value::ZSet(Arc::new(zs))
         }
     }

@@ -1,0 +1,245 @@
+//! Sorted sets against the real binary, with real redis-server (when installed) as the oracle.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A server process, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start(bin: &str) -> Server {
+    let port = free_port();
+    let child = Command::new(bin)
+        .args(["--port", &port.to_string(), "--save", ""])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start server");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{bin} did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Server { child, port }
+}
+
+fn tandem() -> Server {
+    start(env!("CARGO_BIN_EXE_tandem"))
+}
+
+fn real_redis() -> Option<Server> {
+    let bin = "/usr/bin/redis-server";
+    std::path::Path::new(bin).exists().then(|| start(bin))
+}
+
+/// A raw RESP connection: replies are returned as their exact wire text.
+struct Conn {
+    r: BufReader<TcpStream>,
+}
+
+impl Conn {
+    fn new(port: u16) -> Conn {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Conn { r: BufReader::new(s) }
+    }
+
+    fn send(&mut self, args: &[&str]) {
+        let mut b = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            b.extend_from_slice(format!("${}\r\n{}\r\n", a.len(), a).as_bytes());
+        }
+        self.r.get_mut().write_all(&b).unwrap();
+    }
+
+    fn read(&mut self) -> String {
+        let mut line = String::new();
+        self.r.read_line(&mut line).unwrap();
+        let (t, rest) = line.split_at(1);
+        let n: i64 = rest.trim_end().parse().unwrap_or(0);
+        match t {
+            "$" if n >= 0 => {
+                let mut buf = vec![0; n as usize + 2];
+                self.r.read_exact(&mut buf).unwrap();
+                line + &String::from_utf8_lossy(&buf)
+            }
+            "*" | "%" | "~" if n > 0 => {
+                let items = if t == "%" { 2 * n } else { n };
+                (0..items).fold(line, |acc, _| acc + &self.read())
+            }
+            _ => line,
+        }
+    }
+
+    fn cmd(&mut self, line: &str) -> String {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        self.send(&args);
+        self.read()
+    }
+}
+
+/// Commands whose replies must match Redis 7.0 byte for byte.
+const TABLE: &[&str] = &[
+    "ZADD z 1 a 2 b 3 c",
+    "ZADD z NX XX 1 a",
+    "ZADD z GT LT 1 a",
+    "ZADD z 1",
+    "ZADD z INCR 1 a 2 b",
+    "ZADD z nan a",
+    "ZADD z abc a",
+    "ZADD z XX CH 5 a 6 d",
+    "ZADD z CH 5 a 6 d",
+    "ZADD z INCR 1 a",
+    "ZADD z INCR NX 1 a",
+    "ZADD z GT INCR -1 a",
+    "ZADD z INCR +inf a",
+    "ZADD z INCR -inf a",
+    "ZINCRBY z 1.5 b",
+    "ZINCRBY z x b",
+    "ZADD z 1.1 f 1e20 g -0 h 1e-5 i",
+    "ZRANGE z 0 -1 WITHSCORES",
+    "ZRANGE z 0 -1 REV WITHSCORES",
+    "ZRANGE z -100 100",
+    "ZRANGE z 5 2",
+    "ZRANGE z 0 -1 LIMIT 1 2",
+    "ZRANGE z (1 3 BYSCORE WITHSCORES",
+    "ZRANGE z +inf -inf BYSCORE REV LIMIT 1 2 WITHSCORES",
+    "ZRANGE z 0 -1 BYLEX WITHSCORES",
+    "ZRANGE z x y BYSCORE",
+    "ZRANGEBYSCORE z (1 (6",
+    "ZRANGEBYSCORE z 1 6 LIMIT -1 5",
+    "ZRANGEBYSCORE z 1 6 REV",
+    "ZREVRANGEBYSCORE z (6 (1 LIMIT 1 1 WITHSCORES",
+    "ZREVRANGE z 0 1 WITHSCORES",
+    "ZCOUNT z -inf +inf",
+    "ZCOUNT z (1 3",
+    "ZCARD z",
+    "ZRANK z b",
+    "ZREVRANK z b",
+    "ZRANK z nope",
+    "ZSCORE z f",
+    "ZMSCORE z a nope b",
+    "ZREM z a nope",
+    "ZADD l 0 a 0 b 0 c 0 d 0 e",
+    "ZRANGEBYLEX l [b (e",
+    "ZRANGEBYLEX l (b + LIMIT 1 2",
+    "ZREVRANGEBYLEX l + (b",
+    "ZRANGEBYLEX l a b",
+    "ZLEXCOUNT l - +",
+    "ZREMRANGEBYLEX l [b (d",
+    "ZREMRANGEBYRANK l 0 0",
+    "ZREMRANGEBYSCORE l -inf +inf",
+    "EXISTS l",
+    "ZADD p 1 a 2 b 3 c 4 d",
+    "ZPOPMIN p",
+    "ZPOPMAX p 2",
+    "ZPOPMIN p -1",
+    "ZMPOP 2 nokey p MAX COUNT 5",
+    "ZMPOP 1 p MIN",
+    "ZMPOP 0 p MIN",
+    "ZADD u1 1 a 2 b 3 c",
+    "ZADD u2 10 b 20 c 30 d",
+    "ZUNION 2 u1 u2 WEIGHTS 2 3 WITHSCORES",
+    "ZUNION 2 u1 u2 AGGREGATE MIN WITHSCORES",
+    "ZINTER 2 u1 u2 AGGREGATE MAX WITHSCORES",
+    "ZDIFF 2 u1 u2 WITHSCORES",
+    "ZINTERCARD 2 u1 u2 LIMIT 1",
+    "ZUNIONSTORE dst 2 u1 u2",
+    "ZRANGE dst 0 -1 WITHSCORES",
+    "ZINTERSTORE dst 2 u1 nokey",
+    "EXISTS dst",
+    "ZRANGESTORE dst u2 (10 +inf BYSCORE",
+    "ZRANGE dst 0 -1 WITHSCORES",
+    "ZUNION 0 u1",
+    "ZUNION 2 u1 u2 WEIGHTS 1",
+    "ZRANDMEMBER nokey 5",
+    "ZRANDMEMBER u1 -9223372036854775808",
+    "ZSCAN u1 0",
+    "OBJECT ENCODING u1",
+    "SET str x",
+    "ZADD str 1 a",
+    "ZRANGE str 0 -1",
+    "ZUNION 2 u1 str",
+    "BZPOPMIN str 0",
+    "BZPOPMIN nokey u1 0",
+    "BZMPOP 0 1 u2 MAX COUNT 2",
+    "BZPOPMIN nokey -1",
+];
+
+#[test]
+fn replies_match_redis() {
+    let Some(real) = real_redis() else {
+        eprintln!("redis-server not installed: skipping the comparison");
+        return;
+    };
+    let ours = tandem();
+    let (mut a, mut b) = (Conn::new(real.port), Conn::new(ours.port));
+    let mut diffs = vec![];
+    for line in TABLE {
+        let (x, y) = (a.cmd(line), b.cmd(line));
+        if x != y {
+            diffs.push(format!("{line}\n  redis: {x:?}\n  ours:  {y:?}"));
+        }
+    }
+    assert!(diffs.is_empty(), "replies differ:\n{}", diffs.join("\n"));
+}
+
+#[test]
+fn encoding_follows_thresholds() {
+    let s = tandem();
+    let mut c = Conn::new(s.port);
+    c.cmd("ZADD small 1 a");
+    assert_eq!(c.cmd("OBJECT ENCODING small"), "$8\r\nlistpack\r\n");
+    let long = "x".repeat(65);
+    c.cmd(&format!("ZADD small 2 {long}"));
+    assert_eq!(c.cmd("OBJECT ENCODING small"), "$8\r\nskiplist\r\n");
+    c.cmd(&format!("ZREM small {long}"));
+    assert_eq!(c.cmd("OBJECT ENCODING small"), "$8\r\nskiplist\r\n", "conversion is sticky");
+    c.cmd("CONFIG SET zset-max-listpack-entries 1");
+    c.cmd("ZADD two 1 a 2 b");
+    assert_eq!(c.cmd("OBJECT ENCODING two"), "$8\r\nskiplist\r\n");
+    assert_eq!(c.cmd("ZRANGESTORE one two 0 0"), ":1\r\n");
+    assert_eq!(c.cmd("OBJECT ENCODING one"), "$8\r\nlistpack\r\n");
+}
+
+#[test]
+fn bzpopmin_is_woken_by_zadd() {
+    let s = tandem();
+    let mut waiter = Conn::new(s.port);
+    let mut other = Conn::new(s.port);
+    waiter.send(&["BZPOPMIN", "k1", "k2", "0"]);
+    // Wait until the server has parked the waiter.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !other.cmd("INFO clients").contains("blocked_clients:1") {
+        assert!(Instant::now() < deadline, "client never blocked");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(other.cmd("ZADD k2 5 m 7 n"), ":2\r\n");
+    assert_eq!(waiter.read(), "*3\r\n$2\r\nk2\r\n$1\r\nm\r\n$1\r\n5\r\n");
+    assert_eq!(other.cmd("ZRANGE k2 0 -1"), "*1\r\n$1\r\nn\r\n");
+}
+
+#[test]
+fn bzpopmin_times_out() {
+    let s = tandem();
+    let mut c = Conn::new(s.port);
+    let t = Instant::now();
+    assert_eq!(c.cmd("BZPOPMIN nokey 0.2"), "*-1\r\n");
+    assert!(t.elapsed() >= Duration::from_millis(150));
+    assert_eq!(c.cmd("BZMPOP 0.1 1 nokey MIN"), "*-1\r\n");
+}
