@@ -126,10 +126,11 @@ impl Keyspace {
                     self.blocking.serving_waiter = true;
                     let blocked_again = self.call_for_waiter(&w.cmd, &mut wdb, w.client_id, &mut out);
                     self.blocking.serving_waiter = false;
-                    if let Some(spec) = blocked_again {
-                        // Nothing for it after all: back at the head of the line.
+                    if blocked_again.is_some() {
+                        // Nothing for it after all: back at the head of the line, with its
+                        // original deadline.
                         let tx = w.tx.clone();
-                        let rx_unused = self.park(w.client_id, w.db, &w.cmd, spec, w.resp3);
+                        let rx_unused = self.park(w.client_id, w.db, &w.cmd, w.spec.clone(), w.resp3);
                         drop(rx_unused);
                         if let Some(nw) = self.blocking.waiters.get_mut(&w.client_id) {
                             nw.tx = tx;
