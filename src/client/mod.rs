@@ -106,7 +106,6 @@ impl Client {
         self.wait_if_paused().await;
         let mut items = std::mem::take(&mut self.pending);
         while !items.is_empty() {
-            trace_msg!(format_args!("client:{}", self.id), "keyspace", "Exec({} items)", items.len());
             let msg = Exec { client_id: self.id, db: self.db, resp3: self.resp3, items };
             let done = match self.keyspace.call(msg).await {
                 Ok(done) => done,
@@ -424,7 +423,6 @@ impl Actor for Client {
         self.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
         self.shared.stats.connected_clients.fetch_sub(1, Relaxed);
         let _ = self.keyspace.send(keyspace::ClientGone(self.id));
-        trace_msg!(format_args!("client:{}", self.id), "keyspace", "ClientGone");
     }
 }
 
