@@ -529,14 +529,23 @@ impl Link {
         let mut ready_len = 0usize;
         let mut items: Vec<Item> = vec![];
         let mut txn: Option<(Vec<Cmd>, usize)> = None;
-        let mut data = std::mem::take(&mut conn.buf);
+        // Parser input: bytes not consumed yet (the parser leaves a partly received bulk
+        // payload or header line here until the rest arrives).
+        let mut data = BytesMut::new();
+        let mut fresh = std::mem::take(&mut conn.buf);
         loop {
             if !self.current() {
                 return LinkEnd::Stale;
             }
-            if !data.is_empty() {
-                raw.extend_from_slice(&data);
-                self.shared.stats.net_repl_input_bytes.fetch_add(data.len() as u64, Relaxed);
+            if !fresh.is_empty() {
+                let fresh = std::mem::take(&mut fresh);
+                raw.extend_from_slice(&fresh);
+                self.shared.stats.net_repl_input_bytes.fetch_add(fresh.len() as u64, Relaxed);
+                if data.is_empty() {
+                    data = fresh;
+                } else {
+                    data.extend_from_slice(&fresh);
+                }
                 let mut reqs = vec![];
                 let r = parser.parse(&mut data, limits, &mut reqs);
                 for req in reqs {
@@ -598,7 +607,7 @@ impl Link {
                 return LinkEnd::Retry("killed".into());
             }
             match conn.fill().await {
-                Ok(()) => data = conn.buf.split(),
+                Ok(()) => fresh = conn.buf.split(),
                 Err(e) if e == "timeout" => {
                     log::warn!("MASTER timeout: no data nor PING received...");
                     return LinkEnd::Retry(e);
