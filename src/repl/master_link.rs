@@ -558,7 +558,11 @@ impl Link {
                             items.push(Item::Txn(cmds));
                             ready_len += tlen;
                         } else if let Some(spec) = argv.first().and_then(|n| cmd::lookup(n)) {
-                            cmds.push(Cmd { spec, argv });
+                            if spec.arity_ok(argv.len()) {
+                                cmds.push(Cmd { spec, argv });
+                            } else {
+                                log::warn!("Wrong number of arguments for '{}' from master, ignored", spec.name);
+                            }
                         }
                         continue;
                     }
@@ -585,6 +589,11 @@ impl Link {
                         continue;
                     }
                     match cmd::lookup(name) {
+                        // Commands are implemented assuming a checked arity: a malformed
+                        // one from the master must not reach them.
+                        Some(spec) if !spec.arity_ok(argv.len()) => {
+                            log::warn!("Wrong number of arguments for '{}' from master, ignored", spec.name)
+                        }
                         Some(spec) => items.push(Item::Cmd(Cmd { spec, argv })),
                         None => log::warn!("Unknown command '{}' from master, ignored", String::from_utf8_lossy(name)),
                     }
