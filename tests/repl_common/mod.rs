@@ -188,8 +188,12 @@ impl Srv {
         self.child.id()
     }
 
+    /// SIGSTOP, then waits until every thread of the process is actually stopped (delivery
+    /// is asynchronous: a busy thread may run on for a moment).
     pub fn stop(&self) {
         signal(self.pid(), "STOP");
+        let pid = self.pid();
+        wait_for(&format!("{} (pid {}) stopped", self.name, pid), || all_threads_stopped(pid));
     }
 
     pub fn cont(&self) {
@@ -287,6 +291,17 @@ impl Drop for Srv {
             }
         }
     }
+}
+
+/// True when every thread of `pid` is in state T (stopped) per /proc.
+pub fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", pid)) else { return false };
+    tasks.flatten().all(|t| {
+        std::fs::read_to_string(t.path().join("stat"))
+            .ok()
+            .and_then(|st| st.rsplit_once(") ").map(|(_, rest)| rest.starts_with('T') || rest.starts_with('t')))
+            .unwrap_or(true)
+    })
 }
 
 pub fn signal(pid: u32, sig: &str) {
