@@ -226,9 +226,13 @@ fn link_kills_under_load(m: Srv, r: Srv) {
     assert!(counter > 0);
 }
 
+// The writer produces ~1 MB of stream per second and a replica reconnects after ~1 s: a
+// default 1 MB backlog could legitimately force a full resync.
+const BIG_BACKLOG: &[&str] = &["--repl-backlog-size", "64mb"];
+
 #[test]
 fn link_kills_tandem_master_tandem_replica() {
-    link_kills_under_load(Srv::tandem("m", &[]), Srv::tandem("r", &[]));
+    link_kills_under_load(Srv::tandem("m", BIG_BACKLOG), Srv::tandem("r", BIG_BACKLOG));
 }
 
 #[test]
@@ -236,7 +240,7 @@ fn link_kills_real_master_tandem_replica() {
     if !have_redis("link_kills_real_master_tandem_replica") {
         return;
     }
-    link_kills_under_load(Srv::redis("redis-master", &[]), Srv::tandem("tandem-replica", &[]));
+    link_kills_under_load(Srv::redis("redis-master", BIG_BACKLOG), Srv::tandem("tandem-replica", BIG_BACKLOG));
 }
 
 // ---------------------------------------------------------------------------------------

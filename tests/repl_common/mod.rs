@@ -344,14 +344,16 @@ pub fn info(con: &mut redis::Connection, section: &str) -> HashMap<String, Strin
         .collect()
 }
 
-/// Waits until every replica's master_repl_offset equals the master's (the master is read
-/// again after the replicas, so a ping in between only makes the poll retry); returns it.
+/// Waits until every replica's link is up and its master_repl_offset equals the master's
+/// (the master is read again after the replicas, so a ping in between only makes the poll
+/// retry); returns that offset.
 pub fn wait_synced(master: &Srv, replicas: &[&Srv]) -> i64 {
     let deadline = Instant::now() + WAIT;
     loop {
         let m = master.offset();
         let rs: Vec<i64> = replicas.iter().map(|r| r.offset()).collect();
-        if m > 0 && rs.iter().all(|&r| r == m) && master.offset() == m {
+        let up = replicas.iter().all(|r| r.info("replication").get("master_link_status").map(|s| s == "up").unwrap_or(false));
+        if up && rs.iter().all(|&r| r == m) && master.offset() == m {
             return m;
         }
         if Instant::now() > deadline {
