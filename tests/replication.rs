@@ -388,16 +388,16 @@ fn read_only_replica_and_expiry_from_master() {
 
     let mut mc = m.conn();
     let _: () = q(&mut mc, &["SET", "keep", "1"]);
-    let _: () = q(&mut mc, &["SET", "vol", "v", "PX", "300"]);
+    let _: () = q(&mut mc, &["SET", "vol", "v", "PX", "1000"]);
     let set_at = Instant::now();
     let mut rc = r.conn();
     wait_for("replica sees the volatile key", || q::<Option<String>>(&mut rc, &["GET", "vol"]).is_some());
     // Freeze the master: no DEL can come from it now.
     m.stop();
     let _resume = Resume(m.pid());
-    assert!(ms_since(set_at) < 250, "too slow to freeze the master before the key expires");
+    assert!(ms_since(set_at) < 900, "too slow to freeze the master before the key expires");
     wait_for("the volatile key is logically expired on the replica", || q::<Option<String>>(&mut rc, &["GET", "vol"]).is_none());
-    assert!(ms_since(set_at) >= 250, "replica hid the key after only {} ms", ms_since(set_at));
+    assert!(ms_since(set_at) >= 950, "replica hid the key after only {} ms", ms_since(set_at));
     assert_eq!(q::<i64>(&mut rc, &["EXISTS", "vol"]), 0);
     // Give the replica's own expiry cycle time to run (it must not delete anything).
     std::thread::sleep(Duration::from_millis(300));
