@@ -789,7 +789,7 @@ async fn wait(c: &mut Client, a: &[Bytes]) {
             .count() as i64
     };
     let got = count(c);
-    if got >= n || c.multi.is_some() {
+    if got >= n || c.multi.is_some() || c.in_exec {
         return c.out.int(got);
     }
     let _ = c.keyspace.call(crate::repl::GetAck).await;

@@ -68,6 +68,8 @@ pub struct Client {
     pub(crate) handshake: crate::repl::replica::Handshake,
     /// The socket now belongs to a replica actor: do not close it on stop.
     pub(crate) handed_over: bool,
+    /// Running the connection commands of an EXEC (WAIT answers at once there).
+    pub(crate) in_exec: bool,
 }
 
 impl Client {
@@ -91,6 +93,7 @@ impl Client {
             reply_skip: false,
             handshake: Default::default(),
             handed_over: false,
+            in_exec: false,
         }
     }
 
@@ -161,6 +164,7 @@ impl Client {
     /// Runs the connection commands of a transaction (the keyspace left them out) and puts
     /// each reply at its place among the keyspace's replies.
     async fn splice_client_cmds(&mut self, out: BytesMut, cmds: Vec<(usize, Cmd)>) {
+        self.in_exec = true;
         let mut prev = 0;
         for (at, c) in cmds {
             if !self.reply_off {
@@ -178,6 +182,7 @@ impl Client {
         if !self.reply_off {
             self.out.buf.extend_from_slice(&out[prev..]);
         }
+        self.in_exec = false;
     }
 
     /// CLIENT PAUSE: hold commands until the pause ends.

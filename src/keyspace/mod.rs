@@ -173,6 +173,10 @@ pub struct Keyspace {
     pub active_expire: bool,
     /// True while this server replicates from a master: keys are not expired here.
     pub is_replica: bool,
+    /// True while commands from our master's stream execute: they see logically expired
+    /// keys as present (the master's DEL for them is still to come, and commands like DEL
+    /// or INCR from the master must act on the key as the master did).
+    pub applying_master: bool,
     /// The replication feed (offset bookkeeping and the stream's last SELECTed db).
     pub feed: crate::repl::Feed,
     pub blocking: blocking::Blocking,
@@ -193,6 +197,7 @@ impl Keyspace {
             rng: SmallRng::from_entropy(),
             active_expire: true,
             is_replica: false,
+            applying_master: false,
             feed: crate::repl::Feed::default(),
             blocking: Default::default(),
             cron_ticks: 0,
@@ -217,7 +222,7 @@ impl Keyspace {
             return false;
         }
         if self.is_replica {
-            return true;
+            return !self.applying_master;
         }
         self.delete_expired(ctx.db, key);
         ctx.prop.push(vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(key)]);

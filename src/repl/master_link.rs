@@ -578,16 +578,23 @@ impl Link {
         let mut ready_len = 0usize;
         let mut items: Vec<Item> = vec![];
         let mut txn: Option<(Vec<Cmd>, usize)> = None;
-        // `data` keeps what the parser has not consumed yet (a partial command) across reads.
-        let mut data = std::mem::take(&mut conn.buf);
-        let mut fresh = data.len();
+        // Parser input: bytes not consumed yet (the parser leaves a partly received bulk
+        // payload or header line here until the rest arrives).
+        let mut data = BytesMut::new();
+        let mut fresh = std::mem::take(&mut conn.buf);
         loop {
             if !self.current() {
                 return LinkEnd::Stale;
             }
-            if fresh > 0 {
-                raw.extend_from_slice(&data[data.len() - fresh..]);
-                self.shared.stats.net_repl_input_bytes.fetch_add(fresh as u64, Relaxed);
+            if !fresh.is_empty() {
+                let fresh = std::mem::take(&mut fresh);
+                raw.extend_from_slice(&fresh);
+                self.shared.stats.net_repl_input_bytes.fetch_add(fresh.len() as u64, Relaxed);
+                if data.is_empty() {
+                    data = fresh;
+                } else {
+                    data.extend_from_slice(&fresh);
+                }
                 let mut reqs = vec![];
                 let r = parser.parse(&mut data, limits, &mut reqs);
                 for req in reqs {
@@ -599,8 +606,12 @@ impl Link {
                             let (cmds, tlen) = txn.take().unwrap_or_default();
                             items.push(Item::Txn(cmds));
                             ready_len += tlen;
-                        } else if let Some(spec) = argv.first().and_then(|n| cmd::lookup(n)).filter(|s| s.arity_ok(argv.len())) {
-                            cmds.push(Cmd { spec, argv });
+                        } else if let Some(spec) = argv.first().and_then(|n| cmd::lookup(n)) {
+                            if spec.arity_ok(argv.len()) {
+                                cmds.push(Cmd { spec, argv });
+                            } else {
+                                log::warn!("Wrong number of arguments for '{}' from master, ignored", spec.name);
+                            }
                         }
                         continue;
                     }
@@ -627,9 +638,13 @@ impl Link {
                         continue;
                     }
                     match cmd::lookup(name) {
-                        Some(spec) if spec.arity_ok(argv.len()) => items.push(Item::Cmd(Cmd { spec, argv })),
-                        Some(spec) => log::warn!("== CRITICAL == This replica is sending an error to its master: '{}' after processing the command '{}'", cmd::arity_error(spec.name), spec.name),
-                        None => log::warn!("== CRITICAL == This replica is sending an error to its master: 'unknown command '{}'' after processing the command '<unknown>'", String::from_utf8_lossy(name)),
+                        // Commands are implemented assuming a checked arity: a malformed
+                        // one from the master must not reach them.
+                        Some(spec) if !spec.arity_ok(argv.len()) => {
+                            log::warn!("Wrong number of arguments for '{}' from master, ignored", spec.name)
+                        }
+                        Some(spec) => items.push(Item::Cmd(Cmd { spec, argv })),
+                        None => log::warn!("Unknown command '{}' from master, ignored", String::from_utf8_lossy(name)),
                     }
                     ready_len += len;
                 }
@@ -650,11 +665,7 @@ impl Link {
                 return LinkEnd::Retry("killed".into());
             }
             match conn.fill().await {
-                Ok(()) => {
-                    let new = conn.buf.split();
-                    fresh = new.len();
-                    data.extend_from_slice(&new);
-                }
+                Ok(()) => fresh = conn.buf.split(),
                 Err(e) if e == "timeout" => {
                     log::warn!("MASTER timeout: no data nor PING received...");
                     return LinkEnd::Retry(e);

@@ -496,7 +496,9 @@ impl Handler<ApplyStream> for Keyspace {
         trace_msg!("master-link", "keyspace", "ApplyStream({} items, {} bytes)", msg.items.len(), msg.raw.len());
         let mut out = crate::resp::Out::new(false);
         let mut db = msg.db;
+        self.applying_master = true;
         let _ = self.exec_items(&msg.items, &mut db, 0, &mut out, &mut Vec::new());
+        self.applying_master = false;
         self.feed.append_raw(&msg.raw);
         self.feed.last_db = Some(db);
         self.feed.flush();

@@ -1,0 +1,707 @@
+//! Replication integration tests: the real tandem binary against itself and against real
+//! redis-server 7.0 (tests needing /usr/bin/redis-server print a note and pass when it is
+//! absent). Every wait polls with a deadline of at most 10 s; processes die in Drop guards.
+//!
+//! Set REPLTEST_SHOW_LOGS=1 to print the servers' logs even when tests pass.
+
+mod repl_common;
+
+use repl_common::*;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(c).unwrap_or_else(|e| panic!("{:?}: {}", args, e))
+}
+
+fn select(c: &mut redis::Connection, db: usize) {
+    let _: () = redis::cmd("SELECT").arg(db).query(c).unwrap();
+}
+
+/// A mixed workload over `dbs` databases: SET, SET EX, INCR, EXPIRE, DEL, MSET, MULTI/EXEC.
+fn workload(srv: &Srv, tag: &str, dbs: usize) {
+    let mut c = srv.conn();
+    for db in 0..dbs {
+        select(&mut c, db);
+        for i in 0..50 {
+            let _: () = q(&mut c, &["SET", &format!("{}:s:{}", tag, i), &format!("v{}-{}", db, i)]);
+        }
+        for _ in 0..25 {
+            let _: i64 = q(&mut c, &["INCR", &format!("{}:counter", tag)]);
+        }
+        let _: () = q(&mut c, &["SET", &format!("{}:ex", tag), "x", "EX", "1000"]);
+        let n: i64 = q(&mut c, &["EXPIRE", &format!("{}:s:1", tag), "500"]);
+        assert_eq!(n, 1);
+        let n: i64 = q(&mut c, &["DEL", &format!("{}:s:2", tag), &format!("{}:s:3", tag), "missing"]);
+        assert_eq!(n, 2);
+        let _: () = q(&mut c, &["MSET", &format!("{}:m1", tag), "a", &format!("{}:m2", tag), "b", &format!("{}:m3", tag), "c"]);
+        let (a, b): (i64, i64) = redis::pipe()
+            .atomic()
+            .cmd("INCRBY")
+            .arg(format!("{}:tx", tag))
+            .arg(10)
+            .cmd("INCR")
+            .arg(format!("{}:tx", tag))
+            .cmd("SET")
+            .arg(format!("{}:txs", tag))
+            .arg(db)
+            .ignore()
+            .cmd("DEL")
+            .arg(format!("{}:m3", tag))
+            .ignore()
+            .query(&mut c)
+            .unwrap();
+        assert_eq!(b, a + 1);
+    }
+}
+
+fn stat(srv: &Srv, f: &str) -> i64 {
+    srv.info_i64("stats", f)
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. tandem master, two tandem replicas, a chained sub-replica
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn tandem_master_two_replicas_and_chained_subreplica() {
+    let m = Srv::tandem("m", &[]);
+    let a = Srv::tandem("a", &[]);
+    let b = Srv::tandem("b", &[]);
+    let c = Srv::tandem("c", &[]);
+    workload(&m, "before", 3);
+    a.replicaof(&m);
+    b.replicaof(&m);
+    a.wait_link_up();
+    b.wait_link_up();
+    c.replicaof(&a);
+    workload(&m, "live", 4);
+    c.wait_link_up();
+    workload(&m, "after", 2);
+    let off = wait_synced(&m, &[&a, &b, &c]);
+    assert!(off > 0);
+    let id = m.replid();
+    for r in [&a, &b, &c] {
+        assert_eq!(r.replid(), id, "{} has another master_replid", r.name);
+        assert_eq!(r.info_field("replication", "role"), "slave");
+    }
+    // Only direct replicas ACK to the master; the sub-replica ACKs to `a`.
+    wait_acked(&m, 2);
+    wait_acked(&a, 1);
+    for r in [&a, &b, &c] {
+        assert_same_data(&m, r, 4);
+    }
+    assert_eq!(stat(&m, "sync_full"), 2);
+    assert_eq!(stat(&a, "sync_full"), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. real redis-server master -> tandem replica
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn real_master_tandem_replica() {
+    if !have_redis("real_master_tandem_replica") {
+        return;
+    }
+    let m = Srv::redis("redis-master", &[]);
+    workload(&m, "before", 3);
+    let r = Srv::tandem("tandem-replica", &[]);
+    r.replicaof(&m);
+    r.wait_link_up();
+    m.wait_log(&format!("Synchronization with replica 127.0.0.1:{} succeeded", r.port));
+    workload(&m, "live", 3);
+    wait_synced(&m, &[&r]);
+    assert_eq!(r.replid(), m.replid());
+    // Our ACKs: the real master sees us online at its own offset once writes stop.
+    wait_acked(&m, 1);
+    assert_same_data(&m, &r, 3);
+    let mut c = m.conn();
+    let _: () = q(&mut c, &["SET", "wait-key", "1"]);
+    let n: i64 = q(&mut c, &["WAIT", "1", "1000"]);
+    assert_eq!(n, 1, "WAIT 1 1000 on the real master");
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. tandem master -> real redis-server replica
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn tandem_master_real_replica() {
+    if !have_redis("tandem_master_real_replica") {
+        return;
+    }
+    let m = Srv::tandem("tandem-master", &[]);
+    workload(&m, "before", 3);
+    let r = Srv::redis("redis-replica", &[]);
+    r.replicaof(&m);
+    r.wait_log("MASTER <-> REPLICA sync: Finished with success");
+    r.wait_link_up();
+    workload(&m, "live", 3);
+    wait_synced(&m, &[&r]);
+    assert_eq!(r.replid(), m.replid());
+    wait_acked(&m, 1);
+    assert_same_data(&m, &r, 3);
+    let mut c = m.conn();
+    let _: () = q(&mut c, &["SET", "wait-key", "1"]);
+    let n: i64 = q(&mut c, &["WAIT", "1", "1000"]);
+    assert_eq!(n, 1, "WAIT 1 1000 on tandem with a real replica");
+
+    // The full-sync payload, checked by Redis's own checker.
+    let file = m.dir_path().join("cli-dump.rdb");
+    let out = std::process::Command::new(REDIS_CLI)
+        .args(["-p", &m.port.to_string(), "--rdb", &file.to_string_lossy()])
+        .output()
+        .expect("run redis-cli --rdb");
+    assert!(out.status.success(), "redis-cli --rdb failed: {} {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(REDIS_CHECK_RDB).arg(&file).output().expect("run redis-check-rdb");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && text.contains("RDB looks OK"), "redis-check-rdb rejected tandem's RDB:\n{}", text);
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. link kills under write load, both directions
+// ---------------------------------------------------------------------------------------
+
+fn link_kills_under_load(m: Srv, r: Srv) {
+    workload(&m, "before", 2);
+    r.replicaof(&m);
+    r.wait_link_up();
+    wait_synced(&m, &[&r]);
+    wait_acked(&m, 1);
+    let full0 = stat(&m, "sync_full");
+    let pok0 = stat(&m, "sync_partial_ok");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let ops = Arc::new(AtomicUsize::new(0));
+    let writer = {
+        let (stop, ops) = (stop.clone(), ops.clone());
+        let mut c = m.conn();
+        std::thread::spawn(move || {
+            let mut i = 0usize;
+            while !stop.load(Ordering::Relaxed) || i < 3000 {
+                select(&mut c, i % 3);
+                let _: i64 = q(&mut c, &["INCR", "load:counter"]);
+                let _: () = q(&mut c, &["SET", &format!("load:{}", i % 200), &i.to_string()]);
+                i += 1;
+                ops.store(i, Ordering::Relaxed);
+            }
+            i
+        })
+    };
+    let mut kills = 0;
+    for round in 0..3 {
+        let before = ops.load(Ordering::Relaxed);
+        wait_for("writer progress", || ops.load(Ordering::Relaxed) > before + 200);
+        let n: i64 = q(&mut m.conn(), &["CLIENT", "KILL", "TYPE", "replica"]);
+        assert_eq!(n, 1, "round {}: CLIENT KILL TYPE replica on the master", round);
+        kills += 1;
+        r.wait_link_up();
+        wait_for("sync_partial_ok after master-side kill", || stat(&m, "sync_partial_ok") >= pok0 + kills);
+
+        let before = ops.load(Ordering::Relaxed);
+        wait_for("writer progress", || ops.load(Ordering::Relaxed) > before + 200);
+        let n: i64 = q(&mut r.conn(), &["CLIENT", "KILL", "TYPE", "master"]);
+        assert_eq!(n, 1, "round {}: CLIENT KILL TYPE master on the replica", round);
+        kills += 1;
+        r.wait_link_up();
+        wait_for("sync_partial_ok after replica-side kill", || stat(&m, "sync_partial_ok") >= pok0 + kills);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let total = writer.join().expect("writer thread");
+    assert!(total >= 3000);
+    wait_synced(&m, &[&r]);
+    wait_acked(&m, 1);
+    assert_eq!(stat(&m, "sync_full"), full0, "a link kill caused a full resync");
+    assert_eq!(stat(&m, "sync_partial_ok"), pok0 + kills, "one partial resync per kill");
+    assert_same_data(&m, &r, 3);
+    let counter: i64 = q(&mut r.conn(), &["GET", "load:counter"]);
+    assert!(counter > 0);
+}
+
+// The writer produces ~1 MB of stream per second and a replica reconnects after ~1 s: a
+// default 1 MB backlog could legitimately force a full resync.
+const BIG_BACKLOG: &[&str] = &["--repl-backlog-size", "64mb"];
+
+#[test]
+fn link_kills_tandem_master_tandem_replica() {
+    link_kills_under_load(Srv::tandem("m", BIG_BACKLOG), Srv::tandem("r", BIG_BACKLOG));
+}
+
+#[test]
+fn link_kills_real_master_tandem_replica() {
+    if !have_redis("link_kills_real_master_tandem_replica") {
+        return;
+    }
+    link_kills_under_load(Srv::redis("redis-master", BIG_BACKLOG), Srv::tandem("tandem-replica", BIG_BACKLOG));
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. promotion: the other replica continues partially with the promoted one
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn promotion_keeps_partial_resync() {
+    // No pings from the master while we look at offsets.
+    let m = Srv::tandem("m", &["--repl-ping-replica-period", "60"]);
+    let a = Srv::tandem("a", &[]);
+    let b = Srv::tandem("b", &[]);
+    a.replicaof(&m);
+    b.replicaof(&m);
+    workload(&m, "w", 3);
+    a.wait_link_up();
+    b.wait_link_up();
+    let off = wait_synced(&m, &[&a, &b]);
+    let old_id = m.replid();
+
+    a.replicaof_no_one();
+    let info = a.info("replication");
+    assert_eq!(info["role"], "master");
+    assert_eq!(info["master_replid2"], old_id);
+    assert_ne!(info["master_replid"], old_id);
+    assert_eq!(info["second_repl_offset"], (off + 1).to_string());
+    assert_eq!(info["master_repl_offset"], off.to_string());
+    let new_id = info["master_replid"].clone();
+
+    let pok0 = stat(&a, "sync_partial_ok");
+    b.replicaof(&a);
+    b.wait_link_up();
+    wait_for("b takes a's new replid", || b.replid() == new_id);
+    assert_eq!(stat(&a, "sync_partial_ok"), pok0 + 1, "b did not continue with a partial resync");
+    assert_eq!(stat(&a, "sync_full"), 0, "b needed a full resync from the promoted replica");
+    workload(&a, "after-promotion", 2);
+    wait_synced(&a, &[&b]);
+    wait_acked(&a, 1);
+    assert_same_data(&a, &b, 3);
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. WAIT
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn wait_counts_acking_replicas() {
+    let m = Srv::tandem("m", &[]);
+    let a = Srv::tandem("a", &[]);
+    let b = Srv::tandem("b", &[]);
+    a.replicaof(&m);
+    b.replicaof(&m);
+    a.wait_link_up();
+    b.wait_link_up();
+    wait_acked(&m, 2);
+    let mut c = m.conn();
+    let _: () = q(&mut c, &["SET", "k", "1"]);
+    let t = Instant::now();
+    let n: i64 = q(&mut c, &["WAIT", "2", "1000"]);
+    assert_eq!(n, 2);
+    assert!(ms_since(t) < 900, "WAIT 2 took {} ms with two healthy replicas", ms_since(t));
+
+    b.stop();
+    let _resume = Resume(b.pid());
+    let _: () = q(&mut c, &["SET", "k", "2"]);
+    let t = Instant::now();
+    let n: i64 = q(&mut c, &["WAIT", "2", "500"]);
+    let ms = ms_since(t);
+    assert_eq!(n, 1, "WAIT 2 500 with one replica stopped");
+    assert!((450..3000).contains(&ms), "WAIT 2 500 returned after {} ms", ms);
+    b.cont();
+    let n: i64 = q(&mut c, &["WAIT", "2", "5000"]);
+    assert_eq!(n, 2, "after SIGCONT both replicas ACK");
+}
+
+#[test]
+fn wait_inside_multi_answers_at_once() {
+    let m = Srv::tandem("m", &[]);
+    let a = Srv::tandem("a", &[]);
+    a.replicaof(&m);
+    a.wait_link_up();
+    wait_acked(&m, 1);
+    let mut c = m.conn();
+    let _: () = q(&mut c, &["SET", "k", "1"]);
+    let n: i64 = q(&mut c, &["WAIT", "1", "5000"]);
+    assert_eq!(n, 1);
+    // Real Redis: QUEUED, then EXEC answers the count at once (never blocks in MULTI).
+    let t = Instant::now();
+    let r: (i64,) = redis::pipe().atomic().cmd("WAIT").arg(5).arg(0).query(&mut c).unwrap();
+    assert_eq!(r.0, 1);
+    assert!(ms_since(t) < 1000);
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. min-replicas-to-write / min-replicas-max-lag
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn min_replicas_to_write() {
+    let m = Srv::tandem("m", &[]);
+    let r = Srv::tandem("r", &[]);
+    r.replicaof(&m);
+    r.wait_link_up();
+    wait_acked(&m, 1);
+    let mut c = m.conn();
+    let _: () = q(&mut c, &["CONFIG", "SET", "min-replicas-to-write", "1"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "min-replicas-max-lag", "2"]);
+    let mut raw = Raw::connect(m.port);
+    for i in 0..20 {
+        assert_eq!(raw.cmd(&["SET", "k", &i.to_string()]), "+OK");
+    }
+    assert_eq!(m.info_field("replication", "min_slaves_good_slaves"), "1");
+
+    r.stop();
+    let _resume = Resume(r.pid());
+    let t = Instant::now();
+    let mut last = String::new();
+    wait_for("a write refused with NOREPLICAS", || {
+        last = raw.cmd(&["SET", "k", "x"]);
+        last != "+OK"
+    });
+    assert_eq!(last, "-NOREPLICAS Not enough good replicas to write.");
+    assert!(ms_since(t) >= 1500, "writes refused after only {} ms", ms_since(t));
+    assert_eq!(m.info_field("replication", "min_slaves_good_slaves"), "0");
+    // Reads still work.
+    assert!(raw.cmd(&["GET", "k"]).starts_with('$'));
+    r.cont();
+    wait_for("writes accepted again after SIGCONT", || raw.cmd(&["SET", "k", "y"]) == "+OK");
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. read-only replica, replicas do not expire keys themselves
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn read_only_replica_and_expiry_from_master() {
+    let m = Srv::tandem("m", &[]);
+    let r = Srv::tandem("r", &[]);
+    r.replicaof(&m);
+    r.wait_link_up();
+    let mut raw = Raw::connect(r.port);
+    assert_eq!(raw.cmd(&["SET", "x", "y"]), "-READONLY You can't write against a read only replica.");
+    assert_eq!(raw.cmd(&["INCR", "x"]), "-READONLY You can't write against a read only replica.");
+
+    let mut mc = m.conn();
+    let _: () = q(&mut mc, &["SET", "keep", "1"]);
+    let _: () = q(&mut mc, &["SET", "vol", "v", "PX", "1000"]);
+    let set_at = Instant::now();
+    let mut rc = r.conn();
+    wait_for("replica sees the volatile key", || q::<Option<String>>(&mut rc, &["GET", "vol"]).is_some());
+    // Freeze the master: no DEL can come from it now.
+    m.stop();
+    let _resume = Resume(m.pid());
+    assert!(ms_since(set_at) < 900, "too slow to freeze the master before the key expires");
+    wait_for("the volatile key is logically expired on the replica", || q::<Option<String>>(&mut rc, &["GET", "vol"]).is_none());
+    assert!(ms_since(set_at) >= 950, "replica hid the key after only {} ms", ms_since(set_at));
+    assert_eq!(q::<i64>(&mut rc, &["EXISTS", "vol"]), 0);
+    // Give the replica's own expiry cycle time to run (it must not delete anything).
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(q::<i64>(&mut rc, &["DBSIZE"]), 2, "the replica deleted the expired key itself");
+    m.cont();
+    wait_for("the master's DEL reaches the replica", || q::<i64>(&mut rc, &["DBSIZE"]) == 1);
+    assert_eq!(q::<i64>(&mut mc, &["DBSIZE"]), 1);
+    wait_synced(&m, &[&r]);
+    assert_same_data(&m, &r, 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// 9. bad REPLCONF/PSYNC arguments; a raw PSYNC ? -1
+// ---------------------------------------------------------------------------------------
+
+fn check_bad_repl_args(port: u16, who: &str) {
+    let mut raw = Raw::connect(port);
+    assert_eq!(raw.cmd(&["REPLCONF", "foo", "bar"]), "-ERR Unrecognized REPLCONF option: foo", "{}", who);
+    assert_eq!(raw.cmd(&["REPLCONF", "listening-port"]), "-ERR syntax error", "{}", who);
+    assert_eq!(raw.cmd(&["REPLCONF", "listening-port", "1234", "capa"]), "-ERR syntax error", "{}", who);
+    assert_eq!(raw.cmd(&["REPLCONF", "listening-port", "1234"]), "+OK", "{}", who);
+    assert_eq!(raw.cmd(&["REPLCONF", "capa", "eof", "capa", "whatever"]), "+OK", "{}", who);
+    assert_eq!(raw.cmd(&["PSYNC", "abc", "notanumber"]), "-ERR value is not an integer or out of range", "{}", who);
+    assert_eq!(raw.cmd(&["PSYNC", "abc"]), "-ERR wrong number of arguments for 'psync' command", "{}", who);
+    // The connection is still a normal client.
+    assert_eq!(raw.cmd(&["PING"]), "+PONG", "{}", who);
+}
+
+#[test]
+fn bad_replconf_and_psync_arguments() {
+    let m = Srv::tandem("m", &[]);
+    check_bad_repl_args(m.port, "tandem");
+    if std::path::Path::new(REDIS_SERVER).exists() {
+        let r = Srv::redis("redis", &[]);
+        check_bad_repl_args(r.port, "real redis (oracle)");
+    }
+}
+
+/// Reads a full-sync payload after `PSYNC ? -1`; returns (replid, offset, rdb, eof-framed).
+fn raw_fullsync(raw: &mut Raw) -> (String, i64, Vec<u8>, bool) {
+    raw.skip_newlines();
+    let line = raw.line();
+    let parts: Vec<&str> = line.split(' ').collect();
+    assert_eq!(parts.len(), 3, "bad FULLRESYNC line {:?}", line);
+    assert_eq!(parts[0], "+FULLRESYNC", "{:?}", line);
+    assert!(parts[1].len() == 40 && parts[1].bytes().all(|b| b.is_ascii_hexdigit()), "bad replid in {:?}", line);
+    let off: i64 = parts[2].parse().unwrap_or_else(|_| panic!("bad offset in {:?}", line));
+    raw.skip_newlines();
+    let header = raw.line();
+    if let Some(mark) = header.strip_prefix("$EOF:") {
+        assert_eq!(mark.len(), 40, "EOF mark {:?}", mark);
+        let rdb = raw.until_suffix(mark.as_bytes());
+        (parts[1].to_string(), off, rdb, true)
+    } else {
+        let len: usize = header.strip_prefix('$').and_then(|l| l.parse().ok()).unwrap_or_else(|| panic!("bad bulk header {:?}", header));
+        (parts[1].to_string(), off, raw.exact(len), false)
+    }
+}
+
+fn check_rdb(rdb: &[u8], dir: &std::path::Path, name: &str) {
+    assert!(rdb.starts_with(b"REDIS0010"), "RDB starts with {:?}", String::from_utf8_lossy(&rdb[..rdb.len().min(9)]));
+    assert!(rdb.len() > 18 && rdb[rdb.len() - 9] == 0xFF, "RDB does not end with EOF opcode + CRC");
+    if std::path::Path::new(REDIS_CHECK_RDB).exists() {
+        let f = dir.join(name);
+        std::fs::write(&f, rdb).unwrap();
+        let out = std::process::Command::new(REDIS_CHECK_RDB).arg(&f).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && text.contains("RDB looks OK"), "redis-check-rdb:\n{}", text);
+    }
+}
+
+#[test]
+fn raw_psync_full_resync_payload() {
+    let m = Srv::tandem("m", &[]);
+    workload(&m, "w", 2);
+    // With capa eof: diskless framing expected to be accepted either way.
+    let mut raw = Raw::connect(m.port);
+    assert_eq!(raw.cmd(&["REPLCONF", "capa", "eof", "capa", "psync2"]), "+OK");
+    raw.send(&["PSYNC", "?", "-1"]);
+    let (id, off, rdb, _eof) = raw_fullsync(&mut raw);
+    assert_eq!(id, m.replid());
+    assert!(off >= 0);
+    check_rdb(&rdb, m.dir_path(), "eof.rdb");
+    // Without capa eof the payload must be length-prefixed (a pre-EOF replica cannot parse
+    // the EOF framing).
+    let mut raw2 = Raw::connect(m.port);
+    raw2.send(&["PSYNC", "?", "-1"]);
+    let (id2, _off2, rdb2, eof2) = raw_fullsync(&mut raw2);
+    assert_eq!(id2, id);
+    assert!(!eof2, "EOF framing sent to a replica without capa eof");
+    check_rdb(&rdb2, m.dir_path(), "len.rdb");
+    // The stream follows: a write shows up on the raw replica.
+    let _: () = q(&mut m.conn(), &["SET", "after-sync", "1"]);
+    let deadline = Instant::now() + WAIT;
+    while !String::from_utf8_lossy(&raw2.buf).contains("after-sync") {
+        assert!(Instant::now() < deadline, "the live stream did not follow the RDB: {:?}", String::from_utf8_lossy(&raw2.buf));
+        let mut tmp = [0u8; 4096];
+        let n = raw2.s.read(&mut tmp).unwrap();
+        assert!(n > 0);
+        raw2.buf.extend_from_slice(&tmp[..n]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 10. a corrupt RDB from a (fake) master
+// ---------------------------------------------------------------------------------------
+
+/// A minimal master: answers the handshake, then sends `payloads[i % len]` as the RDB of
+/// the i-th connection and keeps the socket open until the peer leaves.
+struct FakeMaster {
+    port: u16,
+    conns: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeMaster {
+    fn start(payloads: Vec<Vec<u8>>) -> FakeMaster {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let port = l.local_addr().unwrap().port();
+        let conns = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (c2, s2) = (conns.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !s2.load(Ordering::Relaxed) {
+                match l.accept() {
+                    Ok((s, _)) => {
+                        let i = c2.fetch_add(1, Ordering::SeqCst);
+                        let p = payloads[i % payloads.len()].clone();
+                        let s3 = s2.clone();
+                        std::thread::spawn(move || fake_master_conn(s, p, s3));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        FakeMaster { port, conns, stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for FakeMaster {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Reads one RESP array command (or inline line) from `s`.
+fn read_command(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Vec<String>> {
+    fn line(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<String> {
+        loop {
+            if let Some(p) = buf.windows(2).position(|w| w == b"\r\n") {
+                let l: Vec<u8> = buf.drain(..p + 2).take(p).collect();
+                return Some(String::from_utf8_lossy(&l).into_owned());
+            }
+            let mut tmp = [0u8; 4096];
+            match s.read(&mut tmp) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => buf.extend_from_slice(&tmp[..n]),
+            }
+        }
+    }
+    loop {
+        let first = line(s, buf)?;
+        if first.is_empty() {
+            continue;
+        }
+        let Some(n) = first.strip_prefix('*') else {
+            return Some(first.split_whitespace().map(String::from).collect());
+        };
+        let n: usize = n.parse().ok()?;
+        let mut args = Vec::new();
+        for _ in 0..n {
+            let _len = line(s, buf)?;
+            args.push(line(s, buf)?);
+        }
+        return Some(args);
+    }
+}
+
+fn fake_master_conn(mut s: TcpStream, payload: Vec<u8>, stop: Arc<AtomicBool>) {
+    s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let mut buf = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+        let Some(cmd) = read_command(&mut s, &mut buf) else {
+            // Timeout or closed: a closed socket makes writes fail below eventually.
+            if s.peek(&mut [0u8; 1]).map(|n| n == 0).unwrap_or(false) {
+                return;
+            }
+            continue;
+        };
+        let name = cmd.first().map(|c| c.to_ascii_uppercase()).unwrap_or_default();
+        let reply: Vec<u8> = match name.as_str() {
+            "PING" => b"+PONG\r\n".to_vec(),
+            "REPLCONF" if cmd.get(1).map(|o| o.eq_ignore_ascii_case("ack")).unwrap_or(false) => continue,
+            "REPLCONF" | "AUTH" => b"+OK\r\n".to_vec(),
+            "PSYNC" | "SYNC" => {
+                let mut r = format!("+FULLRESYNC {} 0\r\n${}\r\n", "ab".repeat(20), payload.len()).into_bytes();
+                r.extend_from_slice(&payload);
+                r
+            }
+            _ => b"-ERR unknown command\r\n".to_vec(),
+        };
+        if s.write_all(&reply).is_err() {
+            return;
+        }
+    }
+}
+
+#[test]
+fn corrupt_rdb_from_master_keeps_data_and_retries() {
+    let mut garbage = b"REDIS0010".to_vec();
+    garbage.extend_from_slice(b"\xfe\x00\xfb\x01\x00\x00\x03abc\x7f\x99\x98\x97garbage-garbage-garbage");
+    // A well-formed RDB (one string key "fake") whose CRC64 is wrong.
+    let mut bad_crc = b"REDIS0010".to_vec();
+    bad_crc.extend_from_slice(b"\xfe\x00\xfb\x01\x00\x00\x04fake\x01x\xff");
+    bad_crc.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+    let fake = FakeMaster::start(vec![garbage, bad_crc]);
+
+    let t = Srv::tandem("t", &[]);
+    workload(&t, "mine", 2);
+    let before = dataset(&t, 2);
+    let digest = t.digest();
+    assert!(!before.is_empty());
+    t.replicaof_port(fake.port);
+    wait_for("the fake master sees three syncs (garbage, bad CRC, retry)", || fake.conns.load(Ordering::SeqCst) >= 3);
+    wait_for("two load failures logged", || t.log_count("Failed trying to load the MASTER synchronization DB") >= 2);
+    assert!(!t.log_text().contains("MASTER <-> REPLICA sync: Finished with success"));
+    assert_eq!(t.info_field("replication", "master_link_status"), "down");
+    // Old data kept, nothing of the corrupt payloads applied.
+    assert_eq!(dataset(&t, 2), before);
+    assert_eq!(t.digest(), digest);
+    assert_eq!(q::<Option<String>>(&mut t.conn(), &["GET", "fake"]), None);
+    t.replicaof_no_one();
+    assert_eq!(dataset(&t, 2), before);
+}
+
+// ---------------------------------------------------------------------------------------
+// 11. restart of a replica continues with a partial resync (needs persistence)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn replica_restart_continues_partially() {
+    let m = Srv::tandem("m", &[]);
+    let r = Srv::tandem("r", &[]);
+    r.replicaof(&m);
+    workload(&m, "w", 2);
+    r.wait_link_up();
+    wait_synced(&m, &[&r]);
+    let _: () = q(&mut r.conn(), &["SAVE"]);
+    let full0 = stat(&m, "sync_full");
+    let pok0 = stat(&m, "sync_partial_ok");
+    let mport = m.port.to_string();
+    let r = r.restart(&["--replicaof", "127.0.0.1", &mport]);
+    r.wait_link_up();
+    workload(&m, "after-restart", 2);
+    wait_synced(&m, &[&r]);
+    assert_eq!(stat(&m, "sync_full"), full0, "the restarted replica needed a full resync");
+    assert_eq!(stat(&m, "sync_partial_ok"), pok0 + 1);
+    assert_same_data(&m, &r, 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// 12. repl-timeout, both sides
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn repl_timeout_both_sides() {
+    let m = Srv::tandem("m", &["--repl-timeout", "2", "--repl-ping-replica-period", "1"]);
+    let r = Srv::tandem("r", &["--repl-timeout", "2"]);
+    r.replicaof(&m);
+    r.wait_link_up();
+    workload(&m, "w", 1);
+    // Healthy for longer than the timeout: pings and ACKs keep both sides alive.
+    std::thread::sleep(Duration::from_millis(3500));
+    assert_eq!(m.log_count("Disconnecting timedout replica"), 0, "a healthy replica timed out");
+    assert_eq!(r.log_count("MASTER timeout"), 0, "a healthy master timed out");
+    assert_eq!(r.info_field("replication", "master_link_status"), "up");
+
+    // The replica stops ACKing: the master drops it.
+    r.stop();
+    let resume_r = Resume(r.pid());
+    let t = Instant::now();
+    m.wait_log("Disconnecting timedout replica");
+    assert!(ms_since(t) >= 1500, "replica dropped after only {} ms", ms_since(t));
+    r.cont();
+    drop(resume_r);
+    r.wait_link_up();
+    wait_synced(&m, &[&r]);
+
+    // The master goes silent: the replica drops it.
+    let n0 = r.log_count("MASTER timeout: no data nor PING received...");
+    m.stop();
+    let resume_m = Resume(m.pid());
+    let t = Instant::now();
+    wait_for("replica logs MASTER timeout", || r.log_count("MASTER timeout: no data nor PING received...") > n0);
+    assert!(ms_since(t) >= 1500, "master dropped after only {} ms", ms_since(t));
+    m.cont();
+    drop(resume_m);
+    r.wait_link_up();
+    workload(&m, "after", 1);
+    wait_synced(&m, &[&r]);
+    assert_same_data(&m, &r, 1);
+}
