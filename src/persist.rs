@@ -189,10 +189,13 @@ pub fn load_at_start(ks: &mut Keyspace) {
                     f.has_history = true;
                     f.last_db = info.repl_stream_db.filter(|d| *d >= 0).map(|d| d as usize);
                 } else {
-                    // A restarted master keeps its history as replid2.
+                    // A restarted master keeps its history as replid2, with a backlog
+                    // starting at its offset, so its replicas continue partially.
                     f.replid2 = id.clone();
                     f.second_offset = off + 1;
                     f.offset = off;
+                    f.active = true;
+                    f.has_history = true;
                 }
             }
             ks.persist.load = info;

@@ -689,6 +689,15 @@ impl Handler<ResetStats> for Keyspace {
 impl Handler<SetBacklog> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: SetBacklog) {
         self.feed.backlog = Some(msg.0);
+        if self.feed.active {
+            // History restored from the RDB: the backlog starts at its offset, then the
+            // keys that expired while we were down go out as DELs.
+            let _ = self.feed.backlog.as_ref().map(|b| b.send(crate::repl::backlog::Reset { offset: self.feed.offset }));
+            for (db, key) in std::mem::take(&mut self.persist.load.expired) {
+                self.feed.propagate(db, vec![vec![Bytes::from_static(b"DEL"), key]], false);
+            }
+            self.feed.flush();
+        }
     }
 }
 

@@ -14,6 +14,9 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
+/// Largest piece of the stream kept as one chunk.
+const BLOCK: usize = 16 * 1024;
+
 pub struct Backlog {
     shared: Arc<Shared>,
     chunks: VecDeque<Bytes>,
@@ -114,7 +117,14 @@ impl Handler<Append> for Backlog {
         }
         self.end += b.len() as i64;
         self.histlen += b.len();
-        self.chunks.push_back(b.clone());
+        // Held in blocks of at most 16 KiB (slices, no copy), so trimming keeps the backlog
+        // within a block of its configured size, as Redis's block list does.
+        let mut at = 0;
+        while at < b.len() {
+            let end = (at + BLOCK).min(b.len());
+            self.chunks.push_back(b.slice(at..end));
+            at = end;
+        }
         self.trim();
         self.publish();
         self.subscribers.retain(|(id, r)| {

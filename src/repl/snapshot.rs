@@ -92,6 +92,8 @@ pub struct LoadInfo {
     pub repl_stream_db: Option<i64>,
     pub keys_loaded: u64,
     pub keys_expired: u64,
+    /// Keys dropped because they had expired (a restarted master propagates their DELs).
+    pub expired: Vec<(usize, Bytes)>,
 }
 
 /// Builds fresh databases from an RDB stream.
@@ -126,6 +128,7 @@ impl RdbSink for Loader {
         if let Some(t) = expire_ms {
             if self.drop_expired && t <= self.now {
                 self.info.keys_expired += 1;
+                self.info.expired.push((self.cur, key));
                 return Ok(());
             }
         }
