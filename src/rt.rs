@@ -64,3 +64,97 @@ macro_rules! trace_msg {
         }
     };
 }
+
+pub use async_std::os::unix::net::{UnixListener, UnixStream};
+
+/// A client connection: TCP or a Unix socket (`unixsocket` directive). Cloning shares the
+/// socket (one reader task, one writer), like async-std's own streams.
+#[derive(Clone, Debug)]
+pub enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Conn {
+    /// `ip:port` of the peer (`/path:0` style for Unix sockets, as Redis shows them).
+    pub fn peer(&self) -> String {
+        match self {
+            Conn::Tcp(s) => s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
+            Conn::Unix(s) => s
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(|p| format!("{}:0", p.display())))
+                .unwrap_or_else(|| "/unixsocket:0".into()),
+        }
+    }
+
+    pub fn local(&self) -> String {
+        match self {
+            Conn::Tcp(s) => s.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            Conn::Unix(s) => s
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(|p| format!("{}:0", p.display())))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Whether the peer is on this machine (protected mode).
+    pub fn is_local(&self) -> bool {
+        match self {
+            Conn::Tcp(s) => s.peer_addr().map(|a| a.ip().is_loopback()).unwrap_or(true),
+            Conn::Unix(_) => true,
+        }
+    }
+
+    pub fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
+        match self {
+            Conn::Tcp(s) => s.shutdown(how),
+            Conn::Unix(s) => s.shutdown(how),
+        }
+    }
+
+    pub fn set_nodelay(&self) {
+        if let Conn::Tcp(s) = self {
+            let _ = s.set_nodelay(true);
+        }
+    }
+}
+
+impl futures::AsyncRead for Conn {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Tcp(s) => std::pin::Pin::new(s).poll_read(cx, buf),
+            Conn::Unix(s) => std::pin::Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl futures::AsyncWrite for Conn {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Tcp(s) => std::pin::Pin::new(s).poll_write(cx, buf),
+            Conn::Unix(s) => std::pin::Pin::new(s).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Tcp(s) => std::pin::Pin::new(s).poll_flush(cx),
+            Conn::Unix(s) => std::pin::Pin::new(s).poll_flush(cx),
+        }
+    }
+    fn poll_close(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Tcp(s) => std::pin::Pin::new(s).poll_close(cx),
+            Conn::Unix(s) => std::pin::Pin::new(s).poll_close(cx),
+        }
+    }
+}

@@ -6,7 +6,7 @@
 use crate::client::{Client, Kill};
 use crate::config::Config;
 use crate::keyspace::Keyspace;
-use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, TcpListener, TcpStream};
+use crate::rt::{self, async_trait, Actor, Addr, Conn, Context, Handler, Message, TcpListener, UnixListener};
 use crate::shared::{ClientEntry, ClientMeta, Shared};
 use crate::trace_msg;
 use futures::FutureExt;
@@ -121,10 +121,29 @@ impl Server {
         };
         let addr = first.local_addr().map_err(|e| e.to_string())?;
         shared.port.store(addr.port() as u64, Relaxed);
+        let mut socks: Vec<Sock> = listeners.into_iter().map(Sock::Tcp).collect();
+        let unix = shared.cfg().unixsocket().filter(|p| !p.is_empty());
+        if let Some(path) = unix {
+            let _ = std::fs::remove_file(&path);
+            match UnixListener::bind(&path).await {
+                Ok(l) => {
+                    let perm = shared.cfg().int("unixsocketperm") as u32;
+                    if perm != 0 {
+                        use std::os::unix::fs::PermissionsExt;
+                        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(perm));
+                    }
+                    socks.push(Sock::Unix(l));
+                }
+                Err(e) => {
+                    log::warn!("Failed opening Unix socket: {}", e);
+                    return Err(format!("Failed opening Unix socket {}: {}", path, e));
+                }
+            }
+        }
         let keyspace = rt::start(Keyspace::new(shared.clone())).await.map_err(|e| e.to_string())?;
         let _ = shared.keyspace.set(keyspace.clone());
         crate::repl::start(&shared, &keyspace).await;
-        let listener = rt::start(Listener { shared: shared.clone(), keyspace: keyspace.clone(), sockets: Mutex::new(listeners) })
+        let listener = rt::start(Listener { shared: shared.clone(), keyspace: keyspace.clone(), sockets: Mutex::new(socks) })
             .await
             .map_err(|e| e.to_string())?;
         Ok(ServerHandle { addr, keyspace, listener, shared })
@@ -148,11 +167,26 @@ pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()>
 pub struct Listener {
     shared: Arc<Shared>,
     keyspace: Addr<Keyspace>,
-    sockets: Mutex<Vec<TcpListener>>,
+    sockets: Mutex<Vec<Sock>>,
 }
 
 /// A connection accepted by an accept task.
-struct Accepted(TcpStream);
+struct Accepted(Conn);
+
+/// A listening socket.
+enum Sock {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl Sock {
+    async fn accept(&self) -> std::io::Result<Conn> {
+        match self {
+            Sock::Tcp(l) => l.accept().await.map(|(s, _)| Conn::Tcp(s)),
+            Sock::Unix(l) => l.accept().await.map(|(s, _)| Conn::Unix(s)),
+        }
+    }
+}
 impl Message for Accepted {
     type Result = ();
 }
@@ -180,7 +214,7 @@ impl Actor for Listener {
                     };
                     let Some(a) = addr.upgrade() else { break };
                     match accepted {
-                        Ok((stream, _)) => {
+                        Ok(stream) => {
                             let _ = a.send(Accepted(stream));
                         }
                         Err(e) => {
@@ -201,9 +235,9 @@ impl Handler<Accepted> for Listener {
         let stream = msg.0;
         let sh = &self.shared;
         sh.stats.total_connections_received.fetch_add(1, Relaxed);
-        let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-        let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        let _ = stream.set_nodelay(true);
+        let peer = stream.peer();
+        let local = stream.local();
+        stream.set_nodelay();
         let (maxclients, protected, nopass) = {
             let c = sh.cfg();
             (c.maxclients(), c.protected_mode(), c.requirepass().is_none())
@@ -215,7 +249,7 @@ impl Handler<Accepted> for Listener {
             let _ = s.write_all(b"-ERR max number of clients reached\r\n").await;
             return;
         }
-        let loopback = stream.peer_addr().map(|a| a.ip().is_loopback()).unwrap_or(true);
+        let loopback = stream.is_local();
         if protected && nopass && !loopback {
             let mut s = stream;
             use rt::WriteExt;

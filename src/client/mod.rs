@@ -11,7 +11,7 @@ mod commands;
 use crate::cmd::{self, CommandSpec, Route};
 use crate::keyspace::{self, Cmd, Exec, Item, Keyspace};
 use crate::resp::{Limits, Out, ProtoError, Request, RequestParser};
-use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, TcpStream, WriteExt};
+use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, Conn, WriteExt};
 use crate::shared::{ClientMeta, Shared};
 use crate::trace_msg;
 use bytes::{Bytes, BytesMut};
@@ -45,7 +45,7 @@ pub(crate) enum Next {
 
 pub struct Client {
     pub(crate) id: u64,
-    pub(crate) stream: TcpStream,
+    pub(crate) stream: Conn,
     pub(crate) shared: Arc<Shared>,
     pub(crate) keyspace: Addr<Keyspace>,
     pub(crate) meta: Arc<ClientMeta>,
@@ -73,7 +73,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(stream: TcpStream, shared: Arc<Shared>, keyspace: Addr<Keyspace>, meta: Arc<ClientMeta>) -> Self {
+    pub fn new(stream: Conn, shared: Arc<Shared>, keyspace: Addr<Keyspace>, meta: Arc<ClientMeta>) -> Self {
         let authenticated = shared.cfg().requirepass().is_none();
         meta.authenticated.store(authenticated, Relaxed);
         Client {
@@ -467,7 +467,7 @@ impl Handler<Kill> for Client {
 }
 
 /// The reader task: socket -> requests -> one `Batch` call per read.
-async fn read_loop(mut stream: TcpStream, addr: Addr<Client>, shared: Arc<Shared>, meta: Arc<ClientMeta>) {
+async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, meta: Arc<ClientMeta>) {
     let mut parser = RequestParser::new();
     let mut buf = BytesMut::with_capacity(16 * 1024);
     let mut chunk = vec![0u8; 16 * 1024];

@@ -11,7 +11,7 @@ use super::snapshot::write_rdb;
 use super::PsyncOutcome;
 use crate::keyspace::Keyspace;
 use crate::resp::{Limits, RequestParser};
-use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, TcpStream, WriteExt};
+use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, Conn, WriteExt};
 use crate::shared::{ClientMeta, Shared};
 use crate::trace_msg;
 use bytes::{Bytes, BytesMut};
@@ -85,7 +85,7 @@ pub struct Replica {
     shared: Arc<Shared>,
     keyspace: Addr<Keyspace>,
     backlog: Addr<Backlog>,
-    stream: TcpStream,
+    stream: Conn,
     handshake: Handshake,
     /// Sent PSYNC (false: legacy SYNC).
     psync: bool,
@@ -143,7 +143,7 @@ impl Message for Tick {
 
 impl Replica {
     pub fn new(
-        stream: TcpStream,
+        stream: Conn,
         meta: Arc<ClientMeta>,
         shared: Arc<Shared>,
         keyspace: Addr<Keyspace>,
