@@ -392,6 +392,10 @@ fn kill_matching(c: &mut Client, pred: impl Fn(&ClientMeta) -> bool, skipme: boo
         if skipme && e.meta.id == c.id {
             continue;
         }
+        // Already being closed (an earlier KILL, QUIT): not counted again.
+        if e.meta.killed.load(Relaxed) && e.meta.id != c.id {
+            continue;
+        }
         if pred(&e.meta) {
             n += 1;
             if e.meta.id == c.id {

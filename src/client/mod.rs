@@ -140,37 +140,41 @@ impl Client {
         self.shared.stats.total_commands_processed.fetch_add(1, Relaxed);
         self.meta.tot_cmds.fetch_add(1, Relaxed);
         let Some(spec) = cmd::lookup(&argv[0]) else {
-            self.reject(&cmd::unknown_command_error(&argv));
+            self.reject(&cmd::unknown_command_error(&argv)).await;
             return Next::Continue;
         };
         if !spec.arity_ok(argv.len()) {
             self.shared.cmd_stats[spec.index].rejected.fetch_add(1, Relaxed);
-            self.reject(&cmd::arity_error(spec.name));
+            self.reject(&cmd::arity_error(spec.name)).await;
             return Next::Continue;
         }
         if !self.authenticated() && !spec.has(cmd::NO_AUTH) {
-            self.reject("NOAUTH Authentication required.");
+            self.reject("NOAUTH Authentication required.").await;
             return Next::Continue;
         }
         if self.shared.shutting_down.load(Relaxed) && spec.name != "shutdown" {
+            self.flush().await;
             self.out.error("ERR server is shutting down");
             return Next::Continue;
         }
-        if let Some(q) = self.multi.as_mut() {
-            if !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
-                if spec.has(cmd::NO_MULTI) {
-                    self.reject("ERR Command not allowed inside a transaction");
-                    return Next::Continue;
-                }
-                q.push(Cmd { spec, argv });
-                self.out.simple("QUEUED");
+        if self.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+            if spec.has(cmd::NO_MULTI) {
+                self.reject("ERR Command not allowed inside a transaction").await;
                 return Next::Continue;
             }
+            // Replies must stay in request order: anything pending goes out first.
+            self.flush().await;
+            if let Some(q) = self.multi.as_mut() {
+                q.push(Cmd { spec, argv });
+            }
+            self.out.simple("QUEUED");
+            return Next::Continue;
         }
-        *self.meta.last_cmd.lock().unwrap_or_else(|e| e.into_inner()) = spec.name.to_string();
+        *self.meta.last_cmd.lock().unwrap_or_else(|e| e.into_inner()) = command_name(spec, &argv);
         match spec.route {
             Route::Keyspace(_) => {
                 if spec.name == "watch" && self.multi.is_some() {
+                    self.flush().await;
                     self.out.error("ERR WATCH inside MULTI is not allowed");
                     return Next::Continue;
                 }
@@ -190,8 +194,9 @@ impl Client {
     }
 
     /// Replies with an error for a command that could not even be queued; inside MULTI it
-    /// dooms the transaction.
-    fn reject(&mut self, msg: &str) {
+    /// dooms the transaction. Earlier pipelined commands are answered first.
+    async fn reject(&mut self, msg: &str) {
+        self.flush().await;
         if self.multi.is_some() {
             self.multi_error = true;
         }
@@ -318,6 +323,18 @@ impl Handler<Kill> for Client {
     async fn handle(&mut self, ctx: &mut Context<Self>, _msg: Kill) {
         trace_msg!("server", format_args!("client:{}", self.id), "Kill");
         ctx.stop(None);
+    }
+}
+
+/// The name CLIENT LIST shows in `cmd=`: `container|subcommand` for container commands, as
+/// Redis does (`client|info`, `config|get`).
+fn command_name(spec: &CommandSpec, argv: &[Bytes]) -> String {
+    const CONTAINERS: &[&str] = &["client", "config", "command", "object", "memory", "function"];
+    match argv.get(1) {
+        Some(sub) if CONTAINERS.contains(&spec.name) && !sub.is_empty() && sub.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-') => {
+            format!("{}|{}", spec.name, String::from_utf8_lossy(sub).to_ascii_lowercase())
+        }
+        _ => spec.name.to_string(),
     }
 }
 
