@@ -93,6 +93,8 @@ fn client_id_info_list() {
 fn client_kill_by_id_addr_type() {
     let s = Server::tandem(&[]);
     let mut admin = s.conn();
+    // Let the start-up probe connection go away first.
+    admin.wait_info("clients", "connected_clients", Duration::from_secs(3), |v| v == "1");
     let mut v1 = s.conn();
     let mut v2 = s.conn();
     let mut v3 = s.conn();
@@ -118,7 +120,7 @@ fn client_kill_by_id_addr_type() {
         assert!(o.is_closed(Duration::from_secs(3)));
     }
     assert_eq!(admin.raw_s(&["PING"]), "+PONG\r\n");
-    s.wait_info("clients", "connected_clients", Duration::from_secs(3), |v| v == "1");
+    admin.wait_info("clients", "connected_clients", Duration::from_secs(3), |v| v == "1");
     // SKIPME no: the killer itself goes, after its reply.
     assert_eq!(admin.raw_s(&["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no"]), ":1\r\n");
     assert!(admin.is_closed(Duration::from_secs(3)));
@@ -267,8 +269,14 @@ fn config_rewrite_updates_file() {
     let pos = |l: &str| lines.iter().position(|x| *x == l).unwrap();
     assert!(pos("maxmemory 2mb") < pos("hz 10"), "{}", text);
     // The rewritten file starts a server with the new values.
+    // The rewritten file names the first server's `dir`, which goes away with it: keep a
+    // directory there for the restart (its --dir option applies after the file).
+    let old_dir = s.dir.path().to_path_buf();
+    assert!(text.contains(&format!("dir \"{}\"", old_dir.display())), "{}", text);
     drop(c);
     drop(s);
+    std::fs::create_dir_all(&old_dir).unwrap();
+    let _cleanup = TempDir(old_dir);
     let s2 = Server::start(Kind::Tandem, Some(&conf), &[]);
     let mut c2 = s2.conn();
     assert_eq!(c2.cmd(&["CONFIG", "GET", "maxmemory"]).strings(), vec!["maxmemory", "2097152"]);

@@ -71,7 +71,7 @@ fn bad_directive_exits_nonzero() {
     assert!(!out.status.success());
     let all = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(all.contains("Bad directive or wrong number of arguments"), "{}", all);
-    assert!(all.contains("'foo'") || all.contains("foo bar"), "{}", all);
+    assert!(all.contains(">>> 'foo \"bar\"'"), "{}", all);
     // A bad value for a known directive fails too.
     let out = Command::new(TANDEM).args(["--port", "notaport"]).stdin(Stdio::null()).output().unwrap();
     assert!(!out.status.success());

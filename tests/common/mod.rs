@@ -196,20 +196,10 @@ impl Server {
         }
     }
 
-    /// Polls `INFO <section>` until `field` satisfies `pred` (or panics after `max`).
+    /// Polls `INFO <section>` on a new connection (which counts in connected_clients) until
+    /// `field` satisfies `pred` (or panics after `max`).
     pub fn wait_info(&self, section: &str, field: &str, max: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + max;
-        let mut c = self.conn();
-        loop {
-            let v = c.info_field(section, field).unwrap_or_default();
-            if pred(&v) {
-                return v;
-            }
-            if Instant::now() > deadline {
-                panic!("INFO {} {} stayed at {:?}", section, field, v);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.conn().wait_info(section, field, max, pred)
     }
 }
 
@@ -362,6 +352,21 @@ impl Conn {
 
     pub fn info_field(&mut self, section: &str, field: &str) -> Option<String> {
         self.info(section).into_iter().find(|(k, _)| k == field).map(|(_, v)| v)
+    }
+
+    /// Polls `INFO <section>` until `field` satisfies `pred` (or panics after `max`).
+    pub fn wait_info(&mut self, section: &str, field: &str, max: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + max;
+        loop {
+            let v = self.info_field(section, field).unwrap_or_default();
+            if pred(&v) {
+                return v;
+            }
+            if Instant::now() > deadline {
+                panic!("INFO {} {} stayed at {:?}", section, field, v);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// True once the server closed the connection (EOF or reset); false if data arrived.
