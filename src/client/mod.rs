@@ -145,11 +145,11 @@ impl Client {
         };
         if !spec.arity_ok(argv.len()) {
             self.shared.cmd_stats[spec.index].rejected.fetch_add(1, Relaxed);
-            self.reject(&cmd::arity_error(spec.name)).await;
+            self.reject_cmd(spec, &cmd::arity_error(spec.name)).await;
             return Next::Continue;
         }
         if !self.authenticated() && !spec.has(cmd::NO_AUTH) {
-            self.reject("NOAUTH Authentication required.").await;
+            self.reject_cmd(spec, "NOAUTH Authentication required.").await;
             return Next::Continue;
         }
         if self.shared.shutting_down.load(Relaxed) && spec.name != "shutdown" {
@@ -191,6 +191,22 @@ impl Client {
                 next
             }
         }
+    }
+
+    /// [`reject`](Self::reject) for a known command: a rejected EXEC discards the transaction
+    /// and answers EXECABORT with the reason, as Redis's `rejectCommand` does.
+    async fn reject_cmd(&mut self, spec: &CommandSpec, msg: &str) {
+        if spec.name != "exec" {
+            return self.reject(msg).await;
+        }
+        self.flush().await;
+        self.multi = None;
+        self.multi_error = false;
+        self.meta.multi.store(-1, Relaxed);
+        let _ = self.keyspace.send(keyspace::Unwatch(self.id));
+        self.shared.stats.total_error_replies.fetch_add(1, Relaxed);
+        let reason = msg.strip_prefix("ERR ").unwrap_or(msg);
+        self.out.error(&format!("EXECABORT Transaction discarded because of: {}", reason));
     }
 
     /// Replies with an error for a command that could not even be queued; inside MULTI it
