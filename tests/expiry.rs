@@ -45,7 +45,7 @@ fn active_expiry_removes_untouched_keys() {
     let mut c = s.conn();
     let mut buf = Vec::new();
     for i in 0..500 {
-        buf.extend(encode_str(&["SET", &format!("short:{}", i), "v", "PX", "100"]));
+        buf.extend(encode_str(&["SET", &format!("short:{}", i), "v", "PX", "500"]));
     }
     for i in 0..50 {
         buf.extend(encode_str(&["SET", &format!("long:{}", i), "v", "EX", "1000"]));

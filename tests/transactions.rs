@@ -58,7 +58,25 @@ fn execabort_after_queue_errors() {
         (&["WATCH", "a"], "-ERR WATCH inside MULTI is not allowed\r\n"),
         (&["SET", "a", "1"], "+QUEUED\r\n"),
         (&["EXEC"], "*1\r\n+OK\r\n"),
+        // EXEC with arguments is rejected as EXECABORT and discards the transaction.
+        (&["MULTI"], "+OK\r\n"),
+        (&["SET", "a", "2"], "+QUEUED\r\n"),
+        (&["EXEC", "x"], "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"),
+        (&["GET", "a"], "$1\r\n1\r\n"),
+        (&["EXEC", "x"], "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"),
+        (&["EXEC"], "-ERR EXEC without MULTI\r\n"),
     ]);
+}
+
+#[test]
+fn exec_without_auth_is_execabort() {
+    let s = Server::tandem(&["--requirepass", "pw"]);
+    let mut c = s.conn();
+    assert_eq!(c.raw_s(&["EXEC"]), "-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r\n");
+    if have_redis() {
+        let r = Server::redis(&["--requirepass", "pw"]);
+        assert_eq!(r.conn().raw_s(&["EXEC"]), "-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r\n");
+    }
 }
 
 #[test]
