@@ -108,11 +108,21 @@ fn rss(c: &mut Conn) -> u64 {
     c.info_field("memory", "used_memory_rss").unwrap().parse().unwrap()
 }
 
+/// The server's virtual data size (VmData, bytes) from /proc: unlike RSS it also grows when
+/// memory is reserved but never touched (a `Vec::with_capacity` from a claimed length).
+fn vm_data(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid)).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmData:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 #[test]
 fn huge_multibulk_header_reserves_nothing() {
     let s = Server::tandem(&[]);
     let mut good = s.conn();
     let before = rss(&mut good);
+    let vm_before = vm_data(s.pid());
     let mut bad = vec![];
     for _ in 0..20 {
         let mut c = s.conn();
@@ -126,6 +136,9 @@ fn huge_multibulk_header_reserves_nothing() {
     // Reserving 2M argument slots per connection would be 20 * 2M * 16+ bytes = 640+ MB.
     assert!(after < before + 64 * 1024 * 1024, "RSS grew from {} to {}", before, after);
     assert!(after < 256 * 1024 * 1024, "RSS {}", after);
+    if let (Some(b), Some(a)) = (vm_before, vm_data(s.pid())) {
+        assert!(a < b + 128 * 1024 * 1024, "VmData grew from {} to {}", b, a);
+    }
     assert_eq!(good.raw_s(&["SET", "x", "1"]), "+OK\r\n");
     // The same with a huge announced bulk.
     let mut c = s.conn();
@@ -134,6 +147,9 @@ fn huge_multibulk_header_reserves_nothing() {
     std::thread::sleep(Duration::from_millis(50));
     let after = rss(&mut good);
     assert!(after < before + 64 * 1024 * 1024, "RSS grew from {} to {}", before, after);
+    if let (Some(b), Some(a)) = (vm_before, vm_data(s.pid())) {
+        assert!(a < b + 128 * 1024 * 1024, "VmData grew from {} to {}", b, a);
+    }
     assert_eq!(good.raw_s(&["GET", "x"]), "$1\r\n1\r\n");
     // good + 20 + 1 bad connections.
     good.wait_info("clients", "connected_clients", Duration::from_secs(3), |v| v == "22");
