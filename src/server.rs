@@ -234,6 +234,11 @@ impl Handler<Accepted> for Listener {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Accepted) {
         let stream = msg.0;
         let sh = &self.shared;
+        if sh.shutting_down.load(Relaxed) {
+            // Accepted just before the stop: close it rather than leave it behind.
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+            return;
+        }
         sh.stats.total_connections_received.fetch_add(1, Relaxed);
         let peer = stream.peer();
         let local = stream.local();
@@ -268,6 +273,7 @@ impl Handler<Accepted> for Listener {
             name: Mutex::new(None),
             db: Default::default(),
             last_cmd: usize::MAX.into(),
+            last_sub: Mutex::new(String::new()),
             multi: (-1).into(),
             flags: Mutex::new("N".into()),
             resp: 2.into(),
@@ -297,6 +303,12 @@ impl Handler<Accepted> for Listener {
                 }
             }),
         };
-        sh.clients.lock().unwrap_or_else(|e| e.into_inner()).insert(id, entry);
+        let mut clients = sh.clients.lock().unwrap_or_else(|e| e.into_inner());
+        // Shutdown may have closed the known clients while this one was starting.
+        if sh.shutting_down.load(Relaxed) {
+            entry.meta.killed.store(true, Relaxed);
+            (entry.kill)();
+        }
+        clients.insert(id, entry);
     }
 }

@@ -46,6 +46,8 @@ pub struct ClientMeta {
     pub db: AtomicU64,
     /// Index in the command table of the last command (usize::MAX: none yet).
     pub last_cmd: std::sync::atomic::AtomicUsize,
+    /// `container|sub` of the last container command (CLIENT LIST shows it).
+    pub last_sub: Mutex<String>,
     pub multi: AtomicI64,
     pub flags: Mutex<String>,
     pub resp: AtomicU64,

@@ -142,7 +142,11 @@ fn valid_name(n: &[u8]) -> bool {
 pub fn client_line(m: &ClientMeta) -> String {
     let name = m.name.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default();
     let idle = m.last_interaction.lock().unwrap_or_else(|e| e.into_inner()).elapsed().as_secs();
-    let cmd = crate::cmd::table().get(m.last_cmd.load(Relaxed)).map(|c| c.name.to_string()).unwrap_or_default();
+    let cmd = match crate::cmd::table().get(m.last_cmd.load(Relaxed)) {
+        Some(c) if super::CONTAINERS.contains(&c.name) => m.last_sub.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        Some(c) => c.name.to_string(),
+        None => String::new(),
+    };
     let flags = if m.is_master.load(Relaxed) {
         "M"
     } else if m.is_replica.load(Relaxed) {
@@ -413,6 +417,10 @@ fn kill_matching(c: &mut Client, pred: impl Fn(&ClientMeta) -> bool, skipme: boo
     let mut n = 0;
     for e in clients.values() {
         if skipme && e.meta.id == c.id {
+            continue;
+        }
+        // Already being closed (an earlier KILL, QUIT): not counted again.
+        if e.meta.killed.load(Relaxed) && e.meta.id != c.id {
             continue;
         }
         if pred(&e.meta) {

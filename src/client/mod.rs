@@ -208,30 +208,32 @@ impl Client {
         self.shared.stats.total_commands_processed.fetch_add(1, Relaxed);
         self.meta.tot_cmds.fetch_add(1, Relaxed);
         let Some(spec) = cmd::lookup(&argv[0]) else {
-            self.reject(&cmd::unknown_command_error(&argv));
+            self.reject(&cmd::unknown_command_error(&argv)).await;
             return Next::Continue;
         };
         if !spec.arity_ok(argv.len()) {
             self.shared.cmd_stats[spec.index].rejected.fetch_add(1, Relaxed);
-            self.reject(&cmd::arity_error(spec.name));
+            self.reject_cmd(spec, &cmd::arity_error(spec.name)).await;
             return Next::Continue;
         }
         if !self.authenticated() && !spec.has(cmd::NO_AUTH) {
-            self.reject("NOAUTH Authentication required.");
+            self.reject_cmd(spec, "NOAUTH Authentication required.").await;
             return Next::Continue;
         }
         if self.shared.shutting_down.load(Relaxed) && spec.name != "shutdown" {
+            self.flush().await;
             self.out.error("ERR server is shutting down");
             return Next::Continue;
         }
         if let Some(e) = self.role_check(spec) {
-            self.reject(e);
+            self.reject_cmd(spec, e).await;
             return Next::Continue;
         }
         if self.out_of_memory(spec) {
             const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
             self.shared.cmd_stats[spec.index].rejected.fetch_add(1, Relaxed);
             if spec.name == "exec" {
+                self.flush().await;
                 self.multi = None;
                 self.multi_error = false;
                 self.meta.multi.store(-1, Relaxed);
@@ -239,25 +241,31 @@ impl Client {
                 self.shared.stats.total_error_replies.fetch_add(1, Relaxed);
                 self.out.error(&format!("EXECABORT Transaction discarded because of: {}", OOM));
             } else {
-                self.reject(OOM);
+                self.reject(OOM).await;
             }
             return Next::Continue;
         }
-        if let Some(q) = self.multi.as_mut() {
-            if !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
-                if spec.has(cmd::NO_MULTI) {
-                    self.reject("ERR Command not allowed inside a transaction");
-                    return Next::Continue;
-                }
-                q.push(Cmd { spec, argv });
-                self.out.simple("QUEUED");
+        if self.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+            if spec.has(cmd::NO_MULTI) {
+                self.reject("ERR Command not allowed inside a transaction").await;
                 return Next::Continue;
             }
+            // Replies must stay in request order: anything pending goes out first.
+            self.flush().await;
+            if let Some(q) = self.multi.as_mut() {
+                q.push(Cmd { spec, argv });
+            }
+            self.out.simple("QUEUED");
+            return Next::Continue;
         }
         self.meta.last_cmd.store(spec.index, Relaxed);
+        if CONTAINERS.contains(&spec.name) {
+            *self.meta.last_sub.lock().unwrap_or_else(|e| e.into_inner()) = command_name(spec, &argv);
+        }
         match spec.route {
             Route::Keyspace(_) => {
                 if spec.name == "watch" && self.multi.is_some() {
+                    self.flush().await;
                     self.out.error("ERR WATCH inside MULTI is not allowed");
                     return Next::Continue;
                 }
@@ -331,9 +339,26 @@ impl Client {
         reject && crate::info::rss_bytes() > maxmemory
     }
 
+    /// [`reject`](Self::reject) for a known command: a rejected EXEC discards the transaction
+    /// and answers EXECABORT with the reason, as Redis's `rejectCommand` does.
+    async fn reject_cmd(&mut self, spec: &CommandSpec, msg: &str) {
+        if spec.name != "exec" {
+            return self.reject(msg).await;
+        }
+        self.flush().await;
+        self.multi = None;
+        self.multi_error = false;
+        self.meta.multi.store(-1, Relaxed);
+        let _ = self.keyspace.send(keyspace::Unwatch(self.id));
+        self.shared.stats.total_error_replies.fetch_add(1, Relaxed);
+        let reason = msg.strip_prefix("ERR ").unwrap_or(msg);
+        self.out.error(&format!("EXECABORT Transaction discarded because of: {}", reason));
+    }
+
     /// Replies with an error for a command that could not even be queued; inside MULTI it
-    /// dooms the transaction.
-    fn reject(&mut self, msg: &str) {
+    /// dooms the transaction. Earlier pipelined commands are answered first.
+    async fn reject(&mut self, msg: &str) {
+        self.flush().await;
         if self.multi.is_some() {
             self.multi_error = true;
         }
@@ -463,6 +488,20 @@ impl Handler<Kill> for Client {
     async fn handle(&mut self, ctx: &mut Context<Self>, _msg: Kill) {
         trace_msg!("server", format_args!("client:{}", self.id), "Kill");
         ctx.stop(None);
+    }
+}
+
+/// The name CLIENT LIST shows in `cmd=`: `container|subcommand` for container commands, as
+/// Redis does (`client|info`, `config|get`).
+/// Commands whose CLIENT LIST `cmd=` names the subcommand too (`client|list`).
+pub(crate) const CONTAINERS: &[&str] = &["client", "config", "command", "object", "memory", "function", "debug"];
+
+fn command_name(spec: &CommandSpec, argv: &[Bytes]) -> String {
+    match argv.get(1) {
+        Some(sub) if CONTAINERS.contains(&spec.name) && !sub.is_empty() && sub.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-') => {
+            format!("{}|{}", spec.name, String::from_utf8_lossy(sub).to_ascii_lowercase())
+        }
+        _ => spec.name.to_string(),
     }
 }
 

@@ -490,7 +490,7 @@ pub fn object(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             Value::Str(s) if num::parse_i64(s).is_some_and(|n| (0..10000).contains(&n)) => ctx.out.int(i32::MAX as i64),
             _ => ctx.out.int(1),
         },
-        "idletime" if lfu => ctx.error("ERR An LRU maxmemory policy is not selected, access time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
+        "idletime" if lfu => ctx.error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
         "idletime" => ctx.out.int(0),
         _ if !lfu => ctx.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
         _ => ctx.out.int(0),

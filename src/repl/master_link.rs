@@ -322,6 +322,7 @@ impl Link {
             name: Mutex::new(None),
             db: Default::default(),
             last_cmd: usize::MAX.into(),
+            last_sub: Mutex::new(String::new()),
             multi: (-1).into(),
             flags: Mutex::new("M".into()),
             resp: 2.into(),

@@ -1,0 +1,394 @@
+//! Server administration: CLIENT, INFO, CONFIG, COMMAND, TIME, LASTSAVE, DEBUG, ECHO, PING.
+
+mod common;
+use common::*;
+use std::time::{Duration, Instant};
+
+/// Parses a CLIENT LIST / CLIENT INFO line into (field, value) pairs.
+fn fields(line: &str) -> Vec<(String, String)> {
+    line.split_whitespace().filter_map(|f| f.split_once('=')).map(|(k, v)| (k.into(), v.into())).collect()
+}
+
+fn field(line: &str, name: &str) -> String {
+    fields(line).into_iter().find(|(k, _)| k == name).map(|(_, v)| v).unwrap_or_else(|| panic!("no {} in {}", name, line))
+}
+
+#[test]
+fn connection_commands_match_redis() {
+    assert_table(&[
+        (&["PING"], "+PONG\r\n"),
+        (&["PING", "hello"], "$5\r\nhello\r\n"),
+        (&["PING", "a", "b"], "-ERR wrong number of arguments for 'ping' command\r\n"),
+        (&["ECHO", "x y"], "$3\r\nx y\r\n"),
+        (&["ECHO"], "-ERR wrong number of arguments for 'echo' command\r\n"),
+        (&["CLIENT", "GETNAME"], "$-1\r\n"),
+        (&["CLIENT", "SETNAME", "a b"], "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"),
+        (&["CLIENT", "SETNAME", "myname"], "+OK\r\n"),
+        (&["CLIENT", "GETNAME"], "$6\r\nmyname\r\n"),
+        (&["CLIENT", "SETNAME", ""], "+OK\r\n"),
+        (&["CLIENT", "GETNAME"], "$-1\r\n"),
+        (&["CLIENT", "GETNAME", "x"], "-ERR wrong number of arguments for 'client|getname' command\r\n"),
+        (&["CLIENT", "KILL", "ID", "999"], ":0\r\n"),
+        (&["CLIENT", "KILL", "ID", "abc"], "-ERR client-id should be greater than 0\r\n"),
+        (&["CLIENT", "KILL", "ID", "1", "foo"], "-ERR syntax error\r\n"),
+        (&["CLIENT", "KILL", "1.2.3.4:5"], "-ERR No such client\r\n"),
+        (&["CLIENT", "KILL", "TYPE", "foo"], "-ERR Unknown client type 'foo'\r\n"),
+        (&["CLIENT", "PAUSE"], "-ERR wrong number of arguments for 'client|pause' command\r\n"),
+        (&["CLIENT", "PAUSE", "abc"], "-ERR timeout is not an integer or out of range\r\n"),
+        (&["CLIENT", "FOO"], "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n"),
+        (&["CONFIG", "GET"], "-ERR wrong number of arguments for 'config|get' command\r\n"),
+        (&["CONFIG", "SET", "foo", "bar"], "-ERR Unknown option or number of arguments for CONFIG SET - 'foo'\r\n"),
+        (&["CONFIG", "SET", "maxmemory", "abc"], "-ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value\r\n"),
+        (&["CONFIG", "RESETSTAT", "x"], "-ERR wrong number of arguments for 'config|resetstat' command\r\n"),
+        (&["CONFIG", "REWRITE"], "-ERR The server is running without a config file\r\n"),
+        (&["CONFIG", "GET", "maxmemory"], "*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n"),
+        (&["CONFIG", "SET", "maxmemory", "10mb"], "+OK\r\n"),
+        (&["CONFIG", "GET", "maxmemory"], "*2\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n"),
+        (&["CONFIG", "GET", "nosuchparam*"], "*0\r\n"),
+        (&["TIME", "x"], "-ERR wrong number of arguments for 'time' command\r\n"),
+    ]);
+}
+
+#[test]
+fn client_id_info_list() {
+    let s = Server::tandem(&[]);
+    let mut a = s.conn();
+    // The start-up probe connection is reaped asynchronously.
+    a.wait_info("clients", "connected_clients", Duration::from_secs(3), |v| v == "1");
+    let mut b = s.conn();
+    assert_eq!(b.raw_s(&["PING"]), "+PONG\r\n");
+    let ida = a.cmd(&["CLIENT", "ID"]).int();
+    let idb = b.cmd(&["CLIENT", "ID"]).int();
+    assert!(idb > ida, "ids increase: {} {}", ida, idb);
+    assert_eq!(a.raw_s(&["CLIENT", "SETNAME", "alpha"]), "+OK\r\n");
+    assert_eq!(a.raw_s(&["SELECT", "3"]), "+OK\r\n");
+    let info = a.cmd(&["CLIENT", "INFO"]).text();
+    assert!(info.ends_with('\n'));
+    assert_eq!(field(&info, "id"), ida.to_string());
+    assert_eq!(field(&info, "name"), "alpha");
+    assert_eq!(field(&info, "db"), "3");
+    assert_eq!(field(&info, "flags"), "N");
+    assert_eq!(field(&info, "laddr"), format!("127.0.0.1:{}", s.port));
+    assert_eq!(field(&info, "addr"), a.w.local_addr().unwrap().to_string());
+    assert_eq!(field(&info, "cmd"), "client|info");
+    for f in ["fd", "age", "idle", "sub", "psub", "multi", "qbuf", "obl", "oll", "omem", "tot-mem", "events", "user", "resp"] {
+        field(&info, f);
+    }
+    let list = a.cmd(&["CLIENT", "LIST"]).text();
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", list);
+    let ids: Vec<String> = lines.iter().map(|l| field(l, "id")).collect();
+    assert_eq!(ids, vec![ida.to_string(), idb.to_string()]);
+    let only = a.cmd(&["CLIENT", "LIST", "ID", &idb.to_string()]).text();
+    assert_eq!(only.lines().count(), 1);
+    assert_eq!(field(&only, "id"), idb.to_string());
+    let normal = a.cmd(&["CLIENT", "LIST", "TYPE", "normal"]).text();
+    assert_eq!(normal.lines().count(), 2);
+    assert_eq!(a.cmd(&["CLIENT", "LIST", "TYPE", "replica"]).text(), "");
+    // MULTI shows in flags.
+    assert_eq!(b.raw_s(&["MULTI"]), "+OK\r\n");
+    let l = a.cmd(&["CLIENT", "LIST", "ID", &idb.to_string()]).text();
+    assert_eq!(field(&l, "flags"), "x");
+    assert_eq!(b.raw_s(&["DISCARD"]), "+OK\r\n");
+}
+
+#[test]
+fn client_kill_by_id_addr_type() {
+    let s = Server::tandem(&[]);
+    let mut admin = s.conn();
+    // Let the start-up probe connection go away first.
+    admin.wait_info("clients", "connected_clients", Duration::from_secs(3), |v| v == "1");
+    let mut v1 = s.conn();
+    let mut v2 = s.conn();
+    let mut v3 = s.conn();
+    let id1 = v1.cmd(&["CLIENT", "ID"]).int();
+    assert_eq!(admin.raw_s(&["CLIENT", "KILL", "ID", &id1.to_string()]), ":1\r\n");
+    assert!(v1.is_closed(Duration::from_secs(3)));
+    // Old form: CLIENT KILL addr.
+    let addr2 = v2.w.local_addr().unwrap().to_string();
+    assert_eq!(v2.raw_s(&["PING"]), "+PONG\r\n");
+    assert_eq!(admin.raw_s(&["CLIENT", "KILL", &addr2]), "+OK\r\n");
+    assert!(v2.is_closed(Duration::from_secs(3)));
+    // New form with ADDR.
+    let addr3 = v3.w.local_addr().unwrap().to_string();
+    assert_eq!(admin.raw_s(&["CLIENT", "KILL", "ADDR", &addr3]), ":1\r\n");
+    assert!(v3.is_closed(Duration::from_secs(3)));
+    // TYPE normal kills everyone but me (SKIPME yes by default).
+    let mut others: Vec<Conn> = (0..3).map(|_| s.conn()).collect();
+    for o in others.iter_mut() {
+        assert_eq!(o.raw_s(&["PING"]), "+PONG\r\n");
+    }
+    assert_eq!(admin.raw_s(&["CLIENT", "KILL", "TYPE", "normal"]), ":3\r\n");
+    for o in others.iter_mut() {
+        assert!(o.is_closed(Duration::from_secs(3)));
+    }
+    assert_eq!(admin.raw_s(&["PING"]), "+PONG\r\n");
+    admin.wait_info("clients", "connected_clients", Duration::from_secs(3), |v| v == "1");
+    // SKIPME no: the killer itself goes, after its reply.
+    assert_eq!(admin.raw_s(&["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no"]), ":1\r\n");
+    assert!(admin.is_closed(Duration::from_secs(3)));
+    assert_eq!(s.conn().raw_s(&["PING"]), "+PONG\r\n");
+}
+
+#[test]
+fn client_pause_and_unpause() {
+    let s = Server::tandem(&[]);
+    let mut admin = s.conn();
+    let mut w = s.conn();
+    // WRITE pause: reads go through, writes wait.
+    let t = Instant::now();
+    assert_eq!(admin.raw_s(&["CLIENT", "PAUSE", "600", "WRITE"]), "+OK\r\n");
+    assert_eq!(w.raw_s(&["GET", "k"]), "$-1\r\n");
+    assert!(t.elapsed() < Duration::from_millis(400), "read was paused ({:?})", t.elapsed());
+    assert_eq!(w.raw_s(&["SET", "k", "v"]), "+OK\r\n");
+    assert!(t.elapsed() >= Duration::from_millis(590), "write not paused ({:?})", t.elapsed());
+    // ALL pause, ended early by UNPAUSE from another client.
+    assert_eq!(admin.raw_s(&["CLIENT", "PAUSE", "10000"]), "+OK\r\n");
+    let t = Instant::now();
+    w.send(&encode_str(&["GET", "k"]));
+    std::thread::sleep(Duration::from_millis(150));
+    assert_eq!(admin.raw_s(&["CLIENT", "UNPAUSE"]), "+OK\r\n");
+    assert_eq!(String::from_utf8_lossy(&w.read_raw()), "$1\r\nv\r\n");
+    let el = t.elapsed();
+    assert!(el >= Duration::from_millis(140) && el < Duration::from_secs(5), "{:?}", el);
+}
+
+#[test]
+fn info_sections_and_fields() {
+    let s = Server::tandem(&[]);
+    let mut c = s.conn();
+    assert_eq!(c.raw_s(&["SET", "a", "1"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["SET", "b", "1", "EX", "100"]), "+OK\r\n");
+    let text = c.cmd(&["INFO"]).text();
+    for sec in ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# CPU", "# Keyspace"] {
+        assert!(text.contains(&format!("{}\r\n", sec)), "missing {}", sec);
+    }
+    assert!(!text.contains("# Commandstats"));
+    assert_eq!(c.info_field("server", "redis_version").as_deref(), Some("7.0.15"));
+    assert_eq!(c.info_field("server", "tandem_version").as_deref(), Some(env!("CARGO_PKG_VERSION")));
+    assert_eq!(c.info_field("server", "tcp_port"), Some(s.port.to_string()));
+    assert_eq!(c.info_field("server", "process_id"), Some(s.pid().to_string()));
+    // Connections are registered and reaped asynchronously: poll.
+    c.wait_info("clients", "connected_clients", Duration::from_secs(3), |v| v == "1");
+    assert_eq!(c.info_field("stats", "expired_keys").as_deref(), Some("0"));
+    assert_eq!(c.info_field("replication", "role").as_deref(), Some("master"));
+    assert_eq!(c.info_field("keyspace", "db0").as_deref(), Some("keys=2,expires=1,avg_ttl=0"));
+    let _second = s.conn();
+    c.wait_info("clients", "connected_clients", Duration::from_secs(3), |v| v == "2");
+    // Only the asked section.
+    let server_only = c.cmd(&["INFO", "server"]).text();
+    assert!(server_only.starts_with("# Server\r\n"));
+    assert!(!server_only.contains("# Clients"));
+    let all = c.cmd(&["INFO", "all"]).text();
+    assert!(all.contains("# Commandstats\r\n"));
+    assert!(all.contains("cmdstat_set:calls=2,"), "{}", all);
+    let multi = c.cmd(&["INFO", "server", "keyspace"]).text();
+    assert!(multi.contains("# Server") && multi.contains("# Keyspace") && !multi.contains("# Stats"));
+    // RESETSTAT zeroes counters.
+    assert_eq!(c.raw_s(&["CONFIG", "RESETSTAT"]), "+OK\r\n");
+    let cs = c.cmd(&["INFO", "commandstats"]).text();
+    assert!(!cs.contains("cmdstat_set"), "{}", cs);
+    assert_eq!(c.info_field("stats", "keyspace_hits").as_deref(), Some("0"));
+}
+
+#[test]
+fn info_matches_redis_field_names() {
+    if !have_redis() {
+        eprintln!("note: redis-server missing, skipping");
+        return;
+    }
+    let t = Server::tandem(&[]);
+    let r = Server::redis(&[]);
+    let mut tc = t.conn();
+    let mut rc = r.conn();
+    for sec in ["server", "clients", "stats", "persistence", "replication", "cpu", "keyspace"] {
+        let tk: Vec<String> = tc.info(sec).into_iter().map(|(k, _)| k).collect();
+        let rk: Vec<String> = rc.info(sec).into_iter().map(|(k, _)| k).collect();
+        // Every field tandem prints that redis also has must keep redis's name: check the
+        // important ones are all present.
+        for must in match sec {
+            "server" => &["redis_version", "redis_mode", "process_id", "run_id", "tcp_port", "uptime_in_seconds", "hz", "executable", "config_file"][..],
+            "clients" => &["connected_clients", "maxclients", "blocked_clients"][..],
+            "stats" => &["total_connections_received", "total_commands_processed", "expired_keys", "keyspace_hits", "keyspace_misses", "rejected_connections", "total_error_replies"][..],
+            "persistence" => &["loading", "rdb_changes_since_last_save", "rdb_last_save_time", "aof_enabled"][..],
+            "replication" => &["role", "connected_slaves", "master_replid", "master_repl_offset"][..],
+            "cpu" => &["used_cpu_sys", "used_cpu_user"][..],
+            _ => &[][..],
+        } {
+            assert!(rk.iter().any(|k| k == must), "redis lacks {}", must);
+            assert!(tk.iter().any(|k| k == must), "tandem INFO {} lacks {}", sec, must);
+        }
+    }
+}
+
+#[test]
+fn config_get_glob_and_set() {
+    let s = Server::tandem(&[]);
+    let mut c = s.conn();
+    let r = c.cmd(&["CONFIG", "GET", "max*"]);
+    let names: Vec<String> = r.array().iter().step_by(2).map(|x| x.text()).collect();
+    for n in ["maxmemory", "maxclients", "maxmemory-policy"] {
+        assert!(names.contains(&n.to_string()), "{:?}", names);
+    }
+    assert!(names.iter().all(|n| n.starts_with("max")));
+    assert_eq!(c.cmd(&["CONFIG", "GET", "port"]).strings(), vec!["port".to_string(), s.port.to_string()]);
+    assert_eq!(c.cmd(&["CONFIG", "GET", "save"]).strings(), vec!["save", ""]);
+    let dir = c.cmd(&["CONFIG", "GET", "dir"]).strings();
+    assert_eq!(std::fs::canonicalize(&dir[1]).unwrap(), std::fs::canonicalize(s.dir.path()).unwrap());
+    // Several patterns at once.
+    let two = c.cmd(&["CONFIG", "GET", "port", "databases"]).strings();
+    assert_eq!(two, vec!["port".to_string(), s.port.to_string(), "databases".into(), "16".into()]);
+    assert_eq!(c.raw_s(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru", "hz", "20"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["CONFIG", "GET", "maxmemory-policy"]).strings(), vec!["maxmemory-policy", "allkeys-lru"]);
+    assert_eq!(c.cmd(&["CONFIG", "GET", "hz"]).strings(), vec!["hz", "20"]);
+    assert_eq!(c.info_field("server", "hz").as_deref(), Some("20"));
+    // Immutable parameters cannot be set.
+    let r = c.raw_s(&["CONFIG", "SET", "databases", "4"]);
+    assert!(r.starts_with("-ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"), "{}", r);
+}
+
+#[test]
+fn config_rewrite_updates_file() {
+    let confdir = TempDir::new("conf");
+    let conf = confdir.path().join("tandem.conf");
+    std::fs::write(&conf, "# my config\nmaxmemory 1mb\nhz 10\n# keep this comment\nappendonly no\n").unwrap();
+    let s = Server::start(Kind::Tandem, Some(&conf), &[]);
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["CONFIG", "GET", "maxmemory"]).strings(), vec!["maxmemory", "1048576"]);
+    assert_eq!(c.cmd(&["CONFIG", "GET", "hz"]).strings(), vec!["hz", "10"]);
+    let cf = c.info_field("server", "config_file").unwrap();
+    assert_eq!(std::fs::canonicalize(cf).unwrap(), std::fs::canonicalize(&conf).unwrap());
+    assert_eq!(c.raw_s(&["CONFIG", "SET", "maxmemory", "2mb", "maxmemory-policy", "allkeys-lru"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["CONFIG", "REWRITE"]), "+OK\r\n");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.contains(&"# my config"), "{}", text);
+    assert!(lines.contains(&"# keep this comment"), "{}", text);
+    assert!(lines.contains(&"maxmemory 2mb"), "{}", text);
+    assert!(lines.contains(&"maxmemory-policy allkeys-lru"), "{}", text);
+    assert!(lines.contains(&"hz 10"), "{}", text);
+    assert!(!lines.contains(&"maxmemory 1mb"), "{}", text);
+    // The old line is replaced in place.
+    let pos = |l: &str| lines.iter().position(|x| *x == l).unwrap();
+    assert!(pos("maxmemory 2mb") < pos("hz 10"), "{}", text);
+    // The rewritten file starts a server with the new values.
+    // The rewritten file names the first server's `dir`, which goes away with it: keep a
+    // directory there for the restart (its --dir option applies after the file).
+    let old_dir = s.dir.path().to_path_buf();
+    assert!(text.contains(&format!("dir \"{}\"", old_dir.display())), "{}", text);
+    drop(c);
+    drop(s);
+    std::fs::create_dir_all(&old_dir).unwrap();
+    let _cleanup = TempDir(old_dir);
+    let s2 = Server::start(Kind::Tandem, Some(&conf), &[]);
+    let mut c2 = s2.conn();
+    assert_eq!(c2.cmd(&["CONFIG", "GET", "maxmemory"]).strings(), vec!["maxmemory", "2097152"]);
+    assert_eq!(c2.cmd(&["CONFIG", "GET", "maxmemory-policy"]).strings(), vec!["maxmemory-policy", "allkeys-lru"]);
+}
+
+#[test]
+fn command_count_info_docs() {
+    let s = Server::tandem(&[]);
+    let mut c = s.conn();
+    let n = c.cmd(&["COMMAND", "COUNT"]).int();
+    assert!(n >= 60, "COMMAND COUNT {}", n);
+    assert_eq!(c.cmd(&["COMMAND"]).array().len() as i64, n);
+    assert_eq!(c.cmd(&["COMMAND", "LIST"]).array().len() as i64, n);
+    let info = c.raw_s(&["COMMAND", "INFO", "get"]);
+    assert!(
+        info.starts_with("*1\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@string\r\n+@fast\r\n"),
+        "{:?}",
+        info
+    );
+    let info = c.cmd(&["COMMAND", "INFO", "set", "nosuch", "MGET"]);
+    let items = info.array();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0].array()[0].text(), "set");
+    assert_eq!(items[0].array()[1].int(), -3);
+    assert_eq!(items[1], Reply::NilArray);
+    assert_eq!(items[2].array()[0].text(), "mget");
+    assert_eq!(items[2].array()[4].int(), -1);
+    let docs = c.cmd(&["COMMAND", "DOCS", "get"]);
+    let d = docs.array();
+    assert_eq!(d[0].text(), "get");
+    let body = d[1].array().iter().map(|x| x.text()).collect::<Vec<_>>();
+    assert_eq!(&body[..6], &["summary", "Get the value of a key", "since", "1.0.0", "group", "string"]);
+    let keys = c.cmd(&["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"]).strings();
+    assert_eq!(keys, vec!["a", "b"]);
+}
+
+#[test]
+fn time_lastsave_debug_sleep() {
+    let s = Server::tandem(&[]);
+    let mut c = s.conn();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let t = c.cmd(&["TIME"]).strings();
+    assert_eq!(t.len(), 2);
+    let secs: i64 = t[0].parse().unwrap();
+    let us: i64 = t[1].parse().unwrap();
+    assert!((secs - now).abs() <= 2);
+    assert!((0..1_000_000).contains(&us));
+    let ls = c.cmd(&["LASTSAVE"]).int();
+    assert!(ls <= now + 1 && ls > now - 60, "LASTSAVE {}", ls);
+    assert_eq!(c.raw_s(&["DEBUG", "SLEEP", "0"]), "+OK\r\n");
+    let t = Instant::now();
+    assert_eq!(c.raw_s(&["DEBUG", "SLEEP", "0.2"]), "+OK\r\n");
+    assert!(t.elapsed() >= Duration::from_millis(190));
+}
+
+#[test]
+fn quit_and_reset() {
+    let s = Server::tandem(&[]);
+    let mut c = s.conn();
+    assert_eq!(c.raw_s(&["CLIENT", "SETNAME", "x"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["SELECT", "2"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["RESET"]), "+RESET\r\n");
+    assert_eq!(c.raw_s(&["CLIENT", "GETNAME"]), "$-1\r\n");
+    assert_eq!(c.raw_s(&["SET", "k", "db0"]), "+OK\r\n");
+    let mut c2 = s.conn();
+    assert_eq!(c2.raw_s(&["GET", "k"]), "$3\r\ndb0\r\n");
+    assert_eq!(c.raw_s(&["QUIT"]), "+OK\r\n");
+    assert!(c.is_closed(Duration::from_secs(2)));
+}
+
+/// Every command in tandem's table answers a wrong argument count with Redis's exact error.
+#[test]
+fn arity_errors_match_redis_for_every_command() {
+    let t = Server::tandem(&[]);
+    let mut tc = t.conn();
+    let names = tc.cmd(&["COMMAND", "LIST"]).strings();
+    let r = if have_redis() { Some(Server::redis(&[])) } else { None };
+    let mut rc = r.as_ref().map(|r| r.conn());
+    let mut checked = 0;
+    for name in names {
+        if matches!(name.as_str(), "shutdown" | "quit" | "reset" | "debug") {
+            continue;
+        }
+        let info = tc.cmd(&["COMMAND", "INFO", &name]);
+        let arity = info.array()[0].array()[1].int();
+        // Fixed arity: one argument too many; variable (-N, N >= 2): one too few.
+        let argc = if arity > 0 {
+            arity as usize + 1
+        } else if arity < -1 {
+            (-arity) as usize - 1
+        } else {
+            continue;
+        };
+        let mut argv = vec![name.clone()];
+        argv.extend((1..argc).map(|i| format!("arg{}", i)));
+        let a: Vec<&str> = argv.iter().map(|s| s.as_str()).collect();
+        let got = tc.raw_s(&a);
+        let want = if name == "exec" {
+            "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n".to_string()
+        } else {
+            format!("-ERR wrong number of arguments for '{}' command\r\n", name)
+        };
+        assert_eq!(got, want, "{:?}", a);
+        if let Some(rc) = rc.as_mut() {
+            assert_eq!(got, rc.raw_s(&a), "tandem vs redis-server for {:?}", a);
+        }
+        checked += 1;
+    }
+    assert!(checked > 40, "only {} commands checked", checked);
+}

@@ -1,0 +1,169 @@
+//! MULTI/EXEC/DISCARD/WATCH.
+
+mod common;
+use common::*;
+
+#[test]
+fn multi_exec_discard_basics() {
+    assert_table(&[
+        (&["EXEC"], "-ERR EXEC without MULTI\r\n"),
+        (&["DISCARD"], "-ERR DISCARD without MULTI\r\n"),
+        (&["MULTI"], "+OK\r\n"),
+        (&["MULTI"], "-ERR MULTI calls can not be nested\r\n"),
+        (&["SET", "a", "1"], "+QUEUED\r\n"),
+        (&["INCR", "a"], "+QUEUED\r\n"),
+        (&["GET", "a"], "+QUEUED\r\n"),
+        (&["INCR", "nonint"], "+QUEUED\r\n"),
+        (&["EXEC"], "*4\r\n+OK\r\n:2\r\n$1\r\n2\r\n:1\r\n"),
+        (&["MULTI"], "+OK\r\n"),
+        (&["SET", "a", "100"], "+QUEUED\r\n"),
+        (&["DISCARD"], "+OK\r\n"),
+        (&["GET", "a"], "$1\r\n2\r\n"),
+        (&["MULTI"], "+OK\r\n"),
+        (&["EXEC"], "*0\r\n"),
+        // A runtime error inside EXEC does not abort the rest.
+        (&["SET", "s", "str"], "+OK\r\n"),
+        (&["MULTI"], "+OK\r\n"),
+        (&["INCR", "s"], "+QUEUED\r\n"),
+        (&["SET", "b", "2"], "+QUEUED\r\n"),
+        (&["EXEC"], "*2\r\n-ERR value is not an integer or out of range\r\n+OK\r\n"),
+        (&["GET", "b"], "$1\r\n2\r\n"),
+        // SELECT inside a transaction.
+        (&["MULTI"], "+OK\r\n"),
+        (&["SELECT", "1"], "+QUEUED\r\n"),
+        (&["SET", "indb1", "x"], "+QUEUED\r\n"),
+        (&["EXEC"], "*2\r\n+OK\r\n+OK\r\n"),
+        (&["GET", "indb1"], "$1\r\nx\r\n"),
+        (&["SELECT", "0"], "+OK\r\n"),
+        (&["GET", "indb1"], "$-1\r\n"),
+    ]);
+}
+
+#[test]
+fn execabort_after_queue_errors() {
+    assert_table(&[
+        (&["MULTI"], "+OK\r\n"),
+        (&["SET", "a", "1"], "+QUEUED\r\n"),
+        (&["NOSUCHCOMMAND", "x"], "-ERR unknown command 'NOSUCHCOMMAND', with args beginning with: 'x' \r\n"),
+        (&["SET", "b", "1"], "+QUEUED\r\n"),
+        (&["EXEC"], "-EXECABORT Transaction discarded because of previous errors.\r\n"),
+        (&["EXISTS", "a", "b"], ":0\r\n"),
+        (&["EXEC"], "-ERR EXEC without MULTI\r\n"),
+        // Wrong arity also dooms the transaction.
+        (&["MULTI"], "+OK\r\n"),
+        (&["GET"], "-ERR wrong number of arguments for 'get' command\r\n"),
+        (&["EXEC"], "-EXECABORT Transaction discarded because of previous errors.\r\n"),
+        // WATCH inside MULTI is an error but does not doom it.
+        (&["MULTI"], "+OK\r\n"),
+        (&["WATCH", "a"], "-ERR WATCH inside MULTI is not allowed\r\n"),
+        (&["SET", "a", "1"], "+QUEUED\r\n"),
+        (&["EXEC"], "*1\r\n+OK\r\n"),
+        // EXEC with arguments is rejected as EXECABORT and discards the transaction.
+        (&["MULTI"], "+OK\r\n"),
+        (&["SET", "a", "2"], "+QUEUED\r\n"),
+        (&["EXEC", "x"], "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"),
+        (&["GET", "a"], "$1\r\n1\r\n"),
+        (&["EXEC", "x"], "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"),
+        (&["EXEC"], "-ERR EXEC without MULTI\r\n"),
+    ]);
+}
+
+#[test]
+fn exec_without_auth_is_execabort() {
+    let s = Server::tandem(&["--requirepass", "pw"]);
+    let mut c = s.conn();
+    assert_eq!(c.raw_s(&["EXEC"]), "-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r\n");
+    if have_redis() {
+        let r = Server::redis(&["--requirepass", "pw"]);
+        assert_eq!(r.conn().raw_s(&["EXEC"]), "-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r\n");
+    }
+}
+
+#[test]
+fn watch_conflict_from_another_connection() {
+    let s = Server::tandem(&[]);
+    let mut c1 = s.conn();
+    let mut c2 = s.conn();
+    assert_eq!(c1.raw_s(&["SET", "w", "1"]), "+OK\r\n");
+    assert_eq!(c1.raw_s(&["WATCH", "w"]), "+OK\r\n");
+    assert_eq!(c2.raw_s(&["SET", "w", "2"]), "+OK\r\n");
+    assert_eq!(c1.raw_s(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c1.raw_s(&["SET", "w", "3"]), "+QUEUED\r\n");
+    assert_eq!(c1.raw_s(&["EXEC"]), "*-1\r\n");
+    assert_eq!(c1.raw_s(&["GET", "w"]), "$1\r\n2\r\n");
+    // The watch is gone after EXEC: a new transaction succeeds.
+    assert_eq!(c1.raw_s(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c1.raw_s(&["SET", "w", "3"]), "+QUEUED\r\n");
+    assert_eq!(c1.raw_s(&["EXEC"]), "*1\r\n+OK\r\n");
+
+    // Modification between MULTI and EXEC also aborts.
+    assert_eq!(c1.raw_s(&["WATCH", "w", "other"]), "+OK\r\n");
+    assert_eq!(c1.raw_s(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c1.raw_s(&["GET", "w"]), "+QUEUED\r\n");
+    assert_eq!(c2.raw_s(&["SET", "other", "x"]), "+OK\r\n");
+    assert_eq!(c1.raw_s(&["EXEC"]), "*-1\r\n");
+
+    // Deleting, expiring and flushing a watched key count as changes.
+    for touch in [&["DEL", "w"][..], &["EXPIRE", "other", "100"][..], &["FLUSHALL"][..]] {
+        assert_eq!(c1.raw_s(&["SET", "w", "1"]), "+OK\r\n");
+        assert_eq!(c1.raw_s(&["SET", "other", "1"]), "+OK\r\n");
+        assert_eq!(c1.raw_s(&["WATCH", "w", "other"]), "+OK\r\n");
+        let r = c2.cmd(touch);
+        assert!(!matches!(r, Reply::Error(_)), "{:?}: {:?}", touch, r);
+        assert_eq!(c1.raw_s(&["MULTI"]), "+OK\r\n");
+        assert_eq!(c1.raw_s(&["PING"]), "+QUEUED\r\n");
+        assert_eq!(c1.raw_s(&["EXEC"]), "*-1\r\n", "after {:?}", touch);
+    }
+
+    // A write to a key in another database does not touch the watched key.
+    assert_eq!(c1.raw_s(&["WATCH", "w"]), "+OK\r\n");
+    assert_eq!(c2.raw_s(&["SELECT", "1"]), "+OK\r\n");
+    assert_eq!(c2.raw_s(&["SET", "w", "db1"]), "+OK\r\n");
+    assert_eq!(c1.raw_s(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c1.raw_s(&["PING"]), "+QUEUED\r\n");
+    assert_eq!(c1.raw_s(&["EXEC"]), "*1\r\n+PONG\r\n");
+}
+
+#[test]
+fn unwatch_and_discard_clear_watches() {
+    let s = Server::tandem(&[]);
+    let mut c1 = s.conn();
+    let mut c2 = s.conn();
+    assert_eq!(c1.raw_s(&["WATCH", "x"]), "+OK\r\n");
+    assert_eq!(c1.raw_s(&["UNWATCH"]), "+OK\r\n");
+    assert_eq!(c2.raw_s(&["SET", "x", "1"]), "+OK\r\n");
+    assert_eq!(c1.raw_s(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c1.raw_s(&["INCR", "x"]), "+QUEUED\r\n");
+    assert_eq!(c1.raw_s(&["EXEC"]), "*1\r\n:2\r\n");
+
+    assert_eq!(c1.raw_s(&["WATCH", "x"]), "+OK\r\n");
+    assert_eq!(c1.raw_s(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c1.raw_s(&["DISCARD"]), "+OK\r\n");
+    assert_eq!(c2.raw_s(&["SET", "x", "5"]), "+OK\r\n");
+    assert_eq!(c1.raw_s(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c1.raw_s(&["INCR", "x"]), "+QUEUED\r\n");
+    assert_eq!(c1.raw_s(&["EXEC"]), "*1\r\n:6\r\n");
+
+    // A watch set by a client that disconnects does not leak into a new connection.
+    assert_eq!(c2.raw_s(&["WATCH", "x"]), "+OK\r\n");
+    drop(c2);
+    let mut c3 = s.conn();
+    assert_eq!(c1.raw_s(&["SET", "x", "9"]), "+OK\r\n");
+    assert_eq!(c3.raw_s(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c3.raw_s(&["GET", "x"]), "+QUEUED\r\n");
+    assert_eq!(c3.raw_s(&["EXEC"]), "*1\r\n$1\r\n9\r\n");
+}
+
+#[test]
+fn transaction_replies_arrive_pipelined() {
+    let s = Server::tandem(&[]);
+    let mut c = s.conn();
+    let mut buf = Vec::new();
+    for a in [&["MULTI"][..], &["SET", "p", "1"], &["INCR", "p"], &["EXEC"], &["GET", "p"]] {
+        buf.extend(encode_str(a));
+    }
+    c.send(&buf);
+    for w in ["+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "*2\r\n+OK\r\n:2\r\n", "$1\r\n2\r\n"] {
+        assert_eq!(String::from_utf8_lossy(&c.read_raw()), w);
+    }
+}
