@@ -448,6 +448,12 @@ impl Keyspace {
             out.error(&format!("ERR '{}' cannot run here", cmd.spec.name));
             return None;
         };
+        // The role may have changed while the command waited (FAILOVER, REPLICAOF): a replica
+        // accepts writes only from its master's stream.
+        if self.is_replica && client_id != 0 && cmd.spec.is_write() && self.shared.hot.replica_read_only.load(Relaxed) {
+            out.error("READONLY You can't write against a read only replica.");
+            return None;
+        }
         let start = Instant::now();
         let mut ctx = Ctx {
             db: *db,
