@@ -127,6 +127,10 @@ pub struct Shared {
     pub shutdown_rx: flume::Receiver<crate::server::ShutdownRequest>,
     /// The replication actors, set once at start.
     pub repl_actors: std::sync::OnceLock<ReplActors>,
+    /// Commands the default user may not run (`ACL SETUSER default -cmd`).
+    pub acl_denied: Mutex<std::collections::HashSet<String>>,
+    /// Whether `acl_denied` is non-empty (checked on every command, without the lock).
+    pub acl_active: AtomicBool,
     /// The keyspace actor (for the shutdown sequence).
     pub keyspace: std::sync::OnceLock<crate::rt::Addr<crate::keyspace::Keyspace>>,
 }
@@ -165,6 +169,8 @@ impl Shared {
             shutdown_rx,
             repl_actors: std::sync::OnceLock::new(),
             keyspace: std::sync::OnceLock::new(),
+            acl_denied: Mutex::new(Default::default()),
+            acl_active: AtomicBool::new(false),
         });
         shared.refresh_hot();
         shared

@@ -24,6 +24,7 @@ pub(super) async fn run(c: &mut Client, spec: &'static CommandSpec, a: &[Bytes])
         "wait" => wait(c, a).await,
         "replicaof" | "slaveof" => replicaof(c, a).await,
         "failover" => failover(c, a).await,
+        "acl" => acl(c, a),
         _ => c.out.error(&format!("ERR '{}' cannot run here", spec.name)),
     }
     Next::Continue
@@ -903,4 +904,51 @@ async fn failover(c: &mut Client, a: &[Bytes]) {
     c.shared.pause.failover.store(true, Relaxed);
     crate::rt::spawn(fo::run(c.shared.clone(), c.keyspace.clone(), link));
     c.out.ok();
+}
+
+/// A minimal ACL: one user, `default`, whose command permissions can be narrowed with
+/// `ACL SETUSER default -cmd` / `+cmd` (enough for operators and Redis's tests).
+fn acl(c: &mut Client, a: &[Bytes]) {
+    let sub = String::from_utf8_lossy(&a[1]).to_lowercase();
+    match sub.as_str() {
+        "whoami" => c.out.bulk(b"default"),
+        "users" => {
+            c.out.array(1);
+            c.out.bulk(b"default");
+        }
+        "list" => {
+            let denied = c.shared.acl_denied.lock().map(|d| d.clone()).unwrap_or_default();
+            let mut rule = String::from("user default on nopass ~* &* +@all");
+            let mut d: Vec<_> = denied.into_iter().collect();
+            d.sort();
+            for x in d {
+                rule.push_str(&format!(" -{}", x));
+            }
+            c.out.array(1);
+            c.out.bulk(rule.as_bytes());
+        }
+        "setuser" if a.len() >= 3 => {
+            if a[2] != "default" {
+                return c.out.error("ERR tandem supports only the 'default' user");
+            }
+            let mut denied = c.shared.acl_denied.lock().unwrap_or_else(|e| e.into_inner());
+            for r in &a[3..] {
+                let r = String::from_utf8_lossy(r).to_lowercase();
+                if let Some(cmd) = r.strip_prefix('-').filter(|x| !x.starts_with('@')) {
+                    denied.insert(cmd.to_string());
+                } else if let Some(cmd) = r.strip_prefix('+').filter(|x| !x.starts_with('@')) {
+                    denied.remove(cmd);
+                } else if r == "+@all" || r == "allcommands" || r == "on" || r == "nopass" || r == "~*" || r == "&*" || r == "reset" {
+                    if r != "on" && r != "nopass" && r != "~*" && r != "&*" {
+                        denied.clear();
+                    }
+                } else {
+                    return c.out.error(&format!("ERR Error in ACL SETUSER modifier '{}': Syntax error", r));
+                }
+            }
+            c.shared.acl_active.store(!denied.is_empty(), Relaxed);
+            c.out.ok();
+        }
+        _ => c.out.error(&format!("ERR unknown subcommand '{}'. Try ACL HELP.", String::from_utf8_lossy(&a[1]))),
+    }
 }

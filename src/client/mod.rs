@@ -220,6 +220,13 @@ impl Client {
             self.reject_cmd(spec, "NOAUTH Authentication required.").await;
             return Next::Continue;
         }
+        if self.shared.acl_active.load(Relaxed)
+            && self.shared.acl_denied.lock().map(|d| d.contains(spec.name)).unwrap_or(false)
+        {
+            let msg = format!("NOPERM this user has no permissions to run the '{}' command", spec.name);
+            self.reject_cmd(spec, &msg).await;
+            return Next::Continue;
+        }
         if self.shared.shutting_down.load(Relaxed) && spec.name != "shutdown" {
             self.flush().await;
             self.out.error("ERR server is shutting down");
