@@ -66,6 +66,8 @@ pub struct Feed {
     pub stats: ReplStats,
     /// True when this server has a history worth a partial resync (cached master).
     pub has_history: bool,
+    /// Since when (ms) a master with a backlog has had no replica (repl-backlog-ttl).
+    pub no_replicas_since: i64,
 }
 
 impl Default for Feed {
@@ -83,6 +85,7 @@ impl Default for Feed {
             backlog: None,
             stats: ReplStats::default(),
             has_history: false,
+            no_replicas_since: 0,
         }
     }
 }
@@ -572,6 +575,27 @@ pub fn cron(ks: &mut Keyspace, tick: u64) {
     }
     let period = ks.shared.cfg().repl_ping_replica_period().max(1);
     let has_replicas = !ks.shared.repl.replicas.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
+    // A master without replicas for repl-backlog-ttl frees its backlog and starts a new
+    // history (nobody can continue the old one any more).
+    let now = crate::util::now_ms();
+    if has_replicas {
+        ks.feed.no_replicas_since = 0;
+    } else {
+        if ks.feed.no_replicas_since == 0 {
+            ks.feed.no_replicas_since = now;
+        }
+        let ttl = ks.shared.cfg().repl_backlog_ttl() as i64;
+        if ttl > 0 && now - ks.feed.no_replicas_since >= ttl * 1000 {
+            let f = &mut ks.feed;
+            f.replid = crate::util::random_hex(40);
+            f.replid2 = "0".repeat(40);
+            f.second_offset = -1;
+            f.active = false;
+            f.no_replicas_since = 0;
+            log::info!("Replication backlog freed after {} seconds without connected replicas.", ttl);
+            return;
+        }
+    }
     let paused = ks.shared.pause.failover.load(Relaxed);
     if has_replicas && tick % period == 0 && !paused {
         ks.feed.emit_dbless(&[Bytes::from_static(b"ping")]);
