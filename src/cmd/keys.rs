@@ -210,7 +210,7 @@ pub fn keys(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         .keys
         .iter()
         .filter(|(k, _)| (all || glob_match(pat, k, false)) && !is_expired(ks, db, k, ctx.now))
-        .map(|(k, _)| k.clone())
+        .map(|(k, _)| k.to_bytes())
         .collect();
     ctx.out.array(found.len());
     for k in found {

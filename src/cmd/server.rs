@@ -142,7 +142,7 @@ fn populate(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         if let Some(sz) = size {
             val.resize(sz, 0);
         }
-        ks.dbs[ctx.db].keys.insert(Bytes::from(key), Value::Str(Bytes::from(val)));
+        ks.dbs[ctx.db].keys.insert(&key, Value::Str(crate::keyspace::thin::Thin::new(&val)));
         ctx.dirty += 1;
     }
     ctx.out.ok();

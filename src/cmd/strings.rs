@@ -1,7 +1,7 @@
 //! String commands.
 
 use super::{arg_i64, eq, err};
-use crate::keyspace::{Ctx, Keyspace, Value};
+use crate::keyspace::{thin::Thin, Ctx, Keyspace, Value};
 use crate::util::num;
 use bytes::{Bytes, BytesMut};
 
@@ -11,7 +11,7 @@ const PXAT: &[u8] = b"PXAT";
 pub fn read_str(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, ()> {
     match ks.lookup_read(ctx, key) {
         None => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s.clone())),
+        Some(Value::Str(s)) => Ok(Some(s.to_bytes())),
         Some(_) => {
             ctx.error(err::WRONGTYPE);
             Err(())
@@ -23,7 +23,7 @@ pub fn read_str(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Result<Option<B
 fn write_lookup_str(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, ()> {
     match ks.lookup_write(ctx, key) {
         None => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s.clone())),
+        Some(Value::Str(s)) => Ok(Some(s.to_bytes())),
         Some(_) => {
             ctx.error(err::WRONGTYPE);
             Err(())
@@ -131,7 +131,7 @@ pub fn set(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
         return;
     }
-    ks.set_key(ctx, key, Value::Str(own(&a[2])), expiry == Expiry::KeepTtl);
+    ks.set_key(ctx, key, Value::Str(Thin::new(&a[2])), expiry == Expiry::KeepTtl);
     if let Expiry::At(t) = expiry {
         ks.set_expire(ctx, key, t);
         // Replicas get an absolute time: SET key value PXAT <ms>.
@@ -164,14 +164,14 @@ pub fn setnx(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if ks.exists(ctx, &a[1]) {
         ctx.out.int(0);
     } else {
-        ks.set_key(ctx, &a[1], Value::Str(own(&a[2])), false);
+        ks.set_key(ctx, &a[1], Value::Str(Thin::new(&a[2])), false);
         ctx.out.int(1);
     }
 }
 
 fn set_with_expire(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], unit: &str, cmd: &str) {
     let Some(t) = expire_arg(ctx, unit.as_bytes(), &a[2], cmd) else { return };
-    ks.set_key(ctx, &a[1], Value::Str(own(&a[3])), false);
+    ks.set_key(ctx, &a[1], Value::Str(Thin::new(&a[3])), false);
     ks.set_expire(ctx, &a[1], t);
     ctx.rewrite(vec![
         Bytes::from_static(b"SET"),
@@ -193,7 +193,7 @@ pub fn psetex(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 
 pub fn getset(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Ok(old) = write_lookup_str(ks, ctx, &a[1]) else { return };
-    ks.set_key(ctx, &a[1], Value::Str(own(&a[2])), false);
+    ks.set_key(ctx, &a[1], Value::Str(Thin::new(&a[2])), false);
     ctx.rewrite(vec![Bytes::from_static(b"SET"), a[1].clone(), a[2].clone()]);
     reply_opt(ctx, old);
 }
@@ -274,7 +274,7 @@ pub fn mset(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         return;
     }
     for kv in a[1..].chunks(2) {
-        ks.set_key(ctx, &kv[0], Value::Str(own(&kv[1])), false);
+        ks.set_key(ctx, &kv[0], Value::Str(Thin::new(&kv[1])), false);
     }
     ctx.out.ok();
 }
@@ -291,7 +291,7 @@ pub fn msetnx(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
     }
     for kv in a[1..].chunks(2) {
-        ks.set_key(ctx, &kv[0], Value::Str(own(&kv[1])), false);
+        ks.set_key(ctx, &kv[0], Value::Str(Thin::new(&kv[1])), false);
     }
     ctx.out.int(1);
 }
@@ -309,7 +309,7 @@ fn incr_by(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], by: i64) {
         return ctx.error(err::OVERFLOW);
     };
     let s = Bytes::from(new.to_string());
-    ks.set_key(ctx, key, Value::Str(s), true);
+    ks.set_key(ctx, key, Value::Str(Thin::new(&s)), true);
     ctx.out.int(new);
 }
 
@@ -353,7 +353,7 @@ pub fn incrbyfloat(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         return ctx.error("ERR increment would produce NaN or Infinity");
     };
     let v = Bytes::from(text);
-    ks.set_key(ctx, &a[1], Value::Str(v.clone()), true);
+    ks.set_key(ctx, &a[1], Value::Str(Thin::new(&v)), true);
     ctx.rewrite(vec![Bytes::from_static(b"SET"), a[1].clone(), v.clone(), Bytes::from_static(b"KEEPTTL")]);
     ctx.out.bulk(&v);
 }
@@ -374,7 +374,7 @@ pub fn append(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
     };
     let len = new.len();
-    ks.set_key(ctx, &a[1], Value::Str(new), true);
+    ks.set_key(ctx, &a[1], Value::Str(Thin::new(&new)), true);
     if cur_exists {
         ks.mark_raw(ctx.db, &a[1]);
     }
@@ -439,7 +439,7 @@ pub fn setrange(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     }
     b[offset as usize..need].copy_from_slice(val);
     let len = b.len();
-    ks.set_key(ctx, &a[1], Value::Str(b.freeze()), true);
+    ks.set_key(ctx, &a[1], Value::Str(Thin::new(&b)), true);
     ks.mark_raw(ctx.db, &a[1]);
     ctx.out.int(len as i64);
 }
@@ -475,7 +475,7 @@ pub fn setbit(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             b.resize(byte + 1, 0);
         }
         b[byte] = (b[byte] & !(1 << shift)) | (on << shift);
-        ks.set_key(ctx, &a[1], Value::Str(b.freeze()), true);
+        ks.set_key(ctx, &a[1], Value::Str(Thin::new(&b)), true);
         ks.mark_raw(ctx.db, &a[1]);
     }
     ctx.out.int(old as i64);
@@ -496,7 +496,7 @@ pub fn lcs(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     for (i, k) in a[1..3].iter().enumerate() {
         match ks.lookup_read(ctx, k) {
             None => {}
-            Some(Value::Str(s)) => vals[i] = s.clone(),
+            Some(Value::Str(s)) => vals[i] = s.to_bytes(),
             Some(_) => return ctx.error("ERR The specified keys must contain string values"),
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod blocking;
 pub mod segmap;
+pub mod thin;
 pub mod value;
 
 use crate::cmd::{CommandSpec, Route};
@@ -589,7 +590,7 @@ impl Keyspace {
                     .expires
                     .segment(seg)
                     .filter(|(_, &w)| w <= now)
-                    .map(|(k, _)| k.clone())
+                    .map(|(k, _)| k.to_bytes())
                     .collect();
                 checked += db.expires.segment_len(seg);
                 for k in due {

@@ -8,6 +8,8 @@
 //! cost a lot per key. SCAN walks segments in order: a key's segment never changes, so a key
 //! present for a whole scan is returned at least once, as Redis guarantees.
 
+use super::thin::Thin;
+#[cfg(test)]
 use bytes::Bytes;
 use hashbrown::HashTable;
 use std::sync::Arc;
@@ -16,7 +18,7 @@ use std::sync::Arc;
 pub const SEGMENTS: usize = 1024;
 const SEG_BITS: u32 = SEGMENTS.trailing_zeros();
 
-type Seg<V> = HashTable<(Bytes, V)>;
+type Seg<V> = HashTable<(Thin, V)>;
 
 /// The hasher: ahash with per-process random keys (flooding resistance).
 #[derive(Clone)]
@@ -79,7 +81,7 @@ impl<V: Clone> SegMap<V> {
         seg.find(h, |(k, _)| &k[..] == key).map(|(_, v)| v)
     }
 
-    pub fn get_key_value(&self, key: &[u8]) -> Option<(&Bytes, &V)> {
+    pub fn get_key_value(&self, key: &[u8]) -> Option<(&Thin, &V)> {
         let h = self.hasher.hash(key);
         let seg = self.segs[seg_of(h)].as_ref()?;
         seg.find(h, |(k, _)| &k[..] == key).map(|(k, v)| (k, v))
@@ -100,15 +102,16 @@ impl<V: Clone> SegMap<V> {
     }
 
     /// Inserts or replaces; returns the old value.
-    pub fn insert(&mut self, key: Bytes, value: V) -> Option<V> {
-        let h = self.hasher.hash(&key);
+    pub fn insert(&mut self, key: impl AsRef<[u8]>, value: V) -> Option<V> {
+        let key = key.as_ref();
+        let h = self.hasher.hash(key);
         let hasher = &self.hasher;
         let slot = &mut self.segs[seg_of(h)];
         let seg = Arc::make_mut(slot.get_or_insert_with(|| Arc::new(HashTable::new())));
         match seg.find_mut(h, |(k, _)| k[..] == key[..]) {
             Some((_, v)) => Some(std::mem::replace(v, value)),
             None => {
-                seg.insert_unique(h, (key, value), |(k, _)| hasher.hash(k));
+                seg.insert_unique(h, (Thin::new(key), value), |(k, _)| hasher.hash(k));
                 self.len += 1;
                 None
             }
@@ -119,7 +122,7 @@ impl<V: Clone> SegMap<V> {
         self.remove_entry(key).map(|(_, v)| v)
     }
 
-    pub fn remove_entry(&mut self, key: &[u8]) -> Option<(Bytes, V)> {
+    pub fn remove_entry(&mut self, key: &[u8]) -> Option<(Thin, V)> {
         let h = self.hasher.hash(key);
         let slot = &mut self.segs[seg_of(h)];
         slot.as_ref()?.find(h, |(k, _)| &k[..] == key)?;
@@ -141,12 +144,12 @@ impl<V: Clone> SegMap<V> {
     }
 
     /// Every entry, in segment order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &V)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&Thin, &V)> {
         self.segs.iter().flatten().flat_map(|s| s.iter().map(|(k, v)| (k, v)))
     }
 
     /// Entries of one segment (SCAN and the active expire cycle walk segments).
-    pub fn segment(&self, i: usize) -> impl Iterator<Item = (&Bytes, &V)> {
+    pub fn segment(&self, i: usize) -> impl Iterator<Item = (&Thin, &V)> {
         self.segs[i % SEGMENTS].iter().flat_map(|s| s.iter().map(|(k, v)| (k, v)))
     }
 
@@ -155,7 +158,7 @@ impl<V: Clone> SegMap<V> {
     }
 
     /// A uniformly chosen segment among non-empty ones (weighted by size), then an entry.
-    pub fn random_entry(&self, rng: &mut impl rand::Rng) -> Option<(&Bytes, &V)> {
+    pub fn random_entry(&self, rng: &mut impl rand::Rng) -> Option<(&Thin, &V)> {
         if self.len == 0 {
             return None;
         }

@@ -257,7 +257,7 @@ pub struct ZSet {
 
 #[derive(Clone, Debug)]
 pub enum Value {
-    Str(Bytes),
+    Str(super::thin::Thin),
     List(Arc<VecDeque<Bytes>>),
     Hash(Arc<HashObj>),
     Set(Arc<SetObj>),

@@ -47,7 +47,7 @@ pub fn value_ref(v: &Value) -> RdbValueRef<'_> {
 /// Turns a loaded RDB value into a keyspace value.
 pub fn from_rdb(v: RdbValue) -> Value {
     match v {
-        RdbValue::Str(s) => Value::Str(s),
+        RdbValue::Str(s) => Value::Str(crate::keyspace::thin::Thin::new(&s)),
         RdbValue::List(l) => Value::List(Arc::new(l.into_iter().collect())),
         RdbValue::Set(s) => Value::Set(Arc::new(SetObj { set: s.into_iter().collect(), enc: Enc::Unknown })),
         RdbValue::Hash(h) => Value::Hash(Arc::new(HashObj::from_pairs(h))),
