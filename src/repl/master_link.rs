@@ -244,13 +244,17 @@ impl Link {
             if let LinkEnd::Retry(why) = end {
                 log::debug!("Master link attempt ended: {}", why);
             }
+            let mut was_up = false;
             set_status(&self.shared, |s| {
                 if s.state == MasterLinkState::Connected {
                     s.down_since_ms = crate::util::now_ms();
+                    was_up = true;
                 }
                 s.state = MasterLinkState::Connect;
             });
-            rt::sleep(Duration::from_secs(1)).await;
+            // A link that was up reconnects at once (the cached master makes it a partial
+            // resync); failed attempts retry every second.
+            rt::sleep(if was_up { Duration::from_millis(10) } else { Duration::from_secs(1) }).await;
             if self.current() {
                 log::info!("Reconnecting to MASTER {}:{}", self.host, self.port);
             }
@@ -477,37 +481,54 @@ impl Link {
             log::warn!("Bad protocol from MASTER, the first byte is not '$' (we received '{}'), are you sure the host and port are right?", header);
             return LinkEnd::Retry(header);
         }
-        let rdb = if let Some(mark) = header.strip_prefix("$EOF:") {
+        // The RDB is parsed while it arrives: a blocking task reads it from a channel the
+        // link feeds, so loading overlaps the transfer.
+        let ndbs = self.shared.cfg().databases();
+        let (tx, rx) = flume::bounded::<Bytes>(64);
+        let loader = rt::spawn_blocking(move || load_rdb(ChanReader { rx, cur: Bytes::new() }, ndbs, false));
+        let mut received = 0usize;
+        if let Some(mark) = header.strip_prefix("$EOF:") {
             log::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
             let mark = mark.as_bytes().to_vec();
-            let mut data = BytesMut::new();
+            let mut tail: Vec<u8> = Vec::with_capacity(2 * mark.len());
             loop {
-                data.extend_from_slice(&conn.buf.split());
-                self.progress(data.len() as i64, 0);
-                if data.len() >= mark.len() && data[data.len() - mark.len()..] == mark[..] {
-                    data.truncate(data.len() - mark.len());
+                let chunk = conn.buf.split().freeze();
+                received += chunk.len();
+                tail.extend_from_slice(&chunk[chunk.len().saturating_sub(mark.len())..]);
+                if tail.len() > mark.len() {
+                    tail.drain(..tail.len() - mark.len());
+                }
+                // The parser stops at the RDB's checksum, so the mark itself is never read.
+                let _ = tx.send_async(chunk).await;
+                self.progress(received as i64, 0);
+                if tail == mark {
                     break;
                 }
                 tryio!(conn.fill().await);
             }
-            data.freeze()
         } else {
             let len: usize = match header[1..].parse() {
                 Ok(l) => l,
                 Err(_) => return LinkEnd::Retry(header),
             };
             log::info!("MASTER <-> REPLICA sync: receiving {} bytes from master to disk", len);
-            while conn.buf.len() < len {
-                self.progress(conn.buf.len() as i64, len as i64);
+            loop {
+                let take = conn.buf.len().min(len - received);
+                let chunk = conn.buf.split_to(take).freeze();
+                received += chunk.len();
+                let _ = tx.send_async(chunk).await;
+                self.progress(received as i64, len as i64);
+                if received >= len {
+                    break;
+                }
                 tryio!(conn.fill().await);
             }
-            conn.buf.split_to(len).freeze()
-        };
-        self.shared.stats.net_repl_input_bytes.fetch_add(rdb.len() as u64, Relaxed);
+        }
+        drop(tx);
+        self.shared.stats.net_repl_input_bytes.fetch_add(received as u64, Relaxed);
         log::info!("MASTER <-> REPLICA sync: Flushing old data");
         log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
-        let ndbs = self.shared.cfg().databases();
-        let loaded = rt::spawn_blocking(move || load_rdb(&rdb[..], ndbs, false)).await;
+        let loaded = loader.await;
         let (dbs, info) = match loaded {
             Ok(v) => v,
             Err(e) => {
@@ -694,4 +715,25 @@ impl Link {
 #[allow(dead_code)]
 fn _assert_buf(b: &mut BytesMut) {
     b.advance(0);
+}
+
+/// Reads the RDB from the chunks the link task receives (blocking side of the channel).
+struct ChanReader {
+    rx: flume::Receiver<Bytes>,
+    cur: Bytes,
+}
+
+impl std::io::Read for ChanReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.cur.is_empty() {
+            match self.rx.recv() {
+                Ok(b) => self.cur = b,
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.cur.len());
+        out[..n].copy_from_slice(&self.cur[..n]);
+        self.cur.advance(n);
+        Ok(n)
+    }
 }

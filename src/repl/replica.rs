@@ -371,11 +371,33 @@ impl Handler<Begin> for Replica {
                 let Some(me) = self.me.clone() else { return };
                 let offset = snap.offset;
                 let eof = diskless;
-                rt::spawn_blocking(move || {
-                    let r = write_rdb(&snap, Vec::new(), compress);
-                    drop(snap);
-                    let _ = me.send(RdbReady(r, if eof { 1 } else { 0 }));
-                });
+                if eof {
+                    // Diskless: the RDB streams to the socket while it is being written.
+                    let mark = crate::util::random_hex(40);
+                    self.write(Bytes::from(format!("$EOF:{}\r\n", mark)));
+                    let mut w = StreamWriter {
+                        tx: self.writer.clone(),
+                        buf: Vec::with_capacity(STREAM_CHUNK),
+                        unsent: self.unsent.clone(),
+                        shared: self.shared.clone(),
+                    };
+                    rt::spawn_blocking(move || {
+                        let r = write_rdb(&snap, &mut w, compress).and_then(|w| {
+                            use std::io::Write;
+                            w.flush()?;
+                            w.push(Bytes::from(mark));
+                            Ok(Vec::new())
+                        });
+                        drop(snap);
+                        let _ = me.send(RdbReady(r, 1));
+                    });
+                } else {
+                    rt::spawn_blocking(move || {
+                        let r = write_rdb(&snap, Vec::new(), compress);
+                        drop(snap);
+                        let _ = me.send(RdbReady(r, 0));
+                    });
+                }
                 let _ = offset;
             }
             PsyncOutcome::Error(e) => {
@@ -398,10 +420,7 @@ impl Handler<RdbReady> for Replica {
         };
         let eof = msg.1 == 1;
         if eof {
-            let mark = crate::util::random_hex(40);
-            self.write(Bytes::from(format!("$EOF:{}\r\n", mark)));
-            self.write(Bytes::from(rdb));
-            self.write(Bytes::from(mark));
+            // The RDB and its end mark already went out through the stream writer.
             // A diskless replica reads until the mark: stream only after its first ACK.
             self.wait_first_ack = true;
             self.set_state(ReplicaState::Online);
@@ -454,3 +473,43 @@ impl Handler<Tick> for Replica {
 
 /// Keeps handshake state between REPLCONF calls on a client connection.
 pub type HandshakeCell = Mutex<Handshake>;
+
+/// Size of the pieces a diskless RDB is sent in.
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// Writes an RDB straight into a replica's socket writer, in chunks, with the same output
+/// accounting as the replica actor's own writes.
+struct StreamWriter {
+    tx: flume::Sender<Bytes>,
+    buf: Vec<u8>,
+    unsent: Arc<AtomicU64>,
+    shared: Arc<Shared>,
+}
+
+impl StreamWriter {
+    fn push(&self, b: Bytes) {
+        self.unsent.fetch_add(b.len() as u64, Relaxed);
+        self.shared.stats.net_repl_output_bytes.fetch_add(b.len() as u64, Relaxed);
+        let _ = self.tx.send(b);
+    }
+}
+
+impl std::io::Write for StreamWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.tx.is_disconnected() {
+            return Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "replica gone"));
+        }
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= STREAM_CHUNK {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(STREAM_CHUNK));
+            self.push(Bytes::from(chunk));
+        }
+        Ok(())
+    }
+}
