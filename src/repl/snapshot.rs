@@ -96,14 +96,32 @@ pub struct LoadInfo {
     pub expired: Vec<(usize, Bytes)>,
 }
 
-/// Builds fresh databases from an RDB stream.
+/// One parsed key on its way to the inserting thread.
+type Parsed = (usize, Bytes, RdbValue, Option<i64>);
+
+/// Parses an RDB stream; keys go to the inserting thread in batches, so parsing and building
+/// the tables run on two cores.
 struct Loader {
-    dbs: Vec<Db>,
+    ndbs: usize,
     cur: usize,
     now: i64,
     /// A master drops keys already expired; a replica keeps them (its master will DEL them).
     drop_expired: bool,
     info: LoadInfo,
+    batch: Vec<Parsed>,
+    tx: std::sync::mpsc::SyncSender<Vec<Parsed>>,
+}
+
+const BATCH: usize = 1024;
+
+impl Loader {
+    fn send_batch(&mut self) -> Result<(), RdbError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let b = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        self.tx.send(b).map_err(|_| RdbError::Corrupt("loader stopped".into()))
+    }
 }
 
 impl RdbSink for Loader {
@@ -118,8 +136,8 @@ impl RdbSink for Loader {
         Ok(())
     }
     fn select_db(&mut self, db: u64) -> Result<(), RdbError> {
-        if db as usize >= self.dbs.len() {
-            return Err(RdbError::Corrupt(format!("FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting", self.dbs.len())));
+        if db as usize >= self.ndbs {
+            return Err(RdbError::Corrupt(format!("FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting", self.ndbs)));
         }
         self.cur = db as usize;
         Ok(())
@@ -132,12 +150,11 @@ impl RdbSink for Loader {
                 return Ok(());
             }
         }
-        let db = &mut self.dbs[self.cur];
-        db.keys.insert(key.clone(), from_rdb(value));
-        if let Some(t) = expire_ms {
-            db.expires.insert(key, t);
-        }
+        self.batch.push((self.cur, key, value, expire_ms));
         self.info.keys_loaded += 1;
+        if self.batch.len() >= BATCH {
+            self.send_batch()?;
+        }
         Ok(())
     }
     fn function(&mut self, _code: Bytes) -> Result<(), RdbError> {
@@ -145,17 +162,37 @@ impl RdbSink for Loader {
     }
 }
 
-/// Loads an RDB into `ndbs` new databases.
+/// Loads an RDB into `ndbs` new databases (nothing is kept if the RDB turns out bad).
 pub fn load_rdb(r: impl Read, ndbs: usize, drop_expired: bool) -> Result<(Vec<Db>, LoadInfo), RdbError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Parsed>>(16);
+    let inserter = std::thread::spawn(move || {
+        let mut dbs: Vec<Db> = (0..ndbs).map(|_| Db::default()).collect();
+        for batch in rx {
+            for (db, key, value, exp) in batch {
+                let d = &mut dbs[db];
+                d.keys.insert(&key, from_rdb(value));
+                if let Some(t) = exp {
+                    d.expires.insert(&key, t);
+                }
+            }
+        }
+        dbs
+    });
     let mut l = Loader {
-        dbs: (0..ndbs).map(|_| Db::default()).collect(),
+        ndbs,
         cur: 0,
         now: crate::util::now_ms(),
         drop_expired,
         info: LoadInfo::default(),
+        batch: Vec::with_capacity(BATCH),
+        tx,
     };
-    rdb::load(r, &mut l)?;
-    Ok((l.dbs, l.info))
+    let parsed = rdb::load(r, &mut l).and_then(|_| l.send_batch());
+    let info = std::mem::take(&mut l.info);
+    drop(l);
+    let dbs = inserter.join().map_err(|_| RdbError::Corrupt("loader thread failed".into()))?;
+    parsed?;
+    Ok((dbs, info))
 }
 
 /// DEBUG DIGEST over databases (Redis 7.0's algorithm).
