@@ -336,22 +336,27 @@ pub fn lpos(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         if i + 1 >= a.len() {
             return ctx.error(err::SYNTAX);
         }
-        let Some(v) = arg_i64(ctx, &a[i + 1]) else { return };
+        // As Redis: the option name first, then its value (COUNT and MAXLEN answer their own
+        // message for a non-integer too).
+        let parsed = num::parse_i64(&a[i + 1]);
         if eq(&a[i], "RANK") {
-            if v == 0 || v == i64::MIN {
+            let Some(v) = arg_i64(ctx, &a[i + 1]) else { return };
+            if v == 0 {
                 return ctx.error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
             }
-            rank = v;
+            // Redis 7.0 negates LONG_MIN into itself (still negative, never > 1): it then
+            // behaves as RANK -1 (7.2 made it an error).
+            rank = if v == i64::MIN { -1 } else { v };
         } else if eq(&a[i], "COUNT") {
-            if v < 0 {
-                return ctx.error("ERR COUNT can't be negative");
+            match parsed {
+                Some(v) if v >= 0 => count = Some(v as usize),
+                _ => return ctx.error("ERR COUNT can't be negative"),
             }
-            count = Some(v as usize);
         } else if eq(&a[i], "MAXLEN") {
-            if v < 0 {
-                return ctx.error("ERR MAXLEN can't be negative");
+            match parsed {
+                Some(v) if v >= 0 => maxlen = v as usize,
+                _ => return ctx.error("ERR MAXLEN can't be negative"),
             }
-            maxlen = v as usize;
         } else {
             return ctx.error(err::SYNTAX);
         }
