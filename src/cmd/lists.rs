@@ -295,6 +295,7 @@ pub fn ltrim(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         Ok(true) => {}
     }
     let l = list_mut(ks, ctx.db, &a[1]).expect("checked");
+    let before = l.len();
     match range(l.len(), s, e) {
         None => l.clear(),
         Some((s, e)) => {
@@ -302,7 +303,13 @@ pub fn ltrim(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             l.drain(..s);
         }
     }
-    after_remove(ks, ctx, &a[1]);
+    // As Redis (dirty += removed): a trim that removes nothing is not propagated, though it
+    // still touches WATCH (signalModifiedKey).
+    if l.len() != before {
+        after_remove(ks, ctx, &a[1]);
+    } else {
+        ks.touch_watched(ctx.db, &a[1]);
+    }
     ctx.out.ok();
 }
 
@@ -433,10 +440,6 @@ fn do_move(ks: &mut Keyspace, ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: 
     ks.modified(ctx, dst);
     ks.signal_ready(ctx.db, dst);
     Ok(Some(v))
-}
-
-fn side_name(left: bool) -> Bytes {
-    Bytes::from_static(if left { b"LEFT" } else { b"RIGHT" })
 }
 
 pub fn rpoplpush(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
@@ -592,7 +595,15 @@ pub fn brpoplpush(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 pub fn blmove(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Some(from) = parse_side(ctx, &a[3]) else { return };
     let Some(to) = parse_side(ctx, &a[4]) else { return };
-    let rw = vec![Bytes::from_static(b"LMOVE"), a[1].clone(), a[2].clone(), side_name(from), side_name(to)];
+    // As Redis: served at once, LMOVE keeps the client's words; served to a parked client it
+    // names the sides `left`/`right` (getStringObjectFromListPosition).
+    let (f, t) = if ks.blocking.serving_waiter {
+        let lower = |l: bool| Bytes::from_static(if l { b"left" } else { b"right" });
+        (lower(from), lower(to))
+    } else {
+        (a[3].clone(), a[4].clone())
+    };
+    let rw = vec![Bytes::from_static(b"LMOVE"), a[1].clone(), a[2].clone(), f, t];
     bmove(ks, ctx, &a[1], &a[2], from, to, &a[5], rw)
 }
 
