@@ -361,6 +361,15 @@ pub fn swapdb(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         ks.touch_watched_in_db(x, Some(y));
         ks.touch_watched_in_db(y, Some(x));
         ks.dbs.swap(x, y);
+        // As Redis's scanDatabaseForReadyKeys: clients blocked in either database may now
+        // find their keys.
+        let waited: Vec<(usize, Bytes)> =
+            ks.blocking.by_key.keys().filter(|(d, _)| *d == x || *d == y).cloned().collect();
+        for (d, k) in waited {
+            if ks.dbs[d].keys.contains_key(&k) {
+                ks.signal_ready(d, &k);
+            }
+        }
     }
     ctx.dirty += 1;
     ctx.out.ok();

@@ -295,6 +295,7 @@ pub fn ltrim(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         Ok(true) => {}
     }
     let l = list_mut(ks, ctx.db, &a[1]).expect("checked");
+    let before = l.len();
     match range(l.len(), s, e) {
         None => l.clear(),
         Some((s, e)) => {
@@ -302,7 +303,13 @@ pub fn ltrim(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             l.drain(..s);
         }
     }
-    after_remove(ks, ctx, &a[1]);
+    // As Redis (dirty += removed): a trim that removes nothing is not propagated, though it
+    // still touches WATCH (signalModifiedKey).
+    if l.len() != before {
+        after_remove(ks, ctx, &a[1]);
+    } else {
+        ks.touch_watched(ctx.db, &a[1]);
+    }
     ctx.out.ok();
 }
 
@@ -336,22 +343,27 @@ pub fn lpos(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         if i + 1 >= a.len() {
             return ctx.error(err::SYNTAX);
         }
-        let Some(v) = arg_i64(ctx, &a[i + 1]) else { return };
+        // As Redis: the option name first, then its value (COUNT and MAXLEN answer their own
+        // message for a non-integer too).
+        let parsed = num::parse_i64(&a[i + 1]);
         if eq(&a[i], "RANK") {
-            if v == 0 || v == i64::MIN {
+            let Some(v) = arg_i64(ctx, &a[i + 1]) else { return };
+            if v == 0 {
                 return ctx.error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
             }
-            rank = v;
+            // Redis 7.0 negates LONG_MIN into itself (still negative, never > 1): it then
+            // behaves as RANK -1 (7.2 made it an error).
+            rank = if v == i64::MIN { -1 } else { v };
         } else if eq(&a[i], "COUNT") {
-            if v < 0 {
-                return ctx.error("ERR COUNT can't be negative");
+            match parsed {
+                Some(v) if v >= 0 => count = Some(v as usize),
+                _ => return ctx.error("ERR COUNT can't be negative"),
             }
-            count = Some(v as usize);
         } else if eq(&a[i], "MAXLEN") {
-            if v < 0 {
-                return ctx.error("ERR MAXLEN can't be negative");
+            match parsed {
+                Some(v) if v >= 0 => maxlen = v as usize,
+                _ => return ctx.error("ERR MAXLEN can't be negative"),
             }
-            maxlen = v as usize;
         } else {
             return ctx.error(err::SYNTAX);
         }
@@ -428,10 +440,6 @@ fn do_move(ks: &mut Keyspace, ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: 
     ks.modified(ctx, dst);
     ks.signal_ready(ctx.db, dst);
     Ok(Some(v))
-}
-
-fn side_name(left: bool) -> Bytes {
-    Bytes::from_static(if left { b"LEFT" } else { b"RIGHT" })
 }
 
 pub fn rpoplpush(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
@@ -587,7 +595,15 @@ pub fn brpoplpush(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 pub fn blmove(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Some(from) = parse_side(ctx, &a[3]) else { return };
     let Some(to) = parse_side(ctx, &a[4]) else { return };
-    let rw = vec![Bytes::from_static(b"LMOVE"), a[1].clone(), a[2].clone(), side_name(from), side_name(to)];
+    // As Redis: served at once, LMOVE keeps the client's words; served to a parked client it
+    // names the sides `left`/`right` (getStringObjectFromListPosition).
+    let (f, t) = if ks.blocking.serving_waiter {
+        let lower = |l: bool| Bytes::from_static(if l { b"left" } else { b"right" });
+        (lower(from), lower(to))
+    } else {
+        (a[3].clone(), a[4].clone())
+    };
+    let rw = vec![Bytes::from_static(b"LMOVE"), a[1].clone(), a[2].clone(), f, t];
     bmove(ks, ctx, &a[1], &a[2], from, to, &a[5], rw)
 }
 

@@ -17,7 +17,9 @@ pub struct BlockSpec {
     pub keys: Vec<Bytes>,
     /// Absolute deadline in ms; None = forever.
     pub deadline: Option<i64>,
-    /// Reply on timeout: `*-1` (true) or `$-1`.
+    /// Reply when the command cannot block (inside MULTI, from a master's stream): `*-1`
+    /// (true) or `$-1` (BLMOVE, BRPOPLPUSH). A timeout (or CLIENT UNBLOCK TIMEOUT) always
+    /// answers `*-1`, as Redis 7.0's replyToBlockedClientTimedOut does for lists and zsets.
     pub null_array: bool,
 }
 
@@ -165,11 +167,7 @@ impl Keyspace {
         for id in due {
             if let Some(w) = self.unpark(id) {
                 let mut out = Out::new(w.resp3);
-                if w.spec.null_array {
-                    out.null_array();
-                } else {
-                    out.null();
-                }
+                out.null_array();
                 let _ = w.tx.send(Unblocked { out: out.buf, db: w.db, repl_offset: self.feed.offset() });
             }
         }
@@ -182,8 +180,7 @@ impl Keyspace {
         let mut out = Out::new(w.resp3);
         match error {
             Some(e) => out.error(e),
-            None if w.spec.null_array => out.null_array(),
-            None => out.null(),
+            None => out.null_array(),
         }
         let _ = w.tx.send(Unblocked { out: out.buf, db: w.db, repl_offset: self.feed.offset() });
         true

@@ -291,6 +291,9 @@ impl Keyspace {
             db.raw.remove(key);
         }
         self.modified(ctx, key);
+        // As Redis's dbAdd/dbOverwrite: a key appearing (RENAME, MOVE, COPY, SORT .. STORE,
+        // RESTORE, ...) may serve clients blocked on it.
+        self.signal_ready(ctx.db, key);
     }
 
     /// Marks a string key as modified in place (OBJECT ENCODING `raw`).

@@ -288,13 +288,8 @@ impl Value {
                     "raw"
                 }
             }
-            Value::List(l) => {
-                if l.len() <= 128 && l.iter().all(|e| e.len() <= 64) {
-                    "listpack"
-                } else {
-                    "quicklist"
-                }
-            }
+            // Redis 7.0 always stores lists as quicklists (listpack lists came with 7.2).
+            Value::List(_) => "quicklist",
             Value::Hash(h) => {
                 if h.is_table(lim) {
                     "hashtable"
