@@ -13,7 +13,6 @@ use futures::FutureExt;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 /// Options of SHUTDOWN (signals use the defaults).
 #[derive(Default, Debug, Clone)]
@@ -262,31 +261,7 @@ impl Handler<Accepted> for Listener {
             return;
         }
         let id = sh.next_client_id();
-        let now = Instant::now();
-        let meta = Arc::new(ClientMeta {
-            id,
-            addr: peer,
-            laddr: local,
-            fd: 8 + id as i64,
-            created: now,
-            last_interaction: Mutex::new(now),
-            name: Mutex::new(None),
-            db: Default::default(),
-            last_cmd: usize::MAX.into(),
-            last_sub: Mutex::new(String::new()),
-            multi: (-1).into(),
-            flags: Mutex::new("N".into()),
-            resp: 2.into(),
-            qbuf: Default::default(),
-            omem: Default::default(),
-            tot_net_in: Default::default(),
-            tot_net_out: Default::default(),
-            tot_cmds: Default::default(),
-            is_replica: Default::default(),
-            is_master: Default::default(),
-            killed: Default::default(),
-            authenticated: Default::default(),
-        });
+        let meta = Arc::new(ClientMeta::new(id, peer, local, false));
         trace_msg!("listener", format_args!("client:{}", id), "start (addr={})", meta.addr);
         let client = Client::new(stream.clone(), sh.clone(), self.keyspace.clone(), meta.clone());
         let Ok(addr) = rt::start(client).await else { return };

@@ -62,6 +62,37 @@ pub struct ClientMeta {
     pub authenticated: AtomicBool,
 }
 
+impl ClientMeta {
+    /// A new connection's metadata; `master` marks the link to our master.
+    pub fn new(id: u64, addr: String, laddr: String, master: bool) -> Self {
+        let now = Instant::now();
+        ClientMeta {
+            id,
+            addr,
+            laddr,
+            fd: 8 + id as i64,
+            created: now,
+            last_interaction: Mutex::new(now),
+            name: Mutex::new(None),
+            db: Default::default(),
+            last_cmd: usize::MAX.into(),
+            last_sub: Mutex::new(String::new()),
+            multi: (-1).into(),
+            flags: Mutex::new(if master { "M" } else { "N" }.into()),
+            resp: 2.into(),
+            qbuf: Default::default(),
+            omem: Default::default(),
+            tot_net_in: Default::default(),
+            tot_net_out: Default::default(),
+            tot_cmds: Default::default(),
+            is_replica: Default::default(),
+            is_master: master.into(),
+            killed: Default::default(),
+            authenticated: master.into(),
+        }
+    }
+}
+
 /// A registered connection: its metadata and a way to ask it to close.
 pub struct ClientEntry {
     pub meta: Arc<ClientMeta>,

@@ -310,18 +310,7 @@ impl Client {
             let min = sh.hot.min_replicas_to_write.load(Relaxed);
             let lag = sh.hot.min_replicas_max_lag.load(Relaxed);
             if min > 0 {
-                let now = crate::util::now_ms();
-                let good = sh
-                    .repl
-                    .replicas
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .iter()
-                    .filter(|r| {
-                        r.state() == crate::repl::replica::ReplicaState::Online
-                            && (now - r.last_ack_ms.load(Relaxed)) / 1000 <= lag as i64
-                    })
-                    .count() as u64;
+                let good = crate::repl::good_replicas_of(sh, lag) as u64;
                 if good < min {
                     return Some("NOREPLICAS Not enough good replicas to write.");
                 }

@@ -13,8 +13,8 @@ use crate::shared::{ClientEntry, ClientMeta, Shared};
 use crate::trace_msg;
 use bytes::{Buf, Bytes, BytesMut};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Redis's replica states (`REPL_STATE_*`).
 #[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
@@ -315,31 +315,7 @@ impl Link {
 
     fn register(&self, stream: &TcpStream) -> Arc<ClientMeta> {
         let id = self.shared.next_client_id();
-        let now = Instant::now();
-        let meta = Arc::new(ClientMeta {
-            id,
-            addr: stream.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
-            laddr: stream.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-            fd: 8 + id as i64,
-            created: now,
-            last_interaction: Mutex::new(now),
-            name: Mutex::new(None),
-            db: Default::default(),
-            last_cmd: usize::MAX.into(),
-            last_sub: Mutex::new(String::new()),
-            multi: (-1).into(),
-            flags: Mutex::new("M".into()),
-            resp: 2.into(),
-            qbuf: Default::default(),
-            omem: Default::default(),
-            tot_net_in: Default::default(),
-            tot_net_out: Default::default(),
-            tot_cmds: Default::default(),
-            is_replica: Default::default(),
-            is_master: true.into(),
-            killed: Default::default(),
-            authenticated: true.into(),
-        });
+        let meta = Arc::new(ClientMeta::new(id, stream.peer_addr().map(|a| a.to_string()).unwrap_or_default(), stream.local_addr().map(|a| a.to_string()).unwrap_or_default(), true));
         let s = stream.clone();
         self.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).insert(
             id,

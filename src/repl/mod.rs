@@ -279,8 +279,13 @@ impl Feed {
 
 /// Online replicas whose last ACK is at most `max_lag` seconds old.
 pub fn good_replicas(ks: &Keyspace, max_lag: u64) -> usize {
+    good_replicas_of(&ks.shared, max_lag)
+}
+
+/// [`good_replicas`] from the shared state (the client checks min-replicas-to-write).
+pub fn good_replicas_of(shared: &crate::shared::Shared, max_lag: u64) -> usize {
     let now = crate::util::now_ms();
-    ks.shared
+    shared
         .repl
         .replicas
         .lock()
