@@ -134,7 +134,7 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("maxmemory_human:{}", human_bytes(cfg.maxmemory()));
             f!("maxmemory_policy:{}", cfg.maxmemory_policy());
             f!("mem_fragmentation_ratio:1.00");
-            f!("mem_allocator:libc");
+            f!("mem_allocator:jemalloc-5.3.0");
             f!("mem_total_replication_buffers:{}", ks.feed.replication_buffer_bytes());
             f!("lazyfree_pending_objects:0");
         }

@@ -119,6 +119,10 @@ pub struct Hot {
     pub replica_read_only: AtomicBool,
     pub replica_serve_stale_data: AtomicBool,
     pub maxmemory: AtomicU64,
+    /// Encoding thresholds of hashes and sets (checked on every HSET/SADD).
+    pub hash_max_listpack_entries: AtomicU64,
+    pub hash_max_listpack_value: AtomicU64,
+    pub set_max_intset_entries: AtomicU64,
 }
 
 /// Replication state other actors read (INFO, ROLE, WAIT, min-replicas).
@@ -245,6 +249,10 @@ impl Shared {
         h.replica_read_only.store(c.replica_read_only(), Relaxed);
         h.replica_serve_stale_data.store(c.replica_serve_stale_data(), Relaxed);
         h.maxmemory.store(c.maxmemory(), Relaxed);
+        let lim = crate::keyspace::value::Limits::from_cfg(&c);
+        h.hash_max_listpack_entries.store(lim.hash_entries as u64, Relaxed);
+        h.hash_max_listpack_value.store(lim.hash_value as u64, Relaxed);
+        h.set_max_intset_entries.store(lim.set_intset_entries as u64, Relaxed);
     }
 
     /// CONFIG RESETSTAT for the counters kept here.

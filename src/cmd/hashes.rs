@@ -31,7 +31,7 @@ crate::command_specs! {
 
 /// The configured encoding thresholds.
 pub fn limits(ks: &Keyspace) -> Limits {
-    Limits::from_cfg(&ks.shared.cfg())
+    Limits::from_hot(&ks.shared.hot)
 }
 
 /// Looks a hash up for reading: `Ok(None)` when missing, `Err` (after replying) on wrong type.

@@ -510,7 +510,7 @@ pub fn object(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 pub fn encoding_of(ks: &Keyspace, db: usize, key: &[u8], v: &Value) -> &'static str {
     match v {
         Value::Str(_) if ks.dbs[db].raw.contains(key) => "raw",
-        _ => v.encoding(&crate::keyspace::value::Limits::from_cfg(&ks.shared.cfg())),
+        _ => v.encoding(&crate::keyspace::value::Limits::from_hot(&ks.shared.hot)),
     }
 }
 

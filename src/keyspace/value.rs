@@ -26,6 +26,18 @@ impl Limits {
     }
 }
 
+impl Limits {
+    /// The thresholds as last copied out of the configuration (no config lookup).
+    pub fn from_hot(h: &crate::shared::Hot) -> Self {
+        use std::sync::atomic::Ordering::Relaxed;
+        Limits {
+            hash_entries: h.hash_max_listpack_entries.load(Relaxed) as usize,
+            hash_value: h.hash_max_listpack_value.load(Relaxed) as usize,
+            set_intset_entries: h.set_max_intset_entries.load(Relaxed) as usize,
+        }
+    }
+}
+
 impl Default for Limits {
     /// Redis 7.0's defaults.
     fn default() -> Self {
@@ -49,14 +61,14 @@ pub enum Enc {
 /// insertion order, as Redis replies them.
 #[derive(Clone, Debug, Default)]
 pub struct HashObj {
-    pub map: HashMap<Bytes, Bytes>,
+    pub map: HashMap<Bytes, Bytes, ahash::RandomState>,
     pub enc: Enc,
     /// The fields in insertion order while not a hashtable (empty once converted).
     pub order: Vec<Bytes>,
 }
 
 impl Deref for HashObj {
-    type Target = HashMap<Bytes, Bytes>;
+    type Target = HashMap<Bytes, Bytes, ahash::RandomState>;
     fn deref(&self) -> &Self::Target {
         &self.map
     }
@@ -65,7 +77,7 @@ impl Deref for HashObj {
 impl HashObj {
     /// A new, empty listpack-encoded hash.
     pub fn new() -> Self {
-        HashObj { map: HashMap::new(), enc: Enc::Compact, order: Vec::new() }
+        HashObj { map: HashMap::default(), enc: Enc::Compact, order: Vec::new() }
     }
 
     /// A hash of loaded (field, value) pairs, in their order; its encoding is derived later.
@@ -128,6 +140,9 @@ impl HashObj {
     /// Redis's `hashTypeSet`: sets a field, converting when it outgrows the thresholds.
     /// True when the field is new.
     pub fn set(&mut self, lim: &Limits, field: Bytes, value: Bytes) -> bool {
+        // Own copies: arguments are slices of a connection's read buffer, which they would
+        // otherwise keep alive.
+        let (field, value) = (Bytes::copy_from_slice(&field), Bytes::copy_from_slice(&value));
         self.settle(lim);
         if self.enc == Enc::Compact && (field.len() > lim.hash_value || value.len() > lim.hash_value) {
             self.to_table();
@@ -157,12 +172,12 @@ impl HashObj {
 /// A set and its encoding (intset or hashtable).
 #[derive(Clone, Debug, Default)]
 pub struct SetObj {
-    pub set: HashSet<Bytes>,
+    pub set: HashSet<Bytes, ahash::RandomState>,
     pub enc: Enc,
 }
 
 impl Deref for SetObj {
-    type Target = HashSet<Bytes>;
+    type Target = HashSet<Bytes, ahash::RandomState>;
     fn deref(&self) -> &Self::Target {
         &self.set
     }
@@ -175,12 +190,12 @@ fn is_int(m: &[u8]) -> bool {
 impl SetObj {
     /// Redis's `setTypeCreate`: an intset when the first member to add is an integer.
     pub fn new_for(first: &[u8]) -> Self {
-        SetObj { set: HashSet::new(), enc: if is_int(first) { Enc::Compact } else { Enc::Table } }
+        SetObj { set: HashSet::default(), enc: if is_int(first) { Enc::Compact } else { Enc::Table } }
     }
 
     /// An empty intset (the start of SINTERSTORE, SUNIONSTORE, SDIFFSTORE results).
     pub fn new_intset() -> Self {
-        SetObj { set: HashSet::new(), enc: Enc::Compact }
+        SetObj { set: HashSet::default(), enc: Enc::Compact }
     }
 
     fn fits(&self, lim: &Limits) -> bool {
@@ -204,6 +219,8 @@ impl SetObj {
 
     /// Redis's `setTypeAdd`: true when the member is new.
     pub fn add(&mut self, lim: &Limits, m: Bytes) -> bool {
+        // An own copy, not a slice of a connection's read buffer.
+        let m = Bytes::copy_from_slice(&m);
         self.settle(lim);
         if self.enc == Enc::Compact {
             if !is_int(&m) {
