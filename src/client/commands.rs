@@ -585,6 +585,11 @@ fn command(c: &mut Client, a: &[Bytes]) {
             }
         }
         "docs" => {
+            // Without names: an error, so redis-cli falls back to its built-in Redis 7.0 help
+            // table, whose argument hints are complete (ours carry summaries only).
+            if a.len() == 2 {
+                return c.out.error("ERR COMMAND DOCS needs command names on tandem (redis-cli then uses its built-in help and hints)");
+            }
             let specs: Vec<&'static CommandSpec> = if a.len() == 2 {
                 table.iter().collect()
             } else {
