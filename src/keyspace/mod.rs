@@ -179,6 +179,8 @@ pub struct Keyspace {
     /// or INCR from the master must act on the key as the master did).
     pub applying_master: bool,
     /// The replication feed (offset bookkeeping and the stream's last SELECTed db).
+    /// Keys given a TTL by clients of a writable replica: the replica expires those itself.
+    pub replica_own_expires: HashSet<(usize, Bytes)>,
     pub feed: crate::repl::Feed,
     pub blocking: blocking::Blocking,
     cron_ticks: u64,
@@ -200,6 +202,7 @@ impl Keyspace {
             is_replica: false,
             applying_master: false,
             feed: crate::repl::Feed::default(),
+            replica_own_expires: HashSet::new(),
             blocking: Default::default(),
             cron_ticks: 0,
             persist: Default::default(),
@@ -223,7 +226,11 @@ impl Keyspace {
             return false;
         }
         if self.is_replica {
-            return !self.applying_master;
+            // A writable replica expires the keys its own clients gave a TTL (as Redis's
+            // slaveKeysWithExpire); the master's keys wait for the master's DEL.
+            if self.applying_master || !self.replica_own_expires.remove(&(ctx.db, Bytes::copy_from_slice(key))) {
+                return !self.applying_master;
+            }
         }
         self.delete_expired(ctx.db, key);
         ctx.prop.push(vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(key)]);
@@ -280,11 +287,13 @@ impl Keyspace {
     /// Stores `value` under `key`, dropping any TTL unless `keep_ttl`.
     pub fn set_key(&mut self, ctx: &mut Ctx, key: &[u8], value: Value, keep_ttl: bool) {
         // As Redis's setKey (lookupKeyWrite): a logically expired key is deleted first.
-        self.expire_if_needed(ctx, key);
+        // On a replica the expired key stays (its master will DEL it); a client overwriting
+        // it on a writable replica creates a new key, without the old TTL.
+        let expired = self.expire_if_needed(ctx, key);
         let db = &mut self.dbs[ctx.db];
         let k = Bytes::copy_from_slice(key);
         db.keys.insert(k, value);
-        if !keep_ttl && !db.expires.is_empty() {
+        if (!keep_ttl || expired) && !db.expires.is_empty() {
             db.expires.remove(key);
         }
         if !db.raw.is_empty() {
@@ -303,6 +312,9 @@ impl Keyspace {
 
     /// Sets (or replaces) a key's expiry time.
     pub fn set_expire(&mut self, ctx: &mut Ctx, key: &[u8], when: i64) {
+        if self.is_replica && !self.applying_master && ctx.client_id != 0 {
+            self.replica_own_expires.insert((ctx.db, Bytes::copy_from_slice(key)));
+        }
         let db = &mut self.dbs[ctx.db];
         if let Some((k, _)) = db.keys.get_key_value(key) {
             let k = k.clone();
@@ -570,6 +582,19 @@ impl Keyspace {
     /// The active expire cycle: walks expires segments of each db, deleting what is past its
     /// time, within a time budget (25% of a cron tick, like Redis's slow cycle).
     fn active_expire_cycle(&mut self) {
+        if self.active_expire && self.is_replica && !self.replica_own_expires.is_empty() {
+            let now = crate::util::now_ms();
+            let due: Vec<(usize, Bytes)> = self
+                .replica_own_expires
+                .iter()
+                .filter(|(db, k)| self.dbs[*db].expires.get(k).is_some_and(|&w| w <= now))
+                .cloned()
+                .collect();
+            for (db, k) in due {
+                self.replica_own_expires.remove(&(db, k.clone()));
+                self.delete_expired(db, &k);
+            }
+        }
         if !self.active_expire || self.is_replica {
             return;
         }

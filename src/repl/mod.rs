@@ -480,6 +480,7 @@ impl Handler<LoadSnapshot> for Keyspace {
         let mut dbs = msg.dbs;
         dbs.resize_with(self.dbs.len(), Db::default);
         self.dbs = dbs;
+        self.replica_own_expires.clear();
         self.touch_all_watched(None);
         let f = &mut self.feed;
         f.replid = msg.replid;
