@@ -705,3 +705,28 @@ fn repl_timeout_both_sides() {
     wait_synced(&m, &[&r]);
     assert_same_data(&m, &r, 1);
 }
+
+/// A writable replica expires the keys its own clients gave a TTL (the master never will),
+/// but still leaves the master's expired keys to the master's DEL.
+#[test]
+fn writable_replica_expires_its_own_keys() {
+    let m = Srv::tandem("m", &[]);
+    let r = Srv::tandem("r", &["--replica-read-only", "no"]);
+    r.replicaof(&m);
+    r.wait_link_up();
+    let mut rc = r.conn();
+    let _: () = q(&mut rc, &["SET", "own", "1", "PX", "200"]);
+    let _: () = q(&mut rc, &["SET", "forever", "1"]);
+    assert_eq!(q::<i64>(&mut rc, &["DBSIZE"]), 2);
+    wait_for("the replica's own volatile key is deleted", || q::<i64>(&mut rc, &["DBSIZE"]) == 1);
+    assert_eq!(q::<Option<String>>(&mut rc, &["GET", "forever"]).as_deref(), Some("1"));
+    // An expired key overwritten by a replica client becomes a new key without the old TTL.
+    let mut mc = m.conn();
+    let _: () = q(&mut mc, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    let _: () = q(&mut mc, &["SET", "fromm", "5", "PX", "50"]);
+    wait_for("the master's key reaches the replica", || q::<i64>(&mut rc, &["DBSIZE"]) == 2);
+    std::thread::sleep(Duration::from_millis(120));
+    assert_eq!(q::<i64>(&mut rc, &["EXISTS", "fromm"]), 0);
+    assert_eq!(q::<i64>(&mut rc, &["INCR", "fromm"]), 1);
+    assert_eq!(q::<i64>(&mut rc, &["TTL", "fromm"]), -1);
+}
