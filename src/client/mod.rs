@@ -239,17 +239,7 @@ impl Client {
         if self.out_of_memory(spec) {
             const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
             self.shared.cmd_stats[spec.index].rejected.fetch_add(1, Relaxed);
-            if spec.name == "exec" {
-                self.flush().await;
-                self.multi = None;
-                self.multi_error = false;
-                self.meta.multi.store(-1, Relaxed);
-                let _ = self.keyspace.send(keyspace::Unwatch(self.id));
-                self.shared.stats.total_error_replies.fetch_add(1, Relaxed);
-                self.out.error(&format!("EXECABORT Transaction discarded because of: {}", OOM));
-            } else {
-                self.reject(OOM).await;
-            }
+            self.reject_cmd(spec, OOM).await;
             return Next::Continue;
         }
         if self.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
