@@ -47,6 +47,7 @@ impl Keyspace {
             replid: self.feed.replid.clone(),
             offset: self.feed.offset,
             stream_db: self.feed.last_db.map_or(-1, |d| d as i64),
+            key_save_delay: self.shared.cfg().int("rdb-key-save-delay") as i64,
         }
     }
 

@@ -730,3 +730,68 @@ fn writable_replica_expires_its_own_keys() {
     assert_eq!(q::<i64>(&mut rc, &["INCR", "fromm"]), 1);
     assert_eq!(q::<i64>(&mut rc, &["TTL", "fromm"]), -1);
 }
+
+// ---------------------------------------------------------------------------------------
+// Several replicas asking for a full sync share one snapshot (checked against redis-server
+// as master too: the same log lines and the same counts)
+// ---------------------------------------------------------------------------------------
+
+/// The `<replid>:<offset>` a replica logged for its full resync.
+fn fullresync_point(r: &Srv) -> String {
+    let log = r.log_text();
+    let line = log.lines().rev().find(|l| l.contains("Full resync from master: ")).expect("full resync line");
+    line.rsplit("Full resync from master: ").next().unwrap().trim().to_string()
+}
+
+fn diskless_replicas_share_one_transfer(kind: Kind) {
+    let m = Srv::start(kind, "m", &["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "3"], None, None);
+    let _: () = q(&mut m.conn(), &["DEBUG", "POPULATE", "2000", "k", "20"]);
+    let a = Srv::tandem("a", &[]);
+    let b = Srv::tandem("b", &[]);
+    a.replicaof(&m);
+    m.wait_log("Delay next BGSAVE for diskless SYNC");
+    b.replicaof(&m);
+    wait_synced(&m, &[&a, &b]);
+    assert_eq!(m.log_count("Starting BGSAVE for SYNC with target: replicas sockets"), 1, "{}", m.log_text());
+    assert_eq!(m.log_count("Delay next BGSAVE for diskless SYNC"), 2);
+    assert_eq!(stat(&m, "sync_full"), 2);
+    assert_eq!(fullresync_point(&a), fullresync_point(&b));
+    assert_same_data(&m, &a, 1);
+    assert_same_data(&m, &b, 1);
+}
+
+fn disk_replica_joins_running_save(kind: Kind) {
+    // 1 ms per key: the RDB of 3000 keys takes about 3 s to write.
+    let m = Srv::start(kind, "m", &["--repl-diskless-sync", "no", "--rdb-key-save-delay", "1000"], None, None);
+    let _: () = q(&mut m.conn(), &["DEBUG", "POPULATE", "3000", "k", "20"]);
+    let a = Srv::tandem("a", &[]);
+    let b = Srv::tandem("b", &[]);
+    a.replicaof(&m);
+    m.wait_log("Starting BGSAVE for SYNC with target: disk");
+    // Writes after the snapshot reach both replicas after the RDB.
+    let mut c = m.conn();
+    for i in 0..100 {
+        let _: () = q(&mut c, &["SET", &format!("during:{}", i), "x"]);
+    }
+    b.replicaof(&m);
+    m.wait_log("Waiting for end of BGSAVE for SYNC");
+    let _: () = q(&mut c, &["SET", "after-join", "y"]);
+    wait_synced(&m, &[&a, &b]);
+    assert_eq!(m.log_count("Starting BGSAVE for SYNC with target: disk"), 1, "{}", m.log_text());
+    assert_eq!(stat(&m, "sync_full"), 2);
+    assert_eq!(fullresync_point(&a), fullresync_point(&b));
+    let _: () = q(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    assert_same_data(&m, &a, 1);
+    assert_same_data(&m, &b, 1);
+    assert_eq!(q::<i64>(&mut a.conn(), &["DBSIZE"]), 3101);
+}
+
+#[test]
+fn full_syncs_share_one_snapshot() {
+    diskless_replicas_share_one_transfer(Kind::Tandem);
+    disk_replica_joins_running_save(Kind::Tandem);
+    if have_redis("full_syncs_share_one_snapshot (redis-server as master)") {
+        diskless_replicas_share_one_transfer(Kind::Redis);
+        disk_replica_joins_running_save(Kind::Redis);
+    }
+}

@@ -696,6 +696,7 @@ impl Handler<Cron> for Keyspace {
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
         if self.cron_ticks % hz == 0 {
             crate::repl::cron(self, self.cron_ticks / hz);
+            self.start_pending(false).await;
             self.save_points_cron();
         }
         self.feed.flush();

@@ -9,6 +9,7 @@
 
 pub mod backlog;
 pub mod failover;
+pub mod fullsync;
 pub mod master_link;
 pub mod replica;
 pub mod snapshot;
@@ -68,6 +69,8 @@ pub struct Feed {
     pub has_history: bool,
     /// Since when (ms) a master with a backlog has had no replica (repl-backlog-ttl).
     pub no_replicas_since: i64,
+    /// Full syncs gathering replicas or writing their RDB.
+    pub jobs: fullsync::Jobs,
 }
 
 impl Default for Feed {
@@ -86,6 +89,7 @@ impl Default for Feed {
             stats: ReplStats::default(),
             has_history: false,
             no_replicas_since: 0,
+            jobs: Default::default(),
         }
     }
 }
@@ -321,16 +325,6 @@ impl Message for Psync {
     type Result = PsyncOutcome;
 }
 
-/// A replica needs a snapshot: take it and subscribe the replica right after its offset,
-/// in one handler.
-pub struct FullSync {
-    pub id: u64,
-    pub replica: Addr<Replica>,
-}
-impl Message for FullSync {
-    type Result = Snapshot;
-}
-
 /// Replica side: the dataset received in a full sync replaces ours.
 pub struct LoadSnapshot {
     pub dbs: Vec<Db>,
@@ -447,28 +441,6 @@ impl Handler<Psync> for Keyspace {
         }
         self.feed.stats.sync_full += 1;
         PsyncOutcome::FullResync
-    }
-}
-
-#[async_trait]
-impl Handler<FullSync> for Keyspace {
-    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: FullSync) -> Snapshot {
-        trace_msg!(format_args!("replica:{}", msg.id), "keyspace", "FullSync");
-        self.feed.flush();
-        let snap = Snapshot {
-            dbs: self.dbs.clone(),
-            replid: self.feed.replid.clone(),
-            offset: self.feed.offset,
-            stream_db: self.feed.last_db.map_or(-1, |d| d as i64),
-        };
-        // Every new full-sync attach makes the next command carry a SELECT.
-        if !self.feed.replica_mode {
-            self.feed.last_db = None;
-        }
-        if let Some(bl) = &self.feed.backlog {
-            let _ = bl.call(Subscribe { id: msg.id, replica: msg.replica, from: snap.offset + 1 }).await;
-        }
-        snap
     }
 }
 
@@ -631,7 +603,7 @@ pub fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> 
             }
         }
         "reload" => {
-            let snap = Snapshot { dbs: ks.dbs.clone(), replid: ks.feed.replid.clone(), offset: ks.feed.offset, stream_db: -1 };
+            let snap = Snapshot { dbs: ks.dbs.clone(), replid: ks.feed.replid.clone(), offset: ks.feed.offset, stream_db: -1, key_save_delay: 0 };
             let compress = ks.shared.cfg().rdbcompression();
             match snapshot::write_rdb(&snap, Vec::new(), compress) {
                 Ok(buf) => match snapshot::load_rdb(&buf[..], ks.dbs.len(), false) {

@@ -7,7 +7,7 @@
 //! without bound because one replica is slow.
 
 use super::backlog::{Backlog, Unsubscribe};
-use super::snapshot::write_rdb;
+use super::fullsync::{FullSync, Outlet, Target};
 use super::PsyncOutcome;
 use crate::keyspace::Keyspace;
 use crate::resp::{Limits, RequestParser};
@@ -89,10 +89,9 @@ pub struct Replica {
     handshake: Handshake,
     /// Sent PSYNC (false: legacy SYNC).
     psync: bool,
-    writer: flume::Sender<Bytes>,
+    /// The socket writer's queue (bytes handed to it and not yet written are counted).
+    out: Outlet,
     writer_rx: Option<flume::Receiver<Bytes>>,
-    /// Bytes handed to the writer and not yet written.
-    unsent: Arc<AtomicU64>,
     /// Stream bytes held back until the replica is online.
     held: Vec<Bytes>,
     held_len: u64,
@@ -117,8 +116,19 @@ impl Message for Begin {
     type Result = ();
 }
 
-/// The RDB of this replica's snapshot is ready.
-struct RdbReady(std::io::Result<Vec<u8>>, i64);
+/// The keyspace took the snapshot this replica gets (its `+FULLRESYNC` went out).
+pub struct BulkStarted {
+    pub offset: i64,
+}
+impl Message for BulkStarted {
+    type Result = ();
+}
+
+/// The RDB went out (`eof`: streamed with EOF framing), or could not be produced.
+pub struct RdbReady {
+    pub ok: bool,
+    pub eof: bool,
+}
 impl Message for RdbReady {
     type Result = ();
 }
@@ -166,6 +176,7 @@ impl Replica {
             closed: AtomicBool::new(false),
         });
         let (writer, rx) = flume::unbounded();
+        let out = Outlet::new(writer, shared.clone());
         Replica {
             info,
             meta,
@@ -175,9 +186,8 @@ impl Replica {
             stream,
             handshake,
             psync,
-            writer,
+            out,
             writer_rx: Some(rx),
-            unsent: Arc::new(AtomicU64::new(0)),
             held: vec![],
             held_len: 0,
             wait_first_ack: false,
@@ -193,14 +203,12 @@ impl Replica {
 
     /// Queues bytes for the socket.
     fn write(&self, b: Bytes) {
-        self.unsent.fetch_add(b.len() as u64, Relaxed);
-        self.shared.stats.net_repl_output_bytes.fetch_add(b.len() as u64, Relaxed);
-        let _ = self.writer.send(b);
+        self.out.push(b);
     }
 
     /// Checks the output buffer limits; true when the replica must be dropped.
     fn over_limit(&mut self) -> bool {
-        let used = self.unsent.load(Relaxed) + self.held_len;
+        let used = self.out.unsent() + self.held_len;
         self.meta.omem.store(used, Relaxed);
         let lim = self.shared.cfg().client_output_buffer_limit(crate::config::ClientClass::Replica);
         let (hard, soft, secs) = (lim.hard_limit_bytes, lim.soft_limit_bytes, lim.soft_limit_seconds);
@@ -244,15 +252,16 @@ impl Actor for Replica {
         // Writer task: the only writer of the socket from now on.
         let rx = self.writer_rx.take().expect("started once");
         let mut ws = self.stream.clone();
-        let unsent = self.unsent.clone();
+        let out = self.out.clone();
         let me = ctx.address().downgrade();
         rt::spawn(async move {
             while let Ok(b) = rx.recv_async().await {
                 if ws.write_all(&b).await.is_err() {
                     break;
                 }
-                unsent.fetch_sub(b.len() as u64, Relaxed);
+                out.written(b.len());
             }
+            drop(rx);
             if let Some(a) = me.upgrade() {
                 let _ = a.send(Close);
             }
@@ -343,62 +352,17 @@ impl Handler<Begin> for Replica {
             }
             PsyncOutcome::FullResync => {
                 let diskless = self.shared.cfg().repl_diskless_sync() && self.handshake.capa_eof;
-                if diskless {
-                    let delay = self.shared.cfg().repl_diskless_sync_delay();
-                    if delay > 0 {
-                        log::info!("Delay next BGSAVE for diskless SYNC");
-                        for _ in 0..delay {
-                            self.write(Bytes::from_static(b"\n"));
-                            rt::sleep(Duration::from_secs(1)).await;
-                        }
-                    }
-                }
-                log::info!(
-                    "Starting BGSAVE for SYNC with target: {}",
-                    if diskless { "replicas sockets" } else { "disk" }
-                );
                 let Some(me) = self.me.clone() else { return };
-                let snap = match self.keyspace.call(super::FullSync { id: self.info.id, replica: me }).await {
-                    Ok(s) => s,
-                    Err(_) => return self.close(ctx),
+                let target = Target {
+                    id: self.info.id,
+                    name: self.info.name(),
+                    replica: me,
+                    out: self.out.clone(),
+                    psync: self.psync,
                 };
-                trace_msg!("keyspace", format_args!("replica:{}", self.info.id), "Snapshot(offset={})", snap.offset);
-                if self.psync {
-                    self.write(Bytes::from(format!("+FULLRESYNC {} {}\r\n", snap.replid, snap.offset)));
+                if self.keyspace.call(FullSync { target, diskless }).await.is_err() {
+                    self.close(ctx);
                 }
-                self.set_state(ReplicaState::SendBulk);
-                let compress = self.shared.cfg().rdbcompression();
-                let Some(me) = self.me.clone() else { return };
-                let offset = snap.offset;
-                let eof = diskless;
-                if eof {
-                    // Diskless: the RDB streams to the socket while it is being written.
-                    let mark = crate::util::random_hex(40);
-                    self.write(Bytes::from(format!("$EOF:{}\r\n", mark)));
-                    let mut w = StreamWriter {
-                        tx: self.writer.clone(),
-                        buf: Vec::with_capacity(STREAM_CHUNK),
-                        unsent: self.unsent.clone(),
-                        shared: self.shared.clone(),
-                    };
-                    rt::spawn_blocking(move || {
-                        let r = write_rdb(&snap, &mut w, compress).and_then(|w| {
-                            use std::io::Write;
-                            w.flush()?;
-                            w.push(Bytes::from(mark));
-                            Ok(Vec::new())
-                        });
-                        drop(snap);
-                        let _ = me.send(RdbReady(r, 1));
-                    });
-                } else {
-                    rt::spawn_blocking(move || {
-                        let r = write_rdb(&snap, Vec::new(), compress);
-                        drop(snap);
-                        let _ = me.send(RdbReady(r, 0));
-                    });
-                }
-                let _ = offset;
             }
             PsyncOutcome::Error(e) => {
                 self.write(Bytes::from(format!("-{}\r\n", e)));
@@ -409,25 +373,26 @@ impl Handler<Begin> for Replica {
 }
 
 #[async_trait]
+impl Handler<BulkStarted> for Replica {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: BulkStarted) {
+        trace_msg!("keyspace", format_args!("replica:{}", self.info.id), "BulkStarted(offset={})", msg.offset);
+        self.set_state(ReplicaState::SendBulk);
+    }
+}
+
+#[async_trait]
 impl Handler<RdbReady> for Replica {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: RdbReady) {
-        let rdb = match msg.0 {
-            Ok(r) => r,
-            Err(e) => {
-                log::warn!("Failed to produce the RDB for replica {}: {}", self.info.name(), e);
-                return self.close(ctx);
-            }
-        };
-        let eof = msg.1 == 1;
-        if eof {
-            // The RDB and its end mark already went out through the stream writer.
+        trace_msg!("keyspace", format_args!("replica:{}", self.info.id), "RdbReady(ok={}, eof={})", msg.ok, msg.eof);
+        if !msg.ok {
+            return self.close(ctx);
+        }
+        if msg.eof {
+            // The RDB and its end mark already went out through the socket writer.
             // A diskless replica reads until the mark: stream only after its first ACK.
             self.wait_first_ack = true;
             self.set_state(ReplicaState::Online);
-            log::info!("Diskless rdb transfer, done reading from pipe, 1 replicas still up.");
         } else {
-            self.write(Bytes::from(format!("${}\r\n", rdb.len())));
-            self.write(Bytes::from(rdb));
             self.go_online();
         }
     }
@@ -473,43 +438,3 @@ impl Handler<Tick> for Replica {
 
 /// Keeps handshake state between REPLCONF calls on a client connection.
 pub type HandshakeCell = Mutex<Handshake>;
-
-/// Size of the pieces a diskless RDB is sent in.
-const STREAM_CHUNK: usize = 64 * 1024;
-
-/// Writes an RDB straight into a replica's socket writer, in chunks, with the same output
-/// accounting as the replica actor's own writes.
-struct StreamWriter {
-    tx: flume::Sender<Bytes>,
-    buf: Vec<u8>,
-    unsent: Arc<AtomicU64>,
-    shared: Arc<Shared>,
-}
-
-impl StreamWriter {
-    fn push(&self, b: Bytes) {
-        self.unsent.fetch_add(b.len() as u64, Relaxed);
-        self.shared.stats.net_repl_output_bytes.fetch_add(b.len() as u64, Relaxed);
-        let _ = self.tx.send(b);
-    }
-}
-
-impl std::io::Write for StreamWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        if self.tx.is_disconnected() {
-            return Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "replica gone"));
-        }
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= STREAM_CHUNK {
-            self.flush()?;
-        }
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        if !self.buf.is_empty() {
-            let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(STREAM_CHUNK));
-            self.push(Bytes::from(chunk));
-        }
-        Ok(())
-    }
-}

@@ -19,6 +19,16 @@ pub struct Snapshot {
     pub offset: i64,
     /// The db the replication stream last selected (the `repl-stream-db` aux field).
     pub stream_db: i64,
+    /// `rdb-key-save-delay`: microseconds to sleep per key written (negative -N: 1 µs with
+    /// probability 1/N), as Redis's tests use to make a save last.
+    pub key_save_delay: i64,
+}
+
+fn key_delay(us: i64) {
+    let us = if us < 0 { i64::from(rand::random::<u64>() % us.unsigned_abs() == 0) } else { us };
+    if us > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(us as u64));
+    }
 }
 
 impl ScoreSeq for ZSet {
@@ -79,6 +89,9 @@ pub fn write_rdb<W: Write>(snap: &Snapshot, w: W, compress: bool) -> std::io::Re
         for (k, v) in db.keys.iter() {
             let exp = if db.expires.is_empty() { None } else { db.expires.get(k).copied() };
             wr.key(k, value_ref(v), exp)?;
+            if snap.key_save_delay != 0 {
+                key_delay(snap.key_save_delay);
+            }
         }
     }
     wr.finish()

@@ -1,0 +1,315 @@
+//! Full resynchronisations as jobs of the keyspace: one snapshot and one RDB serve every
+//! replica that joins while it is being made.
+//!
+//! - Disk framing (`repl-diskless-sync no`, or a replica without `capa eof`): the RDB is
+//!   produced in memory and sent as `$<len>`. A replica asking while a disk job runs joins it:
+//!   it gets the same `+FULLRESYNC <replid> <offset>` and is subscribed to the backlog right
+//!   after that offset (Redis's "Waiting for end of BGSAVE for SYNC").
+//! - Diskless (EOF framing): the first replica opens a job that waits
+//!   `repl-diskless-sync-delay` seconds (or until `repl-diskless-sync-max-replicas` replicas
+//!   wait), sending `\n` keepalives; every replica arriving meanwhile joins; then one snapshot
+//!   is streamed to all of them at once.
+//!
+//! The keyspace owns the jobs, so a snapshot, its offset and the replicas' backlog
+//! subscriptions come from one handler; the RDB is written on a blocking thread that reports
+//! back with [`JobDone`].
+
+use super::backlog::Subscribe;
+use super::replica::{BulkStarted, RdbReady, Replica};
+use super::snapshot::write_rdb;
+use crate::keyspace::Keyspace;
+use crate::rt::{self, async_trait, Addr, Context, Handler, Message};
+use crate::shared::Shared;
+use crate::trace_msg;
+use bytes::Bytes;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A replica's socket output as the writer task sees it: bytes queued and bytes not yet
+/// written (counted against `client-output-buffer-limit replica`).
+#[derive(Clone)]
+pub struct Outlet {
+    tx: flume::Sender<Bytes>,
+    unsent: Arc<AtomicU64>,
+    shared: Arc<Shared>,
+}
+
+impl Outlet {
+    pub fn new(tx: flume::Sender<Bytes>, shared: Arc<Shared>) -> Self {
+        Outlet { tx, unsent: Arc::new(AtomicU64::new(0)), shared }
+    }
+    /// Queues bytes for the socket; false when the writer is gone.
+    pub fn push(&self, b: Bytes) -> bool {
+        let n = b.len() as u64;
+        if self.tx.send(b).is_err() {
+            return false;
+        }
+        self.unsent.fetch_add(n, Relaxed);
+        self.shared.stats.net_repl_output_bytes.fetch_add(n, Relaxed);
+        true
+    }
+    /// The writer task wrote `n` bytes.
+    pub fn written(&self, n: usize) {
+        self.unsent.fetch_sub(n as u64, Relaxed);
+    }
+    pub fn unsent(&self) -> u64 {
+        self.unsent.load(Relaxed)
+    }
+    pub fn is_gone(&self) -> bool {
+        self.tx.is_disconnected()
+    }
+}
+
+/// A replica waiting for a full sync.
+pub struct Target {
+    pub id: u64,
+    pub name: String,
+    pub replica: Addr<Replica>,
+    pub out: Outlet,
+    /// Sent PSYNC (gets `+FULLRESYNC`); false for legacy SYNC.
+    pub psync: bool,
+}
+
+/// A replica needs the whole dataset.
+pub struct FullSync {
+    pub target: Target,
+    pub diskless: bool,
+}
+impl Message for FullSync {
+    type Result = ();
+}
+
+/// The RDB of job `id` is written: `Ok(Some(rdb))` for disk framing (to be sent to every
+/// target), `Ok(None)` when it already streamed to the sockets.
+pub struct JobDone {
+    pub id: u64,
+    pub result: Result<Option<Bytes>, String>,
+}
+impl Message for JobDone {
+    type Result = ();
+}
+
+struct Running {
+    id: u64,
+    diskless: bool,
+    offset: i64,
+    replid: String,
+    targets: Vec<Target>,
+}
+
+/// The keyspace's full-sync jobs.
+#[derive(Default)]
+pub struct Jobs {
+    next_id: u64,
+    /// A diskless job gathering replicas until `deadline_ms`.
+    pending: Vec<Target>,
+    deadline_ms: i64,
+    running: Vec<Running>,
+}
+
+impl Jobs {
+    /// Replicas waiting for a job to start or to finish (INFO's `rdb_bgsave_in_progress`).
+    pub fn in_progress(&self) -> bool {
+        !self.running.is_empty()
+    }
+}
+
+/// Bytes a diskless writer lets pile up for one replica before it waits for that socket.
+const MAX_UNSENT: u64 = 16 * 1024 * 1024;
+/// Size of the pieces a diskless RDB is sent in.
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// Writes one RDB into several replicas' sockets at once, in chunks, at the pace of the
+/// slowest one (bounded memory); replicas that disconnect are skipped.
+struct FanoutWriter {
+    outs: Vec<Outlet>,
+    buf: Vec<u8>,
+}
+
+impl FanoutWriter {
+    fn push_all(&mut self, b: Bytes) -> std::io::Result<()> {
+        self.outs.retain(|o| o.push(b.clone()));
+        if self.outs.is_empty() {
+            return Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "every replica is gone"));
+        }
+        while self.outs.iter().any(|o| !o.is_gone() && o.unsent() > MAX_UNSENT) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
+    }
+}
+
+impl std::io::Write for FanoutWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= STREAM_CHUNK {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(STREAM_CHUNK));
+            self.push_all(Bytes::from(chunk))?;
+        }
+        Ok(())
+    }
+}
+
+impl Keyspace {
+    /// Subscribes `t` to the backlog right after `offset` and tells it the sync began.
+    /// False when the backlog no longer holds the bytes after `offset`.
+    async fn attach(&mut self, t: &Target, replid: &str, offset: i64) -> bool {
+        if let Some(bl) = &self.feed.backlog {
+            let r = bl.call(Subscribe { id: t.id, replica: t.replica.clone(), from: offset + 1 }).await;
+            if !matches!(r, Ok(Ok(_))) {
+                return false;
+            }
+        }
+        if t.psync {
+            t.out.push(Bytes::from(format!("+FULLRESYNC {} {}\r\n", replid, offset)));
+        }
+        let _ = t.replica.send(BulkStarted { offset });
+        true
+    }
+
+    /// Takes the snapshot for `targets` and starts writing its RDB.
+    async fn start_job(&mut self, targets: Vec<Target>, diskless: bool) {
+        self.feed.flush();
+        let snap = self.snapshot();
+        // Every new full-sync attach makes the next command carry a SELECT.
+        if !self.feed.replica_mode {
+            self.feed.last_db = None;
+        }
+        log::info!("Starting BGSAVE for SYNC with target: {}", if diskless { "replicas sockets" } else { "disk" });
+        let mut live = Vec::with_capacity(targets.len());
+        for t in targets {
+            if t.out.is_gone() || !self.attach(&t, &snap.replid, snap.offset).await {
+                continue;
+            }
+            live.push(t);
+        }
+        if live.is_empty() {
+            return;
+        }
+        self.feed.jobs.next_id += 1;
+        let id = self.feed.jobs.next_id;
+        let compress = self.shared.cfg().rdbcompression();
+        let me = self.me.clone();
+        let mark = crate::util::random_hex(40);
+        let outs: Vec<Outlet> = live.iter().map(|t| t.out.clone()).collect();
+        if diskless {
+            for o in &outs {
+                o.push(Bytes::from(format!("$EOF:{}\r\n", mark)));
+            }
+        }
+        trace_msg!("keyspace", "rdb-writer", "Write(job={}, offset={}, replicas={})", id, snap.offset, live.len());
+        self.feed.jobs.running.push(Running { id, diskless, offset: snap.offset, replid: snap.replid.clone(), targets: live });
+        rt::spawn_blocking(move || {
+            let result = if diskless {
+                let w = FanoutWriter { outs, buf: Vec::with_capacity(STREAM_CHUNK) };
+                write_rdb(&snap, w, compress)
+                    .and_then(|mut w| {
+                        use std::io::Write;
+                        w.flush()?;
+                        w.push_all(Bytes::from(mark))
+                    })
+                    .map(|_| None)
+            } else {
+                write_rdb(&snap, Vec::new(), compress).map(|v| Some(Bytes::from(v)))
+            };
+            drop(snap);
+            if let Some(ks) = me.and_then(|w| w.upgrade()) {
+                let _ = ks.send(JobDone { id, result: result.map_err(|e| e.to_string()) });
+            }
+        });
+    }
+
+    /// Starts the gathering diskless job once its delay is over (from the cron) or when
+    /// `force`.
+    pub async fn start_pending(&mut self, force: bool) {
+        let jobs = &mut self.feed.jobs;
+        jobs.pending.retain(|t| !t.out.is_gone());
+        if jobs.pending.is_empty() {
+            return;
+        }
+        let max = self.shared.cfg().repl_diskless_sync_max_replicas() as usize;
+        let due = force || crate::util::now_ms() >= jobs.deadline_ms || (max > 0 && jobs.pending.len() >= max);
+        if !due {
+            for t in &jobs.pending {
+                t.out.push(Bytes::from_static(b"\n"));
+            }
+            return;
+        }
+        let targets = std::mem::take(&mut jobs.pending);
+        self.start_job(targets, true).await;
+    }
+}
+
+#[async_trait]
+impl Handler<FullSync> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: FullSync) {
+        let t = msg.target;
+        trace_msg!(format_args!("replica:{}", t.id), "keyspace", "FullSync(diskless={})", msg.diskless);
+        self.feed.flush();
+        if msg.diskless {
+            let delay = self.shared.cfg().repl_diskless_sync_delay() as i64;
+            let jobs = &mut self.feed.jobs;
+            if jobs.pending.is_empty() {
+                jobs.deadline_ms = crate::util::now_ms() + delay * 1000;
+            }
+            if delay > 0 {
+                log::info!("Delay next BGSAVE for diskless SYNC");
+            }
+            jobs.pending.push(t);
+            return self.start_pending(delay == 0).await;
+        }
+        // Join a disk job in progress when the backlog still holds the stream since its
+        // snapshot.
+        let joinable = self.feed.jobs.running.iter().find(|j| !j.diskless).map(|j| (j.id, j.replid.clone(), j.offset));
+        if let Some((id, replid, offset)) = joinable {
+            if self.attach(&t, &replid, offset).await {
+                log::info!("Waiting for end of BGSAVE for SYNC");
+                if let Some(j) = self.feed.jobs.running.iter_mut().find(|j| j.id == id) {
+                    j.targets.push(t);
+                }
+                return;
+            }
+        }
+        self.start_job(vec![t], false).await;
+    }
+}
+
+#[async_trait]
+impl Handler<JobDone> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: JobDone) {
+        trace_msg!("rdb-writer", "keyspace", "JobDone(job={}, ok={})", msg.id, msg.result.is_ok());
+        let jobs = &mut self.feed.jobs;
+        let Some(pos) = jobs.running.iter().position(|j| j.id == msg.id) else { return };
+        let job = jobs.running.remove(pos);
+        match msg.result {
+            Ok(rdb) => {
+                if job.diskless {
+                    let up = job.targets.iter().filter(|t| !t.out.is_gone()).count();
+                    log::info!("Diskless rdb transfer, done reading from pipe, {} replicas still up.", up);
+                } else {
+                    log::info!("Background saving terminated with success");
+                }
+                for t in job.targets {
+                    if let Some(rdb) = &rdb {
+                        t.out.push(Bytes::from(format!("${}\r\n", rdb.len())));
+                        t.out.push(rdb.clone());
+                    }
+                    let _ = t.replica.send(RdbReady { ok: true, eof: job.diskless });
+                }
+            }
+            Err(e) => {
+                for t in job.targets {
+                    log::warn!("Failed to produce the RDB for replica {}: {}", t.name, e);
+                    let _ = t.replica.send(RdbReady { ok: false, eof: job.diskless });
+                }
+            }
+        }
+    }
+}
