@@ -2,6 +2,7 @@
 
 mod common;
 use common::*;
+use std::time::Duration;
 
 #[test]
 fn multi_exec_discard_basics() {
@@ -165,5 +166,44 @@ fn transaction_replies_arrive_pipelined() {
     c.send(&buf);
     for w in ["+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "*2\r\n+OK\r\n:2\r\n", "$1\r\n2\r\n"] {
         assert_eq!(String::from_utf8_lossy(&c.read_raw()), w);
+    }
+}
+
+/// Commands of a transaction run in order: a CLIENT KILL queued before DEBUG SLEEP closes its
+/// victim before the sleep, not after the whole transaction (Redis's replication tests rely on
+/// this to keep a link down for a while). Checked on redis-server too.
+fn client_kill_inside_multi_runs_in_order(s: &Server) {
+    let mut c = s.conn();
+    let t0 = std::time::Instant::now();
+    let mut victim2 = s.conn();
+    let id2 = victim2.cmd(&["CLIENT", "ID"]).int();
+    let watcher = std::thread::spawn(move || {
+        let closed = victim2.is_closed(Duration::from_secs(5));
+        (closed, t0.elapsed())
+    });
+    assert_eq!(c.raw_s(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["CLIENT", "KILL", "ID", &id2.to_string()]), "+QUEUED\r\n");
+    assert_eq!(c.raw_s(&["DEBUG", "SLEEP", "1.5"]), "+QUEUED\r\n");
+    assert_eq!(c.raw_s(&["EXEC"]), "*2\r\n:1\r\n+OK\r\n");
+    let exec_done = t0.elapsed();
+    let (closed, at) = watcher.join().unwrap();
+    assert!(closed, "the victim was not closed");
+    assert!(at + Duration::from_millis(500) < exec_done, "victim closed at {:?}, EXEC answered at {:?}", at, exec_done);
+    // Killing ourselves inside MULTI: EXEC's reply arrives, then the connection closes.
+    let me = c.cmd(&["CLIENT", "ID"]).int();
+    assert_eq!(c.raw_s(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["CLIENT", "KILL", "ID", &me.to_string(), "SKIPME", "no"]), "+QUEUED\r\n");
+    assert_eq!(c.raw_s(&["SET", "after", "1"]), "+QUEUED\r\n");
+    c.send(&encode_str(&["EXEC"]));
+    // Redis drops the replies after the kill; the later commands still run.
+    assert_eq!(String::from_utf8_lossy(&c.read_to_close(Duration::from_secs(5))), "*2\r\n:1\r\n");
+    assert_eq!(s.conn().raw_s(&["GET", "after"]), "$1\r\n1\r\n");
+}
+
+#[test]
+fn client_kill_inside_multi() {
+    client_kill_inside_multi_runs_in_order(&Server::tandem(&["--enable-debug-command", "yes"]));
+    if have_redis() {
+        client_kill_inside_multi_runs_in_order(&Server::redis(&["--enable-debug-command", "yes"]));
     }
 }

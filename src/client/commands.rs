@@ -4,7 +4,8 @@
 use super::{Client, Next};
 use crate::cmd::{self, eq, err, CommandSpec};
 use crate::keyspace;
-use crate::shared::ClientMeta;
+use crate::resp::Out;
+use crate::shared::{ClientMeta, Shared};
 use crate::util::num;
 use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
@@ -341,23 +342,34 @@ fn client_list(c: &mut Client, a: &[Bytes]) {
 }
 
 fn client_kill(c: &mut Client, a: &[Bytes]) -> Next {
+    kill_cmd(&c.shared, c.id, &mut c.out, a);
+    if c.meta.killed.load(Relaxed) { Next::Close } else { Next::Continue }
+}
+
+/// CLIENT KILL for client `me`. It touches only shared state, so the keyspace runs it in
+/// place inside a transaction (its effect is ordered with the transaction's other commands).
+/// Killing `me` only marks it: the reply goes out first, then the connection closes.
+/// Returns true when `me` was killed.
+pub fn kill_cmd(shared: &Shared, me: u64, out: &mut Out, a: &[Bytes]) -> bool {
     // Old form: CLIENT KILL addr.
     if a.len() == 3 {
         let addr = String::from_utf8_lossy(&a[2]).to_string();
-        let n = kill_matching(c, |m| m.addr == addr, false);
+        let (n, me_killed) = kill_matching(shared, me, |m| m.addr == addr, false);
         if n == 0 {
-            c.out.error("ERR No such client");
+            out.error("ERR No such client");
         } else {
-            c.out.ok();
+            out.ok();
         }
-        return if c.meta.killed.load(Relaxed) { Next::Close } else { Next::Continue };
+        return me_killed;
     }
     let (mut id, mut addr, mut laddr, mut typ, mut skipme) = (None, None, None, None, true);
     let mut i = 2;
     while i < a.len() {
         if i + 1 >= a.len() {
-            c.out.error(err::SYNTAX);
-            return Next::Continue;
+            {
+                out.error(err::SYNTAX);
+                return false;
+            };
         }
         let v = String::from_utf8_lossy(&a[i + 1]).to_string();
         let o = String::from_utf8_lossy(&a[i]).to_lowercase();
@@ -365,8 +377,8 @@ fn client_kill(c: &mut Client, a: &[Bytes]) -> Next {
             "id" => match num::parse_i64(&a[i + 1]).filter(|&n| n > 0) {
                 Some(n) => id = Some(n as u64),
                 None => {
-                    c.out.error("ERR client-id should be greater than 0");
-                    return Next::Continue;
+                    out.error("ERR client-id should be greater than 0");
+                    return false;
                 }
             },
             "addr" => addr = Some(v),
@@ -375,8 +387,8 @@ fn client_kill(c: &mut Client, a: &[Bytes]) -> Next {
                 let t = v.to_lowercase();
                 let t = if t == "slave" { "replica".to_string() } else { t };
                 if !["normal", "master", "replica", "pubsub"].contains(&t.as_str()) {
-                    c.out.error(&format!("ERR Unknown client type '{}'", v));
-                    return Next::Continue;
+                    out.error(&format!("ERR Unknown client type '{}'", v));
+                    return false;
                 }
                 typ = Some(t);
             }
@@ -386,20 +398,23 @@ fn client_kill(c: &mut Client, a: &[Bytes]) -> Next {
                 } else if v.eq_ignore_ascii_case("no") {
                     skipme = false
                 } else {
-                    c.out.error(err::SYNTAX);
-                    return Next::Continue;
+                    {
+                out.error(err::SYNTAX);
+                return false;
+            };
                 }
             }
             "user" => {}
             _ => {
-                c.out.error(err::SYNTAX);
-                return Next::Continue;
-            }
+                out.error(err::SYNTAX);
+                return false;
+            },
         }
         i += 2;
     }
-    let n = kill_matching(
-        c,
+    let (n, me_killed) = kill_matching(
+        shared,
+        me,
         |m| {
             id.is_none_or(|x| m.id == x)
                 && addr.as_ref().is_none_or(|x| &m.addr == x)
@@ -408,34 +423,34 @@ fn client_kill(c: &mut Client, a: &[Bytes]) -> Next {
         },
         skipme,
     );
-    c.out.int(n as i64);
-    if c.meta.killed.load(Relaxed) { Next::Close } else { Next::Continue }
+    out.int(n as i64);
+    me_killed
 }
 
-/// Closes every client matching `pred`; returns how many.
-fn kill_matching(c: &mut Client, pred: impl Fn(&ClientMeta) -> bool, skipme: bool) -> usize {
-    let clients = c.shared.clients.lock().unwrap_or_else(|e| e.into_inner());
-    let mut n = 0;
+/// Closes every client matching `pred`; returns how many, and whether `me` was one.
+fn kill_matching(shared: &Shared, me: u64, pred: impl Fn(&ClientMeta) -> bool, skipme: bool) -> (usize, bool) {
+    let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+    let (mut n, mut me_killed) = (0, false);
     for e in clients.values() {
-        if skipme && e.meta.id == c.id {
+        if skipme && e.meta.id == me {
             continue;
         }
         // Already being closed (an earlier KILL, QUIT): not counted again.
-        if e.meta.killed.load(Relaxed) && e.meta.id != c.id {
+        if e.meta.killed.load(Relaxed) && e.meta.id != me {
             continue;
         }
         if pred(&e.meta) {
             n += 1;
-            if e.meta.id == c.id {
+            e.meta.killed.store(true, Relaxed);
+            if e.meta.id == me {
                 // Killing ourselves: reply first, then close.
-                c.meta.killed.store(true, Relaxed);
+                me_killed = true;
             } else {
-                e.meta.killed.store(true, Relaxed);
                 (e.kill)();
             }
         }
     }
-    n
+    (n, me_killed)
 }
 
 fn config(c: &mut Client, a: &[Bytes]) {

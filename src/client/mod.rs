@@ -6,7 +6,7 @@
 //! protocol, name), runs connection commands itself, sends everything else to the keyspace
 //! as one [`Exec`], and writes all replies with one write.
 
-mod commands;
+pub mod commands;
 
 use crate::cmd::{self, CommandSpec, Route};
 use crate::keyspace::{self, Cmd, Exec, Item, Keyspace};
@@ -172,8 +172,10 @@ impl Client {
             }
             prev = at;
             let start = self.out.buf.len();
+            let killed = self.meta.killed.load(Relaxed);
             let _ = commands::run(self, c.spec, &c.argv).await;
-            if self.reply_off {
+            // No replies after the client killed itself, as Redis.
+            if self.reply_off || killed {
                 self.out.buf.truncate(start);
             }
             let st = &self.shared.cmd_stats[c.spec.index];

@@ -569,14 +569,30 @@ impl Keyspace {
         self.unwatch_all(client_id);
         out.array(cmds.len());
         self.feed.begin_txn();
+        // Where replies stop when the client killed itself (Redis closes after that reply).
+        let mut cut = None;
         for c in cmds {
             if let Route::Client = c.spec.route {
-                client_cmds.push((out.buf.len(), c.clone()));
+                if is_client_kill(c) {
+                    // It acts on other connections: run it now, in the transaction's order.
+                    if crate::client::commands::kill_cmd(&self.shared, client_id, out, &c.argv) {
+                        cut.get_or_insert(out.buf.len());
+                    }
+                    self.shared.cmd_stats[c.spec.index].calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                } else {
+                    client_cmds.push((out.buf.len(), c.clone()));
+                }
                 continue;
             }
             let _ = self.call(c, db, client_id, out, true);
         }
         self.feed.end_txn();
+        if let Some(cut) = cut {
+            out.buf.truncate(cut);
+            for (at, _) in client_cmds.iter_mut() {
+                *at = (*at).min(cut);
+            }
+        }
     }
 
     /// The active expire cycle: walks expires segments of each db, deleting what is past its
@@ -753,4 +769,9 @@ impl Handler<UnblockClient> for Keyspace {
         let err = msg.error.then_some("UNBLOCKED client unblocked via CLIENT UNBLOCK");
         self.unblock(msg.id, err)
     }
+}
+
+/// CLIENT KILL with its arguments (run by the keyspace inside transactions).
+fn is_client_kill(c: &Cmd) -> bool {
+    c.spec.name == "client" && c.argv.len() >= 3 && c.argv[1].eq_ignore_ascii_case(b"kill")
 }
