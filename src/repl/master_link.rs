@@ -186,7 +186,7 @@ struct Conn {
 
 impl Conn {
     async fn fill(&mut self) -> Result<(), String> {
-        let mut chunk = [0u8; 16 * 1024];
+        let mut chunk = [0u8; 64 * 1024];
         match rt::timeout(self.timeout, self.stream.read(&mut chunk)).await {
             None => Err("timeout".into()),
             Some(Ok(0)) => Err("connection closed".into()),
