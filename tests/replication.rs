@@ -795,3 +795,34 @@ fn full_syncs_share_one_snapshot() {
         disk_replica_joins_running_save(Kind::Redis);
     }
 }
+
+/// `REPLCONF rdb-only 1` (what `redis-cli --rdb` sends): the RDB and then the connection
+/// closes, no stream; the replica leaves INFO. Same on redis-server.
+fn rdb_only_gets_rdb_then_close(kind: Kind, diskless: &str) {
+    let m = Srv::start(kind, "m", &["--repl-diskless-sync", diskless], None, None);
+    let _: () = q(&mut m.conn(), &["SET", "before", "1"]);
+    let mut raw = Raw::connect(m.port);
+    assert_eq!(raw.cmd(&["REPLCONF", "rdb-only", "1"]), "+OK");
+    assert_eq!(raw.cmd(&["REPLCONF", "capa", "eof"]), "+OK");
+    raw.send(&["PSYNC", "?", "-1"]);
+    let (_, _, rdb, _) = raw_fullsync(&mut raw);
+    check_rdb(&rdb, m.dir_path(), "rdbonly.rdb");
+    let _: () = q(&mut m.conn(), &["SET", "after", "1"]);
+    let mut rest = Vec::new();
+    raw.s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let r = raw.s.read_to_end(&mut rest);
+    assert!(r.is_ok(), "{:?} connection not closed after the RDB", kind);
+    raw.buf.extend_from_slice(&rest);
+    assert!(!raw.buf.windows(5).any(|w| w == b"after"), "{:?} stream sent to an rdb-only replica: {:?}", kind, String::from_utf8_lossy(&raw.buf));
+    wait_for("rdb-only replica gone from INFO", || m.info_i64("replication", "connected_slaves") == 0);
+}
+
+#[test]
+fn rdb_only_replica() {
+    for d in ["yes", "no"] {
+        rdb_only_gets_rdb_then_close(Kind::Tandem, d);
+        if have_redis("rdb_only_replica (redis-server)") {
+            rdb_only_gets_rdb_then_close(Kind::Redis, d);
+        }
+    }
+}

@@ -42,12 +42,19 @@ impl Outlet {
     /// Queues bytes for the socket; false when the writer is gone.
     pub fn push(&self, b: Bytes) -> bool {
         let n = b.len() as u64;
+        if n == 0 {
+            return !self.tx.is_disconnected(); // empty pieces are reserved for the end mark
+        }
         if self.tx.send(b).is_err() {
             return false;
         }
         self.unsent.fetch_add(n, Relaxed);
         self.shared.stats.net_repl_output_bytes.fetch_add(n, Relaxed);
         true
+    }
+    /// Makes the writer task close the socket once everything queued before is written.
+    pub fn finish(&self) {
+        let _ = self.tx.send(Bytes::new());
     }
     /// The writer task wrote `n` bytes.
     pub fn written(&self, n: usize) {
@@ -129,6 +136,9 @@ struct FanoutWriter {
 
 impl FanoutWriter {
     fn push_all(&mut self, b: Bytes) -> std::io::Result<()> {
+        if b.is_empty() {
+            return Ok(()); // an empty piece is the writer's end mark
+        }
         self.outs.retain(|o| o.push(b.clone()));
         if self.outs.is_empty() {
             return Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "every replica is gone"));

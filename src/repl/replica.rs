@@ -257,15 +257,18 @@ impl Actor for Replica {
         rt::spawn(async move {
             let mut batch = Vec::new();
             while let Ok(b) = rx.recv_async().await {
+                if b.is_empty() {
+                    break; // the end mark: close after what came before it
+                }
                 // Small pieces queued meanwhile go out in one write (fewer syscalls for the
                 // master and fewer, larger reads for the replica).
-                let (r, n) = if rx.is_empty() || b.len() >= COALESCE_MAX / 4 {
-                    (ws.write_all(&b).await, b.len())
+                let (r, n, end) = if rx.is_empty() || b.len() >= COALESCE_MAX / 4 {
+                    (ws.write_all(&b).await, b.len(), false)
                 } else {
-                    gather(b, &rx, &mut batch);
-                    (ws.write_all(&batch).await, batch.len())
+                    let end = gather(b, &rx, &mut batch);
+                    (ws.write_all(&batch).await, batch.len(), end)
                 };
-                if r.is_err() {
+                if r.is_err() || end {
                     break;
                 }
                 out.written(n);
@@ -399,11 +402,22 @@ impl Handler<RdbReady> for Replica {
         if !msg.ok {
             return self.close(ctx);
         }
+        if self.handshake.rdb_only {
+            // `REPLCONF rdb-only 1` (redis-cli --rdb): the RDB and nothing else; the socket
+            // closes once it is written.
+            log::info!("RDB-only transfer to replica {} done, closing the connection", self.info.name());
+            self.out.finish();
+            return;
+        }
         if msg.eof {
             // The RDB and its end mark already went out through the socket writer.
             // A diskless replica reads until the mark: stream only after its first ACK.
             self.wait_first_ack = true;
             self.set_state(ReplicaState::Online);
+            log::info!(
+                "Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming",
+                self.info.name()
+            );
         } else {
             self.go_online();
         }
@@ -454,14 +468,17 @@ pub type HandshakeCell = Mutex<Handshake>;
 /// At most this many bytes are gathered into one socket write.
 const COALESCE_MAX: usize = 256 * 1024;
 
-/// `first` plus the pieces already queued behind it, into `batch`.
-fn gather(first: Bytes, rx: &flume::Receiver<Bytes>, batch: &mut Vec<u8>) {
+/// `first` plus the pieces already queued behind it, into `batch`; true when the end mark
+/// (an empty piece) was among them.
+fn gather(first: Bytes, rx: &flume::Receiver<Bytes>, batch: &mut Vec<u8>) -> bool {
     batch.clear();
     batch.extend_from_slice(&first);
     while batch.len() < COALESCE_MAX {
         match rx.try_recv() {
+            Ok(b) if b.is_empty() => return true,
             Ok(b) => batch.extend_from_slice(&b),
             Err(_) => break,
         }
     }
+    false
 }
