@@ -826,3 +826,41 @@ fn rdb_only_replica() {
         }
     }
 }
+
+/// A replica that stops reading during a diskless transfer does not stall the others for
+/// longer than repl-timeout: it is dropped ("Disconnecting timedout replica (full sync)"),
+/// the others finish, and it resyncs once it is back.
+fn stalled_replica_dropped_during_transfer(kind: Kind) {
+    let m = Srv::start(
+        kind,
+        "m",
+        &["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "1", "--repl-timeout", "3", "--rdb-key-save-delay", "20", "--rdbcompression", "no"],
+        None,
+        None,
+    );
+    // 20,000 keys of 1000 bytes, uncompressed: far more than socket buffers hold.
+    let _: () = q(&mut m.conn(), &["DEBUG", "POPULATE", "20000", "k", "1000"]);
+    let a = Srv::tandem("a", &[]);
+    let b = Srv::tandem("b", &[]);
+    a.replicaof(&m);
+    b.replicaof(&m);
+    m.wait_log("Starting BGSAVE for SYNC with target: replicas sockets");
+    b.stop();
+    m.wait_log("Disconnecting timedout replica (full sync)");
+    let _: () = q(&mut m.conn(), &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    wait_for_within(Duration::from_secs(30), "replica a synced", &mut || {
+        a.info_field("replication", "master_link_status") == "up" && a.offset() == m.offset()
+    });
+    b.cont();
+    wait_synced(&m, &[&a, &b]);
+    assert_eq!(m.digest(), b.digest());
+    assert_eq!(m.digest(), a.digest());
+}
+
+#[test]
+fn stalled_replica_during_full_sync() {
+    stalled_replica_dropped_during_transfer(Kind::Tandem);
+    if have_redis("stalled_replica_during_full_sync (redis-server)") {
+        stalled_replica_dropped_during_transfer(Kind::Redis);
+    }
+}

@@ -32,12 +32,14 @@ use std::time::Duration;
 pub struct Outlet {
     tx: flume::Sender<Bytes>,
     unsent: Arc<AtomicU64>,
+    /// Bytes written to the socket so far (progress, for the full-sync timeout).
+    sent: Arc<AtomicU64>,
     shared: Arc<Shared>,
 }
 
 impl Outlet {
     pub fn new(tx: flume::Sender<Bytes>, shared: Arc<Shared>) -> Self {
-        Outlet { tx, unsent: Arc::new(AtomicU64::new(0)), shared }
+        Outlet { tx, unsent: Arc::new(AtomicU64::new(0)), sent: Arc::new(AtomicU64::new(0)), shared }
     }
     /// Queues bytes for the socket; false when the writer is gone.
     pub fn push(&self, b: Bytes) -> bool {
@@ -59,6 +61,10 @@ impl Outlet {
     /// The writer task wrote `n` bytes.
     pub fn written(&self, n: usize) {
         self.unsent.fetch_sub(n as u64, Relaxed);
+        self.sent.fetch_add(n as u64, Relaxed);
+    }
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Relaxed)
     }
     pub fn unsent(&self) -> u64 {
         self.unsent.load(Relaxed)
@@ -123,7 +129,7 @@ impl Jobs {
 }
 
 /// Bytes a diskless writer lets pile up for one replica before it waits for that socket.
-const MAX_UNSENT: u64 = 16 * 1024 * 1024;
+const MAX_UNSENT: u64 = 4 * 1024 * 1024;
 /// Size of the pieces a diskless RDB is sent in.
 const STREAM_CHUNK: usize = 64 * 1024;
 

@@ -99,8 +99,14 @@ impl Feed {
         self.offset
     }
 
-    pub fn replication_buffer_bytes(&self) -> usize {
-        0
+    /// The replication buffers: the backlog plus what replicas hold or have not written yet
+    /// (INFO's `mem_total_replication_buffers`).
+    pub fn replication_buffer_bytes(&self, shared: &crate::shared::Shared) -> u64 {
+        let backlog = shared.repl.backlog_histlen.load(Relaxed).max(0) as u64;
+        let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let replicas: u64 =
+            clients.values().filter(|e| e.meta.is_replica.load(Relaxed)).map(|e| e.meta.omem.load(Relaxed)).sum();
+        backlog + replicas
     }
 
     pub fn begin_txn(&mut self) {

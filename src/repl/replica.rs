@@ -98,6 +98,8 @@ pub struct Replica {
     /// For EOF-framed RDBs the stream waits for the replica's first ACK.
     wait_first_ack: bool,
     soft_since: Option<Instant>,
+    /// Socket progress during a full sync: (bytes sent, when that count last changed).
+    progress: (u64, Instant),
     closing: bool,
     /// Keeps this actor alive until it closes itself (xactor stops an actor whose last
     /// address is dropped).
@@ -192,6 +194,7 @@ impl Replica {
             held_len: 0,
             wait_first_ack: false,
             soft_since: None,
+            progress: (0, Instant::now()),
             closing: false,
             me: None,
         }
@@ -454,6 +457,14 @@ impl Handler<Tick> for Replica {
         let silent = crate::util::now_ms() - self.info.last_ack_ms.load(Relaxed);
         if !self.info.pre_psync && self.info.state() == ReplicaState::Online && silent > timeout {
             log::warn!("Disconnecting timedout replica (streaming sync): {}", self.info.name());
+            return self.close(ctx);
+        }
+        // A replica that takes no RDB bytes for repl-timeout stalls nobody for longer.
+        let sent = self.out.sent();
+        if sent != self.progress.0 || self.out.unsent() == 0 {
+            self.progress = (sent, Instant::now());
+        } else if self.info.state() == ReplicaState::SendBulk && self.progress.1.elapsed().as_millis() as i64 > timeout {
+            log::warn!("Disconnecting timedout replica (full sync): {}", self.info.name());
             return self.close(ctx);
         }
         if self.over_limit() {
