@@ -15,6 +15,33 @@ pub fn rss_bytes() -> u64 {
     pages * 4096
 }
 
+static ALLOCATED: std::sync::OnceLock<fn() -> Option<u64>> = std::sync::OnceLock::new();
+
+/// Lets the program tell the library how to read its allocator's allocated-bytes counter
+/// (the tandem binary registers jemalloc's; an embedding application may register its own).
+pub fn set_allocated_probe(probe: fn() -> Option<u64>) {
+    let _ = ALLOCATED.set(probe);
+}
+
+/// Memory in use as Redis's `used_memory` counts it: bytes allocated, from the allocator when
+/// a probe is registered, else the resident set size.
+pub fn used_memory() -> u64 {
+    ALLOCATED.get().and_then(|p| p()).unwrap_or_else(rss_bytes)
+}
+
+/// [`used_memory`] read at most once a millisecond (for the per-command maxmemory check).
+pub fn used_memory_cached() -> u64 {
+    use std::sync::atomic::AtomicU64;
+    static VALUE: AtomicU64 = AtomicU64::new(0);
+    static AT_MS: AtomicU64 = AtomicU64::new(0);
+    let now = crate::util::now_ms() as u64;
+    if AT_MS.load(Relaxed) != now {
+        AT_MS.store(now, Relaxed);
+        VALUE.store(used_memory(), Relaxed);
+    }
+    VALUE.load(Relaxed)
+}
+
 /// User and system CPU seconds of this process.
 fn cpu_times() -> (f64, f64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -116,13 +143,14 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
         }
         "memory" => {
             let rss = rss_bytes();
+            let used = used_memory();
             f!("# Memory");
-            f!("used_memory:{}", rss);
-            f!("used_memory_human:{}", human_bytes(rss));
+            f!("used_memory:{}", used);
+            f!("used_memory_human:{}", human_bytes(used));
             f!("used_memory_rss:{}", rss);
             f!("used_memory_rss_human:{}", human_bytes(rss));
-            f!("used_memory_peak:{}", rss);
-            f!("used_memory_peak_human:{}", human_bytes(rss));
+            f!("used_memory_peak:{}", used.max(rss));
+            f!("used_memory_peak_human:{}", human_bytes(used.max(rss)));
             f!("used_memory_peak_perc:100.00%");
             f!("used_memory_overhead:0");
             f!("used_memory_startup:0");

@@ -4,6 +4,7 @@ use tandem::config::{Config, Startup};
 use tandem::logging;
 
 fn main() {
+    tandem::info::set_allocated_probe(jemalloc_allocated);
     let argv: Vec<String> = std::env::args().collect();
     let env: Vec<(String, String)> = std::env::vars().collect();
     let cfg = match Config::startup(&argv, &mut std::io::stdin(), &env) {
@@ -93,3 +94,9 @@ fn main() {
 /// values compact, and it fragments less under churn than the system allocator.
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's count of allocated bytes (refreshed by advancing its stats epoch).
+fn jemalloc_allocated() -> Option<u64> {
+    tikv_jemalloc_ctl::epoch::advance().ok()?;
+    tikv_jemalloc_ctl::stats::allocated::read().ok().map(|n| n as u64)
+}

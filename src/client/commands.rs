@@ -739,7 +739,7 @@ async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
             c.out.error("ERR PSYNC FAILOVER can't be sent to a master.");
             return Next::Continue;
         }
-        let mine = c.keyspace.call(crate::repl::CachedMaster).await.ok().flatten().map(|(id, _)| id);
+        let mine = c.keyspace.call(crate::repl::CachedMaster).await.ok().flatten().map(|(id, _, _)| id);
         if mine.as_deref() != Some(&*String::from_utf8_lossy(&a[1])) {
             c.out.error("ERR PSYNC FAILOVER replid must match my replid.");
             return Next::Continue;
@@ -784,13 +784,14 @@ async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
         psync,
     );
     let info = replica.info.clone();
+    let out = replica.outlet();
     let name = info.name();
     log::info!("Replica {} asks for synchronization", name);
     let Ok(addr) = crate::rt::start(replica).await else {
         return Next::Close;
     };
     c.handed_over = true;
-    let msg = Psync { id: c.id, name, replid, offset, psync, replica: addr.clone() };
+    let msg = Psync { id: c.id, name, replid, offset, psync, replica: addr.clone(), out, meta: c.meta.clone() };
     let outcome = c.keyspace.call(msg).await.unwrap_or(crate::repl::PsyncOutcome::Error("ERR server is shutting down".into()));
     let _ = addr.send(Begin(outcome));
     Next::Close

@@ -324,7 +324,7 @@ impl Client {
             Some(_) => !matches!(spec.name, "exec" | "discard" | "quit" | "reset"),
             None => spec.has(cmd::DENYOOM),
         };
-        reject && crate::info::rss_bytes() > maxmemory
+        reject && crate::info::used_memory_cached() > maxmemory
     }
 
     /// [`reject`](Self::reject) for a known command: a rejected EXEC discards the transaction

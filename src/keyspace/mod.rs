@@ -184,6 +184,8 @@ pub struct Keyspace {
     pub feed: crate::repl::Feed,
     pub blocking: blocking::Blocking,
     cron_ticks: u64,
+    /// A `FlushFeed` is in the mailbox.
+    flush_queued: bool,
     pub persist: crate::persist::PersistState,
     /// Our own address (weak), for work that reports back (BGSAVE).
     pub me: Option<crate::rt::WeakAddr<Keyspace>>,
@@ -207,6 +209,7 @@ impl Keyspace {
             cron_ticks: 0,
             persist: Default::default(),
             me: None,
+            flush_queued: false,
         }
     }
 
@@ -679,18 +682,43 @@ impl Actor for Keyspace {
 
 #[async_trait]
 impl Handler<Exec> for Keyspace {
-    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Exec) -> ExecDone {
+    async fn handle(&mut self, ctx: &mut Context<Self>, msg: Exec) -> ExecDone {
         trace_msg!(format_args!("client:{}", msg.client_id), "keyspace", "Exec({} items)", msg.items.len());
         let mut out = Out::new(msg.resp3);
         let mut db = msg.db;
         let mut client_cmds = Vec::new();
         let blocked = self.exec_items(&msg.items, &mut db, msg.client_id, &mut out, &mut client_cmds);
-        self.feed.flush();
+        self.flush_feed_soon(ctx);
         let blocked = blocked.map(|(i, rx)| {
             let mut items = msg.items;
             (rx, items.split_off(i + 1))
         });
         ExecDone { out: out.buf, client_cmds, db, repl_offset: self.feed.offset(), blocked }
+    }
+}
+
+/// Hand the stream produced so far to the backlog (queued behind the messages already in the
+/// mailbox, so a burst of batches reaches the backlog and the replicas as one piece).
+pub struct FlushFeed;
+impl Message for FlushFeed {
+    type Result = ();
+}
+
+impl Keyspace {
+    /// Flushes the feed once the messages already queued are handled.
+    pub fn flush_feed_soon(&mut self, ctx: &mut Context<Self>) {
+        if self.feed.has_pending() && !self.flush_queued {
+            self.flush_queued = true;
+            let _ = ctx.address().send(FlushFeed);
+        }
+    }
+}
+
+#[async_trait]
+impl Handler<FlushFeed> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: FlushFeed) {
+        self.flush_queued = false;
+        self.feed.flush();
     }
 }
 

@@ -1,21 +1,51 @@
-//! The backlog actor: the replication stream's ring buffer and its fan-out to replicas.
+//! The backlog actor: the replication stream's shared buffer and its fan-out to replicas.
 //!
-//! The keyspace is the only sender of `Append`, so the backlog holds the stream in order. A
-//! replica subscribes from an offset: the backlog sends it the bytes it still has from there
-//! and then every new chunk, in the same handler, so no byte is lost or doubled between the
-//! catch-up and the live stream. Chunks are `Bytes`: fan-out copies no data.
+//! As in Redis 7.0, the backlog and the replicas' output share one buffer: the backlog keeps
+//! the last `repl-backlog-size` bytes, and also every older block some replica still needs
+//! (one waiting for its RDB, or with bytes its socket has not taken yet), so the history can
+//! grow past the configured size and still serve partial resyncs. The keyspace is the only
+//! sender of `Append`, so the stream is held in order. A replica subscribes from an offset
+//! (in the same handler as its snapshot or PSYNC check); once it is online, the backlog pushes
+//! everything from there straight into its socket writer. Chunks are `Bytes`: fan-out copies
+//! no data. `client-output-buffer-limit replica` is enforced here over what a replica pins.
 
-use super::replica::{Replica, Stream};
+use super::fullsync::Outlet;
+use super::replica::{Close, Replica};
 use crate::rt::{async_trait, Actor, Addr, Context, Handler, Message};
-use crate::shared::Shared;
+use crate::shared::{ClientMeta, Shared};
 use crate::trace_msg;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Largest piece of the stream kept as one chunk.
 const BLOCK: usize = 16 * 1024;
+
+/// A subscribed replica.
+struct Sub {
+    id: u64,
+    replica: Addr<Replica>,
+    out: Outlet,
+    meta: Arc<ClientMeta>,
+    /// Offset of the next byte to push to the socket writer.
+    next: i64,
+    online: bool,
+    soft_since: Option<Instant>,
+}
+
+impl Sub {
+    /// The oldest offset this replica still needs kept: bytes not pushed yet, or pushed and
+    /// not yet written (counted back from what was pushed).
+    fn pinned(&self) -> i64 {
+        if self.online {
+            self.next - self.out.unsent() as i64
+        } else {
+            self.next
+        }
+    }
+}
 
 pub struct Backlog {
     shared: Arc<Shared>,
@@ -25,12 +55,12 @@ pub struct Backlog {
     first: i64,
     /// Offset of the last byte appended (master_repl_offset).
     end: i64,
-    subscribers: Vec<(u64, Addr<Replica>)>,
+    subs: Vec<Sub>,
 }
 
 impl Backlog {
     pub fn new(shared: Arc<Shared>) -> Self {
-        Backlog { shared, chunks: VecDeque::new(), histlen: 0, first: 1, end: 0, subscribers: vec![] }
+        Backlog { shared, chunks: VecDeque::new(), histlen: 0, first: 1, end: 0, subs: vec![] }
     }
 
     fn publish(&self) {
@@ -38,35 +68,83 @@ impl Backlog {
         self.shared.repl.backlog_histlen.store(self.histlen as i64, Relaxed);
     }
 
+    /// Drops the oldest blocks beyond `repl-backlog-size` that no replica pins.
     fn trim(&mut self) {
         let size = self.shared.cfg().repl_backlog_size() as usize;
+        let pinned = self.subs.iter().map(Sub::pinned).min().unwrap_or(i64::MAX);
         while let Some(front) = self.chunks.front() {
-            if self.histlen - front.len() < size {
+            let front_end = self.first + front.len() as i64; // first offset after the block
+            if self.histlen - front.len() < size || front_end > pinned {
                 break;
             }
             self.histlen -= front.len();
-            self.first += front.len() as i64;
+            self.first = front_end;
             self.chunks.pop_front();
         }
+        self.publish();
     }
 
-    /// Bytes from `from` (inclusive) to the end.
-    fn range_from(&self, from: i64) -> Bytes {
-        let mut skip = (from - self.first) as usize;
-        let mut out = BytesMut::with_capacity(self.histlen - skip.min(self.histlen));
-        for c in &self.chunks {
+    /// Pushes the bytes from `sub.next` on into its socket writer.
+    fn push_from(chunks: &VecDeque<Bytes>, first: i64, sub: &mut Sub) -> usize {
+        let mut skip = (sub.next - first).max(0) as usize;
+        let mut n = 0;
+        for c in chunks {
             if skip >= c.len() {
                 skip -= c.len();
                 continue;
             }
-            out.extend_from_slice(&c[skip..]);
+            let piece = c.slice(skip..);
             skip = 0;
+            n += piece.len();
+            sub.out.push(piece);
         }
-        out.freeze()
+        sub.next += n as i64;
+        n
+    }
+
+    /// Applies `client-output-buffer-limit replica` to what each replica pins; drops those
+    /// over it.
+    fn enforce_limits(&mut self) {
+        let lim = self.shared.cfg().client_output_buffer_limit(crate::config::ClientClass::Replica);
+        let (mut hard, soft, secs) = (lim.hard_limit_bytes, lim.soft_limit_bytes, lim.soft_limit_seconds);
+        // A hard limit below repl-backlog-size would only turn partial resyncs into loops: the
+        // backlog's size is used instead (the memory is shared with the backlog anyway).
+        let backlog_size = self.shared.cfg().repl_backlog_size() as u64;
+        if hard > 0 && hard < backlog_size {
+            hard = backlog_size;
+        }
+        let end = self.end;
+        self.subs.retain_mut(|s| {
+            let used = (end + 1 - s.pinned()).max(0) as u64;
+            s.meta.omem.store(used, Relaxed);
+            let over = if hard > 0 && used >= hard {
+                true
+            } else if soft > 0 && used >= soft {
+                s.soft_since.get_or_insert_with(Instant::now).elapsed() >= Duration::from_secs(secs)
+            } else {
+                s.soft_since = None;
+                false
+            };
+            if over {
+                let m = &s.meta;
+                log::warn!(
+                    "Client id={} addr={} laddr={} fd={} name= flags=S scheduled to be closed ASAP for overcoming of output buffer limits.",
+                    m.id, m.addr, m.laddr, m.fd
+                );
+                let _ = s.replica.send(Close);
+            }
+            !over
+        });
     }
 }
 
-impl Actor for Backlog {}
+#[async_trait]
+impl Actor for Backlog {
+    async fn started(&mut self, ctx: &mut Context<Self>) -> crate::rt::ActorResult<()> {
+        ctx.send_interval(Tick, Duration::from_secs(1));
+        Ok(())
+    }
+}
 
 /// New stream bytes from the keyspace.
 pub struct Append(pub Bytes);
@@ -82,15 +160,30 @@ impl Message for Reset {
     type Result = ();
 }
 
-/// Send `replica` the stream from offset `from`, then every new byte. Err when the backlog
-/// no longer (or never) held `from`.
+/// Keep the stream from offset `from` for `replica` (pushed to its socket once it is
+/// `Online`). Err when the backlog no longer (or never) held `from`; Ok(bytes available).
 pub struct Subscribe {
     pub id: u64,
     pub replica: Addr<Replica>,
+    pub out: Outlet,
+    pub meta: Arc<ClientMeta>,
     pub from: i64,
 }
 impl Message for Subscribe {
     type Result = Result<usize, ()>;
+}
+
+/// The replica's socket is ready for the stream (after `+CONTINUE`, or after its RDB).
+pub struct Online(pub u64);
+impl Message for Online {
+    type Result = ();
+}
+
+/// Checks the output limits once a second even when nothing is appended.
+#[derive(Clone)]
+struct Tick;
+impl Message for Tick {
+    type Result = ();
 }
 
 pub struct Unsubscribe(pub u64);
@@ -112,25 +205,31 @@ impl Handler<Append> for Backlog {
             return;
         }
         trace_msg!("keyspace", "backlog", "Append({} bytes)", b.len());
+        // Limits apply to what replicas had not taken before this piece: a replica keeping
+        // up is never dropped because one write is large (as with Redis 7.0).
+        self.enforce_limits();
         if self.histlen == 0 {
             self.first = self.end + 1;
         }
+        let start = self.end + 1;
         self.end += b.len() as i64;
         self.histlen += b.len();
-        // Held in blocks of at most 16 KiB (slices, no copy), so trimming keeps the backlog
-        // within a block of its configured size, as Redis's block list does.
+        // Held in blocks of at most 16 KiB (slices, no copy), so trimming works block by
+        // block, as Redis's block list does.
         let mut at = 0;
         while at < b.len() {
             let end = (at + BLOCK).min(b.len());
             self.chunks.push_back(b.slice(at..end));
             at = end;
         }
+        for s in self.subs.iter_mut().filter(|s| s.online) {
+            if s.next == start {
+                trace_msg!("backlog", format_args!("replica:{}", s.id), "Stream({} bytes)", b.len());
+                s.next += b.len() as i64;
+                s.out.push(b.clone());
+            }
+        }
         self.trim();
-        self.publish();
-        self.subscribers.retain(|(id, r)| {
-            trace_msg!("backlog", format_args!("replica:{}", id), "Stream({} bytes)", b.len());
-            r.send(Stream(b.clone())).is_ok()
-        });
     }
 }
 
@@ -154,14 +253,39 @@ impl Handler<Subscribe> for Backlog {
         if msg.from < lowest || msg.from > self.end + 1 {
             return Err(());
         }
-        let catch_up = if msg.from <= self.end { self.range_from(msg.from) } else { Bytes::new() };
-        let n = catch_up.len();
-        if n > 0 {
-            let _ = msg.replica.send(Stream(catch_up));
+        self.subs.retain(|s| s.id != msg.id);
+        self.subs.push(Sub {
+            id: msg.id,
+            replica: msg.replica,
+            out: msg.out,
+            meta: msg.meta,
+            next: msg.from,
+            online: false,
+            soft_since: None,
+        });
+        Ok((self.end + 1 - msg.from) as usize)
+    }
+}
+
+#[async_trait]
+impl Handler<Online> for Backlog {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Online) {
+        trace_msg!(format_args!("replica:{}", msg.0), "backlog", "Online");
+        let (chunks, first) = (&self.chunks, self.first);
+        if let Some(s) = self.subs.iter_mut().find(|s| s.id == msg.0) {
+            s.online = true;
+            let n = Self::push_from(chunks, first, s);
+            trace_msg!("backlog", format_args!("replica:{}", s.id), "Stream({} bytes)", n);
         }
-        self.subscribers.retain(|(id, _)| *id != msg.id);
-        self.subscribers.push((msg.id, msg.replica));
-        Ok(n)
+        self.enforce_limits();
+    }
+}
+
+#[async_trait]
+impl Handler<Tick> for Backlog {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: Tick) {
+        self.enforce_limits();
+        self.trim();
     }
 }
 
@@ -169,16 +293,18 @@ impl Handler<Subscribe> for Backlog {
 impl Handler<Unsubscribe> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Unsubscribe) {
         trace_msg!(format_args!("replica:{}", msg.0), "backlog", "Unsubscribe");
-        self.subscribers.retain(|(id, _)| *id != msg.0);
+        self.subs.retain(|s| s.id != msg.0);
+        self.trim();
     }
 }
 
 #[async_trait]
 impl Handler<DropAll> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: DropAll) {
-        trace_msg!("keyspace", "backlog", "DropAll({} replicas)", self.subscribers.len());
-        for (_, r) in self.subscribers.drain(..) {
-            let _ = r.send(super::replica::Close);
+        trace_msg!("keyspace", "backlog", "DropAll({} replicas)", self.subs.len());
+        for s in self.subs.drain(..) {
+            let _ = s.replica.send(Close);
         }
+        self.trim();
     }
 }

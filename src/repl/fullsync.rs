@@ -77,6 +77,7 @@ impl Outlet {
 /// A replica waiting for a full sync.
 pub struct Target {
     pub id: u64,
+    pub meta: Arc<crate::shared::ClientMeta>,
     pub name: String,
     pub replica: Addr<Replica>,
     pub out: Outlet,
@@ -178,7 +179,8 @@ impl Keyspace {
     /// False when the backlog no longer holds the bytes after `offset`.
     async fn attach(&mut self, t: &Target, replid: &str, offset: i64) -> bool {
         if let Some(bl) = &self.feed.backlog {
-            let r = bl.call(Subscribe { id: t.id, replica: t.replica.clone(), from: offset + 1 }).await;
+            let sub = Subscribe { id: t.id, replica: t.replica.clone(), out: t.out.clone(), meta: t.meta.clone(), from: offset + 1 };
+            let r = bl.call(sub).await;
             if !matches!(r, Ok(Ok(_))) {
                 return false;
             }

@@ -392,7 +392,7 @@ impl Link {
         self.state(MasterLinkState::SendPsync);
         let cached = self.keyspace.call(CachedMaster).await.ok().flatten();
         match &cached {
-            Some((id, off)) => {
+            Some((id, off, _)) => {
                 log::info!("Trying a partial resynchronization (request {}:{}).", id, off + 1);
                 let o = (off + 1).to_string();
                 if self.failover {
@@ -432,7 +432,10 @@ impl Link {
             }
             (id, off)
         } else if head == "+CONTINUE" {
-            let (cid, coff) = cached.clone().unwrap_or_default();
+            let (cid, coff, cdb) = cached.clone().unwrap_or_default();
+            // The stream goes on in the db it had selected (kept with the cached master, even
+            // across a REPLICAOF to another host and back).
+            self.db = cdb;
             let newid = words.next().map(|s| s.to_string()).unwrap_or(cid);
             log::info!("Successful partial resynchronization with master.");
             let _ = self.keyspace.call(Continued { replid: newid }).await;

@@ -99,14 +99,10 @@ impl Feed {
         self.offset
     }
 
-    /// The replication buffers: the backlog plus what replicas hold or have not written yet
-    /// (INFO's `mem_total_replication_buffers`).
+    /// The shared replication buffer: the backlog, which also holds what replicas still
+    /// need (INFO's `mem_total_replication_buffers`).
     pub fn replication_buffer_bytes(&self, shared: &crate::shared::Shared) -> u64 {
-        let backlog = shared.repl.backlog_histlen.load(Relaxed).max(0) as u64;
-        let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
-        let replicas: u64 =
-            clients.values().filter(|e| e.meta.is_replica.load(Relaxed)).map(|e| e.meta.omem.load(Relaxed)).sum();
-        backlog + replicas
+        shared.repl.backlog_histlen.load(Relaxed).max(0) as u64
     }
 
     pub fn begin_txn(&mut self) {
@@ -184,12 +180,20 @@ impl Feed {
         self.offset += raw.len() as i64;
     }
 
+    /// Stream bytes not yet handed to the backlog.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
     /// Hands what was produced to the backlog (one message per batch).
     pub fn flush(&mut self) {
         if self.pending.is_empty() {
             return;
         }
-        let b = self.pending.split().freeze();
+        // An exact-size copy: the backlog holds just the stream (the scratch buffer keeps its
+        // capacity for the next batch).
+        let b = Bytes::copy_from_slice(&self.pending);
+        self.pending.clear();
         if let Some(bl) = &self.backlog {
             let _ = bl.send(Append(b));
         }
@@ -326,6 +330,8 @@ pub struct Psync {
     pub offset: i64,
     pub psync: bool,
     pub replica: Addr<Replica>,
+    pub out: fullsync::Outlet,
+    pub meta: std::sync::Arc<crate::shared::ClientMeta>,
 }
 impl Message for Psync {
     type Result = PsyncOutcome;
@@ -355,7 +361,8 @@ impl Message for ApplyStream {
 /// Replica side: where our history stands (for PSYNC).
 pub struct CachedMaster;
 impl Message for CachedMaster {
-    type Result = Option<(String, i64)>;
+    /// (replid, offset, the db the stream had selected there).
+    type Result = Option<(String, i64, usize)>;
 }
 
 /// Replica side: the master answered +CONTINUE <replid>.
@@ -425,7 +432,14 @@ impl Handler<Psync> for Keyspace {
                 }
                 f.stats.sync_partial_err += 1;
             } else if let Some(bl) = f.backlog.clone() {
-                let r = bl.call(Subscribe { id: msg.id, replica: msg.replica.clone(), from: msg.offset }).await;
+                let sub = Subscribe {
+                    id: msg.id,
+                    replica: msg.replica.clone(),
+                    out: msg.out.clone(),
+                    meta: msg.meta.clone(),
+                    from: msg.offset,
+                };
+                let r = bl.call(sub).await;
                 match r {
                     Ok(Ok(n)) => {
                         self.feed.stats.sync_partial_ok += 1;
@@ -479,7 +493,7 @@ impl Handler<LoadSnapshot> for Keyspace {
 
 #[async_trait]
 impl Handler<ApplyStream> for Keyspace {
-    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: ApplyStream) -> (usize, i64) {
+    async fn handle(&mut self, ctx: &mut Context<Self>, msg: ApplyStream) -> (usize, i64) {
         trace_msg!("master-link", "keyspace", "ApplyStream({} items, {} bytes)", msg.items.len(), msg.raw.len());
         let mut out = crate::resp::Out::new(false);
         let mut db = msg.db;
@@ -488,15 +502,17 @@ impl Handler<ApplyStream> for Keyspace {
         self.applying_master = false;
         self.feed.append_raw(&msg.raw);
         self.feed.last_db = Some(db);
-        self.feed.flush();
+        self.flush_feed_soon(ctx);
         (db, self.feed.offset)
     }
 }
 
 #[async_trait]
 impl Handler<CachedMaster> for Keyspace {
-    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: CachedMaster) -> Option<(String, i64)> {
-        self.feed.has_history.then(|| (self.feed.replid.clone(), self.feed.offset))
+    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: CachedMaster) -> Option<(String, i64, usize)> {
+        self.feed.flush();
+        let db = self.feed.last_db.unwrap_or(0);
+        self.feed.has_history.then(|| (self.feed.replid.clone(), self.feed.offset, db))
     }
 }
 

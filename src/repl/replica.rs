@@ -6,7 +6,7 @@
 //! `client-output-buffer-limit replica` the replica is dropped: the master never grows
 //! without bound because one replica is slow.
 
-use super::backlog::{Backlog, Unsubscribe};
+use super::backlog::{Backlog, Online, Unsubscribe};
 use super::fullsync::{FullSync, Outlet, Target};
 use super::PsyncOutcome;
 use crate::keyspace::Keyspace;
@@ -92,24 +92,14 @@ pub struct Replica {
     /// The socket writer's queue (bytes handed to it and not yet written are counted).
     out: Outlet,
     writer_rx: Option<flume::Receiver<Bytes>>,
-    /// Stream bytes held back until the replica is online.
-    held: Vec<Bytes>,
-    held_len: u64,
     /// For EOF-framed RDBs the stream waits for the replica's first ACK.
     wait_first_ack: bool,
-    soft_since: Option<Instant>,
     /// Socket progress during a full sync: (bytes sent, when that count last changed).
     progress: (u64, Instant),
     closing: bool,
     /// Keeps this actor alive until it closes itself (xactor stops an actor whose last
     /// address is dropped).
     me: Option<Addr<Replica>>,
-}
-
-/// New stream bytes (from the backlog).
-pub struct Stream(pub Bytes);
-impl Message for Stream {
-    type Result = ();
 }
 
 /// The outcome of the PSYNC conversation with the keyspace.
@@ -190,14 +180,16 @@ impl Replica {
             psync,
             out,
             writer_rx: Some(rx),
-            held: vec![],
-            held_len: 0,
             wait_first_ack: false,
-            soft_since: None,
             progress: (0, Instant::now()),
             closing: false,
             me: None,
         }
+    }
+
+    /// The socket writer's queue (the backlog pushes the stream into it).
+    pub fn outlet(&self) -> Outlet {
+        self.out.clone()
     }
 
     fn set_state(&self, s: ReplicaState) {
@@ -209,32 +201,10 @@ impl Replica {
         self.out.push(b);
     }
 
-    /// Checks the output buffer limits; true when the replica must be dropped.
-    fn over_limit(&mut self) -> bool {
-        let used = self.out.unsent() + self.held_len;
-        self.meta.omem.store(used, Relaxed);
-        let lim = self.shared.cfg().client_output_buffer_limit(crate::config::ClientClass::Replica);
-        let (hard, soft, secs) = (lim.hard_limit_bytes, lim.soft_limit_bytes, lim.soft_limit_seconds);
-        if hard > 0 && used >= hard {
-            return true;
-        }
-        if soft > 0 && used >= soft {
-            let since = *self.soft_since.get_or_insert_with(Instant::now);
-            if since.elapsed() >= Duration::from_secs(secs) {
-                return true;
-            }
-        } else {
-            self.soft_since = None;
-        }
-        false
-    }
-
+    /// The stream may flow: the backlog pushes it from this replica's offset on.
     fn go_online(&mut self) {
         self.set_state(ReplicaState::Online);
-        for b in std::mem::take(&mut self.held) {
-            self.write(b);
-        }
-        self.held_len = 0;
+        let _ = self.backlog.send(Online(self.info.id));
         log::info!("Synchronization with replica {} succeeded", self.info.name());
     }
 
@@ -335,25 +305,6 @@ impl Actor for Replica {
 }
 
 #[async_trait]
-impl Handler<Stream> for Replica {
-    async fn handle(&mut self, ctx: &mut Context<Self>, msg: Stream) {
-        if self.info.state() == ReplicaState::Online && !self.wait_first_ack {
-            self.write(msg.0);
-        } else {
-            self.held_len += msg.0.len() as u64;
-            self.held.push(msg.0);
-        }
-        if self.over_limit() {
-            log::warn!(
-                "Client id={} addr={} laddr={} fd={} name= flags=S scheduled to be closed ASAP for overcoming of output buffer limits.",
-                self.meta.id, self.meta.addr, self.meta.laddr, self.meta.fd
-            );
-            self.close(ctx);
-        }
-    }
-}
-
-#[async_trait]
 impl Handler<Begin> for Replica {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: Begin) {
         trace_msg!("client", format_args!("replica:{}", self.info.id), "Begin({:?})", msg.0);
@@ -373,6 +324,7 @@ impl Handler<Begin> for Replica {
                 let Some(me) = self.me.clone() else { return };
                 let target = Target {
                     id: self.info.id,
+                    meta: self.meta.clone(),
                     name: self.info.name(),
                     replica: me,
                     out: self.out.clone(),
@@ -466,9 +418,6 @@ impl Handler<Tick> for Replica {
         } else if self.info.state() == ReplicaState::SendBulk && self.progress.1.elapsed().as_millis() as i64 > timeout {
             log::warn!("Disconnecting timedout replica (full sync): {}", self.info.name());
             return self.close(ctx);
-        }
-        if self.over_limit() {
-            self.close(ctx);
         }
     }
 }

@@ -516,3 +516,38 @@ impl Raw {
 pub fn ms_since(t: Instant) -> u128 {
     t.elapsed().as_millis()
 }
+
+/// Reads `+FULLRESYNC <replid> <offset>` and the RDB after it (either framing): (replid,
+/// offset, rdb, eof-framed).
+pub fn raw_fullsync(raw: &mut Raw) -> (String, i64, Vec<u8>, bool) {
+    raw.skip_newlines();
+    let line = raw.line();
+    let parts: Vec<&str> = line.split(' ').collect();
+    assert_eq!(parts.len(), 3, "bad FULLRESYNC line {:?}", line);
+    assert_eq!(parts[0], "+FULLRESYNC", "{:?}", line);
+    assert!(parts[1].len() == 40 && parts[1].bytes().all(|b| b.is_ascii_hexdigit()), "bad replid in {:?}", line);
+    let off: i64 = parts[2].parse().unwrap_or_else(|_| panic!("bad offset in {:?}", line));
+    raw.skip_newlines();
+    let header = raw.line();
+    if let Some(mark) = header.strip_prefix("$EOF:") {
+        assert_eq!(mark.len(), 40, "EOF mark {:?}", mark);
+        let rdb = raw.until_suffix(mark.as_bytes());
+        (parts[1].to_string(), off, rdb, true)
+    } else {
+        let len: usize = header.strip_prefix('$').and_then(|l| l.parse().ok()).unwrap_or_else(|| panic!("bad bulk header {:?}", header));
+        (parts[1].to_string(), off, raw.exact(len), false)
+    }
+}
+
+/// The RDB is v10 with EOF + CRC, and redis-check-rdb (when installed) accepts it.
+pub fn check_rdb(rdb: &[u8], dir: &std::path::Path, name: &str) {
+    assert!(rdb.starts_with(b"REDIS0010"), "RDB starts with {:?}", String::from_utf8_lossy(&rdb[..rdb.len().min(9)]));
+    assert!(rdb.len() > 18 && rdb[rdb.len() - 9] == 0xFF, "RDB does not end with EOF opcode + CRC");
+    if std::path::Path::new(REDIS_CHECK_RDB).exists() {
+        let f = dir.join(name);
+        std::fs::write(&f, rdb).unwrap();
+        let out = std::process::Command::new(REDIS_CHECK_RDB).arg(&f).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && text.contains("RDB looks OK"), "redis-check-rdb:\n{}", text);
+    }
+}
