@@ -554,6 +554,7 @@ fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
         "hash" => "@hash",
         "set" => "@set",
         "sorted-set" => "@sortedset",
+        "hyperloglog" => "@hyperloglog",
         "connection" => "@connection",
         "transactions" => "@transaction",
         "scripting" => "@scripting",

@@ -4,6 +4,7 @@
 //! commands change connection state (AUTH, MULTI, CLIENT, ...) and run in the client actor.
 
 pub mod hashes;
+pub mod hll;
 pub mod keys;
 pub mod lists;
 pub mod server;
@@ -157,7 +158,7 @@ fn build() -> Vec<CommandSpec> {
 }
 
 /// Command families declared in their own modules (data types).
-const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs];
+const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs, hll::specs];
 
 use keys as k;
 use server as sv;
