@@ -122,21 +122,13 @@ pub fn to_dense(s: &mut Vec<u8>) -> Result<bool, Corrupt> {
     d[..HDR].copy_from_slice(hdr);
     d[4] = ENC_DENSE;
     let regs = &mut d[HDR..];
-    let mut idx = 0usize;
-    for op in sparse::ops(body) {
+    sparse::walk(body, |first, op| {
         if let sparse::Op::Val { value, len } = op {
-            if idx + len > REGISTERS {
-                break;
-            }
-            for r in idx..idx + len {
+            for r in first..first + len {
                 dense::set(regs, r, value);
             }
         }
-        idx += op.len();
-    }
-    if idx != REGISTERS {
-        return Err(Corrupt);
-    }
+    })?;
     *s = d;
     Ok(true)
 }
@@ -150,22 +142,13 @@ pub fn merge_into(max: &mut [u8], s: &[u8]) -> Result<(), Corrupt> {
         }
         return Ok(());
     }
-    let mut idx = 0usize;
-    for op in sparse::ops(s.get(HDR..).ok_or(Corrupt)?) {
+    sparse::walk(s.get(HDR..).ok_or(Corrupt)?, |first, op| {
         if let sparse::Op::Val { value, len } = op {
-            if idx + len > REGISTERS {
-                break;
-            }
-            for m in max.iter_mut().skip(idx).take(len) {
+            for m in max.iter_mut().skip(first).take(len) {
                 *m = (*m).max(value);
             }
         }
-        idx += op.len();
-    }
-    if idx != REGISTERS {
-        return Err(Corrupt);
-    }
-    Ok(())
+    })
 }
 
 /// The estimated cardinality of a value's registers (ignores the cache).

@@ -93,21 +93,34 @@ fn push_zero_run(v: &mut Vec<u8>, n: usize) {
     }
 }
 
-/// How many registers hold each value; Corrupt unless the body covers exactly 16384.
-pub fn histogram(body: &[u8]) -> Result<[u64; 64], Corrupt> {
-    let mut hist = [0u64; 64];
+/// Calls `f(first, op)` for each opcode of a body. Corrupt unless the runs cover exactly the
+/// 16384 registers; `f` never sees a run past the last register (as Redis with the
+/// CVE-2025-32023 fix, which the Redis 7.0.15 that distributions ship carries).
+pub fn walk(body: &[u8], mut f: impl FnMut(usize, Op)) -> Result<(), Corrupt> {
     let mut idx = 0usize;
     for op in ops(body) {
-        let v = match op {
-            Op::Val { value, .. } => value as usize,
-            _ => 0,
-        };
-        hist[v] += op.len() as u64;
+        if idx + op.len() > REGISTERS {
+            return Err(Corrupt);
+        }
+        f(idx, op);
         idx += op.len();
     }
     if idx != REGISTERS {
         return Err(Corrupt);
     }
+    Ok(())
+}
+
+/// How many registers hold each value.
+pub fn histogram(body: &[u8]) -> Result<[u64; 64], Corrupt> {
+    let mut hist = [0u64; 64];
+    walk(body, |_, op| {
+        let v = match op {
+            Op::Val { value, .. } => value as usize,
+            _ => 0,
+        };
+        hist[v] += op.len() as u64;
+    })?;
     Ok(hist)
 }
 
@@ -165,8 +178,12 @@ pub fn raise(s: &mut Vec<u8>, index: usize, count: u8, max_bytes: usize) -> Resu
             if grows > 0 && s.len() + grows > max_bytes {
                 return promote(s, index, count);
             }
+            // A truncated XZERO at the very end (corrupt input) ends past the value: the
+            // value then grows by the same delta as for a whole one, as in Redis.
+            let new_len = s.len() + seq.len() - op.size();
             let old_end = (f.p + op.size()).min(s.len());
             s.splice(f.p..old_end, seq);
+            s.truncate(new_len);
         }
     }
     join_vals(s, f.prev.unwrap_or(HDR));

@@ -83,3 +83,18 @@ fn corrupt_inputs_never_panic() {
         let _ = sparse::decode(&v[HDR..]);
     }
 }
+
+#[test]
+fn runs_past_the_last_register_are_corrupt() {
+    // Two full XZERO runs, then a VAL: the runs overflow before the VAL is reached.
+    let mut v = new_empty();
+    v.extend_from_slice(&[0x7f, 0xff, 0xff]);
+    assert_eq!(count(&v), Err(Corrupt));
+    let mut m = vec![0u8; REGISTERS];
+    assert_eq!(merge_into(&mut m, &v), Err(Corrupt));
+    assert_eq!(to_dense(&mut v.clone()), Err(Corrupt));
+    // Covering exactly 16384 then one more VAL is corrupt too.
+    let mut w = new_empty();
+    w.push(0x80);
+    assert_eq!(merge_into(&mut m, &w), Err(Corrupt));
+}
