@@ -93,8 +93,9 @@ impl CommandSpec {
     pub fn has(&self, flag: u32) -> bool {
         self.flags & flag != 0
     }
+    /// The flags COMMAND INFO lists (as Redis, `may_replicate` stays hidden).
     pub fn flag_names(&self) -> Vec<&'static str> {
-        FLAG_NAMES.iter().filter(|(f, _)| self.flags & f != 0).map(|(_, n)| *n).collect()
+        FLAG_NAMES.iter().filter(|(f, _)| self.flags & f & !MAY_REPLICATE != 0).map(|(_, n)| *n).collect()
     }
     /// Whether `argc` arguments (command name included) fit the arity.
     pub fn arity_ok(&self, argc: usize) -> bool {

@@ -1,10 +1,16 @@
 use super::*;
 
 #[test]
-fn murmur_known_values() {
-    // Element hashes pinned from Redis (PFADD on an empty key, then PFDEBUG DECODE).
-    let (i, c) = hash_element(b"a");
-    assert!(i < REGISTERS && (1..=51).contains(&c));
+fn element_hashes_match_redis() {
+    // Registers and values read from redis-server 7.0 (PFADD of one element, PFDEBUG DECODE).
+    assert_eq!(hash_element(b"a"), (12711, 2));
+    assert_eq!(hash_element(b"b"), (15780, 1));
+    assert_eq!(hash_element(b"c"), (8436, 1));
+    assert_eq!(hash_element(b""), (5938, 2));
+    assert_eq!(hash_element(b"hello"), (9216, 1));
+    let mut v = new_empty();
+    add(&mut v, b"a", 3000).unwrap();
+    assert_eq!(sparse::decode(&v[HDR..]), "Z:12711 v:2,1 Z:3672");
 }
 
 #[test]
