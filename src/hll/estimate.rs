@@ -5,8 +5,9 @@
 
 use super::{Q, REGISTERS};
 
-/// 1 / (2 ln 2): the bias constant for m -> infinity.
-const ALPHA_INF: f64 = 0.721_347_520_444_481_703_680;
+/// 1 / (2 ln 2): the bias constant for m -> infinity (Redis's 0.721347520444481703680,
+/// to the nearest double).
+const ALPHA_INF: f64 = 0.721_347_520_444_481_7;
 
 /// Ertl's sigma(x) = x + sum_k x^(2^k) 2^(k-1), for the registers still at zero.
 fn sigma(mut x: f64) -> f64 {

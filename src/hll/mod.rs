@@ -27,7 +27,7 @@ pub const Q: u32 = 64 - P;
 pub const REGISTERS: usize = 1 << P;
 pub const HDR: usize = 16;
 /// Size of a dense value: header plus 16384 registers of 6 bits.
-pub const DENSE_SIZE: usize = HDR + (REGISTERS * 6 + 7) / 8;
+pub const DENSE_SIZE: usize = HDR + (REGISTERS * 6).div_ceil(8);
 pub const ENC_DENSE: u8 = 0;
 pub const ENC_SPARSE: u8 = 1;
 /// Seed of the element hash.

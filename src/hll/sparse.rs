@@ -25,7 +25,8 @@ pub enum Op {
 }
 
 impl Op {
-    /// Registers covered.
+    /// Registers covered (never zero).
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(self) -> usize {
         match self {
             Op::Zero(n) | Op::XZero(n) => n,

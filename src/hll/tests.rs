@@ -104,3 +104,10 @@ fn runs_past_the_last_register_are_corrupt() {
     w.push(0x80);
     assert_eq!(merge_into(&mut m, &w), Err(Corrupt));
 }
+
+#[test]
+fn alpha_is_redis_constant() {
+    let redis: f64 = "0.721347520444481703680".parse().unwrap();
+    assert_eq!(redis, 0.721_347_520_444_481_7);
+    assert_eq!(DENSE_SIZE, 12304);
+}
