@@ -74,12 +74,40 @@ fn commit(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], bytes: &[u8], created: b
     ctx.dirty += changes.saturating_sub(1);
 }
 
+/// What a write finds at a key: nothing, a dense value (updated in place), or a copy of a
+/// sparse one (its length changes).
+enum Found {
+    Missing,
+    Dense,
+    Sparse(Vec<u8>),
+}
+
+fn find_for_write(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Result<Found, ()> {
+    let v = ks.lookup_write(ctx, key).map(|v| &*v);
+    Ok(match hll_of(ctx, v)? {
+        None => Found::Missing,
+        Some(b) if hll::is_sparse(b) => Found::Sparse(b.to_vec()),
+        Some(_) => Found::Dense,
+    })
+}
+
+/// The bytes of the string at `key`, writable in place.
+fn str_mut<'a>(ks: &'a mut Keyspace, db: usize, key: &[u8]) -> Option<&'a mut [u8]> {
+    match ks.dbs[db].keys.get_mut(key) {
+        Some(Value::Str(s)) => Some(s.as_mut_slice()),
+        _ => None,
+    }
+}
+
 /// PFADD key [element ...]: 1 when a register changed (or the key was created).
 pub fn pfadd(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let key = &a[1];
-    let Ok(found) = hll_for_write(ks, ctx, key) else { return };
-    let created = found.is_none();
-    let mut h = found.unwrap_or_else(hll::new_empty);
+    let (created, mut h) = match find_for_write(ks, ctx, key) {
+        Err(()) => return,
+        Ok(Found::Dense) => return pfadd_dense(ks, ctx, a),
+        Ok(Found::Sparse(h)) => (false, h),
+        Ok(Found::Missing) => (true, hll::new_empty()),
+    };
     let max = sparse_max(ks);
     let mut updated = created as u64;
     for e in &a[2..] {
@@ -104,6 +132,26 @@ pub fn pfadd(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     ctx.out.int((updated > 0) as i64);
 }
 
+/// PFADD on a dense value: registers raised in place.
+fn pfadd_dense(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    let key = &a[1];
+    let mut updated = 0u64;
+    if let Some(s) = str_mut(ks, ctx.db, key) {
+        for e in &a[2..] {
+            updated += hll::add_dense(s, e) as u64;
+        }
+        if updated > 0 {
+            hll::invalidate_cache(s);
+        }
+    }
+    if updated > 0 {
+        ks.modified(ctx, key);
+        ctx.dirty += updated - 1;
+    }
+    unshare(ks, ctx.db, key);
+    ctx.out.int((updated > 0) as i64);
+}
+
 /// PFCOUNT key [key ...]: one key answers (and caches) its estimate; several answer the
 /// estimate of their union.
 pub fn pfcount(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
@@ -124,18 +172,18 @@ pub fn pfcount(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let v = ks.lookup_read(ctx, key);
     let Ok(found) = hll_of(ctx, v) else { return };
     let Some(b) = found else { return ctx.out.int(0) };
-    if let Some(card) = hll::cached(b) {
-        unshare(ks, ctx.db, key);
+    let (cached, counted) = match hll::cached(b) {
+        Some(card) => (Some(card), None),
+        None => (None, Some(hll::count(b))),
+    };
+    unshare(ks, ctx.db, key);
+    if let Some(card) = cached {
         return ctx.out.int(card as i64);
     }
-    let Ok(card) = hll::count(b) else {
-        unshare(ks, ctx.db, key);
-        return ctx.error(CORRUPT);
-    };
-    let mut h = b.to_vec();
-    hll::set_cache(&mut h, card);
-    store(ks, ctx.db, key, &h);
-    unshare(ks, ctx.db, key);
+    let Some(Ok(card)) = counted else { return ctx.error(CORRUPT) };
+    if let Some(s) = str_mut(ks, ctx.db, key) {
+        hll::set_cache(s, card);
+    }
     // A read-only command that changed the value: as Redis, it goes to replicas as is
     // (a replica updates its own copy's cache but propagates nothing).
     ks.modified(ctx, key);

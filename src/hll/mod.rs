@@ -102,6 +102,12 @@ pub fn add(s: &mut Vec<u8>, e: &[u8], sparse_max: usize) -> Result<bool, Corrupt
     set_register(s, index, count, sparse_max)
 }
 
+/// Adds one element to a dense value in place; true when a register grew.
+pub fn add_dense(s: &mut [u8], e: &[u8]) -> bool {
+    let (index, count) = hash_element(e);
+    dense::raise(regs_mut(s), index, count)
+}
+
 /// Raises register `index` to `count` if lower; Ok(true) when it changed.
 pub fn set_register(s: &mut Vec<u8>, index: usize, count: u8, sparse_max: usize) -> Result<bool, Corrupt> {
     match encoding(s) {
