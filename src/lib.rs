@@ -25,6 +25,7 @@
 pub mod client;
 pub mod cmd;
 pub mod config;
+pub mod hll;
 pub mod info;
 pub mod keyspace;
 pub mod logging;

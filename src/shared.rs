@@ -123,6 +123,8 @@ pub struct Hot {
     pub hash_max_listpack_entries: AtomicU64,
     pub hash_max_listpack_value: AtomicU64,
     pub set_max_intset_entries: AtomicU64,
+    /// Largest sparse HyperLogLog before it turns dense (checked on every PFADD).
+    pub hll_sparse_max_bytes: AtomicU64,
 }
 
 /// Replication state other actors read (INFO, ROLE, WAIT, min-replicas).
@@ -253,6 +255,7 @@ impl Shared {
         h.hash_max_listpack_entries.store(lim.hash_entries as u64, Relaxed);
         h.hash_max_listpack_value.store(lim.hash_value as u64, Relaxed);
         h.set_max_intset_entries.store(lim.set_intset_entries as u64, Relaxed);
+        h.hll_sparse_max_bytes.store(c.hll_sparse_max_bytes(), Relaxed);
     }
 
     /// CONFIG RESETSTAT for the counters kept here.

@@ -554,15 +554,22 @@ fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
         "hash" => "@hash",
         "set" => "@set",
         "sorted-set" => "@sortedset",
+        "hyperloglog" => "@hyperloglog",
         "connection" => "@connection",
         "transactions" => "@transaction",
         "scripting" => "@scripting",
         _ => "@admin",
     });
+    if spec.group == "hyperloglog" && spec.has(cmd::ADMIN) {
+        v.push("@admin");
+    }
     if spec.has(cmd::FAST) {
         v.push("@fast");
     } else {
         v.push("@slow");
+    }
+    if spec.has(cmd::ADMIN) {
+        v.push("@dangerous");
     }
     v
 }

@@ -191,7 +191,8 @@ impl Client {
     async fn wait_if_paused(&self) {
         loop {
             let writes = self.pending.iter().any(|i| match i {
-                Item::Cmd(c) => c.spec.is_write(),
+                // As Redis, commands that may propagate (PFCOUNT) wait with the writes.
+                Item::Cmd(c) => c.spec.is_write() || c.spec.has(cmd::MAY_REPLICATE),
                 Item::Txn(_) => true,
             });
             let failover = writes && self.shared.pause.failover.load(Relaxed);

@@ -4,6 +4,7 @@
 //! commands change connection state (AUTH, MULTI, CLIENT, ...) and run in the client actor.
 
 pub mod hashes;
+pub mod hll;
 pub mod keys;
 pub mod lists;
 pub mod server;
@@ -92,8 +93,9 @@ impl CommandSpec {
     pub fn has(&self, flag: u32) -> bool {
         self.flags & flag != 0
     }
+    /// The flags COMMAND INFO lists (as Redis, `may_replicate` stays hidden).
     pub fn flag_names(&self) -> Vec<&'static str> {
-        FLAG_NAMES.iter().filter(|(f, _)| self.flags & f != 0).map(|(_, n)| *n).collect()
+        FLAG_NAMES.iter().filter(|(f, _)| self.flags & f & !MAY_REPLICATE != 0).map(|(_, n)| *n).collect()
     }
     /// Whether `argc` arguments (command name included) fit the arity.
     pub fn arity_ok(&self, argc: usize) -> bool {
@@ -157,7 +159,7 @@ fn build() -> Vec<CommandSpec> {
 }
 
 /// Command families declared in their own modules (data types).
-const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs];
+const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs, hll::specs];
 
 use keys as k;
 use server as sv;

@@ -763,6 +763,9 @@ impl Config {
     pub fn set_max_intset_entries(&self) -> u64 {
         self.int("set-max-intset-entries") as u64
     }
+    pub fn hll_sparse_max_bytes(&self) -> u64 {
+        self.int("hll-sparse-max-bytes") as u64
+    }
     pub fn zset_max_listpack_entries(&self) -> u64 {
         self.int("zset-max-listpack-entries") as u64
     }

@@ -52,6 +52,14 @@ impl Thin {
         unsafe { std::slice::from_raw_parts(self.0.as_ptr().add(HDR), self.len()) }
     }
 
+    /// The bytes, writable in place (the length stays).
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: `len` bytes follow the header, initialised at creation; `&mut self` makes
+        // this the only reference to them.
+        unsafe { std::slice::from_raw_parts_mut(self.0.as_ptr().add(HDR), self.len()) }
+    }
+
     /// A `Bytes` copy (for replies and propagation).
     pub fn to_bytes(&self) -> bytes::Bytes {
         bytes::Bytes::copy_from_slice(self.as_slice())
@@ -122,9 +130,11 @@ mod tests {
             let t = Thin::new(&v);
             assert_eq!(t.len(), n);
             assert_eq!(&t[..], &v[..]);
-            let c = t.clone();
+            let mut c = t.clone();
             drop(t);
             assert_eq!(&c[..], &v[..]);
+            c.as_mut_slice().iter_mut().for_each(|b| *b = b.wrapping_add(1));
+            assert!(c.iter().zip(&v).all(|(a, b)| *a == b.wrapping_add(1)));
         }
         assert_eq!(std::mem::size_of::<Thin>(), 8);
         assert_eq!(std::mem::size_of::<Option<Thin>>(), 8);
