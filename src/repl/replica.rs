@@ -1,10 +1,11 @@
 //! The replica actor (master side): one per attached replica.
 //!
 //! States follow Redis: `WaitBgsave` (waiting for its snapshot), `SendBulk` (the RDB is going
-//! out), `Online` (streaming). Stream bytes that arrive before it is online are buffered and
-//! counted; so are bytes written but not yet taken by the socket. Over
-//! `client-output-buffer-limit replica` the replica is dropped: the master never grows
-//! without bound because one replica is slow.
+//! out), `Online` (streaming). The actor owns the socket's writer and reader tasks, the ACKs
+//! and the timeouts; the stream itself is kept for it by the backlog (the shared replication
+//! buffer), which pushes it into the writer once the replica is `Online` and drops the
+//! replica over `client-output-buffer-limit replica`: the master never grows without bound
+//! because one replica is slow.
 
 use super::backlog::{Backlog, Online, Unsubscribe};
 use super::fullsync::{FullSync, Outlet, Target};
