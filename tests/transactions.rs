@@ -207,3 +207,46 @@ fn client_kill_inside_multi() {
         client_kill_inside_multi_runs_in_order(&Server::redis(&["--enable-debug-command", "yes"]));
     }
 }
+
+/// Connection commands queued in a transaction take effect in their place: a CONFIG SET
+/// changes how the next queued command encodes, and WATCH aborting the transaction skips them
+/// too. Same replies as redis-server.
+fn connection_commands_in_order(s: &Server) -> Vec<String> {
+    let mut c = s.conn();
+    let mut seen = vec![];
+    assert_eq!(c.raw_s(&["CONFIG", "SET", "hash-max-listpack-entries", "128"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["MULTI"]), "+OK\r\n");
+    for cmd in [
+        &["HSET", "small", "a", "1"][..],
+        &["OBJECT", "ENCODING", "small"],
+        &["CONFIG", "SET", "hash-max-listpack-entries", "0"],
+        &["HSET", "big", "a", "1"],
+        &["OBJECT", "ENCODING", "big"],
+        &["CLIENT", "SETNAME", "in-txn"],
+        &["CLIENT", "GETNAME"],
+    ] {
+        assert_eq!(c.raw_s(cmd), "+QUEUED\r\n");
+    }
+    seen.push(c.raw_s(&["EXEC"]));
+    // WATCH abort: nothing runs, the CONFIG SET included.
+    let mut other = s.conn();
+    assert_eq!(c.raw_s(&["WATCH", "w"]), "+OK\r\n");
+    assert_eq!(other.raw_s(&["SET", "w", "changed"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["CONFIG", "SET", "hash-max-listpack-entries", "7"]), "+QUEUED\r\n");
+    assert_eq!(c.raw_s(&["SET", "w", "mine"]), "+QUEUED\r\n");
+    seen.push(c.raw_s(&["EXEC"]));
+    seen.push(c.raw_s(&["CONFIG", "GET", "hash-max-listpack-entries"]));
+    seen.push(c.raw_s(&["GET", "w"]));
+    seen
+}
+
+#[test]
+fn connection_commands_inside_multi_run_in_order() {
+    let ours = connection_commands_in_order(&Server::tandem(&[]));
+    assert_eq!(ours[0], "*7\r\n:1\r\n$8\r\nlistpack\r\n+OK\r\n:1\r\n$9\r\nhashtable\r\n+OK\r\n$6\r\nin-txn\r\n");
+    assert_eq!(ours[1], "*-1\r\n");
+    if have_redis() {
+        assert_eq!(ours, connection_commands_in_order(&Server::redis(&[])));
+    }
+}

@@ -70,6 +70,8 @@ pub struct Client {
     pub(crate) handed_over: bool,
     /// Running the connection commands of an EXEC (WAIT answers at once there).
     pub(crate) in_exec: bool,
+    /// WATCH aborted the transaction being executed.
+    txn_aborted: bool,
 }
 
 impl Client {
@@ -94,6 +96,7 @@ impl Client {
             handshake: Default::default(),
             handed_over: false,
             in_exec: false,
+            txn_aborted: false,
         }
     }
 
@@ -117,6 +120,7 @@ impl Client {
                     return;
                 }
             };
+            self.txn_aborted |= done.txn_aborted;
             if !done.client_cmds.is_empty() {
                 self.splice_client_cmds(done.out, done.client_cmds).await;
                 self.absorb(&[], done.db, done.repl_offset);
@@ -193,7 +197,7 @@ impl Client {
             let writes = self.pending.iter().any(|i| match i {
                 // As Redis, commands that may propagate (PFCOUNT) wait with the writes.
                 Item::Cmd(c) => c.spec.is_write() || c.spec.has(cmd::MAY_REPLICATE),
-                Item::Txn(_) => true,
+                Item::Txn(_) | Item::TxnPart { .. } => true,
             });
             let failover = writes && self.shared.pause.failover.load(Relaxed);
             let until = self.shared.pause.until_ms.load(Relaxed);
@@ -399,8 +403,54 @@ impl Client {
             self.out.error("EXECABORT Transaction discarded because of previous errors.");
             return;
         }
-        self.pending.push(Item::Txn(queue));
-        self.flush().await;
+        if !queue.iter().any(runs_in_client) {
+            self.pending.push(Item::Txn(queue));
+            return self.flush().await;
+        }
+        self.exec_in_pieces(queue).await;
+    }
+
+    /// EXEC of a transaction with connection commands: the keyspace runs the pieces between
+    /// them, this actor runs them in between, so each takes effect in its queued order.
+    async fn exec_in_pieces(&mut self, queue: Vec<Cmd>) {
+        let total = queue.len();
+        let mut header = Some(total);
+        let mut rest = queue.into_iter().peekable();
+        self.in_exec = true;
+        // Replies stop after the client killed itself (as Redis): where they stop.
+        let killed_before = self.meta.killed.load(Relaxed);
+        let mut cut = None;
+        loop {
+            let mut cmds = Vec::new();
+            while let Some(c) = rest.next_if(|c| !runs_in_client(c)) {
+                cmds.push(c);
+            }
+            if header.is_some() || !cmds.is_empty() {
+                self.pending.push(Item::TxnPart { cmds, header: header.take() });
+                self.txn_aborted = false;
+                self.flush().await;
+                if self.txn_aborted {
+                    break;
+                }
+            }
+            if !killed_before && cut.is_none() && self.meta.killed.load(Relaxed) {
+                cut = Some(self.out.buf.len());
+            }
+            let Some(c) = rest.next() else { break };
+            let start = self.out.buf.len();
+            let _ = commands::run(self, c.spec, &c.argv).await;
+            if self.reply_off {
+                self.out.buf.truncate(start);
+            }
+            if !killed_before && cut.is_none() && self.meta.killed.load(Relaxed) {
+                cut = Some(self.out.buf.len());
+            }
+            self.shared.cmd_stats[c.spec.index].calls.fetch_add(1, Relaxed);
+        }
+        if let Some(at) = cut {
+            self.out.buf.truncate(at);
+        }
+        self.in_exec = false;
     }
 
     /// Writes buffered replies to the socket.
@@ -540,4 +590,10 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, me
         }
     }
     let _ = addr.send(Kill);
+}
+
+/// Queued commands the client actor runs itself (CLIENT KILL runs in the keyspace, in place).
+fn runs_in_client(c: &Cmd) -> bool {
+    matches!(c.spec.route, cmd::Route::Client)
+        && !(c.spec.name == "client" && c.argv.len() >= 3 && c.argv[1].eq_ignore_ascii_case(b"kill"))
 }

@@ -51,6 +51,11 @@ pub enum Item {
     Cmd(Cmd),
     /// The commands queued between MULTI and EXEC.
     Txn(Vec<Cmd>),
+    /// A piece of a transaction that has connection commands (REPLICAOF, CONFIG, CLIENT ...):
+    /// the client runs those itself between the pieces, so every command takes effect in the
+    /// order it was queued. The first piece (`header: Some(total)`) checks WATCH and writes
+    /// the reply array's header; the others continue it.
+    TxnPart { cmds: Vec<Cmd>, header: Option<usize> },
 }
 
 /// A client's pipeline: run `items` for client `client_id` starting in database `db`.
@@ -77,6 +82,8 @@ pub struct ExecDone {
     /// Set when a command blocked: its reply comes through the receiver, and the items after
     /// it must be sent again once it is answered.
     pub blocked: Option<(flume::Receiver<blocking::Unblocked>, Vec<Item>)>,
+    /// A transaction in this Exec was aborted by WATCH.
+    pub txn_aborted: bool,
 }
 
 /// The client has gone: forget its WATCHed keys.
@@ -186,6 +193,8 @@ pub struct Keyspace {
     cron_ticks: u64,
     /// A `FlushFeed` is in the mailbox.
     flush_queued: bool,
+    /// Set when WATCH aborts a transaction of the Exec being run.
+    txn_aborted: bool,
     pub persist: crate::persist::PersistState,
     /// Our own address (weak), for work that reports back (BGSAVE).
     pub me: Option<crate::rt::WeakAddr<Keyspace>>,
@@ -210,6 +219,7 @@ impl Keyspace {
             persist: Default::default(),
             me: None,
             flush_queued: false,
+            txn_aborted: false,
         }
     }
 
@@ -547,7 +557,8 @@ impl Keyspace {
                         return Some((i, rx));
                     }
                 }
-                Item::Txn(cmds) => self.run_txn(cmds, db, client_id, out, client_cmds),
+                Item::Txn(cmds) => self.run_txn(cmds, Some(cmds.len()), db, client_id, out, client_cmds),
+                Item::TxnPart { cmds, header } => self.run_txn(cmds, *header, db, client_id, out, client_cmds),
             }
             if !self.blocking.ready.is_empty() {
                 self.serve_ready();
@@ -559,18 +570,22 @@ impl Keyspace {
     fn run_txn(
         &mut self,
         cmds: &[Cmd],
+        header: Option<usize>,
         db: &mut usize,
         client_id: u64,
         out: &mut Out,
         client_cmds: &mut Vec<(usize, Cmd)>,
     ) {
-        if self.watch.dirty.contains(&client_id) || self.watched_key_expired(client_id) {
+        if let Some(total) = header {
+            if self.watch.dirty.contains(&client_id) || self.watched_key_expired(client_id) {
+                self.unwatch_all(client_id);
+                out.null_array();
+                self.txn_aborted = true;
+                return;
+            }
             self.unwatch_all(client_id);
-            out.null_array();
-            return;
+            out.array(total);
         }
-        self.unwatch_all(client_id);
-        out.array(cmds.len());
         self.feed.begin_txn();
         // Where replies stop when the client killed itself (Redis closes after that reply).
         let mut cut = None;
@@ -687,13 +702,14 @@ impl Handler<Exec> for Keyspace {
         let mut out = Out::new(msg.resp3);
         let mut db = msg.db;
         let mut client_cmds = Vec::new();
+        self.txn_aborted = false;
         let blocked = self.exec_items(&msg.items, &mut db, msg.client_id, &mut out, &mut client_cmds);
         self.flush_feed_soon(ctx);
         let blocked = blocked.map(|(i, rx)| {
             let mut items = msg.items;
             (rx, items.split_off(i + 1))
         });
-        ExecDone { out: out.buf, client_cmds, db, repl_offset: self.feed.offset(), blocked }
+        ExecDone { out: out.buf, client_cmds, db, repl_offset: self.feed.offset(), blocked, txn_aborted: self.txn_aborted }
     }
 }
 

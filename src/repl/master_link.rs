@@ -302,7 +302,13 @@ impl Link {
         self.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&meta.id);
         self.shared.stats.connected_clients.fetch_sub(1, Relaxed);
         if let LinkEnd::Retry(why) = &r {
-            let was_up = self.shared.repl.link.lock().map(|s| s.state == MasterLinkState::Connected).unwrap_or(false);
+            let state = self.shared.repl.link.lock().map(|s| s.state).unwrap_or_default();
+            let was_up = state == MasterLinkState::Connected;
+            if why == "timeout" && state == MasterLinkState::Transfer {
+                log::warn!("Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
+            } else if why == "timeout" && !was_up {
+                log::warn!("Timeout connecting to the MASTER...");
+            }
             if was_up {
                 log::info!("Connection with master lost.");
                 log::info!("Caching the disconnected master state.");
