@@ -124,7 +124,12 @@ fn stalled_replica_dropped_during_transfer(kind: Kind) {
     let m = Srv::start(
         kind,
         "m",
-        &["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "1", "--repl-timeout", "3", "--rdb-key-save-delay", "20", "--rdbcompression", "no"],
+        &[
+            "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "1", "--repl-timeout", "3",
+            "--rdb-key-save-delay", "20", "--rdbcompression", "no",
+            // tandem's diskless writer waits once a replica has this much unwritten
+            "--client-output-buffer-limit", "replica 4mb 0 0",
+        ],
         None,
         None,
     );

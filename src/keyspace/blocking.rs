@@ -168,7 +168,8 @@ impl Keyspace {
             if let Some(w) = self.unpark(id) {
                 let mut out = Out::new(w.resp3);
                 out.null_array();
-                let _ = w.tx.send(Unblocked { out: out.buf, db: w.db, repl_offset: self.feed.offset() });
+                // A timeout writes nothing: the client's WAIT offset stays.
+                let _ = w.tx.send(Unblocked { out: out.buf, db: w.db, repl_offset: 0 });
             }
         }
     }
@@ -182,7 +183,7 @@ impl Keyspace {
             Some(e) => out.error(e),
             None => out.null_array(),
         }
-        let _ = w.tx.send(Unblocked { out: out.buf, db: w.db, repl_offset: self.feed.offset() });
+        let _ = w.tx.send(Unblocked { out: out.buf, db: w.db, repl_offset: 0 });
         true
     }
 

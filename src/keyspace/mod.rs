@@ -703,13 +703,17 @@ impl Handler<Exec> for Keyspace {
         let mut db = msg.db;
         let mut client_cmds = Vec::new();
         self.txn_aborted = false;
+        let offset_before = self.feed.offset();
         let blocked = self.exec_items(&msg.items, &mut db, msg.client_id, &mut out, &mut client_cmds);
         self.flush_feed_soon(ctx);
         let blocked = blocked.map(|(i, rx)| {
             let mut items = msg.items;
             (rx, items.split_off(i + 1))
         });
-        ExecDone { out: out.buf, client_cmds, db, repl_offset: self.feed.offset(), blocked, txn_aborted: self.txn_aborted }
+        // WAIT counts from the client's last propagated write (Redis's `woff`): only an Exec
+        // that produced stream bytes moves it.
+        let repl_offset = if self.feed.offset() != offset_before { self.feed.offset() } else { 0 };
+        ExecDone { out: out.buf, client_cmds, db, repl_offset, blocked, txn_aborted: self.txn_aborted }
     }
 }
 

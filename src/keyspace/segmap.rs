@@ -71,6 +71,20 @@ impl<V: Clone> SegMap<V> {
         self.len
     }
 
+    /// Makes room for about `n` more keys spread over the segments (a loader that knows the
+    /// key count avoids rehashing while it inserts).
+    pub fn reserve(&mut self, n: usize) {
+        if n < SEGMENTS * 8 {
+            return; // small: growing costs little
+        }
+        let per_seg = n / SEGMENTS + n / SEGMENTS / 8 + 1;
+        let hasher = &self.hasher;
+        for slot in self.segs.iter_mut() {
+            let seg = Arc::make_mut(slot.get_or_insert_with(|| Arc::new(HashTable::new())));
+            seg.reserve(per_seg, |(k, _)| hasher.hash(k));
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

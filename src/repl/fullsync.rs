@@ -129,8 +129,11 @@ impl Jobs {
     }
 }
 
-/// Bytes a diskless writer lets pile up for one replica before it waits for that socket.
-const MAX_UNSENT: u64 = 4 * 1024 * 1024;
+/// Bytes a diskless writer lets pile up for one replica before it waits for that socket (or
+/// the replica's `client-output-buffer-limit` hard limit when lower). Running well ahead of
+/// the socket keeps the transfer fast; the bound keeps a stalled replica from holding a
+/// whole RDB in memory.
+const MAX_UNSENT: u64 = 64 * 1024 * 1024;
 /// Size of the pieces a diskless RDB is sent in.
 const STREAM_CHUNK: usize = 64 * 1024;
 
@@ -139,6 +142,8 @@ const STREAM_CHUNK: usize = 64 * 1024;
 struct FanoutWriter {
     outs: Vec<Outlet>,
     buf: Vec<u8>,
+    /// Unwritten bytes one replica may have before the writer waits.
+    max_unsent: u64,
 }
 
 impl FanoutWriter {
@@ -150,7 +155,7 @@ impl FanoutWriter {
         if self.outs.is_empty() {
             return Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "every replica is gone"));
         }
-        while self.outs.iter().any(|o| !o.is_gone() && o.unsent() > MAX_UNSENT) {
+        while self.outs.iter().any(|o| !o.is_gone() && o.unsent() > self.max_unsent) {
             std::thread::sleep(Duration::from_millis(1));
         }
         Ok(())
@@ -214,6 +219,8 @@ impl Keyspace {
         self.feed.jobs.next_id += 1;
         let id = self.feed.jobs.next_id;
         let compress = self.shared.cfg().rdbcompression();
+        let hard = self.shared.cfg().client_output_buffer_limit(crate::config::ClientClass::Replica).hard_limit_bytes;
+        let max_unsent = if hard > 0 { hard.min(MAX_UNSENT) } else { MAX_UNSENT };
         let me = self.me.clone();
         let mark = crate::util::random_hex(40);
         let outs: Vec<Outlet> = live.iter().map(|t| t.out.clone()).collect();
@@ -226,7 +233,7 @@ impl Keyspace {
         self.feed.jobs.running.push(Running { id, diskless, offset: snap.offset, replid: snap.replid.clone(), targets: live });
         rt::spawn_blocking(move || {
             let result = if diskless {
-                let w = FanoutWriter { outs, buf: Vec::with_capacity(STREAM_CHUNK) };
+                let w = FanoutWriter { outs, buf: Vec::with_capacity(STREAM_CHUNK), max_unsent };
                 write_rdb(&snap, w, compress)
                     .and_then(|mut w| {
                         use std::io::Write;

@@ -122,7 +122,14 @@ struct Loader {
     drop_expired: bool,
     info: LoadInfo,
     batch: Vec<Parsed>,
-    tx: std::sync::mpsc::SyncSender<Vec<Parsed>>,
+    tx: std::sync::mpsc::SyncSender<ToInserter>,
+}
+
+/// What the parsing thread hands the inserting thread.
+enum ToInserter {
+    Keys(Vec<Parsed>),
+    /// RESIZEDB: db, key count, expires count.
+    Reserve(usize, usize, usize),
 }
 
 const BATCH: usize = 1024;
@@ -133,7 +140,7 @@ impl Loader {
             return Ok(());
         }
         let b = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-        self.tx.send(b).map_err(|_| RdbError::Corrupt("loader stopped".into()))
+        self.tx.send(ToInserter::Keys(b)).map_err(|_| RdbError::Corrupt("loader stopped".into()))
     }
 }
 
@@ -154,6 +161,13 @@ impl RdbSink for Loader {
         }
         self.cur = db as usize;
         Ok(())
+    }
+    fn resize_db(&mut self, size: u64, expires: u64) -> Result<(), RdbError> {
+        // Only a hint: bounded, so a corrupt count cannot reserve absurd memory.
+        const MAX_HINT: u64 = 1 << 28;
+        self.send_batch()?;
+        let msg = ToInserter::Reserve(self.cur, size.min(MAX_HINT) as usize, expires.min(MAX_HINT) as usize);
+        self.tx.send(msg).map_err(|_| RdbError::Corrupt("loader stopped".into()))
     }
     fn key(&mut self, key: Bytes, value: RdbValue, expire_ms: Option<i64>) -> Result<(), RdbError> {
         if let Some(t) = expire_ms {
@@ -177,10 +191,20 @@ impl RdbSink for Loader {
 
 /// Loads an RDB into `ndbs` new databases (nothing is kept if the RDB turns out bad).
 pub fn load_rdb(r: impl Read, ndbs: usize, drop_expired: bool) -> Result<(Vec<Db>, LoadInfo), RdbError> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Parsed>>(16);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<ToInserter>(16);
     let inserter = std::thread::spawn(move || {
         let mut dbs: Vec<Db> = (0..ndbs).map(|_| Db::default()).collect();
-        for batch in rx {
+        for msg in rx {
+            let batch = match msg {
+                ToInserter::Keys(b) => b,
+                ToInserter::Reserve(db, keys, expires) => {
+                    dbs[db].keys.reserve(keys);
+                    if expires > 0 {
+                        dbs[db].expires.reserve(expires);
+                    }
+                    continue;
+                }
+            };
             for (db, key, value, exp) in batch {
                 let d = &mut dbs[db];
                 d.keys.insert(&key, from_rdb(value));
