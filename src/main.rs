@@ -35,6 +35,7 @@ fn main() {
             std::process::exit(1);
         }
     };
+    set_executor_threads(cfg.int("io-threads"));
     if let Err(e) = logging::init(cfg.loglevel(), &cfg.logfile(), cfg.flag("trace")) {
         eprintln!("{}", e);
         std::process::exit(1);
@@ -99,4 +100,16 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 fn jemalloc_allocated() -> Option<u64> {
     tikv_jemalloc_ctl::epoch::advance().ok()?;
     tikv_jemalloc_ctl::stats::allocated::read().ok().map(|n| n as u64)
+}
+
+/// `io-threads N` runs the server's tasks on N executor threads (Redis's meaning: N threads
+/// doing network I/O, the default 1 being the main thread alone). One thread is fastest when
+/// the clients share the machine: no task hops between threads, no futex wake-ups per
+/// request. `ASYNC_STD_THREAD_COUNT`, when set, wins. Must run before the first task spawns,
+/// while the process has a single thread.
+fn set_executor_threads(n: i128) {
+    const VAR: &str = "ASYNC_STD_THREAD_COUNT";
+    if std::env::var_os(VAR).is_none() {
+        std::env::set_var(VAR, n.clamp(1, 128).to_string());
+    }
 }

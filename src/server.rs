@@ -271,8 +271,10 @@ impl Handler<Accepted> for Listener {
         let entry = ClientEntry {
             meta,
             kill: Box::new(move || {
-                // Closing the socket ends the reader; the actor stops after its current batch.
-                let _ = kill_stream.shutdown(std::net::Shutdown::Read);
+                // Closed at once, as Redis frees a killed client on the spot (the peer sees
+                // EOF now, even while the keyspace is busy, e.g. a DEBUG SLEEP queued after
+                // the kill in a transaction); the actor stops after its current batch.
+                let _ = kill_stream.shutdown(std::net::Shutdown::Both);
                 if let Some(a) = weak.upgrade() {
                     let _ = a.send(Kill);
                 }

@@ -253,7 +253,7 @@ pub static SPECS: &[Spec] = &[
     // signed int
     num("databases", None, IMMUTABLE, 1, INT_MAX, 16, Int, H),
     num("port", None, 0, 0, 65535, 6379, Int, H),
-    num("io-threads", None, IMMUTABLE, 1, 128, 1, Int, N),
+    num("io-threads", None, IMMUTABLE, 1, 128, 1, Int, H),
     num("auto-aof-rewrite-percentage", None, 0, 0, INT_MAX, 100, Int, N),
     num("cluster-replica-validity-factor", Some("cluster-slave-validity-factor"), 0, 0, INT_MAX, 10, Int, N),
     num("list-max-listpack-size", Some("list-max-ziplist-size"), 0, INT_MIN, INT_MAX, -2, Int, H),

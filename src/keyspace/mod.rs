@@ -5,6 +5,7 @@
 //! one buffer, and hands each dataset change to the replication feed in the same order: the
 //! keyspace is the single writer of the replication stream.
 
+mod clock;
 pub mod blocking;
 pub mod segmap;
 pub mod thin;
@@ -198,6 +199,7 @@ pub struct Keyspace {
     pub persist: crate::persist::PersistState,
     /// Our own address (weak), for work that reports back (BGSAVE).
     pub me: Option<crate::rt::WeakAddr<Keyspace>>,
+    clock: clock::Clock,
 }
 
 impl Keyspace {
@@ -218,6 +220,7 @@ impl Keyspace {
             cron_ticks: 0,
             persist: Default::default(),
             me: None,
+            clock: Default::default(),
             flush_queued: false,
             txn_aborted: false,
         }
@@ -483,12 +486,12 @@ impl Keyspace {
             out.error("READONLY You can't write against a read only replica.");
             return None;
         }
-        let start = Instant::now();
+        let start = self.clock.start();
         let mut ctx = Ctx {
             db: *db,
             out,
             client_id,
-            now: crate::util::now_ms(),
+            now: self.clock.ms_at(start),
             dirty: 0,
             prop: Vec::new(),
             rewritten: false,
@@ -506,7 +509,7 @@ impl Keyspace {
         let block = ctx.block.take();
         let stat = &self.shared.cmd_stats[cmd.spec.index];
         stat.calls.fetch_add(1, Relaxed);
-        stat.usec.fetch_add(start.elapsed().as_micros() as u64, Relaxed);
+        stat.usec.fetch_add(self.clock.finish().saturating_duration_since(start).as_micros() as u64, Relaxed);
         if ctx.failed {
             stat.failed.fetch_add(1, Relaxed);
         }
@@ -542,6 +545,20 @@ impl Keyspace {
     /// Runs a client's items in order, writing replies to `out`. Stops at a command that
     /// blocks: returns its index and the receiver its reply will come through.
     pub fn exec_items(
+        &mut self,
+        items: &[Item],
+        db: &mut usize,
+        client_id: u64,
+        out: &mut Out,
+        client_cmds: &mut Vec<(usize, Cmd)>,
+    ) -> Option<(usize, flume::Receiver<blocking::Unblocked>)> {
+        self.clock.begin_batch();
+        let r = self.exec_batch(items, db, client_id, out, client_cmds);
+        self.clock.end_batch();
+        r
+    }
+
+    fn exec_batch(
         &mut self,
         items: &[Item],
         db: &mut usize,
@@ -754,6 +771,7 @@ impl Handler<ClientGone> for Keyspace {
 #[async_trait]
 impl Handler<Cron> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: Cron) {
+        self.clock.resync();
         self.active_expire_cycle();
         self.expire_waiters(crate::util::now_ms());
         self.cron_ticks += 1;

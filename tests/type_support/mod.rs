@@ -24,18 +24,30 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Starts `bin` on a free port. Another process may grab the port between the check and the
+/// bind (tests run in parallel): a server that exits instead of listening is started again on
+/// another port, and the listener found must be our child's.
 pub fn start(bin: &str, extra: &[&str]) -> Option<Server> {
-    let port = free_port();
-    let mut args = vec!["--port".to_string(), port.to_string(), "--save".into(), "".into()];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let child = Command::new(bin).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
-    let s = Server { child, port };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(s);
+    for _ in 0..5 {
+        let port = free_port();
+        let mut args = vec!["--port".to_string(), port.to_string(), "--save".into(), "".into()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let child = Command::new(bin).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
+        let mut s = Server { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if s.child.try_wait().ok().flatten().is_some() {
+                break; // exited (port taken): try another
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                std::thread::sleep(Duration::from_millis(20));
+                if s.child.try_wait().ok().flatten().is_none() {
+                    return Some(s);
+                }
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
     panic!("{} did not start", bin);
 }
