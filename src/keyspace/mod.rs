@@ -514,12 +514,20 @@ impl Keyspace {
             stat.failed.fetch_add(1, Relaxed);
         }
         self.stats.dirty += ctx.dirty;
+        // Propagated verbatim: straight from the request when it is all there is to send.
+        let mut verbatim = false;
         if ctx.dirty > 0 && !ctx.rewritten && cmd.spec.is_write() && self.feed.wants() {
-            ctx.prop.push(cmd.argv.clone());
+            if ctx.prop.is_empty() {
+                verbatim = true;
+            } else {
+                ctx.prop.push(cmd.argv.clone());
+            }
         }
         let start_db = *db;
         *db = ctx.db;
-        if !ctx.prop.is_empty() {
+        if verbatim {
+            self.feed.propagate_argv(start_db, &cmd.argv);
+        } else if !ctx.prop.is_empty() {
             let prop = std::mem::take(&mut ctx.prop);
             self.feed.propagate(start_db, prop, in_txn);
         }

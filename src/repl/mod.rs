@@ -154,6 +154,19 @@ impl Feed {
         }
     }
 
+    /// One command propagated as the client sent it (no copy of its arguments unless a
+    /// transaction collects it).
+    pub fn propagate_argv(&mut self, db: usize, argv: &[Bytes]) {
+        if !self.wants() {
+            return;
+        }
+        if let Some(t) = self.txn.as_mut() {
+            t.push((db, argv.to_vec()));
+            return;
+        }
+        self.emit(db, argv);
+    }
+
     /// A command outside any db (PING, REPLCONF GETACK): no SELECT needed.
     pub fn emit_dbless(&mut self, argv: &[Bytes]) {
         if !self.wants() {

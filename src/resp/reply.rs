@@ -186,15 +186,25 @@ pub fn encode_command(argv: &[impl AsRef<[u8]>], buf: &mut BytesMut) {
         size += a.as_ref().len() + 16;
     }
     buf.reserve(size);
-    buf.put_u8(b'*');
-    buf.put_slice(itoa_buf(argv.len() as i64).as_str().as_bytes());
-    buf.put_slice(b"\r\n");
+    put_header(buf, b'*', argv.len());
     for a in argv {
         let a = a.as_ref();
-        buf.put_u8(b'$');
-        buf.put_slice(itoa_buf(a.len() as i64).as_str().as_bytes());
-        buf.put_slice(b"\r\n");
+        put_header(buf, b'$', a.len());
         buf.put_slice(a);
+        buf.put_slice(b"\r\n");
+    }
+}
+
+/// `<kind><n>\r\n`, with the common small counts written without division loops.
+#[inline]
+fn put_header(buf: &mut BytesMut, kind: u8, n: usize) {
+    if n < 10 {
+        buf.put_slice(&[kind, b'0' + n as u8, b'\r', b'\n']);
+    } else if n < 100 {
+        buf.put_slice(&[kind, b'0' + (n / 10) as u8, b'0' + (n % 10) as u8, b'\r', b'\n']);
+    } else {
+        buf.put_u8(kind);
+        buf.put_slice(itoa_buf(n as i64).as_str().as_bytes());
         buf.put_slice(b"\r\n");
     }
 }
@@ -214,5 +224,20 @@ mod tests {
         o.error("ERR bad\r\nthing");
         assert_eq!(&o.buf[..], b"+OK\r\n:-42\r\n$2\r\nhi\r\n$-1\r\n*2\r\n-ERR bad  thing\r\n");
         assert_eq!(itoa_buf(i64::MIN).as_str(), "-9223372036854775808");
+    }
+
+    #[test]
+    fn command_encoding_lengths() {
+        for n in [0usize, 1, 9, 10, 11, 99, 100, 101, 12345] {
+            let arg = vec![b'x'; n];
+            let argv: Vec<&[u8]> = std::iter::repeat(&arg[..]).take(n.min(120)).collect();
+            let mut b = BytesMut::new();
+            encode_command(&argv, &mut b);
+            let mut want = format!("*{}\r\n", argv.len());
+            for a in &argv {
+                want.push_str(&format!("${}\r\n{}\r\n", a.len(), String::from_utf8_lossy(a)));
+            }
+            assert_eq!(String::from_utf8_lossy(&b), want, "n={}", n);
+        }
     }
 }
