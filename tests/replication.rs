@@ -482,6 +482,42 @@ fn bad_replconf_and_psync_arguments() {
 }
 
 /// Reads a full-sync payload after `PSYNC ? -1`; returns (replid, offset, rdb, eof-framed).
+/// A replica that sends commands answering something is disconnected, as Redis 7.0 does:
+/// keyspace commands are refused ("Replica can't interact with the keyspace", counted as
+/// rejected) and never run. Checked on redis-server too.
+fn rogue_replica_disconnected(m: &Srv) {
+    let mut raw = Raw::connect(m.port);
+    raw.send(&["PSYNC", "?", "-1"]);
+    let _ = raw_fullsync(&mut raw);
+    raw.send(&["REPLCONF", "ACK", "0"]);
+    raw.send(&["SET", "rogue", "1"]);
+    raw.s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut tmp = [0u8; 4096];
+    loop {
+        match raw.s.read(&mut tmp) {
+            Ok(0) => break,
+            Ok(_) => continue, // PINGs of the stream
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("{}: the rogue replica was not disconnected: {}", m.name, e),
+        }
+    }
+    assert_eq!(q::<Option<String>>(&mut m.conn(), &["GET", "rogue"]), None, "{}", m.name);
+    m.wait_log("Replica generated a reply to command 'set', disconnecting it: id=");
+    m.wait_log("== CRITICAL == This master is sending an error to its replica: 'Replica can't interact with the keyspace' after processing the command 'set'");
+    let stats = m.info("commandstats");
+    assert!(stats["cmdstat_set"].contains("rejected_calls=1"), "{}: {:?}", m.name, stats.get("cmdstat_set"));
+    assert_eq!(m.info_i64("stats", "unexpected_error_replies"), 1, "{}", m.name);
+    wait_for("replica gone", || m.info_i64("replication", "connected_slaves") == 0);
+}
+
+#[test]
+fn rogue_replica_is_disconnected() {
+    rogue_replica_disconnected(&Srv::tandem("m", &[]));
+    if have_redis("rogue_replica_is_disconnected") {
+        rogue_replica_disconnected(&Srv::redis("redis-m", &[]));
+    }
+}
+
 #[test]
 fn raw_psync_full_resync_payload() {
     let m = Srv::tandem("m", &[]);

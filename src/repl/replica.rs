@@ -259,6 +259,7 @@ impl Actor for Replica {
         let mut rs = self.stream.clone();
         let me = ctx.address().downgrade();
         let shared = self.shared.clone();
+        let meta = self.meta.clone();
         rt::spawn(async move {
             let mut parser = RequestParser::new();
             let mut buf = BytesMut::with_capacity(1024);
@@ -276,13 +277,22 @@ impl Actor for Replica {
                     break;
                 }
                 let Some(addr) = me.upgrade() else { break };
+                let mut rogue = false;
                 for r in reqs {
-                    let a = &r.argv;
-                    if a.len() >= 3 && a[0].eq_ignore_ascii_case(b"REPLCONF") && a[1].eq_ignore_ascii_case(b"ACK") {
-                        if let Some(off) = crate::util::num::parse_i64(&a[2]) {
+                    match from_replica(&r.argv) {
+                        FromReplica::Ack(off) => {
                             let _ = addr.send(Ack(off));
                         }
+                        FromReplica::Silent => {}
+                        FromReplica::Rogue => {
+                            reject_rogue(&shared, &meta, &r.argv);
+                            rogue = true;
+                            break;
+                        }
                     }
+                }
+                if rogue {
+                    break;
                 }
             }
             if let Some(a) = me.upgrade() {
@@ -442,4 +452,77 @@ fn gather(first: Bytes, rx: &flume::Receiver<Bytes>, batch: &mut Vec<u8>) -> boo
         }
     }
     false
+}
+
+/// What a command read from an attached replica's socket calls for.
+#[derive(Debug, PartialEq)]
+enum FromReplica {
+    Ack(i64),
+    /// Commands that answer nothing (REPLCONF ACK without a valid offset, GETACK).
+    Silent,
+    /// Anything that would produce a reply: Redis disconnects such a replica.
+    Rogue,
+}
+
+fn from_replica(a: &[Bytes]) -> FromReplica {
+    let replconf = a.first().is_some_and(|c| c.eq_ignore_ascii_case(b"REPLCONF"));
+    let sub = |name: &[u8]| a.get(1).is_some_and(|s| s.eq_ignore_ascii_case(name));
+    if a.is_empty() {
+        FromReplica::Silent
+    } else if replconf && sub(b"ACK") {
+        match a.get(2).and_then(|o| crate::util::num::parse_i64(o)) {
+            Some(off) => FromReplica::Ack(off),
+            None => FromReplica::Silent,
+        }
+    } else if replconf && sub(b"GETACK") {
+        FromReplica::Silent
+    } else {
+        FromReplica::Rogue
+    }
+}
+
+/// A replica sent a command that would answer (Redis 7.0: "Replica generated a reply",
+/// and commands touching the keyspace are refused with "Replica can't interact with the
+/// keyspace"): logged as Redis does, counted, and the replica disconnected by the caller.
+fn reject_rogue(shared: &Shared, meta: &ClientMeta, argv: &[Bytes]) {
+    let spec = crate::cmd::lookup(&argv[0]);
+    let name = spec.map_or("<unknown>", |s| s.name);
+    log::warn!(
+        "Replica generated a reply to command '{}', disconnecting it: {}",
+        name,
+        crate::client::commands::client_line(meta)
+    );
+    let error = match spec {
+        Some(s) if s.is_write() || s.has(crate::cmd::READONLY) || s.has(crate::cmd::MAY_REPLICATE) => {
+            shared.cmd_stats[s.index].rejected.fetch_add(1, Relaxed);
+            Some("Replica can't interact with the keyspace".to_string())
+        }
+        Some(_) => None,
+        None => Some(crate::cmd::unknown_command_error(argv).trim_start_matches("ERR ").to_string()),
+    };
+    if let Some(e) = error {
+        shared.stats.total_error_replies.fetch_add(1, Relaxed);
+        shared.stats.unexpected_error_replies.fetch_add(1, Relaxed);
+        log::warn!("== CRITICAL == This master is sending an error to its replica: '{}' after processing the command '{}'", e, name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<Bytes> {
+        s.split(' ').map(|a| Bytes::copy_from_slice(a.as_bytes())).collect()
+    }
+
+    #[test]
+    fn replica_commands() {
+        assert_eq!(from_replica(&argv("REPLCONF ACK 42")), FromReplica::Ack(42));
+        assert_eq!(from_replica(&argv("replconf ack 7 FACK 7")), FromReplica::Ack(7));
+        assert_eq!(from_replica(&argv("REPLCONF ACK x")), FromReplica::Silent);
+        assert_eq!(from_replica(&argv("REPLCONF GETACK *")), FromReplica::Silent);
+        assert_eq!(from_replica(&argv("SET a b")), FromReplica::Rogue);
+        assert_eq!(from_replica(&argv("PING")), FromReplica::Rogue);
+        assert_eq!(from_replica(&argv("REPLCONF listening-port 1")), FromReplica::Rogue);
+    }
 }
