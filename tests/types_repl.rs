@@ -10,153 +10,14 @@
 //! - the propagation rewrites (SPOP, blocking pops and moves, LMPOP, ZMPOP, HINCRBYFLOAT, no-op
 //!   writes) read from a raw SYNC stream, compared with what redis-server propagates.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod type_support;
+use std::process::Command;
 use std::time::{Duration, Instant};
+use type_support::*;
 
-const REDIS: &str = "/usr/bin/redis-server";
-const TANDEM: &str = env!("CARGO_BIN_EXE_tandem");
-
-struct Server {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn have_redis() -> bool {
-    let ok = ["/usr/bin/redis-server", "/usr/bin/redis-cli", "/usr/bin/redis-check-rdb"].iter().all(|p| Path::new(p).exists());
-    if !ok {
-        eprintln!("redis-server / redis-cli / redis-check-rdb not installed: test skipped");
-    }
-    ok
-}
-
-/// Starts `bin` on a free port, in its own directory (a replica's sync files land there).
-fn start(bin: &str, extra: &[&str]) -> Server {
-    let port = free_port();
-    let dir = std::env::temp_dir().join(format!("tandem-types-repl-{}-{}", std::process::id(), port));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut args: Vec<String> = vec!["--port".into(), port.to_string(), "--save".into(), "".into()];
-    args.extend(["--dir".to_string(), dir.to_string_lossy().into_owned()]);
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let child = Command::new(bin).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let s = Server { child, port, dir };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return s;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("{} did not start", bin);
-}
-
-struct Conn {
-    w: TcpStream,
-    r: BufReader<TcpStream>,
-}
-
-fn encode(args: &[&str]) -> Vec<u8> {
-    let mut req = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        req.extend_from_slice(a.as_bytes());
-        req.extend_from_slice(b"\r\n");
-    }
-    req
-}
-
-impl Conn {
-    fn new(port: u16) -> Conn {
-        let w = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        w.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        let r = BufReader::new(w.try_clone().unwrap());
-        Conn { w, r }
-    }
-
-    fn read_reply(&mut self, out: &mut Vec<u8>) {
-        let mut line = vec![];
-        self.r.read_until(b'\n', &mut line).unwrap();
-        assert!(!line.is_empty(), "connection closed");
-        out.extend_from_slice(&line);
-        let n = || std::str::from_utf8(&line[1..line.len() - 2]).unwrap().parse::<i64>().unwrap();
-        match line[0] {
-            b'$' | b'=' | b'!' if n() >= 0 => {
-                let mut b = vec![0; n() as usize + 2];
-                self.r.read_exact(&mut b).unwrap();
-                out.extend_from_slice(&b);
-            }
-            b'*' | b'~' | b'>' => (0..n().max(0)).for_each(|_| self.read_reply(out)),
-            b'%' => (0..2 * n()).for_each(|_| self.read_reply(out)),
-            _ => {}
-        }
-    }
-
-    fn reply(&mut self) -> String {
-        let mut out = vec![];
-        self.read_reply(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn send(&mut self, args: &[&str]) {
-        self.w.write_all(&encode(args)).unwrap();
-    }
-
-    fn raw(&mut self, args: &[&str]) -> String {
-        self.send(args);
-        self.reply()
-    }
-
-    /// Sends every command at once, then reads the replies; panics on an error reply.
-    fn pipeline(&mut self, cmds: &[Vec<String>]) {
-        for chunk in cmds.chunks(500) {
-            let mut buf = vec![];
-            for c in chunk {
-                let args: Vec<&str> = c.iter().map(|s| s.as_str()).collect();
-                buf.extend(encode(&args));
-            }
-            self.w.write_all(&buf).unwrap();
-            for c in chunk {
-                let r = self.reply();
-                assert!(!r.starts_with('-'), "{:?} -> {}", c, r);
-            }
-        }
-    }
-
-    fn info_field(&mut self, field: &str) -> Option<String> {
-        let info = self.raw(&["INFO", "all"]);
-        info.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
-    }
-}
-
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn wait_link_up(replica: u16) {
-    let mut c = Conn::new(replica);
-    wait_for("master_link_status:up", 30, || c.info_field("master_link_status").as_deref() == Some("up"));
+/// Whether the programs of the comparisons are installed (the tests are skipped if not).
+fn have_redis_tools() -> bool {
+    have(&[REDIS, "/usr/bin/redis-cli", "/usr/bin/redis-check-rdb"])
 }
 
 fn wait_blocked(port: u16, n: usize) {
@@ -272,13 +133,13 @@ fn live_writes(c: &mut Conn) {
 
 #[test]
 fn redis_master_to_tandem_replica_keeps_digests_equal() {
-    if !have_redis() {
+    if !have_redis_tools() {
         return;
     }
-    let master = start(REDIS, &["--enable-debug-command", "yes", "--rdbcompression", "yes"]);
+    let master = server(REDIS, &["--enable-debug-command", "yes", "--rdbcompression", "yes"]);
     let mut m = Conn::new(master.port);
     populate(&mut m);
-    let replica = start(TANDEM, &["--replicaof", &format!("127.0.0.1 {}", master.port), "--enable-debug-command", "yes"]);
+    let replica = server(TANDEM, &["--replicaof", &format!("127.0.0.1 {}", master.port), "--enable-debug-command", "yes"]);
     wait_link_up(replica.port);
     assert_same_digest(master.port, replica.port, "after the full sync");
     let mut r = Conn::new(replica.port);
@@ -296,13 +157,13 @@ fn redis_master_to_tandem_replica_keeps_digests_equal() {
 
 #[test]
 fn tandem_master_to_redis_replica_and_rdb_check() {
-    if !have_redis() {
+    if !have_redis_tools() {
         return;
     }
-    let master = start(TANDEM, &["--enable-debug-command", "yes", "--rdbcompression", "yes"]);
+    let master = server(TANDEM, &["--enable-debug-command", "yes", "--rdbcompression", "yes"]);
     let mut m = Conn::new(master.port);
     populate(&mut m);
-    let replica = start(REDIS, &["--replicaof", "127.0.0.1", &master.port.to_string(), "--enable-debug-command", "yes"]);
+    let replica = server(REDIS, &["--replicaof", "127.0.0.1", &master.port.to_string(), "--enable-debug-command", "yes"]);
     wait_link_up(replica.port);
     assert_same_digest(master.port, replica.port, "after the full sync");
     live_writes(&mut m);
@@ -322,11 +183,11 @@ fn tandem_master_to_redis_replica_and_rdb_check() {
 
 #[test]
 fn blocking_pops_on_a_writable_replica_are_served_by_the_master_stream() {
-    if !have_redis() {
+    if !have_redis_tools() {
         return;
     }
-    let master = start(REDIS, &[]);
-    let replica = start(TANDEM, &["--replicaof", &format!("127.0.0.1 {}", master.port), "--replica-read-only", "no"]);
+    let master = server(REDIS, &[]);
+    let replica = server(TANDEM, &["--replicaof", &format!("127.0.0.1 {}", master.port), "--replica-read-only", "no"]);
     wait_link_up(replica.port);
     let mut m = Conn::new(master.port);
     let mut r = Conn::new(replica.port);
@@ -351,11 +212,11 @@ fn blocking_pops_on_a_writable_replica_are_served_by_the_master_stream() {
 
 #[test]
 fn replicaof_unblocks_blocked_clients_with_an_error() {
-    if !have_redis() {
+    if !have_redis_tools() {
         return;
     }
-    let other = start(REDIS, &[]);
-    let t = start(TANDEM, &[]);
+    let other = server(REDIS, &[]);
+    let t = server(TANDEM, &[]);
     let mut b = Conn::new(t.port);
     b.send(&["BLPOP", "k", "0"]);
     let mut bz = Conn::new(t.port);
@@ -368,16 +229,6 @@ fn replicaof_unblocks_blocked_clients_with_an_error() {
     assert_eq!(b.raw(&["PING"]), "+PONG\r\n");
     let mut c = Conn::new(t.port);
     assert_eq!(c.info_field("blocked_clients").as_deref(), Some("0"));
-}
-
-/// Runs `f` against tandem and (when installed) redis-server and compares what it returns.
-fn same_on_both(f: impl Fn(u16) -> Vec<String>) {
-    let t = start(TANDEM, &[]);
-    let got = f(t.port);
-    if Path::new(REDIS).exists() {
-        let r = start(REDIS, &[]);
-        assert_eq!(got, f(r.port), "tandem (left) and redis-server (right) differ");
-    }
 }
 
 #[test]
@@ -407,40 +258,6 @@ fn pushes_inside_multi_wake_a_blocked_client_after_exec() {
         assert_eq!(v[5], "*2\r\n$1\r\nk\r\n$1\r\nb\r\n");
         v
     });
-}
-
-/// Skips the RDB a `SYNC` answers: `$<len>\r\n<bytes>` (newlines may come first).
-fn attach_replica(port: u16) -> Conn {
-    let mut repl = Conn::new(port);
-    repl.w.write_all(b"SYNC\r\n").unwrap();
-    let len = loop {
-        let mut line = String::new();
-        repl.r.read_line(&mut line).unwrap();
-        assert!(!line.is_empty(), "connection closed during SYNC");
-        if let Some(n) = line.strip_prefix('$') {
-            break n.trim().parse::<usize>().unwrap();
-        }
-    };
-    let mut rdb = vec![0; len];
-    repl.r.read_exact(&mut rdb).unwrap();
-    assert!(rdb.starts_with(b"REDIS"));
-    repl
-}
-
-/// Reads the stream up to `SET end-marker 1`, PINGs and SELECTs left out.
-fn read_stream(repl: &mut Conn) -> Vec<Vec<String>> {
-    let mut v = vec![];
-    loop {
-        let raw = repl.reply();
-        let parts: Vec<String> = raw.split("\r\n").skip(1).skip(1).step_by(2).filter(|s| !s.is_empty()).map(|s| s.to_string()).collect();
-        let name = parts[0].to_ascii_uppercase();
-        if name == "SET" && parts[1] == "end-marker" {
-            return v;
-        }
-        if name != "PING" && name != "SELECT" {
-            v.push(parts);
-        }
-    }
 }
 
 /// A blocking command on its own connection, served by `push` from the main one.
