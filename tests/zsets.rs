@@ -1,95 +1,28 @@
 //! Sorted sets against the real binary, with real redis-server (when installed) as the oracle.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+mod type_support;
+
 use std::time::{Duration, Instant};
-
-/// A server process, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn start(bin: &str) -> Server {
-    let port = free_port();
-    let child = Command::new(bin)
-        .args(["--port", &port.to_string(), "--save", ""])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start server");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{bin} did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Server { child, port }
-}
-
-fn tandem() -> Server {
-    start(env!("CARGO_BIN_EXE_tandem"))
-}
+use type_support::{have_redis, tandem, Conn, Server};
 
 fn real_redis() -> Option<Server> {
-    let bin = "/usr/bin/redis-server";
-    std::path::Path::new(bin).exists().then(|| start(bin))
+    have_redis().then(|| type_support::server(type_support::REDIS, &[]))
 }
 
-/// A raw RESP connection: replies are returned as their exact wire text.
-struct Conn {
-    r: BufReader<TcpStream>,
+/// Whitespace-separated commands and their exact wire replies.
+trait LineCmd {
+    fn cmd(&mut self, line: &str) -> String;
+    fn read(&mut self) -> String;
 }
 
-impl Conn {
-    fn new(port: u16) -> Conn {
-        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Conn { r: BufReader::new(s) }
-    }
-
-    fn send(&mut self, args: &[&str]) {
-        let mut b = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            b.extend_from_slice(format!("${}\r\n{}\r\n", a.len(), a).as_bytes());
-        }
-        self.r.get_mut().write_all(&b).unwrap();
+impl LineCmd for Conn {
+    fn cmd(&mut self, line: &str) -> String {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        self.raw(&args)
     }
 
     fn read(&mut self) -> String {
-        let mut line = String::new();
-        self.r.read_line(&mut line).unwrap();
-        let (t, rest) = line.split_at(1);
-        let n: i64 = rest.trim_end().parse().unwrap_or(0);
-        match t {
-            "$" if n >= 0 => {
-                let mut buf = vec![0; n as usize + 2];
-                self.r.read_exact(&mut buf).unwrap();
-                line + &String::from_utf8_lossy(&buf)
-            }
-            "*" | "%" | "~" if n > 0 => {
-                let items = if t == "%" { 2 * n } else { n };
-                (0..items).fold(line, |acc, _| acc + &self.read())
-            }
-            _ => line,
-        }
-    }
-
-    fn cmd(&mut self, line: &str) -> String {
-        let args: Vec<&str> = line.split_whitespace().collect();
-        self.send(&args);
-        self.read()
+        self.reply()
     }
 }
 
