@@ -561,25 +561,14 @@ impl Keyspace {
         client_cmds: &mut Vec<(usize, Cmd)>,
     ) -> Option<(usize, flume::Receiver<blocking::Unblocked>)> {
         self.clock.begin_batch();
-        let r = self.exec_batch(items, db, client_id, out, client_cmds);
-        self.clock.end_batch();
-        r
-    }
-
-    fn exec_batch(
-        &mut self,
-        items: &[Item],
-        db: &mut usize,
-        client_id: u64,
-        out: &mut Out,
-        client_cmds: &mut Vec<(usize, Cmd)>,
-    ) -> Option<(usize, flume::Receiver<blocking::Unblocked>)> {
+        let mut blocked = None;
         for (i, item) in items.iter().enumerate() {
             match item {
                 Item::Cmd(c) => {
                     if let Some(spec) = self.call(c, db, client_id, out, false) {
                         let rx = self.park(client_id, *db, c, spec, out.resp3);
-                        return Some((i, rx));
+                        blocked = Some((i, rx));
+                        break;
                     }
                 }
                 Item::Txn(cmds) => self.run_txn(cmds, Some(cmds.len()), db, client_id, out, client_cmds),
@@ -589,7 +578,8 @@ impl Keyspace {
                 self.serve_ready();
             }
         }
-        None
+        self.clock.end_batch();
+        blocked
     }
 
     fn run_txn(
