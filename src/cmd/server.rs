@@ -183,6 +183,7 @@ fn debug_protocol(ctx: &mut Ctx, name: &[u8]) {
     match t.as_str() {
         "string" => ctx.out.bulk(b"Hello World"),
         "integer" => ctx.out.int(12345),
+        #[allow(clippy::approx_constant)] // Redis's own value, not pi
         "double" => ctx.out.double(3.141),
         "bignum" => {
             let n = "1234567999999999999999999999999999999";

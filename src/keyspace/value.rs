@@ -253,12 +253,17 @@ impl SetObj {
 }
 
 /// A float with a total order, for sorted-set ranges.
-#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Score(pub f64);
 impl Eq for Score {}
 impl Ord for Score {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         self.0.partial_cmp(&o.0).unwrap_or(std::cmp::Ordering::Equal)
+    }
+}
+impl PartialOrd for Score {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
     }
 }
 
