@@ -273,7 +273,7 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
         "keyspace" => {
             f!("# Keyspace");
             for (i, db) in ks.dbs.iter().enumerate() {
-                if db.keys.len() > 0 {
+                if !db.keys.is_empty() {
                     f!("db{}:keys={},expires={},avg_ttl=0", i, db.keys.len(), db.expires.len());
                 }
             }

@@ -160,13 +160,13 @@ fn too_big_count_strings() {
     let s = Server::tandem(&[]);
     // A `$` count line longer than 64 KB without a newline.
     let mut bytes = b"*1\r\n$".to_vec();
-    bytes.extend(std::iter::repeat(b'1').take(70 * 1024));
+    bytes.extend(std::iter::repeat_n(b'1', 70 * 1024));
     let (r, closed) = poison(&s, &bytes, Duration::from_secs(3));
     assert_eq!(r, "-ERR Protocol error: too big bulk count string\r\n");
     assert!(closed);
     // The same for a `*` count line.
     let mut bytes = b"*".to_vec();
-    bytes.extend(std::iter::repeat(b'1').take(70 * 1024));
+    bytes.extend(std::iter::repeat_n(b'1', 70 * 1024));
     let (r, closed) = poison(&s, &bytes, Duration::from_secs(3));
     assert_eq!(r, "-ERR Protocol error: too big mbulk count string\r\n");
     assert!(closed);

@@ -473,7 +473,7 @@ fn config(c: &mut Client, a: &[Bytes]) {
                 c.out.bulk(v.as_bytes());
             }
         }
-        "set" if a.len() >= 4 && a.len() % 2 == 0 => {
+        "set" if a.len() >= 4 && a.len().is_multiple_of(2) => {
             let pairs: Vec<(Vec<u8>, Vec<u8>)> = a[2..].chunks(2).map(|p| (p[0].to_vec(), p[1].to_vec())).collect();
             let r = c.shared.config.write().unwrap_or_else(|e| e.into_inner()).set(&pairs);
             match r {
@@ -687,7 +687,7 @@ fn shutdown(c: &mut Client, a: &[Bytes]) -> Next {
 }
 
 fn replconf(c: &mut Client, a: &[Bytes]) {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return c.out.error(err::SYNTAX);
     }
     let mut i = 1;

@@ -473,7 +473,7 @@ pub(crate) fn scan_reply(ctx: &mut Ctx, next: u64, items: &[&[u8]]) {
 }
 
 pub(crate) fn matches(pattern: &Option<Bytes>, m: &[u8]) -> bool {
-    pattern.as_ref().map_or(true, |p| glob_match(p, m, false))
+    pattern.as_ref().is_none_or(|p| glob_match(p, m, false))
 }
 
 pub fn hscan(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {

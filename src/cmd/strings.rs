@@ -244,11 +244,9 @@ pub fn getex(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             ks.modified(ctx, &a[1]);
             ctx.rewrite(vec![Bytes::from_static(b"PEXPIREAT"), a[1].clone(), Bytes::from(t.to_string())]);
         }
-        Expiry::Persist => {
-            if ks.persist(ctx, &a[1]) {
-                ks.modified(ctx, &a[1]);
-                ctx.rewrite(vec![Bytes::from_static(b"PERSIST"), a[1].clone()]);
-            }
+        Expiry::Persist if ks.persist(ctx, &a[1]) => {
+            ks.modified(ctx, &a[1]);
+            ctx.rewrite(vec![Bytes::from_static(b"PERSIST"), a[1].clone()]);
         }
         _ => {}
     }
@@ -269,7 +267,7 @@ pub fn mget(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 }
 
 pub fn mset(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         ctx.error(&super::arity_error("mset"));
         return;
     }
@@ -280,7 +278,7 @@ pub fn mset(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 }
 
 pub fn msetnx(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         ctx.error(&super::arity_error("msetnx"));
         return;
     }
@@ -465,7 +463,7 @@ pub fn setbit(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let byte = (offset >> 3) as usize;
     let shift = 7 - (offset & 7) as u8;
     let old = cur.as_ref().and_then(|s| s.get(byte)).map_or(0, |b| (b >> shift) & 1);
-    let grows = cur.as_ref().map_or(true, |s| s.len() <= byte);
+    let grows = cur.as_ref().is_none_or(|s| s.len() <= byte);
     if grows || old != on {
         let mut b = BytesMut::with_capacity((byte + 1).max(cur.as_ref().map_or(0, |s| s.len())));
         if let Some(s) = &cur {

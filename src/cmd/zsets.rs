@@ -203,7 +203,7 @@ fn zadd_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], incr_cmd: bool) {
         }
     }
     let rest = &a[i..];
-    if rest.is_empty() || rest.len() % 2 != 0 {
+    if rest.is_empty() || !rest.len().is_multiple_of(2) {
         return ctx.error(err::SYNTAX);
     }
     let n = rest.len() / 2;
@@ -563,7 +563,7 @@ pub fn zrandmember(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             4 if eq(&a[3], "WITHSCORES") => true,
             _ => return ctx.error(err::SYNTAX),
         };
-        if withscores && (l < -(i64::MAX / 2) || l > i64::MAX / 2) {
+        if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&l) {
             return ctx.error("ERR value is out of range");
         }
         return zrandmember_count(ks, ctx, &a[1], l, withscores);
@@ -690,7 +690,7 @@ pub fn zscan(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         cands.into_iter().map(|(_, m, s)| (m.clone(), s)).collect()
     };
     let found: Vec<(Bytes, f64)> =
-        found.into_iter().filter(|(m, _)| pat.as_ref().map_or(true, |p| glob_match(p, m, false))).collect();
+        found.into_iter().filter(|(m, _)| pat.as_ref().is_none_or(|p| glob_match(p, m, false))).collect();
     ctx.out.array(2);
     ctx.out.bulk(next.to_string().as_bytes());
     ctx.out.array(found.len() * 2);

@@ -394,7 +394,7 @@ impl Keyspace {
     /// Dooms the transactions watching keys of `db` (all dbs when None) that exist: FLUSH*.
     pub fn touch_all_watched(&mut self, db: Option<usize>) {
         for d in 0..self.dbs.len() {
-            if db.map_or(true, |x| x == d) {
+            if db.is_none_or(|x| x == d) {
                 self.touch_watched_in_db(d, None);
             }
         }
@@ -774,7 +774,7 @@ impl Handler<Cron> for Keyspace {
         self.expire_waiters(crate::util::now_ms());
         self.cron_ticks += 1;
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
-        if self.cron_ticks % hz == 0 {
+        if self.cron_ticks.is_multiple_of(hz) {
             crate::repl::cron(self, self.cron_ticks / hz);
             self.start_pending(false).await;
             self.save_points_cron();

@@ -28,7 +28,7 @@ impl KeyHasher {
     pub fn new() -> Self {
         use std::sync::OnceLock;
         static SEEDS: OnceLock<[u64; 4]> = OnceLock::new();
-        let s = SEEDS.get_or_init(|| rand::random());
+        let s = SEEDS.get_or_init(rand::random);
         KeyHasher(ahash::RandomState::with_seeds(s[0], s[1], s[2], s[3]))
     }
     #[inline]

@@ -109,7 +109,7 @@ impl Backlog {
         let (mut hard, soft, secs) = (lim.hard_limit_bytes, lim.soft_limit_bytes, lim.soft_limit_seconds);
         // A hard limit below repl-backlog-size would only turn partial resyncs into loops: the
         // backlog's size is used instead (the memory is shared with the backlog anyway).
-        let backlog_size = self.shared.cfg().repl_backlog_size() as u64;
+        let backlog_size = self.shared.cfg().repl_backlog_size();
         if hard > 0 && hard < backlog_size {
             hard = backlog_size;
         }

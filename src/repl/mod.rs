@@ -610,7 +610,7 @@ pub fn cron(ks: &mut Keyspace, tick: u64) {
         }
     }
     let paused = ks.shared.pause.failover.load(Relaxed);
-    if has_replicas && tick % period == 0 && !paused {
+    if has_replicas && tick.is_multiple_of(period) && !paused {
         ks.feed.emit_dbless(&[Bytes::from_static(b"ping")]);
     }
     ks.feed.flush();

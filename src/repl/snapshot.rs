@@ -25,7 +25,7 @@ pub struct Snapshot {
 }
 
 fn key_delay(us: i64) {
-    let us = if us < 0 { i64::from(rand::random::<u64>() % us.unsigned_abs() == 0) } else { us };
+    let us = if us < 0 { i64::from(rand::random::<u64>().is_multiple_of(us.unsigned_abs())) } else { us };
     if us > 0 {
         std::thread::sleep(std::time::Duration::from_micros(us as u64));
     }

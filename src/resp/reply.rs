@@ -230,7 +230,7 @@ mod tests {
     fn command_encoding_lengths() {
         for n in [0usize, 1, 9, 10, 11, 99, 100, 101, 12345] {
             let arg = vec![b'x'; n];
-            let argv: Vec<&[u8]> = std::iter::repeat(&arg[..]).take(n.min(120)).collect();
+            let argv: Vec<&[u8]> = std::iter::repeat_n(&arg[..], n.min(120)).collect();
             let mut b = BytesMut::new();
             encode_command(&argv, &mut b);
             let mut want = format!("*{}\r\n", argv.len());
