@@ -164,7 +164,8 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("mem_fragmentation_ratio:1.00");
             f!("mem_allocator:jemalloc-5.3.0");
             f!("mem_total_replication_buffers:{}", ks.feed.replication_buffer_bytes(sh));
-            f!("lazyfree_pending_objects:0");
+            f!("lazyfree_pending_objects:{}", sh.stats.lazyfree_pending_objects.load(Relaxed));
+            f!("lazyfreed_objects:{}", sh.stats.lazyfreed_objects.load(Relaxed));
         }
         "persistence" => {
             f!("# Persistence");

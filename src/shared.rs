@@ -23,6 +23,10 @@ pub struct Stats {
     pub total_error_replies: AtomicU64,
     pub unexpected_error_replies: AtomicU64,
     pub client_qbuf_limit_disconnections: AtomicU64,
+    /// Keys handed to a background thread to free, not freed yet (INFO lazyfree_pending_objects).
+    pub lazyfree_pending_objects: AtomicU64,
+    /// Keys freed in the background (INFO lazyfreed_objects).
+    pub lazyfreed_objects: AtomicU64,
 }
 
 /// Per-command counters (INFO commandstats), indexed like the command table.
@@ -272,6 +276,7 @@ impl Shared {
             &s.total_error_replies,
             &s.unexpected_error_replies,
             &s.client_qbuf_limit_disconnections,
+            &s.lazyfreed_objects,
         ] {
             a.store(0, Relaxed);
         }

@@ -3,6 +3,7 @@
 mod common;
 use common::*;
 use std::collections::HashSet;
+use std::time::Duration;
 
 #[test]
 fn del_unlink_exists_type_touch() {
@@ -327,4 +328,46 @@ fn object_freq_with_lfu() {
     let f = c.cmd(&["OBJECT", "FREQ", "k"]).int();
     assert!(f >= 0);
     assert_eq!(c.raw_s(&["OBJECT", "FREQ", "nokey"]), "$-1\r\n");
+}
+
+/// FLUSHALL/FLUSHDB ASYNC (and plain ones with lazyfree-lazy-user-flush yes) empty the
+/// databases at once and free the old keys on a background thread, counted in INFO
+/// lazyfree_pending_objects / lazyfreed_objects as Redis does; SYNC frees in place. Checked
+/// on redis-server too.
+#[test]
+fn flush_async_frees_in_background() {
+    flush_async_on(&Server::tandem(&["--enable-debug-command", "yes"]));
+    if have_redis() {
+        flush_async_on(&Server::redis(&["--enable-debug-command", "yes"]));
+    }
+}
+
+fn flush_async_on(s: &Server) {
+    let mut c = s.conn();
+    let freed = |c: &mut Conn| -> i64 {
+        let info = c.raw_s(&["INFO", "memory"]);
+        info.lines().find_map(|l| l.strip_prefix("lazyfreed_objects:")).unwrap().trim().parse().unwrap()
+    };
+    assert!(c.raw_s(&["INFO", "memory"]).contains("lazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n"));
+    assert_eq!(c.raw_s(&["DEBUG", "POPULATE", "20000"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["FLUSHALL", "SYNC"]), "+OK\r\n");
+    assert_eq!(freed(&mut c), 0);
+    assert_eq!(c.raw_s(&["DEBUG", "POPULATE", "20000"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["SELECT", "3"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["DEBUG", "POPULATE", "500"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["FLUSHDB", "ASYNC"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["DBSIZE"]), ":0\r\n");
+    s.wait_info("memory", "lazyfreed_objects", Duration::from_secs(10), |v| v == "500");
+    assert_eq!(c.raw_s(&["FLUSHALL", "ASYNC"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["SELECT", "0"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["DBSIZE"]), ":0\r\n");
+    assert_eq!(c.raw_s(&["GET", "key:1"]), "$-1\r\n");
+    s.wait_info("memory", "lazyfreed_objects", Duration::from_secs(10), |v| v == "20500");
+    assert_eq!(c.raw_s(&["CONFIG", "SET", "lazyfree-lazy-user-flush", "yes"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["SET", "a", "1"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["FLUSHALL"]), "+OK\r\n");
+    s.wait_info("memory", "lazyfreed_objects", Duration::from_secs(10), |v| v == "20501");
+    assert!(c.raw_s(&["INFO", "memory"]).contains("lazyfree_pending_objects:0\r\n"));
+    assert_eq!(c.raw_s(&["CONFIG", "RESETSTAT"]), "+OK\r\n");
+    assert_eq!(freed(&mut c), 0);
 }

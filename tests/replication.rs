@@ -480,6 +480,37 @@ fn bad_replconf_and_psync_arguments() {
 }
 
 /// Reads a full-sync payload after `PSYNC ? -1`; returns (replid, offset, rdb, eof-framed).
+/// `replica-lazy-flush yes`: the dataset a full sync replaces is freed in the background
+/// (INFO lazyfreed_objects counts its keys); the new one is loaded all the same. Checked with
+/// a redis-server replica too.
+fn replica_lazy_flush_with(r: Srv) {
+    let m = Srv::tandem("m", &[]);
+    let _: () = q(&mut m.conn(), &["SET", "from-master", "1"]);
+    let _: () = q(&mut r.conn(), &["DEBUG", "POPULATE", "1000"]);
+    r.replicaof(&m);
+    r.wait_link_up();
+    wait_synced(&m, &[&r]);
+    assert_same_data(&m, &r, 1);
+    wait_for("old keys freed in the background", || r.info_field("memory", "lazyfreed_objects") == "1000");
+    assert_eq!(r.info_field("memory", "lazyfree_pending_objects"), "0");
+}
+
+#[test]
+fn replica_lazy_flush() {
+    replica_lazy_flush_with(Srv::tandem("r", &["--replica-lazy-flush", "yes"]));
+    if have_redis("replica_lazy_flush") {
+        replica_lazy_flush_with(Srv::redis("redis-r", &["--replica-lazy-flush", "yes"]));
+    }
+    // Without it the old keys are freed in place.
+    let m = Srv::tandem("m2", &[]);
+    let r = Srv::tandem("r2", &[]);
+    let _: () = q(&mut r.conn(), &["DEBUG", "POPULATE", "1000"]);
+    r.replicaof(&m);
+    r.wait_link_up();
+    wait_synced(&m, &[&r]);
+    assert_eq!(r.info_field("memory", "lazyfreed_objects"), "0");
+}
+
 /// A replica that sends commands answering something is disconnected, as Redis 7.0 does:
 /// keyspace commands are refused ("Replica can't interact with the keyspace", counted as
 /// rejected) and never run. Checked on redis-server too.

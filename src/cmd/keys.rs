@@ -294,37 +294,46 @@ pub fn dbsize(ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
     ctx.out.int(n as i64);
 }
 
-fn flush_mode_ok(ctx: &mut Ctx, a: &[Bytes]) -> bool {
-    if a.len() > 2 || (a.len() == 2 && !eq(&a[1], "ASYNC") && !eq(&a[1], "SYNC")) {
-        ctx.error(err::SYNTAX);
-        return false;
+/// FLUSHDB/FLUSHALL [ASYNC|SYNC]: whether to free in the background (no argument:
+/// `lazyfree-lazy-user-flush`); None after a syntax error.
+fn flush_async(ks: &Keyspace, ctx: &mut Ctx, a: &[Bytes]) -> Option<bool> {
+    match a.get(1) {
+        _ if a.len() > 2 => None,
+        None => Some(ks.shared.cfg().flag("lazyfree-lazy-user-flush")),
+        Some(m) if eq(m, "ASYNC") => Some(true),
+        Some(m) if eq(m, "SYNC") => Some(false),
+        Some(_) => None,
     }
-    true
+    .or_else(|| {
+        ctx.error(err::SYNTAX);
+        None
+    })
+}
+
+/// Empties one database; its keys are freed in the background when `lazy`.
+fn empty_db(ks: &mut Keyspace, ctx: &mut Ctx, i: usize, lazy: bool) {
+    let n = ks.dbs[i].keys.len() as u64;
+    ctx.dirty += n;
+    let old = std::mem::take(&mut ks.dbs[i]);
+    ks.dbs[i].expire_cursor = old.expire_cursor;
+    if lazy {
+        crate::keyspace::lazyfree::free_later(&ks.shared, old, n);
+    }
 }
 
 pub fn flushdb(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    if !flush_mode_ok(ctx, a) {
-        return;
-    }
+    let Some(lazy) = flush_async(ks, ctx, a) else { return };
     ks.touch_all_watched(Some(ctx.db));
-    let db = &mut ks.dbs[ctx.db];
-    ctx.dirty += db.keys.len() as u64 + 1;
-    db.keys.clear();
-    db.expires.clear();
-    db.raw.clear();
+    empty_db(ks, ctx, ctx.db, lazy);
+    ctx.dirty += 1;
     ctx.out.ok();
 }
 
 pub fn flushall(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    if !flush_mode_ok(ctx, a) {
-        return;
-    }
+    let Some(lazy) = flush_async(ks, ctx, a) else { return };
     ks.touch_all_watched(None);
-    for db in ks.dbs.iter_mut() {
-        ctx.dirty += db.keys.len() as u64;
-        db.keys.clear();
-        db.expires.clear();
-        db.raw.clear();
+    for i in 0..ks.dbs.len() {
+        empty_db(ks, ctx, i, lazy);
     }
     ctx.dirty += 1;
     ctx.out.ok();

@@ -190,7 +190,7 @@ pub static SPECS: &[Spec] = &[
     boolean("aof-use-rdb-preamble", None, 0, true, N),
     boolean("aof-timestamp-enabled", None, 0, false, N),
     boolean("cluster-replica-no-failover", Some("cluster-slave-no-failover"), 0, false, N),
-    boolean("replica-lazy-flush", Some("slave-lazy-flush"), 0, false, N),
+    boolean("replica-lazy-flush", Some("slave-lazy-flush"), 0, false, H),
     boolean("replica-serve-stale-data", Some("slave-serve-stale-data"), 0, true, H),
     boolean("replica-read-only", Some("slave-read-only"), 0, true, H),
     boolean("replica-ignore-maxmemory", Some("slave-ignore-maxmemory"), 0, true, N),

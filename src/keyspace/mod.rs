@@ -7,6 +7,7 @@
 
 mod clock;
 pub mod blocking;
+pub mod lazyfree;
 pub mod segmap;
 pub mod thin;
 pub mod value;

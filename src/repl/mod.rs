@@ -484,7 +484,13 @@ impl Handler<LoadSnapshot> for Keyspace {
         self.feed.flush();
         let mut dbs = msg.dbs;
         dbs.resize_with(self.dbs.len(), Db::default);
-        self.dbs = dbs;
+        let old = std::mem::replace(&mut self.dbs, dbs);
+        if self.shared.cfg().flag("replica-lazy-flush") {
+            let n = old.iter().map(|d| d.keys.len() as u64).sum();
+            crate::keyspace::lazyfree::free_later(&self.shared, old, n);
+        } else {
+            drop(old);
+        }
         self.replica_own_expires.clear();
         self.touch_all_watched(None);
         let f = &mut self.feed;
