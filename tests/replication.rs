@@ -764,7 +764,9 @@ fn repl_timeout_both_sides() {
     let resume_r = Resume(r.pid());
     let t = Instant::now();
     m.wait_log("Disconnecting timedout replica");
-    assert!(ms_since(t) >= 1500, "replica dropped after only {} ms", ms_since(t));
+    // The last ACK may be up to a second older than the stop: more than 2 s after it is
+    // more than 1 s after the stop.
+    assert!(ms_since(t) >= 900, "replica dropped after only {} ms", ms_since(t));
     r.cont();
     drop(resume_r);
     r.wait_link_up();
@@ -776,7 +778,8 @@ fn repl_timeout_both_sides() {
     let resume_m = Resume(m.pid());
     let t = Instant::now();
     wait_for("replica logs MASTER timeout", || r.log_count("MASTER timeout: no data nor PING received...") > n0);
-    assert!(ms_since(t) >= 1500, "master dropped after only {} ms", ms_since(t));
+    // Likewise with the master's last PING (every second).
+    assert!(ms_since(t) >= 900, "master dropped after only {} ms", ms_since(t));
     m.cont();
     drop(resume_m);
     r.wait_link_up();
