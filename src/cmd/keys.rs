@@ -315,7 +315,6 @@ fn empty_db(ks: &mut Keyspace, ctx: &mut Ctx, i: usize, lazy: bool) {
     let n = ks.dbs[i].keys.len() as u64;
     ctx.dirty += n;
     let old = std::mem::take(&mut ks.dbs[i]);
-    ks.dbs[i].expire_cursor = old.expire_cursor;
     if lazy {
         crate::keyspace::lazyfree::free_later(&ks.shared, old, n);
     }

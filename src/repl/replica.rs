@@ -265,7 +265,7 @@ impl Actor for Replica {
             let mut buf = BytesMut::with_capacity(1024);
             let mut chunk = [0u8; 4096];
             let limits = Limits { max_bulk_len: 512 * 1024 * 1024, authenticated: true };
-            loop {
+            'read: loop {
                 let n = match rs.read(&mut chunk).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
@@ -277,7 +277,6 @@ impl Actor for Replica {
                     break;
                 }
                 let Some(addr) = me.upgrade() else { break };
-                let mut rogue = false;
                 for r in reqs {
                     match from_replica(&r.argv) {
                         FromReplica::Ack(off) => {
@@ -286,13 +285,9 @@ impl Actor for Replica {
                         FromReplica::Silent => {}
                         FromReplica::Rogue => {
                             reject_rogue(&shared, &meta, &r.argv);
-                            rogue = true;
-                            break;
+                            break 'read;
                         }
                     }
-                }
-                if rogue {
-                    break;
                 }
             }
             if let Some(a) = me.upgrade() {
