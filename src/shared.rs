@@ -64,12 +64,17 @@ pub struct ClientMeta {
     pub is_master: AtomicBool,
     pub killed: AtomicBool,
     pub authenticated: AtomicBool,
+    /// Whether the peer counts as local for `enable-*-command local` and
+    /// `enable-protected-configs local`: a Unix socket, or TCP from exactly 127.0.0.1 or ::1
+    /// (Redis's `islocalClient`).
+    pub local: bool,
 }
 
 impl ClientMeta {
     /// A new connection's metadata; `master` marks the link to our master.
     pub fn new(id: u64, addr: String, laddr: String, master: bool) -> Self {
         let now = Instant::now();
+        let local = peer_is_local(&addr);
         ClientMeta {
             id,
             addr,
@@ -93,7 +98,17 @@ impl ClientMeta {
             is_master: master.into(),
             killed: Default::default(),
             authenticated: master.into(),
+            local,
         }
+    }
+}
+
+/// Redis's `islocalClient` from the peer address as CLIENT LIST shows it: TCP from exactly
+/// 127.0.0.1 or ::1, or a Unix socket (its "address" is a path, not an IP).
+fn peer_is_local(addr: &str) -> bool {
+    match addr.parse::<std::net::SocketAddr>() {
+        Ok(a) => a.ip() == std::net::Ipv4Addr::LOCALHOST || a.ip() == std::net::Ipv6Addr::LOCALHOST,
+        Err(_) => !addr.is_empty(),
     }
 }
 
@@ -174,6 +189,8 @@ pub struct Shared {
     pub acl_active: AtomicBool,
     /// The keyspace actor (for the shutdown sequence).
     pub keyspace: std::sync::OnceLock<crate::rt::Addr<crate::keyspace::Keyspace>>,
+    /// When (unix seconds) the cross-protocol warning was last logged (once a minute at most).
+    pub security_warning_at: AtomicI64,
 }
 
 /// Addresses of a server's replication actors.
@@ -201,6 +218,7 @@ impl Shared {
             pause: Pause::default(),
             config_file,
             shutting_down: AtomicBool::new(false),
+            security_warning_at: AtomicI64::new(0),
             lastsave_unix: AtomicI64::new(crate::util::now_ms() / 1000),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())

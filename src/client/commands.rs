@@ -26,6 +26,7 @@ pub(super) async fn run(c: &mut Client, spec: &'static CommandSpec, a: &[Bytes])
         "replicaof" | "slaveof" => replicaof(c, a).await,
         "failover" => failover(c, a).await,
         "acl" => acl(c, a),
+        "module" => module(c, a),
         _ => c.out.error(&format!("ERR '{}' cannot run here", spec.name)),
     }
     Next::Continue
@@ -90,11 +91,11 @@ fn hello(c: &mut Client, a: &[Bytes]) {
             name = Some(a[i + 1].clone());
             i += 2;
         } else {
-            return c.out.error(&format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(&a[i])));
+            return c.out.error([&b"ERR Syntax error in HELLO option '"[..], cmd::cstr(&a[i], usize::MAX), b"'"].concat());
         }
     }
     if !c.meta.authenticated.load(Relaxed) {
-        return c.out.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        return c.out.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
     if let Some(n) = name {
         *c.meta.name.lock().unwrap_or_else(|e| e.into_inner()) = Some(n);
@@ -288,10 +289,7 @@ async fn client(c: &mut Client, a: &[Bytes]) -> Next {
             }
         }
         "id" | "getname" | "setname" | "info" | "kill" | "pause" | "unpause" | "reply" => arity(c),
-        _ => c.out.error(&format!(
-            "ERR unknown subcommand '{}'. Try CLIENT HELP.",
-            String::from_utf8_lossy(&a[1])
-        )),
+        _ => c.out.error(crate::cmd::unknown_subcommand(&a[1], "CLIENT")),
     }
     Next::Continue
 }
@@ -305,7 +303,7 @@ fn client_list(c: &mut Client, a: &[Bytes]) {
             let t = String::from_utf8_lossy(&a[i + 1]).to_lowercase();
             let t = if t == "slave" { "replica".to_string() } else { t };
             if !["normal", "master", "replica", "pubsub"].contains(&t.as_str()) {
-                return c.out.error(&format!("ERR Unknown client type '{}'", String::from_utf8_lossy(&a[i + 1])));
+                return c.out.error([&b"ERR Unknown client type '"[..], cmd::cstr(&a[i + 1], usize::MAX), b"'"].concat());
             }
             typ = Some(t);
             i += 2;
@@ -475,9 +473,10 @@ fn config(c: &mut Client, a: &[Bytes]) {
         }
         "set" if a.len() >= 4 && a.len().is_multiple_of(2) => {
             let pairs: Vec<(Vec<u8>, Vec<u8>)> = a[2..].chunks(2).map(|p| (p[0].to_vec(), p[1].to_vec())).collect();
-            let r = c.shared.config.write().unwrap_or_else(|e| e.into_inner()).set(&pairs);
+            let local = c.meta.local;
+            let r = c.shared.config.write().unwrap_or_else(|e| e.into_inner()).set_ext(&pairs, local);
             match r {
-                Ok(()) => {
+                Ok(_) => {
                     c.shared.apply_config();
                     c.out.ok()
                 }
@@ -509,10 +508,7 @@ fn config(c: &mut Client, a: &[Bytes]) {
         "get" | "set" | "resetstat" | "rewrite" => {
             c.out.error(&format!("ERR wrong number of arguments for 'config|{}' command", sub))
         }
-        _ => c.out.error(&format!(
-            "ERR unknown subcommand '{}'. Try CONFIG HELP.",
-            String::from_utf8_lossy(&a[1])
-        )),
+        _ => c.out.error(crate::cmd::unknown_subcommand(&a[1], "CONFIG")),
     }
 }
 
@@ -649,10 +645,7 @@ fn command(c: &mut Client, a: &[Bytes]) {
             c.out.array(1);
             c.out.simple("COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are: COUNT, DOCS, GETKEYS, INFO, LIST, HELP");
         }
-        _ => c.out.error(&format!(
-            "ERR unknown subcommand '{}'. Try COMMAND HELP.",
-            String::from_utf8_lossy(&a[1])
-        )),
+        _ => c.out.error(crate::cmd::unknown_subcommand(&a[1], "COMMAND")),
     }
 }
 
@@ -714,13 +707,13 @@ fn replconf(c: &mut Client, a: &[Bytes]) {
             }
         } else if eq(o, "rdb-filter-only") {
             if !v.is_empty() && !eq(v, "functions") {
-                return c.out.error(&format!("ERR Unsupported rdb-filter-only option: {}", String::from_utf8_lossy(v)));
+                return c.out.error([&b"ERR Unsupported rdb-filter-only option: "[..], cmd::cstr(v, usize::MAX)].concat());
             }
         } else if eq(o, "ack") || eq(o, "getack") {
             // Only meaningful on a replica link: no reply, as Redis.
             return;
         } else {
-            return c.out.error(&format!("ERR Unrecognized REPLCONF option: {}", String::from_utf8_lossy(o)));
+            return c.out.error([&b"ERR Unrecognized REPLCONF option: "[..], cmd::cstr(o, usize::MAX)].concat());
         }
         i += 2;
     }
@@ -847,6 +840,10 @@ async fn wait(c: &mut Client, a: &[Bytes]) {
 
 async fn replicaof(c: &mut Client, a: &[Bytes]) {
     use crate::repl::master_link::SetMaster;
+    // As Redis: a failover owns the role until it ends or FAILOVER ABORT.
+    if crate::repl::failover::state(&c.shared) != crate::repl::failover::FailoverState::NoFailover {
+        return c.out.error("ERR REPLICAOF not allowed while failing over.");
+    }
     let target = if eq(&a[1], "NO") && eq(&a[2], "ONE") {
         None
     } else {
@@ -977,6 +974,44 @@ fn acl(c: &mut Client, a: &[Bytes]) {
             c.shared.acl_active.store(!denied.is_empty(), Relaxed);
             c.out.ok();
         }
-        _ => c.out.error(&format!("ERR unknown subcommand '{}'. Try ACL HELP.", String::from_utf8_lossy(&a[1]))),
+        _ => c.out.error(crate::cmd::unknown_subcommand(&a[1], "ACL")),
+    }
+}
+
+/// MODULE: tandem loads no modules. LIST answers an empty list; LOAD, LOADEX and UNLOAD are
+/// refused before they get here unless `enable-module-command` allows them (then they fail
+/// as a module that cannot be loaded or is not loaded does in Redis).
+fn module(c: &mut Client, a: &[Bytes]) {
+    let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+    match (sub.as_str(), a.len()) {
+        ("list", 2) => c.out.array(0),
+        ("load" | "loadex", 3..) => {
+            log::warn!("Module {} failed to load: tandem does not load Redis modules", String::from_utf8_lossy(&a[2]));
+            c.out.error("ERR Error loading the extension. Please check the server logs.");
+        }
+        ("unload", 3) => c.out.error("ERR Error unloading module: no such module with that name"),
+        ("help", 2) => {
+            let lines = [
+                "MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "LIST",
+                "    Return a list of loaded modules.",
+                "LOAD <path> [<arg> ...]",
+                "    Load a module library from <path>, passing to it any optional arguments.",
+                "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+                "    Load a module library from <path>, while passing it module configurations and optional arguments.",
+                "UNLOAD <name>",
+                "    Unload a module.",
+                "HELP",
+                "    Prints this help.",
+            ];
+            c.out.array(lines.len());
+            for l in lines {
+                c.out.simple(l);
+            }
+        }
+        ("list" | "load" | "loadex" | "unload" | "help", _) => {
+            c.out.error(format!("ERR wrong number of arguments for 'module|{}' command", sub))
+        }
+        _ => c.out.error(cmd::unknown_subcommand(&a[1], "MODULE")),
     }
 }

@@ -41,6 +41,8 @@ pub(crate) enum Next {
     Continue,
     /// Write what is buffered, then close (QUIT, protocol error, SHUTDOWN).
     Close,
+    /// Close without another byte (a cross-protocol attack: HTTP's `POST` or `Host:`).
+    Abort,
 }
 
 pub struct Client {
@@ -214,6 +216,10 @@ impl Client {
         let argv = req.argv;
         self.shared.stats.total_commands_processed.fetch_add(1, Relaxed);
         self.meta.tot_cmds.fetch_add(1, Relaxed);
+        if cmd::eq(&argv[0], "post") || cmd::eq(&argv[0], "host:") {
+            self.security_warning();
+            return Next::Abort;
+        }
         let Some(spec) = cmd::lookup(&argv[0]) else {
             self.reject(&cmd::unknown_command_error(&argv)).await;
             return Next::Continue;
@@ -221,6 +227,11 @@ impl Client {
         if !spec.arity_ok(argv.len()) {
             self.shared.cmd_stats[spec.index].rejected.fetch_add(1, Relaxed);
             self.reject_cmd(spec, &cmd::arity_error(spec.name)).await;
+            return Next::Continue;
+        }
+        if let Some(e) = self.protected_refusal(spec, &argv) {
+            self.shared.cmd_stats[spec.index].rejected.fetch_add(1, Relaxed);
+            self.reject_cmd(spec, e).await;
             return Next::Continue;
         }
         if !self.authenticated() && !spec.has(cmd::NO_AUTH) {
@@ -288,6 +299,41 @@ impl Client {
         }
     }
 
+    /// An HTTP request line or header reached us: someone is trying cross-protocol scripting
+    /// through a browser or a proxy. Logged at most once a minute, as Redis.
+    fn security_warning(&self) {
+        let now = crate::util::now_ms() / 1000;
+        let last = self.shared.security_warning_at.load(Relaxed);
+        if (now - last).abs() > 60 && self.shared.security_warning_at.compare_exchange(last, now, Relaxed, Relaxed).is_ok() {
+            log::warn!("Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.");
+        }
+    }
+
+    /// DEBUG and MODULE LOAD/LOADEX/UNLOAD are refused unless `enable-debug-command` /
+    /// `enable-module-command` is `yes`, or `local` and the client is local (Redis checks this
+    /// right after the arity, before authentication).
+    fn protected_refusal(&self, spec: &CommandSpec, argv: &[Bytes]) -> Option<&'static str> {
+        let allowed = match spec.name {
+            "debug" => self.shared.cfg().enable_debug_command(),
+            // Only a well-formed LOAD, LOADEX or UNLOAD (the subcommand's arity comes first).
+            "module"
+                if (argv.len() >= 3 && (cmd::eq(&argv[1], "load") || cmd::eq(&argv[1], "loadex")))
+                    || (argv.len() == 3 && cmd::eq(&argv[1], "unload")) =>
+            {
+                self.shared.cfg().enable_module_command()
+            }
+            _ => return None,
+        };
+        if allowed.allows(self.meta.local) {
+            return None;
+        }
+        Some(if spec.name == "debug" {
+            "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."
+        } else {
+            "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."
+        })
+    }
+
     /// Errors that depend on replication: read-only replica, stale data, min-replicas.
     fn role_check(&self, spec: &CommandSpec) -> Option<&'static str> {
         let sh = &self.shared;
@@ -334,7 +380,7 @@ impl Client {
 
     /// [`reject`](Self::reject) for a known command: a rejected EXEC discards the transaction
     /// and answers EXECABORT with the reason, as Redis's `rejectCommand` does.
-    async fn reject_cmd(&mut self, spec: &CommandSpec, msg: &str) {
+    async fn reject_cmd(&mut self, spec: &CommandSpec, msg: impl AsRef<[u8]>) {
         if spec.name != "exec" {
             return self.reject(msg).await;
         }
@@ -344,13 +390,14 @@ impl Client {
         self.meta.multi.store(-1, Relaxed);
         let _ = self.keyspace.send(keyspace::Unwatch(self.id));
         self.shared.stats.total_error_replies.fetch_add(1, Relaxed);
-        let reason = msg.strip_prefix("ERR ").unwrap_or(msg);
-        self.out.error(&format!("EXECABORT Transaction discarded because of: {}", reason));
+        let msg = msg.as_ref();
+        let reason = msg.strip_prefix(b"ERR ").unwrap_or(msg);
+        self.out.error([&b"EXECABORT Transaction discarded because of: "[..], reason].concat());
     }
 
     /// Replies with an error for a command that could not even be queued; inside MULTI it
     /// dooms the transaction. Earlier pipelined commands are answered first.
-    async fn reject(&mut self, msg: &str) {
+    async fn reject(&mut self, msg: impl AsRef<[u8]>) {
         self.flush().await;
         if self.multi.is_some() {
             self.multi_error = true;
@@ -503,11 +550,17 @@ impl Handler<Batch> for Client {
         let mut next = Next::Continue;
         for req in msg.reqs {
             next = self.process(req).await;
-            if next == Next::Close {
+            if next != Next::Continue {
                 break;
             }
         }
         self.flush().await;
+        if next == Next::Abort {
+            // What came before ran (as in Redis), but no reply goes out.
+            self.out.buf.clear();
+            ctx.stop(None);
+            return false;
+        }
         if let Some(e) = msg.error.filter(|_| next == Next::Continue) {
             self.out.raw(e.reply().as_bytes());
             log::debug!("Protocol error ({}) from client: id={} addr={}", e.0, self.id, self.meta.addr);
@@ -567,7 +620,9 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, me
         let error = parser.parse(&mut buf, limits, &mut reqs).err();
         meta.qbuf.store((buf.len() + parser.partial_bytes()) as u64, Relaxed);
         if reqs.is_empty() && error.is_none() {
-            if buf.len() + parser.partial_bytes() > qbuf_limit {
+            // As Redis 7.0, the limit is on bytes not yet parsed: the arguments of a
+            // half-read multibulk already parsed out of the buffer do not count.
+            if buf.len() > qbuf_limit {
                 log::warn!(
                     "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
                     meta.id,

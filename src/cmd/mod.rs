@@ -242,6 +242,7 @@ commands! {
     "replicaof", 3, "admin noscript stale", 0, 0, 0, "server", C, "Make the server a replica of another instance, or promote it as master";
     "slaveof", 3, "admin noscript stale", 0, 0, 0, "server", C, "Make the server a replica of another instance, or promote it as master";
     "acl", -2, "admin noscript loading stale", 0, 0, 0, "server", C, "A container for Access List Control commands";
+    "module", -2, "admin noscript", 0, 0, 0, "server", C, "A container for module commands";
     "failover", -1, "admin noscript stale", 0, 0, 0, "server", C, "Start a coordinated failover between this server and one of its replicas";
     "role", 1, "noscript loading stale fast", 0, 0, 0, "server", K(sv::role), "Return the role of the instance in the context of replication";
     "save", 1, "admin noscript no_multi", 0, 0, 0, "server", K(crate::persist::save_cmd), "Synchronously save the dataset to disk";
@@ -279,19 +280,38 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     m.get(&lower[..name.len()]).map(|&i| &table()[i])
 }
 
-/// Redis's reply for an unknown command.
-pub fn unknown_command_error(argv: &[Bytes]) -> String {
-    let mut s = format!(
-        "ERR unknown command '{}', with args beginning with: ",
-        String::from_utf8_lossy(&argv[0][..argv[0].len().min(128)])
-    );
+/// An argument as Redis's `%.<max>s` prints it: the raw bytes up to the first NUL, at most
+/// `max` of them.
+pub fn cstr(a: &[u8], max: usize) -> &[u8] {
+    let a = &a[..a.len().min(max)];
+    match a.iter().position(|&b| b == 0) {
+        Some(nul) => &a[..nul],
+        None => a,
+    }
+}
+
+/// Redis's reply for an unknown command: the name (128 bytes at most) and the first
+/// arguments, quoted, until the list reaches 128 bytes; raw bytes as sent.
+pub fn unknown_command_error(argv: &[Bytes]) -> Vec<u8> {
+    let mut args: Vec<u8> = Vec::new();
     for a in argv.iter().skip(1) {
-        s.push_str(&format!("'{}' ", String::from_utf8_lossy(&a[..a.len().min(128)])));
-        if s.len() > 512 {
+        if args.len() >= 128 {
             break;
         }
+        args.push(b'\'');
+        args.extend_from_slice(cstr(a, 128 - args.len() + 1));
+        args.extend_from_slice(b"' ");
     }
+    let mut s = b"ERR unknown command '".to_vec();
+    s.extend_from_slice(cstr(&argv[0], 128));
+    s.extend_from_slice(b"', with args beginning with: ");
+    s.extend_from_slice(&args);
     s
+}
+
+/// Redis's reply for an unknown subcommand of `container` (upper-case name).
+pub fn unknown_subcommand(sub: &[u8], container: &str) -> Vec<u8> {
+    [&b"ERR unknown subcommand '"[..], cstr(sub, 128), format!("'. Try {} HELP.", container).as_bytes()].concat()
 }
 
 pub fn arity_error(name: &str) -> String {

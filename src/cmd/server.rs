@@ -40,26 +40,24 @@ pub fn function(_ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     } else if eq(&a[1], "LIST") {
         ctx.out.array(0)
     } else {
-        ctx.error(&format!(
-            "ERR unknown subcommand '{}'. Try FUNCTION HELP.",
-            String::from_utf8_lossy(&a[1])
-        ))
+        ctx.error(crate::cmd::unknown_subcommand(&a[1], "FUNCTION"))
     }
 }
 
 pub fn memory(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    if eq(&a[1], "USAGE") && a.len() >= 3 {
-        match ks.dbs[ctx.db].keys.get(&a[2]) {
+    let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+    match (sub.as_str(), a.len()) {
+        ("usage", 3..) => match ks.dbs[ctx.db].keys.get(&a[2]) {
             Some(v) => ctx.out.int((v.approx_size() + a[2].len() + 56) as i64),
             None => ctx.out.null(),
+        },
+        ("doctor", 2) => ctx.out.bulk(b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base."),
+        ("purge", 2) => ctx.out.ok(),
+        // Known subcommands with the wrong argument count get the arity error, as Redis.
+        ("usage" | "doctor" | "purge" | "help" | "stats" | "malloc-stats", n) if n != 2 || sub == "usage" => {
+            ctx.error(format!("ERR wrong number of arguments for 'memory|{}' command", sub))
         }
-    } else if eq(&a[1], "DOCTOR") {
-        ctx.out.bulk(b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.")
-    } else {
-        ctx.error(&format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try MEMORY HELP.",
-            String::from_utf8_lossy(&a[1])
-        ))
+        _ => ctx.error(crate::cmd::unknown_subcommand(&a[1], "MEMORY")),
     }
 }
 
@@ -111,10 +109,7 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
         _ => match crate::repl::debug_extra(ks, ctx, &sub, a) {
             true => {}
-            false => ctx.error(&format!(
-                "ERR unknown subcommand '{}'. Try DEBUG HELP.",
-                String::from_utf8_lossy(&a[1])
-            )),
+            false => ctx.error(crate::cmd::unknown_subcommand(&a[1], "DEBUG")),
         },
     }
 }

@@ -493,7 +493,7 @@ fn reject_rogue(shared: &Shared, meta: &ClientMeta, argv: &[Bytes]) {
             Some("Replica can't interact with the keyspace".to_string())
         }
         Some(_) => None,
-        None => Some(crate::cmd::unknown_command_error(argv).trim_start_matches("ERR ").to_string()),
+        None => Some(String::from_utf8_lossy(&crate::cmd::unknown_command_error(argv)).trim_start_matches("ERR ").to_string()),
     };
     if let Some(e) = error {
         shared.stats.total_error_replies.fetch_add(1, Relaxed);

@@ -28,11 +28,13 @@ impl Out {
     }
 
     /// An error reply; `msg` carries its code (`ERR ...`, `WRONGTYPE ...`).
-    pub fn error(&mut self, msg: &str) {
+    /// The text is raw bytes: an argument echoed in it comes back as sent, as in Redis.
+    pub fn error(&mut self, msg: impl AsRef<[u8]>) {
+        let msg = msg.as_ref();
         self.buf.reserve(msg.len() + 3);
         self.buf.put_u8(b'-');
         // Newlines would break the framing: Redis replaces them with spaces.
-        for &b in msg.as_bytes() {
+        for &b in msg {
             self.buf.put_u8(if b == b'\r' || b == b'\n' { b' ' } else { b });
         }
         self.buf.put_slice(b"\r\n");

@@ -122,11 +122,15 @@ impl RequestParser {
 
     /// Reads the `*<n>\r\n` header.
     fn start_multibulk(&mut self, buf: &mut BytesMut, limits: Limits) -> Result<Step, ProtoError> {
-        let Some(nl) = find_crlf(buf) else {
-            if buf.len() > INLINE_MAX {
-                return Err(ProtoError("too big mbulk count string".into()));
+        let nl = match find_cr(buf) {
+            Cr::At(nl) => nl,
+            Cr::Pending => return Ok(Step::NeedMore),
+            Cr::Missing => {
+                if buf.len() > INLINE_MAX {
+                    return Err(ProtoError("too big mbulk count string".into()));
+                }
+                return Ok(Step::NeedMore);
             }
-            return Ok(Step::NeedMore);
         };
         let n = crate::util::num::parse_i64(&buf[1..nl]);
         let n = match n {
@@ -151,14 +155,15 @@ impl RequestParser {
             let len = match self.bulk_len {
                 Some(len) => len,
                 None => {
-                    let Some(nl) = find_crlf(buf) else {
-                        if buf.len() > INLINE_MAX {
-                            return Err(ProtoError("too big bulk count string".into()));
+                    let nl = match find_cr(buf) {
+                        Cr::At(nl) => nl,
+                        Cr::Pending => return Ok(Step::NeedMore),
+                        Cr::Missing => {
+                            if buf.len() > INLINE_MAX {
+                                return Err(ProtoError("too big bulk count string".into()));
+                            }
+                            return Ok(Step::NeedMore);
                         }
-                        if !buf.is_empty() && buf[0] != b'$' {
-                            return Err(expected_dollar(buf[0]));
-                        }
-                        return Ok(Step::NeedMore);
                     };
                     if buf[0] != b'$' {
                         return Err(expected_dollar(buf[0]));
@@ -196,7 +201,9 @@ impl RequestParser {
 
     /// Reads one inline command line. `None`: need more bytes; `Some(None)`: an empty line.
     fn inline(&mut self, buf: &mut BytesMut) -> Result<Option<Option<Request>>, ProtoError> {
-        let Some(nl) = memchr(b'\n', buf) else {
+        // As Redis (a C string search), a NUL byte hides the newline after it: the request
+        // waits for more input, up to the inline limit.
+        let Some(nl) = memchr_before_nul(b'\n', buf) else {
             if buf.len() > INLINE_MAX {
                 return Err(ProtoError("too big inline request".into()));
             }
@@ -229,26 +236,31 @@ fn expected_dollar(got: u8) -> ProtoError {
     ProtoError(format!("expected '$', got '{}'", got as char))
 }
 
-/// Position of the `\r` of the first `\r\n` in `buf`.
-fn find_crlf(buf: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(i) = memchr(b'\r', &buf[from..]) {
-        let i = from + i;
-        if i + 1 >= buf.len() {
-            return None;
-        }
-        if buf[i + 1] == b'\n' {
-            return Some(i);
-        }
-        from = i + 1;
-    }
-    None
+/// Where a `*<count>` or `$<len>` line ends.
+enum Cr {
+    /// The line's `\r` is here and a byte follows it.
+    At(usize),
+    /// The `\r` is the last byte: wait for the one after it.
+    Pending,
+    /// No `\r` yet (or a NUL byte before it).
+    Missing,
 }
 
-#[inline]
-fn memchr(c: u8, buf: &[u8]) -> Option<usize> {
-    buf.iter().position(|&b| b == c)
+/// Finds the `\r` ending a count line as Redis does: the first `\r` (a C string search, so
+/// not past a NUL byte), followed by any byte, which is skipped as if it were the `\n`.
+fn find_cr(buf: &[u8]) -> Cr {
+    match memchr_before_nul(b'\r', buf) {
+        Some(i) if i + 1 < buf.len() => Cr::At(i),
+        Some(_) => Cr::Pending,
+        None => Cr::Missing,
+    }
 }
+
+/// Position of the first `c` in `buf` that comes before any NUL byte.
+fn memchr_before_nul(c: u8, buf: &[u8]) -> Option<usize> {
+    buf.iter().position(|&b| b == c || b == 0).filter(|&i| buf[i] == c)
+}
+
 
 #[cfg(test)]
 mod tests {
@@ -299,6 +311,37 @@ mod tests {
         let (cmds, r) = parse_all(b"*-5\r\nPING\r\n");
         assert!(r.is_ok());
         assert_eq!(cmds.len(), 1);
+    }
+
+    #[test]
+    fn count_lines_end_at_the_first_cr_as_redis() {
+        // Redis skips the byte after the `\r` of a count line, whatever it is.
+        let (cmds, r) = parse_all(b"*1\rX$4\rYPING\r\n");
+        assert!(r.is_ok());
+        assert_eq!(cmds, vec![vec![b"PING".to_vec()]]);
+        // A count line cut after its `\r`: wait.
+        let (cmds, r) = parse_all(b"*1\r");
+        assert!(r.is_ok() && cmds.is_empty());
+        // Something other than `$` with no line end yet: wait, as Redis (no error yet).
+        let (cmds, r) = parse_all(b"*1\r\nfoo");
+        assert!(r.is_ok() && cmds.is_empty());
+    }
+
+    #[test]
+    fn nul_hides_the_line_end_as_in_redis() {
+        let (cmds, r) = parse_all(b"PI\0NG\r\n");
+        assert!(r.is_ok() && cmds.is_empty());
+        let (cmds, r) = parse_all(b"*1\0\r\n$4\r\nPING\r\n");
+        assert!(r.is_ok() && cmds.is_empty());
+        // Past the inline limit it is an error.
+        let mut big = b"PING\0".to_vec();
+        big.resize(INLINE_MAX + 10, b'a');
+        big.extend_from_slice(b"\r\n");
+        assert_eq!(parse_all(&big).1.unwrap_err().0, "too big inline request");
+        // NULs inside a bulk payload are data.
+        let (cmds, r) = parse_all(b"*2\r\n$4\r\nECHO\r\n$3\r\na\0b\r\n");
+        assert!(r.is_ok());
+        assert_eq!(cmds[0][1], b"a\0b".to_vec());
     }
 
     #[test]
