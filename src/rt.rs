@@ -99,10 +99,14 @@ impl Conn {
         }
     }
 
-    /// Whether the peer is on this machine (protected mode).
+    /// Whether the peer is local as Redis's `islocalClient` has it (protected mode): a Unix
+    /// socket, or TCP from exactly 127.0.0.1 or ::1 (not the rest of 127.0.0.0/8).
     pub fn is_local(&self) -> bool {
         match self {
-            Conn::Tcp(s) => s.peer_addr().map(|a| a.ip().is_loopback()).unwrap_or(true),
+            Conn::Tcp(s) => s
+                .peer_addr()
+                .map(|a| a.ip() == std::net::Ipv4Addr::LOCALHOST || a.ip() == std::net::Ipv6Addr::LOCALHOST)
+                .unwrap_or(false),
             Conn::Unix(_) => true,
         }
     }

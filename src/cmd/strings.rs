@@ -3,15 +3,16 @@
 use super::{arg_i64, eq, err};
 use crate::keyspace::{thin::Thin, Ctx, Keyspace, Value};
 use crate::util::num;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 const PXAT: &[u8] = b"PXAT";
 
-/// Reads a string value: `Ok(None)` when missing, `Err` (after replying) on wrong type.
-pub fn read_str(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, ()> {
+/// Reads a string value in place: `Ok(None)` when missing, `Err` (after replying) on wrong
+/// type. No copy: a read of a large string costs what its reply costs.
+pub fn read_str<'k>(ks: &'k mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Result<Option<&'k [u8]>, ()> {
     match ks.lookup_read(ctx, key) {
         None => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s.to_bytes())),
+        Some(Value::Str(s)) => Ok(Some(s.as_slice())),
         Some(_) => {
             ctx.error(err::WRONGTYPE);
             Err(())
@@ -19,11 +20,12 @@ pub fn read_str(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Result<Option<B
     }
 }
 
-/// Like [`read_str`] but for writes (no hit/miss counting).
-fn write_lookup_str(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, ()> {
+/// Like [`read_str`] but for writes (no hit/miss counting): the string, writable in place
+/// (a snapshot sharing its segment gets its own copy first).
+fn write_lookup_str<'k>(ks: &'k mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Result<Option<&'k mut Thin>, ()> {
     match ks.lookup_write(ctx, key) {
         None => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s.to_bytes())),
+        Some(Value::Str(s)) => Ok(Some(s)),
         Some(_) => {
             ctx.error(err::WRONGTYPE);
             Err(())
@@ -31,9 +33,6 @@ fn write_lookup_str(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Result<Opti
     }
 }
 
-fn own(b: &[u8]) -> Bytes {
-    Bytes::copy_from_slice(b)
-}
 
 fn max_bulk(ks: &Keyspace) -> usize {
     ks.shared.cfg().proto_max_bulk_len() as usize
@@ -116,7 +115,7 @@ pub fn set(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let key = &a[1];
     let old = if get {
         match write_lookup_str(ks, ctx, key) {
-            Ok(v) => v,
+            Ok(v) => v.map(|s| s.to_bytes()),
             Err(()) => return,
         }
     } else {
@@ -192,14 +191,14 @@ pub fn psetex(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 }
 
 pub fn getset(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    let Ok(old) = write_lookup_str(ks, ctx, &a[1]) else { return };
+    let Ok(old) = write_lookup_str(ks, ctx, &a[1]).map(|o| o.map(|s| s.to_bytes())) else { return };
     ks.set_key(ctx, &a[1], Value::Str(Thin::new(&a[2])), false);
     ctx.rewrite(vec![Bytes::from_static(b"SET"), a[1].clone(), a[2].clone()]);
     reply_opt(ctx, old);
 }
 
 pub fn getdel(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    let Ok(old) = read_str(ks, ctx, &a[1]) else { return };
+    let Ok(old) = read_str(ks, ctx, &a[1]).map(|o| o.map(Bytes::copy_from_slice)) else { return };
     if old.is_some() {
         ks.delete(ctx, &a[1]);
         ctx.rewrite(vec![Bytes::from_static(b"DEL"), a[1].clone()]);
@@ -229,7 +228,7 @@ pub fn getex(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
         i += 1;
     }
-    let Ok(v) = read_str(ks, ctx, &a[1]) else { return };
+    let Ok(v) = read_str(ks, ctx, &a[1]).map(|o| o.map(Bytes::copy_from_slice)) else { return };
     let Some(v) = v else {
         ctx.out.null();
         return;
@@ -257,10 +256,7 @@ pub fn mget(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     ctx.out.array(a.len() - 1);
     for k in &a[1..] {
         match ks.lookup_read(ctx, k) {
-            Some(Value::Str(s)) => {
-                let s = s.clone();
-                ctx.out.bulk(&s)
-            }
+            Some(Value::Str(s)) => ctx.out.bulk(s),
             _ => ctx.out.null(),
         }
     }
@@ -298,7 +294,7 @@ fn incr_by(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], by: i64) {
     let Ok(cur) = write_lookup_str(ks, ctx, key) else { return };
     let cur = match cur {
         None => 0,
-        Some(s) => match num::parse_i64(&s) {
+        Some(s) => match num::parse_i64(s) {
             Some(v) => v,
             None => return ctx.error(err::NOT_INT),
         },
@@ -338,7 +334,7 @@ pub fn incrbyfloat(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Ok(cur) = write_lookup_str(ks, ctx, &a[1]) else { return };
     let cur = match cur {
         None => 0.0,
-        Some(s) => match num::parse_f64(&s) {
+        Some(s) => match num::parse_f64(s) {
             Some(v) => v,
             None => return ctx.error(err::NOT_FLOAT),
         },
@@ -356,27 +352,43 @@ pub fn incrbyfloat(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     ctx.out.bulk(&v);
 }
 
+/// APPEND key value: grows the string in place (amortised, as Redis's sds), so a run of
+/// appends costs what the appended bytes cost, however long the string.
 pub fn append(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    let Ok(cur) = write_lookup_str(ks, ctx, &a[1]) else { return };
-    let cur_exists = cur.is_some();
-    let new = match cur {
-        None => own(&a[2]),
-        Some(s) => {
-            if s.len() + a[2].len() > max_bulk(ks) {
+    let max = max_bulk(ks);
+    let len = match write_lookup_str(ks, ctx, &a[1]) {
+        Err(()) => return,
+        Ok(None) => {
+            ks.set_key(ctx, &a[1], Value::Str(Thin::new(&a[2])), true);
+            return ctx.out.int(a[2].len() as i64);
+        }
+        Ok(Some(s)) => {
+            if s.len() + a[2].len() > max {
                 return ctx.error(err::BULK_TOO_BIG);
             }
-            let mut b = BytesMut::with_capacity(s.len() + a[2].len());
-            b.extend_from_slice(&s);
-            b.extend_from_slice(&a[2]);
-            b.freeze()
+            s.extend_from_slice(&a[2]);
+            s.len()
         }
     };
-    let len = new.len();
-    ks.set_key(ctx, &a[1], Value::Str(Thin::new(&new)), true);
-    if cur_exists {
-        ks.mark_raw(ctx.db, &a[1]);
-    }
+    modified_in_place(ks, ctx, &a[1]);
     ctx.out.int(len as i64);
+}
+
+/// After a string changed in place: a change (dirty, WATCH) and, as Redis's
+/// dbUnshareStringValue, OBJECT ENCODING `raw`.
+fn modified_in_place(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8]) {
+    ks.modified(ctx, key);
+    if !ks.dbs[ctx.db].raw.contains(key) {
+        ks.mark_raw(ctx.db, key);
+    }
+}
+
+/// A new string key of `len` zero bytes (SETRANGE, SETBIT on a missing key), `raw` as Redis.
+fn create_zeroed(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], len: usize, fill: impl FnOnce(&mut [u8])) {
+    let mut t = Thin::zeroed(len);
+    fill(t.as_mut_slice());
+    ks.set_key(ctx, key, Value::Str(t), true);
+    ks.mark_raw(ctx.db, key);
 }
 
 pub fn strlen(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
@@ -417,28 +429,26 @@ pub fn setrange(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if offset < 0 {
         return ctx.error("ERR offset is out of range");
     }
-    let Ok(cur) = write_lookup_str(ks, ctx, &a[1]) else { return };
+    let max = max_bulk(ks) as u64;
     let val = &a[3];
-    let cur_len = cur.as_ref().map_or(0, |s| s.len());
-    if val.is_empty() {
-        return ctx.out.int(cur_len as i64);
-    }
     let need = offset as u64 + val.len() as u64;
-    if need > max_bulk(ks) as u64 {
-        return ctx.error(err::BULK_TOO_BIG);
-    }
-    let need = need as usize;
-    let mut b = BytesMut::with_capacity(need.max(cur_len));
-    if let Some(s) = &cur {
-        b.extend_from_slice(s);
-    }
-    if b.len() < need {
-        b.resize(need, 0);
-    }
-    b[offset as usize..need].copy_from_slice(val);
-    let len = b.len();
-    ks.set_key(ctx, &a[1], Value::Str(Thin::new(&b)), true);
-    ks.mark_raw(ctx.db, &a[1]);
+    let offset = offset as usize;
+    let len = match write_lookup_str(ks, ctx, &a[1]) {
+        Err(()) => return,
+        // Setting nothing answers the current length and changes nothing.
+        Ok(cur) if val.is_empty() => return ctx.out.int(cur.map_or(0, |s| s.len()) as i64),
+        _ if need > max => return ctx.error(err::BULK_TOO_BIG),
+        Ok(None) => {
+            create_zeroed(ks, ctx, &a[1], need as usize, |b| b[offset..].copy_from_slice(val));
+            return ctx.out.int(need as i64);
+        }
+        Ok(Some(s)) => {
+            s.grow_zeroed(need as usize);
+            s.as_mut_slice()[offset..need as usize].copy_from_slice(val);
+            s.len()
+        }
+    };
+    modified_in_place(ks, ctx, &a[1]);
     ctx.out.int(len as i64);
 }
 
@@ -453,29 +463,35 @@ fn bit_offset(ks: &Keyspace, ctx: &mut Ctx, a: &[u8]) -> Option<u64> {
     }
 }
 
+/// SETBIT key offset 0|1: in place; as Redis, the key is created or grown (zero-filled) to
+/// hold the bit and counts as changed even when the bit already had that value.
 pub fn setbit(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Some(offset) = bit_offset(ks, ctx, &a[2]) else { return };
     let on = match num::parse_i64(&a[3]) {
         Some(v @ (0 | 1)) => v as u8,
         _ => return ctx.error("ERR bit is not an integer or out of range"),
     };
-    let Ok(cur) = write_lookup_str(ks, ctx, &a[1]) else { return };
     let byte = (offset >> 3) as usize;
     let shift = 7 - (offset & 7) as u8;
-    let old = cur.as_ref().and_then(|s| s.get(byte)).map_or(0, |b| (b >> shift) & 1);
-    let grows = cur.as_ref().is_none_or(|s| s.len() <= byte);
-    if grows || old != on {
-        let mut b = BytesMut::with_capacity((byte + 1).max(cur.as_ref().map_or(0, |s| s.len())));
-        if let Some(s) = &cur {
-            b.extend_from_slice(s);
+    let set = |b: &mut u8| {
+        let old = (*b >> shift) & 1;
+        *b = (*b & !(1 << shift)) | (on << shift);
+        old
+    };
+    let old = match write_lookup_str(ks, ctx, &a[1]) {
+        Err(()) => return,
+        Ok(None) => {
+            create_zeroed(ks, ctx, &a[1], byte + 1, |b| {
+                set(&mut b[byte]);
+            });
+            return ctx.out.int(0);
         }
-        if b.len() <= byte {
-            b.resize(byte + 1, 0);
+        Ok(Some(s)) => {
+            s.grow_zeroed(byte + 1);
+            set(&mut s.as_mut_slice()[byte])
         }
-        b[byte] = (b[byte] & !(1 << shift)) | (on << shift);
-        ks.set_key(ctx, &a[1], Value::Str(Thin::new(&b)), true);
-        ks.mark_raw(ctx.db, &a[1]);
-    }
+    };
+    modified_in_place(ks, ctx, &a[1]);
     ctx.out.int(old as i64);
 }
 

@@ -212,7 +212,7 @@ pub static SPECS: &[Spec] = &[
     boolean("replica-ignore-disk-write-errors", None, 0, false, N),
     // strings
     string("aclfile", None, IMMUTABLE, false, Some(""), C::None, N),
-    string("unixsocket", None, IMMUTABLE, true, None, C::None, N),
+    string("unixsocket", None, IMMUTABLE, true, None, C::None, H),
     string("pidfile", None, IMMUTABLE, true, None, C::None, H),
     string("replica-announce-ip", Some("slave-announce-ip"), 0, true, None, C::None, H),
     string("masteruser", None, SENSITIVE, true, None, C::None, H),
@@ -245,7 +245,7 @@ pub static SPECS: &[Spec] = &[
     enumeration("sanitize-dump-payload", 0, SANITIZE_DUMP_PAYLOAD, 0, N),
     enumeration("enable-protected-configs", IMMUTABLE, PROTECTED_ACTION, 0, H),
     enumeration("enable-debug-command", IMMUTABLE, PROTECTED_ACTION, 0, H),
-    enumeration("enable-module-command", IMMUTABLE, PROTECTED_ACTION, 0, N),
+    enumeration("enable-module-command", IMMUTABLE, PROTECTED_ACTION, 0, H),
     enumeration("cluster-preferred-endpoint-type", 0, CLUSTER_ENDPOINT_TYPE, 0, N),
     enumeration("propagation-error-behavior", 0, PROPAGATION_ERROR_BEHAVIOR, 0, N),
     shutdown("shutdown-on-sigint"),
@@ -290,7 +290,7 @@ pub static SPECS: &[Spec] = &[
     num("repl-diskless-sync-max-replicas", None, 0, 0, INT_MAX, 0, Int, H),
     // unsigned int
     unum("maxclients", None, 0, 1, UINT_MAX, 10000, Int, H),
-    unum("unixsocketperm", None, IMMUTABLE, 0, 0o777, 0, Octal, N),
+    unum("unixsocketperm", None, IMMUTABLE, 0, 0o777, 0, Octal, H),
     unum("socket-mark-id", None, IMMUTABLE, 0, UINT_MAX, 0, Int, N),
     // unsigned long (range-checked as signed, like Redis)
     num("active-defrag-max-scan-fields", None, 0, 1, LONG_MAX, 1000, Int, N),

@@ -5,11 +5,24 @@
 //! `Thin` is 8 bytes (and lets `Value` be 16), so a slot is 24 bytes. Cloning copies the
 //! bytes: clones happen only when a segment is copied after a snapshot.
 
-use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::alloc::{alloc, dealloc, handle_alloc_error, realloc, Layout};
 use std::ptr::NonNull;
 
+/// Header of the exact form: the length as a `u32` (high bit clear).
 const HDR: usize = 4;
+/// Set in the first `u32` of the growable form.
+const GROWN: u32 = 1 << 31;
+/// Header of the growable form: the tag word, padding, the length and the capacity (`u64`s).
+const GROWN_HDR: usize = 24;
+/// Growth as Redis's sds: double up to 1 MiB, then 1 MiB more at a time.
+const MAX_PREALLOC: usize = 1024 * 1024;
 
+/// An owned byte string behind one pointer.
+///
+/// Two forms: *exact* (`[len: u32][bytes]`, what every key and most values use) and
+/// *growable* (`[GROWN][pad][len: u64][cap: u64][bytes .. cap]`), which a string takes once it
+/// is grown in place (APPEND, SETRANGE, SETBIT), so that repeated growth is amortised as
+/// Redis's sds greedy preallocation, and strings of 2 GiB and more.
 pub struct Thin(NonNull<u8>);
 
 // The allocation is owned exclusively; the bytes are plain data.
@@ -17,13 +30,28 @@ unsafe impl Send for Thin {}
 unsafe impl Sync for Thin {}
 
 impl Thin {
-    fn layout(len: usize) -> Layout {
-        Layout::from_size_align(HDR + len, 4).expect("length fits a layout")
+    fn exact_layout(len: usize) -> Layout {
+        Layout::from_size_align(HDR + len, 4).unwrap_or_else(|_| handle_alloc_error(Layout::new::<u64>()))
+    }
+
+    fn grown_layout(cap: usize) -> Layout {
+        match GROWN_HDR.checked_add(cap).map(|n| Layout::from_size_align(n, 8)) {
+            Some(Ok(l)) => l,
+            _ => handle_alloc_error(Layout::new::<u64>()),
+        }
     }
 
     pub fn new(data: &[u8]) -> Thin {
-        assert!(data.len() <= u32::MAX as usize, "value too large");
-        let layout = Self::layout(data.len());
+        if data.len() as u64 >= GROWN as u64 {
+            let mut t = Self::with_capacity(data.len());
+            // SAFETY: the capacity holds `data.len()` bytes.
+            unsafe {
+                std::ptr::copy_nonoverlapping(data.as_ptr(), t.data_ptr(), data.len());
+                t.set_len(data.len());
+            }
+            return t;
+        }
+        let layout = Self::exact_layout(data.len());
         // SAFETY: the layout has a non-zero size (the header); the header and data are
         // written inside the allocation before use.
         unsafe {
@@ -35,10 +63,76 @@ impl Thin {
         }
     }
 
+    /// `len` zero bytes, exact.
+    pub fn zeroed(len: usize) -> Thin {
+        if len as u64 >= GROWN as u64 {
+            let mut t = Self::with_capacity(len);
+            t.grow_zeroed(len);
+            return t;
+        }
+        let layout = Self::exact_layout(len);
+        // SAFETY: the layout has a non-zero size; header and data are written before use.
+        unsafe {
+            let p = std::alloc::alloc_zeroed(layout);
+            let Some(p) = NonNull::new(p) else { handle_alloc_error(layout) };
+            (p.as_ptr() as *mut u32).write(len as u32);
+            Thin(p)
+        }
+    }
+
+    /// An empty string of the growable form with room for `cap` bytes.
+    fn with_capacity(cap: usize) -> Thin {
+        let layout = Self::grown_layout(cap);
+        // SAFETY: the layout has a non-zero size; the header is written before use.
+        unsafe {
+            let p = alloc(layout);
+            let Some(p) = NonNull::new(p) else { handle_alloc_error(layout) };
+            (p.as_ptr() as *mut u32).write(GROWN);
+            (p.as_ptr().add(8) as *mut u64).write(0);
+            (p.as_ptr().add(16) as *mut u64).write(cap as u64);
+            Thin(p)
+        }
+    }
+
+    #[inline]
+    fn is_grown(&self) -> bool {
+        // SAFETY: the first word is always initialised and 4-aligned.
+        unsafe { (self.0.as_ptr() as *const u32).read() & GROWN != 0 }
+    }
+
     #[inline]
     pub fn len(&self) -> usize {
-        // SAFETY: the header is always initialised and 4-aligned.
-        unsafe { (self.0.as_ptr() as *const u32).read() as usize }
+        // SAFETY: the header of either form is initialised; the growable form is 8-aligned.
+        unsafe {
+            let w = (self.0.as_ptr() as *const u32).read();
+            if w & GROWN == 0 {
+                w as usize
+            } else {
+                (self.0.as_ptr().add(8) as *const u64).read() as usize
+            }
+        }
+    }
+
+    /// Bytes the allocation can hold without growing.
+    pub fn capacity(&self) -> usize {
+        if self.is_grown() {
+            // SAFETY: the growable form's header holds the capacity at offset 16.
+            unsafe { (self.0.as_ptr().add(16) as *const u64).read() as usize }
+        } else {
+            self.len()
+        }
+    }
+
+    /// SAFETY: only for the growable form, with `len <= capacity` bytes initialised.
+    unsafe fn set_len(&mut self, len: usize) {
+        (self.0.as_ptr().add(8) as *mut u64).write(len as u64);
+    }
+
+    #[inline]
+    fn data_ptr(&self) -> *mut u8 {
+        let off = if self.is_grown() { GROWN_HDR } else { HDR };
+        // SAFETY: the data starts right after the header of its form.
+        unsafe { self.0.as_ptr().add(off) }
     }
 
     #[inline]
@@ -48,16 +142,75 @@ impl Thin {
 
     #[inline]
     pub fn as_slice(&self) -> &[u8] {
-        // SAFETY: `len` bytes follow the header, initialised at creation.
-        unsafe { std::slice::from_raw_parts(self.0.as_ptr().add(HDR), self.len()) }
+        // SAFETY: `len` bytes follow the header, initialised.
+        unsafe { std::slice::from_raw_parts(self.data_ptr(), self.len()) }
     }
 
     /// The bytes, writable in place (the length stays).
     #[inline]
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: `len` bytes follow the header, initialised at creation; `&mut self` makes
-        // this the only reference to them.
-        unsafe { std::slice::from_raw_parts_mut(self.0.as_ptr().add(HDR), self.len()) }
+        // SAFETY: `len` bytes follow the header, initialised; `&mut self` makes this the only
+        // reference to them.
+        unsafe { std::slice::from_raw_parts_mut(self.data_ptr(), self.len()) }
+    }
+
+    /// Makes room for a length of `need` bytes: the string takes the growable form, with
+    /// greedy preallocation (double below 1 MiB, else 1 MiB more), so a run of appends copies
+    /// the bytes O(log n) times, not once per call.
+    fn reserve_total(&mut self, need: usize) {
+        if need <= self.capacity() && self.is_grown() {
+            return;
+        }
+        let cap = if need < MAX_PREALLOC { need.saturating_mul(2) } else { need.saturating_add(MAX_PREALLOC) };
+        let len = self.len();
+        if self.is_grown() {
+            let old = Self::grown_layout(self.capacity());
+            let new = Self::grown_layout(cap);
+            // SAFETY: allocated with `old`; same alignment; the header is kept by realloc.
+            unsafe {
+                let p = realloc(self.0.as_ptr(), old, new.size());
+                let Some(p) = NonNull::new(p) else { handle_alloc_error(new) };
+                self.0 = p;
+                (p.as_ptr().add(16) as *mut u64).write(cap as u64);
+            }
+        } else {
+            let mut t = Self::with_capacity(cap);
+            // SAFETY: the new capacity holds at least `len` bytes.
+            unsafe {
+                std::ptr::copy_nonoverlapping(self.data_ptr(), t.data_ptr(), len);
+                t.set_len(len);
+            }
+            *self = t;
+        }
+    }
+
+    /// Appends `data` in place (amortised growth).
+    pub fn extend_from_slice(&mut self, data: &[u8]) {
+        let len = self.len();
+        let need = len.saturating_add(data.len());
+        if need == len {
+            return;
+        }
+        self.reserve_total(need);
+        // SAFETY: the capacity holds `need` bytes; the growable form after `reserve_total`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.data_ptr().add(len), data.len());
+            self.set_len(need);
+        }
+    }
+
+    /// Grows to `new_len` bytes, the new ones zero (as Redis's sdsgrowzero); never shrinks.
+    pub fn grow_zeroed(&mut self, new_len: usize) {
+        let len = self.len();
+        if new_len <= len {
+            return;
+        }
+        self.reserve_total(new_len);
+        // SAFETY: the capacity holds `new_len` bytes; the growable form after `reserve_total`.
+        unsafe {
+            std::ptr::write_bytes(self.data_ptr().add(len), 0, new_len - len);
+            self.set_len(new_len);
+        }
     }
 
     /// A `Bytes` copy (for replies and propagation).
@@ -68,13 +221,14 @@ impl Thin {
 
 impl Drop for Thin {
     fn drop(&mut self) {
-        let layout = Self::layout(self.len());
-        // SAFETY: allocated in `new` with this same layout.
+        let layout = if self.is_grown() { Self::grown_layout(self.capacity()) } else { Self::exact_layout(self.len()) };
+        // SAFETY: allocated with this same layout (`new`, `with_capacity` or `reserve_total`).
         unsafe { dealloc(self.0.as_ptr(), layout) }
     }
 }
 
 impl Clone for Thin {
+    /// An exact copy (a snapshot's copy of a segment needs no spare room).
     fn clone(&self) -> Thin {
         Thin::new(self.as_slice())
     }
@@ -137,6 +291,38 @@ mod tests {
             assert!(c.iter().zip(&v).all(|(a, b)| *a == b.wrapping_add(1)));
         }
         assert_eq!(std::mem::size_of::<Thin>(), 8);
+    }
+
+    #[test]
+    fn grows_in_place_amortised() {
+        let mut t = Thin::new(b"ab");
+        let mut model = b"ab".to_vec();
+        let mut reallocs = 0;
+        for i in 0..5000u32 {
+            let cap = t.capacity();
+            let chunk = i.to_le_bytes();
+            t.extend_from_slice(&chunk);
+            model.extend_from_slice(&chunk);
+            if t.capacity() != cap {
+                reallocs += 1;
+            }
+        }
+        assert_eq!(&t[..], &model[..]);
+        assert!(reallocs < 20, "{} reallocations", reallocs);
+        t.grow_zeroed(30_000);
+        model.resize(30_000, 0);
+        assert_eq!(&t[..], &model[..]);
+        t.as_mut_slice()[29_999] = 7;
+        let c = t.clone();
+        assert_eq!(c.len(), 30_000);
+        assert_eq!(c.capacity(), 30_000);
+        assert_eq!(c[29_999], 7);
+        // Growing an exact string from empty.
+        let mut e = Thin::new(b"");
+        e.grow_zeroed(3);
+        assert_eq!(&e[..], &[0, 0, 0]);
+        e.extend_from_slice(b"");
+        assert_eq!(e.len(), 3);
         assert_eq!(std::mem::size_of::<Option<Thin>>(), 8);
     }
 }

@@ -1,0 +1,173 @@
+//! Admin paths closed as Redis closes them (issue 9): DEBUG and MODULE LOAD/UNLOAD behind
+//! `enable-debug-command` / `enable-module-command` (`no`, `yes`, `local`), protected configs
+//! behind `enable-protected-configs`, and the cross-protocol guard (HTTP `POST` / `Host:`
+//! closes the connection). Each case runs on tandem and on real redis-server, with the same
+//! bytes expected from both.
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+const DEBUG_DENIED: &str = "-ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.\r\n";
+const MODULE_DENIED: &str = "-ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.\r\n";
+
+/// Both servers started with the same arguments (redis-server only when installed).
+fn pair(extra: &[&str]) -> Vec<Server> {
+    let mut v = vec![Server::tandem(extra)];
+    if have_redis() {
+        v.push(Server::redis(extra));
+    }
+    v
+}
+
+/// A raw connection from source address `from` to 127.0.0.1 (only exactly 127.0.0.1, ::1 and
+/// Unix sockets are "local" to Redis, although 127.0.0.2 is loopback too).
+fn conn_from(from: &str, port: u16) -> Conn {
+    use socket2::{Domain, Socket, Type};
+    let sock = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let src: std::net::SocketAddr = format!("{}:0", from).parse().unwrap();
+    sock.bind(&src.into()).expect("bind source address");
+    let dst: std::net::SocketAddr = format!("127.0.0.1:{}", port).parse().unwrap();
+    sock.connect(&dst.into()).expect("connect");
+    let s: TcpStream = sock.into();
+    s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    Conn { r: std::io::BufReader::new(s.try_clone().unwrap()), w: s }
+}
+
+#[test]
+fn debug_and_module_refused_by_default() {
+    for s in pair(&[]) {
+        let mut c = s.conn();
+        let who = &s.program;
+        assert_eq!(c.raw_s(&["DEBUG", "SLEEP", "0"]), DEBUG_DENIED, "{}", who);
+        assert_eq!(c.raw_s(&["debug", "populate", "1000000"]), DEBUG_DENIED, "{}", who);
+        assert_eq!(c.raw_s(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), DEBUG_DENIED, "{}", who);
+        assert_eq!(c.raw_s(&["DEBUG", "RELOAD"]), DEBUG_DENIED, "{}", who);
+        assert_eq!(c.cmd(&["DBSIZE"]).int(), 0, "{}: DEBUG POPULATE must not have run", who);
+        // The arity check comes first, as in Redis.
+        assert_eq!(c.raw_s(&["DEBUG"]), "-ERR wrong number of arguments for 'debug' command\r\n", "{}", who);
+        // Inside MULTI the refusal dooms the transaction.
+        assert_eq!(c.raw_s(&["MULTI"]), "+OK\r\n");
+        assert_eq!(c.raw_s(&["DEBUG", "SLEEP", "0"]), DEBUG_DENIED, "{}", who);
+        assert_eq!(c.raw_s(&["EXEC"]), "-EXECABORT Transaction discarded because of previous errors.\r\n", "{}", who);
+        assert_eq!(c.raw_s(&["MODULE", "LOAD", "/nonexistent.so"]), MODULE_DENIED, "{}", who);
+        assert_eq!(c.raw_s(&["MODULE", "LOADEX", "/nonexistent.so"]), MODULE_DENIED, "{}", who);
+        assert_eq!(c.raw_s(&["MODULE", "UNLOAD", "x"]), MODULE_DENIED, "{}", who);
+        assert_eq!(c.raw_s(&["MODULE", "LIST"]), "*0\r\n", "{}", who);
+        assert_eq!(c.raw_s(&["MODULE", "LOAD"]), "-ERR wrong number of arguments for 'module|load' command\r\n", "{}", who);
+        assert_eq!(c.raw_s(&["MODULE", "FOO"]), "-ERR unknown subcommand 'FOO'. Try MODULE HELP.\r\n", "{}", who);
+        // Settable only at start.
+        assert_eq!(
+            c.raw_s(&["CONFIG", "SET", "enable-debug-command", "yes"]),
+            "-ERR CONFIG SET failed (possibly related to argument 'enable-debug-command') - can't set immutable config\r\n",
+            "{}",
+            who
+        );
+    }
+}
+
+#[test]
+fn debug_refused_before_authentication() {
+    for s in pair(&["--requirepass", "secret"]) {
+        let mut c = s.conn();
+        // Redis checks protection right after the arity, before NOAUTH.
+        assert_eq!(c.raw_s(&["DEBUG", "SLEEP", "0"]), DEBUG_DENIED, "{}", s.program);
+        assert_eq!(c.raw_s(&["GET", "k"]), "-NOAUTH Authentication required.\r\n", "{}", s.program);
+    }
+    for s in pair(&["--requirepass", "secret", "--enable-debug-command", "yes"]) {
+        let mut c = s.conn();
+        assert_eq!(c.raw_s(&["DEBUG", "SLEEP", "0"]), "-NOAUTH Authentication required.\r\n", "{}", s.program);
+    }
+}
+
+#[test]
+fn debug_yes_and_local() {
+    for s in pair(&["--enable-debug-command", "yes", "--protected-mode", "no"]) {
+        assert_eq!(conn_from("127.0.0.2", s.port).raw_s(&["DEBUG", "SLEEP", "0"]), "+OK\r\n", "{}", s.program);
+    }
+    let dir = TempDir::new("unixsock");
+    let kinds: &[Kind] = if have_redis() { &[Kind::Tandem, Kind::Redis] } else { &[Kind::Tandem] };
+    for (i, kind) in kinds.iter().enumerate() {
+        let sock = dir.path().join(format!("s{}.sock", i));
+        let sock_s = sock.to_str().unwrap();
+        let s = Server::start(*kind, None, &["--enable-debug-command", "local", "--enable-module-command", "local", "--protected-mode", "no", "--unixsocket", sock_s]);
+        let who = &s.program;
+        // 127.0.0.1 is local; 127.0.0.2, although loopback, is not (Redis's islocalClient).
+        assert_eq!(s.conn().raw_s(&["DEBUG", "SLEEP", "0"]), "+OK\r\n", "{}", who);
+        let mut far = conn_from("127.0.0.2", s.port);
+        assert_eq!(far.raw_s(&["DEBUG", "SLEEP", "0"]), DEBUG_DENIED, "{}", who);
+        assert_eq!(far.raw_s(&["MODULE", "UNLOAD", "x"]), MODULE_DENIED, "{}", who);
+        assert_eq!(
+            s.conn().raw_s(&["MODULE", "UNLOAD", "x"]),
+            "-ERR Error unloading module: no such module with that name\r\n",
+            "{}",
+            who
+        );
+        // A Unix socket is local.
+        let mut u = std::os::unix::net::UnixStream::connect(&sock).expect("unix socket");
+        u.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        u.write_all(b"DEBUG SLEEP 0\r\n").unwrap();
+        let mut b = [0u8; 5];
+        u.read_exact(&mut b).unwrap();
+        assert_eq!(&b, b"+OK\r\n", "{}", who);
+    }
+}
+
+#[test]
+fn protected_configs_follow_enable_protected_configs() {
+    let refused = "-ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config\r\n";
+    for s in pair(&[]) {
+        let dir = s.dir.path().to_str().unwrap().to_string();
+        assert_eq!(s.conn().raw_s(&["CONFIG", "SET", "dir", &dir]), refused, "{}", s.program);
+    }
+    for s in pair(&["--enable-protected-configs", "local", "--protected-mode", "no"]) {
+        let dir = s.dir.path().to_str().unwrap().to_string();
+        assert_eq!(conn_from("127.0.0.2", s.port).raw_s(&["CONFIG", "SET", "dir", &dir]), refused, "{}", s.program);
+        assert_eq!(s.conn().raw_s(&["CONFIG", "SET", "dir", &dir]), "+OK\r\n", "{}", s.program);
+    }
+}
+
+const ATTACK: &str = "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.";
+
+#[test]
+fn http_post_and_host_close_the_connection() {
+    for s in pair(&["--requirepass", "pw"]) {
+        let who = &s.program;
+        // An HTTP request: nothing answered, connection closed (even unauthenticated).
+        let mut c = s.conn();
+        c.send(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 14\r\n\r\n*1\r\n$4\r\nPING\r\n");
+        assert_eq!(c.read_to_close(Duration::from_secs(5)), b"", "{}", who);
+        let mut c = s.conn();
+        c.send(b"host: example.com\r\nPING\r\n");
+        assert_eq!(c.read_to_close(Duration::from_secs(5)), b"", "{}", who);
+        // Authenticated and pipelined: what came first ran, but no reply goes out at all.
+        let mut c = s.conn();
+        c.send(b"AUTH pw\r\nSET before 1\r\nPOST /x\r\nSET after 1\r\n");
+        assert_eq!(c.read_to_close(Duration::from_secs(5)), b"", "{}", who);
+        // In a transaction too.
+        let mut c = s.conn();
+        c.send(b"AUTH pw\r\nMULTI\r\nSET queued 1\r\n*2\r\n$4\r\nPOST\r\n$1\r\n/\r\nEXEC\r\n");
+        assert_eq!(c.read_to_close(Duration::from_secs(5)), b"", "{}", who);
+        let mut c = s.conn();
+        assert_eq!(c.raw_s(&["AUTH", "pw"]), "+OK\r\n");
+        assert_eq!(c.raw_s(&["MGET", "before", "after", "queued"]), "*3\r\n$1\r\n1\r\n$-1\r\n$-1\r\n", "{}", who);
+        // Logged once a minute at most.
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(s.log().matches(ATTACK).count(), 1, "{}: {}", who, s.log());
+    }
+}
+
+#[test]
+fn protected_mode_local_means_127_0_0_1() {
+    for s in pair(&[]) {
+        // 127.0.0.2 is loopback but not local to Redis: protected mode refuses it.
+        let got = conn_from("127.0.0.2", s.port).read_to_close(Duration::from_secs(5));
+        let got = String::from_utf8_lossy(&got).into_owned();
+        assert!(got.starts_with("-DENIED Redis is running in protected mode"), "{}: {}", s.program, got);
+        assert!(got.contains("4) Setup a an authentication password for the default user."), "{}: {}", s.program, got);
+        assert_eq!(s.conn().raw_s(&["PING"]), "+PONG\r\n");
+    }
+}
