@@ -176,7 +176,9 @@ pub fn load_at_start(ks: &mut Keyspace) {
     let Ok(f) = std::fs::File::open(&path) else { return };
     let start = Instant::now();
     let replica = ks.shared.cfg().replicaof().is_some();
-    match load_rdb(std::io::BufReader::with_capacity(1 << 16, f), ks.dbs.len(), !replica) {
+    // The file's size bounds what its lengths and counts may pre-size.
+    let size = f.metadata().ok().map(|m| m.len());
+    match load_rdb(std::io::BufReader::with_capacity(1 << 16, f), size, ks.dbs.len(), !replica) {
         Ok((dbs, info)) => {
             ks.dbs = dbs;
             log::info!("Done loading RDB, keys loaded: {}, keys expired: {}.", info.keys_loaded, info.keys_expired);

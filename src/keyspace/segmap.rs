@@ -89,6 +89,11 @@ impl<V: Clone> SegMap<V> {
         self.len == 0
     }
 
+    /// Keys the segments have room for without growing (what `reserve` pre-sized).
+    pub fn capacity(&self) -> usize {
+        self.segs.iter().flatten().map(|s| s.capacity()).sum()
+    }
+
     pub fn get(&self, key: &[u8]) -> Option<&V> {
         let h = self.hasher.hash(key);
         let seg = self.segs[seg_of(h)].as_ref()?;

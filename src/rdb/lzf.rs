@@ -156,11 +156,21 @@ pub enum LzfError {
     LengthMismatch,
 }
 
+/// Makes room for `k` more output bytes: the buffer grows as output is produced (at most
+/// doubling, never past `out_len`), not to the declared size up front.
+fn grow(out: &mut Vec<u8>, k: usize, out_len: usize) {
+    if out.capacity() - out.len() < k {
+        let target = (out.len() * 2).max(out.len() + k).max(256).min(out_len);
+        out.reserve_exact(target - out.len());
+    }
+}
+
 /// Decompress `input`, which must expand to exactly `out_len` bytes.
-/// Never panics on bad input. The caller must bound `out_len` (it is
-/// allocated up front).
+/// Never panics on bad input. `out_len` is not trusted: the output grows as
+/// it is produced (so corrupt data claiming a huge length costs little), and
+/// its final capacity is exactly `out_len`.
 pub fn decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>, LzfError> {
-    let mut out: Vec<u8> = Vec::with_capacity(out_len);
+    let mut out: Vec<u8> = Vec::with_capacity(out_len.min(input.len().saturating_mul(2)));
     let mut i = 0usize;
     while i < input.len() {
         let ctrl = input[i] as usize;
@@ -173,6 +183,7 @@ pub fn decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>, LzfError> {
             if out.len() + k > out_len {
                 return Err(LzfError::LengthMismatch);
             }
+            grow(&mut out, k, out_len);
             out.extend_from_slice(&input[i..i + k]);
             i += k;
         } else {
@@ -191,6 +202,7 @@ pub fn decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>, LzfError> {
             if out.len() + len > out_len {
                 return Err(LzfError::LengthMismatch);
             }
+            grow(&mut out, len, out_len);
             let from = out.len() - dist;
             if dist >= len {
                 out.extend_from_within(from..from + len);

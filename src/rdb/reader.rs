@@ -55,9 +55,21 @@ pub struct LoadStats {
     pub bytes: u64,
 }
 
-/// Load a whole RDB stream from `r` into `sink`.
+/// Load a whole RDB stream from `r` into `sink`. The size of the input is not known, so
+/// pre-sizing from the counts it declares is bounded by constants only; prefer
+/// [`load_sized`] when the size is known (a file, a `$<len>` bulk, a buffer).
 pub fn load<R: Read, S: RdbSink + ?Sized>(r: R, sink: &mut S) -> Result<LoadStats, RdbError> {
     RdbReader::new(r).load(sink)
+}
+
+/// [`load`] for an input of at most `total` bytes (`None`: unknown). No length or count the
+/// input declares makes the loader allocate more than the rest of the input can hold.
+pub fn load_sized<R: Read, S: RdbSink + ?Sized>(
+    r: R,
+    total: Option<u64>,
+    sink: &mut S,
+) -> Result<LoadStats, RdbError> {
+    RdbReader::new(r).with_total(total).load(sink)
 }
 
 struct Src<R> {
@@ -79,13 +91,41 @@ impl<R: Read> Read for Src<R> {
 pub(crate) static PLAIN_NODES_SEEN: std::sync::atomic::AtomicUsize =
     std::sync::atomic::AtomicUsize::new(0);
 
-/// Reads bytes eagerly only up to this size; longer strings grow as data arrives.
+// Nothing the input declares is trusted for pre-sizing: a length or count read from it can
+// be anything up to 2^64-1 whatever the input really holds. Allocation follows the bytes
+// actually received, and a declared size is also checked against the rest of the input when
+// its total is known (a file, a `$<len>` bulk, a DUMP payload).
+
+/// Strings up to this size are read in one go; longer ones grow (at most doubling) as their
+/// bytes arrive, so a hostile length costs at most twice what was really sent.
 const EAGER_ALLOC: u64 = 64 * 1024;
+/// Collections pre-size for at most this many elements; they grow as elements arrive.
 const PREALLOC_ITEMS: u64 = 4096;
+/// RESIZEDB hints passed on are bounded by this when the input's size is unknown (a diskless
+/// `$EOF:` sync): the databases grow as keys arrive.
+pub const RESIZE_HINT_UNKNOWN: u64 = 1 << 16;
+/// ... and by this whatever the input's size.
+pub const RESIZE_HINT_MAX: u64 = 1 << 24;
+/// Smallest record a key can take: type byte, empty key (1 byte), 1-byte value.
+const MIN_KEY_BYTES: u64 = 3;
+/// Smallest record a key with an expire can take: 0xFD + 4-byte time, then a key.
+const MIN_EXPIRING_KEY_BYTES: u64 = 5 + MIN_KEY_BYTES;
+/// LZF's largest expansion: a 3-byte back-reference yields at most 264 bytes (7 + 255 + 2),
+/// a literal run yields one byte per byte read.
+const LZF_MAX_RATIO: u64 = 88;
+
+fn short_read(what: &str) -> RdbError {
+    RdbError::Io(io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("truncated RDB: {what}"),
+    ))
+}
 
 /// Low-level RDB reader; [`load`] is the usual entry point.
 pub struct RdbReader<R: Read> {
     src: Src<R>,
+    /// Size of the whole input, when known.
+    total: Option<u64>,
 }
 
 impl<R: Read> RdbReader<R> {
@@ -96,7 +136,33 @@ impl<R: Read> RdbReader<R> {
                 crc: crc64_digest(),
                 pos: 0,
             },
+            total: None,
         }
+    }
+
+    /// Declares the input to be at most `total` bytes long (`None`: unknown). Declared
+    /// lengths beyond what remains are then errors, found before anything is allocated.
+    pub fn with_total(mut self, total: Option<u64>) -> Self {
+        self.total = total;
+        self
+    }
+
+    /// Bytes left in the input, when its size is known.
+    fn remaining(&self) -> Option<u64> {
+        self.total.map(|t| t.saturating_sub(self.src.pos))
+    }
+
+    /// Checks that `n` items of at least `min_bytes` each can fit in the rest of the input
+    /// (when its size is known); returns how many to pre-size a container for.
+    fn items(&self, n: u64, min_bytes: u64, what: &str) -> Result<usize, RdbError> {
+        if let Some(rem) = self.remaining() {
+            if n > rem / min_bytes.max(1) {
+                return Err(short_read(&format!(
+                    "{what} of {n} elements in the {rem} bytes left"
+                )));
+            }
+        }
+        Ok(n.min(PREALLOC_ITEMS) as usize)
     }
 
     /// Bytes consumed so far.
@@ -154,6 +220,9 @@ impl<R: Read> RdbReader<R> {
                 OP_RESIZEDB => {
                     let size = self.read_len()?;
                     let expires = self.read_len()?;
+                    // Only a hint, and the sink may reserve room for it: pass on no more
+                    // keys than the rest of the input can hold (Redis files can lie here).
+                    let (size, expires) = self.resize_hint(size, expires);
                     sink.resize_db(size, expires)?;
                 }
                 OP_AUX => {
@@ -224,22 +293,37 @@ impl<R: Read> RdbReader<R> {
         Ok(b[0])
     }
 
-    /// `n` bytes; allocation grows with the data actually received.
+    /// `n` bytes; allocation grows with the data actually received (at most doubling, and
+    /// never past `n`, so the result has no slack).
     fn read_vec(&mut self, n: u64) -> Result<Vec<u8>, RdbError> {
-        if n <= EAGER_ALLOC {
-            let mut v = vec![0u8; n as usize];
+        if self.remaining().is_some_and(|rem| n > rem) {
+            return Err(short_read(&format!("string of {n} bytes")));
+        }
+        let n = usize::try_from(n).map_err(|_| short_read("string too long"))?;
+        if n as u64 <= EAGER_ALLOC {
+            let mut v = vec![0u8; n];
             self.read_exact(&mut v)?;
             return Ok(v);
         }
-        let mut v = Vec::with_capacity(EAGER_ALLOC as usize);
-        (&mut self.src).take(n).read_to_end(&mut v)?;
-        if v.len() as u64 != n {
-            return Err(RdbError::Io(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "truncated RDB string",
-            )));
+        let mut v: Vec<u8> = Vec::new();
+        while v.len() < n {
+            let have = v.len();
+            let step = (n - have).min(have.max(EAGER_ALLOC as usize));
+            v.reserve_exact(step);
+            v.resize(have + step, 0);
+            self.read_exact(&mut v[have..])?;
         }
         Ok(v)
+    }
+
+    /// A RESIZEDB hint bounded by what the rest of the input can hold and by constants.
+    fn resize_hint(&self, size: u64, expires: u64) -> (u64, u64) {
+        let (keys, expiring) = match self.remaining() {
+            Some(rem) => (rem / MIN_KEY_BYTES, rem / MIN_EXPIRING_KEY_BYTES),
+            None => (RESIZE_HINT_UNKNOWN, RESIZE_HINT_UNKNOWN),
+        };
+        let size = size.min(keys).min(RESIZE_HINT_MAX);
+        (size, expires.min(expiring).min(size))
     }
 
     /// A length; `Err` on the special-encoding form.
@@ -300,15 +384,16 @@ impl<R: Read> RdbReader<R> {
                 if ulen == 0 {
                     return corrupt("LZF string with zero uncompressed length");
                 }
-                // The format expands at most ~88x; anything more is corrupt (and
-                // bounding it keeps the allocation proportional to real input).
-                if clen == 0 || ulen > clen.saturating_mul(100) {
+                // LZF expands at most 88x: anything more is corrupt. The output also grows
+                // as it is produced (see lzf::decompress), never to more than `ulen`.
+                if clen == 0 || ulen > clen.saturating_mul(LZF_MAX_RATIO) {
                     return corrupt(format!(
                         "implausible LZF lengths (compressed {clen}, plain {ulen})"
                     ));
                 }
                 let c = self.read_vec(clen)?;
-                lzf::decompress(&c, ulen as usize)
+                let ulen = usize::try_from(ulen).map_err(|_| short_read("LZF string too long"))?;
+                lzf::decompress(&c, ulen)
                     .map_err(|e| RdbError::Corrupt(format!("invalid LZF data: {e:?}")))
             }
             e => corrupt(format!("unknown string encoding {e}")),
@@ -346,10 +431,6 @@ impl<R: Read> RdbReader<R> {
         };
         Ok(if empty { None } else { Some(v) })
     }
-}
-
-fn cap(n: u64) -> usize {
-    n.min(PREALLOC_ITEMS) as usize
 }
 
 fn lp_bytes(e: LpEntry<'_>) -> Bytes {
@@ -404,7 +485,8 @@ fn read_value_of_type<R: Read>(r: &mut RdbReader<R>, t: u8) -> Result<RdbValue, 
         TYPE_STRING => RdbValue::Str(Bytes::from(r.read_string()?)),
         TYPE_LIST | TYPE_SET => {
             let n = r.read_len()?;
-            let mut v = Vec::with_capacity(cap(n));
+            // Each element is a string of at least one byte.
+            let mut v = Vec::with_capacity(r.items(n, 1, "list or set")?);
             for _ in 0..n {
                 v.push(Bytes::from(r.read_string()?));
             }
@@ -416,7 +498,9 @@ fn read_value_of_type<R: Read>(r: &mut RdbReader<R>, t: u8) -> Result<RdbValue, 
         }
         TYPE_ZSET | TYPE_ZSET_2 => {
             let n = r.read_len()?;
-            let mut v = Vec::with_capacity(cap(n));
+            // A member (1 byte at least) and a score (1 byte as text, 8 in binary).
+            let min = if t == TYPE_ZSET { 2 } else { 9 };
+            let mut v = Vec::with_capacity(r.items(n, min, "zset")?);
             for _ in 0..n {
                 let m = Bytes::from(r.read_string()?);
                 let s = if t == TYPE_ZSET {
@@ -433,7 +517,7 @@ fn read_value_of_type<R: Read>(r: &mut RdbReader<R>, t: u8) -> Result<RdbValue, 
         }
         TYPE_HASH => {
             let n = r.read_len()?;
-            let mut v = Vec::with_capacity(cap(n));
+            let mut v = Vec::with_capacity(r.items(n, 2, "hash")?);
             for _ in 0..n {
                 let f = Bytes::from(r.read_string()?);
                 let x = Bytes::from(r.read_string()?);
@@ -486,6 +570,7 @@ fn read_value_of_type<R: Read>(r: &mut RdbReader<R>, t: u8) -> Result<RdbValue, 
         }
         TYPE_LIST_QUICKLIST => {
             let n = r.read_len()?;
+            r.items(n, 1, "quicklist")?;
             let mut v = Vec::new();
             for _ in 0..n {
                 let blob = r.read_string()?;
@@ -496,6 +581,8 @@ fn read_value_of_type<R: Read>(r: &mut RdbReader<R>, t: u8) -> Result<RdbValue, 
         }
         TYPE_LIST_QUICKLIST_2 => {
             let n = r.read_len()?;
+            // A container length and a blob, one byte each at least.
+            r.items(n, 2, "quicklist")?;
             let mut v = Vec::new();
             for _ in 0..n {
                 let container = r.read_len()?;
@@ -548,7 +635,7 @@ pub fn parse_dump_payload(data: &[u8]) -> Result<RdbValue, RdbError> {
     if body.is_empty() {
         return corrupt("DUMP payload without value");
     }
-    let mut r = RdbReader::new(&body[1..]);
+    let mut r = RdbReader::new(&body[1..]).with_total(Some(body.len() as u64 - 1));
     let v = r.read_object(body[0])?;
     if r.position() as usize != body.len() - 1 {
         return corrupt("trailing bytes in DUMP payload");

@@ -1531,3 +1531,343 @@ mod interop {
         }
     }
 }
+
+// ---- hostile lengths and counts (issue 9, item 4) ------------------------------
+//
+// Nothing a length or count in the input declares may be allocated before the bytes are
+// there. A thread-local allocation meter measures the peak bytes a load allocates.
+
+mod meter {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+        static PEAK: Cell<isize> = const { Cell::new(0) };
+    }
+
+    fn add(d: isize) {
+        let _ = LIVE.try_with(|l| {
+            let v = l.get() + d;
+            l.set(v);
+            let _ = PEAK.try_with(|p| {
+                if v > p.get() {
+                    p.set(v)
+                }
+            });
+        });
+    }
+
+    /// System allocator counting live bytes per thread.
+    pub struct Meter;
+
+    unsafe impl GlobalAlloc for Meter {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            let p = unsafe { System.alloc(l) };
+            if !p.is_null() {
+                add(l.size() as isize);
+            }
+            p
+        }
+        unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+            let p = unsafe { System.alloc_zeroed(l) };
+            if !p.is_null() {
+                add(l.size() as isize);
+            }
+            p
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            unsafe { System.dealloc(p, l) };
+            add(-(l.size() as isize));
+        }
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+            let q = unsafe { System.realloc(p, l, new) };
+            if !q.is_null() {
+                add(new as isize - l.size() as isize);
+            }
+            q
+        }
+    }
+
+    /// Runs `f` and returns its result with the peak bytes it had allocated (on this
+    /// thread) at any moment.
+    pub fn peak<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        let base = LIVE.with(|l| l.get());
+        PEAK.with(|p| p.set(base));
+        let r = f();
+        let top = PEAK.with(|p| p.get());
+        (r, (top - base).max(0) as usize)
+    }
+}
+
+#[global_allocator]
+static METER: meter::Meter = meter::Meter;
+
+/// An input of known size allocates nothing much before its claims are found false.
+const SIZED_PEAK: usize = 16 << 10;
+/// An input of unknown size pre-sizes by constants only (64 KiB strings, 4096 elements).
+const UNSIZED_PEAK: usize = 1 << 20;
+
+fn load_sized_bytes(data: &[u8]) -> Result<(Collect, LoadStats), RdbError> {
+    let mut c = Collect::default();
+    let st = super::reader::load_sized(data, Some(data.len() as u64), &mut c)?;
+    Ok((c, st))
+}
+
+/// Loads `f` both as an input of known size and of unknown size: it must fail (a short
+/// read: the claims are false) with at most the given peak allocation.
+fn assert_fails_small(what: &str, f: &[u8], sized_peak: usize, unsized_peak: usize) {
+    let (r, pk) = meter::peak(|| load_sized_bytes(f).map(|_| ()));
+    assert!(r.is_err(), "{what}: sized load succeeded");
+    assert!(pk <= sized_peak, "{what}: sized load allocated {pk} bytes");
+    let (r, pk) = meter::peak(|| load_bytes(f).map(|_| ()));
+    assert!(r.is_err(), "{what}: load succeeded");
+    assert!(pk <= unsized_peak, "{what}: unsized load allocated {pk} bytes");
+}
+
+/// `REDIS0009`, SELECTDB 0, RESIZEDB 2^62 2^62, EOF, zero checksum: 39 bytes.
+fn hostile_resizedb() -> Vec<u8> {
+    let mut f = b"REDIS0009".to_vec();
+    f.extend_from_slice(&[0xFE, 0x00, 0xFB]);
+    for _ in 0..2 {
+        f.push(0x81);
+        f.extend_from_slice(&(1u64 << 62).to_be_bytes());
+    }
+    f.push(0xFF);
+    f.extend_from_slice(&[0; 8]);
+    f
+}
+
+/// A 64-bit length (0x81 + 8 bytes big-endian), as Redis writes lengths >= 2^32.
+fn len64(n: u64) -> Vec<u8> {
+    let mut v = vec![0x81];
+    v.extend_from_slice(&n.to_be_bytes());
+    v
+}
+
+#[test]
+fn hostile_resizedb_hint_is_bounded() {
+    let f = hostile_resizedb();
+    assert_eq!(f.len(), 39);
+    // Known size: no more keys than 3-byte records fit in what is left.
+    let ((c, st), pk) = meter::peak(|| load_sized_bytes(&f).unwrap());
+    assert_eq!(st.keys, 0);
+    assert_eq!(c.resizes.len(), 1);
+    let (size, expires) = c.resizes[0];
+    assert!(size <= f.len() as u64 / 3 && expires <= size, "{:?}", c.resizes);
+    assert!(pk <= SIZED_PEAK, "{pk}");
+    // Unknown size: a constant bound.
+    let (c, _) = load_bytes(&f).unwrap();
+    let (size, expires) = c.resizes[0];
+    assert!(size <= super::reader::RESIZE_HINT_UNKNOWN && expires <= size, "{:?}", c.resizes);
+    // Honest hints still pass through.
+    let mut g = b"REDIS0009".to_vec();
+    g.extend_from_slice(&[0xFE, 0x00, 0xFB, 2, 1, 0, 1, b'a', 1, b'x', 0xFC]);
+    g.extend_from_slice(&i64::MAX.to_le_bytes());
+    g.extend_from_slice(&[0, 1, b'b', 1, b'y', 0xFF]);
+    g.extend_from_slice(&[0; 8]);
+    let (c, st) = load_sized_bytes(&g).unwrap();
+    assert_eq!((c.resizes.clone(), st.keys), (vec![(2, 1)], 2));
+}
+
+#[test]
+fn hostile_resizedb_into_databases_reserves_little() {
+    let f = hostile_resizedb();
+    for size in [Some(f.len() as u64), None] {
+        let (dbs, _) = crate::repl::snapshot::load_rdb(&f[..], size, 16, false).unwrap();
+        let cap = dbs[0].keys.capacity() + dbs[0].expires.capacity();
+        // Unknown size: at most the constant hint (64K keys), with hash table slack.
+        assert!(cap <= 4 * super::reader::RESIZE_HINT_UNKNOWN as usize, "{size:?}: capacity {cap}");
+        if size.is_some() {
+            assert!(cap < 1024, "capacity {cap}");
+        }
+    }
+}
+
+#[test]
+fn hostile_collection_counts_fail_small() {
+    // A key claiming 2^40 elements followed by 3 bytes of body.
+    for (t, name) in [
+        (TYPE_LIST, "list"),
+        (TYPE_SET, "set"),
+        (TYPE_ZSET, "zset (text scores)"),
+        (TYPE_ZSET_2, "zset"),
+        (TYPE_HASH, "hash"),
+        (TYPE_LIST_QUICKLIST, "quicklist"),
+        (TYPE_LIST_QUICKLIST_2, "quicklist 2"),
+    ] {
+        let mut f = b"REDIS0010".to_vec();
+        f.extend_from_slice(&[t, 1, b'k']);
+        f.extend(len64(1 << 40));
+        f.extend_from_slice(&[1, b'a', 0]);
+        assert_fails_small(name, &f, SIZED_PEAK, UNSIZED_PEAK);
+    }
+}
+
+#[test]
+fn hostile_string_lengths_fail_small() {
+    // 2^40 bytes claimed, one sent: as a value, as a key, as an AUX field.
+    let mut f = b"REDIS0010".to_vec();
+    f.extend_from_slice(&[TYPE_STRING, 1, b'k']);
+    f.extend(len64(1 << 40));
+    f.push(b'x');
+    assert_fails_small("string value", &f, SIZED_PEAK, UNSIZED_PEAK);
+    let mut f = b"REDIS0010".to_vec();
+    f.push(TYPE_STRING);
+    f.extend(len64(1 << 40));
+    f.push(b'x');
+    assert_fails_small("key", &f, SIZED_PEAK, UNSIZED_PEAK);
+    let mut f = b"REDIS0010".to_vec();
+    f.push(OP_AUX);
+    f.extend(len64(u64::MAX));
+    assert_fails_small("aux field", &f, SIZED_PEAK, UNSIZED_PEAK);
+    // 60 KiB claimed (under the eager size), 10 bytes sent: a known size catches it first.
+    let mut f = b"REDIS0010".to_vec();
+    f.extend_from_slice(&[TYPE_STRING, 1, b'k', 0x80, 0, 0, 0xF0, 0]);
+    f.extend_from_slice(b"0123456789");
+    assert_fails_small("short string", &f, SIZED_PEAK, UNSIZED_PEAK);
+    // 32 MiB claimed and streamed in part: allocation follows what arrived (~1 MiB).
+    let mut f = b"REDIS0010".to_vec();
+    f.extend_from_slice(&[TYPE_STRING, 1, b'k', 0x80, 0x02, 0, 0, 0]);
+    f.extend(std::iter::repeat_n(b'z', 1 << 20));
+    let (r, pk) = meter::peak(|| load_bytes(&f).map(|_| ()));
+    assert!(r.is_err());
+    assert!(pk <= 3 << 20, "allocated {pk} bytes for 1 MiB received");
+}
+
+#[test]
+fn hostile_lzf_lengths_fail_small() {
+    // A huge uncompressed length for 3 bytes of data: beyond LZF's 88x, refused at once.
+    let mut f = b"REDIS0010".to_vec();
+    f.extend_from_slice(&[TYPE_STRING, 1, b'k', 0xC3, 3]);
+    f.extend(len64(1 << 40));
+    f.extend_from_slice(&[1, b'a', b'b']);
+    assert_fails_small("lzf 2^40", &f, SIZED_PEAK, UNSIZED_PEAK);
+    // A huge compressed length.
+    let mut f = b"REDIS0010".to_vec();
+    f.extend_from_slice(&[TYPE_STRING, 1, b'k', 0xC3]);
+    f.extend(len64(1 << 40));
+    f.extend(len64(1 << 41));
+    f.extend_from_slice(&[1, b'a', b'b']);
+    assert_fails_small("lzf clen 2^40", &f, SIZED_PEAK, UNSIZED_PEAK);
+    // Within the ratio (64 KiB of literals claiming 88x = 5.5 MiB) but the data only yields
+    // 62 KiB: the output grows as produced, so the claim costs little.
+    let clen = 64 * 1024;
+    let mut body = Vec::new();
+    while body.len() + 33 <= clen {
+        body.push(31);
+        body.extend_from_slice(&[b'q'; 32]);
+    }
+    while body.len() < clen {
+        body.extend_from_slice(&[0, b'r']);
+    }
+    body.truncate(clen);
+    let ulen = (clen as u64) * 88;
+    let mut f = b"REDIS0010".to_vec();
+    f.extend_from_slice(&[TYPE_STRING, 1, b'k', 0xC3, 0x80]);
+    f.extend_from_slice(&(clen as u32).to_be_bytes());
+    f.push(0x80);
+    f.extend_from_slice(&(ulen as u32).to_be_bytes());
+    f.extend_from_slice(&body);
+    f.push(0xFF);
+    f.extend_from_slice(&[0; 8]);
+    let (r, pk) = meter::peak(|| load_sized_bytes(&f).map(|_| ()));
+    assert!(matches!(r, Err(RdbError::Corrupt(_))), "{r:?}");
+    assert!(pk <= 512 << 10, "allocated {pk} bytes for a {ulen}-byte LZF claim");
+    // The largest real expansion still loads: one literal then 264-byte back-references.
+    let mut body = vec![0, b'x'];
+    let refs = 1000;
+    for _ in 0..refs {
+        body.extend_from_slice(&[0xE0, 255, 0]);
+    }
+    let ulen = 1 + refs * 264;
+    let mut f = b"REDIS0010".to_vec();
+    f.extend_from_slice(&[TYPE_STRING, 1, b'k', 0xC3, 0x80]);
+    f.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    f.push(0x80);
+    f.extend_from_slice(&(ulen as u32).to_be_bytes());
+    f.extend_from_slice(&body);
+    f.push(0xFF);
+    f.extend_from_slice(&[0; 8]);
+    let (c, _) = load_sized_bytes(&f).unwrap();
+    let (v, _) = &c.data[&(0, b"k".to_vec())];
+    assert_eq!(v, &RdbValue::Str(Bytes::from(vec![b'x'; ulen])));
+}
+
+#[test]
+fn hostile_blob_headers_fail_small() {
+    // Listpack / ziplist / intset blobs whose headers claim huge sizes and counts.
+    let lp = vec![0xFF, 0xFF, 0xFF, 0xFF, 0xFE, 0xFF, 0x81, b'a', 0x02, 0xFF];
+    let zl = vec![0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0xFE, 0xFF, 0, 1, b'a', 0xFF];
+    let is = vec![8, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0, 0, 0, 0, 0];
+    // ... and an entry claiming 4 GiB inside an honest header.
+    let lp_entry = {
+        let mut e = vec![0, 0, 0, 0, 1, 0, 0xF0, 0xFF, 0xFF, 0xFF, 0xFF, b'a', 0xFF];
+        let n = e.len() as u32;
+        e[..4].copy_from_slice(&n.to_le_bytes());
+        e
+    };
+    let zl_entry = {
+        let mut e = vec![0, 0, 0, 0, 10, 0, 0, 0, 1, 0, 0, 0x80, 0xFF, 0xFF, 0xFF, 0xFF, b'a', 0xFF];
+        let n = e.len() as u32;
+        e[..4].copy_from_slice(&n.to_le_bytes());
+        e
+    };
+    for (t, name, blob) in [
+        (TYPE_HASH_LISTPACK, "hash listpack", lp.clone()),
+        (TYPE_ZSET_LISTPACK, "zset listpack", lp.clone()),
+        (TYPE_HASH_LISTPACK, "listpack entry", lp_entry.clone()),
+        (TYPE_LIST_ZIPLIST, "list ziplist", zl.clone()),
+        (TYPE_HASH_ZIPLIST, "hash ziplist", zl.clone()),
+        (TYPE_ZSET_ZIPLIST, "zset ziplist", zl_entry.clone()),
+        (TYPE_SET_INTSET, "intset", is.clone()),
+    ] {
+        let mut f = b"REDIS0010".to_vec();
+        f.extend_from_slice(&[t, 1, b'k', blob.len() as u8]);
+        f.extend_from_slice(&blob);
+        f.push(0xFF);
+        f.extend_from_slice(&[0; 8]);
+        let (r, pk) = meter::peak(|| load_sized_bytes(&f).map(|_| ()));
+        assert!(matches!(r, Err(RdbError::Corrupt(_))), "{name}: {r:?}");
+        assert!(pk <= SIZED_PEAK, "{name}: allocated {pk} bytes");
+    }
+    // A quicklist whose node blob claims 2^40 bytes.
+    let mut f = b"REDIS0010".to_vec();
+    f.extend_from_slice(&[TYPE_LIST_QUICKLIST_2, 1, b'k', 1, 2]);
+    f.extend(len64(1 << 40));
+    f.extend_from_slice(&[1, 2, 3]);
+    assert_fails_small("quicklist node", &f, SIZED_PEAK, UNSIZED_PEAK);
+}
+
+#[test]
+fn hostile_dump_payloads_fail_small() {
+    let payload = |body: &[u8]| {
+        let mut p = body.to_vec();
+        p.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+        p.extend_from_slice(&[0; 8]); // no checksum
+        p
+    };
+    for (t, name) in [
+        (TYPE_LIST, "list"),
+        (TYPE_SET, "set"),
+        (TYPE_ZSET_2, "zset"),
+        (TYPE_HASH, "hash"),
+        (TYPE_LIST_QUICKLIST_2, "quicklist"),
+        (TYPE_STRING, "string"),
+    ] {
+        let mut body = vec![t];
+        body.extend(len64(1 << 40));
+        body.extend_from_slice(&[1, b'a', 0]);
+        let p = payload(&body);
+        let (r, pk) = meter::peak(|| parse_dump_payload(&p).map(|_| ()));
+        assert!(r.is_err(), "{name}");
+        assert!(pk <= SIZED_PEAK, "DUMP {name}: allocated {pk} bytes");
+    }
+    // An LZF string inside a DUMP payload claiming more than its bytes can expand to.
+    let mut body = vec![TYPE_STRING, 0xC3, 3];
+    body.extend(len64(1 << 40));
+    body.extend_from_slice(&[1, b'a', b'b']);
+    let (r, pk) = meter::peak(|| parse_dump_payload(&payload(&body)).map(|_| ()));
+    assert!(r.is_err());
+    assert!(pk <= SIZED_PEAK, "DUMP lzf: allocated {pk} bytes");
+}

@@ -469,10 +469,21 @@ impl Link {
         // The RDB is parsed while it arrives: a blocking task reads it from a channel the
         // link feeds, so loading overlaps the transfer.
         let ndbs = self.shared.cfg().databases();
+        let eof_mark = header.strip_prefix("$EOF:");
+        // A `$<len>` bulk bounds what the RDB's lengths may pre-size; a diskless `$EOF:` stream
+        // has no known size (the loader then bounds pre-sizing by constants).
+        let len: usize = match eof_mark {
+            Some(_) => 0,
+            None => match header[1..].parse() {
+                Ok(l) => l,
+                Err(_) => return LinkEnd::Retry(header),
+            },
+        };
+        let size = eof_mark.is_none().then_some(len as u64);
         let (tx, rx) = flume::bounded::<Bytes>(64);
-        let loader = rt::spawn_blocking(move || load_rdb(ChanReader { rx, cur: Bytes::new() }, ndbs, false));
+        let loader = rt::spawn_blocking(move || load_rdb(ChanReader { rx, cur: Bytes::new() }, size, ndbs, false));
         let mut received = 0usize;
-        if let Some(mark) = header.strip_prefix("$EOF:") {
+        if let Some(mark) = eof_mark {
             log::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
             let mark = mark.as_bytes().to_vec();
             let mut tail: Vec<u8> = Vec::with_capacity(2 * mark.len());
@@ -492,10 +503,6 @@ impl Link {
                 tryio!(conn.fill().await);
             }
         } else {
-            let len: usize = match header[1..].parse() {
-                Ok(l) => l,
-                Err(_) => return LinkEnd::Retry(header),
-            };
             log::info!("MASTER <-> REPLICA sync: receiving {} bytes from master to disk", len);
             loop {
                 let take = conn.buf.len().min(len - received);

@@ -163,8 +163,9 @@ impl RdbSink for Loader {
         Ok(())
     }
     fn resize_db(&mut self, size: u64, expires: u64) -> Result<(), RdbError> {
-        // Only a hint: bounded, so a corrupt count cannot reserve absurd memory.
-        const MAX_HINT: u64 = 1 << 28;
+        // Only a hint. The reader already bounds it by what the rest of the input can hold;
+        // bounded again here, so a corrupt count can never reserve absurd memory.
+        const MAX_HINT: u64 = rdb::reader::RESIZE_HINT_MAX;
         self.send_batch()?;
         let msg = ToInserter::Reserve(self.cur, size.min(MAX_HINT) as usize, expires.min(MAX_HINT) as usize);
         self.tx.send(msg).map_err(|_| RdbError::Corrupt("loader stopped".into()))
@@ -190,7 +191,9 @@ impl RdbSink for Loader {
 }
 
 /// Loads an RDB into `ndbs` new databases (nothing is kept if the RDB turns out bad).
-pub fn load_rdb(r: impl Read, ndbs: usize, drop_expired: bool) -> Result<(Vec<Db>, LoadInfo), RdbError> {
+/// `size` is the input's length when known (a file, a `$<len>` bulk): nothing the RDB
+/// declares is then pre-sized beyond what it can really hold (unknown: constants bound it).
+pub fn load_rdb(r: impl Read, size: Option<u64>, ndbs: usize, drop_expired: bool) -> Result<(Vec<Db>, LoadInfo), RdbError> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<ToInserter>(16);
     let inserter = std::thread::spawn(move || {
         let mut dbs: Vec<Db> = (0..ndbs).map(|_| Db::default()).collect();
@@ -224,7 +227,7 @@ pub fn load_rdb(r: impl Read, ndbs: usize, drop_expired: bool) -> Result<(Vec<Db
         batch: Vec::with_capacity(BATCH),
         tx,
     };
-    let parsed = rdb::load(r, &mut l).and_then(|_| l.send_batch());
+    let parsed = rdb::reader::load_sized(r, size, &mut l).and_then(|_| l.send_batch());
     let info = std::mem::take(&mut l.info);
     drop(l);
     let dbs = inserter.join().map_err(|_| RdbError::Corrupt("loader thread failed".into()))?;
