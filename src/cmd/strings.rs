@@ -464,7 +464,7 @@ fn bit_offset(ks: &Keyspace, ctx: &mut Ctx, a: &[u8]) -> Option<u64> {
 }
 
 /// SETBIT key offset 0|1: in place; as Redis, the key is created or grown (zero-filled) to
-/// hold the bit and counts as changed even when the bit already had that value.
+/// hold the bit.
 pub fn setbit(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Some(offset) = bit_offset(ks, ctx, &a[2]) else { return };
     let on = match num::parse_i64(&a[3]) {
@@ -478,6 +478,7 @@ pub fn setbit(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         *b = (*b & !(1 << shift)) | (on << shift);
         old
     };
+    let mut changed = false;
     let old = match write_lookup_str(ks, ctx, &a[1]) {
         Err(()) => return,
         Ok(None) => {
@@ -487,11 +488,19 @@ pub fn setbit(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             return ctx.out.int(0);
         }
         Ok(Some(s)) => {
+            let grew = s.len() <= byte;
             s.grow_zeroed(byte + 1);
-            set(&mut s.as_mut_slice()[byte])
+            let old = set(&mut s.as_mut_slice()[byte]);
+            changed = grew || old != on;
+            old
         }
     };
-    modified_in_place(ks, ctx, &a[1]);
+    // As Redis 7.0: a change only when the string grew or the bit flipped (`raw` either way).
+    if changed {
+        modified_in_place(ks, ctx, &a[1]);
+    } else if !ks.dbs[ctx.db].raw.contains(&a[1][..]) {
+        ks.mark_raw(ctx.db, &a[1]);
+    }
     ctx.out.int(old as i64);
 }
 

@@ -1,0 +1,51 @@
+//! Commands refused while a FAILOVER is in progress (issue 9): REPLICAOF (either form) would
+//! leave a master stuck in `waiting-for-sync` with its writes paused; Redis answers
+//! `-ERR REPLICAOF not allowed while failing over.` Runs on tandem and on redis-server.
+
+mod common;
+#[path = "repl_common/mod.rs"]
+mod repl_common;
+
+use common::{encode_str, Conn};
+use repl_common::{wait_synced, Kind, Srv};
+use std::time::{Duration, Instant};
+
+fn refused_while_failing_over(kind: Kind) {
+    let m = Srv::start(kind, "fo-master", &[], None, None);
+    let r = Srv::start(kind, "fo-replica", &[], None, None);
+    r.replicaof(&m);
+    wait_synced(&m, &[&r]);
+    // A stopped replica cannot catch up: the failover stays in waiting-for-sync.
+    r.stop();
+    let mut c = Conn::connect(m.port);
+    assert_eq!(c.raw_s(&["SET", "k", "v"]), "+OK\r\n");
+    let port = r.port.to_string();
+    assert_eq!(c.raw_s(&["FAILOVER", "TO", "127.0.0.1", &port, "TIMEOUT", "60000"]), "+OK\r\n", "{:?}", kind);
+    assert_eq!(c.info_field("replication", "master_failover_state").as_deref(), Some("waiting-for-sync"));
+    for args in [&["REPLICAOF", "127.0.0.1", &port][..], &["REPLICAOF", "NO", "ONE"], &["SLAVEOF", "localhost", "1"]] {
+        assert_eq!(c.raw_s(args), "-ERR REPLICAOF not allowed while failing over.\r\n", "{:?} {:?}", kind, args);
+    }
+    assert_eq!(c.raw_s(&["FAILOVER"]), "-ERR FAILOVER already in progress.\r\n", "{:?}", kind);
+    assert_eq!(c.info_field("replication", "role").as_deref(), Some("master"));
+    assert_eq!(c.raw_s(&["FAILOVER", "ABORT"]), "+OK\r\n", "{:?}", kind);
+    assert_eq!(c.info_field("replication", "master_failover_state").as_deref(), Some("no-failover"));
+    // Writes flow again at once, and REPLICAOF is accepted again.
+    let t = Instant::now();
+    c.send(&encode_str(&["SET", "k2", "v2"]));
+    assert_eq!(String::from_utf8_lossy(&c.read_raw()), "+OK\r\n");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}: write held {:?} after FAILOVER ABORT", kind, t.elapsed());
+    r.cont();
+    assert_eq!(c.raw_s(&["REPLICAOF", "NO", "ONE"]), "+OK\r\n", "{:?}", kind);
+}
+
+#[test]
+fn replicaof_refused_during_failover_tandem() {
+    refused_while_failing_over(Kind::Tandem);
+}
+
+#[test]
+fn replicaof_refused_during_failover_redis() {
+    if repl_common::have_redis("replicaof_refused_during_failover_redis") {
+        refused_while_failing_over(Kind::Redis);
+    }
+}
