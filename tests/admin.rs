@@ -319,7 +319,7 @@ fn command_count_info_docs() {
 
 #[test]
 fn time_lastsave_debug_sleep() {
-    let s = Server::tandem(&[]);
+    let s = Server::tandem(&["--enable-debug-command", "yes"]);
     let mut c = s.conn();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let t = c.cmd(&["TIME"]).strings();

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn lazy_expiry_on_access() {
-    let s = Server::tandem(&[]);
+    let s = Server::tandem(&["--enable-debug-command", "yes"]);
     let mut c = s.conn();
     // Turn the active cycle off so only access can expire the key.
     assert_eq!(c.raw_s(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");

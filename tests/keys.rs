@@ -112,7 +112,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 
 #[test]
 fn keys_glob_patterns() {
-    let s = Server::tandem(&[]);
+    let s = Server::tandem(&["--enable-debug-command", "yes"]);
     let mut c = s.conn();
     for k in ["hello", "hallo", "hxllo", "hllo", "heeeello", "hbllo", "h*llo", "other", "a[b", "x?y"] {
         assert_eq!(c.raw_s(&["SET", k, "1"]), "+OK\r\n");
