@@ -171,3 +171,75 @@ fn protected_mode_local_means_127_0_0_1() {
         assert_eq!(s.conn().raw_s(&["PING"]), "+PONG\r\n");
     }
 }
+
+/// A master that completes a full sync with an empty dataset, then streams `stream`.
+fn rogue_master(stream: &'static [u8]) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::BufRead;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let h = std::thread::spawn(move || {
+        let (conn, _) = l.accept().unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut w = conn.try_clone().unwrap();
+        let mut r = std::io::BufReader::new(conn);
+        // Empty RDB (checksum 0: not checked).
+        let mut rdb = b"REDIS0009".to_vec();
+        rdb.push(0xff);
+        rdb.extend_from_slice(&[0u8; 8]);
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let Some(n) = line.trim_end().strip_prefix('*').and_then(|n| n.parse::<usize>().ok()) else { continue };
+            let mut args = vec![];
+            for _ in 0..n {
+                let mut h = String::new();
+                r.read_line(&mut h).unwrap();
+                let len: usize = h.trim_end()[1..].parse().unwrap();
+                let mut b = vec![0u8; len + 2];
+                r.read_exact(&mut b).unwrap();
+                args.push(String::from_utf8_lossy(&b[..len]).to_ascii_uppercase());
+            }
+            match args[0].as_str() {
+                "PING" => w.write_all(b"+PONG\r\n").unwrap(),
+                "PSYNC" | "SYNC" => {
+                    w.write_all(format!("+FULLRESYNC {} 0\r\n${}\r\n", "b".repeat(40), rdb.len()).as_bytes()).unwrap();
+                    w.write_all(&rdb).unwrap();
+                    w.write_all(stream).unwrap();
+                    // Keep the link open while the replica applies the stream.
+                    std::thread::sleep(Duration::from_secs(12));
+                    return;
+                }
+                "REPLCONF" if args.get(1).map(|a| a == "ACK").unwrap_or(false) => {}
+                _ => w.write_all(b"+OK\r\n").unwrap(),
+            }
+        }
+    });
+    (port, h)
+}
+
+#[test]
+fn debug_from_master_stream_is_refused() {
+    let kinds: &[Kind] = if have_redis() { &[Kind::Tandem, Kind::Redis] } else { &[Kind::Tandem] };
+    for kind in kinds {
+        let (port, _h) = rogue_master(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$2\r\n30\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n");
+        let s = Server::start(*kind, None, &["--replicaof", "127.0.0.1", &port.to_string()]);
+        let t = std::time::Instant::now();
+        let mut c = s.conn();
+        loop {
+            if c.cmd(&["GET", "k"]) == Reply::Bulk(b"v".to_vec()) {
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(10), "{}: the master's DEBUG SLEEP 30 ran", s.program);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let log = s.log();
+        assert!(
+            log.contains("== CRITICAL == This replica is sending an error to its master: 'DEBUG command not allowed."),
+            "{}: {}",
+            s.program,
+            log
+        );
+    }
+}

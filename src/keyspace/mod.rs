@@ -37,7 +37,7 @@ pub struct Db {
     /// String keys modified in place (APPEND, SETRANGE, SETBIT): OBJECT ENCODING says `raw`
     /// for them whatever they hold, as Redis's unshared strings. Cleared when the key is set
     /// or deleted.
-    pub raw: HashSet<Bytes>,
+    pub raw: HashSet<Bytes, ahash::RandomState>,
 }
 
 /// A command ready to run: its table entry and arguments.
@@ -487,6 +487,14 @@ impl Keyspace {
             out.error("READONLY You can't write against a read only replica.");
             return None;
         }
+        if self.applying_master && cmd.spec.name == "debug" && !self.master_may_debug() {
+            // DEBUG is never propagated: only a rogue master sends it. Refused as Redis refuses
+            // it to any client (the master link is a client), with the error logged, not sent.
+            log::warn!(
+                "== CRITICAL == This replica is sending an error to its master: 'DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.' after processing the command 'debug'"
+            );
+            return None;
+        }
         let start = self.clock.start();
         let mut ctx = Ctx {
             db: *db,
@@ -553,6 +561,14 @@ impl Keyspace {
 
     /// Runs a client's items in order, writing replies to `out`. Stops at a command that
     /// blocks: returns its index and the receiver its reply will come through.
+    /// Whether DEBUG from our master's stream is allowed: `enable-debug-command yes`, or
+    /// `local` with the master at 127.0.0.1 or ::1 (the link is then a local client).
+    fn master_may_debug(&self) -> bool {
+        let cfg = self.shared.cfg();
+        let local = cfg.replicaof().is_some_and(|(h, _)| h == "127.0.0.1" || h == "::1" || h == "localhost");
+        cfg.enable_debug_command().allows(local)
+    }
+
     pub fn exec_items(
         &mut self,
         items: &[Item],
