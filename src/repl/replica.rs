@@ -223,10 +223,12 @@ impl Actor for Replica {
         self.me = Some(ctx.address());
         self.meta.is_replica.store(true, Relaxed);
         self.shared.repl.replicas.lock().unwrap_or_else(|e| e.into_inner()).push(self.info.clone());
-        // Writer task: the only writer of the socket from now on.
-        let rx = self.writer_rx.take().expect("started once");
+        // Writer task: the only writer of the socket from now on. It holds the receiving end
+        // of its queue and the counters, never a sender: it ends (closing its clone of the
+        // socket) at the end mark `stopped` sends, or when every outlet is dropped.
+        let Some(rx) = self.writer_rx.take() else { return Ok(()) };
         let mut ws = self.stream.clone();
-        let out = self.out.clone();
+        let meter = self.out.meter();
         let me = ctx.address().downgrade();
         rt::spawn(async move {
             let mut batch = Vec::new();
@@ -245,7 +247,7 @@ impl Actor for Replica {
                 if r.is_err() || end {
                     break;
                 }
-                out.written(n);
+                meter.written(n);
                 if batch.capacity() > COALESCE_MAX * 2 {
                     batch = Vec::new();
                 }
@@ -305,7 +307,12 @@ impl Actor for Replica {
         self.shared.repl.replicas.lock().unwrap_or_else(|e| e.into_inner()).retain(|r| r.id != self.info.id);
         self.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.info.id);
         self.shared.stats.connected_clients.fetch_sub(1, Relaxed);
+        // The socket closes now: the reader sees EOF, and the end mark stops the writer even
+        // while a full-sync job or the backlog (until it handles Unsubscribe) still holds an
+        // outlet (what is queued before the mark fails to write on the shut socket). Both
+        // tasks then drop their clones, and this actor's own goes with it.
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        self.out.finish();
         log::info!("Connection with replica {} lost.", self.info.name());
     }
 }
