@@ -130,3 +130,89 @@ fn mixed_pairs_leave_no_sockets() {
     // redis-server is the reference: flat too.
     assert!(rr1 <= rr0 + 2 && rm1 <= rm0 + 2, "redis-server fds grew: replica {}->{}, master {}->{}", rr0, rr1, rm0, rm1);
 }
+
+/// The listen queue length `ss` shows for the listener on `port` (Send-Q of a LISTEN socket),
+/// or None without iproute2.
+fn ss_backlog(port: u16) -> Option<usize> {
+    let out = std::process::Command::new("ss").args(["-ltnH", &format!("sport = :{}", port)]).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines().next()?.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// With the server stopped (SIGSTOP: nothing accepts), how many of `max` connections the
+/// kernel completes: the accept queue holds backlog + 1, then SYNs are dropped.
+fn handshakes_while_stopped(s: &Server, max: usize) -> usize {
+    s.signal("STOP");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", s.port).parse().unwrap();
+    let mut open = Vec::new();
+    for _ in 0..max {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(c) => open.push(c),
+            Err(_) => break,
+        }
+    }
+    s.signal("CONT");
+    open.len()
+}
+
+fn somaxconn() -> usize {
+    std::fs::read_to_string("/proc/sys/net/core/somaxconn").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(4096)
+}
+
+#[test]
+fn listen_queue_is_tcp_backlog() {
+    // The default 511 and a value below std's fixed 128.
+    for (args, want) in [(&[][..], 511usize), (&["--tcp-backlog", "50"][..], 50)] {
+        let want = want.min(somaxconn());
+        let t = Server::tandem(args);
+        if let Some(n) = ss_backlog(t.port) {
+            assert_eq!(n, want, "ss: listen queue of tandem {:?}", args);
+        }
+        let got = handshakes_while_stopped(&t, 300);
+        assert_eq!(got, (want + 1).min(300), "handshakes completed while tandem {:?} was stopped", args);
+        assert_eq!(t.conn().raw_s(&["PING"]), "+PONG\r\n");
+        if have_redis() {
+            let r = Server::redis(args);
+            let theirs = handshakes_while_stopped(&r, 300);
+            eprintln!("tcp-backlog {:?}: tandem completed {}, redis-server {}", args, got, theirs);
+            assert_eq!(got, theirs, "redis-server {:?}", args);
+        }
+    }
+}
+
+#[test]
+fn unix_socket_listen_queue_is_tcp_backlog() {
+    let mut counts = vec![];
+    for kind in [Kind::Tandem, Kind::Redis] {
+        if kind == Kind::Redis && !have_redis() {
+            continue;
+        }
+        let dir = TempDir::new("unixsock");
+        let path = dir.path().join("s.sock");
+        let p = path.to_string_lossy().into_owned();
+        let s = Server::start(kind, None, &["--unixsocket", &p, "--tcp-backlog", "40"]);
+        s.signal("STOP");
+        let mut open = Vec::new();
+        for _ in 0..200 {
+            match connect_unix(&path) {
+                Some(c) => open.push(c),
+                None => break,
+            }
+        }
+        s.signal("CONT");
+        counts.push(open.len());
+    }
+    eprintln!("unixsocket, tcp-backlog 40: queued while stopped: tandem, redis-server = {:?}", counts);
+    assert_eq!(counts[0], 41, "unix connections queued while tandem was stopped");
+    assert!(counts.iter().all(|&n| n == counts[0]), "{:?}", counts);
+}
+
+/// Connects to a Unix socket, giving up after 300 ms (a full queue makes connect wait).
+fn connect_unix(path: &std::path::Path) -> Option<std::os::unix::net::UnixStream> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = path.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(std::os::unix::net::UnixStream::connect(p).ok());
+    });
+    rx.recv_timeout(Duration::from_millis(300)).ok().flatten()
+}
