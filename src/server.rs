@@ -43,14 +43,19 @@ impl ServerHandle {
     }
 
     /// Waits until the server stops (SHUTDOWN, a signal, or `stop`), then tears it down.
+    ///
+    /// Nothing after the final save waits for an actor: the teardown is sent, not called, so
+    /// a busy executor (a long command such as DEBUG SLEEP holding the only thread) cannot
+    /// hold the process back once it said it is ready to exit.
     pub async fn wait(mut self) {
         let req = self.shared.shutdown_rx.recv_async().await.unwrap_or_default();
         finish(&self.shared, &req).await;
         if let Some(actors) = self.shared.repl_actors.get() {
-            let _ = actors.link.call(crate::repl::master_link::StopLink).await;
+            let _ = actors.link.send(crate::repl::master_link::StopLink);
         }
         let _ = self.listener.stop(None);
         let _ = self.keyspace.stop(None);
+        log::warn!("Redis is now ready to exit, bye bye...");
     }
 }
 
@@ -75,7 +80,6 @@ async fn finish(shared: &Arc<Shared>, req: &ShutdownRequest) {
             (e.kill)();
         }
     }
-    log::warn!("Redis is now ready to exit, bye bye...");
 }
 
 pub struct Server;

@@ -216,3 +216,96 @@ fn connect_unix(path: &std::path::Path) -> Option<std::os::unix::net::UnixStream
     });
     rx.recv_timeout(Duration::from_millis(300)).ok().flatten()
 }
+
+/// Times from `trigger` until the process has exited: (since the trigger, since the log said
+/// "ready to exit").
+fn exit_latency(s: &mut Server, trigger: impl FnOnce(&Server)) -> (Duration, Duration) {
+    let t0 = Instant::now();
+    trigger(s);
+    let mut ready: Option<Instant> = None;
+    let deadline = t0 + Duration::from_secs(10);
+    let child = s.child.as_mut().expect("running");
+    let code = loop {
+        if ready.is_none() && std::fs::read_to_string(&s.log_path).unwrap_or_default().contains("ready to exit") {
+            ready = Some(Instant::now());
+        }
+        if let Some(st) = child.try_wait().unwrap() {
+            break st.code();
+        }
+        assert!(Instant::now() < deadline, "no exit within 10 s; log:\n{}", s.log());
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let now = Instant::now();
+    s.child = None;
+    assert_eq!(code, Some(0), "log:\n{}", s.log());
+    assert!(s.log().contains("ready to exit"), "{}", s.log());
+    (now - t0, now - ready.unwrap_or(now))
+}
+
+/// A server with a replica attached, a few idle clients, a blocked BLPOP and some keys: the
+/// situations the exit path has to close. `sleeping`: a client is in `DEBUG SLEEP 3` when
+/// the shutdown comes (the keyspace is busy).
+fn busy(kind: Kind, with_replica: bool, sleeping: bool) -> (Server, Option<Server>, Vec<Conn>) {
+    let s = Server::start(kind, None, &["--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes"]);
+    let mut c = s.conn();
+    for i in 0..100 {
+        c.cmd(&["SET", &format!("k{}", i), "v"]);
+    }
+    let mut conns = vec![c];
+    for _ in 0..3 {
+        let mut c = s.conn();
+        assert_eq!(c.raw_s(&["PING"]), "+PONG\r\n");
+        conns.push(c);
+    }
+    let mut b = s.conn();
+    b.send(&encode_str(&["BLPOP", "q", "0"]));
+    conns.push(b);
+    let replica = with_replica.then(|| {
+        let r = Server::tandem(&["--replicaof", "127.0.0.1", &s.port.to_string()]);
+        r.wait_info("replication", "master_link_status", Duration::from_secs(10), |v| v == "up");
+        r
+    });
+    if sleeping {
+        let mut z = s.conn();
+        z.send(&encode_str(&["DEBUG", "SLEEP", "3"]));
+        std::thread::sleep(Duration::from_millis(100));
+        conns.push(z);
+    }
+    (s, replica, conns)
+}
+
+#[test]
+fn exits_promptly_after_ready_to_exit() {
+    let kinds: &[Kind] = if have_redis() { &[Kind::Tandem, Kind::Redis] } else { &[Kind::Tandem] };
+    for &kind in kinds {
+        for how in ["SIGTERM", "SHUTDOWN"] {
+            for (with_replica, sleeping) in [(false, false), (true, false), (false, true)] {
+                if sleeping && how == "SHUTDOWN" {
+                    continue; // SHUTDOWN would queue behind the sleep
+                }
+                let (mut s, replica, _conns) = busy(kind, with_replica, sleeping);
+                let (total, linger) = exit_latency(&mut s, |s| {
+                    if how == "SIGTERM" {
+                        s.signal("TERM");
+                    } else {
+                        s.conn().send(&encode_str(&["SHUTDOWN", "NOSAVE"]));
+                    }
+                });
+                eprintln!(
+                    "{:?} {} (replica: {}, DEBUG SLEEP running: {}): exited {:?} after the request, {:?} after \"ready to exit\"",
+                    kind, how, with_replica, sleeping, total, linger
+                );
+                assert!(linger < Duration::from_millis(500), "{:?} lingered {:?} after ready to exit; log:\n{}", kind, linger, s.log());
+                if kind == Kind::Tandem {
+                    assert!(total < Duration::from_millis(500), "{} took {:?} to exit; log:\n{}", how, total, s.log());
+                }
+                // The replica's own exit, its master gone.
+                if let Some(mut r) = replica {
+                    let (total, linger) = exit_latency(&mut r, |r| r.signal("TERM"));
+                    eprintln!("  its tandem replica, SIGTERM: exited {:?} after the signal, {:?} after \"ready to exit\"", total, linger);
+                    assert!(total < Duration::from_millis(500), "replica took {:?} to exit; log:\n{}", total, r.log());
+                }
+            }
+        }
+    }
+}
