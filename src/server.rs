@@ -55,6 +55,7 @@ impl ServerHandle {
         }
         let _ = self.listener.stop(None);
         let _ = self.keyspace.stop(None);
+        crate::persist::remove_own_temp(&self.shared);
         log::warn!("Redis is now ready to exit, bye bye...");
     }
 }

@@ -309,3 +309,72 @@ fn exits_promptly_after_ready_to_exit() {
         }
     }
 }
+
+/// A pid no process has now (a child that already exited).
+fn dead_pid() -> u32 {
+    let mut c = std::process::Command::new("true").spawn().expect("spawn true");
+    let pid = c.id();
+    c.wait().unwrap();
+    pid
+}
+
+#[test]
+fn stale_temp_rdb_removed_at_start_live_ones_kept() {
+    let dir = TempDir::new("temprdb");
+    let dead = dead_pid();
+    let mut live = std::process::Command::new("sleep").arg("30").spawn().expect("spawn sleep");
+    let stale = dir.path().join(format!("temp-{}.rdb", dead));
+    let kept = dir.path().join(format!("temp-{}.rdb", live.id()));
+    let other = dir.path().join("temp-notapid.rdb");
+    for f in [&stale, &kept, &other] {
+        std::fs::write(f, b"REDIS0010 half written").unwrap();
+    }
+    let d = dir.path().to_string_lossy().into_owned();
+    let s = Server::tandem(&["--dir", &d]);
+    let log = s.log();
+    let _ = live.kill();
+    let _ = live.wait();
+    assert!(!stale.exists(), "stale temp file of dead pid {} still there; log:\n{}", dead, log);
+    assert!(log.contains(&format!("Removed the stale temp RDB file {}", stale.display())), "{}", log);
+    assert!(kept.exists(), "the temp file of a running process was removed");
+    assert!(other.exists(), "a file that only looks like a temp file was removed");
+}
+
+#[test]
+fn failed_save_removes_its_temp_file() {
+    let s = Server::tandem(&[]);
+    // dump.rdb is a non-empty directory: the rename of the temp file fails.
+    std::fs::create_dir_all(s.dir.path().join("dump.rdb").join("x")).unwrap();
+    let tmp = s.dir.path().join(format!("temp-{}.rdb", s.pid()));
+    let mut c = s.conn();
+    c.cmd(&["SET", "k", "v"]);
+    assert!(c.raw_s(&["SAVE"]).starts_with("-ERR"));
+    assert!(!tmp.exists(), "SAVE left {}", tmp.display());
+    assert_eq!(c.raw_s(&["BGSAVE"]), "+Background saving started\r\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.log().contains("Background saving error") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!tmp.exists(), "BGSAVE left {}", tmp.display());
+    assert!(s.log().contains("Removed the temp RDB file"), "{}", s.log());
+}
+
+#[test]
+fn shutdown_during_bgsave_removes_the_temp_file() {
+    let mut s = Server::tandem(&["--rdb-key-save-delay", "100000"]);
+    let tmp = s.dir.path().join(format!("temp-{}.rdb", s.pid()));
+    let mut c = s.conn();
+    for i in 0..100 {
+        c.cmd(&["SET", &format!("k{}", i), "v"]);
+    }
+    assert_eq!(c.raw_s(&["BGSAVE"]), "+Background saving started\r\n");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !tmp.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(tmp.exists(), "BGSAVE did not start writing {}", tmp.display());
+    c.send(&encode_str(&["SHUTDOWN", "NOSAVE"]));
+    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0), "{}", s.log());
+    assert!(!tmp.exists(), "the aborted BGSAVE left {}", tmp.display());
+    assert!(s.log().contains("Removed the temp RDB file"), "{}", s.log());
+}
