@@ -95,6 +95,9 @@ pub struct Replica {
     writer_rx: Option<flume::Receiver<Bytes>>,
     /// For EOF-framed RDBs the stream waits for the replica's first ACK.
     wait_first_ack: bool,
+    /// An ACK came before `RdbReady`: the replica read the whole RDB before the keyspace
+    /// reported the transfer done (the RDB's last bytes race `JobDone`).
+    acked_early: bool,
     /// Socket progress during a full sync: (bytes sent, when that count last changed).
     progress: (u64, Instant),
     closing: bool,
@@ -182,6 +185,7 @@ impl Replica {
             out,
             writer_rx: Some(rx),
             wait_first_ack: false,
+            acked_early: false,
             progress: (0, Instant::now()),
             closing: false,
             me: None,
@@ -377,7 +381,10 @@ impl Handler<RdbReady> for Replica {
             self.out.finish();
             return;
         }
-        if msg.eof {
+        if msg.eof && self.acked_early {
+            // The replica already ACKed: it has read the RDB up to its end mark.
+            self.go_online();
+        } else if msg.eof {
             // The RDB and its end mark already went out through the socket writer.
             // A diskless replica reads until the mark: stream only after its first ACK.
             self.wait_first_ack = true;
@@ -401,6 +408,8 @@ impl Handler<Ack> for Replica {
         if self.wait_first_ack {
             self.wait_first_ack = false;
             self.go_online();
+        } else if self.info.state() == ReplicaState::SendBulk {
+            self.acked_early = true;
         }
     }
 }
