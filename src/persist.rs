@@ -30,14 +30,62 @@ fn rdb_path(shared: &Shared) -> PathBuf {
     shared.cfg().rdb_path()
 }
 
-/// Writes `snap` to `path` through a temporary file renamed into place.
+/// The temporary file a save by process `pid` writes before renaming it to `rdb`.
+pub fn temp_path(rdb: &Path, pid: u32) -> PathBuf {
+    rdb.with_file_name(format!("temp-{}.rdb", pid))
+}
+
+/// Writes `snap` to `path` through a temporary file renamed into place. A save that fails
+/// removes its temporary file (as Redis unlinks it), so a full disk is not made fuller.
 pub fn save_to(path: &Path, snap: &Snapshot, compress: bool) -> std::io::Result<()> {
-    let tmp = path.with_file_name(format!("temp-{}.rdb", std::process::id()));
+    let tmp = temp_path(path, std::process::id());
     let f = std::fs::File::create(&tmp)?;
-    let w = write_rdb(snap, std::io::BufWriter::with_capacity(1 << 16, f), compress)?;
-    let f = w.into_inner().map_err(|e| e.into_error())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    let written = (|| {
+        let w = write_rdb(snap, std::io::BufWriter::with_capacity(1 << 16, f), compress)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() && std::fs::remove_file(&tmp).is_ok() {
+        log::warn!("Removed the temp RDB file {} of the failed save", tmp.display());
+    }
+    written
+}
+
+/// At shutdown: a save still running (BGSAVE) is abandoned with the process; its temporary
+/// file goes too.
+pub fn remove_own_temp(shared: &Shared) {
+    let tmp = temp_path(&rdb_path(shared), std::process::id());
+    if std::fs::remove_file(&tmp).is_ok() {
+        log::warn!("Removed the temp RDB file {} of a save still in progress", tmp.display());
+    }
+}
+
+/// At start: removes the `temp-<pid>.rdb` files in the RDB's directory that a process no
+/// longer running left (a save killed midway). A live process's file (another server
+/// sharing the directory, saving right now) is kept.
+pub fn remove_stale_temps(rdb: &Path) {
+    let Some(dir) = rdb.parent() else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("temp-")).and_then(|n| n.strip_suffix(".rdb")) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else { continue };
+        if pid == std::process::id() || process_alive(pid) {
+            continue;
+        }
+        match std::fs::remove_file(e.path()) {
+            Ok(()) => log::warn!("Removed the stale temp RDB file {} (process {} is gone)", e.path().display(), pid),
+            Err(err) => log::warn!("Could not remove the stale temp RDB file {}: {}", e.path().display(), err),
+        }
+    }
+}
+
+/// Whether a process with this pid runs (Linux: it has a /proc entry).
+fn process_alive(pid: u32) -> bool {
+    Path::new("/proc").join(pid.to_string()).exists()
 }
 
 impl Keyspace {
@@ -173,6 +221,7 @@ pub async fn final_save(shared: &Arc<Shared>, req: &ShutdownRequest) {
 /// will delete them); a master drops them.
 pub fn load_at_start(ks: &mut Keyspace) {
     let path = rdb_path(&ks.shared);
+    remove_stale_temps(&path);
     let Ok(f) = std::fs::File::open(&path) else { return };
     let start = Instant::now();
     let replica = ks.shared.cfg().replicaof().is_some();

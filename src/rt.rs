@@ -67,6 +67,25 @@ macro_rules! trace_msg {
 
 pub use async_std::os::unix::net::{UnixListener, UnixStream};
 
+/// Binds a TCP listener whose accept queue holds `backlog` connections (`tcp-backlog`).
+///
+/// async-std's `bind` listens with std's fixed backlog of 128; `listen` is called again on
+/// the bound socket with the configured length (the kernel updates the queue of a listening
+/// socket in place, and caps it at `net.core.somaxconn`).
+pub async fn tcp_listen(addr: &str, backlog: i32) -> std::io::Result<TcpListener> {
+    let l = TcpListener::bind(addr).await?;
+    socket2::SockRef::from(&l).listen(backlog)?;
+    Ok(l)
+}
+
+/// Binds a Unix-socket listener whose queue holds `backlog` connections, like [`tcp_listen`]
+/// (Redis uses `tcp-backlog` for both).
+pub async fn unix_listen(path: &str, backlog: i32) -> std::io::Result<UnixListener> {
+    let l = UnixListener::bind(path).await?;
+    socket2::SockRef::from(&l).listen(backlog)?;
+    Ok(l)
+}
+
 /// A client connection: TCP or a Unix socket (`unixsocket` directive). Cloning shares the
 /// socket (one reader task, one writer), like async-std's own streams.
 #[derive(Clone, Debug)]

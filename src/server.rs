@@ -43,14 +43,20 @@ impl ServerHandle {
     }
 
     /// Waits until the server stops (SHUTDOWN, a signal, or `stop`), then tears it down.
+    ///
+    /// Nothing after the final save waits for an actor: the teardown is sent, not called, so
+    /// a busy executor (a long command such as DEBUG SLEEP holding the only thread) cannot
+    /// hold the process back once it said it is ready to exit.
     pub async fn wait(mut self) {
         let req = self.shared.shutdown_rx.recv_async().await.unwrap_or_default();
         finish(&self.shared, &req).await;
         if let Some(actors) = self.shared.repl_actors.get() {
-            let _ = actors.link.call(crate::repl::master_link::StopLink).await;
+            let _ = actors.link.send(crate::repl::master_link::StopLink);
         }
         let _ = self.listener.stop(None);
         let _ = self.keyspace.stop(None);
+        crate::persist::remove_own_temp(&self.shared);
+        log::warn!("Redis is now ready to exit, bye bye...");
     }
 }
 
@@ -75,7 +81,6 @@ async fn finish(shared: &Arc<Shared>, req: &ShutdownRequest) {
             (e.kill)();
         }
     }
-    log::warn!("Redis is now ready to exit, bye bye...");
 }
 
 pub struct Server;
@@ -84,10 +89,11 @@ impl Server {
     /// Binds the configured addresses and starts the keyspace and listener actors.
     pub async fn start(config: Config) -> Result<ServerHandle, String> {
         let shared = Shared::new(config);
-        let (port, binds) = {
+        let (port, binds, backlog) = {
             let c = shared.cfg();
-            (c.port(), c.bind())
+            (c.port(), c.bind(), c.int("tcp-backlog").clamp(0, i32::MAX as i128) as i32)
         };
+        check_backlog(backlog);
         let mut listeners = vec![];
         for b in &binds {
             let (optional, host) = match b.strip_prefix('-') {
@@ -105,7 +111,7 @@ impl Server {
                 }
                 _ => addr,
             };
-            match TcpListener::bind(&addr).await {
+            match rt::tcp_listen(&addr, backlog).await {
                 Ok(l) => listeners.push(l),
                 Err(e) if optional => log::debug!("Skipping optional bind {}: {}", addr, e),
                 Err(e) => {
@@ -124,7 +130,7 @@ impl Server {
         let unix = shared.cfg().unixsocket().filter(|p| !p.is_empty());
         if let Some(path) = unix {
             let _ = std::fs::remove_file(&path);
-            match UnixListener::bind(&path).await {
+            match rt::unix_listen(&path, backlog).await {
                 Ok(l) => {
                     let perm = shared.cfg().int("unixsocketperm") as u32;
                     if perm != 0 {
@@ -146,6 +152,20 @@ impl Server {
             .await
             .map_err(|e| e.to_string())?;
         Ok(ServerHandle { addr, keyspace, listener, shared })
+    }
+}
+
+/// Warns, as Redis does, when the kernel caps the listen queue below `tcp-backlog`.
+fn check_backlog(backlog: i32) {
+    let Some(max) = std::fs::read_to_string("/proc/sys/net/core/somaxconn").ok().and_then(|v| v.trim().parse::<i32>().ok()) else {
+        return;
+    };
+    if max < backlog {
+        log::warn!(
+            "WARNING: The TCP backlog setting of {} cannot be enforced because /proc/sys/net/core/somaxconn is set to the lower value of {}.",
+            backlog,
+            max
+        );
     }
 }
 

@@ -28,18 +28,36 @@ use std::time::Duration;
 
 /// A replica's socket output as the writer task sees it: bytes queued and bytes not yet
 /// written (counted against `client-output-buffer-limit replica`).
+///
+/// An outlet holds the sending side of the writer's queue: the writer task ends (and drops
+/// its clone of the socket) once every outlet is gone or [`Outlet::finish`] was called, so
+/// the writer itself holds only a [`Meter`], never an outlet.
 #[derive(Clone)]
 pub struct Outlet {
     tx: flume::Sender<Bytes>,
+    meter: Meter,
+    shared: Arc<Shared>,
+}
+
+/// The writer task's side of an outlet's counters (holds no sender of the queue).
+#[derive(Clone)]
+pub struct Meter {
     unsent: Arc<AtomicU64>,
     /// Bytes written to the socket so far (progress, for the full-sync timeout).
     sent: Arc<AtomicU64>,
-    shared: Arc<Shared>,
+}
+
+impl Meter {
+    /// The writer task wrote `n` bytes.
+    pub fn written(&self, n: usize) {
+        self.unsent.fetch_sub(n as u64, Relaxed);
+        self.sent.fetch_add(n as u64, Relaxed);
+    }
 }
 
 impl Outlet {
     pub fn new(tx: flume::Sender<Bytes>, shared: Arc<Shared>) -> Self {
-        Outlet { tx, unsent: Arc::new(AtomicU64::new(0)), sent: Arc::new(AtomicU64::new(0)), shared }
+        Outlet { tx, meter: Meter { unsent: Arc::new(AtomicU64::new(0)), sent: Arc::new(AtomicU64::new(0)) }, shared }
     }
     /// Queues bytes for the socket; false when the writer is gone.
     pub fn push(&self, b: Bytes) -> bool {
@@ -50,7 +68,7 @@ impl Outlet {
         if self.tx.send(b).is_err() {
             return false;
         }
-        self.unsent.fetch_add(n, Relaxed);
+        self.meter.unsent.fetch_add(n, Relaxed);
         self.shared.stats.net_repl_output_bytes.fetch_add(n, Relaxed);
         true
     }
@@ -58,16 +76,15 @@ impl Outlet {
     pub fn finish(&self) {
         let _ = self.tx.send(Bytes::new());
     }
-    /// The writer task wrote `n` bytes.
-    pub fn written(&self, n: usize) {
-        self.unsent.fetch_sub(n as u64, Relaxed);
-        self.sent.fetch_add(n as u64, Relaxed);
+    /// The counters the writer task updates.
+    pub fn meter(&self) -> Meter {
+        self.meter.clone()
     }
     pub fn sent(&self) -> u64 {
-        self.sent.load(Relaxed)
+        self.meter.sent.load(Relaxed)
     }
     pub fn unsent(&self) -> u64 {
-        self.unsent.load(Relaxed)
+        self.meter.unsent.load(Relaxed)
     }
     pub fn is_gone(&self) -> bool {
         self.tx.is_disconnected()

@@ -12,7 +12,7 @@ use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadE
 use crate::shared::{ClientEntry, ClientMeta, Shared};
 use crate::trace_msg;
 use bytes::{Buf, Bytes, BytesMut};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,8 +54,9 @@ pub struct MasterLink {
     keyspace: Addr<Keyspace>,
     #[allow(dead_code)]
     backlog: Addr<Backlog>,
-    /// Bumped on every REPLICAOF: a link task whose generation is stale stops.
-    generation: Arc<AtomicU64>,
+    /// The current link task's stop handle: the link lives while this sender does. Dropping
+    /// it (REPLICAOF, shutdown) wakes the task wherever it waits, and it closes its socket.
+    link_stop: Option<flume::Sender<()>>,
     master: Option<(String, u16)>,
     /// The next link's first PSYNC carries FAILOVER.
     failover_next: bool,
@@ -63,7 +64,7 @@ pub struct MasterLink {
 
 impl MasterLink {
     pub fn new(shared: Arc<Shared>, keyspace: Addr<Keyspace>, backlog: Addr<Backlog>) -> Self {
-        MasterLink { shared, keyspace, backlog, generation: Arc::new(AtomicU64::new(0)), master: None, failover_next: false }
+        MasterLink { shared, keyspace, backlog, link_stop: None, master: None, failover_next: false }
     }
 }
 
@@ -84,7 +85,7 @@ impl Message for StopLink {
 #[async_trait]
 impl Handler<StopLink> for MasterLink {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: StopLink) {
-        self.generation.fetch_add(1, Relaxed);
+        self.link_stop = None;
     }
 }
 
@@ -111,7 +112,8 @@ impl Handler<SetMaster> for MasterLink {
                 if self.master.take().is_none() {
                     return "OK".into();
                 }
-                self.generation.fetch_add(1, Relaxed);
+                // The old link ends now, closing its socket (as Redis frees the master client).
+                self.link_stop = None;
                 set_status(&self.shared, |s| {
                     *s = super::LinkStatus::default();
                 });
@@ -124,7 +126,9 @@ impl Handler<SetMaster> for MasterLink {
                 if self.master.as_ref() == Some(&m) {
                     return "OK Already connected to specified master".into();
                 }
-                let gen = self.generation.fetch_add(1, Relaxed) + 1;
+                // Replacing the sender ends the old link (and closes its socket).
+                let (stop_tx, stop) = flume::bounded(1);
+                self.link_stop = Some(stop_tx);
                 self.master = Some(m.clone());
                 self.shared.cfg_mut().set_replicaof(Some(m.clone()));
                 set_status(&self.shared, |s| {
@@ -135,8 +139,7 @@ impl Handler<SetMaster> for MasterLink {
                 let link = Link {
                     shared: self.shared.clone(),
                     keyspace: self.keyspace.clone(),
-                    generation: self.generation.clone(),
-                    gen,
+                    stop,
                     host: m.0,
                     port: m.1,
                     db: 0,
@@ -166,8 +169,8 @@ enum LinkEnd {
 struct Link {
     shared: Arc<Shared>,
     keyspace: Addr<Keyspace>,
-    generation: Arc<AtomicU64>,
-    gen: u64,
+    /// Disconnected once the MasterLink drops this link's sender: stop.
+    stop: flume::Receiver<()>,
     host: String,
     port: u16,
     /// The master client's selected db (kept across reconnects, like the cached master).
@@ -176,18 +179,38 @@ struct Link {
     failover: bool,
 }
 
+/// Runs `fut` unless the link is told to stop first (`None` then).
+async fn or_stop<F: std::future::Future>(stop: &flume::Receiver<()>, fut: F) -> Option<F::Output> {
+    use futures::FutureExt;
+    let stopped = stop.recv_async().fuse();
+    let fut = fut.fuse();
+    futures::pin_mut!(stopped, fut);
+    futures::select! {
+        v = fut => Some(v),
+        _ = stopped => None,
+    }
+}
+
 /// A connection to the master: buffered reads plus a writer task for ACKs and replies.
+///
+/// `out` is the writer's only sender: dropping the `Conn` ends the writer, which drops its
+/// clone of the socket.
 struct Conn {
     stream: TcpStream,
     buf: BytesMut,
     out: flume::Sender<Bytes>,
+    /// The offset the writer ACKs every second (-1: not streaming yet, no ACKs).
+    acked: Arc<AtomicI64>,
+    stop: flume::Receiver<()>,
     timeout: Duration,
 }
 
 impl Conn {
     async fn fill(&mut self) -> Result<(), String> {
         let mut chunk = [0u8; 64 * 1024];
-        match rt::timeout(self.timeout, self.stream.read(&mut chunk)).await {
+        let read = or_stop(&self.stop, rt::timeout(self.timeout, self.stream.read(&mut chunk))).await;
+        let Some(read) = read else { return Err("stopped".into()) };
+        match read {
             None => Err("timeout".into()),
             Some(Ok(0)) => Err("connection closed".into()),
             Some(Err(e)) => Err(e.to_string()),
@@ -232,7 +255,7 @@ impl Conn {
 
 impl Link {
     fn current(&self) -> bool {
-        self.generation.load(Relaxed) == self.gen
+        !self.stop.is_disconnected()
     }
 
     async fn run(mut self) {
@@ -254,7 +277,10 @@ impl Link {
             });
             // A link that was up reconnects at once (the cached master makes it a partial
             // resync); failed attempts retry every second.
-            rt::sleep(if was_up { Duration::from_millis(10) } else { Duration::from_secs(1) }).await;
+            let pause = if was_up { Duration::from_millis(10) } else { Duration::from_secs(1) };
+            if or_stop(&self.stop, rt::sleep(pause)).await.is_none() {
+                break;
+            }
             if self.current() {
                 log::info!("Reconnecting to MASTER {}:{}", self.host, self.port);
             }
@@ -270,7 +296,10 @@ impl Link {
         self.state(MasterLinkState::Connecting);
         log::info!("Connecting to MASTER {}:{}", self.host, self.port);
         let addr = format!("{}:{}", self.host, self.port);
-        let stream = match rt::timeout(timeout, TcpStream::connect(&addr)).await {
+        let Some(connected) = or_stop(&self.stop, rt::timeout(timeout, TcpStream::connect(&addr))).await else {
+            return LinkEnd::Stale;
+        };
+        let stream = match connected {
             Some(Ok(s)) => s,
             Some(Err(e)) => {
                 log::warn!("Error condition on socket for SYNC: {}", e);
@@ -284,21 +313,19 @@ impl Link {
         let _ = stream.set_nodelay(true);
         log::info!("MASTER <-> REPLICA sync started");
         let (tx, rx) = flume::unbounded::<Bytes>();
-        let mut ws = stream.clone();
-        let shared = self.shared.clone();
-        rt::spawn(async move {
-            while let Ok(b) = rx.recv_async().await {
-                shared.stats.net_output_bytes.fetch_add(b.len() as u64, Relaxed);
-                if ws.write_all(&b).await.is_err() {
-                    break;
-                }
-            }
-        });
-        let mut conn = Conn { stream: stream.clone(), buf: BytesMut::new(), out: tx, timeout };
+        let acked = Arc::new(AtomicI64::new(-1));
+        rt::spawn(write_loop(stream.clone(), rx, acked.clone(), self.shared.clone()));
+        let mut conn = Conn { stream: stream.clone(), buf: BytesMut::new(), out: tx, acked, stop: self.stop.clone(), timeout };
         // Register as the master client, so CLIENT LIST / CLIENT KILL TYPE master see it.
         let meta = self.register(&stream);
-        let r = self.handshake_and_sync(&mut conn, &meta).await;
+        let r = match self.handshake_and_sync(&mut conn, &meta).await {
+            LinkEnd::Retry(_) if !self.current() => LinkEnd::Stale,
+            r => r,
+        };
+        // The socket closes here: the writer ends with `conn` (its only sender) and the
+        // clients table drops its clone below.
         let _ = stream.shutdown(std::net::Shutdown::Both);
+        drop(conn);
         self.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&meta.id);
         self.shared.stats.connected_clients.fetch_sub(1, Relaxed);
         if let LinkEnd::Retry(why) = &r {
@@ -554,36 +581,13 @@ impl Link {
             s.last_io_ms = crate::util::now_ms();
             s.down_since_ms = 0;
         });
-        let applied = Arc::new(AtomicI64::new(start_offset));
-        // ACK now and every second.
+        // ACK now; the writer task ACKs `applied` every second from now on.
+        let applied = conn.acked.clone();
+        applied.store(start_offset, Relaxed);
         let ack = |off: i64, out: &flume::Sender<Bytes>| {
-            let mut b = BytesMut::new();
-            let o = off.to_string();
-            crate::resp::reply::encode_command(&[&b"REPLCONF"[..], b"ACK", o.as_bytes()], &mut b);
-            let _ = out.send(b.freeze());
+            let _ = out.send(ack_command(off));
         };
         ack(start_offset, &conn.out);
-        {
-            let applied = applied.clone();
-            let out = conn.out.clone();
-            let generation = self.generation.clone();
-            let gen = self.gen;
-            let meta = meta.clone();
-            rt::spawn(async move {
-                loop {
-                    rt::sleep(Duration::from_secs(1)).await;
-                    if generation.load(Relaxed) != gen || out.is_disconnected() || meta.killed.load(Relaxed) {
-                        break;
-                    }
-                    let mut b = BytesMut::new();
-                    let o = applied.load(Relaxed).to_string();
-                    crate::resp::reply::encode_command(&[&b"REPLCONF"[..], b"ACK", o.as_bytes()], &mut b);
-                    if out.send(b.freeze()).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
         let mut parser = RequestParser::new();
         parser.keep_empty = true;
         let limits = Limits { max_bulk_len: i64::MAX, authenticated: true };
@@ -700,6 +704,42 @@ impl Link {
                 off
             }
             Err(_) => 0,
+        }
+    }
+}
+
+/// `REPLCONF ACK <off>`.
+fn ack_command(off: i64) -> Bytes {
+    let mut b = BytesMut::new();
+    let o = off.to_string();
+    crate::resp::reply::encode_command(&[&b"REPLCONF"[..], b"ACK", o.as_bytes()], &mut b);
+    b.freeze()
+}
+
+/// The link's writer task: what the link queues (handshake, ACK replies to GETACK) and, once
+/// streaming (`acked >= 0`), `REPLCONF ACK` every second, as Redis's replication cron does.
+/// It holds the receiver and a clone of the socket, no sender: it ends when the link drops
+/// its `Conn`, or at a write error, and the socket clone goes with it.
+async fn write_loop(mut ws: TcpStream, rx: flume::Receiver<Bytes>, acked: Arc<AtomicI64>, shared: Arc<Shared>) {
+    let period = Duration::from_secs(1);
+    let mut next_ack = std::time::Instant::now() + period;
+    loop {
+        let wait = next_ack.saturating_duration_since(std::time::Instant::now());
+        let b = match rt::timeout(wait, rx.recv_async()).await {
+            Some(Ok(b)) => b,
+            Some(Err(_)) => break,
+            None => {
+                next_ack = std::time::Instant::now() + period;
+                let off = acked.load(Relaxed);
+                if off < 0 {
+                    continue;
+                }
+                ack_command(off)
+            }
+        };
+        shared.stats.net_output_bytes.fetch_add(b.len() as u64, Relaxed);
+        if ws.write_all(&b).await.is_err() {
+            break;
         }
     }
 }

@@ -95,6 +95,9 @@ pub struct Replica {
     writer_rx: Option<flume::Receiver<Bytes>>,
     /// For EOF-framed RDBs the stream waits for the replica's first ACK.
     wait_first_ack: bool,
+    /// An ACK came before `RdbReady`: the replica read the whole RDB before the keyspace
+    /// reported the transfer done (the RDB's last bytes race `JobDone`).
+    acked_early: bool,
     /// Socket progress during a full sync: (bytes sent, when that count last changed).
     progress: (u64, Instant),
     closing: bool,
@@ -182,6 +185,7 @@ impl Replica {
             out,
             writer_rx: Some(rx),
             wait_first_ack: false,
+            acked_early: false,
             progress: (0, Instant::now()),
             closing: false,
             me: None,
@@ -223,10 +227,12 @@ impl Actor for Replica {
         self.me = Some(ctx.address());
         self.meta.is_replica.store(true, Relaxed);
         self.shared.repl.replicas.lock().unwrap_or_else(|e| e.into_inner()).push(self.info.clone());
-        // Writer task: the only writer of the socket from now on.
-        let rx = self.writer_rx.take().expect("started once");
+        // Writer task: the only writer of the socket from now on. It holds the receiving end
+        // of its queue and the counters, never a sender: it ends (closing its clone of the
+        // socket) at the end mark `stopped` sends, or when every outlet is dropped.
+        let Some(rx) = self.writer_rx.take() else { return Ok(()) };
         let mut ws = self.stream.clone();
-        let out = self.out.clone();
+        let meter = self.out.meter();
         let me = ctx.address().downgrade();
         rt::spawn(async move {
             let mut batch = Vec::new();
@@ -245,7 +251,7 @@ impl Actor for Replica {
                 if r.is_err() || end {
                     break;
                 }
-                out.written(n);
+                meter.written(n);
                 if batch.capacity() > COALESCE_MAX * 2 {
                     batch = Vec::new();
                 }
@@ -305,7 +311,12 @@ impl Actor for Replica {
         self.shared.repl.replicas.lock().unwrap_or_else(|e| e.into_inner()).retain(|r| r.id != self.info.id);
         self.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.info.id);
         self.shared.stats.connected_clients.fetch_sub(1, Relaxed);
+        // The socket closes now: the reader sees EOF, and the end mark stops the writer even
+        // while a full-sync job or the backlog (until it handles Unsubscribe) still holds an
+        // outlet (what is queued before the mark fails to write on the shut socket). Both
+        // tasks then drop their clones, and this actor's own goes with it.
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        self.out.finish();
         log::info!("Connection with replica {} lost.", self.info.name());
     }
 }
@@ -370,7 +381,10 @@ impl Handler<RdbReady> for Replica {
             self.out.finish();
             return;
         }
-        if msg.eof {
+        if msg.eof && self.acked_early {
+            // The replica already ACKed: it has read the RDB up to its end mark.
+            self.go_online();
+        } else if msg.eof {
             // The RDB and its end mark already went out through the socket writer.
             // A diskless replica reads until the mark: stream only after its first ACK.
             self.wait_first_ack = true;
@@ -394,6 +408,8 @@ impl Handler<Ack> for Replica {
         if self.wait_first_ack {
             self.wait_first_ack = false;
             self.go_online();
+        } else if self.info.state() == ReplicaState::SendBulk {
+            self.acked_early = true;
         }
     }
 }
