@@ -478,7 +478,7 @@ pub fn setbit(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         *b = (*b & !(1 << shift)) | (on << shift);
         old
     };
-    let mut changed = false;
+    let changed;
     let old = match write_lookup_str(ks, ctx, &a[1]) {
         Err(()) => return,
         Ok(None) => {
