@@ -27,7 +27,7 @@ pub(super) async fn run(c: &mut Client, spec: &'static CommandSpec, a: &[Bytes])
         "failover" => failover(c, a).await,
         "acl" => acl(c, a),
         "module" => module(c, a),
-        _ => c.out.error(&format!("ERR '{}' cannot run here", spec.name)),
+        _ => c.out.error(format!("ERR '{}' cannot run here", spec.name)),
     }
     Next::Continue
 }
@@ -205,7 +205,7 @@ const CLIENT_HELP: &[&str] = &[
 
 async fn client(c: &mut Client, a: &[Bytes]) -> Next {
     let sub = String::from_utf8_lossy(&a[1]).to_lowercase();
-    let arity = |c: &mut Client| c.out.error(&format!("ERR wrong number of arguments for 'client|{}' command", sub));
+    let arity = |c: &mut Client| c.out.error(format!("ERR wrong number of arguments for 'client|{}' command", sub));
     match sub.as_str() {
         "id" if a.len() == 2 => c.out.int(c.id as i64),
         "getname" if a.len() == 2 => {
@@ -385,7 +385,7 @@ pub fn kill_cmd(shared: &Shared, me: u64, out: &mut Out, a: &[Bytes]) -> bool {
                 let t = v.to_lowercase();
                 let t = if t == "slave" { "replica".to_string() } else { t };
                 if !["normal", "master", "replica", "pubsub"].contains(&t.as_str()) {
-                    out.error(&format!("ERR Unknown client type '{}'", v));
+                    out.error(format!("ERR Unknown client type '{}'", v));
                     return false;
                 }
                 typ = Some(t);
@@ -506,7 +506,7 @@ fn config(c: &mut Client, a: &[Bytes]) {
             c.out.simple("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: GET, SET, RESETSTAT, REWRITE, HELP");
         }
         "get" | "set" | "resetstat" | "rewrite" => {
-            c.out.error(&format!("ERR wrong number of arguments for 'config|{}' command", sub))
+            c.out.error(format!("ERR wrong number of arguments for 'config|{}' command", sub))
         }
         _ => c.out.error(crate::cmd::unknown_subcommand(&a[1], "CONFIG")),
     }
@@ -968,7 +968,7 @@ fn acl(c: &mut Client, a: &[Bytes]) {
                         denied.clear();
                     }
                 } else {
-                    return c.out.error(&format!("ERR Error in ACL SETUSER modifier '{}': Syntax error", r));
+                    return c.out.error(format!("ERR Error in ACL SETUSER modifier '{}': Syntax error", r));
                 }
             }
             c.shared.acl_active.store(!denied.is_empty(), Relaxed);

@@ -101,7 +101,7 @@ pub(crate) fn changed(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], n: u64, now_
 
 fn hset_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], hmset: bool) {
     if a.len() % 2 == 1 {
-        return ctx.error(&super::arity_error(if hmset { "hmset" } else { "hset" }));
+        return ctx.error(super::arity_error(if hmset { "hmset" } else { "hset" }));
     }
     let Ok(_) = check_write(ks, ctx, &a[1]) else { return };
     let lim = limits(ks);

@@ -80,7 +80,7 @@ fn parse_expire_flags(ctx: &mut Ctx, args: &[Bytes]) -> Option<ExpireFlags> {
 fn expire_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], relative: bool, secs: bool, name: &str) {
     let Some(flags) = parse_expire_flags(ctx, &a[3..]) else { return };
     let Some(n) = arg_i64(ctx, &a[2]) else { return };
-    let invalid = |ctx: &mut Ctx| ctx.error(&format!("ERR invalid expire time in '{}' command", name));
+    let invalid = |ctx: &mut Ctx| ctx.error(format!("ERR invalid expire time in '{}' command", name));
     let Some(ms) = (if secs { n.checked_mul(1000) } else { Some(n) }) else {
         return invalid(ctx);
     };
@@ -358,7 +358,7 @@ pub fn select(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 pub fn swapdb(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let (Some(x), Some(y)) = (num::parse_i64(&a[1]), num::parse_i64(&a[2])) else {
         let which = if num::parse_i64(&a[1]).is_none() { "first" } else { "second" };
-        return ctx.error(&format!("ERR invalid {} DB index", which));
+        return ctx.error(format!("ERR invalid {} DB index", which));
     };
     let n = ks.dbs.len() as i64;
     if x < 0 || x >= n || y < 0 || y >= n {
@@ -490,7 +490,7 @@ pub fn object(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         return ctx.error(crate::cmd::unknown_subcommand(&a[1], "OBJECT"));
     }
     if a.len() != 3 {
-        return ctx.error(&format!("ERR wrong number of arguments for 'object|{}' command", sub));
+        return ctx.error(format!("ERR wrong number of arguments for 'object|{}' command", sub));
     }
     let policy = ks.shared.cfg().maxmemory_policy().to_string();
     let lfu = policy.contains("lfu");

@@ -138,7 +138,7 @@ fn pop_n(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], left: bool, n: usize) -> 
 
 fn pop(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], left: bool) {
     if a.len() > 3 {
-        return ctx.error(&super::arity_error(if left { "lpop" } else { "rpop" }));
+        return ctx.error(super::arity_error(if left { "lpop" } else { "rpop" }));
     }
     let count = match a.get(2) {
         Some(c) => match num::parse_i64(c) {

@@ -9,7 +9,7 @@ pub fn ping(_ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     match a.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(&a[1]),
-        _ => ctx.error(&super::arity_error("ping")),
+        _ => ctx.error(super::arity_error("ping")),
     }
 }
 

@@ -41,7 +41,7 @@ fn max_bulk(ks: &Keyspace) -> usize {
 pub fn get(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if let Ok(v) = read_str(ks, ctx, &a[1]) {
         match v {
-            Some(v) => ctx.out.bulk(&v),
+            Some(v) => ctx.out.bulk(v),
             None => ctx.out.null(),
         }
     }
@@ -60,7 +60,7 @@ enum Expiry {
 fn expire_arg(ctx: &mut Ctx, unit: &[u8], v: &[u8], cmd: &str) -> Option<i64> {
     let n = arg_i64(ctx, v)?;
     let invalid = |ctx: &mut Ctx| {
-        ctx.error(&format!("ERR invalid expire time in '{}' command", cmd));
+        ctx.error(format!("ERR invalid expire time in '{}' command", cmd));
         None
     };
     if n <= 0 {
@@ -264,7 +264,7 @@ pub fn mget(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 
 pub fn mset(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if a.len().is_multiple_of(2) {
-        ctx.error(&super::arity_error("mset"));
+        ctx.error(super::arity_error("mset"));
         return;
     }
     for kv in a[1..].chunks(2) {
@@ -275,7 +275,7 @@ pub fn mset(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 
 pub fn msetnx(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if a.len().is_multiple_of(2) {
-        ctx.error(&super::arity_error("msetnx"));
+        ctx.error(super::arity_error("msetnx"));
         return;
     }
     for kv in a[1..].chunks(2) {

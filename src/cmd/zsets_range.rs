@@ -515,7 +515,7 @@ fn aggregate(target: &mut f64, v: f64, agg: Agg) {
 fn setop_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], nk: usize, dst: Option<&Bytes>, op: Op, card_only: bool, name: &str) {
     let Some(setnum) = arg_i64(ctx, &a[nk]) else { return };
     if setnum < 1 {
-        return ctx.error(&format!("ERR at least 1 input key is needed for '{}' command", name));
+        return ctx.error(format!("ERR at least 1 input key is needed for '{}' command", name));
     }
     if setnum as usize > a.len() - (nk + 1) {
         return ctx.error(err::SYNTAX);

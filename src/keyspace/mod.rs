@@ -478,7 +478,7 @@ impl Keyspace {
     /// Runs one command: the command table's function, statistics, propagation.
     fn call(&mut self, cmd: &Cmd, db: &mut usize, client_id: u64, out: &mut Out, in_txn: bool) -> Option<blocking::BlockSpec> {
         let Route::Keyspace(f) = cmd.spec.route else {
-            out.error(&format!("ERR '{}' cannot run here", cmd.spec.name));
+            out.error(format!("ERR '{}' cannot run here", cmd.spec.name));
             return None;
         };
         // The role may have changed while the command waited (FAILOVER, REPLICAOF): a replica
@@ -513,7 +513,7 @@ impl Keyspace {
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self, &mut ctx, &cmd.argv)));
         if ran.is_err() {
             log::warn!("== BUG == command '{}' panicked; replied with an error", cmd.spec.name);
-            ctx.error(&format!("ERR internal error while running '{}'", cmd.spec.name));
+            ctx.error(format!("ERR internal error while running '{}'", cmd.spec.name));
         }
         let block = ctx.block.take();
         let stat = &self.shared.cmd_stats[cmd.spec.index];

@@ -652,9 +652,9 @@ pub fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> 
                         ks.dbs = dbs;
                         ctx.out.ok();
                     }
-                    Err(e) => ctx.error(&format!("ERR Error trying to load the RDB dump: {}", e)),
+                    Err(e) => ctx.error(format!("ERR Error trying to load the RDB dump: {}", e)),
                 },
-                Err(e) => ctx.error(&format!("ERR Error trying to save the RDB dump: {}", e)),
+                Err(e) => ctx.error(format!("ERR Error trying to save the RDB dump: {}", e)),
             }
         }
         "change-repl-id" => {
