@@ -122,15 +122,8 @@ impl RequestParser {
 
     /// Reads the `*<n>\r\n` header.
     fn start_multibulk(&mut self, buf: &mut BytesMut, limits: Limits) -> Result<Step, ProtoError> {
-        let nl = match find_cr(buf) {
-            Cr::At(nl) => nl,
-            Cr::Pending => return Ok(Step::NeedMore),
-            Cr::Missing => {
-                if buf.len() > INLINE_MAX {
-                    return Err(ProtoError("too big mbulk count string".into()));
-                }
-                return Ok(Step::NeedMore);
-            }
+        let Some(nl) = count_line_end(buf, "too big mbulk count string")? else {
+            return Ok(Step::NeedMore);
         };
         let n = crate::util::num::parse_i64(&buf[1..nl]);
         let n = match n {
@@ -155,15 +148,8 @@ impl RequestParser {
             let len = match self.bulk_len {
                 Some(len) => len,
                 None => {
-                    let nl = match find_cr(buf) {
-                        Cr::At(nl) => nl,
-                        Cr::Pending => return Ok(Step::NeedMore),
-                        Cr::Missing => {
-                            if buf.len() > INLINE_MAX {
-                                return Err(ProtoError("too big bulk count string".into()));
-                            }
-                            return Ok(Step::NeedMore);
-                        }
+                    let Some(nl) = count_line_end(buf, "too big bulk count string")? else {
+                        return Ok(Step::NeedMore);
                     };
                     if buf[0] != b'$' {
                         return Err(expected_dollar(buf[0]));
@@ -253,6 +239,17 @@ fn find_cr(buf: &[u8]) -> Cr {
         Some(i) if i + 1 < buf.len() => Cr::At(i),
         Some(_) => Cr::Pending,
         None => Cr::Missing,
+    }
+}
+
+/// Where the count line at the start of `buf` ends (`None`: wait for more), or the error
+/// `too_big` once more than the inline limit has come without one.
+fn count_line_end(buf: &[u8], too_big: &str) -> Result<Option<usize>, ProtoError> {
+    match find_cr(buf) {
+        Cr::At(nl) => Ok(Some(nl)),
+        Cr::Pending => Ok(None),
+        Cr::Missing if buf.len() > INLINE_MAX => Err(ProtoError(too_big.into())),
+        Cr::Missing => Ok(None),
     }
 }
 
