@@ -314,6 +314,38 @@ fn wait_counts_acking_replicas() {
     assert_eq!(n, 2, "after SIGCONT both replicas ACK");
 }
 
+/// WAIT is a conversation: the client registers with the backlog, each replica's actor reports
+/// its ACK there, and the backlog answers the client (the trace shows each message).
+#[test]
+fn wait_is_answered_by_the_backlog() {
+    let m = Srv::tandem("m", &["--trace", "yes"]);
+    let a = Srv::tandem("a", &[]);
+    a.replicaof(&m);
+    a.wait_link_up();
+    wait_acked(&m, 1);
+    // The replica is stopped while the write and the WAIT go in: WAIT must wait for its ACK.
+    a.stop();
+    let _resume = Resume(a.pid());
+    let mut c = m.conn();
+    let _: () = q(&mut c, &["SET", "k", "1"]);
+    let off = m.offset();
+    let mut raw = Raw::connect(m.port);
+    raw.send(&["SET", "k", "2"]);
+    assert_eq!(raw.line(), "+OK");
+    let off2 = m.offset();
+    assert!(off2 > off);
+    raw.send(&["WAIT", "1", "0"]);
+    std::thread::sleep(Duration::from_millis(200));
+    a.cont();
+    assert_eq!(raw.line(), ":1");
+    let off = off2;
+    let log = m.log_text();
+    let register = log.find("-> backlog: WaitAcks(target=").expect("WaitAcks traced");
+    let ack = log[register..].find(&format!("-> backlog: Acked({})", off)).expect("the replica's ACK reported to the backlog");
+    let answer = log[register + ack..].find("Acked(1 replicas at").expect("the backlog answers the client");
+    assert!(answer > 0);
+}
+
 /// WAIT asks for acknowledgements: a replica that ACKs only when asked (a raw socket that
 /// answers `REPLCONF GETACK *` and nothing else) releases WAIT, and its ACK counts only at
 /// or past the client's write.

@@ -6,6 +6,7 @@ use crate::cmd::{self, eq, err, CommandSpec};
 use crate::keyspace;
 use crate::resp::Out;
 use crate::shared::{ClientMeta, Shared};
+use crate::repl::backlog::{Backlog, WaitAcks, WaitEnd};
 use crate::util::num;
 use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
@@ -808,32 +809,33 @@ async fn wait(c: &mut Client, a: &[Bytes]) {
         return c.out.error("ERR timeout is negative");
     }
     let target = c.repl_offset;
-    let count = |c: &Client| {
-        c.shared
-            .repl
-            .replicas
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .filter(|r| r.state() == crate::repl::replica::ReplicaState::Online && r.ack_offset.load(Relaxed) >= target)
-            .count() as i64
+    let Some(backlog) = c.shared.repl_actors.get().map(|a| a.backlog.clone()) else {
+        return c.out.error("ERR replication is not available");
     };
-    let got = count(c);
-    if got >= n || c.multi.is_some() || c.in_exec {
-        return c.out.int(got);
+    let id = c.id;
+    let count_now = |backlog: crate::rt::Addr<Backlog>| async move { backlog.call(WaitEnd { client: id, target }).await.unwrap_or(0) };
+    let got = count_now(backlog.clone()).await;
+    if got as i64 >= n || c.multi.is_some() || c.in_exec {
+        return c.out.int(got as i64);
     }
+    // A conversation, not a poll: the backlog answers once enough replicas' ACKs (which their
+    // actors report to it) reach our offset; GETACK asks every replica for one now.
+    let (tx, rx) = flume::bounded(1);
+    let _ = backlog.send(WaitAcks { client: id, target, n: n.max(0) as usize, reply: tx });
     let _ = c.keyspace.call(crate::repl::GetAck).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(timeout as u64);
-    let mut last_getack = std::time::Instant::now();
+    let deadline = (timeout > 0).then(|| std::time::Instant::now() + std::time::Duration::from_millis(timeout as u64));
     loop {
-        crate::rt::sleep(std::time::Duration::from_millis(5)).await;
-        let got = count(c);
-        if got >= n || (timeout > 0 && std::time::Instant::now() >= deadline) || c.meta.killed.load(Relaxed) {
-            return c.out.int(got);
+        // Woken by the answer; the slices only notice CLIENT KILL and shutdown meanwhile.
+        let slice = deadline.map_or(std::time::Duration::from_millis(100), |d| {
+            d.saturating_duration_since(std::time::Instant::now()).min(std::time::Duration::from_millis(100))
+        });
+        if let Some(Ok(got)) = crate::rt::timeout(slice, rx.recv_async()).await {
+            return c.out.int(got as i64);
         }
-        if last_getack.elapsed() > std::time::Duration::from_millis(500) {
-            let _ = c.keyspace.call(crate::repl::GetAck).await;
-            last_getack = std::time::Instant::now();
+        let expired = deadline.is_some_and(|d| std::time::Instant::now() >= d);
+        if expired || c.meta.killed.load(Relaxed) || c.shared.shutting_down.load(Relaxed) {
+            let got = count_now(backlog).await;
+            return c.out.int(got as i64);
         }
     }
 }

@@ -33,6 +33,8 @@ struct Sub {
     next: i64,
     online: bool,
     soft_since: Option<Instant>,
+    /// The offset this replica last acknowledged (REPLCONF ACK), as its actor reported it.
+    acked: i64,
 }
 
 impl Sub {
@@ -56,11 +58,36 @@ pub struct Backlog {
     /// Offset of the last byte appended (master_repl_offset).
     end: i64,
     subs: Vec<Sub>,
+    /// WAITs not answered yet: each is answered as soon as enough replicas acknowledged its
+    /// offset (or taken back by its client at the timeout).
+    waiters: Vec<WaitAcks>,
 }
 
 impl Backlog {
     pub fn new(shared: Arc<Shared>) -> Self {
-        Backlog { shared, chunks: VecDeque::new(), histlen: 0, first: 1, end: 0, subs: vec![] }
+        Backlog { shared, chunks: VecDeque::new(), histlen: 0, first: 1, end: 0, subs: vec![], waiters: vec![] }
+    }
+
+    /// Online replicas that acknowledged `target` or more (what WAIT counts).
+    fn acked(&self, target: i64) -> usize {
+        self.subs.iter().filter(|s| s.online && s.acked >= target).count()
+    }
+
+    /// Answers the WAITs whose count is reached.
+    fn answer_waiters(&mut self) {
+        if self.waiters.is_empty() {
+            return;
+        }
+        let waiters = std::mem::take(&mut self.waiters);
+        for w in waiters {
+            let got = self.acked(w.target);
+            if got >= w.n {
+                trace_msg!("backlog", format_args!("client:{}", w.client), "Acked({} replicas at {})", got, w.target);
+                let _ = w.reply.send(got);
+            } else if !w.reply.is_disconnected() {
+                self.waiters.push(w);
+            }
+        }
     }
 
     fn publish(&self) {
@@ -179,6 +206,36 @@ impl Message for Online {
     type Result = ();
 }
 
+/// A replica acknowledged `offset` (its actor got `REPLCONF ACK`).
+pub struct Acked {
+    pub replica: u64,
+    pub offset: i64,
+}
+impl Message for Acked {
+    type Result = ();
+}
+
+/// WAIT: answer on `reply` with the number of online replicas that acknowledged `target`
+/// once it reaches `n` (at once if it already has).
+pub struct WaitAcks {
+    pub client: u64,
+    pub target: i64,
+    pub n: usize,
+    pub reply: flume::Sender<usize>,
+}
+impl Message for WaitAcks {
+    type Result = ();
+}
+
+/// WAIT gives up (timeout, client gone): forget its registration and answer the count now.
+pub struct WaitEnd {
+    pub client: u64,
+    pub target: i64,
+}
+impl Message for WaitEnd {
+    type Result = usize;
+}
+
 /// Checks the output limits once a second even when nothing is appended.
 #[derive(Clone)]
 struct Tick;
@@ -262,6 +319,7 @@ impl Handler<Subscribe> for Backlog {
             next: msg.from,
             online: false,
             soft_since: None,
+            acked: 0,
         });
         Ok((self.end + 1 - msg.from) as usize)
     }
@@ -278,6 +336,39 @@ impl Handler<Online> for Backlog {
             trace_msg!("backlog", format_args!("replica:{}", s.id), "Stream({} bytes)", n);
         }
         self.enforce_limits();
+        self.answer_waiters();
+    }
+}
+
+#[async_trait]
+impl Handler<Acked> for Backlog {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Acked) {
+        trace_msg!(format_args!("replica:{}", msg.replica), "backlog", "Acked({})", msg.offset);
+        if let Some(s) = self.subs.iter_mut().find(|s| s.id == msg.replica) {
+            s.acked = s.acked.max(msg.offset);
+        }
+        self.answer_waiters();
+    }
+}
+
+#[async_trait]
+impl Handler<WaitAcks> for Backlog {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: WaitAcks) {
+        trace_msg!(format_args!("client:{}", msg.client), "backlog", "WaitAcks(target={}, n={})", msg.target, msg.n);
+        self.waiters.retain(|w| w.client != msg.client);
+        self.waiters.push(msg);
+        self.answer_waiters();
+    }
+}
+
+#[async_trait]
+impl Handler<WaitEnd> for Backlog {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: WaitEnd) -> usize {
+        trace_msg!(format_args!("client:{}", msg.client), "backlog", "WaitEnd(target={})", msg.target);
+        self.waiters.retain(|w| w.client != msg.client);
+        let got = self.acked(msg.target);
+        trace_msg!("backlog", format_args!("client:{}", msg.client), "WaitEnd -> {}", got);
+        got
     }
 }
 

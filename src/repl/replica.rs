@@ -7,7 +7,7 @@
 //! replica over `client-output-buffer-limit replica`: the master never grows without bound
 //! because one replica is slow.
 
-use super::backlog::{Backlog, Online, Unsubscribe};
+use super::backlog::{Acked, Backlog, Online, Unsubscribe};
 use super::fullsync::{FullSync, Outlet, Target};
 use super::PsyncOutcome;
 use crate::keyspace::Keyspace;
@@ -411,6 +411,8 @@ impl Handler<Ack> for Replica {
         } else if self.info.state() == ReplicaState::SendBulk {
             self.acked_early = true;
         }
+        // The backlog counts ACKs for WAIT (after Online, so this ACK counts at once).
+        let _ = self.backlog.send(Acked { replica: self.info.id, offset: msg.0 });
     }
 }
 
