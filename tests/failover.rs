@@ -49,3 +49,29 @@ fn replicaof_refused_during_failover_redis() {
         refused_while_failing_over(Kind::Redis);
     }
 }
+
+/// A FAILOVER is a conversation, not a poll: the failover asks the backlog to be told when a
+/// replica has acknowledged the paused master's offset (the trace shows it), then hands over.
+#[test]
+fn failover_is_answered_by_the_backlog() {
+    let m = Srv::start(Kind::Tandem, "fo2-master", &["--trace", "yes"], None, None);
+    let r = Srv::start(Kind::Tandem, "fo2-replica", &[], None, None);
+    r.replicaof(&m);
+    wait_synced(&m, &[&r]);
+    let mut c = Conn::connect(m.port);
+    assert_eq!(c.raw_s(&["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(c.raw_s(&["FAILOVER"]), "+OK\r\n");
+    let t = Instant::now();
+    while Conn::connect(r.port).info_field("replication", "role").as_deref() != Some("master") {
+        assert!(t.elapsed() < Duration::from_secs(20), "the replica was not promoted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = m.log_text();
+    let asked = log.find("failover -> backlog: WaitSynced(offset=").expect("WaitSynced traced");
+    let synced = format!("backlog -> failover: Synced(127.0.0.1:{} at", r.port);
+    assert!(log[asked..].contains(&synced), "{}", log);
+    assert!(log.contains(&format!("Failover target 127.0.0.1:{} is synced, failing over.", r.port)));
+    // The old master follows the new one and gets the write back.
+    wait_synced(&r, &[&m]);
+    assert_eq!(Conn::connect(m.port).raw_s(&["GET", "k"]), "$1\r\nv\r\n");
+}

@@ -35,6 +35,8 @@ struct Sub {
     soft_since: Option<Instant>,
     /// The offset this replica last acknowledged (REPLCONF ACK), as its actor reported it.
     acked: i64,
+    /// The replica's address as FAILOVER names it (ip, listening port), from its ACKs.
+    listen: Option<(String, u16)>,
 }
 
 impl Sub {
@@ -61,11 +63,30 @@ pub struct Backlog {
     /// WAITs not answered yet: each is answered as soon as enough replicas acknowledged its
     /// offset (or taken back by its client at the timeout).
     waiters: Vec<WaitAcks>,
+    /// The FAILOVER waiting for a replica to reach the paused master's offset.
+    failover: Option<WaitSynced>,
 }
 
 impl Backlog {
     pub fn new(shared: Arc<Shared>) -> Self {
-        Backlog { shared, chunks: VecDeque::new(), histlen: 0, first: 1, end: 0, subs: vec![], waiters: vec![] }
+        Backlog { shared, chunks: VecDeque::new(), histlen: 0, first: 1, end: 0, subs: vec![], waiters: vec![], failover: None }
+    }
+
+    /// FAILOVER: the first online replica (the named one, if any) that acknowledged exactly
+    /// the master's offset.
+    fn answer_failover(&mut self) {
+        let Some(w) = &self.failover else { return };
+        let found = self.subs.iter().find(|s| {
+            s.online
+                && s.acked == w.offset
+                && s.listen.as_ref().is_some_and(|l| w.target.as_ref().is_none_or(|t| t == l))
+        });
+        if let Some(l) = found.and_then(|s| s.listen.clone()) {
+            trace_msg!("backlog", "failover", "Synced({}:{} at {})", l.0, l.1, w.offset);
+            if let Some(w) = self.failover.take() {
+                let _ = w.reply.send(l);
+            }
+        }
     }
 
     /// Online replicas that acknowledged `target` or more (what WAIT counts).
@@ -73,8 +94,9 @@ impl Backlog {
         self.subs.iter().filter(|s| s.online && s.acked >= target).count()
     }
 
-    /// Answers the WAITs whose count is reached.
+    /// Answers the WAITs whose count is reached, and the FAILOVER whose replica is in sync.
     fn answer_waiters(&mut self) {
+        self.answer_failover();
         if self.waiters.is_empty() {
             return;
         }
@@ -206,10 +228,12 @@ impl Message for Online {
     type Result = ();
 }
 
-/// A replica acknowledged `offset` (its actor got `REPLCONF ACK`).
+/// A replica acknowledged `offset` (its actor got `REPLCONF ACK`); `listen` is its ip and
+/// listening port.
 pub struct Acked {
     pub replica: u64,
     pub offset: i64,
+    pub listen: (String, u16),
 }
 impl Message for Acked {
     type Result = ();
@@ -224,6 +248,23 @@ pub struct WaitAcks {
     pub reply: flume::Sender<usize>,
 }
 impl Message for WaitAcks {
+    type Result = ();
+}
+
+/// FAILOVER (writes paused): answer on `reply` with the (ip, port) of an online replica — the
+/// `target` one if named — once it acknowledged exactly `offset`. A new one replaces the old.
+pub struct WaitSynced {
+    pub target: Option<(String, u16)>,
+    pub offset: i64,
+    pub reply: flume::Sender<(String, u16)>,
+}
+impl Message for WaitSynced {
+    type Result = ();
+}
+
+/// The FAILOVER ended (abort, timeout): its waiting ends (its reply channel closes).
+pub struct CancelSynced;
+impl Message for CancelSynced {
     type Result = ();
 }
 
@@ -320,6 +361,7 @@ impl Handler<Subscribe> for Backlog {
             online: false,
             soft_since: None,
             acked: 0,
+            listen: None,
         });
         Ok((self.end + 1 - msg.from) as usize)
     }
@@ -346,6 +388,7 @@ impl Handler<Acked> for Backlog {
         trace_msg!(format_args!("replica:{}", msg.replica), "backlog", "Acked({})", msg.offset);
         if let Some(s) = self.subs.iter_mut().find(|s| s.id == msg.replica) {
             s.acked = s.acked.max(msg.offset);
+            s.listen = Some(msg.listen);
         }
         self.answer_waiters();
     }
@@ -358,6 +401,23 @@ impl Handler<WaitAcks> for Backlog {
         self.waiters.retain(|w| w.client != msg.client);
         self.waiters.push(msg);
         self.answer_waiters();
+    }
+}
+
+#[async_trait]
+impl Handler<WaitSynced> for Backlog {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: WaitSynced) {
+        trace_msg!("failover", "backlog", "WaitSynced(offset={})", msg.offset);
+        self.failover = Some(msg);
+        self.answer_failover();
+    }
+}
+
+#[async_trait]
+impl Handler<CancelSynced> for Backlog {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: CancelSynced) {
+        trace_msg!("failover", "backlog", "CancelSynced");
+        self.failover = None;
     }
 }
 

@@ -50,6 +50,9 @@ pub fn clear(shared: &Shared) {
         *f = Failover::default();
     }
     shared.pause.failover.store(false, Relaxed);
+    if let Some(a) = shared.repl_actors.get() {
+        let _ = a.backlog.send(super::backlog::CancelSynced);
+    }
 }
 
 /// Gives up: back to master if we already pointed at the target.
@@ -68,49 +71,61 @@ pub async fn abort(shared: &Arc<Shared>, link: &Addr<MasterLink>, why: &str) {
     clear(shared);
 }
 
-/// Watches the replicas until the target is in sync (or the timeout), then switches roles.
+/// Waits until the target (or any) replica is in sync, or the timeout, then switches roles.
+/// A conversation with the backlog, which learns the replicas' ACKs: it answers `WaitSynced`
+/// when one has acknowledged the paused master's offset; `clear` (abort) cancels it.
 pub async fn run(shared: Arc<Shared>, keyspace: Addr<Keyspace>, link: Addr<MasterLink>) {
+    let Some(backlog) = shared.repl_actors.get().map(|a| a.backlog.clone()) else { return };
     loop {
-        rt::sleep(Duration::from_millis(10)).await;
         let f = shared.repl.failover.lock().map(|f| f.clone()).unwrap_or_default();
         if f.state != FailoverState::WaitingForSync {
             return;
         }
-        let now = crate::util::now_ms();
+        // Writes are paused; commands already running may still move the offset once.
         let offset = keyspace.call(super::CurrentOffset).await.unwrap_or(-1);
-        let target = if f.end_ms > 0 && f.end_ms <= now {
-            if f.force {
-                if let Some((h, p)) = &f.target {
-                    log::info!("FAILOVER to {}:{} time out exceeded, failing over.", h, p);
-                }
-                f.target.clone()
-            } else {
-                abort(&shared, &link, "Replica never caught up before timeout").await;
-                return;
-            }
+        let (tx, rx) = flume::bounded(1);
+        let _ = backlog.send(super::backlog::WaitSynced { target: f.target.clone(), offset, reply: tx });
+        let wait = if f.end_ms > 0 {
+            Duration::from_millis((f.end_ms - crate::util::now_ms()).max(0) as u64)
         } else {
-            let replicas = shared.repl.replicas.lock().map(|r| r.clone()).unwrap_or_default();
-            let synced = replicas.iter().find(|r| {
-                let port = r.port.load(Relaxed) as u16;
-                f.target.as_ref().is_none_or(|(h, p)| *h == r.ip && *p == port)
-                    && r.ack_offset.load(Relaxed) == offset
-            });
-            match synced {
-                Some(r) => {
-                    let t = (r.ip.clone(), r.port.load(Relaxed) as u16);
-                    log::info!("Failover target {}:{} is synced, failing over.", t.0, t.1);
-                    Some(t)
+            Duration::from_secs(3600)
+        };
+        let target = match rt::timeout(wait, rx.recv_async()).await {
+            Some(Ok(t)) => {
+                if keyspace.call(super::CurrentOffset).await.unwrap_or(-1) != offset {
+                    continue; // a late write: wait for that offset instead
                 }
-                None => None,
+                log::info!("Failover target {}:{} is synced, failing over.", t.0, t.1);
+                t
+            }
+            // Cancelled (FAILOVER ABORT, role change): the state says whether to go on.
+            Some(Err(_)) => continue,
+            None if f.end_ms == 0 => continue,
+            None => {
+                let _ = backlog.send(super::backlog::CancelSynced);
+                match (&f.target, f.force) {
+                    (Some((h, p)), true) => {
+                        log::info!("FAILOVER to {}:{} time out exceeded, failing over.", h, p);
+                        (h.clone(), *p)
+                    }
+                    _ => {
+                        abort(&shared, &link, "Replica never caught up before timeout").await;
+                        return;
+                    }
+                }
             }
         };
-        if let Some(t) = target {
-            if let Ok(mut fl) = shared.repl.failover.lock() {
+        let still = shared.repl.failover.lock().map(|mut fl| {
+            let go = fl.state == FailoverState::WaitingForSync;
+            if go {
                 fl.state = FailoverState::InProgress;
-                fl.target = Some(t.clone());
+                fl.target = Some(target.clone());
             }
-            let _ = link.call(super::master_link::SetMasterFailover(t)).await;
-            return;
+            go
+        });
+        if still.unwrap_or(false) {
+            let _ = link.call(super::master_link::SetMasterFailover(target)).await;
         }
+        return;
     }
 }

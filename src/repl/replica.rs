@@ -412,7 +412,8 @@ impl Handler<Ack> for Replica {
             self.acked_early = true;
         }
         // The backlog counts ACKs for WAIT (after Online, so this ACK counts at once).
-        let _ = self.backlog.send(Acked { replica: self.info.id, offset: msg.0 });
+        let listen = (self.info.ip.clone(), self.info.port.load(Relaxed) as u16);
+        let _ = self.backlog.send(Acked { replica: self.info.id, offset: msg.0, listen });
     }
 }
 
