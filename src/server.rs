@@ -52,6 +52,10 @@ impl ServerHandle {
         finish(&self.shared, &req).await;
         if let Some(actors) = self.shared.repl_actors.get() {
             let _ = actors.link.send(crate::repl::master_link::StopLink);
+            // The backlog and the link hold the shared state that holds their addresses: they
+            // end only when told (queued after what they were sent before).
+            let _ = actors.link.clone().stop(None);
+            let _ = actors.backlog.clone().stop(None);
         }
         let _ = self.listener.stop(None);
         let _ = self.keyspace.stop(None);
