@@ -126,6 +126,26 @@ pub struct Pause {
     pub all: AtomicBool,
     /// Writes paused by FAILOVER until it ends.
     pub failover: AtomicBool,
+    /// Clients holding commands back until a pause changes (woken by [`Pause::wake`]).
+    waiters: Mutex<Vec<flume::Sender<()>>>,
+}
+
+impl Pause {
+    /// A wake-up for the next change of the pause (register, then check the pause again).
+    pub fn waiter(&self) -> flume::Receiver<()> {
+        let (tx, rx) = flume::bounded(1);
+        let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        w.retain(|t| !t.is_disconnected());
+        w.push(tx);
+        rx
+    }
+
+    /// The pause changed (CLIENT PAUSE/UNPAUSE, a FAILOVER ended): waiting clients look again.
+    pub fn wake(&self) {
+        for tx in self.waiters.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            let _ = tx.try_send(());
+        }
+    }
 }
 
 /// Settings read on hot paths, copied out of the config table (refreshed by CONFIG SET).

@@ -392,3 +392,30 @@ fn arity_errors_match_redis_for_every_command() {
     }
     assert!(checked > 40, "only {} commands checked", checked);
 }
+
+/// CLIENT PAUSE WRITE holds writes (counted in blocked_clients, as Redis), lets read-only
+/// transactions through, and UNPAUSE releases the held write at once (it is woken, not polled).
+#[test]
+fn pause_holds_writes_until_unpause() {
+    let mut servers = vec![Server::tandem(&[])];
+    if have_redis() {
+        servers.push(Server::redis(&[]));
+    }
+    for s in servers {
+        let mut admin = s.conn();
+        assert_eq!(admin.raw_s(&["SET", "k", "v"]), "+OK\r\n");
+        assert_eq!(admin.raw_s(&["CLIENT", "PAUSE", "100000", "WRITE"]), "+OK\r\n");
+        let mut ro = s.conn();
+        assert_eq!(ro.raw_s(&["MULTI"]), "+OK\r\n");
+        assert_eq!(ro.raw_s(&["GET", "k"]), "+QUEUED\r\n");
+        assert_eq!(ro.raw_s(&["EXEC"]), "*1\r\n$1\r\nv\r\n", "{}", s.program);
+        let mut w = s.conn();
+        w.send(&encode_str(&["SET", "k", "w"]));
+        admin.wait_info("clients", "blocked_clients", Duration::from_secs(10), |v| v == "1");
+        assert_eq!(admin.raw_s(&["CLIENT", "UNPAUSE"]), "+OK\r\n");
+        let t = Instant::now();
+        assert_eq!(w.read_raw(), b"+OK\r\n".to_vec(), "{}", s.program);
+        assert!(t.elapsed() < Duration::from_secs(2), "{}: write released {:?} after UNPAUSE", s.program, t.elapsed());
+        assert_eq!(admin.info_field("clients", "blocked_clients").as_deref(), Some("0"));
+    }
+}

@@ -247,10 +247,12 @@ async fn client(c: &mut Client, a: &[Bytes]) -> Next {
             };
             c.shared.pause.all.store(all, Relaxed);
             c.shared.pause.until_ms.store(crate::util::now_ms() + ms, Relaxed);
+            c.shared.pause.wake();
             c.out.ok();
         }
         "unpause" if a.len() == 2 => {
             c.shared.pause.until_ms.store(0, Relaxed);
+            c.shared.pause.wake();
             c.out.ok();
         }
         "reply" if a.len() == 3 => {

@@ -193,21 +193,49 @@ impl Client {
         self.in_exec = false;
     }
 
-    /// CLIENT PAUSE: hold commands until the pause ends.
+    /// CLIENT PAUSE (and FAILOVER's write pause): hold commands until the pause ends. Woken
+    /// when the pause changes (UNPAUSE, a new PAUSE, the failover's end) or when its time is
+    /// up; no polling.
     async fn wait_if_paused(&self) {
-        loop {
-            let writes = self.pending.iter().any(|i| match i {
-                // As Redis, commands that may propagate (PFCOUNT) wait with the writes.
-                Item::Cmd(c) => c.spec.is_write() || c.spec.has(cmd::MAY_REPLICATE),
-                Item::Txn(_) | Item::TxnPart { .. } => true,
-            });
-            let failover = writes && self.shared.pause.failover.load(Relaxed);
-            let until = self.shared.pause.until_ms.load(Relaxed);
-            let paused = until != 0 && crate::util::now_ms() < until && (writes || self.shared.pause.all.load(Relaxed));
-            if !failover && !paused {
-                return;
+        // As Redis, commands that may propagate (PFCOUNT) wait with the writes; a transaction
+        // waits when it holds one of those.
+        let held_by_write = |c: &Cmd| c.spec.is_write() || c.spec.has(cmd::MAY_REPLICATE);
+        let writes = self.pending.iter().any(|i| match i {
+            Item::Cmd(c) => held_by_write(c),
+            Item::Txn(cmds) | Item::TxnPart { cmds, .. } => cmds.iter().any(held_by_write),
+        });
+        let pause = &self.shared.pause;
+        // How long the pause still holds these commands (None: not paused).
+        let held = || {
+            let failover = writes && pause.failover.load(Relaxed);
+            let until = pause.until_ms.load(Relaxed);
+            let left = until - crate::util::now_ms();
+            let timed = until != 0 && left > 0 && (writes || pause.all.load(Relaxed));
+            match (failover, timed) {
+                (false, false) => None,
+                (true, _) => Some(std::time::Duration::from_secs(1)),
+                (false, true) => Some(std::time::Duration::from_millis(left as u64)),
             }
-            rt::sleep(std::time::Duration::from_millis(10)).await;
+        };
+        if held().is_none() {
+            return;
+        }
+        // Counted as blocked while held, as Redis counts its postponed clients.
+        let blocked = &self.shared.stats.blocked_clients;
+        blocked.fetch_add(1, Relaxed);
+        struct Unblock<'a>(&'a std::sync::atomic::AtomicU64);
+        impl Drop for Unblock<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Relaxed);
+            }
+        }
+        let _unblock = Unblock(blocked);
+        while held().is_some() {
+            let woken = pause.waiter();
+            // Looked at again after registering, so a change in between is not missed.
+            let Some(wait) = held() else { return };
+            // The failover's bound is only a safety net: its end wakes us.
+            let _ = rt::timeout(wait.min(std::time::Duration::from_secs(1)), woken.recv_async()).await;
         }
     }
 

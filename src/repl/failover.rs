@@ -50,6 +50,7 @@ pub fn clear(shared: &Shared) {
         *f = Failover::default();
     }
     shared.pause.failover.store(false, Relaxed);
+    shared.pause.wake();
     if let Some(a) = shared.repl_actors.get() {
         let _ = a.backlog.send(super::backlog::CancelSynced);
     }
