@@ -209,8 +209,9 @@ impl Client {
         let held = || {
             let failover = writes && pause.failover.load(Relaxed);
             let until = pause.until_ms.load(Relaxed);
-            let left = until - crate::util::now_ms();
-            let timed = until != 0 && left > 0 && (writes || pause.all.load(Relaxed));
+            // The clock is read only while a pause is set (this runs for every batch).
+            let left = if until != 0 { until - crate::util::now_ms() } else { 0 };
+            let timed = left > 0 && (writes || pause.all.load(Relaxed));
             match (failover, timed) {
                 (false, false) => None,
                 (true, _) => Some(std::time::Duration::from_secs(1)),
