@@ -57,9 +57,7 @@ fn store(ks: &mut Keyspace, db: usize, key: &[u8], bytes: &[u8]) {
 
 /// As Redis's dbUnshareStringValue: a HyperLogLog the commands touch is a `raw` string.
 fn unshare(ks: &mut Keyspace, db: usize, key: &[u8]) {
-    if !ks.dbs[db].raw.contains(key) {
-        ks.mark_raw(db, key);
-    }
+    ks.mark_raw(db, key);
 }
 
 /// Stores `bytes` at `key`: a new key when `created`, else in place. Counts `changes`.

@@ -378,9 +378,7 @@ pub fn append(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 /// dbUnshareStringValue, OBJECT ENCODING `raw`.
 fn modified_in_place(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8]) {
     ks.modified(ctx, key);
-    if !ks.dbs[ctx.db].raw.contains(key) {
-        ks.mark_raw(ctx.db, key);
-    }
+    ks.mark_raw(ctx.db, key);
 }
 
 /// A new string key of `len` zero bytes (SETRANGE, SETBIT on a missing key), `raw` as Redis.
@@ -498,7 +496,7 @@ pub fn setbit(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     // As Redis 7.0: a change only when the string grew or the bit flipped (`raw` either way).
     if changed {
         modified_in_place(ks, ctx, &a[1]);
-    } else if !ks.dbs[ctx.db].raw.contains(&a[1][..]) {
+    } else {
         ks.mark_raw(ctx.db, &a[1]);
     }
     ctx.out.int(old as i64);

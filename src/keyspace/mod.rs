@@ -324,7 +324,10 @@ impl Keyspace {
 
     /// Marks a string key as modified in place (OBJECT ENCODING `raw`).
     pub fn mark_raw(&mut self, db: usize, key: &[u8]) {
-        self.dbs[db].raw.insert(Bytes::copy_from_slice(key));
+        // Looked up first: in-place writes mark on every call, the copy only once.
+        if !self.dbs[db].raw.contains(key) {
+            self.dbs[db].raw.insert(Bytes::copy_from_slice(key));
+        }
     }
 
     /// Sets (or replaces) a key's expiry time.
