@@ -1,7 +1,7 @@
 //! The tandem binary: parse the command line like redis-server, set up logs, run the server.
 
 use tandem::config::{Config, Startup};
-use tandem::logging;
+use tandem::logging::ServerLog;
 
 fn main() {
     tandem::info::set_allocated_probe(jemalloc_allocated);
@@ -36,45 +36,50 @@ fn main() {
         }
     };
     set_executor_threads(cfg.int("io-threads"));
-    if let Err(e) = logging::init(cfg.loglevel(), &cfg.logfile(), cfg.flag("trace")) {
-        eprintln!("{}", e);
-        std::process::exit(1);
-    }
+    let log = match ServerLog::from_config(&cfg) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{}", e);
+            std::process::exit(1);
+        }
+    };
     let pid = std::process::id();
-    logging::set_role('C');
-    log::warn!("oO0OoO0OoO0Oo Tandem is starting oO0OoO0OoO0Oo");
-    log::warn!(
+    tandem::warning!(log, "oO0OoO0OoO0Oo Tandem is starting oO0OoO0OoO0Oo");
+    tandem::warning!(
+        log,
         "Tandem version={}, Redis version=7.0.15, bits=64, commit=00000000, modified=0, pid={}, just started",
         env!("CARGO_PKG_VERSION"),
         pid
     );
     if cfg.config_file().is_none() {
-        log::warn!("Warning: no config file specified, using the default config. In order to specify a config file use tandem /path/to/tandem.conf");
+        tandem::warning!(log, "Warning: no config file specified, using the default config. In order to specify a config file use tandem /path/to/tandem.conf");
     } else {
-        log::warn!("Configuration loaded");
+        tandem::warning!(log, "Configuration loaded");
     }
     for w in &cfg.startup_warnings {
-        log::warn!("{}", w);
+        tandem::warning!(log, "{}", w);
     }
     for d in cfg.no_effect_directives() {
-        log::info!("Directive '{}' is accepted but has no effect in tandem", d);
+        tandem::notice!(log, "Directive '{}' is accepted but has no effect in tandem", d);
     }
-    logging::set_role('M');
+    log.set_role(if cfg.replicaof().is_some() { 'S' } else { 'M' });
     if let Some(pidfile) = cfg.pidfile() {
         let _ = std::fs::write(&pidfile, format!("{}\n", pid));
     }
     let pidfile = cfg.pidfile();
     let signals = tandem::signals::listen();
+    let server_log = log.clone();
     let result = tandem::rt::block_on(async move {
-        let handle = tandem::Server::start(cfg).await?;
-        log::info!(
+        let handle = tandem::Server::start_with_log(cfg, server_log).await?;
+        tandem::notice!(
+            handle.shared.log,
             "Tandem {} (Redis 7.0.15 compatible) 64 bit, standalone mode, port {}, PID: {}",
             env!("CARGO_PKG_VERSION"),
             handle.addr.port(),
             pid
         );
-        log::warn!("Server initialized");
-        log::info!("Ready to accept connections");
+        tandem::warning!(handle.shared.log, "Server initialized");
+        tandem::notice!(handle.shared.log, "Ready to accept connections");
         tandem::signals::forward(signals, handle.shared.clone());
         handle.wait().await;
         Ok::<(), String>(())
@@ -82,10 +87,12 @@ fn main() {
     if let Some(p) = pidfile {
         let _ = std::fs::remove_file(p);
     }
+    log.flush();
     match result {
         Ok(()) => std::process::exit(0),
         Err(e) => {
-            log::warn!("{}", e);
+            tandem::warning!(log, "{}", e);
+            log.flush();
             std::process::exit(1);
         }
     }

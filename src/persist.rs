@@ -37,7 +37,7 @@ pub fn temp_path(rdb: &Path, pid: u32) -> PathBuf {
 
 /// Writes `snap` to `path` through a temporary file renamed into place. A save that fails
 /// removes its temporary file (as Redis unlinks it), so a full disk is not made fuller.
-pub fn save_to(path: &Path, snap: &Snapshot, compress: bool) -> std::io::Result<()> {
+pub fn save_to(log: &crate::logging::ServerLog, path: &Path, snap: &Snapshot, compress: bool) -> std::io::Result<()> {
     let tmp = temp_path(path, std::process::id());
     let f = std::fs::File::create(&tmp)?;
     let written = (|| {
@@ -47,7 +47,7 @@ pub fn save_to(path: &Path, snap: &Snapshot, compress: bool) -> std::io::Result<
         std::fs::rename(&tmp, path)
     })();
     if written.is_err() && std::fs::remove_file(&tmp).is_ok() {
-        log::warn!("Removed the temp RDB file {} of the failed save", tmp.display());
+        crate::warning!(log, "Removed the temp RDB file {} of the failed save", tmp.display());
     }
     written
 }
@@ -57,14 +57,14 @@ pub fn save_to(path: &Path, snap: &Snapshot, compress: bool) -> std::io::Result<
 pub fn remove_own_temp(shared: &Shared) {
     let tmp = temp_path(&rdb_path(shared), std::process::id());
     if std::fs::remove_file(&tmp).is_ok() {
-        log::warn!("Removed the temp RDB file {} of a save still in progress", tmp.display());
+        crate::warning!(shared.log, "Removed the temp RDB file {} of a save still in progress", tmp.display());
     }
 }
 
 /// At start: removes the `temp-<pid>.rdb` files in the RDB's directory that a process no
 /// longer running left (a save killed midway). A live process's file (another server
 /// sharing the directory, saving right now) is kept.
-pub fn remove_stale_temps(rdb: &Path) {
+pub fn remove_stale_temps(log: &crate::logging::ServerLog, rdb: &Path) {
     let Some(dir) = rdb.parent() else { return };
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.flatten() {
@@ -77,8 +77,8 @@ pub fn remove_stale_temps(rdb: &Path) {
             continue;
         }
         match std::fs::remove_file(e.path()) {
-            Ok(()) => log::warn!("Removed the stale temp RDB file {} (process {} is gone)", e.path().display(), pid),
-            Err(err) => log::warn!("Could not remove the stale temp RDB file {}: {}", e.path().display(), err),
+            Ok(()) => crate::warning!(log, "Removed the stale temp RDB file {} (process {} is gone)", e.path().display(), pid),
+            Err(err) => crate::warning!(log, "Could not remove the stale temp RDB file {}: {}", e.path().display(), err),
         }
     }
 }
@@ -104,9 +104,9 @@ impl Keyspace {
         let snap = self.snapshot();
         let path = rdb_path(&self.shared);
         let compress = self.shared.cfg().rdbcompression();
-        match save_to(&path, &snap, compress) {
+        match save_to(&self.shared.log, &path, &snap, compress) {
             Ok(()) => {
-                log::info!("DB saved on disk");
+                crate::notice!(self.shared.log, "DB saved on disk");
                 self.stats.dirty = 0;
                 self.persist.saves += 1;
                 self.persist.last_bgsave_ok = true;
@@ -115,7 +115,7 @@ impl Keyspace {
                 Ok(())
             }
             Err(e) => {
-                log::warn!("Failed opening the temp RDB file temp-{}.rdb (in server root dir {}) for saving: {}", std::process::id(), path.parent().map(|p| p.display().to_string()).unwrap_or_default(), e);
+                crate::warning!(self.shared.log, "Failed opening the temp RDB file temp-{}.rdb (in server root dir {}) for saving: {}", std::process::id(), path.parent().map(|p| p.display().to_string()).unwrap_or_default(), e);
                 self.persist.last_bgsave_ok = false;
                 Err(e.to_string())
             }
@@ -133,10 +133,11 @@ impl Keyspace {
         let compress = self.shared.cfg().rdbcompression();
         self.persist.bgsave_in_progress = true;
         self.persist.dirty_at_start = self.stats.dirty;
-        log::info!("Background saving started by pid {}", std::process::id());
+        crate::notice!(self.shared.log, "Background saving started by pid {}", std::process::id());
+        let log = self.shared.log.clone();
         crate::rt::spawn_blocking(move || {
             let start = Instant::now();
-            let r = save_to(&path, &snap, compress).map_err(|e| e.to_string());
+            let r = save_to(&log, &path, &snap, compress).map_err(|e| e.to_string());
             let _ = me.send(BgsaveDone(r, start.elapsed().as_secs() as i64));
         });
         true
@@ -151,7 +152,7 @@ impl Keyspace {
         let since = (crate::util::now_ms() - self.persist.last_save_ms) / 1000;
         for (secs, changes) in params {
             if self.stats.dirty >= changes && since >= secs as i64 {
-                log::info!("{} changes in {} seconds. Saving...", changes, secs);
+                crate::notice!(self.shared.log, "{} changes in {} seconds. Saving...", changes, secs);
                 self.bgsave();
                 break;
             }
@@ -172,8 +173,8 @@ impl Handler<BgsaveDone> for Keyspace {
         self.persist.last_bgsave_secs = msg.1;
         match msg.0 {
             Ok(()) => {
-                log::info!("DB saved on disk");
-                log::info!("Background saving terminated with success");
+                crate::notice!(self.shared.log, "DB saved on disk");
+                crate::notice!(self.shared.log, "Background saving terminated with success");
                 self.stats.dirty = self.stats.dirty.saturating_sub(self.persist.dirty_at_start);
                 self.persist.saves += 1;
                 self.persist.last_bgsave_ok = true;
@@ -181,7 +182,7 @@ impl Handler<BgsaveDone> for Keyspace {
                 self.shared.lastsave_unix.store(crate::util::now_ms() / 1000, Relaxed);
             }
             Err(e) => {
-                log::warn!("Background saving error: {}", e);
+                crate::warning!(self.shared.log, "Background saving error: {}", e);
                 self.persist.last_bgsave_ok = false;
             }
         }
@@ -197,7 +198,7 @@ impl Message for FinalSave {
 #[async_trait]
 impl Handler<FinalSave> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: FinalSave) -> Result<(), String> {
-        log::info!("Saving the final RDB snapshot before exiting.");
+        crate::notice!(self.shared.log, "Saving the final RDB snapshot before exiting.");
         self.save_now()
     }
 }
@@ -211,7 +212,7 @@ pub async fn final_save(shared: &Arc<Shared>, req: &ShutdownRequest) {
     if let Some(ks) = shared.keyspace.get() {
         match ks.call(FinalSave).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => log::warn!("Error trying to save the DB, can't exit: {}", e),
+            Ok(Err(e)) => crate::warning!(shared.log, "Error trying to save the DB, can't exit: {}", e),
             Err(_) => {}
         }
     }
@@ -221,7 +222,7 @@ pub async fn final_save(shared: &Arc<Shared>, req: &ShutdownRequest) {
 /// will delete them); a master drops them.
 pub fn load_at_start(ks: &mut Keyspace) {
     let path = rdb_path(&ks.shared);
-    remove_stale_temps(&path);
+    remove_stale_temps(&ks.shared.log, &path);
     let Ok(f) = std::fs::File::open(&path) else { return };
     let start = Instant::now();
     let replica = ks.shared.cfg().replicaof().is_some();
@@ -230,8 +231,8 @@ pub fn load_at_start(ks: &mut Keyspace) {
     match load_rdb(std::io::BufReader::with_capacity(1 << 16, f), size, ks.dbs.len(), !replica) {
         Ok((dbs, info)) => {
             ks.dbs = dbs;
-            log::info!("Done loading RDB, keys loaded: {}, keys expired: {}.", info.keys_loaded, info.keys_expired);
-            log::info!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64());
+            crate::notice!(ks.shared.log, "Done loading RDB, keys loaded: {}, keys expired: {}.", info.keys_loaded, info.keys_expired);
+            crate::notice!(ks.shared.log, "DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64());
             if let (Some(id), Some(off)) = (&info.repl_id, info.repl_offset) {
                 let f = &mut ks.feed;
                 if replica {
@@ -253,7 +254,7 @@ pub fn load_at_start(ks: &mut Keyspace) {
             ks.persist.load = info;
         }
         Err(e) => {
-            log::warn!("Fatal error loading the DB: {}. Exiting.", e);
+            crate::warning!(ks.shared.log, "Fatal error loading the DB: {}. Exiting.", e);
             std::process::exit(1);
         }
     }

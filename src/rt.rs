@@ -53,18 +53,6 @@ pub async fn start<A: Actor>(actor: A) -> ActorResult<Addr<A>> {
     actor.start().await
 }
 
-/// Logs one actor message on the trace target: `from -> to: kind`.
-///
-/// Cheap when tracing is off: the level check comes first.
-#[macro_export]
-macro_rules! trace_msg {
-    ($from:expr, $to:expr, $($kind:tt)+) => {
-        if log::log_enabled!(target: $crate::logging::TRACE_TARGET, log::Level::Trace) {
-            log::trace!(target: $crate::logging::TRACE_TARGET, "{} -> {}: {}", $from, $to, format_args!($($kind)+));
-        }
-    };
-}
-
 pub use async_std::os::unix::net::{UnixListener, UnixStream};
 
 /// Binds a TCP listener whose accept queue holds `backlog` connections (`tcp-backlog`).

@@ -8,7 +8,6 @@ use crate::config::Config;
 use crate::keyspace::Keyspace;
 use crate::rt::{self, async_trait, Actor, Addr, Conn, Context, Handler, Message, TcpListener, UnixListener};
 use crate::shared::{ClientEntry, ClientMeta, Shared};
-use crate::trace_msg;
 use futures::FutureExt;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -60,7 +59,7 @@ impl ServerHandle {
         let _ = self.listener.stop(None);
         let _ = self.keyspace.stop(None);
         crate::persist::remove_own_temp(&self.shared);
-        log::warn!("Redis is now ready to exit, bye bye...");
+        crate::warning!(self.shared.log, "Redis is now ready to exit, bye bye...");
     }
 }
 
@@ -68,8 +67,8 @@ impl ServerHandle {
 async fn finish(shared: &Arc<Shared>, req: &ShutdownRequest) {
     shared.shutting_down.store(true, Relaxed);
     match req.signal {
-        Some(sig) => log::warn!("Received {} scheduling shutdown...", sig),
-        None => log::warn!("User requested shutdown..."),
+        Some(sig) => crate::warning!(shared.log, "Received {} scheduling shutdown...", sig),
+        None => crate::warning!(shared.log, "User requested shutdown..."),
     }
     crate::persist::final_save(shared, req).await;
     let kills: Vec<_> = {
@@ -91,13 +90,22 @@ pub struct Server;
 
 impl Server {
     /// Binds the configured addresses and starts the keyspace and listener actors.
+    /// Logs go where the config's `logfile`, `loglevel` and `trace` say.
     pub async fn start(config: Config) -> Result<ServerHandle, String> {
-        let shared = Shared::new(config);
+        let log = crate::logging::ServerLog::from_config(&config)?;
+        Self::start_with_log(config, log).await
+    }
+
+    /// [`Server::start`] with a logger chosen by the caller (the binary's, which logged the
+    /// start-up lines, or [`ServerLog::via_app`](crate::logging::ServerLog::via_app) to route
+    /// this server's lines through the application's own `log` logger).
+    pub async fn start_with_log(config: Config, log: Arc<crate::logging::ServerLog>) -> Result<ServerHandle, String> {
+        let shared = Shared::new(config, log);
         let (port, binds, backlog) = {
             let c = shared.cfg();
             (c.port(), c.bind(), c.int("tcp-backlog").clamp(0, i32::MAX as i128) as i32)
         };
-        check_backlog(backlog);
+        check_backlog(&shared.log, backlog);
         let mut listeners = vec![];
         for b in &binds {
             let (optional, host) = match b.strip_prefix('-') {
@@ -117,10 +125,10 @@ impl Server {
             };
             match rt::tcp_listen(&addr, backlog).await {
                 Ok(l) => listeners.push(l),
-                Err(e) if optional => log::debug!("Skipping optional bind {}: {}", addr, e),
+                Err(e) if optional => crate::verbose!(shared.log, "Skipping optional bind {}: {}", addr, e),
                 Err(e) => {
                     let msg = format!("Warning: Could not create server TCP listening socket {}: {}", addr, e);
-                    log::warn!("{}", msg);
+                    crate::warning!(shared.log, "{}", msg);
                     return Err(format!("Failed listening on port {} (tcp), aborting.", port));
                 }
             }
@@ -130,6 +138,10 @@ impl Server {
         };
         let addr = first.local_addr().map_err(|e| e.to_string())?;
         shared.port.store(addr.port() as u64, Relaxed);
+        shared.log.set_name(&addr.port().to_string());
+        if shared.log.role() == 'C' {
+            shared.log.set_role(if shared.cfg().replicaof().is_some() { 'S' } else { 'M' });
+        }
         let mut socks: Vec<Sock> = listeners.into_iter().map(Sock::Tcp).collect();
         let unix = shared.cfg().unixsocket().filter(|p| !p.is_empty());
         if let Some(path) = unix {
@@ -144,7 +156,7 @@ impl Server {
                     socks.push(Sock::Unix(l));
                 }
                 Err(e) => {
-                    log::warn!("Failed opening Unix socket: {}", e);
+                    crate::warning!(shared.log, "Failed opening Unix socket: {}", e);
                     return Err(format!("Failed opening Unix socket {}: {}", path, e));
                 }
             }
@@ -160,12 +172,12 @@ impl Server {
 }
 
 /// Warns, as Redis does, when the kernel caps the listen queue below `tcp-backlog`.
-fn check_backlog(backlog: i32) {
+fn check_backlog(log: &crate::logging::ServerLog, backlog: i32) {
     let Some(max) = std::fs::read_to_string("/proc/sys/net/core/somaxconn").ok().and_then(|v| v.trim().parse::<i32>().ok()) else {
         return;
     };
     if max < backlog {
-        log::warn!(
+        crate::warning!(log, 
             "WARNING: The TCP backlog setting of {} cannot be enforced because /proc/sys/net/core/somaxconn is set to the lower value of {}.",
             backlog,
             max
@@ -181,7 +193,7 @@ pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()>
         shutdown.await;
         shared.request_shutdown(ShutdownRequest { signal: Some("SIGTERM"), ..Default::default() });
     });
-    log::info!("Ready to accept connections");
+    crate::notice!(handle.shared.log, "Ready to accept connections");
     handle.wait().await;
     Ok(())
 }
@@ -241,7 +253,7 @@ impl Actor for Listener {
                             let _ = a.send(Accepted(stream));
                         }
                         Err(e) => {
-                            log::warn!("Accepting client connection: {}", e);
+                            crate::warning!(shared.log, "Accepting client connection: {}", e);
                             rt::sleep(std::time::Duration::from_millis(10)).await;
                         }
                     }
@@ -286,7 +298,7 @@ impl Handler<Accepted> for Listener {
         }
         let id = sh.next_client_id();
         let meta = Arc::new(ClientMeta::new(id, peer, local, false));
-        trace_msg!("listener", format_args!("client:{}", id), "start (addr={})", meta.addr);
+        crate::trace_msg!(self.shared.log, "listener", format_args!("client:{}", id), "start (addr={})", meta.addr);
         let client = Client::new(stream.clone(), sh.clone(), self.keyspace.clone(), meta.clone());
         let Ok(addr) = rt::start(client).await else { return };
         sh.stats.connected_clients.fetch_add(1, Relaxed);

@@ -178,6 +178,8 @@ pub struct ReplShared {
 }
 
 pub struct Shared {
+    /// This server's logger (role letter, verbosity, trace flag, output).
+    pub log: Arc<crate::logging::ServerLog>,
     pub hot: Hot,
     pub repl: ReplShared,
     pub config: RwLock<Config>,
@@ -220,10 +222,11 @@ pub struct ReplActors {
 }
 
 impl Shared {
-    pub fn new(config: Config) -> Arc<Self> {
+    pub fn new(config: Config, log: Arc<crate::logging::ServerLog>) -> Arc<Self> {
         let config_file = config.config_file().map(|p| p.to_path_buf());
         let (shutdown_tx, shutdown_rx) = flume::unbounded();
         let shared = Arc::new(Shared {
+            log,
             config: RwLock::new(config),
             repl: ReplShared::default(),
             hot: Hot::default(),
@@ -278,8 +281,8 @@ impl Shared {
     pub fn apply_config(&self) {
         self.refresh_hot();
         let cfg = self.cfg();
-        let _ = crate::logging::set_level(cfg.loglevel());
-        crate::logging::set_trace(cfg.flag("trace"));
+        let _ = self.log.set_level(cfg.loglevel());
+        self.log.set_trace(cfg.flag("trace"));
     }
 
     /// Copies hot-path settings into atomics.

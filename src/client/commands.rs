@@ -737,7 +737,7 @@ async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
         }
     }
     if psync && a.len() > 3 && eq(&a[3], "FAILOVER") {
-        log::warn!("Failover request received for replid {}.", String::from_utf8_lossy(&a[1]));
+        crate::warning!(c.shared.log, "Failover request received for replid {}.", String::from_utf8_lossy(&a[1]));
         if !c.shared.is_replica.load(Relaxed) {
             c.out.error("ERR PSYNC FAILOVER can't be sent to a master.");
             return Next::Continue;
@@ -750,7 +750,7 @@ async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
         if let Some(actors) = c.shared.repl_actors.get() {
             let _ = actors.link.call(crate::repl::master_link::SetMaster(None)).await;
         }
-        log::info!("MASTER MODE enabled (failover request from '{}')", super::commands::client_line(&c.meta));
+        crate::notice!(c.shared.log, "MASTER MODE enabled (failover request from '{}')", super::commands::client_line(&c.meta));
     }
     if crate::repl::failover::state(&c.shared) != crate::repl::failover::FailoverState::NoFailover {
         c.out.error("NOMASTERLINK Can't SYNC while failing over");
@@ -789,7 +789,7 @@ async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
     let info = replica.info.clone();
     let out = replica.outlet();
     let name = info.name();
-    log::info!("Replica {} asks for synchronization", name);
+    crate::notice!(c.shared.log, "Replica {} asks for synchronization", name);
     let Ok(addr) = crate::rt::start(replica).await else {
         return Next::Close;
     };
@@ -922,9 +922,9 @@ async fn failover(c: &mut Client, a: &[Bytes]) {
         if r.state() != crate::repl::replica::ReplicaState::Online {
             return c.out.error("ERR FAILOVER target replica is not online.");
         }
-        log::info!("FAILOVER requested to {}:{}.", h, p);
+        crate::notice!(c.shared.log, "FAILOVER requested to {}:{}.", h, p);
     } else {
-        log::info!("FAILOVER requested to any replica.");
+        crate::notice!(c.shared.log, "FAILOVER requested to any replica.");
     }
     let end_ms = if timeout > 0 { crate::util::now_ms() + timeout } else { 0 };
     if let Ok(mut f) = c.shared.repl.failover.lock() {
@@ -990,7 +990,7 @@ fn module(c: &mut Client, a: &[Bytes]) {
     match (sub.as_str(), a.len()) {
         ("list", 2) => c.out.array(0),
         ("load" | "loadex", 3..) => {
-            log::warn!("Module {} failed to load: tandem does not load Redis modules", String::from_utf8_lossy(&a[2]));
+            crate::warning!(c.shared.log, "Module {} failed to load: tandem does not load Redis modules", String::from_utf8_lossy(&a[2]));
             c.out.error("ERR Error loading the extension. Please check the server logs.");
         }
         ("unload", 3) => c.out.error("ERR Error unloading module: no such module with that name"),

@@ -13,7 +13,6 @@ use crate::keyspace::{self, Cmd, Exec, Item, Keyspace};
 use crate::resp::{Limits, Out, ProtoError, Request, RequestParser};
 use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, Conn, WriteExt};
 use crate::shared::{ClientMeta, Shared};
-use crate::trace_msg;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -334,7 +333,7 @@ impl Client {
         let now = crate::util::now_ms() / 1000;
         let last = self.shared.security_warning_at.load(Relaxed);
         if (now - last).abs() > 60 && self.shared.security_warning_at.compare_exchange(last, now, Relaxed, Relaxed).is_ok() {
-            log::warn!("Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.");
+            crate::warning!(self.shared.log, "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.");
         }
     }
 
@@ -574,7 +573,7 @@ impl Actor for Client {
 #[async_trait]
 impl Handler<Batch> for Client {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: Batch) -> bool {
-        trace_msg!("reader", format_args!("client:{}", self.id), "Batch({} requests)", msg.reqs.len());
+        crate::trace_msg!(self.shared.log, "reader", format_args!("client:{}", self.id), "Batch({} requests)", msg.reqs.len());
         *self.meta.last_interaction.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         let mut next = Next::Continue;
         for req in msg.reqs {
@@ -592,7 +591,7 @@ impl Handler<Batch> for Client {
         }
         if let Some(e) = msg.error.filter(|_| next == Next::Continue) {
             self.out.raw(e.reply().as_bytes());
-            log::debug!("Protocol error ({}) from client: id={} addr={}", e.0, self.id, self.meta.addr);
+            crate::verbose!(self.shared.log, "Protocol error ({}) from client: id={} addr={}", e.0, self.id, self.meta.addr);
             next = Next::Close;
         }
         let ok = self.write_out().await;
@@ -607,7 +606,7 @@ impl Handler<Batch> for Client {
 #[async_trait]
 impl Handler<Kill> for Client {
     async fn handle(&mut self, ctx: &mut Context<Self>, _msg: Kill) {
-        trace_msg!("server", format_args!("client:{}", self.id), "Kill");
+        crate::trace_msg!(self.shared.log, "server", format_args!("client:{}", self.id), "Kill");
         ctx.stop(None);
     }
 }
@@ -652,7 +651,7 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, me
             // As Redis 7.0, the limit is on bytes not yet parsed: the arguments of a
             // half-read multibulk already parsed out of the buffer do not count.
             if buf.len() > qbuf_limit {
-                log::warn!(
+                crate::warning!(shared.log, 
                     "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
                     meta.id,
                     meta.addr,

@@ -92,7 +92,7 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             ctx.out.simple("Apparently Redis did not crash: test passed");
         }
         ("change-repl-id", 2) => {
-            log::warn!("Changing replication IDs after receiving DEBUG change-repl-id");
+            crate::warning!(ks.shared.log, "Changing replication IDs after receiving DEBUG change-repl-id");
             ks.feed.replid2 = ks.feed.replid.clone();
             ks.feed.second_offset = ks.feed.offset + 1;
             ks.feed.replid = crate::util::random_hex(40);

@@ -23,6 +23,6 @@ pub fn free_later<T: Send + 'static>(shared: &Arc<Shared>, v: T, objects: u64) {
     if let Err(e) = std::thread::Builder::new().name("lazyfree".into()).spawn(job) {
         // The job (and what it held) is dropped with the error.
         shared.stats.lazyfree_pending_objects.fetch_sub(objects, Relaxed);
-        log::warn!("Can't start a lazyfree thread ({}): freed in the foreground", e);
+        crate::warning!(shared.log, "Can't start a lazyfree thread ({}): freed in the foreground", e);
     }
 }

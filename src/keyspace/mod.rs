@@ -16,7 +16,6 @@ use crate::cmd::{CommandSpec, Route};
 use crate::resp::Out;
 use crate::rt::{self, async_trait, Actor, Context, Handler, Message};
 use crate::shared::Shared;
-use crate::trace_msg;
 use bytes::{Bytes, BytesMut};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
@@ -493,7 +492,7 @@ impl Keyspace {
         if self.applying_master && cmd.spec.name == "debug" && !self.master_may_debug() {
             // DEBUG is never propagated: only a rogue master sends it. Refused as Redis refuses
             // it to any client (the master link is a client), with the error logged, not sent.
-            log::warn!(
+            crate::warning!(self.shared.log, 
                 "== CRITICAL == This replica is sending an error to its master: 'DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.' after processing the command 'debug'"
             );
             return None;
@@ -515,7 +514,7 @@ impl Keyspace {
         // it becomes an error reply and a log line.
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self, &mut ctx, &cmd.argv)));
         if ran.is_err() {
-            log::warn!("== BUG == command '{}' panicked; replied with an error", cmd.spec.name);
+            crate::warning!(self.shared.log, "== BUG == command '{}' panicked; replied with an error", cmd.spec.name);
             ctx.error(format!("ERR internal error while running '{}'", cmd.spec.name));
         }
         let block = ctx.block.take();
@@ -733,7 +732,7 @@ impl Actor for Keyspace {
 #[async_trait]
 impl Handler<Exec> for Keyspace {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: Exec) -> ExecDone {
-        trace_msg!(format_args!("client:{}", msg.client_id), "keyspace", "Exec({} items)", msg.items.len());
+        crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.client_id), "keyspace", "Exec({} items)", msg.items.len());
         let mut out = Out::new(msg.resp3);
         let mut db = msg.db;
         let mut client_cmds = Vec::new();
@@ -780,7 +779,7 @@ impl Handler<FlushFeed> for Keyspace {
 #[async_trait]
 impl Handler<ClientGone> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: ClientGone) {
-        trace_msg!(format_args!("client:{}", msg.0), "keyspace", "ClientGone");
+        crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.0), "keyspace", "ClientGone");
         self.unwatch_all(msg.0);
         self.unblock(msg.0, None);
     }
@@ -806,7 +805,7 @@ impl Handler<Cron> for Keyspace {
 #[async_trait]
 impl Handler<Unwatch> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Unwatch) {
-        trace_msg!(format_args!("client:{}", msg.0), "keyspace", "Unwatch");
+        crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.0), "keyspace", "Unwatch");
         self.unwatch_all(msg.0);
     }
 }
@@ -814,7 +813,7 @@ impl Handler<Unwatch> for Keyspace {
 #[async_trait]
 impl Handler<ResetStats> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: ResetStats) {
-        trace_msg!("client", "keyspace", "ResetStats");
+        crate::trace_msg!(self.shared.log, "client", "keyspace", "ResetStats");
         let dirty = self.stats.dirty;
         self.stats = KsStats { dirty, ..KsStats::default() };
         self.feed.stats = Default::default();
@@ -849,7 +848,7 @@ impl Message for UnblockClient {
 #[async_trait]
 impl Handler<UnblockClient> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: UnblockClient) -> bool {
-        trace_msg!("client", "keyspace", "UnblockClient({})", msg.id);
+        crate::trace_msg!(self.shared.log, "client", "keyspace", "UnblockClient({})", msg.id);
         let err = msg.error.then_some("UNBLOCKED client unblocked via CLIENT UNBLOCK");
         self.unblock(msg.id, err)
     }

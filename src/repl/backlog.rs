@@ -13,7 +13,6 @@ use super::fullsync::Outlet;
 use super::replica::{Close, Replica};
 use crate::rt::{async_trait, Actor, Addr, Context, Handler, Message};
 use crate::shared::{ClientMeta, Shared};
-use crate::trace_msg;
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
@@ -82,7 +81,7 @@ impl Backlog {
                 && s.listen.as_ref().is_some_and(|l| w.target.as_ref().is_none_or(|t| t == l))
         });
         if let Some(l) = found.and_then(|s| s.listen.clone()) {
-            trace_msg!("backlog", "failover", "Synced({}:{} at {})", l.0, l.1, w.offset);
+            crate::trace_msg!(self.shared.log, "backlog", "failover", "Synced({}:{} at {})", l.0, l.1, w.offset);
             if let Some(w) = self.failover.take() {
                 let _ = w.reply.send(l);
             }
@@ -104,7 +103,7 @@ impl Backlog {
         for w in waiters {
             let got = self.acked(w.target);
             if got >= w.n {
-                trace_msg!("backlog", format_args!("client:{}", w.client), "Acked({} replicas at {})", got, w.target);
+                crate::trace_msg!(self.shared.log, "backlog", format_args!("client:{}", w.client), "Acked({} replicas at {})", got, w.target);
                 let _ = w.reply.send(got);
             } else if !w.reply.is_disconnected() {
                 self.waiters.push(w);
@@ -176,7 +175,7 @@ impl Backlog {
             };
             if over {
                 let m = &s.meta;
-                log::warn!(
+                crate::warning!(self.shared.log, 
                     "Client id={} addr={} laddr={} fd={} name= flags=S scheduled to be closed ASAP for overcoming of output buffer limits.",
                     m.id, m.addr, m.laddr, m.fd
                 );
@@ -302,7 +301,7 @@ impl Handler<Append> for Backlog {
         if b.is_empty() {
             return;
         }
-        trace_msg!("keyspace", "backlog", "Append({} bytes)", b.len());
+        crate::trace_msg!(self.shared.log, "keyspace", "backlog", "Append({} bytes)", b.len());
         // Limits apply to what replicas had not taken before this piece: a replica keeping
         // up is never dropped because one write is large (as with Redis 7.0).
         self.enforce_limits();
@@ -322,7 +321,7 @@ impl Handler<Append> for Backlog {
         }
         for s in self.subs.iter_mut().filter(|s| s.online) {
             if s.next == start {
-                trace_msg!("backlog", format_args!("replica:{}", s.id), "Stream({} bytes)", b.len());
+                crate::trace_msg!(self.shared.log, "backlog", format_args!("replica:{}", s.id), "Stream({} bytes)", b.len());
                 s.next += b.len() as i64;
                 s.out.push(b.clone());
             }
@@ -334,7 +333,7 @@ impl Handler<Append> for Backlog {
 #[async_trait]
 impl Handler<Reset> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Reset) {
-        trace_msg!("keyspace", "backlog", "Reset(offset={})", msg.offset);
+        crate::trace_msg!(self.shared.log, "keyspace", "backlog", "Reset(offset={})", msg.offset);
         self.chunks.clear();
         self.histlen = 0;
         self.end = msg.offset;
@@ -346,7 +345,7 @@ impl Handler<Reset> for Backlog {
 #[async_trait]
 impl Handler<Subscribe> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Subscribe) -> Result<usize, ()> {
-        trace_msg!("keyspace", "backlog", "Subscribe(replica:{}, from={})", msg.id, msg.from);
+        crate::trace_msg!(self.shared.log, "keyspace", "backlog", "Subscribe(replica:{}, from={})", msg.id, msg.from);
         let lowest = if self.histlen > 0 { self.first } else { self.end + 1 };
         if msg.from < lowest || msg.from > self.end + 1 {
             return Err(());
@@ -370,12 +369,12 @@ impl Handler<Subscribe> for Backlog {
 #[async_trait]
 impl Handler<Online> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Online) {
-        trace_msg!(format_args!("replica:{}", msg.0), "backlog", "Online");
+        crate::trace_msg!(self.shared.log, format_args!("replica:{}", msg.0), "backlog", "Online");
         let (chunks, first) = (&self.chunks, self.first);
         if let Some(s) = self.subs.iter_mut().find(|s| s.id == msg.0) {
             s.online = true;
             let n = Self::push_from(chunks, first, s);
-            trace_msg!("backlog", format_args!("replica:{}", s.id), "Stream({} bytes)", n);
+            crate::trace_msg!(self.shared.log, "backlog", format_args!("replica:{}", s.id), "Stream({} bytes)", n);
         }
         self.enforce_limits();
         self.answer_waiters();
@@ -385,7 +384,7 @@ impl Handler<Online> for Backlog {
 #[async_trait]
 impl Handler<Acked> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Acked) {
-        trace_msg!(format_args!("replica:{}", msg.replica), "backlog", "Acked({})", msg.offset);
+        crate::trace_msg!(self.shared.log, format_args!("replica:{}", msg.replica), "backlog", "Acked({})", msg.offset);
         if let Some(s) = self.subs.iter_mut().find(|s| s.id == msg.replica) {
             s.acked = s.acked.max(msg.offset);
             s.listen = Some(msg.listen);
@@ -397,7 +396,7 @@ impl Handler<Acked> for Backlog {
 #[async_trait]
 impl Handler<WaitAcks> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: WaitAcks) {
-        trace_msg!(format_args!("client:{}", msg.client), "backlog", "WaitAcks(target={}, n={})", msg.target, msg.n);
+        crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.client), "backlog", "WaitAcks(target={}, n={})", msg.target, msg.n);
         self.waiters.retain(|w| w.client != msg.client);
         self.waiters.push(msg);
         self.answer_waiters();
@@ -407,7 +406,7 @@ impl Handler<WaitAcks> for Backlog {
 #[async_trait]
 impl Handler<WaitSynced> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: WaitSynced) {
-        trace_msg!("failover", "backlog", "WaitSynced(offset={})", msg.offset);
+        crate::trace_msg!(self.shared.log, "failover", "backlog", "WaitSynced(offset={})", msg.offset);
         self.failover = Some(msg);
         self.answer_failover();
     }
@@ -416,7 +415,7 @@ impl Handler<WaitSynced> for Backlog {
 #[async_trait]
 impl Handler<CancelSynced> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: CancelSynced) {
-        trace_msg!("failover", "backlog", "CancelSynced");
+        crate::trace_msg!(self.shared.log, "failover", "backlog", "CancelSynced");
         self.failover = None;
     }
 }
@@ -424,10 +423,10 @@ impl Handler<CancelSynced> for Backlog {
 #[async_trait]
 impl Handler<WaitEnd> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: WaitEnd) -> usize {
-        trace_msg!(format_args!("client:{}", msg.client), "backlog", "WaitEnd(target={})", msg.target);
+        crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.client), "backlog", "WaitEnd(target={})", msg.target);
         self.waiters.retain(|w| w.client != msg.client);
         let got = self.acked(msg.target);
-        trace_msg!("backlog", format_args!("client:{}", msg.client), "WaitEnd -> {}", got);
+        crate::trace_msg!(self.shared.log, "backlog", format_args!("client:{}", msg.client), "WaitEnd -> {}", got);
         got
     }
 }
@@ -443,7 +442,7 @@ impl Handler<Tick> for Backlog {
 #[async_trait]
 impl Handler<Unsubscribe> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Unsubscribe) {
-        trace_msg!(format_args!("replica:{}", msg.0), "backlog", "Unsubscribe");
+        crate::trace_msg!(self.shared.log, format_args!("replica:{}", msg.0), "backlog", "Unsubscribe");
         self.subs.retain(|s| s.id != msg.0);
         self.trim();
     }
@@ -452,7 +451,7 @@ impl Handler<Unsubscribe> for Backlog {
 #[async_trait]
 impl Handler<DropAll> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: DropAll) {
-        trace_msg!("keyspace", "backlog", "DropAll({} replicas)", self.subs.len());
+        crate::trace_msg!(self.shared.log, "keyspace", "backlog", "DropAll({} replicas)", self.subs.len());
         for s in self.subs.drain(..) {
             let _ = s.replica.send(Close);
         }

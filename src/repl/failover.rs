@@ -63,8 +63,8 @@ pub async fn abort(shared: &Arc<Shared>, link: &Addr<MasterLink>, why: &str) {
         return;
     }
     match &f.target {
-        Some((h, p)) => log::info!("FAILOVER to {}:{} aborted: {}", h, p, why),
-        None => log::info!("FAILOVER to any replica aborted: {}", why),
+        Some((h, p)) => crate::notice!(shared.log, "FAILOVER to {}:{} aborted: {}", h, p, why),
+        None => crate::notice!(shared.log, "FAILOVER to any replica aborted: {}", why),
     }
     if f.state == FailoverState::InProgress {
         let _ = link.call(SetMaster(None)).await;
@@ -96,7 +96,7 @@ pub async fn run(shared: Arc<Shared>, keyspace: Addr<Keyspace>, link: Addr<Maste
                 if keyspace.call(super::CurrentOffset).await.unwrap_or(-1) != offset {
                     continue; // a late write: wait for that offset instead
                 }
-                log::info!("Failover target {}:{} is synced, failing over.", t.0, t.1);
+                crate::notice!(shared.log, "Failover target {}:{} is synced, failing over.", t.0, t.1);
                 t
             }
             // Cancelled (FAILOVER ABORT, role change): the state says whether to go on.
@@ -106,7 +106,7 @@ pub async fn run(shared: Arc<Shared>, keyspace: Addr<Keyspace>, link: Addr<Maste
                 let _ = backlog.send(super::backlog::CancelSynced);
                 match (&f.target, f.force) {
                     (Some((h, p)), true) => {
-                        log::info!("FAILOVER to {}:{} time out exceeded, failing over.", h, p);
+                        crate::notice!(shared.log, "FAILOVER to {}:{} time out exceeded, failing over.", h, p);
                         (h.clone(), *p)
                     }
                     _ => {

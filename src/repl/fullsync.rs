@@ -20,7 +20,6 @@ use super::snapshot::write_rdb;
 use crate::keyspace::Keyspace;
 use crate::rt::{self, async_trait, Addr, Context, Handler, Message};
 use crate::shared::Shared;
-use crate::trace_msg;
 use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -222,7 +221,7 @@ impl Keyspace {
         if !self.feed.replica_mode {
             self.feed.last_db = None;
         }
-        log::info!("Starting BGSAVE for SYNC with target: {}", if diskless { "replicas sockets" } else { "disk" });
+        crate::notice!(self.shared.log, "Starting BGSAVE for SYNC with target: {}", if diskless { "replicas sockets" } else { "disk" });
         let mut live = Vec::with_capacity(targets.len());
         for t in targets {
             if t.out.is_gone() || !self.attach(&t, &snap.replid, snap.offset).await {
@@ -246,7 +245,7 @@ impl Keyspace {
                 o.push(Bytes::from(format!("$EOF:{}\r\n", mark)));
             }
         }
-        trace_msg!("keyspace", "rdb-writer", "Write(job={}, offset={}, replicas={})", id, snap.offset, live.len());
+        crate::trace_msg!(self.shared.log, "keyspace", "rdb-writer", "Write(job={}, offset={}, replicas={})", id, snap.offset, live.len());
         self.feed.jobs.running.push(Running { id, diskless, offset: snap.offset, replid: snap.replid.clone(), targets: live });
         rt::spawn_blocking(move || {
             let result = if diskless {
@@ -293,7 +292,7 @@ impl Keyspace {
 impl Handler<FullSync> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: FullSync) {
         let t = msg.target;
-        trace_msg!(format_args!("replica:{}", t.id), "keyspace", "FullSync(diskless={})", msg.diskless);
+        crate::trace_msg!(self.shared.log, format_args!("replica:{}", t.id), "keyspace", "FullSync(diskless={})", msg.diskless);
         self.feed.flush();
         if msg.diskless {
             let delay = self.shared.cfg().repl_diskless_sync_delay() as i64;
@@ -302,7 +301,7 @@ impl Handler<FullSync> for Keyspace {
                 jobs.deadline_ms = crate::util::now_ms() + delay * 1000;
             }
             if delay > 0 {
-                log::info!("Delay next BGSAVE for diskless SYNC");
+                crate::notice!(self.shared.log, "Delay next BGSAVE for diskless SYNC");
             }
             jobs.pending.push(t);
             return self.start_pending(delay == 0).await;
@@ -312,7 +311,7 @@ impl Handler<FullSync> for Keyspace {
         let joinable = self.feed.jobs.running.iter().find(|j| !j.diskless).map(|j| (j.id, j.replid.clone(), j.offset));
         if let Some((id, replid, offset)) = joinable {
             if self.attach(&t, &replid, offset).await {
-                log::info!("Waiting for end of BGSAVE for SYNC");
+                crate::notice!(self.shared.log, "Waiting for end of BGSAVE for SYNC");
                 if let Some(j) = self.feed.jobs.running.iter_mut().find(|j| j.id == id) {
                     j.targets.push(t);
                 }
@@ -326,7 +325,7 @@ impl Handler<FullSync> for Keyspace {
 #[async_trait]
 impl Handler<JobDone> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: JobDone) {
-        trace_msg!("rdb-writer", "keyspace", "JobDone(job={}, ok={})", msg.id, msg.result.is_ok());
+        crate::trace_msg!(self.shared.log, "rdb-writer", "keyspace", "JobDone(job={}, ok={})", msg.id, msg.result.is_ok());
         let jobs = &mut self.feed.jobs;
         let Some(pos) = jobs.running.iter().position(|j| j.id == msg.id) else { return };
         let job = jobs.running.remove(pos);
@@ -334,9 +333,9 @@ impl Handler<JobDone> for Keyspace {
             Ok(rdb) => {
                 if job.diskless {
                     let up = job.targets.iter().filter(|t| !t.out.is_gone()).count();
-                    log::info!("Diskless rdb transfer, done reading from pipe, {} replicas still up.", up);
+                    crate::notice!(self.shared.log, "Diskless rdb transfer, done reading from pipe, {} replicas still up.", up);
                 } else {
-                    log::info!("Background saving terminated with success");
+                    crate::notice!(self.shared.log, "Background saving terminated with success");
                 }
                 for t in job.targets {
                     if let Some(rdb) = &rdb {
@@ -348,7 +347,7 @@ impl Handler<JobDone> for Keyspace {
             }
             Err(e) => {
                 for t in job.targets {
-                    log::warn!("Failed to produce the RDB for replica {}: {}", t.name, e);
+                    crate::warning!(self.shared.log, "Failed to produce the RDB for replica {}: {}", t.name, e);
                     let _ = t.replica.send(RdbReady { ok: false, eof: job.diskless });
                 }
             }

@@ -10,7 +10,6 @@ use crate::keyspace::{Cmd, Item, Keyspace};
 use crate::resp::{Limits, RequestParser};
 use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, TcpStream, WriteExt};
 use crate::shared::{ClientEntry, ClientMeta, Shared};
-use crate::trace_msg;
 use bytes::{Buf, Bytes, BytesMut};
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -106,7 +105,7 @@ impl Handler<SetMasterFailover> for MasterLink {
 #[async_trait]
 impl Handler<SetMaster> for MasterLink {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: SetMaster) -> String {
-        trace_msg!("client", "master-link", "SetMaster({:?})", msg.0);
+        crate::trace_msg!(self.shared.log, "client", "master-link", "SetMaster({:?})", msg.0);
         match msg.0 {
             None => {
                 if self.master.take().is_none() {
@@ -119,7 +118,7 @@ impl Handler<SetMaster> for MasterLink {
                 });
                 self.shared.cfg_mut().set_replicaof(None);
                 let _ = self.keyspace.call(SetRole(false)).await;
-                log::info!("MASTER MODE enabled (user request from 'tandem')");
+                crate::notice!(self.shared.log, "MASTER MODE enabled (user request from 'tandem')");
                 "OK".into()
             }
             Some(m) => {
@@ -135,7 +134,7 @@ impl Handler<SetMaster> for MasterLink {
                     *s = super::LinkStatus { master: Some(m.clone()), state: MasterLinkState::Connect, down_since_ms: 0, ..Default::default() };
                 });
                 let _ = self.keyspace.call(SetRole(true)).await;
-                log::info!("REPLICAOF {}:{} enabled (user request from 'tandem')", m.0, m.1);
+                crate::notice!(self.shared.log, "REPLICAOF {}:{} enabled (user request from 'tandem')", m.0, m.1);
                 let link = Link {
                     shared: self.shared.clone(),
                     keyspace: self.keyspace.clone(),
@@ -265,7 +264,7 @@ impl Link {
                 break;
             }
             if let LinkEnd::Retry(why) = end {
-                log::debug!("Master link attempt ended: {}", why);
+                crate::verbose!(self.shared.log, "Master link attempt ended: {}", why);
             }
             let mut was_up = false;
             set_status(&self.shared, |s| {
@@ -282,7 +281,7 @@ impl Link {
                 break;
             }
             if self.current() {
-                log::info!("Reconnecting to MASTER {}:{}", self.host, self.port);
+                crate::notice!(self.shared.log, "Reconnecting to MASTER {}:{}", self.host, self.port);
             }
         }
     }
@@ -294,7 +293,7 @@ impl Link {
     async fn attempt(&mut self) -> LinkEnd {
         let timeout = Duration::from_secs(self.shared.cfg().repl_timeout().max(1));
         self.state(MasterLinkState::Connecting);
-        log::info!("Connecting to MASTER {}:{}", self.host, self.port);
+        crate::notice!(self.shared.log, "Connecting to MASTER {}:{}", self.host, self.port);
         let addr = format!("{}:{}", self.host, self.port);
         let Some(connected) = or_stop(&self.stop, rt::timeout(timeout, TcpStream::connect(&addr))).await else {
             return LinkEnd::Stale;
@@ -302,16 +301,16 @@ impl Link {
         let stream = match connected {
             Some(Ok(s)) => s,
             Some(Err(e)) => {
-                log::warn!("Error condition on socket for SYNC: {}", e);
+                crate::warning!(self.shared.log, "Error condition on socket for SYNC: {}", e);
                 return LinkEnd::Retry(e.to_string());
             }
             None => {
-                log::warn!("Timeout connecting to the MASTER...");
+                crate::warning!(self.shared.log, "Timeout connecting to the MASTER...");
                 return LinkEnd::Retry("connect timeout".into());
             }
         };
         let _ = stream.set_nodelay(true);
-        log::info!("MASTER <-> REPLICA sync started");
+        crate::notice!(self.shared.log, "MASTER <-> REPLICA sync started");
         let (tx, rx) = flume::unbounded::<Bytes>();
         let acked = Arc::new(AtomicI64::new(-1));
         rt::spawn(write_loop(stream.clone(), rx, acked.clone(), self.shared.clone()));
@@ -332,15 +331,15 @@ impl Link {
             let state = self.shared.repl.link.lock().map(|s| s.state).unwrap_or_default();
             let was_up = state == MasterLinkState::Connected;
             if why == "timeout" && state == MasterLinkState::Transfer {
-                log::warn!("Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
+                crate::warning!(self.shared.log, "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
             } else if why == "timeout" && !was_up {
-                log::warn!("Timeout connecting to the MASTER...");
+                crate::warning!(self.shared.log, "Timeout connecting to the MASTER...");
             }
             if was_up {
-                log::info!("Connection with master lost.");
-                log::info!("Caching the disconnected master state.");
+                crate::notice!(self.shared.log, "Connection with master lost.");
+                crate::notice!(self.shared.log, "Caching the disconnected master state.");
             } else {
-                log::debug!("sync attempt failed: {}", why);
+                crate::verbose!(self.shared.log, "sync attempt failed: {}", why);
             }
         }
         r
@@ -376,10 +375,10 @@ impl Link {
             && !pong.starts_with("-NOPERM")
             && !pong.starts_with("-ERR operation not permitted")
         {
-            log::warn!("Error reply to PING from master: '{}'", &pong[1..]);
+            crate::warning!(self.shared.log, "Error reply to PING from master: '{}'", &pong[1..]);
             return LinkEnd::Retry(pong);
         }
-        log::info!("Master replied to PING, replication can continue...");
+        crate::notice!(self.shared.log, "Master replied to PING, replication can continue...");
         if !self.current() {
             return LinkEnd::Stale;
         }
@@ -410,7 +409,7 @@ impl Link {
             self.state(MasterLinkState::ReceiveAuth);
             let r = tryio!(conn.reply_line().await);
             if r.starts_with('-') {
-                log::warn!("Unable to AUTH to MASTER: {}", &r[1..]);
+                crate::warning!(self.shared.log, "Unable to AUTH to MASTER: {}", &r[1..]);
                 return LinkEnd::Retry(r);
             }
         }
@@ -418,7 +417,7 @@ impl Link {
         for _ in 0..expect {
             let r = tryio!(conn.reply_line().await);
             if r.starts_with('-') {
-                log::info!("(Non critical) Master does not understand REPLCONF: {}", &r[1..]);
+                crate::notice!(self.shared.log, "(Non critical) Master does not understand REPLCONF: {}", &r[1..]);
             }
         }
         // PSYNC with the cached master, or ? -1.
@@ -426,7 +425,7 @@ impl Link {
         let cached = self.keyspace.call(CachedMaster).await.ok().flatten();
         match &cached {
             Some((id, off, _)) => {
-                log::info!("Trying a partial resynchronization (request {}:{}).", id, off + 1);
+                crate::notice!(self.shared.log, "Trying a partial resynchronization (request {}:{}).", id, off + 1);
                 let o = (off + 1).to_string();
                 if self.failover {
                     conn.send(&[b"PSYNC", id.as_bytes(), o.as_bytes(), b"FAILOVER"]);
@@ -435,7 +434,7 @@ impl Link {
                 }
             }
             None => {
-                log::info!("Partial resynchronization not possible (no cached master)");
+                crate::notice!(self.shared.log, "Partial resynchronization not possible (no cached master)");
                 conn.send(&[b"PSYNC", b"?", b"-1"]);
             }
         }
@@ -446,7 +445,7 @@ impl Link {
             if reply.starts_with("+FULLRESYNC") || reply.starts_with("+CONTINUE") {
                 super::failover::clear(&self.shared);
             } else {
-                log::info!("FAILOVER target rejected psync request: {}", reply);
+                crate::notice!(self.shared.log, "FAILOVER target rejected psync request: {}", reply);
                 if let Some(link) = self.shared.repl_actors.get().map(|a| a.link.clone()) {
                     let shared = self.shared.clone();
                     rt::spawn(async move { super::failover::abort(&shared, &link, "Failover target rejected psync request").await });
@@ -459,9 +458,9 @@ impl Link {
         let (replid, offset) = if head == "+FULLRESYNC" {
             let id = words.next().unwrap_or("").to_string();
             let off: i64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(-1);
-            log::info!("Full resync from master: {}:{}", id, off);
+            crate::notice!(self.shared.log, "Full resync from master: {}:{}", id, off);
             if cached.is_some() {
-                log::info!("Discarding previously cached master state.");
+                crate::notice!(self.shared.log, "Discarding previously cached master state.");
             }
             (id, off)
         } else if head == "+CONTINUE" {
@@ -470,27 +469,27 @@ impl Link {
             // across a REPLICAOF to another host and back).
             self.db = cdb;
             let newid = words.next().map(|s| s.to_string()).unwrap_or(cid);
-            log::info!("Successful partial resynchronization with master.");
+            crate::notice!(self.shared.log, "Successful partial resynchronization with master.");
             let _ = self.keyspace.call(Continued { replid: newid }).await;
-            log::info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+            crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
             return self.stream(conn, meta, coff).await;
         } else if reply.starts_with("-NOMASTERLINK") || reply.starts_with("-LOADING") {
-            log::info!("Master is currently unable to PSYNC but should be in the future: {}", reply);
+            crate::notice!(self.shared.log, "Master is currently unable to PSYNC but should be in the future: {}", reply);
             return LinkEnd::Retry(reply);
         } else if reply.starts_with('-') {
-            log::warn!("Unexpected reply to PSYNC from master: {}", reply);
-            log::info!("Retrying with SYNC...");
+            crate::warning!(self.shared.log, "Unexpected reply to PSYNC from master: {}", reply);
+            crate::notice!(self.shared.log, "Retrying with SYNC...");
             conn.send(&[b"SYNC"]);
             (crate::util::random_hex(40), 0)
         } else {
-            log::warn!("Unexpected reply to PSYNC from master: {}", reply);
+            crate::warning!(self.shared.log, "Unexpected reply to PSYNC from master: {}", reply);
             return LinkEnd::Retry(reply);
         };
         // Transfer.
         self.state(MasterLinkState::Transfer);
         let header = tryio!(conn.reply_line().await);
         if !header.starts_with('$') {
-            log::warn!("Bad protocol from MASTER, the first byte is not '$' (we received '{}'), are you sure the host and port are right?", header);
+            crate::warning!(self.shared.log, "Bad protocol from MASTER, the first byte is not '$' (we received '{}'), are you sure the host and port are right?", header);
             return LinkEnd::Retry(header);
         }
         // The RDB is parsed while it arrives: a blocking task reads it from a channel the
@@ -511,7 +510,7 @@ impl Link {
         let loader = rt::spawn_blocking(move || load_rdb(ChanReader { rx, cur: Bytes::new() }, size, ndbs, false));
         let mut received = 0usize;
         if let Some(mark) = eof_mark {
-            log::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+            crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
             let mark = mark.as_bytes().to_vec();
             let mut tail: Vec<u8> = Vec::with_capacity(2 * mark.len());
             loop {
@@ -530,7 +529,7 @@ impl Link {
                 tryio!(conn.fill().await);
             }
         } else {
-            log::info!("MASTER <-> REPLICA sync: receiving {} bytes from master to disk", len);
+            crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: receiving {} bytes from master to disk", len);
             loop {
                 let take = conn.buf.len().min(len - received);
                 let chunk = conn.buf.split_to(take).freeze();
@@ -545,14 +544,14 @@ impl Link {
         }
         drop(tx);
         self.shared.stats.net_repl_input_bytes.fetch_add(received as u64, Relaxed);
-        log::info!("MASTER <-> REPLICA sync: Flushing old data");
-        log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
+        crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Flushing old data");
+        crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Loading DB in memory");
         let loaded = loader.await;
         let (dbs, info) = match loaded {
             Ok(v) => v,
             Err(e) => {
-                log::warn!("Failed trying to load the MASTER synchronization DB from socket: {}", e);
-                log::warn!("Failed trying to load the MASTER synchronization DB from disk, check server logs.");
+                crate::warning!(self.shared.log, "Failed trying to load the MASTER synchronization DB from socket: {}", e);
+                crate::warning!(self.shared.log, "Failed trying to load the MASTER synchronization DB from disk, check server logs.");
                 return LinkEnd::Retry(e.to_string());
             }
         };
@@ -562,7 +561,7 @@ impl Link {
         let stream_db = info.repl_stream_db.unwrap_or(-1);
         self.db = if stream_db >= 0 { stream_db as usize } else { 0 };
         let _ = self.keyspace.call(LoadSnapshot { dbs, replid, offset, stream_db }).await;
-        log::info!("MASTER <-> REPLICA sync: Finished with success");
+        crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Finished with success");
         self.stream(conn, meta, offset).await
     }
 
@@ -628,7 +627,7 @@ impl Link {
                             if spec.arity_ok(argv.len()) {
                                 cmds.push(Cmd { spec, argv });
                             } else {
-                                log::warn!("Wrong number of arguments for '{}' from master, ignored", spec.name);
+                                crate::warning!(self.shared.log, "Wrong number of arguments for '{}' from master, ignored", spec.name);
                             }
                         }
                         continue;
@@ -659,15 +658,15 @@ impl Link {
                         // Commands are implemented assuming a checked arity: a malformed
                         // one from the master must not reach them.
                         Some(spec) if !spec.arity_ok(argv.len()) => {
-                            log::warn!("Wrong number of arguments for '{}' from master, ignored", spec.name)
+                            crate::warning!(self.shared.log, "Wrong number of arguments for '{}' from master, ignored", spec.name)
                         }
                         Some(spec) => items.push(Item::Cmd(Cmd { spec, argv })),
-                        None => log::warn!("Unknown command '{}' from master, ignored", String::from_utf8_lossy(name)),
+                        None => crate::warning!(self.shared.log, "Unknown command '{}' from master, ignored", String::from_utf8_lossy(name)),
                     }
                     ready_len += len;
                 }
                 if let Err(e) = r {
-                    log::warn!("Protocol error from master: {}", e.0);
+                    crate::warning!(self.shared.log, "Protocol error from master: {}", e.0);
                     return LinkEnd::Retry(e.0);
                 }
                 if ready_len > 0 {
@@ -685,7 +684,7 @@ impl Link {
             match conn.fill().await {
                 Ok(()) => fresh = conn.buf.split(),
                 Err(e) if e == "timeout" => {
-                    log::warn!("MASTER timeout: no data nor PING received...");
+                    crate::warning!(self.shared.log, "MASTER timeout: no data nor PING received...");
                     return LinkEnd::Retry(e);
                 }
                 Err(e) => return LinkEnd::Retry(e),

@@ -17,7 +17,6 @@ pub mod snapshot;
 use crate::keyspace::{Ctx, Db, Keyspace};
 use crate::resp::reply::encode_command;
 use crate::rt::{async_trait, Addr, Context, Handler, Message};
-use crate::trace_msg;
 use backlog::{Append, Backlog, DropAll, Reset, Subscribe};
 use bytes::{Bytes, BytesMut};
 use replica::Replica;
@@ -213,10 +212,10 @@ impl Feed {
     }
 
     /// New history: replid2 := replid (valid up to offset), fresh replid.
-    pub fn shift_replid(&mut self, new_id: Option<String>) {
+    pub fn shift_replid(&mut self, log: &crate::logging::ServerLog, new_id: Option<String>) {
         self.replid2 = std::mem::replace(&mut self.replid, new_id.unwrap_or_else(|| crate::util::random_hex(40)));
         self.second_offset = self.offset + 1;
-        log::info!(
+        crate::notice!(log, 
             "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
             self.replid2,
             self.second_offset,
@@ -415,7 +414,7 @@ impl Message for GetAck {
 #[async_trait]
 impl Handler<Psync> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Psync) -> PsyncOutcome {
-        trace_msg!(format_args!("client:{}", msg.id), "keyspace", "Psync({} {})", msg.replid, msg.offset);
+        crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.id), "keyspace", "Psync({} {})", msg.replid, msg.offset);
         self.feed.flush();
         let f = &mut self.feed;
         if !f.active {
@@ -427,18 +426,18 @@ impl Handler<Psync> for Keyspace {
                 f.second_offset = -1;
             }
             f.create_backlog();
-            log::info!("Replication backlog created, my new replication IDs are '{}' and '{}'", f.replid, f.replid2);
+            crate::notice!(self.shared.log, "Replication backlog created, my new replication IDs are '{}' and '{}'", f.replid, f.replid2);
         }
         if msg.psync && msg.replid != "?" {
             let id_ok = msg.replid == f.replid || (msg.replid == f.replid2 && msg.offset <= f.second_offset);
             if !id_ok {
                 if msg.replid != f.replid && msg.replid != f.replid2 {
-                    log::info!(
+                    crate::notice!(self.shared.log, 
                         "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{}', my replication IDs are '{}' and '{}')",
                         msg.replid, f.replid, f.replid2
                     );
                 } else {
-                    log::info!(
+                    crate::notice!(self.shared.log, 
                         "Partial resynchronization not accepted: Requested offset for second ID was {}, but I can reply up to {}",
                         msg.offset, f.second_offset
                     );
@@ -456,7 +455,7 @@ impl Handler<Psync> for Keyspace {
                 match r {
                     Ok(Ok(n)) => {
                         self.feed.stats.sync_partial_ok += 1;
-                        log::info!(
+                        crate::notice!(self.shared.log, 
                             "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.",
                             msg.name, n, msg.offset
                         );
@@ -464,7 +463,7 @@ impl Handler<Psync> for Keyspace {
                     }
                     _ => {
                         self.feed.stats.sync_partial_err += 1;
-                        log::info!(
+                        crate::notice!(self.shared.log, 
                             "Unable to partial resync with replica {} for lack of backlog (Replica request was: {}).",
                             msg.name, msg.offset
                         );
@@ -480,7 +479,7 @@ impl Handler<Psync> for Keyspace {
 #[async_trait]
 impl Handler<LoadSnapshot> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: LoadSnapshot) {
-        trace_msg!("master-link", "keyspace", "LoadSnapshot(replid={}, offset={})", msg.replid, msg.offset);
+        crate::trace_msg!(self.shared.log, "master-link", "keyspace", "LoadSnapshot(replid={}, offset={})", msg.replid, msg.offset);
         self.feed.flush();
         let mut dbs = msg.dbs;
         dbs.resize_with(self.dbs.len(), Db::default);
@@ -513,7 +512,7 @@ impl Handler<LoadSnapshot> for Keyspace {
 #[async_trait]
 impl Handler<ApplyStream> for Keyspace {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: ApplyStream) -> (usize, i64) {
-        trace_msg!("master-link", "keyspace", "ApplyStream({} items, {} bytes)", msg.items.len(), msg.raw.len());
+        crate::trace_msg!(self.shared.log, "master-link", "keyspace", "ApplyStream({} items, {} bytes)", msg.items.len(), msg.raw.len());
         let mut out = crate::resp::Out::new(false);
         let mut db = msg.db;
         self.applying_master = true;
@@ -538,12 +537,12 @@ impl Handler<CachedMaster> for Keyspace {
 #[async_trait]
 impl Handler<Continued> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Continued) {
-        trace_msg!("master-link", "keyspace", "Continued({})", msg.replid);
+        crate::trace_msg!(self.shared.log, "master-link", "keyspace", "Continued({})", msg.replid);
         self.feed.active = true;
         self.feed.replica_mode = true;
         if msg.replid != self.feed.replid {
-            log::info!("Master replication ID changed to {}", msg.replid);
-            self.feed.shift_replid(Some(msg.replid));
+            crate::notice!(self.shared.log, "Master replication ID changed to {}", msg.replid);
+            self.feed.shift_replid(&self.shared.log, Some(msg.replid));
             if let Some(bl) = &self.feed.backlog {
                 let _ = bl.send(DropAll);
             }
@@ -554,11 +553,11 @@ impl Handler<Continued> for Keyspace {
 #[async_trait]
 impl Handler<SetRole> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: SetRole) {
-        trace_msg!("master-link", "keyspace", "SetRole(replica={})", msg.0);
+        crate::trace_msg!(self.shared.log, "master-link", "keyspace", "SetRole(replica={})", msg.0);
         self.feed.flush();
         self.is_replica = msg.0;
         self.shared.is_replica.store(msg.0, Relaxed);
-        crate::logging::set_role(if msg.0 { 'S' } else { 'M' });
+        self.shared.log.set_role(if msg.0 { 'S' } else { 'M' });
         if msg.0 {
             self.unblock_all("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
             // Our own history becomes the cached master for the first PSYNC.
@@ -568,7 +567,7 @@ impl Handler<SetRole> for Keyspace {
             self.feed.replica_mode = true;
         } else if self.feed.replica_mode {
             self.feed.replica_mode = false;
-            self.feed.shift_replid(None);
+            self.feed.shift_replid(&self.shared.log, None);
             self.feed.last_db = None;
             if let Some(bl) = &self.feed.backlog {
                 let _ = bl.send(DropAll);
@@ -611,7 +610,7 @@ pub fn cron(ks: &mut Keyspace, tick: u64) {
             f.second_offset = -1;
             f.active = false;
             f.no_replicas_since = 0;
-            log::info!("Replication backlog freed after {} seconds without connected replicas.", ttl);
+            crate::notice!(ks.shared.log, "Replication backlog freed after {} seconds without connected replicas.", ttl);
             return;
         }
     }
@@ -658,7 +657,7 @@ pub fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> 
             }
         }
         "change-repl-id" => {
-            ks.feed.shift_replid(None);
+            ks.feed.shift_replid(&ks.shared.log, None);
             ctx.out.ok();
         }
         _ => return false,

@@ -14,7 +14,6 @@ use crate::keyspace::Keyspace;
 use crate::resp::{Limits, RequestParser};
 use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, Conn, WriteExt};
 use crate::shared::{ClientMeta, Shared};
-use crate::trace_msg;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -210,7 +209,7 @@ impl Replica {
     fn go_online(&mut self) {
         self.set_state(ReplicaState::Online);
         let _ = self.backlog.send(Online(self.info.id));
-        log::info!("Synchronization with replica {} succeeded", self.info.name());
+        crate::notice!(self.shared.log, "Synchronization with replica {} succeeded", self.info.name());
     }
 
     fn close(&mut self, ctx: &mut Context<Self>) {
@@ -317,14 +316,14 @@ impl Actor for Replica {
         // tasks then drop their clones, and this actor's own goes with it.
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
         self.out.finish();
-        log::info!("Connection with replica {} lost.", self.info.name());
+        crate::notice!(self.shared.log, "Connection with replica {} lost.", self.info.name());
     }
 }
 
 #[async_trait]
 impl Handler<Begin> for Replica {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: Begin) {
-        trace_msg!("client", format_args!("replica:{}", self.info.id), "Begin({:?})", msg.0);
+        crate::trace_msg!(self.shared.log, "client", format_args!("replica:{}", self.info.id), "Begin({:?})", msg.0);
         match msg.0 {
             PsyncOutcome::Continue { replid } => {
                 let line = if self.handshake.capa_psync2 {
@@ -362,7 +361,7 @@ impl Handler<Begin> for Replica {
 #[async_trait]
 impl Handler<BulkStarted> for Replica {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: BulkStarted) {
-        trace_msg!("keyspace", format_args!("replica:{}", self.info.id), "BulkStarted(offset={})", msg.offset);
+        crate::trace_msg!(self.shared.log, "keyspace", format_args!("replica:{}", self.info.id), "BulkStarted(offset={})", msg.offset);
         self.set_state(ReplicaState::SendBulk);
     }
 }
@@ -370,14 +369,14 @@ impl Handler<BulkStarted> for Replica {
 #[async_trait]
 impl Handler<RdbReady> for Replica {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: RdbReady) {
-        trace_msg!("keyspace", format_args!("replica:{}", self.info.id), "RdbReady(ok={}, eof={})", msg.ok, msg.eof);
+        crate::trace_msg!(self.shared.log, "keyspace", format_args!("replica:{}", self.info.id), "RdbReady(ok={}, eof={})", msg.ok, msg.eof);
         if !msg.ok {
             return self.close(ctx);
         }
         if self.handshake.rdb_only {
             // `REPLCONF rdb-only 1` (redis-cli --rdb): the RDB and nothing else; the socket
             // closes once it is written.
-            log::info!("RDB-only transfer to replica {} done, closing the connection", self.info.name());
+            crate::notice!(self.shared.log, "RDB-only transfer to replica {} done, closing the connection", self.info.name());
             self.out.finish();
             return;
         }
@@ -389,7 +388,7 @@ impl Handler<RdbReady> for Replica {
             // A diskless replica reads until the mark: stream only after its first ACK.
             self.wait_first_ack = true;
             self.set_state(ReplicaState::Online);
-            log::info!(
+            crate::notice!(self.shared.log, 
                 "Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming",
                 self.info.name()
             );
@@ -402,7 +401,7 @@ impl Handler<RdbReady> for Replica {
 #[async_trait]
 impl Handler<Ack> for Replica {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Ack) {
-        trace_msg!(format_args!("replica:{}", self.info.id), format_args!("replica:{}", self.info.id), "Ack({})", msg.0);
+        crate::trace_msg!(self.shared.log, format_args!("replica:{}", self.info.id), format_args!("replica:{}", self.info.id), "Ack({})", msg.0);
         self.info.ack_offset.store(msg.0, Relaxed);
         self.info.last_ack_ms.store(crate::util::now_ms(), Relaxed);
         if self.wait_first_ack {
@@ -433,7 +432,7 @@ impl Handler<Tick> for Replica {
         let timeout = self.shared.cfg().repl_timeout() as i64 * 1000;
         let silent = crate::util::now_ms() - self.info.last_ack_ms.load(Relaxed);
         if !self.info.pre_psync && self.info.state() == ReplicaState::Online && silent > timeout {
-            log::warn!("Disconnecting timedout replica (streaming sync): {}", self.info.name());
+            crate::warning!(self.shared.log, "Disconnecting timedout replica (streaming sync): {}", self.info.name());
             return self.close(ctx);
         }
         // A replica that takes no RDB bytes for repl-timeout stalls nobody for longer.
@@ -441,7 +440,7 @@ impl Handler<Tick> for Replica {
         if sent != self.progress.0 || self.out.unsent() == 0 {
             self.progress = (sent, Instant::now());
         } else if self.info.state() == ReplicaState::SendBulk && self.progress.1.elapsed().as_millis() as i64 > timeout {
-            log::warn!("Disconnecting timedout replica (full sync): {}", self.info.name());
+            crate::warning!(self.shared.log, "Disconnecting timedout replica (full sync): {}", self.info.name());
             return self.close(ctx);
         }
     }
@@ -501,7 +500,7 @@ fn from_replica(a: &[Bytes]) -> FromReplica {
 fn reject_rogue(shared: &Shared, meta: &ClientMeta, argv: &[Bytes]) {
     let spec = crate::cmd::lookup(&argv[0]);
     let name = spec.map_or("<unknown>", |s| s.name);
-    log::warn!(
+    crate::warning!(shared.log, 
         "Replica generated a reply to command '{}', disconnecting it: {}",
         name,
         crate::client::commands::client_line(meta)
@@ -517,7 +516,7 @@ fn reject_rogue(shared: &Shared, meta: &ClientMeta, argv: &[Bytes]) {
     if let Some(e) = error {
         shared.stats.total_error_replies.fetch_add(1, Relaxed);
         shared.stats.unexpected_error_replies.fetch_add(1, Relaxed);
-        log::warn!("== CRITICAL == This master is sending an error to its replica: '{}' after processing the command '{}'", e, name);
+        crate::warning!(shared.log, "== CRITICAL == This master is sending an error to its replica: '{}' after processing the command '{}'", e, name);
     }
 }
 
