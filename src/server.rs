@@ -50,7 +50,7 @@ impl ServerHandle {
         let req = self.shared.shutdown_rx.recv_async().await.unwrap_or_default();
         finish(&self.shared, &req).await;
         if let Some(actors) = self.shared.repl_actors.get() {
-            let _ = actors.link.send(crate::repl::master_link::StopLink);
+            let _ = actors.link.send(crate::repl::link::StopLink);
             // The backlog and the link hold the shared state that holds their addresses: they
             // end only when told (queued after what they were sent before).
             let _ = actors.link.clone().stop(None);
@@ -163,7 +163,7 @@ impl Server {
         }
         let keyspace = rt::start(Keyspace::new(shared.clone())).await.map_err(|e| e.to_string())?;
         let _ = shared.keyspace.set(keyspace.clone());
-        crate::repl::start(&shared, &keyspace).await;
+        crate::repl::start(&shared, &keyspace).await?;
         let listener = rt::start(Listener { shared: shared.clone(), keyspace: keyspace.clone(), sockets: Mutex::new(socks) })
             .await
             .map_err(|e| e.to_string())?;

@@ -172,7 +172,8 @@ pub struct ReplShared {
     pub backlog_first: AtomicI64,
     pub backlog_histlen: AtomicI64,
     pub replicas: Mutex<Vec<Arc<crate::repl::replica::ReplicaInfo>>>,
-    /// Replica side: the master link's view.
+    /// Replica side: the link's status, as the MasterLink actor (its only writer) last
+    /// published it.
     pub link: Mutex<crate::repl::LinkStatus>,
     pub failover: Mutex<crate::repl::failover::Failover>,
 }
@@ -198,7 +199,8 @@ pub struct Shared {
     pub shutting_down: AtomicBool,
     pub lastsave_unix: AtomicI64,
     pub executable: String,
-    /// True while this server is a replica (ROLE, HELLO, read-only checks).
+    /// True while this server is a replica (ROLE, HELLO, read-only checks): the role the
+    /// MasterLink actor decided, published by the keyspace when it applies it.
     pub is_replica: AtomicBool,
     /// SHUTDOWN requests reach the server's supervisor through this channel.
     pub shutdown_tx: flume::Sender<crate::server::ShutdownRequest>,
@@ -218,7 +220,7 @@ pub struct Shared {
 /// Addresses of a server's replication actors.
 pub struct ReplActors {
     pub backlog: crate::rt::Addr<crate::repl::backlog::Backlog>,
-    pub link: crate::rt::Addr<crate::repl::master_link::MasterLink>,
+    pub link: crate::rt::Addr<crate::repl::link::MasterLink>,
 }
 
 impl Shared {

@@ -725,7 +725,7 @@ fn replconf(c: &mut Client, a: &[Bytes]) {
 
 /// SYNC / PSYNC: this connection becomes a replica actor's.
 async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
-    use crate::repl::{master_link::MasterLinkState, replica::{Begin, Replica}, Psync};
+    use crate::repl::{link::MasterLinkState, replica::{Begin, Replica}, Psync};
     if c.meta.is_replica.load(Relaxed) {
         return Next::Continue;
     }
@@ -748,7 +748,8 @@ async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
             return Next::Continue;
         }
         if let Some(actors) = c.shared.repl_actors.get() {
-            let _ = actors.link.call(crate::repl::master_link::SetMaster(None)).await;
+            let by = crate::repl::link::Requester { actor: format!("client:{}", c.id), line: client_line(&c.meta) };
+            let _ = actors.link.call(crate::repl::link::SetMaster { target: None, by }).await;
         }
         crate::notice!(c.shared.log, "MASTER MODE enabled (failover request from '{}')", super::commands::client_line(&c.meta));
     }
@@ -843,7 +844,7 @@ async fn wait(c: &mut Client, a: &[Bytes]) {
 }
 
 async fn replicaof(c: &mut Client, a: &[Bytes]) {
-    use crate::repl::master_link::SetMaster;
+    use crate::repl::link::{Requester, SetMaster};
     // As Redis: a failover owns the role until it ends or FAILOVER ABORT.
     if crate::repl::failover::state(&c.shared) != crate::repl::failover::FailoverState::NoFailover {
         return c.out.error("ERR REPLICAOF not allowed while failing over.");
@@ -862,7 +863,8 @@ async fn replicaof(c: &mut Client, a: &[Bytes]) {
     let Some(actors) = c.shared.repl_actors.get() else {
         return c.out.error("ERR replication is not available");
     };
-    match actors.link.call(SetMaster(target)).await {
+    let by = Requester { actor: format!("client:{}", c.id), line: client_line(&c.meta) };
+    match actors.link.call(SetMaster { target, by }).await {
         Ok(status) => c.out.simple(&status),
         Err(_) => c.out.error("ERR server is shutting down"),
     }

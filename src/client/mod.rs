@@ -372,7 +372,7 @@ impl Client {
                 return Some("READONLY You can't write against a read only replica.");
             }
             if !stale_ok && !spec.has(cmd::STALE) {
-                let up = sh.repl.link.lock().map(|s| s.state == crate::repl::master_link::MasterLinkState::Connected).unwrap_or(false);
+                let up = sh.repl.link.lock().map(|s| s.state == crate::repl::link::MasterLinkState::Connected).unwrap_or(false);
                 if !up {
                     return Some("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
                 }

@@ -153,7 +153,7 @@ pub fn role(ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
         ctx.out.bulk(host.as_bytes());
         ctx.out.int(port as i64);
         ctx.out.bulk(link.state.role_name().as_bytes());
-        let connected = link.state == crate::repl::master_link::MasterLinkState::Connected;
+        let connected = link.state == crate::repl::link::MasterLinkState::Connected;
         ctx.out.int(if connected || ks.feed.has_history { ks.feed.offset } else { -1 });
         return;
     }

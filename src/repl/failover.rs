@@ -5,7 +5,7 @@
 //! server a replica of the target with `PSYNC <replid> <offset> FAILOVER`, which makes the
 //! target promote itself and continue our history.
 
-use super::master_link::{MasterLink, SetMaster};
+use super::link::{MasterLink, Requester, SetMaster, SetMasterFailover};
 use crate::keyspace::Keyspace;
 use crate::rt::{self, Addr};
 use crate::shared::Shared;
@@ -67,7 +67,7 @@ pub async fn abort(shared: &Arc<Shared>, link: &Addr<MasterLink>, why: &str) {
         None => crate::notice!(shared.log, "FAILOVER to any replica aborted: {}", why),
     }
     if f.state == FailoverState::InProgress {
-        let _ = link.call(SetMaster(None)).await;
+        let _ = link.call(SetMaster { target: None, by: Requester::server("failover") }).await;
     }
     clear(shared);
 }
@@ -125,7 +125,7 @@ pub async fn run(shared: Arc<Shared>, keyspace: Addr<Keyspace>, link: Addr<Maste
             go
         });
         if still.unwrap_or(false) {
-            let _ = link.call(super::master_link::SetMasterFailover(target)).await;
+            let _ = link.call(SetMasterFailover { target, by: Requester::server("failover") }).await;
         }
         return;
     }

@@ -4,13 +4,13 @@
 //!   wrapping); the keyspace is its only writer.
 //! - [`backlog::Backlog`]: the ring buffer and the fan-out to replicas.
 //! - [`replica::Replica`]: one per attached replica on a master.
-//! - [`master_link::MasterLink`]: the replica side's state machine.
+//! - [`link::MasterLink`]: the replica side's state machine and the role.
 //! - [`snapshot`]: a frozen dataset with its offset, as RDB.
 
 pub mod backlog;
 pub mod failover;
 pub mod fullsync;
-pub mod master_link;
+pub mod link;
 pub mod replica;
 pub mod snapshot;
 
@@ -32,18 +32,7 @@ pub struct ReplStats {
     pub sync_partial_err: u64,
 }
 
-/// The replica side's link state as INFO and ROLE show it.
-#[derive(Default, Debug, Clone)]
-pub struct LinkStatus {
-    pub master: Option<(String, u16)>,
-    pub state: master_link::MasterLinkState,
-    pub last_io_ms: i64,
-    pub down_since_ms: i64,
-    pub sync_total: i64,
-    pub sync_read: i64,
-    /// Offset read from the master (slave_read_repl_offset).
-    pub read_offset: i64,
-}
+pub use link::{LinkStatus, Role};
 
 /// The keyspace's side of the replication stream.
 pub struct Feed {
@@ -242,13 +231,13 @@ impl Feed {
             ($($arg:tt)*) => {{ let _ = write!(o, $($arg)*); o.push_str("\r\n"); }};
         }
         if let Some((host, port)) = &link.master {
-            let up = link.state == master_link::MasterLinkState::Connected;
+            let up = link.state == link::MasterLinkState::Connected;
             f!("role:slave");
             f!("master_host:{}", host);
             f!("master_port:{}", port);
             f!("master_link_status:{}", if up { "up" } else { "down" });
             f!("master_last_io_seconds_ago:{}", if link.last_io_ms > 0 { (now - link.last_io_ms) / 1000 } else { -1 });
-            let syncing = link.state == master_link::MasterLinkState::Transfer;
+            let syncing = link.state == link::MasterLinkState::Transfer;
             f!("master_sync_in_progress:{}", syncing as u8);
             f!("slave_read_repl_offset:{}", link.read_offset.max(self.offset));
             f!("slave_repl_offset:{}", self.offset);
@@ -385,8 +374,8 @@ impl Message for Continued {
     type Result = ();
 }
 
-/// Role change: `true` = becoming a replica, `false` = promoted to master.
-pub struct SetRole(pub bool);
+/// Role change, decided by the MasterLink actor and applied by the keyspace in its order.
+pub struct SetRole(pub Role);
 impl Message for SetRole {
     type Result = ();
 }
@@ -479,7 +468,6 @@ impl Handler<Psync> for Keyspace {
 #[async_trait]
 impl Handler<LoadSnapshot> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: LoadSnapshot) {
-        crate::trace_msg!(self.shared.log, "master-link", "keyspace", "LoadSnapshot(replid={}, offset={})", msg.replid, msg.offset);
         self.feed.flush();
         let mut dbs = msg.dbs;
         dbs.resize_with(self.dbs.len(), Db::default);
@@ -512,7 +500,6 @@ impl Handler<LoadSnapshot> for Keyspace {
 #[async_trait]
 impl Handler<ApplyStream> for Keyspace {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: ApplyStream) -> (usize, i64) {
-        crate::trace_msg!(self.shared.log, "master-link", "keyspace", "ApplyStream({} items, {} bytes)", msg.items.len(), msg.raw.len());
         let mut out = crate::resp::Out::new(false);
         let mut db = msg.db;
         self.applying_master = true;
@@ -537,7 +524,6 @@ impl Handler<CachedMaster> for Keyspace {
 #[async_trait]
 impl Handler<Continued> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Continued) {
-        crate::trace_msg!(self.shared.log, "master-link", "keyspace", "Continued({})", msg.replid);
         self.feed.active = true;
         self.feed.replica_mode = true;
         if msg.replid != self.feed.replid {
@@ -553,12 +539,12 @@ impl Handler<Continued> for Keyspace {
 #[async_trait]
 impl Handler<SetRole> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: SetRole) {
-        crate::trace_msg!(self.shared.log, "master-link", "keyspace", "SetRole(replica={})", msg.0);
         self.feed.flush();
-        self.is_replica = msg.0;
-        self.shared.is_replica.store(msg.0, Relaxed);
-        self.shared.log.set_role(if msg.0 { 'S' } else { 'M' });
-        if msg.0 {
+        let replica = msg.0.is_replica();
+        self.is_replica = replica;
+        self.shared.is_replica.store(replica, Relaxed);
+        self.shared.log.set_role(msg.0.log_char());
+        if replica {
             self.unblock_all("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
             // Our own history becomes the cached master for the first PSYNC.
             if self.feed.active || self.feed.offset > 0 {
@@ -666,16 +652,16 @@ pub fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> 
 }
 
 /// Starts the replication actors of a server: the backlog and the master link.
-pub async fn start(shared: &std::sync::Arc<crate::shared::Shared>, keyspace: &Addr<Keyspace>) -> Addr<master_link::MasterLink> {
-    let backlog = crate::rt::start(Backlog::new(shared.clone())).await.expect("backlog actor starts");
+pub async fn start(shared: &std::sync::Arc<crate::shared::Shared>, keyspace: &Addr<Keyspace>) -> Result<Addr<link::MasterLink>, String> {
+    let backlog = crate::rt::start(Backlog::new(shared.clone())).await.map_err(|e| e.to_string())?;
+    crate::trace_msg!(shared.log, "server", "keyspace", "SetBacklog");
     let _ = keyspace.call(crate::keyspace::SetBacklog(backlog.clone())).await;
-    let link = crate::rt::start(master_link::MasterLink::new(shared.clone(), keyspace.clone(), backlog.clone()))
-        .await
-        .expect("master link actor starts");
+    let link = crate::rt::start(link::MasterLink::new(shared.clone(), keyspace.clone())).await.map_err(|e| e.to_string())?;
     let _ = shared.repl_actors.set(crate::shared::ReplActors { backlog, link: link.clone() });
     let master = shared.cfg().replicaof();
     if let Some(m) = master {
-        let _ = link.call(master_link::SetMaster(Some(m))).await;
+        let by = link::Requester::server("config");
+        let _ = link.call(link::SetMaster { target: Some(m), by }).await;
     }
-    link
+    Ok(link)
 }

@@ -1,0 +1,158 @@
+//! The connected state (Redis's master client): parse the master's stream, hand complete
+//! commands with their exact bytes to the keyspace (`ApplyStream`), keep MULTI/EXEC blocks
+//! whole, answer `REPLCONF GETACK` with the offset before it, and let the writer ACK the
+//! applied offset every second.
+
+use super::attempt::{Attempt, LinkEnd};
+use super::conn::{Conn, TIMEOUT};
+use super::{LinkEvent, MasterLinkState};
+use crate::cmd;
+use crate::keyspace::{Cmd, Item};
+use crate::repl::ApplyStream;
+use crate::resp::{Limits, RequestParser};
+use crate::shared::ClientMeta;
+use bytes::BytesMut;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+/// What has been parsed and not yet applied.
+#[derive(Default)]
+struct Pending {
+    /// Raw bytes of the stream not yet applied (what the offset counts).
+    raw: BytesMut,
+    /// Bytes of `raw` that belong to complete commands ready to apply.
+    ready_len: usize,
+    items: Vec<Item>,
+    /// A MULTI block being collected, with its byte length so far.
+    txn: Option<(Vec<Cmd>, usize)>,
+}
+
+impl Attempt {
+    /// Applies the stream from `start_offset` until the link ends.
+    pub(super) async fn stream(&mut self, conn: &mut Conn, meta: &Arc<ClientMeta>, start_offset: i64) -> LinkEnd {
+        self.state(MasterLinkState::Connected);
+        // ACK now; the writer task ACKs `applied` every second from now on.
+        let applied = conn.acked.clone();
+        applied.store(start_offset, Relaxed);
+        self.wire_out(format_args!("REPLCONF ACK {}", start_offset));
+        conn.ack(start_offset);
+        let mut parser = RequestParser::new();
+        parser.keep_empty = true;
+        let limits = Limits { max_bulk_len: i64::MAX, authenticated: true };
+        let mut p = Pending::default();
+        // Parser input: bytes not consumed yet (the parser leaves a partly received bulk
+        // payload or header line here until the rest arrives).
+        let mut data = BytesMut::new();
+        let mut fresh = std::mem::take(&mut conn.buf);
+        loop {
+            if !self.current() {
+                return LinkEnd::Stale;
+            }
+            if !fresh.is_empty() {
+                let fresh = std::mem::take(&mut fresh);
+                p.raw.extend_from_slice(&fresh);
+                self.shared.stats.net_repl_input_bytes.fetch_add(fresh.len() as u64, Relaxed);
+                if data.is_empty() {
+                    data = fresh;
+                } else {
+                    data.extend_from_slice(&fresh);
+                }
+                let mut reqs = vec![];
+                let r = parser.parse(&mut data, limits, &mut reqs);
+                for req in reqs {
+                    self.take(conn, &mut p, req.argv, req.wire_len).await;
+                }
+                if let Err(e) = r {
+                    crate::warning!(self.shared.log, "Protocol error from master: {}", e.0);
+                    return LinkEnd::Retry(e.0);
+                }
+                if p.ready_len > 0 {
+                    let off = self.apply(&mut p).await;
+                    applied.store(off, Relaxed);
+                }
+                self.report(LinkEvent::Streaming { read_offset: applied.load(Relaxed) + p.raw.len() as i64 });
+            }
+            if meta.killed.load(Relaxed) {
+                return LinkEnd::Retry("killed".into());
+            }
+            match conn.fill().await {
+                Ok(()) => fresh = conn.buf.split(),
+                Err(e) if e == TIMEOUT => {
+                    crate::warning!(self.shared.log, "MASTER timeout: no data nor PING received...");
+                    return LinkEnd::Retry(e);
+                }
+                Err(e) => return LinkEnd::Retry(e),
+            }
+        }
+    }
+
+    /// Takes one parsed command of `len` stream bytes.
+    async fn take(&mut self, conn: &Conn, p: &mut Pending, argv: Vec<bytes::Bytes>, len: usize) {
+        if let Some((cmds, tlen)) = p.txn.as_mut() {
+            *tlen += len;
+            if argv.first().is_some_and(|a| a.eq_ignore_ascii_case(b"EXEC")) {
+                let (cmds, tlen) = p.txn.take().unwrap_or_default();
+                p.items.push(Item::Txn(cmds));
+                p.ready_len += tlen;
+            } else if let Some(spec) = argv.first().and_then(|n| cmd::lookup(n)) {
+                if spec.arity_ok(argv.len()) {
+                    cmds.push(Cmd { spec, argv });
+                } else {
+                    crate::warning!(self.shared.log, "Wrong number of arguments for '{}' from master, ignored", spec.name);
+                }
+            }
+            return;
+        }
+        let Some(name) = argv.first() else {
+            p.ready_len += len;
+            return;
+        };
+        if name.eq_ignore_ascii_case(b"MULTI") {
+            p.txn = Some((vec![], len));
+            return;
+        }
+        if name.eq_ignore_ascii_case(b"REPLCONF") {
+            if argv.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"GETACK")) {
+                // Answer with the offset before this command's own bytes.
+                self.wire_in(format_args!("REPLCONF GETACK *"));
+                let off = self.apply(p).await;
+                conn.acked.store(off, Relaxed);
+                self.wire_out(format_args!("REPLCONF ACK {}", off));
+                conn.ack(off);
+            }
+            p.ready_len += len;
+            return;
+        }
+        if name.eq_ignore_ascii_case(b"PING") {
+            p.ready_len += len;
+            return;
+        }
+        match cmd::lookup(name) {
+            // Commands are implemented assuming a checked arity: a malformed one from the
+            // master must not reach them.
+            Some(spec) if !spec.arity_ok(argv.len()) => {
+                crate::warning!(self.shared.log, "Wrong number of arguments for '{}' from master, ignored", spec.name)
+            }
+            Some(spec) => p.items.push(Item::Cmd(Cmd { spec, argv })),
+            None => crate::warning!(self.shared.log, "Unknown command '{}' from master, ignored", String::from_utf8_lossy(name)),
+        }
+        p.ready_len += len;
+    }
+
+    /// Sends the ready commands and their raw bytes to the keyspace; returns the new offset.
+    async fn apply(&mut self, p: &mut Pending) -> i64 {
+        let bytes = p.raw.split_to(p.ready_len).freeze();
+        p.ready_len = 0;
+        let items = std::mem::take(&mut p.items);
+        crate::trace_msg!(self.shared.log, "link-io", "keyspace", "ApplyStream({} commands, {} bytes) {{conv={}}}", items.len(), bytes.len(), self.conv);
+        let msg = ApplyStream { items, raw: bytes, db: self.db };
+        match self.keyspace.call(msg).await {
+            Ok((db, off)) => {
+                crate::trace_reply!(self.shared.log, "keyspace", "link-io", "Applied(offset={}) {{off={} conv={}}}", off, off, self.conv);
+                self.db = db;
+                off
+            }
+            Err(_) => 0,
+        }
+    }
+}
