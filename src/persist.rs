@@ -169,6 +169,7 @@ impl Message for BgsaveDone {
 #[async_trait]
 impl Handler<BgsaveDone> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: BgsaveDone) {
+        crate::trace_msg!(self.shared.log, "rdb-writer", "keyspace", "BgsaveDone(ok={}, {} s)", msg.0.is_ok(), msg.1);
         self.persist.bgsave_in_progress = false;
         self.persist.last_bgsave_secs = msg.1;
         match msg.0 {
@@ -198,8 +199,11 @@ impl Message for FinalSave {
 #[async_trait]
 impl Handler<FinalSave> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: FinalSave) -> Result<(), String> {
+        crate::trace_msg!(self.shared.log, "server", "keyspace", "FinalSave");
         crate::notice!(self.shared.log, "Saving the final RDB snapshot before exiting.");
-        self.save_now()
+        let r = self.save_now();
+        crate::trace_reply!(self.shared.log, "keyspace", "server", "{:?}", r);
+        r
     }
 }
 

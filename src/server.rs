@@ -269,6 +269,7 @@ impl Handler<Accepted> for Listener {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Accepted) {
         let stream = msg.0;
         let sh = &self.shared;
+        crate::trace_msg!(sh.log, "acceptor", "listener", "Accepted({})", stream.peer());
         if sh.shutting_down.load(Relaxed) {
             // Accepted just before the stop: close it rather than leave it behind.
             let _ = stream.shutdown(std::net::Shutdown::Both);
@@ -312,7 +313,7 @@ impl Handler<Accepted> for Listener {
                 // the kill in a transaction); the actor stops after its current batch.
                 let _ = kill_stream.shutdown(std::net::Shutdown::Both);
                 if let Some(a) = weak.upgrade() {
-                    let _ = a.send(Kill);
+                    let _ = a.send(Kill("server", "killed"));
                 }
             }),
         };

@@ -720,7 +720,23 @@ fn replconf(c: &mut Client, a: &[Bytes]) {
         }
         i += 2;
     }
+    if c.shared.log.tracing() {
+        trace_handshake(c, a);
+    }
     c.out.ok();
+}
+
+/// The conversation id of a connection that is becoming a replica: `ip:listening-port`.
+fn handshake_conv(c: &Client) -> String {
+    let ip = c.handshake.ip_address.clone().unwrap_or_else(|| c.meta.addr.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_default());
+    format!("{}:{}", ip, c.handshake.listening_port)
+}
+
+/// Traces a replication handshake line read from a replica-to-be (REPLCONF, PSYNC, SYNC).
+fn trace_handshake(c: &Client, a: &[Bytes]) {
+    let line = a.iter().map(|x| String::from_utf8_lossy(x).into_owned()).collect::<Vec<_>>().join(" ");
+    let conv = handshake_conv(c);
+    crate::trace_wire!(c.shared.log, format_args!("net:{}", c.meta.addr), format_args!("client:{}", c.id), "{} {{conv={}}}", line, conv);
 }
 
 /// SYNC / PSYNC: this connection becomes a replica actor's.
@@ -728,6 +744,9 @@ async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
     use crate::repl::{link::MasterLinkState, replica::{Begin, Replica}, Psync};
     if c.meta.is_replica.load(Relaxed) {
         return Next::Continue;
+    }
+    if c.shared.log.tracing() {
+        trace_handshake(c, a);
     }
     if c.shared.is_replica.load(Relaxed) {
         let up = c.shared.repl.link.lock().map(|s| s.state == MasterLinkState::Connected).unwrap_or(false);
@@ -825,7 +844,7 @@ async fn wait(c: &mut Client, a: &[Bytes]) {
     // actors report to it) reach our offset; GETACK asks every replica for one now.
     let (tx, rx) = flume::bounded(1);
     let _ = backlog.send(WaitAcks { client: id, target, n: n.max(0) as usize, reply: tx });
-    let _ = c.keyspace.call(crate::repl::GetAck).await;
+    let _ = c.keyspace.call(crate::repl::GetAck(c.id)).await;
     let deadline = (timeout > 0).then(|| std::time::Instant::now() + std::time::Duration::from_millis(timeout as u64));
     loop {
         // Woken by the answer; the slices only notice CLIENT KILL and shutdown meanwhile.

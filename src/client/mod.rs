@@ -28,8 +28,9 @@ impl Message for Batch {
     type Result = bool;
 }
 
-/// Close this connection (CLIENT KILL, shutdown).
-pub struct Kill;
+/// Close this connection: (who asks, why), both for the trace (CLIENT KILL, shutdown, the
+/// reader task at the end of the socket).
+pub struct Kill(pub &'static str, pub &'static str);
 impl Message for Kill {
     type Result = ();
 }
@@ -605,8 +606,8 @@ impl Handler<Batch> for Client {
 
 #[async_trait]
 impl Handler<Kill> for Client {
-    async fn handle(&mut self, ctx: &mut Context<Self>, _msg: Kill) {
-        crate::trace_msg!(self.shared.log, "server", format_args!("client:{}", self.id), "Kill");
+    async fn handle(&mut self, ctx: &mut Context<Self>, msg: Kill) {
+        crate::trace_msg!(self.shared.log, msg.0, format_args!("client:{}", self.id), "Kill({})", msg.1);
         ctx.stop(None);
     }
 }
@@ -672,7 +673,7 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, me
             buf = BytesMut::with_capacity(16 * 1024);
         }
     }
-    let _ = addr.send(Kill);
+    let _ = addr.send(Kill("reader", "connection closed"));
 }
 
 /// Queued commands the client actor runs itself (CLIENT KILL runs in the keyspace, in place).

@@ -732,7 +732,7 @@ impl Actor for Keyspace {
 #[async_trait]
 impl Handler<Exec> for Keyspace {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: Exec) -> ExecDone {
-        crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.client_id), "keyspace", "Exec({} items)", msg.items.len());
+        crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.client_id), "keyspace", "Exec({})", item_names(&msg.items));
         let mut out = Out::new(msg.resp3);
         let mut db = msg.db;
         let mut client_cmds = Vec::new();
@@ -747,8 +747,30 @@ impl Handler<Exec> for Keyspace {
         // WAIT counts from the client's last propagated write (Redis's `woff`): only an Exec
         // that produced stream bytes moves it.
         let repl_offset = if self.feed.offset() != offset_before { self.feed.offset() } else { 0 };
+        if repl_offset > 0 {
+            crate::trace_reply!(self.shared.log, "keyspace", format_args!("client:{}", msg.client_id), "ExecDone(offset={}) {{off={}}}", repl_offset, repl_offset);
+        }
         ExecDone { out: out.buf, client_cmds, db, repl_offset, blocked, txn_aborted: self.txn_aborted }
     }
+}
+
+/// The commands of a batch as the trace shows them: `SET, INCR, MULTI[SET, DEL]`, at most
+/// eight.
+fn item_names(items: &[Item]) -> String {
+    let mut names: Vec<String> = items
+        .iter()
+        .take(8)
+        .map(|i| match i {
+            Item::Cmd(c) => c.spec.name.to_ascii_uppercase(),
+            Item::Txn(cmds) | Item::TxnPart { cmds, .. } => {
+                format!("MULTI[{}]", cmds.iter().map(|c| c.spec.name.to_ascii_uppercase()).collect::<Vec<_>>().join(", "))
+            }
+        })
+        .collect();
+    if items.len() > 8 {
+        names.push(format!("... {} more", items.len() - 8));
+    }
+    names.join(", ")
 }
 
 /// Hand the stream produced so far to the backlog (queued behind the messages already in the
@@ -771,6 +793,7 @@ impl Keyspace {
 #[async_trait]
 impl Handler<FlushFeed> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: FlushFeed) {
+        crate::trace_msg!(self.shared.log, "keyspace", "keyspace", "FlushFeed {{off={}}}", self.feed.offset);
         self.flush_queued = false;
         self.feed.flush();
     }
@@ -788,6 +811,7 @@ impl Handler<ClientGone> for Keyspace {
 #[async_trait]
 impl Handler<Cron> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: Cron) {
+        crate::trace_msg!(self.shared.log, "timer", "keyspace", "Cron");
         self.clock.resync();
         self.active_expire_cycle();
         self.expire_waiters(crate::util::now_ms());

@@ -25,6 +25,8 @@ const BLOCK: usize = 16 * 1024;
 /// A subscribed replica.
 struct Sub {
     id: u64,
+    /// `ip:port` of the replica (trace participant `replica:<name>`, conversation id).
+    name: String,
     replica: Addr<Replica>,
     out: Outlet,
     meta: Arc<ClientMeta>,
@@ -81,7 +83,7 @@ impl Backlog {
                 && s.listen.as_ref().is_some_and(|l| w.target.as_ref().is_none_or(|t| t == l))
         });
         if let Some(l) = found.and_then(|s| s.listen.clone()) {
-            crate::trace_msg!(self.shared.log, "backlog", "failover", "Synced({}:{} at {})", l.0, l.1, w.offset);
+            crate::trace_reply!(self.shared.log, "backlog", "failover", "Synced({}:{} at {}) {{off={} conv={}:{}}}", l.0, l.1, w.offset, w.offset, l.0, l.1);
             if let Some(w) = self.failover.take() {
                 let _ = w.reply.send(l);
             }
@@ -103,7 +105,7 @@ impl Backlog {
         for w in waiters {
             let got = self.acked(w.target);
             if got >= w.n {
-                crate::trace_msg!(self.shared.log, "backlog", format_args!("client:{}", w.client), "Acked({} replicas at {})", got, w.target);
+                crate::trace_reply!(self.shared.log, "backlog", format_args!("client:{}", w.client), "WaitDone({} replicas at {}) {{off={}}}", got, w.target, w.target);
                 let _ = w.reply.send(got);
             } else if !w.reply.is_disconnected() {
                 self.waiters.push(w);
@@ -179,7 +181,7 @@ impl Backlog {
                     "Client id={} addr={} laddr={} fd={} name= flags=S scheduled to be closed ASAP for overcoming of output buffer limits.",
                     m.id, m.addr, m.laddr, m.fd
                 );
-                let _ = s.replica.send(Close);
+                let _ = s.replica.send(Close("backlog", "output buffer limit"));
             }
             !over
         });
@@ -212,6 +214,8 @@ impl Message for Reset {
 /// `Online`). Err when the backlog no longer (or never) held `from`; Ok(bytes available).
 pub struct Subscribe {
     pub id: u64,
+    /// `ip:port` of the replica (for the trace).
+    pub name: String,
     pub replica: Addr<Replica>,
     pub out: Outlet,
     pub meta: Arc<ClientMeta>,
@@ -321,8 +325,8 @@ impl Handler<Append> for Backlog {
         }
         for s in self.subs.iter_mut().filter(|s| s.online) {
             if s.next == start {
-                crate::trace_msg!(self.shared.log, "backlog", format_args!("replica:{}", s.id), "Stream({} bytes)", b.len());
                 s.next += b.len() as i64;
+                crate::trace_msg!(self.shared.log, "backlog", format_args!("replica:{}", s.name), "Stream({} bytes) {{off={} conv={}}}", b.len(), s.next - 1, s.name);
                 s.out.push(b.clone());
             }
         }
@@ -345,14 +349,17 @@ impl Handler<Reset> for Backlog {
 #[async_trait]
 impl Handler<Subscribe> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Subscribe) -> Result<usize, ()> {
-        crate::trace_msg!(self.shared.log, "keyspace", "backlog", "Subscribe(replica:{}, from={})", msg.id, msg.from);
+        crate::trace_msg!(self.shared.log, "keyspace", "backlog", "Subscribe(replica:{}, from={}) {{off={} conv={}}}", msg.name, msg.from, msg.from, msg.name);
         let lowest = if self.histlen > 0 { self.first } else { self.end + 1 };
         if msg.from < lowest || msg.from > self.end + 1 {
+            crate::trace_reply!(self.shared.log, "backlog", "keyspace", "NotInBacklog(holds {}..{}) {{conv={}}}", lowest, self.end, msg.name);
             return Err(());
         }
+        crate::trace_reply!(self.shared.log, "backlog", "keyspace", "Subscribed({} bytes held) {{conv={}}}", self.end + 1 - msg.from, msg.name);
         self.subs.retain(|s| s.id != msg.id);
         self.subs.push(Sub {
             id: msg.id,
+            name: msg.name,
             replica: msg.replica,
             out: msg.out,
             meta: msg.meta,
@@ -369,12 +376,11 @@ impl Handler<Subscribe> for Backlog {
 #[async_trait]
 impl Handler<Online> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Online) {
-        crate::trace_msg!(self.shared.log, format_args!("replica:{}", msg.0), "backlog", "Online");
         let (chunks, first) = (&self.chunks, self.first);
         if let Some(s) = self.subs.iter_mut().find(|s| s.id == msg.0) {
             s.online = true;
             let n = Self::push_from(chunks, first, s);
-            crate::trace_msg!(self.shared.log, "backlog", format_args!("replica:{}", s.id), "Stream({} bytes)", n);
+            crate::trace_msg!(self.shared.log, "backlog", format_args!("replica:{}", s.name), "Stream({} bytes) {{off={} conv={}}}", n, s.next - 1, s.name);
         }
         self.enforce_limits();
         self.answer_waiters();
@@ -384,7 +390,6 @@ impl Handler<Online> for Backlog {
 #[async_trait]
 impl Handler<Acked> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Acked) {
-        crate::trace_msg!(self.shared.log, format_args!("replica:{}", msg.replica), "backlog", "Acked({})", msg.offset);
         if let Some(s) = self.subs.iter_mut().find(|s| s.id == msg.replica) {
             s.acked = s.acked.max(msg.offset);
             s.listen = Some(msg.listen);
@@ -396,7 +401,7 @@ impl Handler<Acked> for Backlog {
 #[async_trait]
 impl Handler<WaitAcks> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: WaitAcks) {
-        crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.client), "backlog", "WaitAcks(target={}, n={})", msg.target, msg.n);
+        crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.client), "backlog", "WaitAcks(target={}, n={}) {{off={}}}", msg.target, msg.n, msg.target);
         self.waiters.retain(|w| w.client != msg.client);
         self.waiters.push(msg);
         self.answer_waiters();
@@ -426,7 +431,7 @@ impl Handler<WaitEnd> for Backlog {
         crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.client), "backlog", "WaitEnd(target={})", msg.target);
         self.waiters.retain(|w| w.client != msg.client);
         let got = self.acked(msg.target);
-        crate::trace_msg!(self.shared.log, "backlog", format_args!("client:{}", msg.client), "WaitEnd -> {}", got);
+        crate::trace_reply!(self.shared.log, "backlog", format_args!("client:{}", msg.client), "{} replicas", got);
         got
     }
 }
@@ -434,6 +439,7 @@ impl Handler<WaitEnd> for Backlog {
 #[async_trait]
 impl Handler<Tick> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: Tick) {
+        crate::trace_msg!(self.shared.log, "timer", "backlog", "Tick");
         self.enforce_limits();
         self.trim();
     }
@@ -442,7 +448,8 @@ impl Handler<Tick> for Backlog {
 #[async_trait]
 impl Handler<Unsubscribe> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Unsubscribe) {
-        crate::trace_msg!(self.shared.log, format_args!("replica:{}", msg.0), "backlog", "Unsubscribe");
+        let name = self.subs.iter().find(|s| s.id == msg.0).map(|s| s.name.clone()).unwrap_or_else(|| msg.0.to_string());
+        crate::trace_msg!(self.shared.log, format_args!("replica:{}", name), "backlog", "Unsubscribe {{conv={}}}", name);
         self.subs.retain(|s| s.id != msg.0);
         self.trim();
     }
@@ -453,7 +460,7 @@ impl Handler<DropAll> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: DropAll) {
         crate::trace_msg!(self.shared.log, "keyspace", "backlog", "DropAll({} replicas)", self.subs.len());
         for s in self.subs.drain(..) {
-            let _ = s.replica.send(Close);
+                let _ = s.replica.send(Close("backlog", "history changed"));
         }
         self.trim();
     }

@@ -200,15 +200,17 @@ impl Keyspace {
     /// False when the backlog no longer holds the bytes after `offset`.
     async fn attach(&mut self, t: &Target, replid: &str, offset: i64) -> bool {
         if let Some(bl) = &self.feed.backlog {
-            let sub = Subscribe { id: t.id, replica: t.replica.clone(), out: t.out.clone(), meta: t.meta.clone(), from: offset + 1 };
+            let sub = Subscribe { id: t.id, name: t.name.clone(), replica: t.replica.clone(), out: t.out.clone(), meta: t.meta.clone(), from: offset + 1 };
             let r = bl.call(sub).await;
             if !matches!(r, Ok(Ok(_))) {
                 return false;
             }
         }
         if t.psync {
+            crate::trace_wire!(self.shared.log, format_args!("replica:{}", t.name), format_args!("net:{}", t.meta.addr), "+FULLRESYNC {} {} {{off={} conv={}}}", replid, offset, offset, t.name);
             t.out.push(Bytes::from(format!("+FULLRESYNC {} {}\r\n", replid, offset)));
         }
+        crate::trace_msg!(self.shared.log, "keyspace", format_args!("replica:{}", t.name), "BulkStarted(offset={}) {{off={} conv={}}}", offset, offset, t.name);
         let _ = t.replica.send(BulkStarted { offset });
         true
     }
@@ -292,7 +294,6 @@ impl Keyspace {
 impl Handler<FullSync> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: FullSync) {
         let t = msg.target;
-        crate::trace_msg!(self.shared.log, format_args!("replica:{}", t.id), "keyspace", "FullSync(diskless={})", msg.diskless);
         self.feed.flush();
         if msg.diskless {
             let delay = self.shared.cfg().repl_diskless_sync_delay() as i64;

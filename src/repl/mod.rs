@@ -389,13 +389,15 @@ impl Message for CurrentOffset {
 #[async_trait]
 impl Handler<CurrentOffset> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: CurrentOffset) -> i64 {
+        crate::trace_msg!(self.shared.log, "failover", "keyspace", "CurrentOffset");
         self.feed.flush();
+        crate::trace_reply!(self.shared.log, "keyspace", "failover", "Offset({}) {{off={}}}", self.feed.offset, self.feed.offset);
         self.feed.offset
     }
 }
 
 /// WAIT: append `REPLCONF GETACK *` to the stream.
-pub struct GetAck;
+pub struct GetAck(pub u64);
 impl Message for GetAck {
     type Result = i64;
 }
@@ -403,7 +405,17 @@ impl Message for GetAck {
 #[async_trait]
 impl Handler<Psync> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Psync) -> PsyncOutcome {
-        crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.id), "keyspace", "Psync({} {})", msg.replid, msg.offset);
+        let outcome = self.psync(&msg).await;
+        crate::trace_reply!(self.shared.log, "keyspace", format_args!("client:{}", msg.id), "{:?} {{off={} conv={}}}", outcome, self.feed.offset, msg.name);
+        outcome
+    }
+}
+
+impl Keyspace {
+    /// The PSYNC check: a partial resync when our history holds the replica's offset (it is
+    /// then subscribed to the backlog from there), else a full resync.
+    async fn psync(&mut self, msg: &Psync) -> PsyncOutcome {
+        crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.id), "keyspace", "Psync(replid={}, offset={}) {{conv={}}}", msg.replid, msg.offset, msg.name);
         self.feed.flush();
         let f = &mut self.feed;
         if !f.active {
@@ -435,6 +447,7 @@ impl Handler<Psync> for Keyspace {
             } else if let Some(bl) = f.backlog.clone() {
                 let sub = Subscribe {
                     id: msg.id,
+                    name: msg.name.clone(),
                     replica: msg.replica.clone(),
                     out: msg.out.clone(),
                     meta: msg.meta.clone(),
@@ -564,7 +577,8 @@ impl Handler<SetRole> for Keyspace {
 
 #[async_trait]
 impl Handler<GetAck> for Keyspace {
-    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: GetAck) -> i64 {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: GetAck) -> i64 {
+        crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.0), "keyspace", "GetAck {{off={}}}", self.feed.offset);
         self.feed.emit_dbless(&[Bytes::from_static(b"REPLCONF"), Bytes::from_static(b"GETACK"), Bytes::from_static(b"*")]);
         self.feed.flush();
         self.feed.offset

@@ -134,8 +134,8 @@ impl Message for Ack {
     type Result = ();
 }
 
-/// Drop this replica.
-pub struct Close;
+/// Drop this replica: (who asks, why), both for the trace.
+pub struct Close(pub &'static str, pub &'static str);
 impl Message for Close {
     type Result = ();
 }
@@ -197,7 +197,13 @@ impl Replica {
     }
 
     fn set_state(&self, s: ReplicaState) {
+        crate::trace_msg!(self.shared.log, self.who(), self.who(), "State({:?}) {{conv={}}}", s, self.info.name());
         self.info.state.store(s as u8, Relaxed);
+    }
+
+    /// This actor as a trace participant.
+    fn who(&self) -> String {
+        format!("replica:{}", self.info.name())
     }
 
     /// Queues bytes for the socket.
@@ -208,6 +214,7 @@ impl Replica {
     /// The stream may flow: the backlog pushes it from this replica's offset on.
     fn go_online(&mut self) {
         self.set_state(ReplicaState::Online);
+        crate::trace_msg!(self.shared.log, self.who(), "backlog", "Online {{conv={}}}", self.info.name());
         let _ = self.backlog.send(Online(self.info.id));
         crate::notice!(self.shared.log, "Synchronization with replica {} succeeded", self.info.name());
     }
@@ -257,7 +264,7 @@ impl Actor for Replica {
             }
             drop(rx);
             if let Some(a) = me.upgrade() {
-                let _ = a.send(Close);
+                let _ = a.send(Close("replica-writer", "socket written to its end"));
             }
         });
         // Reader task: REPLCONF ACK from the replica.
@@ -296,7 +303,7 @@ impl Actor for Replica {
                 }
             }
             if let Some(a) = me.upgrade() {
-                let _ = a.send(Close);
+                let _ = a.send(Close("replica-reader", "socket closed"));
             }
         });
         ctx.send_interval(Tick, Duration::from_secs(1));
@@ -323,7 +330,7 @@ impl Actor for Replica {
 #[async_trait]
 impl Handler<Begin> for Replica {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: Begin) {
-        crate::trace_msg!(self.shared.log, "client", format_args!("replica:{}", self.info.id), "Begin({:?})", msg.0);
+        crate::trace_msg!(self.shared.log, format_args!("client:{}", self.info.id), self.who(), "Begin({:?}) {{conv={}}}", msg.0, self.info.name());
         match msg.0 {
             PsyncOutcome::Continue { replid } => {
                 let line = if self.handshake.capa_psync2 {
@@ -332,6 +339,7 @@ impl Handler<Begin> for Replica {
                     "+CONTINUE\r\n".to_string()
                 };
                 // The reply goes before the backlog bytes already held.
+                crate::trace_wire!(self.shared.log, self.who(), format_args!("net:{}", self.meta.addr), "{} {{conv={}}}", line.trim_end(), self.info.name());
                 self.write(Bytes::from(line));
                 self.go_online();
             }
@@ -346,11 +354,13 @@ impl Handler<Begin> for Replica {
                     out: self.out.clone(),
                     psync: self.psync,
                 };
+                crate::trace_msg!(self.shared.log, self.who(), "keyspace", "FullSync(diskless={}) {{conv={}}}", diskless, self.info.name());
                 if self.keyspace.call(FullSync { target, diskless }).await.is_err() {
                     self.close(ctx);
                 }
             }
             PsyncOutcome::Error(e) => {
+                crate::trace_wire!(self.shared.log, self.who(), format_args!("net:{}", self.meta.addr), "-{} {{conv={}}}", e, self.info.name());
                 self.write(Bytes::from(format!("-{}\r\n", e)));
                 self.close(ctx);
             }
@@ -360,8 +370,7 @@ impl Handler<Begin> for Replica {
 
 #[async_trait]
 impl Handler<BulkStarted> for Replica {
-    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: BulkStarted) {
-        crate::trace_msg!(self.shared.log, "keyspace", format_args!("replica:{}", self.info.id), "BulkStarted(offset={})", msg.offset);
+    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: BulkStarted) {
         self.set_state(ReplicaState::SendBulk);
     }
 }
@@ -369,7 +378,7 @@ impl Handler<BulkStarted> for Replica {
 #[async_trait]
 impl Handler<RdbReady> for Replica {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: RdbReady) {
-        crate::trace_msg!(self.shared.log, "keyspace", format_args!("replica:{}", self.info.id), "RdbReady(ok={}, eof={})", msg.ok, msg.eof);
+        crate::trace_msg!(self.shared.log, "rdb-writer", self.who(), "RdbReady(ok={}, eof={}) {{conv={}}}", msg.ok, msg.eof, self.info.name());
         if !msg.ok {
             return self.close(ctx);
         }
@@ -401,7 +410,7 @@ impl Handler<RdbReady> for Replica {
 #[async_trait]
 impl Handler<Ack> for Replica {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Ack) {
-        crate::trace_msg!(self.shared.log, format_args!("replica:{}", self.info.id), format_args!("replica:{}", self.info.id), "Ack({})", msg.0);
+        crate::trace_wire!(self.shared.log, format_args!("net:{}", self.meta.addr), self.who(), "REPLCONF ACK {} {{off={} conv={}}}", msg.0, msg.0, self.info.name());
         self.info.ack_offset.store(msg.0, Relaxed);
         self.info.last_ack_ms.store(crate::util::now_ms(), Relaxed);
         if self.wait_first_ack {
@@ -412,13 +421,15 @@ impl Handler<Ack> for Replica {
         }
         // The backlog counts ACKs for WAIT (after Online, so this ACK counts at once).
         let listen = (self.info.ip.clone(), self.info.port.load(Relaxed) as u16);
+        crate::trace_msg!(self.shared.log, self.who(), "backlog", "Acked(offset={}) {{off={} conv={}}}", msg.0, msg.0, self.info.name());
         let _ = self.backlog.send(Acked { replica: self.info.id, offset: msg.0, listen });
     }
 }
 
 #[async_trait]
 impl Handler<Close> for Replica {
-    async fn handle(&mut self, ctx: &mut Context<Self>, _msg: Close) {
+    async fn handle(&mut self, ctx: &mut Context<Self>, msg: Close) {
+        crate::trace_msg!(self.shared.log, msg.0, self.who(), "Close({}) {{conv={}}}", msg.1, self.info.name());
         self.close(ctx);
     }
 }
@@ -426,6 +437,7 @@ impl Handler<Close> for Replica {
 #[async_trait]
 impl Handler<Tick> for Replica {
     async fn handle(&mut self, ctx: &mut Context<Self>, _msg: Tick) {
+        crate::trace_msg!(self.shared.log, "timer", self.who(), "Tick {{conv={}}}", self.info.name());
         if self.meta.killed.load(Relaxed) {
             return self.close(ctx);
         }

@@ -52,6 +52,7 @@ impl Attempt {
 
     /// Tells the actor something happened.
     pub fn report(&self, event: LinkEvent) {
+        crate::trace_msg!(self.shared.log, "link-io", "master-link", "{} {{conv={}}}", event, self.conv);
         if let Some(a) = self.link.upgrade() {
             let _ = a.send(Report { attempt: self.id, event });
         }
@@ -109,7 +110,8 @@ impl Attempt {
         let local_ip = stream.local_addr().map(|a| a.ip().to_string()).unwrap_or_default();
         self.conv = format!("{}:{}", local_ip, self.announced_port());
         crate::notice!(self.shared.log, "MASTER <-> REPLICA sync started");
-        let mut conn = Conn::new(stream.clone(), self.stop.clone(), timeout, self.shared.clone());
+        let tag = (self.peer.clone(), self.conv.clone());
+        let mut conn = Conn::new(stream.clone(), self.stop.clone(), timeout, self.shared.clone(), tag);
         // Register as the master client, so CLIENT LIST / CLIENT KILL TYPE master see it.
         let meta = self.register(&stream);
         let mut last = MasterLinkState::Connecting;

@@ -41,10 +41,10 @@ pub(super) const TIMEOUT: &str = "timeout";
 
 impl Conn {
     /// Wraps a connected socket and starts its writer task.
-    pub fn new(stream: TcpStream, stop: flume::Receiver<()>, timeout: Duration, shared: Arc<Shared>) -> Conn {
+    pub fn new(stream: TcpStream, stop: flume::Receiver<()>, timeout: Duration, shared: Arc<Shared>, tag: (String, String)) -> Conn {
         let (tx, rx) = flume::unbounded::<Bytes>();
         let acked = Arc::new(AtomicI64::new(-1));
-        rt::spawn(write_loop(stream.clone(), rx, acked.clone(), shared));
+        rt::spawn(write_loop(stream.clone(), rx, acked.clone(), shared, tag));
         Conn { stream, buf: BytesMut::new(), out: tx, acked, stop, timeout }
     }
 
@@ -114,7 +114,9 @@ fn ack_command(off: i64) -> Bytes {
 /// streaming (`acked >= 0`), `REPLCONF ACK` every second, as Redis's replication cron does.
 /// It holds the receiver and a clone of the socket, no sender: it ends when the link drops
 /// its `Conn`, or at a write error, and the socket clone goes with it.
-async fn write_loop(mut ws: TcpStream, rx: flume::Receiver<Bytes>, acked: Arc<AtomicI64>, shared: Arc<Shared>) {
+///
+/// `tag` is (peer, conversation id) for the trace lines of the periodic ACKs.
+async fn write_loop(mut ws: TcpStream, rx: flume::Receiver<Bytes>, acked: Arc<AtomicI64>, shared: Arc<Shared>, tag: (String, String)) {
     let period = Duration::from_secs(1);
     let mut next_ack = std::time::Instant::now() + period;
     loop {
@@ -128,6 +130,7 @@ async fn write_loop(mut ws: TcpStream, rx: flume::Receiver<Bytes>, acked: Arc<At
                 if off < 0 {
                     continue;
                 }
+                crate::trace_wire!(shared.log, "link-io", tag.0, "REPLCONF ACK {} {{off={} conv={}}}", off, off, tag.1);
                 ack_command(off)
             }
         };

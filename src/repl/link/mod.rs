@@ -235,6 +235,17 @@ pub enum LinkEvent {
     Ended { why: String, retry: bool },
 }
 
+impl std::fmt::Display for LinkEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinkEvent::State(st) => write!(f, "State({:?})", st),
+            LinkEvent::Progress { read, total } => write!(f, "Progress({} of {} bytes)", read, total),
+            LinkEvent::Streaming { read_offset } => write!(f, "Streaming(read_offset={})", read_offset),
+            LinkEvent::Ended { why, retry } => write!(f, "Ended({}, {})", why, if *retry { "retry" } else { "final" }),
+        }
+    }
+}
+
 /// A report from the `link-io` task of attempt `attempt`.
 pub struct Report {
     pub attempt: u64,
@@ -264,6 +275,7 @@ impl Handler<StopLink> for MasterLink {
 #[async_trait]
 impl Handler<GetStatus> for MasterLink {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: GetStatus) -> LinkStatus {
+        crate::trace_msg!(self.shared.log, "embedder", "master-link", "GetStatus");
         self.status.clone()
     }
 }
@@ -329,10 +341,9 @@ fn target_text(t: &Option<(String, u16)>) -> String {
 impl Handler<Report> for MasterLink {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Report) {
         if msg.attempt != self.attempt {
-            crate::trace_msg!(self.shared.log, "link-io", "master-link", "{:?} (stale attempt {}, ignored)", msg.event, msg.attempt);
+            crate::trace_msg!(self.shared.log, "master-link", "master-link", "Ignored({}, from stale attempt {})", msg.event, msg.attempt);
             return;
         }
-        crate::trace_msg!(self.shared.log, "link-io", "master-link", "{:?}", msg.event);
         let now = crate::util::now_ms();
         let s = &mut self.status;
         match msg.event {
