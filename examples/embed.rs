@@ -1,16 +1,16 @@
 //! Embedding tandem in an async-std application.
 //!
-//! Starts a server on a free port, talks to it over TCP (raw RESP), then sends commands
-//! straight to the keyspace actor, shows that two servers in one process keep separate data,
+//! Starts a server on a free port, talks to it over TCP (raw RESP), then runs commands
+//! in-process through the embedding API (`ServerHandle::exec`: an in-process client of the
+//! server, with its own client id), shows that two servers in one process keep separate data,
 //! and stops both.
 //!
 //! Run with `cargo run --example embed`.
 
 use async_std::io::{ReadExt, WriteExt};
 use async_std::net::TcpStream;
-use bytes::Bytes;
 use tandem::config::Config;
-use tandem::keyspace::{Cmd, Exec, Item};
+use tandem::embed::Value;
 
 /// What the demo observed (the integration test checks these).
 #[derive(Debug, Default)]
@@ -59,14 +59,14 @@ fn reply_complete(b: &[u8]) -> bool {
     len < 0 || b.len() >= nl + 2 + len as usize + 2
 }
 
-/// Builds a keyspace command from words, through the command table.
-fn command(words: &[&str]) -> Result<Item, String> {
-    let spec = tandem::cmd::lookup(words[0].as_bytes()).ok_or_else(|| format!("unknown command {}", words[0]))?;
-    if !spec.arity_ok(words.len()) {
-        return Err(format!("wrong number of arguments for {}", spec.name));
+/// A reply as text: bulk/status as is, integers as digits, errors with their `-`.
+fn text(v: &Value) -> String {
+    match v {
+        Value::Int(i) => i.to_string(),
+        Value::Error(e) => format!("-{e}"),
+        Value::Nil => "(nil)".into(),
+        other => other.as_str().unwrap_or_else(|| format!("{other:?}")),
     }
-    let argv = words.iter().map(|w| Bytes::copy_from_slice(w.as_bytes())).collect();
-    Ok(Item::Cmd(Cmd { spec, argv }))
 }
 
 /// The whole demo: returns what it saw.
@@ -82,21 +82,13 @@ pub async fn demo() -> Result<Report, String> {
     report.tcp_get = roundtrip(&mut stream, &["GET", "greeting"]).await?;
     println!("TCP: SET -> {:?}, GET -> {:?}", report.tcp_set, report.tcp_get);
 
-    // 2. Straight to the keyspace actor: one Exec carries a batch of commands (client id 0 is
-    //    never given to a connection).
-    let items = vec![
-        command(&["GET", "greeting"])?,
-        command(&["SET", "from-actor", "42"])?,
-        command(&["INCR", "from-actor"])?,
-        command(&["DBSIZE"])?,
-    ];
-    let done = server
-        .keyspace
-        .call(Exec { client_id: 0, db: 0, resp3: false, items })
-        .await
-        .map_err(|e| e.to_string())?;
-    report.actor_replies = String::from_utf8_lossy(&done.out).into_owned();
-    println!("keyspace actor replies: {:?}", report.actor_replies);
+    // 2. In-process, through the embedding API: the same command path as a TCP client.
+    let mut replies = vec![];
+    for cmd in [&["GET", "greeting"][..], &["SET", "from-actor", "42"], &["INCR", "from-actor"], &["DBSIZE"]] {
+        replies.push(text(&server.exec(cmd).await?));
+    }
+    report.actor_replies = replies.join(" ");
+    println!("in-process replies: {:?}", report.actor_replies);
     // What the actor wrote is visible to TCP clients.
     report.actor_get_over_tcp = roundtrip(&mut stream, &["GET", "from-actor"]).await?;
     println!("TCP sees the actor's write: {:?}", report.actor_get_over_tcp);

@@ -25,6 +25,8 @@
 pub mod client;
 pub mod cmd;
 pub mod config;
+pub mod embed;
+pub mod events;
 pub mod hll;
 pub mod info;
 pub mod keyspace;

@@ -81,7 +81,7 @@ fn main() {
         tandem::warning!(handle.shared.log, "Server initialized");
         tandem::notice!(handle.shared.log, "Ready to accept connections");
         tandem::signals::forward(signals, handle.shared.clone());
-        handle.wait().await;
+        handle.join().await;
         Ok::<(), String>(())
     });
     if let Some(p) = pidfile {

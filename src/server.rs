@@ -32,13 +32,15 @@ pub struct ServerHandle {
     pub keyspace: Addr<Keyspace>,
     pub listener: Addr<Listener>,
     pub shared: Arc<Shared>,
+    /// The connection `exec`, `wait` and the other helpers use (opened on first use).
+    pub(crate) default_conn: futures::lock::Mutex<Option<crate::embed::Connection>>,
 }
 
 impl ServerHandle {
     /// Stops the server: no new connections, in-flight replies finish, clients close.
     pub async fn stop(self) {
         self.shared.request_shutdown(ShutdownRequest::default());
-        self.wait().await;
+        self.join().await;
     }
 
     /// Waits until the server stops (SHUTDOWN, a signal, or `stop`), then tears it down.
@@ -46,7 +48,7 @@ impl ServerHandle {
     /// Nothing after the final save waits for an actor: the teardown is sent, not called, so
     /// a busy executor (a long command such as DEBUG SLEEP holding the only thread) cannot
     /// hold the process back once it said it is ready to exit.
-    pub async fn wait(mut self) {
+    pub async fn join(mut self) {
         let req = self.shared.shutdown_rx.recv_async().await.unwrap_or_default();
         finish(&self.shared, &req).await;
         if let Some(actors) = self.shared.repl_actors.get() {
@@ -60,6 +62,7 @@ impl ServerHandle {
         let _ = self.keyspace.stop(None);
         crate::persist::remove_own_temp(&self.shared);
         crate::warning!(self.shared.log, "Redis is now ready to exit, bye bye...");
+        self.shared.log.flush();
     }
 }
 
@@ -167,7 +170,7 @@ impl Server {
         let listener = rt::start(Listener { shared: shared.clone(), keyspace: keyspace.clone(), sockets: Mutex::new(socks) })
             .await
             .map_err(|e| e.to_string())?;
-        Ok(ServerHandle { addr, keyspace, listener, shared })
+        Ok(ServerHandle { addr, keyspace, listener, shared, default_conn: Default::default() })
     }
 }
 
@@ -194,7 +197,7 @@ pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()>
         shared.request_shutdown(ShutdownRequest { signal: Some("SIGTERM"), ..Default::default() });
     });
     crate::notice!(handle.shared.log, "Ready to accept connections");
-    handle.wait().await;
+    handle.join().await;
     Ok(())
 }
 
@@ -297,32 +300,55 @@ impl Handler<Accepted> for Listener {
             let _ = s.write_all(b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n").await;
             return;
         }
-        let id = sh.next_client_id();
-        let meta = Arc::new(ClientMeta::new(id, peer, local, false));
-        crate::trace_msg!(self.shared.log, "listener", format_args!("client:{}", id), "start (addr={})", meta.addr);
-        let client = Client::new(stream.clone(), sh.clone(), self.keyspace.clone(), meta.clone());
-        let Ok(addr) = rt::start(client).await else { return };
-        sh.stats.connected_clients.fetch_add(1, Relaxed);
-        let weak = addr.downgrade();
-        let kill_stream = stream;
-        let entry = ClientEntry {
-            meta,
-            kill: Box::new(move || {
-                // Closed at once, as Redis frees a killed client on the spot (the peer sees
-                // EOF now, even while the keyspace is busy, e.g. a DEBUG SLEEP queued after
-                // the kill in a transaction); the actor stops after its current batch.
-                let _ = kill_stream.shutdown(std::net::Shutdown::Both);
-                if let Some(a) = weak.upgrade() {
-                    let _ = a.send(Kill("server", "killed"));
-                }
-            }),
-        };
-        let mut clients = sh.clients.lock().unwrap_or_else(|e| e.into_inner());
-        // Shutdown may have closed the known clients while this one was starting.
-        if sh.shutting_down.load(Relaxed) {
-            entry.meta.killed.store(true, Relaxed);
-            (entry.kill)();
-        }
-        clients.insert(id, entry);
+        start_client(sh, &self.keyspace, stream, peer, local, "listener").await;
     }
 }
+
+/// Opens an in-process connection: one end of a Unix socket pair becomes a client actor's
+/// socket, the other the returned [`Connection`](crate::embed::Connection).
+pub(crate) async fn connect_in_process(sh: &Arc<Shared>, keyspace: &Addr<Keyspace>) -> Result<crate::embed::Connection, String> {
+    if sh.shutting_down.load(Relaxed) {
+        return Err("server is shutting down".into());
+    }
+    let (ours, theirs) = rt::UnixStream::pair().map_err(|e| e.to_string())?;
+    let meta = start_client(sh, keyspace, Conn::Unix(theirs), "embedded:0".into(), "embedded:0".into(), "embedder")
+        .await
+        .ok_or("the client actor did not start")?;
+    // The application owns the server: its connections need no AUTH.
+    meta.authenticated.store(true, Relaxed);
+    Ok(crate::embed::Connection::new(ours, meta.id))
+}
+
+/// Starts the client actor of a connection and registers it (CLIENT LIST, CLIENT KILL,
+/// shutdown). Returns its id, or None when it could not start.
+async fn start_client(sh: &Arc<Shared>, keyspace: &Addr<Keyspace>, stream: Conn, peer: String, local: String, by: &str) -> Option<Arc<ClientMeta>> {
+    let id = sh.next_client_id();
+    let meta = Arc::new(ClientMeta::new(id, peer, local, false));
+    crate::trace_msg!(sh.log, by, format_args!("client:{}", id), "Start(addr={})", meta.addr);
+    let client = Client::new(stream.clone(), sh.clone(), keyspace.clone(), meta.clone());
+    let addr = rt::start(client).await.ok()?;
+    sh.stats.connected_clients.fetch_add(1, Relaxed);
+    let weak = addr.downgrade();
+    let kill_stream = stream;
+    let entry = ClientEntry {
+        meta: meta.clone(),
+        kill: Box::new(move || {
+            // Closed at once, as Redis frees a killed client on the spot (the peer sees
+            // EOF now, even while the keyspace is busy, e.g. a DEBUG SLEEP queued after
+            // the kill in a transaction); the actor stops after its current batch.
+            let _ = kill_stream.shutdown(std::net::Shutdown::Both);
+            if let Some(a) = weak.upgrade() {
+                let _ = a.send(Kill("server", "killed"));
+            }
+        }),
+    };
+    let mut clients = sh.clients.lock().unwrap_or_else(|e| e.into_inner());
+    // Shutdown may have closed the known clients while this one was starting.
+    if sh.shutting_down.load(Relaxed) {
+        entry.meta.killed.store(true, Relaxed);
+        (entry.kill)();
+    }
+    clients.insert(id, entry);
+    Some(meta)
+}
+

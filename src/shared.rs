@@ -181,6 +181,8 @@ pub struct ReplShared {
 pub struct Shared {
     /// This server's logger (role letter, verbosity, trace flag, output).
     pub log: Arc<crate::logging::ServerLog>,
+    /// Replication events for the embedding application.
+    pub events: crate::events::EventBus,
     pub hot: Hot,
     pub repl: ReplShared,
     pub config: RwLock<Config>,
@@ -229,6 +231,7 @@ impl Shared {
         let (shutdown_tx, shutdown_rx) = flume::unbounded();
         let shared = Arc::new(Shared {
             log,
+            events: Default::default(),
             config: RwLock::new(config),
             repl: ReplShared::default(),
             hot: Hot::default(),

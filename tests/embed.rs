@@ -10,7 +10,7 @@ fn embed_example_flow() {
     let r = tandem::rt::block_on(embed_example::demo()).expect("demo runs");
     assert_eq!(r.tcp_set, "+OK\r\n");
     assert_eq!(r.tcp_get, "$5\r\nhello\r\n");
-    assert_eq!(r.actor_replies, "$5\r\nhello\r\n+OK\r\n:43\r\n:2\r\n");
+    assert_eq!(r.actor_replies, "hello OK 43 2");
     assert_eq!(r.actor_get_over_tcp, "$2\r\n43\r\n");
     assert_eq!(r.other_server_get, "$-1\r\n");
     assert_eq!(r.other_server_own_get, "$7\r\nbonjour\r\n");

@@ -87,6 +87,10 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             None => ctx.error(err::NO_KEY),
         },
         ("protocol", 3) => debug_protocol(ctx, &a[2]),
+        ("log", 3) => {
+            crate::warning!(ks.shared.log, "DEBUG LOG: {}", String::from_utf8_lossy(&a[2]));
+            ctx.out.ok();
+        }
         ("stringmatch-test", 2) => {
             stringmatch_fuzz(ks);
             ctx.out.simple("Apparently Redis did not crash: test passed");

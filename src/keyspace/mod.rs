@@ -331,7 +331,7 @@ impl Keyspace {
 
     /// Sets (or replaces) a key's expiry time.
     pub fn set_expire(&mut self, ctx: &mut Ctx, key: &[u8], when: i64) {
-        if self.is_replica && !self.applying_master && ctx.client_id != 0 {
+        if self.is_replica && !self.applying_master {
             self.replica_own_expires.insert((ctx.db, Bytes::copy_from_slice(key)));
         }
         let db = &mut self.dbs[ctx.db];
@@ -485,7 +485,7 @@ impl Keyspace {
         };
         // The role may have changed while the command waited (FAILOVER, REPLICAOF): a replica
         // accepts writes only from its master's stream.
-        if self.is_replica && client_id != 0 && cmd.spec.is_write() && self.shared.hot.replica_read_only.load(Relaxed) {
+        if self.is_replica && !self.applying_master && cmd.spec.is_write() && self.shared.hot.replica_read_only.load(Relaxed) {
             out.error("READONLY You can't write against a read only replica.");
             return None;
         }
@@ -544,7 +544,7 @@ impl Keyspace {
         }
         match block {
             // Inside MULTI (or a master's stream) a blocking command never blocks.
-            Some(spec) if in_txn || client_id == 0 => {
+            Some(spec) if in_txn || self.applying_master => {
                 if spec.null_array {
                     out.null_array();
                 } else {

@@ -83,7 +83,7 @@ pub async fn run(shared: Arc<Shared>, keyspace: Addr<Keyspace>, link: Addr<Maste
             return;
         }
         // Writes are paused; commands already running may still move the offset once.
-        let offset = keyspace.call(super::CurrentOffset).await.unwrap_or(-1);
+        let offset = keyspace.call(super::CurrentOffset("failover")).await.unwrap_or(-1);
         let (tx, rx) = flume::bounded(1);
         let _ = backlog.send(super::backlog::WaitSynced { target: f.target.clone(), offset, reply: tx });
         let wait = if f.end_ms > 0 {
@@ -93,7 +93,7 @@ pub async fn run(shared: Arc<Shared>, keyspace: Addr<Keyspace>, link: Addr<Maste
         };
         let target = match rt::timeout(wait, rx.recv_async()).await {
             Some(Ok(t)) => {
-                if keyspace.call(super::CurrentOffset).await.unwrap_or(-1) != offset {
+                if keyspace.call(super::CurrentOffset("failover")).await.unwrap_or(-1) != offset {
                     continue; // a late write: wait for that offset instead
                 }
                 crate::notice!(shared.log, "Failover target {}:{} is synced, failing over.", t.0, t.1);

@@ -380,18 +380,18 @@ impl Message for SetRole {
     type Result = ();
 }
 
-/// master_repl_offset now.
-pub struct CurrentOffset;
+/// master_repl_offset now; the field names who asks (for the trace).
+pub struct CurrentOffset(pub &'static str);
 impl Message for CurrentOffset {
     type Result = i64;
 }
 
 #[async_trait]
 impl Handler<CurrentOffset> for Keyspace {
-    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: CurrentOffset) -> i64 {
-        crate::trace_msg!(self.shared.log, "failover", "keyspace", "CurrentOffset");
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: CurrentOffset) -> i64 {
+        crate::trace_msg!(self.shared.log, msg.0, "keyspace", "CurrentOffset");
         self.feed.flush();
-        crate::trace_reply!(self.shared.log, "keyspace", "failover", "Offset({}) {{off={}}}", self.feed.offset, self.feed.offset);
+        crate::trace_reply!(self.shared.log, "keyspace", msg.0, "Offset({}) {{off={}}}", self.feed.offset, self.feed.offset);
         self.feed.offset
     }
 }

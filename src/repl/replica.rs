@@ -217,6 +217,7 @@ impl Replica {
         crate::trace_msg!(self.shared.log, self.who(), "backlog", "Online {{conv={}}}", self.info.name());
         let _ = self.backlog.send(Online(self.info.id));
         crate::notice!(self.shared.log, "Synchronization with replica {} succeeded", self.info.name());
+        self.shared.events.emit(crate::events::ReplEvent::ReplicaOnline(self.info.name()));
     }
 
     fn close(&mut self, ctx: &mut Context<Self>) {
@@ -324,6 +325,7 @@ impl Actor for Replica {
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
         self.out.finish();
         crate::notice!(self.shared.log, "Connection with replica {} lost.", self.info.name());
+        self.shared.events.emit(crate::events::ReplEvent::ReplicaLost(self.info.name()));
     }
 }
 

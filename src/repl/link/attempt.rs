@@ -6,6 +6,7 @@
 use super::conn::{or_stop, Conn, STOPPED, TIMEOUT};
 use super::handshake::Psynced;
 use super::{LinkEvent, MasterLink, MasterLinkState, Report};
+use crate::events::ReplEvent;
 use crate::keyspace::Keyspace;
 use crate::rt::{self, Addr, TcpStream, WeakAddr};
 use crate::shared::{ClientEntry, ClientMeta, Shared};
@@ -116,12 +117,19 @@ impl Attempt {
         let meta = self.register(&stream);
         let mut last = MasterLinkState::Connecting;
         let r = match self.handshake(&mut conn, &mut last).await {
-            Ok(Psynced::Continue { start }) => self.stream(&mut conn, &meta, start).await,
+            Ok(Psynced::Continue { start }) => {
+                let events = &self.shared.events;
+                events.emit(ReplEvent::SyncStarted { full: false });
+                events.emit(ReplEvent::SyncFinished { full: false, offset: start });
+                self.stream(&mut conn, &meta, start).await
+            }
             Ok(Psynced::Full { replid, offset }) => {
                 last = MasterLinkState::Transfer;
+                self.shared.events.emit(ReplEvent::SyncStarted { full: true });
                 match self.transfer(&mut conn, replid, offset).await {
                     Ok(()) => {
                         last = MasterLinkState::Connected;
+                        self.shared.events.emit(ReplEvent::SyncFinished { full: true, offset });
                         self.stream(&mut conn, &meta, offset).await
                     }
                     Err(e) => e,

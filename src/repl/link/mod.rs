@@ -138,6 +138,8 @@ impl MasterLink {
     /// The role changes here and nowhere else; the keyspace applies it in order.
     async fn set_role(&mut self, role: Role) {
         self.role = role;
+        let master = if role.is_replica() { self.status.master.clone() } else { None };
+        self.shared.events.emit(crate::events::ReplEvent::Role { master });
         crate::trace_msg!(self.shared.log, "master-link", "keyspace", "SetRole({:?})", role);
         let _ = self.keyspace.call(super::SetRole(role)).await;
     }
@@ -349,6 +351,7 @@ impl Handler<Report> for MasterLink {
         match msg.event {
             LinkEvent::State(st) => {
                 s.state = st;
+                self.shared.events.emit(crate::events::ReplEvent::LinkState(format!("{st:?}")));
                 if st == MasterLinkState::Connected {
                     s.last_io_ms = now;
                     s.down_since_ms = 0;
@@ -367,6 +370,7 @@ impl Handler<Report> for MasterLink {
                 let was_up = s.state == MasterLinkState::Connected;
                 if was_up {
                     s.down_since_ms = now;
+                    self.shared.events.emit(crate::events::ReplEvent::LinkLost);
                 }
                 s.state = MasterLinkState::Connect;
                 self.stop = None;
