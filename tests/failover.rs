@@ -68,7 +68,7 @@ fn failover_is_answered_by_the_backlog() {
     }
     let log = m.log_text();
     let asked = log.find("failover -> backlog: WaitSynced(offset=").expect("WaitSynced traced");
-    let synced = format!("backlog -> failover: Synced(127.0.0.1:{} at", r.port);
+    let synced = format!("backlog --> failover: Synced(127.0.0.1:{} at", r.port);
     assert!(log[asked..].contains(&synced), "{}", log);
     assert!(log.contains(&format!("Failover target 127.0.0.1:{} is synced, failing over.", r.port)));
     // The old master follows the new one and gets the write back.

@@ -341,8 +341,8 @@ fn wait_is_answered_by_the_backlog() {
     let off = off2;
     let log = m.log_text();
     let register = log.find("-> backlog: WaitAcks(target=").expect("WaitAcks traced");
-    let ack = log[register..].find(&format!("-> backlog: Acked({})", off)).expect("the replica's ACK reported to the backlog");
-    let answer = log[register + ack..].find("Acked(1 replicas at").expect("the backlog answers the client");
+    let ack = log[register..].find(&format!("-> backlog: Acked(offset={})", off)).expect("the replica's ACK reported to the backlog");
+    let answer = log[register + ack..].find("backlog --> client:").expect("the backlog answers the client");
     assert!(answer > 0);
 }
 
