@@ -11,6 +11,7 @@
 //! - [`server`]: the listener actor, `Server::start` and `run` (standalone and embedded).
 //! - [`config`], [`logging`], [`info`], [`util`]: configuration, Redis-format logs, INFO,
 //!   byte utilities.
+//! - [`tracediag`]: trace lines of logs to a mermaid sequence diagram (the `tandem-trace` binary).
 //!
 //! Embedding:
 //! ```no_run
@@ -39,6 +40,7 @@ pub mod rt;
 pub mod server;
 pub mod shared;
 pub mod signals;
+pub mod tracediag;
 pub mod util;
 
 pub use server::{run, Server, ServerHandle, ShutdownRequest};
