@@ -1,7 +1,7 @@
 //! Server administration: CLIENT, INFO, CONFIG, COMMAND, TIME, LASTSAVE, DEBUG, ECHO, PING.
 
-mod common;
-use common::*;
+mod support;
+use support::*;
 use std::time::{Duration, Instant};
 
 /// Parses a CLIENT LIST / CLIENT INFO line into (field, value) pairs.
@@ -56,12 +56,12 @@ fn client_id_info_list() {
     // The start-up probe connection is reaped asynchronously.
     a.wait_info("clients", "connected_clients", Duration::from_secs(3), |v| v == "1");
     let mut b = s.conn();
-    assert_eq!(b.raw_s(&["PING"]), "+PONG\r\n");
+    assert_eq!(b.raw(&["PING"]), "+PONG\r\n");
     let ida = a.cmd(&["CLIENT", "ID"]).int();
     let idb = b.cmd(&["CLIENT", "ID"]).int();
     assert!(idb > ida, "ids increase: {} {}", ida, idb);
-    assert_eq!(a.raw_s(&["CLIENT", "SETNAME", "alpha"]), "+OK\r\n");
-    assert_eq!(a.raw_s(&["SELECT", "3"]), "+OK\r\n");
+    assert_eq!(a.raw(&["CLIENT", "SETNAME", "alpha"]), "+OK\r\n");
+    assert_eq!(a.raw(&["SELECT", "3"]), "+OK\r\n");
     let info = a.cmd(&["CLIENT", "INFO"]).text();
     assert!(info.ends_with('\n'));
     assert_eq!(field(&info, "id"), ida.to_string());
@@ -86,10 +86,10 @@ fn client_id_info_list() {
     assert_eq!(normal.lines().count(), 2);
     assert_eq!(a.cmd(&["CLIENT", "LIST", "TYPE", "replica"]).text(), "");
     // MULTI shows in flags.
-    assert_eq!(b.raw_s(&["MULTI"]), "+OK\r\n");
+    assert_eq!(b.raw(&["MULTI"]), "+OK\r\n");
     let l = a.cmd(&["CLIENT", "LIST", "ID", &idb.to_string()]).text();
     assert_eq!(field(&l, "flags"), "x");
-    assert_eq!(b.raw_s(&["DISCARD"]), "+OK\r\n");
+    assert_eq!(b.raw(&["DISCARD"]), "+OK\r\n");
 }
 
 #[test]
@@ -102,32 +102,32 @@ fn client_kill_by_id_addr_type() {
     let mut v2 = s.conn();
     let mut v3 = s.conn();
     let id1 = v1.cmd(&["CLIENT", "ID"]).int();
-    assert_eq!(admin.raw_s(&["CLIENT", "KILL", "ID", &id1.to_string()]), ":1\r\n");
+    assert_eq!(admin.raw(&["CLIENT", "KILL", "ID", &id1.to_string()]), ":1\r\n");
     assert!(v1.is_closed(Duration::from_secs(3)));
     // Old form: CLIENT KILL addr.
     let addr2 = v2.w.local_addr().unwrap().to_string();
-    assert_eq!(v2.raw_s(&["PING"]), "+PONG\r\n");
-    assert_eq!(admin.raw_s(&["CLIENT", "KILL", &addr2]), "+OK\r\n");
+    assert_eq!(v2.raw(&["PING"]), "+PONG\r\n");
+    assert_eq!(admin.raw(&["CLIENT", "KILL", &addr2]), "+OK\r\n");
     assert!(v2.is_closed(Duration::from_secs(3)));
     // New form with ADDR.
     let addr3 = v3.w.local_addr().unwrap().to_string();
-    assert_eq!(admin.raw_s(&["CLIENT", "KILL", "ADDR", &addr3]), ":1\r\n");
+    assert_eq!(admin.raw(&["CLIENT", "KILL", "ADDR", &addr3]), ":1\r\n");
     assert!(v3.is_closed(Duration::from_secs(3)));
     // TYPE normal kills everyone but me (SKIPME yes by default).
     let mut others: Vec<Conn> = (0..3).map(|_| s.conn()).collect();
     for o in others.iter_mut() {
-        assert_eq!(o.raw_s(&["PING"]), "+PONG\r\n");
+        assert_eq!(o.raw(&["PING"]), "+PONG\r\n");
     }
-    assert_eq!(admin.raw_s(&["CLIENT", "KILL", "TYPE", "normal"]), ":3\r\n");
+    assert_eq!(admin.raw(&["CLIENT", "KILL", "TYPE", "normal"]), ":3\r\n");
     for o in others.iter_mut() {
         assert!(o.is_closed(Duration::from_secs(3)));
     }
-    assert_eq!(admin.raw_s(&["PING"]), "+PONG\r\n");
+    assert_eq!(admin.raw(&["PING"]), "+PONG\r\n");
     admin.wait_info("clients", "connected_clients", Duration::from_secs(3), |v| v == "1");
     // SKIPME no: the killer itself goes, after its reply.
-    assert_eq!(admin.raw_s(&["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no"]), ":1\r\n");
+    assert_eq!(admin.raw(&["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no"]), ":1\r\n");
     assert!(admin.is_closed(Duration::from_secs(3)));
-    assert_eq!(s.conn().raw_s(&["PING"]), "+PONG\r\n");
+    assert_eq!(s.conn().raw(&["PING"]), "+PONG\r\n");
 }
 
 #[test]
@@ -137,18 +137,18 @@ fn client_pause_and_unpause() {
     let mut w = s.conn();
     // WRITE pause: reads go through, writes wait.
     let t = Instant::now();
-    assert_eq!(admin.raw_s(&["CLIENT", "PAUSE", "600", "WRITE"]), "+OK\r\n");
-    assert_eq!(w.raw_s(&["GET", "k"]), "$-1\r\n");
+    assert_eq!(admin.raw(&["CLIENT", "PAUSE", "600", "WRITE"]), "+OK\r\n");
+    assert_eq!(w.raw(&["GET", "k"]), "$-1\r\n");
     assert!(t.elapsed() < Duration::from_millis(400), "read was paused ({:?})", t.elapsed());
-    assert_eq!(w.raw_s(&["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(w.raw(&["SET", "k", "v"]), "+OK\r\n");
     assert!(t.elapsed() >= Duration::from_millis(590), "write not paused ({:?})", t.elapsed());
     // ALL pause, ended early by UNPAUSE from another client.
-    assert_eq!(admin.raw_s(&["CLIENT", "PAUSE", "10000"]), "+OK\r\n");
+    assert_eq!(admin.raw(&["CLIENT", "PAUSE", "10000"]), "+OK\r\n");
     let t = Instant::now();
     w.send(&encode_str(&["GET", "k"]));
     std::thread::sleep(Duration::from_millis(150));
-    assert_eq!(admin.raw_s(&["CLIENT", "UNPAUSE"]), "+OK\r\n");
-    assert_eq!(String::from_utf8_lossy(&w.read_raw()), "$1\r\nv\r\n");
+    assert_eq!(admin.raw(&["CLIENT", "UNPAUSE"]), "+OK\r\n");
+    assert_eq!(String::from_utf8_lossy(&w.reply_bytes()), "$1\r\nv\r\n");
     let el = t.elapsed();
     assert!(el >= Duration::from_millis(140) && el < Duration::from_secs(5), "{:?}", el);
 }
@@ -157,8 +157,8 @@ fn client_pause_and_unpause() {
 fn info_sections_and_fields() {
     let s = Server::tandem(&[]);
     let mut c = s.conn();
-    assert_eq!(c.raw_s(&["SET", "a", "1"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["SET", "b", "1", "EX", "100"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SET", "a", "1"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SET", "b", "1", "EX", "100"]), "+OK\r\n");
     let text = c.cmd(&["INFO"]).text();
     for sec in ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# CPU", "# Keyspace"] {
         assert!(text.contains(&format!("{}\r\n", sec)), "missing {}", sec);
@@ -185,7 +185,7 @@ fn info_sections_and_fields() {
     let multi = c.cmd(&["INFO", "server", "keyspace"]).text();
     assert!(multi.contains("# Server") && multi.contains("# Keyspace") && !multi.contains("# Stats"));
     // RESETSTAT zeroes counters.
-    assert_eq!(c.raw_s(&["CONFIG", "RESETSTAT"]), "+OK\r\n");
+    assert_eq!(c.raw(&["CONFIG", "RESETSTAT"]), "+OK\r\n");
     let cs = c.cmd(&["INFO", "commandstats"]).text();
     assert!(!cs.contains("cmdstat_set"), "{}", cs);
     assert_eq!(c.info_field("stats", "keyspace_hits").as_deref(), Some("0"));
@@ -234,16 +234,16 @@ fn config_get_glob_and_set() {
     assert_eq!(c.cmd(&["CONFIG", "GET", "port"]).strings(), vec!["port".to_string(), s.port.to_string()]);
     assert_eq!(c.cmd(&["CONFIG", "GET", "save"]).strings(), vec!["save", ""]);
     let dir = c.cmd(&["CONFIG", "GET", "dir"]).strings();
-    assert_eq!(std::fs::canonicalize(&dir[1]).unwrap(), std::fs::canonicalize(s.dir.path()).unwrap());
+    assert_eq!(std::fs::canonicalize(&dir[1]).unwrap(), std::fs::canonicalize(s.dir()).unwrap());
     // Several patterns at once.
     let two = c.cmd(&["CONFIG", "GET", "port", "databases"]).strings();
     assert_eq!(two, vec!["port".to_string(), s.port.to_string(), "databases".into(), "16".into()]);
-    assert_eq!(c.raw_s(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru", "hz", "20"]), "+OK\r\n");
+    assert_eq!(c.raw(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru", "hz", "20"]), "+OK\r\n");
     assert_eq!(c.cmd(&["CONFIG", "GET", "maxmemory-policy"]).strings(), vec!["maxmemory-policy", "allkeys-lru"]);
     assert_eq!(c.cmd(&["CONFIG", "GET", "hz"]).strings(), vec!["hz", "20"]);
     assert_eq!(c.info_field("server", "hz").as_deref(), Some("20"));
     // Immutable parameters cannot be set.
-    let r = c.raw_s(&["CONFIG", "SET", "databases", "4"]);
+    let r = c.raw(&["CONFIG", "SET", "databases", "4"]);
     assert!(r.starts_with("-ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"), "{}", r);
 }
 
@@ -252,14 +252,14 @@ fn config_rewrite_updates_file() {
     let confdir = TempDir::new("conf");
     let conf = confdir.path().join("tandem.conf");
     std::fs::write(&conf, "# my config\nmaxmemory 1mb\nhz 10\n# keep this comment\nappendonly no\n").unwrap();
-    let s = Server::start(Kind::Tandem, Some(&conf), &[]);
+    let s = Server::launch(Kind::Tandem).config(&conf).start();
     let mut c = s.conn();
     assert_eq!(c.cmd(&["CONFIG", "GET", "maxmemory"]).strings(), vec!["maxmemory", "1048576"]);
     assert_eq!(c.cmd(&["CONFIG", "GET", "hz"]).strings(), vec!["hz", "10"]);
     let cf = c.info_field("server", "config_file").unwrap();
     assert_eq!(std::fs::canonicalize(cf).unwrap(), std::fs::canonicalize(&conf).unwrap());
-    assert_eq!(c.raw_s(&["CONFIG", "SET", "maxmemory", "2mb", "maxmemory-policy", "allkeys-lru"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["CONFIG", "REWRITE"]), "+OK\r\n");
+    assert_eq!(c.raw(&["CONFIG", "SET", "maxmemory", "2mb", "maxmemory-policy", "allkeys-lru"]), "+OK\r\n");
+    assert_eq!(c.raw(&["CONFIG", "REWRITE"]), "+OK\r\n");
     let text = std::fs::read_to_string(&conf).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines.contains(&"# my config"), "{}", text);
@@ -274,13 +274,13 @@ fn config_rewrite_updates_file() {
     // The rewritten file starts a server with the new values.
     // The rewritten file names the first server's `dir`, which goes away with it: keep a
     // directory there for the restart (its --dir option applies after the file).
-    let old_dir = s.dir.path().to_path_buf();
+    let old_dir = s.dir().to_path_buf();
     assert!(text.contains(&format!("dir \"{}\"", old_dir.display())), "{}", text);
     drop(c);
     drop(s);
     std::fs::create_dir_all(&old_dir).unwrap();
     let _cleanup = TempDir(old_dir);
-    let s2 = Server::start(Kind::Tandem, Some(&conf), &[]);
+    let s2 = Server::launch(Kind::Tandem).config(&conf).start();
     let mut c2 = s2.conn();
     assert_eq!(c2.cmd(&["CONFIG", "GET", "maxmemory"]).strings(), vec!["maxmemory", "2097152"]);
     assert_eq!(c2.cmd(&["CONFIG", "GET", "maxmemory-policy"]).strings(), vec!["maxmemory-policy", "allkeys-lru"]);
@@ -294,7 +294,7 @@ fn command_count_info_docs() {
     assert!(n >= 60, "COMMAND COUNT {}", n);
     assert_eq!(c.cmd(&["COMMAND"]).array().len() as i64, n);
     assert_eq!(c.cmd(&["COMMAND", "LIST"]).array().len() as i64, n);
-    let info = c.raw_s(&["COMMAND", "INFO", "get"]);
+    let info = c.raw(&["COMMAND", "INFO", "get"]);
     assert!(
         info.starts_with("*1\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@string\r\n+@fast\r\n"),
         "{:?}",
@@ -330,9 +330,9 @@ fn time_lastsave_debug_sleep() {
     assert!((0..1_000_000).contains(&us));
     let ls = c.cmd(&["LASTSAVE"]).int();
     assert!(ls <= now + 1 && ls > now - 60, "LASTSAVE {}", ls);
-    assert_eq!(c.raw_s(&["DEBUG", "SLEEP", "0"]), "+OK\r\n");
+    assert_eq!(c.raw(&["DEBUG", "SLEEP", "0"]), "+OK\r\n");
     let t = Instant::now();
-    assert_eq!(c.raw_s(&["DEBUG", "SLEEP", "0.2"]), "+OK\r\n");
+    assert_eq!(c.raw(&["DEBUG", "SLEEP", "0.2"]), "+OK\r\n");
     assert!(t.elapsed() >= Duration::from_millis(190));
 }
 
@@ -340,15 +340,15 @@ fn time_lastsave_debug_sleep() {
 fn quit_and_reset() {
     let s = Server::tandem(&[]);
     let mut c = s.conn();
-    assert_eq!(c.raw_s(&["CLIENT", "SETNAME", "x"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["SELECT", "2"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["MULTI"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["RESET"]), "+RESET\r\n");
-    assert_eq!(c.raw_s(&["CLIENT", "GETNAME"]), "$-1\r\n");
-    assert_eq!(c.raw_s(&["SET", "k", "db0"]), "+OK\r\n");
+    assert_eq!(c.raw(&["CLIENT", "SETNAME", "x"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SELECT", "2"]), "+OK\r\n");
+    assert_eq!(c.raw(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c.raw(&["RESET"]), "+RESET\r\n");
+    assert_eq!(c.raw(&["CLIENT", "GETNAME"]), "$-1\r\n");
+    assert_eq!(c.raw(&["SET", "k", "db0"]), "+OK\r\n");
     let mut c2 = s.conn();
-    assert_eq!(c2.raw_s(&["GET", "k"]), "$3\r\ndb0\r\n");
-    assert_eq!(c.raw_s(&["QUIT"]), "+OK\r\n");
+    assert_eq!(c2.raw(&["GET", "k"]), "$3\r\ndb0\r\n");
+    assert_eq!(c.raw(&["QUIT"]), "+OK\r\n");
     assert!(c.is_closed(Duration::from_secs(2)));
 }
 
@@ -378,7 +378,7 @@ fn arity_errors_match_redis_for_every_command() {
         let mut argv = vec![name.clone()];
         argv.extend((1..argc).map(|i| format!("arg{}", i)));
         let a: Vec<&str> = argv.iter().map(|s| s.as_str()).collect();
-        let got = tc.raw_s(&a);
+        let got = tc.raw(&a);
         let want = if name == "exec" {
             "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n".to_string()
         } else {
@@ -386,7 +386,7 @@ fn arity_errors_match_redis_for_every_command() {
         };
         assert_eq!(got, want, "{:?}", a);
         if let Some(rc) = rc.as_mut() {
-            assert_eq!(got, rc.raw_s(&a), "tandem vs redis-server for {:?}", a);
+            assert_eq!(got, rc.raw(&a), "tandem vs redis-server for {:?}", a);
         }
         checked += 1;
     }
@@ -403,19 +403,19 @@ fn pause_holds_writes_until_unpause() {
     }
     for s in servers {
         let mut admin = s.conn();
-        assert_eq!(admin.raw_s(&["SET", "k", "v"]), "+OK\r\n");
-        assert_eq!(admin.raw_s(&["CLIENT", "PAUSE", "100000", "WRITE"]), "+OK\r\n");
+        assert_eq!(admin.raw(&["SET", "k", "v"]), "+OK\r\n");
+        assert_eq!(admin.raw(&["CLIENT", "PAUSE", "100000", "WRITE"]), "+OK\r\n");
         let mut ro = s.conn();
-        assert_eq!(ro.raw_s(&["MULTI"]), "+OK\r\n");
-        assert_eq!(ro.raw_s(&["GET", "k"]), "+QUEUED\r\n");
-        assert_eq!(ro.raw_s(&["EXEC"]), "*1\r\n$1\r\nv\r\n", "{}", s.program);
+        assert_eq!(ro.raw(&["MULTI"]), "+OK\r\n");
+        assert_eq!(ro.raw(&["GET", "k"]), "+QUEUED\r\n");
+        assert_eq!(ro.raw(&["EXEC"]), "*1\r\n$1\r\nv\r\n", "{}", s.name);
         let mut w = s.conn();
         w.send(&encode_str(&["SET", "k", "w"]));
         admin.wait_info("clients", "blocked_clients", Duration::from_secs(10), |v| v == "1");
-        assert_eq!(admin.raw_s(&["CLIENT", "UNPAUSE"]), "+OK\r\n");
+        assert_eq!(admin.raw(&["CLIENT", "UNPAUSE"]), "+OK\r\n");
         let t = Instant::now();
-        assert_eq!(w.read_raw(), b"+OK\r\n".to_vec(), "{}", s.program);
-        assert!(t.elapsed() < Duration::from_secs(2), "{}: write released {:?} after UNPAUSE", s.program, t.elapsed());
+        assert_eq!(w.reply_bytes(), b"+OK\r\n".to_vec(), "{}", s.name);
+        assert!(t.elapsed() < Duration::from_secs(2), "{}: write released {:?} after UNPAUSE", s.name, t.elapsed());
         assert_eq!(admin.info_field("clients", "blocked_clients").as_deref(), Some("0"));
     }
 }

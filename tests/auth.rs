@@ -1,29 +1,29 @@
 //! AUTH and HELLO with --requirepass.
 
-mod common;
-use common::*;
+mod support;
+use support::*;
 
 #[test]
 fn requirepass_auth_flow() {
     let s = Server::tandem(&["--requirepass", "sekret"]);
     let mut c = s.conn();
-    assert_eq!(c.raw_s(&["GET", "k"]), "-NOAUTH Authentication required.\r\n");
-    assert_eq!(c.raw_s(&["SET", "k", "v"]), "-NOAUTH Authentication required.\r\n");
-    assert_eq!(c.raw_s(&["PING"]), "-NOAUTH Authentication required.\r\n");
-    assert_eq!(c.raw_s(&["AUTH", "wrong"]), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
-    assert_eq!(c.raw_s(&["AUTH", "nobody", "sekret"]), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
-    assert_eq!(c.raw_s(&["GET", "k"]), "-NOAUTH Authentication required.\r\n");
-    assert_eq!(c.raw_s(&["AUTH", "sekret"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["SET", "k", "v"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["GET", "k"]), "$1\r\nv\r\n");
+    assert_eq!(c.raw(&["GET", "k"]), "-NOAUTH Authentication required.\r\n");
+    assert_eq!(c.raw(&["SET", "k", "v"]), "-NOAUTH Authentication required.\r\n");
+    assert_eq!(c.raw(&["PING"]), "-NOAUTH Authentication required.\r\n");
+    assert_eq!(c.raw(&["AUTH", "wrong"]), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    assert_eq!(c.raw(&["AUTH", "nobody", "sekret"]), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    assert_eq!(c.raw(&["GET", "k"]), "-NOAUTH Authentication required.\r\n");
+    assert_eq!(c.raw(&["AUTH", "sekret"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(c.raw(&["GET", "k"]), "$1\r\nv\r\n");
     // A new connection starts unauthenticated; AUTH default <pass> works too.
     let mut c2 = s.conn();
-    assert_eq!(c2.raw_s(&["GET", "k"]), "-NOAUTH Authentication required.\r\n");
-    assert_eq!(c2.raw_s(&["AUTH", "default", "sekret"]), "+OK\r\n");
-    assert_eq!(c2.raw_s(&["GET", "k"]), "$1\r\nv\r\n");
+    assert_eq!(c2.raw(&["GET", "k"]), "-NOAUTH Authentication required.\r\n");
+    assert_eq!(c2.raw(&["AUTH", "default", "sekret"]), "+OK\r\n");
+    assert_eq!(c2.raw(&["GET", "k"]), "$1\r\nv\r\n");
     // QUIT is allowed before AUTH.
     let mut c3 = s.conn();
-    assert_eq!(c3.raw_s(&["QUIT"]), "+OK\r\n");
+    assert_eq!(c3.raw(&["QUIT"]), "+OK\r\n");
     assert!(c3.is_closed(std::time::Duration::from_secs(2)));
 }
 
@@ -31,9 +31,9 @@ fn requirepass_auth_flow() {
 fn hello_with_auth() {
     let s = Server::tandem(&["--requirepass", "pw"]);
     let mut c = s.conn();
-    let r = c.raw_s(&["HELLO", "3"]);
+    let r = c.raw(&["HELLO", "3"]);
     assert!(r.starts_with("-NOAUTH HELLO must be called with the client already authenticated"), "{}", r);
-    assert_eq!(c.raw_s(&["HELLO", "3", "AUTH", "default", "bad"]), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    assert_eq!(c.raw(&["HELLO", "3", "AUTH", "default", "bad"]), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
     let r = c.cmd(&["HELLO", "3", "AUTH", "default", "pw"]);
     let Reply::Map(m) = r else { panic!("HELLO 3 should answer a map: {:?}", r) };
     let get = |k: &str| m.iter().find(|(a, _)| a.text() == k).map(|(_, v)| v.clone()).unwrap();
@@ -43,13 +43,13 @@ fn hello_with_auth() {
     assert_eq!(get("mode"), Reply::Bulk(b"standalone".to_vec()));
     assert_eq!(get("role"), Reply::Bulk(b"master".to_vec()));
     // Now in RESP3: a null is `_`.
-    assert_eq!(c.raw_s(&["GET", "nokey"]), "_\r\n");
-    assert_eq!(c.raw_s(&["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(c.raw(&["GET", "nokey"]), "_\r\n");
+    assert_eq!(c.raw(&["SET", "k", "v"]), "+OK\r\n");
     // HELLO 2 goes back to RESP2.
     let r = c.cmd(&["HELLO", "2"]);
     assert!(matches!(r, Reply::Array(_)), "{:?}", r);
-    assert_eq!(c.raw_s(&["GET", "nokey"]), "$-1\r\n");
-    assert_eq!(c.raw_s(&["HELLO", "4"]), "-NOPROTO unsupported protocol version\r\n");
+    assert_eq!(c.raw(&["GET", "nokey"]), "$-1\r\n");
+    assert_eq!(c.raw(&["HELLO", "4"]), "-NOPROTO unsupported protocol version\r\n");
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! Malformed input: each case closes or confuses only its own connection, while a second
 //! client keeps being served.
 
-mod common;
-use common::*;
+mod support;
+use support::*;
 use std::time::Duration;
 
 /// Sends `bytes` on a fresh connection, checking a second client is served meanwhile.
@@ -10,14 +10,14 @@ use std::time::Duration;
 /// `wait` if it keeps it open) and whether it closed.
 fn poison(s: &Server, bytes: &[u8], wait: Duration) -> (String, bool) {
     let mut good = s.conn();
-    assert_eq!(good.raw_s(&["PING"]), "+PONG\r\n");
+    assert_eq!(good.raw(&["PING"]), "+PONG\r\n");
     let mut bad = s.conn();
     bad.send(bytes);
-    assert_eq!(good.raw_s(&["PING"]), "+PONG\r\n", "served during bad input");
+    assert_eq!(good.raw(&["PING"]), "+PONG\r\n", "served during bad input");
     let got = bad.read_to_close(wait);
     let closed = bad.is_closed(Duration::from_millis(200));
-    assert_eq!(good.raw_s(&["SET", "after", "1"]), "+OK\r\n", "served after bad input");
-    assert_eq!(s.conn().raw_s(&["PING"]), "+PONG\r\n", "new connections accepted");
+    assert_eq!(good.raw(&["SET", "after", "1"]), "+OK\r\n", "served after bad input");
+    assert_eq!(s.conn().raw(&["PING"]), "+PONG\r\n", "new connections accepted");
     (String::from_utf8_lossy(&got).into_owned(), closed)
 }
 
@@ -48,9 +48,9 @@ fn negative_multibulk_is_ignored() {
     let s = Server::tandem(&[]);
     let mut c = s.conn();
     c.send(b"*-5\r\n");
-    assert_eq!(c.raw_s(&["PING"]), "+PONG\r\n");
+    assert_eq!(c.raw(&["PING"]), "+PONG\r\n");
     c.send(b"*0\r\n*-1\r\nPING\r\n");
-    assert_eq!(String::from_utf8_lossy(&c.read_raw()), "+PONG\r\n");
+    assert_eq!(String::from_utf8_lossy(&c.reply_bytes()), "+PONG\r\n");
 }
 
 #[test]
@@ -75,16 +75,16 @@ fn garbage_bytes_are_inline_commands() {
     let mut good = s.conn();
     let mut bad = s.conn();
     bad.send(b"\x01\x02\xff garbage\r\n");
-    let r = String::from_utf8_lossy(&bad.read_raw()).into_owned();
+    let r = String::from_utf8_lossy(&bad.reply_bytes()).into_owned();
     assert!(r.starts_with("-ERR unknown command '"), "{:?}", r);
-    assert_eq!(good.raw_s(&["PING"]), "+PONG\r\n");
+    assert_eq!(good.raw(&["PING"]), "+PONG\r\n");
     // The connection stays usable.
-    assert_eq!(bad.raw_s(&["PING"]), "+PONG\r\n");
+    assert_eq!(bad.raw(&["PING"]), "+PONG\r\n");
     // Random binary noise (no protocol error because it never completes a line) does not
     // block others.
     let noise: Vec<u8> = (0..4000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).filter(|&b| b != b'\n' && b != b'*').collect();
     bad.send(&noise);
-    assert_eq!(good.raw_s(&["PING"]), "+PONG\r\n");
+    assert_eq!(good.raw(&["PING"]), "+PONG\r\n");
 }
 
 #[test]
@@ -96,12 +96,12 @@ fn unterminated_frames_do_not_block_others() {
         let mut c = s.conn();
         c.send(bytes);
         partial.push(c);
-        assert_eq!(good.raw_s(&["PING"]), "+PONG\r\n");
+        assert_eq!(good.raw(&["PING"]), "+PONG\r\n");
     }
     // The first one completes later and works.
     partial[0].send(b"lo\r\n");
-    assert_eq!(String::from_utf8_lossy(&partial[0].read_raw()), "+OK\r\n");
-    assert_eq!(good.raw_s(&["GET", "k"]), "$5\r\nhello\r\n");
+    assert_eq!(String::from_utf8_lossy(&partial[0].reply_bytes()), "+OK\r\n");
+    assert_eq!(good.raw(&["GET", "k"]), "$5\r\nhello\r\n");
 }
 
 fn rss(c: &mut Conn) -> u64 {
@@ -130,7 +130,7 @@ fn huge_multibulk_header_reserves_nothing() {
         c.send(b"*2000000\r\n$3\r\nSET\r\n$1\r\n");
         bad.push(c);
     }
-    assert_eq!(good.raw_s(&["PING"]), "+PONG\r\n");
+    assert_eq!(good.raw(&["PING"]), "+PONG\r\n");
     std::thread::sleep(Duration::from_millis(100));
     let after = rss(&mut good);
     // Reserving 2M argument slots per connection would be 20 * 2M * 16+ bytes = 640+ MB.
@@ -139,7 +139,7 @@ fn huge_multibulk_header_reserves_nothing() {
     if let (Some(b), Some(a)) = (vm_before, vm_data(s.pid())) {
         assert!(a < b + 128 * 1024 * 1024, "VmData grew from {} to {}", b, a);
     }
-    assert_eq!(good.raw_s(&["SET", "x", "1"]), "+OK\r\n");
+    assert_eq!(good.raw(&["SET", "x", "1"]), "+OK\r\n");
     // The same with a huge announced bulk.
     let mut c = s.conn();
     c.send(b"*1\r\n$500000000\r\nabc");
@@ -150,7 +150,7 @@ fn huge_multibulk_header_reserves_nothing() {
     if let (Some(b), Some(a)) = (vm_before, vm_data(s.pid())) {
         assert!(a < b + 128 * 1024 * 1024, "VmData grew from {} to {}", b, a);
     }
-    assert_eq!(good.raw_s(&["GET", "x"]), "$1\r\n1\r\n");
+    assert_eq!(good.raw(&["GET", "x"]), "$1\r\n1\r\n");
     // good + 20 + 1 bad connections.
     good.wait_info("clients", "connected_clients", Duration::from_secs(3), |v| v == "22");
 }

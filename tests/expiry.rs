@@ -1,7 +1,7 @@
 //! Key expiry: lazy (on access) and active (the background cycle).
 
-mod common;
-use common::*;
+mod support;
+use support::*;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -9,15 +9,15 @@ fn lazy_expiry_on_access() {
     let s = Server::tandem(&["--enable-debug-command", "yes"]);
     let mut c = s.conn();
     // Turn the active cycle off so only access can expire the key.
-    assert_eq!(c.raw_s(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["SET", "k", "v", "PX", "50"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["GET", "k"]), "$1\r\nv\r\n");
+    assert_eq!(c.raw(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SET", "k", "v", "PX", "50"]), "+OK\r\n");
+    assert_eq!(c.raw(&["GET", "k"]), "$1\r\nv\r\n");
     std::thread::sleep(Duration::from_millis(80));
     // Still counted by DBSIZE (not yet removed) ...
-    assert_eq!(c.raw_s(&["DBSIZE"]), ":1\r\n");
+    assert_eq!(c.raw(&["DBSIZE"]), ":1\r\n");
     // ... but gone for readers, and removed by the access.
-    assert_eq!(c.raw_s(&["GET", "k"]), "$-1\r\n");
-    assert_eq!(c.raw_s(&["DBSIZE"]), ":0\r\n");
+    assert_eq!(c.raw(&["GET", "k"]), "$-1\r\n");
+    assert_eq!(c.raw(&["DBSIZE"]), ":0\r\n");
     assert_eq!(c.info_field("stats", "expired_keys").as_deref(), Some("1"));
     // Other commands see expired keys as missing too.
     for (i, cmd) in [
@@ -31,11 +31,11 @@ fn lazy_expiry_on_access() {
     .iter()
     .enumerate()
     {
-        assert_eq!(c.raw_s(&["SET", "e", "old", "PX", "10"]), "+OK\r\n");
+        assert_eq!(c.raw(&["SET", "e", "old", "PX", "10"]), "+OK\r\n");
         std::thread::sleep(Duration::from_millis(30));
         let want = [":0\r\n", ":-2\r\n", ":0\r\n", "+none\r\n", ":1\r\n", ":1\r\n"][i];
-        assert_eq!(c.raw_s(cmd), want, "{:?} on an expired key", cmd);
-        assert_eq!(c.raw_s(&["DEL", "e"]), if i >= 4 { ":1\r\n" } else { ":0\r\n" });
+        assert_eq!(c.raw(cmd), want, "{:?} on an expired key", cmd);
+        assert_eq!(c.raw(&["DEL", "e"]), if i >= 4 { ":1\r\n" } else { ":0\r\n" });
     }
 }
 
@@ -55,9 +55,9 @@ fn active_expiry_removes_untouched_keys() {
     }
     c.send(&buf);
     for _ in 0..600 {
-        assert_eq!(c.read_raw(), b"+OK\r\n");
+        assert_eq!(c.reply_bytes(), b"+OK\r\n");
     }
-    assert_eq!(c.raw_s(&["DBSIZE"]), ":600\r\n");
+    assert_eq!(c.raw(&["DBSIZE"]), ":600\r\n");
     let keyspace = c.info_field("keyspace", "db0").unwrap();
     assert!(keyspace.starts_with("keys=600,expires=550,"), "{}", keyspace);
     // Without touching any key, DBSIZE drops to 100 once the cycle has run.
@@ -80,12 +80,12 @@ fn active_expiry_removes_untouched_keys() {
 fn active_expiry_in_other_databases() {
     let s = Server::tandem(&[]);
     let mut c = s.conn();
-    assert_eq!(c.raw_s(&["SELECT", "7"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SELECT", "7"]), "+OK\r\n");
     for i in 0..20 {
-        assert_eq!(c.raw_s(&["SET", &format!("k{}", i), "v", "PX", "50"]), "+OK\r\n");
+        assert_eq!(c.raw(&["SET", &format!("k{}", i), "v", "PX", "50"]), "+OK\r\n");
     }
-    assert_eq!(c.raw_s(&["SELECT", "0"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SELECT", "0"]), "+OK\r\n");
     s.wait_info("stats", "expired_keys", Duration::from_secs(5), |v| v == "20");
-    assert_eq!(c.raw_s(&["SELECT", "7"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["DBSIZE"]), ":0\r\n");
+    assert_eq!(c.raw(&["SELECT", "7"]), "+OK\r\n");
+    assert_eq!(c.raw(&["DBSIZE"]), ":0\r\n");
 }

@@ -2,40 +2,37 @@
 //! leave a master stuck in `waiting-for-sync` with its writes paused; Redis answers
 //! `-ERR REPLICAOF not allowed while failing over.` Runs on tandem and on redis-server.
 
-mod common;
-#[path = "repl_common/mod.rs"]
-mod repl_common;
+mod support;
 
-use common::{encode_str, Conn};
-use repl_common::{wait_synced, Kind, Srv};
+use support::{encode_str, wait_synced, Conn, Kind, Server};
 use std::time::{Duration, Instant};
 
 fn refused_while_failing_over(kind: Kind) {
-    let m = Srv::start(kind, "fo-master", &[], None, None);
-    let r = Srv::start(kind, "fo-replica", &[], None, None);
+    let m = Server::repl(kind, "fo-master", &[]);
+    let r = Server::repl(kind, "fo-replica", &[]);
     r.replicaof(&m);
     wait_synced(&m, &[&r]);
     // A stopped replica cannot catch up: the failover stays in waiting-for-sync.
     r.stop();
     let mut c = Conn::connect(m.port);
-    assert_eq!(c.raw_s(&["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SET", "k", "v"]), "+OK\r\n");
     let port = r.port.to_string();
-    assert_eq!(c.raw_s(&["FAILOVER", "TO", "127.0.0.1", &port, "TIMEOUT", "60000"]), "+OK\r\n", "{:?}", kind);
+    assert_eq!(c.raw(&["FAILOVER", "TO", "127.0.0.1", &port, "TIMEOUT", "60000"]), "+OK\r\n", "{:?}", kind);
     assert_eq!(c.info_field("replication", "master_failover_state").as_deref(), Some("waiting-for-sync"));
     for args in [&["REPLICAOF", "127.0.0.1", &port][..], &["REPLICAOF", "NO", "ONE"], &["SLAVEOF", "localhost", "1"]] {
-        assert_eq!(c.raw_s(args), "-ERR REPLICAOF not allowed while failing over.\r\n", "{:?} {:?}", kind, args);
+        assert_eq!(c.raw(args), "-ERR REPLICAOF not allowed while failing over.\r\n", "{:?} {:?}", kind, args);
     }
-    assert_eq!(c.raw_s(&["FAILOVER"]), "-ERR FAILOVER already in progress.\r\n", "{:?}", kind);
+    assert_eq!(c.raw(&["FAILOVER"]), "-ERR FAILOVER already in progress.\r\n", "{:?}", kind);
     assert_eq!(c.info_field("replication", "role").as_deref(), Some("master"));
-    assert_eq!(c.raw_s(&["FAILOVER", "ABORT"]), "+OK\r\n", "{:?}", kind);
+    assert_eq!(c.raw(&["FAILOVER", "ABORT"]), "+OK\r\n", "{:?}", kind);
     assert_eq!(c.info_field("replication", "master_failover_state").as_deref(), Some("no-failover"));
     // Writes flow again at once, and REPLICAOF is accepted again.
     let t = Instant::now();
     c.send(&encode_str(&["SET", "k2", "v2"]));
-    assert_eq!(String::from_utf8_lossy(&c.read_raw()), "+OK\r\n");
+    assert_eq!(String::from_utf8_lossy(&c.reply_bytes()), "+OK\r\n");
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}: write held {:?} after FAILOVER ABORT", kind, t.elapsed());
     r.cont();
-    assert_eq!(c.raw_s(&["REPLICAOF", "NO", "ONE"]), "+OK\r\n", "{:?}", kind);
+    assert_eq!(c.raw(&["REPLICAOF", "NO", "ONE"]), "+OK\r\n", "{:?}", kind);
 }
 
 #[test]
@@ -45,7 +42,7 @@ fn replicaof_refused_during_failover_tandem() {
 
 #[test]
 fn replicaof_refused_during_failover_redis() {
-    if repl_common::have_redis("replicaof_refused_during_failover_redis") {
+    if support::have_redis() {
         refused_while_failing_over(Kind::Redis);
     }
 }
@@ -54,13 +51,13 @@ fn replicaof_refused_during_failover_redis() {
 /// replica has acknowledged the paused master's offset (the trace shows it), then hands over.
 #[test]
 fn failover_is_answered_by_the_backlog() {
-    let m = Srv::start(Kind::Tandem, "fo2-master", &["--trace", "yes"], None, None);
-    let r = Srv::start(Kind::Tandem, "fo2-replica", &[], None, None);
+    let m = Server::repl_tandem("fo2-master", &["--trace", "yes"]);
+    let r = Server::repl_tandem("fo2-replica", &[]);
     r.replicaof(&m);
     wait_synced(&m, &[&r]);
     let mut c = Conn::connect(m.port);
-    assert_eq!(c.raw_s(&["SET", "k", "v"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["FAILOVER"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(c.raw(&["FAILOVER"]), "+OK\r\n");
     let t = Instant::now();
     while Conn::connect(r.port).info_field("replication", "role").as_deref() != Some("master") {
         assert!(t.elapsed() < Duration::from_secs(20), "the replica was not promoted");
@@ -73,5 +70,5 @@ fn failover_is_answered_by_the_backlog() {
     assert!(log.contains(&format!("Failover target 127.0.0.1:{} is synced, failing over.", r.port)));
     // The old master follows the new one and gets the write back.
     wait_synced(&r, &[&m]);
-    assert_eq!(Conn::connect(m.port).raw_s(&["GET", "k"]), "$1\r\nv\r\n");
+    assert_eq!(Conn::connect(m.port).raw(&["GET", "k"]), "$1\r\nv\r\n");
 }

@@ -10,22 +10,22 @@
 //! - real Redis master -> tandem replica and tandem master -> real Redis replica hold the same
 //!   bytes.
 
-mod type_support;
+mod support;
 use std::time::Duration;
-use type_support::*;
+use support::*;
 
 /// What every server here runs with: DEBUG allowed, a replica's sync starts at once.
 const OPTS: &[&str] = &["--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes"];
 
-fn start_hll(bin: &str, extra: &[&str]) -> Server {
-    server(bin, &[OPTS, extra].concat())
+fn start_hll(kind: Kind, extra: &[&str]) -> Server {
+    Server::start(kind, &[OPTS, extra].concat())
 }
 
 /// Waits until `key` holds the same bytes on both servers.
 fn wait_same_value(master: u16, replica: u16, key: &str) -> Vec<u8> {
-    let (mut m, mut r) = (Conn::new(master), Conn::new(replica));
+    let (mut m, mut r) = (Conn::connect(master), Conn::connect(replica));
     let want = m.raw_bytes(&["GET", key]);
-    wait_for(&format!("{key} replicated"), 20, || r.raw_bytes(&["GET", key]) == want);
+    wait_for_within(Duration::from_secs(20), &format!("{key} replicated"), || r.raw_bytes(&["GET", key]) == want);
     want
 }
 
@@ -56,7 +56,7 @@ fn step(out: &mut Vec<Vec<u8>>, c: &mut Conn, key: &str, args: &[&str]) {
 }
 
 fn basics_workload(port: u16) -> Vec<Vec<u8>> {
-    let mut c = Conn::new(port);
+    let mut c = Conn::connect(port);
     let mut v = vec![];
     // Creation without elements, a first count, a repeated add, the cache.
     step(&mut v, &mut c, "h", &["PFADD", "h"]);
@@ -121,7 +121,7 @@ fn basics_workload(port: u16) -> Vec<Vec<u8>> {
 }
 
 fn errors_workload(port: u16) -> Vec<Vec<u8>> {
-    let mut c = Conn::new(port);
+    let mut c = Conn::connect(port);
     let mut v = vec![];
     c.raw_bytes(&["RPUSH", "list", "x"]);
     c.raw_bytes(&["SET", "str", "not an hll"]);
@@ -196,7 +196,7 @@ fn errors_and_corrupt_values_match_redis() {
 
 /// Random elements, random limits, random merges: every reply and value byte-equal.
 fn random_workload(port: u16) -> Vec<Vec<u8>> {
-    let mut c = Conn::new(port);
+    let mut c = Conn::connect(port);
     let mut v = vec![];
     let mut rng = Rng(42);
     let keys = ["r0", "r1", "r2", "r3"];
@@ -241,7 +241,7 @@ fn random_sequences_match_redis() {
 
 fn stream_workload(port: u16) -> Vec<Vec<u8>> {
     let mut repl = attach_replica(port);
-    let mut c = Conn::new(port);
+    let mut c = Conn::connect(port);
     let mut v = vec![];
     c.raw_bytes(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
     for args in [
@@ -304,10 +304,10 @@ fn replication_stream_matches_redis() {
 
 #[test]
 fn tandem_replica_pfcount_refreshes_its_own_cache() {
-    let master = start_hll(TANDEM, &[]);
-    let replica = start_hll(TANDEM, &["--replicaof", &format!("127.0.0.1 {}", master.port)]);
-    wait_link_up(replica.port);
-    let (mut m, mut r) = (Conn::new(master.port), Conn::new(replica.port));
+    let master = start_hll(Kind::Tandem, &[]);
+    let replica = start_hll(Kind::Tandem, &["--replicaof", &format!("127.0.0.1 {}", master.port)]);
+    replica.wait_link_up();
+    let (mut m, mut r) = (Conn::connect(master.port), Conn::connect(replica.port));
     m.raw_bytes(&["PFADD", "h", "a", "b", "c", "d"]);
     let before = wait_same_value(master.port, replica.port, "h");
     assert_eq!(payload(&before)[15], 0x80, "cache invalid after PFADD: {before:?}");
@@ -345,16 +345,16 @@ fn real_redis_and_tandem_exchange_hll_values() {
         return;
     }
     // Real master, tandem replica.
-    let master = start_hll(REDIS, &[]);
-    let mut m = Conn::new(master.port);
+    let master = start_hll(Kind::Redis, &[]);
+    let mut m = Conn::connect(master.port);
     m.raw_bytes(&["PFADD", "before-sync", "a", "b", "c"]);
     m.raw_bytes(&["PFADD", "dense-before", "x"]);
     m.raw_bytes(&["PFDEBUG", "TODENSE", "dense-before"]);
-    let replica = start_hll(TANDEM, &["--replicaof", &format!("127.0.0.1 {}", master.port)]);
-    wait_link_up(replica.port);
+    let replica = start_hll(Kind::Tandem, &["--replicaof", &format!("127.0.0.1 {}", master.port)]);
+    replica.wait_link_up();
     wait_same_value(master.port, replica.port, "before-sync");
     wait_same_value(master.port, replica.port, "dense-before");
-    let mut r = Conn::new(replica.port);
+    let mut r = Conn::connect(replica.port);
     assert_eq!(r.raw(&["PFCOUNT", "before-sync", "dense-before"]), ":4\r\n");
     let mut rng = Rng(7);
     for i in 0..200 {
@@ -372,14 +372,14 @@ fn real_redis_and_tandem_exchange_hll_values() {
     }
 
     // Tandem master, real replica.
-    let master = start_hll(TANDEM, &[]);
-    let mut m = Conn::new(master.port);
+    let master = start_hll(Kind::Tandem, &[]);
+    let mut m = Conn::connect(master.port);
     m.raw_bytes(&["PFADD", "before-sync", "a", "b", "c"]);
     m.raw_bytes(&["PFCOUNT", "before-sync"]);
-    let replica = start_hll(REDIS, &["--replicaof", "127.0.0.1", &master.port.to_string()]);
-    wait_link_up(replica.port);
+    let replica = start_hll(Kind::Redis, &["--replicaof", "127.0.0.1", &master.port.to_string()]);
+    replica.wait_link_up();
     wait_same_value(master.port, replica.port, "before-sync");
-    let mut r = Conn::new(replica.port);
+    let mut r = Conn::connect(replica.port);
     assert_eq!(r.raw(&["PFCOUNT", "before-sync"]), ":3\r\n");
     for i in 0..200 {
         let els: Vec<String> = (0..20).map(|_| rng.next().to_string()).collect();

@@ -1,7 +1,7 @@
 //! Generic key commands and databases.
 
-mod common;
-use common::*;
+mod support;
+use support::*;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -77,7 +77,7 @@ fn expire_family_flags() {
 fn pttl_is_close_to_requested() {
     let s = Server::tandem(&[]);
     let mut c = s.conn();
-    assert_eq!(c.raw_s(&["SET", "k", "v", "PX", "100000"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SET", "k", "v", "PX", "100000"]), "+OK\r\n");
     let pttl = c.cmd(&["PTTL", "k"]).int();
     assert!((99_000..=100_000).contains(&pttl), "pttl {}", pttl);
 }
@@ -115,7 +115,7 @@ fn keys_glob_patterns() {
     let s = Server::tandem(&["--enable-debug-command", "yes"]);
     let mut c = s.conn();
     for k in ["hello", "hallo", "hxllo", "hllo", "heeeello", "hbllo", "h*llo", "other", "a[b", "x?y"] {
-        assert_eq!(c.raw_s(&["SET", k, "1"]), "+OK\r\n");
+        assert_eq!(c.raw(&["SET", k, "1"]), "+OK\r\n");
     }
     let keys = |c: &mut Conn, p: &str| sorted(c.cmd(&["KEYS", p]).strings());
     assert_eq!(keys(&mut c, "*").len(), 10);
@@ -128,11 +128,11 @@ fn keys_glob_patterns() {
     assert_eq!(keys(&mut c, "a\\[b"), vec!["a[b"]);
     assert_eq!(keys(&mut c, "x\\?y"), vec!["x?y"]);
     assert_eq!(keys(&mut c, "nomatch*"), Vec::<String>::new());
-    assert_eq!(c.raw_s(&["KEYS", "nomatch*"]), "*0\r\n");
-    assert_eq!(c.raw_s(&["KEYS"]), "-ERR wrong number of arguments for 'keys' command\r\n");
+    assert_eq!(c.raw(&["KEYS", "nomatch*"]), "*0\r\n");
+    assert_eq!(c.raw(&["KEYS"]), "-ERR wrong number of arguments for 'keys' command\r\n");
     // Logically expired keys are not listed.
-    assert_eq!(c.raw_s(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["SET", "hzllo", "1", "PX", "1"]), "+OK\r\n");
+    assert_eq!(c.raw(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SET", "hzllo", "1", "PX", "1"]), "+OK\r\n");
     std::thread::sleep(std::time::Duration::from_millis(20));
     assert!(!keys(&mut c, "h*").contains(&"hzllo".to_string()));
 }
@@ -172,7 +172,7 @@ fn scan_match_count_type() {
     }
     c.send(&pipeline);
     for _ in 0..1100 {
-        assert_eq!(c.read_raw(), b"+OK\r\n");
+        assert_eq!(c.reply_bytes(), b"+OK\r\n");
     }
     let (all, calls) = scan_all(&mut c, &[]);
     let set: HashSet<_> = all.iter().cloned().collect();
@@ -189,11 +189,11 @@ fn scan_match_count_type() {
     assert_eq!(sorted(t), sorted((10..20).map(|i| format!("key:{}", i)).collect()));
     let (none, _) = scan_all(&mut c, &["TYPE", "list"]);
     assert!(none.is_empty());
-    assert_eq!(c.raw_s(&["SCAN", "0", "COUNT", "0"]), "-ERR syntax error\r\n");
-    assert_eq!(c.raw_s(&["SCAN", "0", "COUNT", "x"]), "-ERR value is not an integer or out of range\r\n");
-    assert_eq!(c.raw_s(&["SCAN", "0", "FOO", "x"]), "-ERR syntax error\r\n");
-    assert_eq!(c.raw_s(&["SCAN", "0", "MATCH"]), "-ERR syntax error\r\n");
-    assert_eq!(c.raw_s(&["SCAN", "abc"]), "-ERR invalid cursor\r\n");
+    assert_eq!(c.raw(&["SCAN", "0", "COUNT", "0"]), "-ERR syntax error\r\n");
+    assert_eq!(c.raw(&["SCAN", "0", "COUNT", "x"]), "-ERR value is not an integer or out of range\r\n");
+    assert_eq!(c.raw(&["SCAN", "0", "FOO", "x"]), "-ERR syntax error\r\n");
+    assert_eq!(c.raw(&["SCAN", "0", "MATCH"]), "-ERR syntax error\r\n");
+    assert_eq!(c.raw(&["SCAN", "abc"]), "-ERR invalid cursor\r\n");
 }
 
 #[test]
@@ -213,37 +213,37 @@ fn scan_errors_match_redis() {
 fn randomkey_dbsize_flush() {
     let s = Server::tandem(&[]);
     let mut c = s.conn();
-    assert_eq!(c.raw_s(&["RANDOMKEY"]), "$-1\r\n");
-    assert_eq!(c.raw_s(&["DBSIZE"]), ":0\r\n");
-    assert_eq!(c.raw_s(&["MSET", "a", "1", "b", "2", "c", "3"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["DBSIZE"]), ":3\r\n");
+    assert_eq!(c.raw(&["RANDOMKEY"]), "$-1\r\n");
+    assert_eq!(c.raw(&["DBSIZE"]), ":0\r\n");
+    assert_eq!(c.raw(&["MSET", "a", "1", "b", "2", "c", "3"]), "+OK\r\n");
+    assert_eq!(c.raw(&["DBSIZE"]), ":3\r\n");
     let mut seen = HashSet::new();
     for _ in 0..200 {
         seen.insert(c.cmd(&["RANDOMKEY"]).text());
     }
     assert_eq!(seen, ["a", "b", "c"].iter().map(|s| s.to_string()).collect());
-    assert_eq!(c.raw_s(&["FLUSHDB", "BAD"]), "-ERR syntax error\r\n");
-    assert_eq!(c.raw_s(&["FLUSHDB"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["DBSIZE"]), ":0\r\n");
-    assert_eq!(c.raw_s(&["SET", "a", "1"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["FLUSHDB", "ASYNC"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["DBSIZE"]), ":0\r\n");
-    assert_eq!(c.raw_s(&["SET", "a", "1"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["FLUSHDB", "sync"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["DBSIZE"]), ":0\r\n");
+    assert_eq!(c.raw(&["FLUSHDB", "BAD"]), "-ERR syntax error\r\n");
+    assert_eq!(c.raw(&["FLUSHDB"]), "+OK\r\n");
+    assert_eq!(c.raw(&["DBSIZE"]), ":0\r\n");
+    assert_eq!(c.raw(&["SET", "a", "1"]), "+OK\r\n");
+    assert_eq!(c.raw(&["FLUSHDB", "ASYNC"]), "+OK\r\n");
+    assert_eq!(c.raw(&["DBSIZE"]), ":0\r\n");
+    assert_eq!(c.raw(&["SET", "a", "1"]), "+OK\r\n");
+    assert_eq!(c.raw(&["FLUSHDB", "sync"]), "+OK\r\n");
+    assert_eq!(c.raw(&["DBSIZE"]), ":0\r\n");
     // FLUSHALL clears every database.
-    assert_eq!(c.raw_s(&["SET", "a", "1"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["SELECT", "5"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["SET", "b", "1"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["FLUSHALL", "ASYNC"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["DBSIZE"]), ":0\r\n");
-    assert_eq!(c.raw_s(&["SELECT", "0"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["DBSIZE"]), ":0\r\n");
-    assert_eq!(c.raw_s(&["SET", "a", "1"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["FLUSHALL", "SYNC"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["FLUSHALL"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["FLUSHALL", "x"]), "-ERR syntax error\r\n");
-    assert_eq!(c.raw_s(&["DBSIZE", "x"]), "-ERR wrong number of arguments for 'dbsize' command\r\n");
+    assert_eq!(c.raw(&["SET", "a", "1"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SELECT", "5"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SET", "b", "1"]), "+OK\r\n");
+    assert_eq!(c.raw(&["FLUSHALL", "ASYNC"]), "+OK\r\n");
+    assert_eq!(c.raw(&["DBSIZE"]), ":0\r\n");
+    assert_eq!(c.raw(&["SELECT", "0"]), "+OK\r\n");
+    assert_eq!(c.raw(&["DBSIZE"]), ":0\r\n");
+    assert_eq!(c.raw(&["SET", "a", "1"]), "+OK\r\n");
+    assert_eq!(c.raw(&["FLUSHALL", "SYNC"]), "+OK\r\n");
+    assert_eq!(c.raw(&["FLUSHALL"]), "+OK\r\n");
+    assert_eq!(c.raw(&["FLUSHALL", "x"]), "-ERR syntax error\r\n");
+    assert_eq!(c.raw(&["DBSIZE", "x"]), "-ERR wrong number of arguments for 'dbsize' command\r\n");
 }
 
 #[test]
@@ -324,10 +324,10 @@ fn object_subcommands() {
 fn object_freq_with_lfu() {
     let s = Server::tandem(&["--maxmemory-policy", "allkeys-lfu"]);
     let mut c = s.conn();
-    assert_eq!(c.raw_s(&["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SET", "k", "v"]), "+OK\r\n");
     let f = c.cmd(&["OBJECT", "FREQ", "k"]).int();
     assert!(f >= 0);
-    assert_eq!(c.raw_s(&["OBJECT", "FREQ", "nokey"]), "$-1\r\n");
+    assert_eq!(c.raw(&["OBJECT", "FREQ", "nokey"]), "$-1\r\n");
 }
 
 /// FLUSHALL/FLUSHDB ASYNC (and plain ones with lazyfree-lazy-user-flush yes) empty the
@@ -345,29 +345,29 @@ fn flush_async_frees_in_background() {
 fn flush_async_on(s: &Server) {
     let mut c = s.conn();
     let freed = |c: &mut Conn| -> i64 {
-        let info = c.raw_s(&["INFO", "memory"]);
+        let info = c.raw(&["INFO", "memory"]);
         info.lines().find_map(|l| l.strip_prefix("lazyfreed_objects:")).unwrap().trim().parse().unwrap()
     };
-    assert!(c.raw_s(&["INFO", "memory"]).contains("lazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n"));
-    assert_eq!(c.raw_s(&["DEBUG", "POPULATE", "20000"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["FLUSHALL", "SYNC"]), "+OK\r\n");
+    assert!(c.raw(&["INFO", "memory"]).contains("lazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n"));
+    assert_eq!(c.raw(&["DEBUG", "POPULATE", "20000"]), "+OK\r\n");
+    assert_eq!(c.raw(&["FLUSHALL", "SYNC"]), "+OK\r\n");
     assert_eq!(freed(&mut c), 0);
-    assert_eq!(c.raw_s(&["DEBUG", "POPULATE", "20000"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["SELECT", "3"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["DEBUG", "POPULATE", "500"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["FLUSHDB", "ASYNC"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["DBSIZE"]), ":0\r\n");
+    assert_eq!(c.raw(&["DEBUG", "POPULATE", "20000"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SELECT", "3"]), "+OK\r\n");
+    assert_eq!(c.raw(&["DEBUG", "POPULATE", "500"]), "+OK\r\n");
+    assert_eq!(c.raw(&["FLUSHDB", "ASYNC"]), "+OK\r\n");
+    assert_eq!(c.raw(&["DBSIZE"]), ":0\r\n");
     s.wait_info("memory", "lazyfreed_objects", Duration::from_secs(10), |v| v == "500");
-    assert_eq!(c.raw_s(&["FLUSHALL", "ASYNC"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["SELECT", "0"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["DBSIZE"]), ":0\r\n");
-    assert_eq!(c.raw_s(&["GET", "key:1"]), "$-1\r\n");
+    assert_eq!(c.raw(&["FLUSHALL", "ASYNC"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SELECT", "0"]), "+OK\r\n");
+    assert_eq!(c.raw(&["DBSIZE"]), ":0\r\n");
+    assert_eq!(c.raw(&["GET", "key:1"]), "$-1\r\n");
     s.wait_info("memory", "lazyfreed_objects", Duration::from_secs(10), |v| v == "20500");
-    assert_eq!(c.raw_s(&["CONFIG", "SET", "lazyfree-lazy-user-flush", "yes"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["SET", "a", "1"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["FLUSHALL"]), "+OK\r\n");
+    assert_eq!(c.raw(&["CONFIG", "SET", "lazyfree-lazy-user-flush", "yes"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SET", "a", "1"]), "+OK\r\n");
+    assert_eq!(c.raw(&["FLUSHALL"]), "+OK\r\n");
     s.wait_info("memory", "lazyfreed_objects", Duration::from_secs(10), |v| v == "20501");
-    assert!(c.raw_s(&["INFO", "memory"]).contains("lazyfree_pending_objects:0\r\n"));
-    assert_eq!(c.raw_s(&["CONFIG", "RESETSTAT"]), "+OK\r\n");
+    assert!(c.raw(&["INFO", "memory"]).contains("lazyfree_pending_objects:0\r\n"));
+    assert_eq!(c.raw(&["CONFIG", "RESETSTAT"]), "+OK\r\n");
     assert_eq!(freed(&mut c), 0);
 }

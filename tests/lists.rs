@@ -3,8 +3,8 @@
 //! installed, so a table that drifts from Redis fails loudly).
 
 
-mod type_support;
-use type_support::*;
+mod support;
+use support::*;
 
 const PUSH_POP: &[(&[&str], &str)] = &[
     (&["LPUSH", "l"], "-ERR wrong number of arguments for 'lpush' command\r\n"),
@@ -223,28 +223,28 @@ const MOVES: &[(&[&str], &str)] = &[
 
 #[test]
 fn push_and_pop_match_redis() {
-    check(PUSH_POP);
+    assert_table(PUSH_POP);
 }
 
 #[test]
 fn reads_match_redis() {
-    check(READ);
+    assert_table(READ);
 }
 
 #[test]
 fn in_place_writes_match_redis() {
-    check(WRITE);
+    assert_table(WRITE);
 }
 
 #[test]
 fn moves_and_multi_pops_match_redis() {
-    check(MOVES);
+    assert_table(MOVES);
 }
 
 #[test]
 fn pop_count_resp3_and_large_lists() {
-    let t = tandem();
-    let mut c = Conn::new(t.port);
+    let t = Server::tandem(&[]);
+    let mut c = Conn::connect(t.port);
     assert!(c.raw(&["HELLO", "3"]).starts_with('%'));
     assert_eq!(c.raw(&["LPOP", "nokey", "1"]), "_\r\n");
     assert_eq!(c.raw(&["LMPOP", "1", "nokey", "LEFT"]), "_\r\n");

@@ -1,7 +1,7 @@
 //! Pipelining: many commands in one write, replies in order.
 
-mod common;
-use common::*;
+mod support;
+use support::*;
 
 #[test]
 fn ten_thousand_commands_in_one_write() {
@@ -22,7 +22,7 @@ fn ten_thousand_commands_in_one_write() {
     c.send(&buf);
     let mut incr = 0;
     for i in 0..n {
-        let got = c.read_raw();
+        let got = c.reply_bytes();
         let want = match i % 4 {
             0 => "+OK\r\n".to_string(),
             1 => {
@@ -40,7 +40,7 @@ fn ten_thousand_commands_in_one_write() {
         };
         assert_eq!(String::from_utf8_lossy(&got), want, "reply #{}", i);
     }
-    assert_eq!(c.raw_s(&["DBSIZE"]), format!(":{}\r\n", n / 4 + 1));
+    assert_eq!(c.raw(&["DBSIZE"]), format!(":{}\r\n", n / 4 + 1));
 }
 
 #[test]
@@ -68,7 +68,7 @@ fn pipeline_mixed_with_client_commands_and_inline() {
         "+PONG\r\n",
     ];
     for w in want {
-        assert_eq!(String::from_utf8_lossy(&c.read_raw()), w);
+        assert_eq!(String::from_utf8_lossy(&c.reply_bytes()), w);
     }
 }
 
@@ -84,7 +84,7 @@ fn pipeline_split_across_many_small_writes() {
         c.send(chunk);
     }
     for _ in 0..200 {
-        assert_eq!(c.read_raw(), b"+OK\r\n");
+        assert_eq!(c.reply_bytes(), b"+OK\r\n");
     }
-    assert_eq!(c.raw_s(&["DBSIZE"]), ":200\r\n");
+    assert_eq!(c.raw(&["DBSIZE"]), ":200\r\n");
 }

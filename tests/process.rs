@@ -1,15 +1,14 @@
 //! The process: start-up log, signals, SHUTDOWN, command-line parsing.
 
-mod common;
-use common::*;
-use std::io::Write;
+mod support;
+use support::*;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 #[test]
 fn start_log_has_pid_and_ready() {
     let s = Server::tandem(&[]);
-    let log = s.log();
+    let log = s.log_text();
     assert!(log.contains(&format!(" PID: {}", s.pid())), "{}", log);
     assert!(log.contains("Ready to accept connections"), "{}", log);
     assert!(log.contains(&format!("port {}", s.port)), "{}", log);
@@ -19,11 +18,11 @@ fn start_log_has_pid_and_ready() {
 fn sigterm_exits_cleanly() {
     let mut s = Server::tandem(&[]);
     let mut c = s.conn();
-    assert_eq!(c.raw_s(&["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(c.raw(&["SET", "k", "v"]), "+OK\r\n");
     s.signal("TERM");
     let code = s.wait_exit(Duration::from_secs(10));
-    assert_eq!(code, Some(0), "log:\n{}", s.log());
-    let log = s.log();
+    assert_eq!(code, Some(0), "log:\n{}", s.log_text());
+    let log = s.log_text();
     assert!(log.contains("Received SIGTERM scheduling shutdown..."), "{}", log);
     assert!(log.contains("Redis is now ready to exit, bye bye..."), "{}", log);
     assert!(c.is_closed(Duration::from_secs(2)));
@@ -34,7 +33,7 @@ fn sigint_exits_cleanly() {
     let mut s = Server::tandem(&[]);
     s.signal("INT");
     assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0));
-    let log = s.log();
+    let log = s.log_text();
     assert!(log.contains("Received SIGINT scheduling shutdown..."), "{}", log);
     assert!(log.contains("Redis is now ready to exit, bye bye..."), "{}", log);
 }
@@ -43,14 +42,14 @@ fn sigint_exits_cleanly() {
 fn shutdown_nosave_closes_and_exits() {
     let mut s = Server::tandem(&[]);
     let mut other = s.conn();
-    assert_eq!(other.raw_s(&["PING"]), "+PONG\r\n");
+    assert_eq!(other.raw(&["PING"]), "+PONG\r\n");
     let mut c = s.conn();
     c.send(&encode_str(&["SHUTDOWN", "NOSAVE"]));
     // No reply: the connection is just closed.
     let rest = c.read_to_close(Duration::from_secs(5));
     assert_eq!(String::from_utf8_lossy(&rest), "");
-    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0), "log:\n{}", s.log());
-    assert!(s.log().contains("Redis is now ready to exit, bye bye..."));
+    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0), "log:\n{}", s.log_text());
+    assert!(s.log_text().contains("Redis is now ready to exit, bye bye..."));
     assert!(other.is_closed(Duration::from_secs(2)));
     assert!(std::net::TcpStream::connect(("127.0.0.1", s.port)).is_err(), "port still open");
 }
@@ -83,7 +82,7 @@ fn replicaof_as_one_argument_parses() {
     let mut c = s.conn();
     let r = c.cmd(&["CONFIG", "GET", "replicaof"]).strings();
     assert_eq!(r, vec!["replicaof", "127.0.0.1 1"]);
-    assert_eq!(c.raw_s(&["PING"]), "+PONG\r\n");
+    assert_eq!(c.raw(&["PING"]), "+PONG\r\n");
 }
 
 #[test]
@@ -99,23 +98,11 @@ fn version_flag() {
 
 #[test]
 fn config_from_stdin() {
-    let dir = TempDir::new("stdin");
-    let port = free_port();
-    let log_path = dir.path().join("stdout.log");
-    let out = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(TANDEM)
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::from(out.try_clone().unwrap()))
-        .stderr(Stdio::from(out))
-        .spawn()
-        .unwrap();
-    {
-        let mut stdin = child.stdin.take().unwrap();
-        write!(stdin, "port {}\nsave \"\"\ndir {}\nmaxmemory 3mb\n", port, dir.path().display()).unwrap();
-    }
-    let mut s = Server { child: Some(child), port, dir, log_path, program: TANDEM.into() };
-    s.wait_ready(Duration::from_secs(10)).unwrap();
+    let s = Server::launch(Kind::Tandem)
+        .bare()
+        .args(&["-"])
+        .stdin(|port, dir| format!("port {}\nsave \"\"\ndir {}\nmaxmemory 3mb\n", port, dir.display()))
+        .start();
     let mut c = s.conn();
     assert_eq!(c.cmd(&["CONFIG", "GET", "maxmemory"]).strings(), vec!["maxmemory", "3145728"]);
 }
@@ -125,27 +112,13 @@ fn config_file_plus_options_plus_stdin() {
     let dir = TempDir::new("layers");
     let conf = dir.path().join("t.conf");
     std::fs::write(&conf, "hz 15\nmaxmemory 1mb\n").unwrap();
-    let port = free_port();
-    let log_path = dir.path().join("stdout.log");
-    let out = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(TANDEM)
-        .arg(&conf)
-        .args(["--port", &port.to_string(), "--save", "", "--dir"])
-        .arg(dir.path())
-        .arg("--maxmemory")
-        .arg("5mb")
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::from(out.try_clone().unwrap()))
-        .stderr(Stdio::from(out))
-        .spawn()
-        .unwrap();
-    {
-        let mut stdin = child.stdin.take().unwrap();
-        writeln!(stdin, "maxmemory-policy allkeys-lru").unwrap();
-    }
-    let mut s = Server { child: Some(child), port, dir, log_path, program: TANDEM.into() };
-    s.wait_ready(Duration::from_secs(10)).unwrap();
+    // `<conf> --port P --save "" --dir D --maxmemory 5mb -`, then stdin.
+    let s = Server::launch(Kind::Tandem)
+        .config(&conf)
+        .dir(dir)
+        .args(&["--maxmemory", "5mb", "-"])
+        .stdin(|_, _| "maxmemory-policy allkeys-lru\n".to_string())
+        .start();
     let mut c = s.conn();
     assert_eq!(c.cmd(&["CONFIG", "GET", "hz"]).strings(), vec!["hz", "15"]);
     // Command-line options override the file.

@@ -3,12 +3,11 @@
 //! dump.rdb loaded at start or the payload of a full sync from a master. Real redis-server
 //! stays small on the same input; tandem must too.
 
-mod common;
+mod support;
 
-use common::*;
+use support::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,23 +31,9 @@ fn hostile_rdb() -> Vec<u8> {
 
 /// Starts `kind` in a fresh directory holding `rdb` as dump.rdb.
 fn start_with_dump(kind: Kind, rdb: &[u8]) -> Server {
-    let mut last = String::new();
-    for _ in 0..3 {
-        let dir = TempDir::new("rdb-limits");
-        std::fs::write(dir.path().join("dump.rdb"), rdb).unwrap();
-        let port = free_port();
-        let log_path = dir.path().join("stdout.log");
-        let mut cmd = Command::new(kind.program());
-        cmd.args(["--port", &port.to_string(), "--save", "", "--dir"]).arg(dir.path());
-        let child = spawn_logged(&mut cmd, &log_path);
-        let mut s = Server { child: Some(child), port, dir, log_path, program: kind.program().into() };
-        match s.wait_ready(Duration::from_secs(20)) {
-            Ok(()) => return s,
-            Err(log) if log.contains("ddress already in use") => last = log,
-            Err(log) => panic!("{} did not start on the RDB:\n{}", kind.program(), log),
-        }
-    }
-    panic!("server did not start after 3 attempts:\n{}", last);
+    let dir = TempDir::new("rdb-limits");
+    std::fs::write(dir.path().join("dump.rdb"), rdb).unwrap();
+    Server::launch(kind).dir(dir).ready_within(Duration::from_secs(20)).start()
 }
 
 fn used_memory(s: &Server) -> u64 {
@@ -194,7 +179,7 @@ fn serve_replica(conn: TcpStream, rdb: &[u8], framing: Framing, stop: &AtomicBoo
 fn replica_of_hostile_master(kind: Kind, framing: Framing) -> u64 {
     let m = FakeMaster::start(hostile_rdb(), framing);
     let port = m.port.to_string();
-    let r = Server::start(kind, None, &["--replicaof", "127.0.0.1", &port]);
+    let r = Server::start(kind, &["--replicaof", "127.0.0.1", &port]);
     r.wait_info("replication", "master_link_status", Duration::from_secs(20), |v| v == "up");
     // Synced and serving: the master link stays up and reads work.
     assert_serves(&r);

@@ -1,7 +1,7 @@
 //! The real redis-cli against tandem.
 
-mod common;
-use common::*;
+mod support;
+use support::*;
 use std::process::Command;
 
 fn cli(port: u16, args: &[&str]) -> (bool, String) {

@@ -2,11 +2,11 @@
 //! redis-server 7.0 (tests needing /usr/bin/redis-server print a note and pass when it is
 //! absent). Every wait polls with a deadline of at most 10 s; processes die in Drop guards.
 //!
-//! Set REPLTEST_SHOW_LOGS=1 to print the servers' logs even when tests pass.
+//! Set TANDEM_TEST_LOGS=1 to print the servers' logs even when tests pass.
 
-mod repl_common;
+mod support;
 
-use repl_common::*;
+use support::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -26,8 +26,8 @@ fn select(c: &mut redis::Connection, db: usize) {
 }
 
 /// A mixed workload over `dbs` databases: SET, SET EX, INCR, EXPIRE, DEL, MSET, MULTI/EXEC.
-fn workload(srv: &Srv, tag: &str, dbs: usize) {
-    let mut c = srv.conn();
+fn workload(srv: &Server, tag: &str, dbs: usize) {
+    let mut c = srv.client();
     for db in 0..dbs {
         select(&mut c, db);
         for i in 0..50 {
@@ -62,7 +62,7 @@ fn workload(srv: &Srv, tag: &str, dbs: usize) {
     }
 }
 
-fn stat(srv: &Srv, f: &str) -> i64 {
+fn stat(srv: &Server, f: &str) -> i64 {
     srv.info_i64("stats", f)
 }
 
@@ -72,10 +72,10 @@ fn stat(srv: &Srv, f: &str) -> i64 {
 
 #[test]
 fn tandem_master_two_replicas_and_chained_subreplica() {
-    let m = Srv::tandem("m", &[]);
-    let a = Srv::tandem("a", &[]);
-    let b = Srv::tandem("b", &[]);
-    let c = Srv::tandem("c", &[]);
+    let m = Server::repl_tandem("m", &[]);
+    let a = Server::repl_tandem("a", &[]);
+    let b = Server::repl_tandem("b", &[]);
+    let c = Server::repl_tandem("c", &[]);
     workload(&m, "before", 3);
     a.replicaof(&m);
     b.replicaof(&m);
@@ -108,12 +108,12 @@ fn tandem_master_two_replicas_and_chained_subreplica() {
 
 #[test]
 fn real_master_tandem_replica() {
-    if !have_redis("real_master_tandem_replica") {
+    if !have_redis() {
         return;
     }
-    let m = Srv::redis("redis-master", &[]);
+    let m = Server::repl_redis("redis-master", &[]);
     workload(&m, "before", 3);
-    let r = Srv::tandem("tandem-replica", &[]);
+    let r = Server::repl_tandem("tandem-replica", &[]);
     r.replicaof(&m);
     r.wait_link_up();
     m.wait_log(&format!("Synchronization with replica 127.0.0.1:{} succeeded", r.port));
@@ -123,7 +123,7 @@ fn real_master_tandem_replica() {
     // Our ACKs: the real master sees us online at its own offset once writes stop.
     wait_acked(&m, 1);
     assert_same_data(&m, &r, 3);
-    let mut c = m.conn();
+    let mut c = m.client();
     let _: () = q(&mut c, &["SET", "wait-key", "1"]);
     let n: i64 = q(&mut c, &["WAIT", "1", "1000"]);
     assert_eq!(n, 1, "WAIT 1 1000 on the real master");
@@ -135,12 +135,12 @@ fn real_master_tandem_replica() {
 
 #[test]
 fn tandem_master_real_replica() {
-    if !have_redis("tandem_master_real_replica") {
+    if !have_redis() {
         return;
     }
-    let m = Srv::tandem("tandem-master", &[]);
+    let m = Server::repl_tandem("tandem-master", &[]);
     workload(&m, "before", 3);
-    let r = Srv::redis("redis-replica", &[]);
+    let r = Server::repl_redis("redis-replica", &[]);
     r.replicaof(&m);
     r.wait_log("MASTER <-> REPLICA sync: Finished with success");
     r.wait_link_up();
@@ -149,13 +149,13 @@ fn tandem_master_real_replica() {
     assert_eq!(r.replid(), m.replid());
     wait_acked(&m, 1);
     assert_same_data(&m, &r, 3);
-    let mut c = m.conn();
+    let mut c = m.client();
     let _: () = q(&mut c, &["SET", "wait-key", "1"]);
     let n: i64 = q(&mut c, &["WAIT", "1", "1000"]);
     assert_eq!(n, 1, "WAIT 1 1000 on tandem with a real replica");
 
     // The full-sync payload, checked by Redis's own checker.
-    let file = m.dir_path().join("cli-dump.rdb");
+    let file = m.dir().join("cli-dump.rdb");
     let out = std::process::Command::new(REDIS_CLI)
         .args(["-p", &m.port.to_string(), "--rdb", &file.to_string_lossy()])
         .output()
@@ -170,7 +170,7 @@ fn tandem_master_real_replica() {
 // 4. link kills under write load, both directions
 // ---------------------------------------------------------------------------------------
 
-fn link_kills_under_load(m: Srv, r: Srv) {
+fn link_kills_under_load(m: Server, r: Server) {
     workload(&m, "before", 2);
     r.replicaof(&m);
     r.wait_link_up();
@@ -183,7 +183,7 @@ fn link_kills_under_load(m: Srv, r: Srv) {
     let ops = Arc::new(AtomicUsize::new(0));
     let writer = {
         let (stop, ops) = (stop.clone(), ops.clone());
-        let mut c = m.conn();
+        let mut c = m.client();
         std::thread::spawn(move || {
             let mut i = 0usize;
             while !stop.load(Ordering::Relaxed) || i < 3000 {
@@ -200,7 +200,7 @@ fn link_kills_under_load(m: Srv, r: Srv) {
     for round in 0..3 {
         let before = ops.load(Ordering::Relaxed);
         wait_for("writer progress", || ops.load(Ordering::Relaxed) > before + 200);
-        let n: i64 = q(&mut m.conn(), &["CLIENT", "KILL", "TYPE", "replica"]);
+        let n: i64 = q(&mut m.client(), &["CLIENT", "KILL", "TYPE", "replica"]);
         assert_eq!(n, 1, "round {}: CLIENT KILL TYPE replica on the master", round);
         kills += 1;
         r.wait_link_up();
@@ -208,7 +208,7 @@ fn link_kills_under_load(m: Srv, r: Srv) {
 
         let before = ops.load(Ordering::Relaxed);
         wait_for("writer progress", || ops.load(Ordering::Relaxed) > before + 200);
-        let n: i64 = q(&mut r.conn(), &["CLIENT", "KILL", "TYPE", "master"]);
+        let n: i64 = q(&mut r.client(), &["CLIENT", "KILL", "TYPE", "master"]);
         assert_eq!(n, 1, "round {}: CLIENT KILL TYPE master on the replica", round);
         kills += 1;
         r.wait_link_up();
@@ -222,7 +222,7 @@ fn link_kills_under_load(m: Srv, r: Srv) {
     assert_eq!(stat(&m, "sync_full"), full0, "a link kill caused a full resync");
     assert_eq!(stat(&m, "sync_partial_ok"), pok0 + kills, "one partial resync per kill");
     assert_same_data(&m, &r, 3);
-    let counter: i64 = q(&mut r.conn(), &["GET", "load:counter"]);
+    let counter: i64 = q(&mut r.client(), &["GET", "load:counter"]);
     assert!(counter > 0);
 }
 
@@ -232,15 +232,15 @@ const BIG_BACKLOG: &[&str] = &["--repl-backlog-size", "64mb"];
 
 #[test]
 fn link_kills_tandem_master_tandem_replica() {
-    link_kills_under_load(Srv::tandem("m", BIG_BACKLOG), Srv::tandem("r", BIG_BACKLOG));
+    link_kills_under_load(Server::repl_tandem("m", BIG_BACKLOG), Server::repl_tandem("r", BIG_BACKLOG));
 }
 
 #[test]
 fn link_kills_real_master_tandem_replica() {
-    if !have_redis("link_kills_real_master_tandem_replica") {
+    if !have_redis() {
         return;
     }
-    link_kills_under_load(Srv::redis("redis-master", BIG_BACKLOG), Srv::tandem("tandem-replica", BIG_BACKLOG));
+    link_kills_under_load(Server::repl_redis("redis-master", BIG_BACKLOG), Server::repl_tandem("tandem-replica", BIG_BACKLOG));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -250,9 +250,9 @@ fn link_kills_real_master_tandem_replica() {
 #[test]
 fn promotion_keeps_partial_resync() {
     // No pings from the master while we look at offsets.
-    let m = Srv::tandem("m", &["--repl-ping-replica-period", "60"]);
-    let a = Srv::tandem("a", &[]);
-    let b = Srv::tandem("b", &[]);
+    let m = Server::repl_tandem("m", &["--repl-ping-replica-period", "60"]);
+    let a = Server::repl_tandem("a", &[]);
+    let b = Server::repl_tandem("b", &[]);
     a.replicaof(&m);
     b.replicaof(&m);
     workload(&m, "w", 3);
@@ -288,15 +288,15 @@ fn promotion_keeps_partial_resync() {
 
 #[test]
 fn wait_counts_acking_replicas() {
-    let m = Srv::tandem("m", &[]);
-    let a = Srv::tandem("a", &[]);
-    let b = Srv::tandem("b", &[]);
+    let m = Server::repl_tandem("m", &[]);
+    let a = Server::repl_tandem("a", &[]);
+    let b = Server::repl_tandem("b", &[]);
     a.replicaof(&m);
     b.replicaof(&m);
     a.wait_link_up();
     b.wait_link_up();
     wait_acked(&m, 2);
-    let mut c = m.conn();
+    let mut c = m.client();
     let _: () = q(&mut c, &["SET", "k", "1"]);
     let n: i64 = q(&mut c, &["WAIT", "2", "1000"]);
     assert_eq!(n, 2);
@@ -318,23 +318,23 @@ fn wait_counts_acking_replicas() {
 /// its ACK there, and the backlog answers the client (the trace shows each message).
 #[test]
 fn wait_is_answered_by_the_backlog() {
-    let m = Srv::tandem("m", &["--trace", "yes"]);
-    let a = Srv::tandem("a", &[]);
+    let m = Server::repl_tandem("m", &["--trace", "yes"]);
+    let a = Server::repl_tandem("a", &[]);
     a.replicaof(&m);
     a.wait_link_up();
     wait_acked(&m, 1);
     // The replica is stopped while the write and the WAIT go in: WAIT must wait for its ACK.
     a.stop();
     let _resume = Resume(a.pid());
-    let mut c = m.conn();
+    let mut c = m.client();
     let _: () = q(&mut c, &["SET", "k", "1"]);
     let off = m.offset();
-    let mut raw = Raw::connect(m.port);
-    raw.send(&["SET", "k", "2"]);
+    let mut raw = Conn::connect(m.port);
+    raw.send_cmd(&["SET", "k", "2"]);
     assert_eq!(raw.line(), "+OK");
     let off2 = m.offset();
     assert!(off2 > off);
-    raw.send(&["WAIT", "1", "0"]);
+    raw.send_cmd(&["WAIT", "1", "0"]);
     std::thread::sleep(Duration::from_millis(200));
     a.cont();
     assert_eq!(raw.line(), ":1");
@@ -351,12 +351,12 @@ fn wait_is_answered_by_the_backlog() {
 /// or past the client's write.
 #[test]
 fn wait_sends_getack_and_counts_the_answer() {
-    let m = Srv::tandem("m", &[]);
-    let mut raw = Raw::connect(m.port);
-    assert_eq!(raw.cmd(&["REPLCONF", "capa", "eof", "capa", "psync2"]), "+OK");
-    raw.send(&["PSYNC", "?", "-1"]);
+    let m = Server::repl_tandem("m", &[]);
+    let mut raw = Conn::connect(m.port);
+    assert_eq!(raw.raw(&["REPLCONF", "capa", "eof", "capa", "psync2"]), "+OK\r\n");
+    raw.send_cmd(&["PSYNC", "?", "-1"]);
     let (_id, off, _rdb, _eof) = raw_fullsync(&mut raw);
-    raw.send(&["REPLCONF", "ACK", &off.to_string()]);
+    raw.send_cmd(&["REPLCONF", "ACK", &off.to_string()]);
     let port = m.port;
     let waiter = std::thread::spawn(move || {
         let mut c = redis::Client::open(format!("redis://127.0.0.1:{}/", port)).unwrap().get_connection().unwrap();
@@ -386,22 +386,22 @@ fn wait_sends_getack_and_counts_the_answer() {
     };
     assert_eq!(getack.0, vec!["REPLCONF", "GETACK", "*"]);
     // An ACK short of the write does not release WAIT...
-    raw.send(&["REPLCONF", "ACK", &off.to_string()]);
+    raw.send_cmd(&["REPLCONF", "ACK", &off.to_string()]);
     std::thread::sleep(Duration::from_millis(300));
     assert!(!waiter.is_finished(), "WAIT counted an ACK before the client's write");
     // ...the one at the write's end does.
-    raw.send(&["REPLCONF", "ACK", &getack.1.to_string()]);
+    raw.send_cmd(&["REPLCONF", "ACK", &getack.1.to_string()]);
     assert_eq!(waiter.join().unwrap(), 1);
 }
 
 #[test]
 fn wait_inside_multi_answers_at_once() {
-    let m = Srv::tandem("m", &[]);
-    let a = Srv::tandem("a", &[]);
+    let m = Server::repl_tandem("m", &[]);
+    let a = Server::repl_tandem("a", &[]);
     a.replicaof(&m);
     a.wait_link_up();
     wait_acked(&m, 1);
-    let mut c = m.conn();
+    let mut c = m.client();
     let _: () = q(&mut c, &["SET", "k", "1"]);
     let n: i64 = q(&mut c, &["WAIT", "1", "5000"]);
     assert_eq!(n, 1);
@@ -418,17 +418,17 @@ fn wait_inside_multi_answers_at_once() {
 
 #[test]
 fn min_replicas_to_write() {
-    let m = Srv::tandem("m", &[]);
-    let r = Srv::tandem("r", &[]);
+    let m = Server::repl_tandem("m", &[]);
+    let r = Server::repl_tandem("r", &[]);
     r.replicaof(&m);
     r.wait_link_up();
     wait_acked(&m, 1);
-    let mut c = m.conn();
+    let mut c = m.client();
     let _: () = q(&mut c, &["CONFIG", "SET", "min-replicas-to-write", "1"]);
     let _: () = q(&mut c, &["CONFIG", "SET", "min-replicas-max-lag", "2"]);
-    let mut raw = Raw::connect(m.port);
+    let mut raw = Conn::connect(m.port);
     for i in 0..20 {
-        assert_eq!(raw.cmd(&["SET", "k", &i.to_string()]), "+OK");
+        assert_eq!(raw.raw(&["SET", "k", &i.to_string()]), "+OK\r\n");
     }
     assert_eq!(m.info_field("replication", "min_slaves_good_slaves"), "1");
 
@@ -437,16 +437,16 @@ fn min_replicas_to_write() {
     let t = Instant::now();
     let mut last = String::new();
     wait_for("a write refused with NOREPLICAS", || {
-        last = raw.cmd(&["SET", "k", "x"]);
-        last != "+OK"
+        last = raw.raw(&["SET", "k", "x"]);
+        last != "+OK\r\n"
     });
-    assert_eq!(last, "-NOREPLICAS Not enough good replicas to write.");
+    assert_eq!(last, "-NOREPLICAS Not enough good replicas to write.\r\n");
     assert!(ms_since(t) >= 1500, "writes refused after only {} ms", ms_since(t));
     assert_eq!(m.info_field("replication", "min_slaves_good_slaves"), "0");
     // Reads still work.
-    assert!(raw.cmd(&["GET", "k"]).starts_with('$'));
+    assert!(raw.raw(&["GET", "k"]).starts_with('$'));
     r.cont();
-    wait_for("writes accepted again after SIGCONT", || raw.cmd(&["SET", "k", "y"]) == "+OK");
+    wait_for("writes accepted again after SIGCONT", || raw.raw(&["SET", "k", "y"]) == "+OK\r\n");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -455,21 +455,21 @@ fn min_replicas_to_write() {
 
 #[test]
 fn read_only_replica_and_expiry_from_master() {
-    let m = Srv::tandem("m", &[]);
-    let r = Srv::tandem("r", &[]);
+    let m = Server::repl_tandem("m", &[]);
+    let r = Server::repl_tandem("r", &[]);
     r.replicaof(&m);
     r.wait_link_up();
-    let mut raw = Raw::connect(r.port);
-    assert_eq!(raw.cmd(&["SET", "x", "y"]), "-READONLY You can't write against a read only replica.");
-    assert_eq!(raw.cmd(&["INCR", "x"]), "-READONLY You can't write against a read only replica.");
+    let mut raw = Conn::connect(r.port);
+    assert_eq!(raw.raw(&["SET", "x", "y"]), "-READONLY You can't write against a read only replica.\r\n");
+    assert_eq!(raw.raw(&["INCR", "x"]), "-READONLY You can't write against a read only replica.\r\n");
 
-    let mut mc = m.conn();
+    let mut mc = m.client();
     // The master expires nothing by itself for now: no DEL can come from it.
     let _: () = q(&mut mc, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
     let _: () = q(&mut mc, &["SET", "keep", "1"]);
     let _: () = q(&mut mc, &["SET", "vol", "v", "PX", "2000"]);
     let set_at = Instant::now();
-    let mut rc = r.conn();
+    let mut rc = r.client();
     wait_for("replica sees the volatile key", || q::<Option<String>>(&mut rc, &["GET", "vol"]).is_some());
     wait_for("the volatile key is logically expired on the replica", || q::<Option<String>>(&mut rc, &["GET", "vol"]).is_none());
     assert!(ms_since(set_at) >= 1950, "replica hid the key after only {} ms", ms_since(set_at));
@@ -489,24 +489,24 @@ fn read_only_replica_and_expiry_from_master() {
 // ---------------------------------------------------------------------------------------
 
 fn check_bad_repl_args(port: u16, who: &str) {
-    let mut raw = Raw::connect(port);
-    assert_eq!(raw.cmd(&["REPLCONF", "foo", "bar"]), "-ERR Unrecognized REPLCONF option: foo", "{}", who);
-    assert_eq!(raw.cmd(&["REPLCONF", "listening-port"]), "-ERR syntax error", "{}", who);
-    assert_eq!(raw.cmd(&["REPLCONF", "listening-port", "1234", "capa"]), "-ERR syntax error", "{}", who);
-    assert_eq!(raw.cmd(&["REPLCONF", "listening-port", "1234"]), "+OK", "{}", who);
-    assert_eq!(raw.cmd(&["REPLCONF", "capa", "eof", "capa", "whatever"]), "+OK", "{}", who);
-    assert_eq!(raw.cmd(&["PSYNC", "abc", "notanumber"]), "-ERR value is not an integer or out of range", "{}", who);
-    assert_eq!(raw.cmd(&["PSYNC", "abc"]), "-ERR wrong number of arguments for 'psync' command", "{}", who);
+    let mut raw = Conn::connect(port);
+    assert_eq!(raw.raw(&["REPLCONF", "foo", "bar"]), "-ERR Unrecognized REPLCONF option: foo\r\n", "{}", who);
+    assert_eq!(raw.raw(&["REPLCONF", "listening-port"]), "-ERR syntax error\r\n", "{}", who);
+    assert_eq!(raw.raw(&["REPLCONF", "listening-port", "1234", "capa"]), "-ERR syntax error\r\n", "{}", who);
+    assert_eq!(raw.raw(&["REPLCONF", "listening-port", "1234"]), "+OK\r\n", "{}", who);
+    assert_eq!(raw.raw(&["REPLCONF", "capa", "eof", "capa", "whatever"]), "+OK\r\n", "{}", who);
+    assert_eq!(raw.raw(&["PSYNC", "abc", "notanumber"]), "-ERR value is not an integer or out of range\r\n", "{}", who);
+    assert_eq!(raw.raw(&["PSYNC", "abc"]), "-ERR wrong number of arguments for 'psync' command\r\n", "{}", who);
     // The connection is still a normal client.
-    assert_eq!(raw.cmd(&["PING"]), "+PONG", "{}", who);
+    assert_eq!(raw.raw(&["PING"]), "+PONG\r\n", "{}", who);
 }
 
 #[test]
 fn bad_replconf_and_psync_arguments() {
-    let m = Srv::tandem("m", &[]);
+    let m = Server::repl_tandem("m", &[]);
     check_bad_repl_args(m.port, "tandem");
     if std::path::Path::new(REDIS_SERVER).exists() {
-        let r = Srv::redis("redis", &[]);
+        let r = Server::repl_redis("redis", &[]);
         check_bad_repl_args(r.port, "real redis (oracle)");
     }
 }
@@ -515,10 +515,10 @@ fn bad_replconf_and_psync_arguments() {
 /// `replica-lazy-flush yes`: the dataset a full sync replaces is freed in the background
 /// (INFO lazyfreed_objects counts its keys); the new one is loaded all the same. Checked with
 /// a redis-server replica too.
-fn replica_lazy_flush_with(r: Srv) {
-    let m = Srv::tandem("m", &[]);
-    let _: () = q(&mut m.conn(), &["SET", "from-master", "1"]);
-    let _: () = q(&mut r.conn(), &["DEBUG", "POPULATE", "1000"]);
+fn replica_lazy_flush_with(r: Server) {
+    let m = Server::repl_tandem("m", &[]);
+    let _: () = q(&mut m.client(), &["SET", "from-master", "1"]);
+    let _: () = q(&mut r.client(), &["DEBUG", "POPULATE", "1000"]);
     r.replicaof(&m);
     r.wait_link_up();
     wait_synced(&m, &[&r]);
@@ -529,14 +529,14 @@ fn replica_lazy_flush_with(r: Srv) {
 
 #[test]
 fn replica_lazy_flush() {
-    replica_lazy_flush_with(Srv::tandem("r", &["--replica-lazy-flush", "yes"]));
-    if have_redis("replica_lazy_flush") {
-        replica_lazy_flush_with(Srv::redis("redis-r", &["--replica-lazy-flush", "yes"]));
+    replica_lazy_flush_with(Server::repl_tandem("r", &["--replica-lazy-flush", "yes"]));
+    if have_redis() {
+        replica_lazy_flush_with(Server::repl_redis("redis-r", &["--replica-lazy-flush", "yes"]));
     }
     // Without it the old keys are freed in place.
-    let m = Srv::tandem("m2", &[]);
-    let r = Srv::tandem("r2", &[]);
-    let _: () = q(&mut r.conn(), &["DEBUG", "POPULATE", "1000"]);
+    let m = Server::repl_tandem("m2", &[]);
+    let r = Server::repl_tandem("r2", &[]);
+    let _: () = q(&mut r.client(), &["DEBUG", "POPULATE", "1000"]);
     r.replicaof(&m);
     r.wait_link_up();
     wait_synced(&m, &[&r]);
@@ -546,23 +546,16 @@ fn replica_lazy_flush() {
 /// A replica that sends commands answering something is disconnected, as Redis 7.0 does:
 /// keyspace commands are refused ("Replica can't interact with the keyspace", counted as
 /// rejected) and never run. Checked on redis-server too.
-fn rogue_replica_disconnected(m: &Srv) {
-    let mut raw = Raw::connect(m.port);
-    raw.send(&["PSYNC", "?", "-1"]);
+fn rogue_replica_disconnected(m: &Server) {
+    let mut raw = Conn::connect(m.port);
+    raw.send_cmd(&["PSYNC", "?", "-1"]);
     let _ = raw_fullsync(&mut raw);
-    raw.send(&["REPLCONF", "ACK", "0"]);
-    raw.send(&["SET", "rogue", "1"]);
-    raw.s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut tmp = [0u8; 4096];
-    loop {
-        match raw.s.read(&mut tmp) {
-            Ok(0) => break,
-            Ok(_) => continue, // PINGs of the stream
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
-            Err(e) => panic!("{}: the rogue replica was not disconnected: {}", m.name, e),
-        }
-    }
-    assert_eq!(q::<Option<String>>(&mut m.conn(), &["GET", "rogue"]), None, "{}", m.name);
+    raw.send_cmd(&["REPLCONF", "ACK", "0"]);
+    raw.send_cmd(&["SET", "rogue", "1"]);
+    // Only PINGs of the stream may come before the close.
+    raw.read_to_close(Duration::from_secs(5));
+    assert!(raw.is_closed(Duration::from_millis(100)), "{}: the rogue replica was not disconnected", m.name);
+    assert_eq!(q::<Option<String>>(&mut m.client(), &["GET", "rogue"]), None, "{}", m.name);
     m.wait_log("Replica generated a reply to command 'set', disconnecting it: id=");
     m.wait_log("== CRITICAL == This master is sending an error to its replica: 'Replica can't interact with the keyspace' after processing the command 'set'");
     let stats = m.info("commandstats");
@@ -573,42 +566,35 @@ fn rogue_replica_disconnected(m: &Srv) {
 
 #[test]
 fn rogue_replica_is_disconnected() {
-    rogue_replica_disconnected(&Srv::tandem("m", &[]));
-    if have_redis("rogue_replica_is_disconnected") {
-        rogue_replica_disconnected(&Srv::redis("redis-m", &[]));
+    rogue_replica_disconnected(&Server::repl_tandem("m", &[]));
+    if have_redis() {
+        rogue_replica_disconnected(&Server::repl_redis("redis-m", &[]));
     }
 }
 
 #[test]
 fn raw_psync_full_resync_payload() {
-    let m = Srv::tandem("m", &[]);
+    let m = Server::repl_tandem("m", &[]);
     workload(&m, "w", 2);
     // With capa eof: diskless framing expected to be accepted either way.
-    let mut raw = Raw::connect(m.port);
-    assert_eq!(raw.cmd(&["REPLCONF", "capa", "eof", "capa", "psync2"]), "+OK");
-    raw.send(&["PSYNC", "?", "-1"]);
+    let mut raw = Conn::connect(m.port);
+    assert_eq!(raw.raw(&["REPLCONF", "capa", "eof", "capa", "psync2"]), "+OK\r\n");
+    raw.send_cmd(&["PSYNC", "?", "-1"]);
     let (id, off, rdb, _eof) = raw_fullsync(&mut raw);
     assert_eq!(id, m.replid());
     assert!(off >= 0);
-    check_rdb(&rdb, m.dir_path(), "eof.rdb");
+    check_rdb(&rdb, m.dir(), "eof.rdb");
     // Without capa eof the payload must be length-prefixed (a pre-EOF replica cannot parse
     // the EOF framing).
-    let mut raw2 = Raw::connect(m.port);
-    raw2.send(&["PSYNC", "?", "-1"]);
+    let mut raw2 = Conn::connect(m.port);
+    raw2.send_cmd(&["PSYNC", "?", "-1"]);
     let (id2, _off2, rdb2, eof2) = raw_fullsync(&mut raw2);
     assert_eq!(id2, id);
     assert!(!eof2, "EOF framing sent to a replica without capa eof");
-    check_rdb(&rdb2, m.dir_path(), "len.rdb");
+    check_rdb(&rdb2, m.dir(), "len.rdb");
     // The stream follows: a write shows up on the raw replica.
-    let _: () = q(&mut m.conn(), &["SET", "after-sync", "1"]);
-    let deadline = Instant::now() + WAIT;
-    while !String::from_utf8_lossy(&raw2.buf).contains("after-sync") {
-        assert!(Instant::now() < deadline, "the live stream did not follow the RDB: {:?}", String::from_utf8_lossy(&raw2.buf));
-        let mut tmp = [0u8; 4096];
-        let n = raw2.s.read(&mut tmp).unwrap();
-        assert!(n > 0);
-        raw2.buf.extend_from_slice(&tmp[..n]);
-    }
+    let _: () = q(&mut m.client(), &["SET", "after-sync", "1"]);
+    raw2.until_suffix(b"after-sync");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -731,7 +717,7 @@ fn corrupt_rdb_from_master_keeps_data_and_retries() {
     bad_crc.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
     let fake = FakeMaster::start(vec![garbage, bad_crc]);
 
-    let t = Srv::tandem("t", &[]);
+    let t = Server::repl_tandem("t", &[]);
     workload(&t, "mine", 2);
     let before = dataset(&t, 2);
     let digest = t.digest();
@@ -744,7 +730,7 @@ fn corrupt_rdb_from_master_keeps_data_and_retries() {
     // Old data kept, nothing of the corrupt payloads applied.
     assert_eq!(dataset(&t, 2), before);
     assert_eq!(t.digest(), digest);
-    assert_eq!(q::<Option<String>>(&mut t.conn(), &["GET", "fake"]), None);
+    assert_eq!(q::<Option<String>>(&mut t.client(), &["GET", "fake"]), None);
     t.replicaof_no_one();
     assert_eq!(dataset(&t, 2), before);
 }
@@ -755,13 +741,13 @@ fn corrupt_rdb_from_master_keeps_data_and_retries() {
 
 #[test]
 fn replica_restart_continues_partially() {
-    let m = Srv::tandem("m", &[]);
-    let r = Srv::tandem("r", &[]);
+    let m = Server::repl_tandem("m", &[]);
+    let r = Server::repl_tandem("r", &[]);
     r.replicaof(&m);
     workload(&m, "w", 2);
     r.wait_link_up();
     wait_synced(&m, &[&r]);
-    let _: () = q(&mut r.conn(), &["SAVE"]);
+    let _: () = q(&mut r.client(), &["SAVE"]);
     let full0 = stat(&m, "sync_full");
     let pok0 = stat(&m, "sync_partial_ok");
     let mport = m.port.to_string();
@@ -780,8 +766,8 @@ fn replica_restart_continues_partially() {
 
 #[test]
 fn repl_timeout_both_sides() {
-    let m = Srv::tandem("m", &["--repl-timeout", "2", "--repl-ping-replica-period", "1"]);
-    let r = Srv::tandem("r", &["--repl-timeout", "2"]);
+    let m = Server::repl_tandem("m", &["--repl-timeout", "2", "--repl-ping-replica-period", "1"]);
+    let r = Server::repl_tandem("r", &["--repl-timeout", "2"]);
     r.replicaof(&m);
     r.wait_link_up();
     workload(&m, "w", 1);
@@ -824,18 +810,18 @@ fn repl_timeout_both_sides() {
 /// but still leaves the master's expired keys to the master's DEL.
 #[test]
 fn writable_replica_expires_its_own_keys() {
-    let m = Srv::tandem("m", &[]);
-    let r = Srv::tandem("r", &["--replica-read-only", "no"]);
+    let m = Server::repl_tandem("m", &[]);
+    let r = Server::repl_tandem("r", &["--replica-read-only", "no"]);
     r.replicaof(&m);
     r.wait_link_up();
-    let mut rc = r.conn();
+    let mut rc = r.client();
     let _: () = q(&mut rc, &["SET", "own", "1", "PX", "200"]);
     let _: () = q(&mut rc, &["SET", "forever", "1"]);
     assert_eq!(q::<i64>(&mut rc, &["DBSIZE"]), 2);
     wait_for("the replica's own volatile key is deleted", || q::<i64>(&mut rc, &["DBSIZE"]) == 1);
     assert_eq!(q::<Option<String>>(&mut rc, &["GET", "forever"]).as_deref(), Some("1"));
     // An expired key overwritten by a replica client becomes a new key without the old TTL.
-    let mut mc = m.conn();
+    let mut mc = m.client();
     let _: () = q(&mut mc, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
     let _: () = q(&mut mc, &["SET", "fromm", "5", "PX", "50"]);
     wait_for("the master's key reaches the replica", || q::<i64>(&mut rc, &["DBSIZE"]) == 2);

@@ -4,9 +4,9 @@
 //! closes the connection). Each case runs on tandem and on real redis-server, with the same
 //! bytes expected from both.
 
-mod common;
+mod support;
 
-use common::*;
+use support::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -41,27 +41,27 @@ fn conn_from(from: &str, port: u16) -> Conn {
 fn debug_and_module_refused_by_default() {
     for s in pair(&[]) {
         let mut c = s.conn();
-        let who = &s.program;
-        assert_eq!(c.raw_s(&["DEBUG", "SLEEP", "0"]), DEBUG_DENIED, "{}", who);
-        assert_eq!(c.raw_s(&["debug", "populate", "1000000"]), DEBUG_DENIED, "{}", who);
-        assert_eq!(c.raw_s(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), DEBUG_DENIED, "{}", who);
-        assert_eq!(c.raw_s(&["DEBUG", "RELOAD"]), DEBUG_DENIED, "{}", who);
+        let who = &s.name;
+        assert_eq!(c.raw(&["DEBUG", "SLEEP", "0"]), DEBUG_DENIED, "{}", who);
+        assert_eq!(c.raw(&["debug", "populate", "1000000"]), DEBUG_DENIED, "{}", who);
+        assert_eq!(c.raw(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), DEBUG_DENIED, "{}", who);
+        assert_eq!(c.raw(&["DEBUG", "RELOAD"]), DEBUG_DENIED, "{}", who);
         assert_eq!(c.cmd(&["DBSIZE"]).int(), 0, "{}: DEBUG POPULATE must not have run", who);
         // The arity check comes first, as in Redis.
-        assert_eq!(c.raw_s(&["DEBUG"]), "-ERR wrong number of arguments for 'debug' command\r\n", "{}", who);
+        assert_eq!(c.raw(&["DEBUG"]), "-ERR wrong number of arguments for 'debug' command\r\n", "{}", who);
         // Inside MULTI the refusal dooms the transaction.
-        assert_eq!(c.raw_s(&["MULTI"]), "+OK\r\n");
-        assert_eq!(c.raw_s(&["DEBUG", "SLEEP", "0"]), DEBUG_DENIED, "{}", who);
-        assert_eq!(c.raw_s(&["EXEC"]), "-EXECABORT Transaction discarded because of previous errors.\r\n", "{}", who);
-        assert_eq!(c.raw_s(&["MODULE", "LOAD", "/nonexistent.so"]), MODULE_DENIED, "{}", who);
-        assert_eq!(c.raw_s(&["MODULE", "LOADEX", "/nonexistent.so"]), MODULE_DENIED, "{}", who);
-        assert_eq!(c.raw_s(&["MODULE", "UNLOAD", "x"]), MODULE_DENIED, "{}", who);
-        assert_eq!(c.raw_s(&["MODULE", "LIST"]), "*0\r\n", "{}", who);
-        assert_eq!(c.raw_s(&["MODULE", "LOAD"]), "-ERR wrong number of arguments for 'module|load' command\r\n", "{}", who);
-        assert_eq!(c.raw_s(&["MODULE", "FOO"]), "-ERR unknown subcommand 'FOO'. Try MODULE HELP.\r\n", "{}", who);
+        assert_eq!(c.raw(&["MULTI"]), "+OK\r\n");
+        assert_eq!(c.raw(&["DEBUG", "SLEEP", "0"]), DEBUG_DENIED, "{}", who);
+        assert_eq!(c.raw(&["EXEC"]), "-EXECABORT Transaction discarded because of previous errors.\r\n", "{}", who);
+        assert_eq!(c.raw(&["MODULE", "LOAD", "/nonexistent.so"]), MODULE_DENIED, "{}", who);
+        assert_eq!(c.raw(&["MODULE", "LOADEX", "/nonexistent.so"]), MODULE_DENIED, "{}", who);
+        assert_eq!(c.raw(&["MODULE", "UNLOAD", "x"]), MODULE_DENIED, "{}", who);
+        assert_eq!(c.raw(&["MODULE", "LIST"]), "*0\r\n", "{}", who);
+        assert_eq!(c.raw(&["MODULE", "LOAD"]), "-ERR wrong number of arguments for 'module|load' command\r\n", "{}", who);
+        assert_eq!(c.raw(&["MODULE", "FOO"]), "-ERR unknown subcommand 'FOO'. Try MODULE HELP.\r\n", "{}", who);
         // Settable only at start.
         assert_eq!(
-            c.raw_s(&["CONFIG", "SET", "enable-debug-command", "yes"]),
+            c.raw(&["CONFIG", "SET", "enable-debug-command", "yes"]),
             "-ERR CONFIG SET failed (possibly related to argument 'enable-debug-command') - can't set immutable config\r\n",
             "{}",
             who
@@ -74,34 +74,34 @@ fn debug_refused_before_authentication() {
     for s in pair(&["--requirepass", "secret"]) {
         let mut c = s.conn();
         // Redis checks protection right after the arity, before NOAUTH.
-        assert_eq!(c.raw_s(&["DEBUG", "SLEEP", "0"]), DEBUG_DENIED, "{}", s.program);
-        assert_eq!(c.raw_s(&["GET", "k"]), "-NOAUTH Authentication required.\r\n", "{}", s.program);
+        assert_eq!(c.raw(&["DEBUG", "SLEEP", "0"]), DEBUG_DENIED, "{}", s.name);
+        assert_eq!(c.raw(&["GET", "k"]), "-NOAUTH Authentication required.\r\n", "{}", s.name);
     }
     for s in pair(&["--requirepass", "secret", "--enable-debug-command", "yes"]) {
         let mut c = s.conn();
-        assert_eq!(c.raw_s(&["DEBUG", "SLEEP", "0"]), "-NOAUTH Authentication required.\r\n", "{}", s.program);
+        assert_eq!(c.raw(&["DEBUG", "SLEEP", "0"]), "-NOAUTH Authentication required.\r\n", "{}", s.name);
     }
 }
 
 #[test]
 fn debug_yes_and_local() {
     for s in pair(&["--enable-debug-command", "yes", "--protected-mode", "no"]) {
-        assert_eq!(conn_from("127.0.0.2", s.port).raw_s(&["DEBUG", "SLEEP", "0"]), "+OK\r\n", "{}", s.program);
+        assert_eq!(conn_from("127.0.0.2", s.port).raw(&["DEBUG", "SLEEP", "0"]), "+OK\r\n", "{}", s.name);
     }
     let dir = TempDir::new("unixsock");
     let kinds: &[Kind] = if have_redis() { &[Kind::Tandem, Kind::Redis] } else { &[Kind::Tandem] };
     for (i, kind) in kinds.iter().enumerate() {
         let sock = dir.path().join(format!("s{}.sock", i));
         let sock_s = sock.to_str().unwrap();
-        let s = Server::start(*kind, None, &["--enable-debug-command", "local", "--enable-module-command", "local", "--protected-mode", "no", "--unixsocket", sock_s]);
-        let who = &s.program;
+        let s = Server::start(*kind, &["--enable-debug-command", "local", "--enable-module-command", "local", "--protected-mode", "no", "--unixsocket", sock_s]);
+        let who = &s.name;
         // 127.0.0.1 is local; 127.0.0.2, although loopback, is not (Redis's islocalClient).
-        assert_eq!(s.conn().raw_s(&["DEBUG", "SLEEP", "0"]), "+OK\r\n", "{}", who);
+        assert_eq!(s.conn().raw(&["DEBUG", "SLEEP", "0"]), "+OK\r\n", "{}", who);
         let mut far = conn_from("127.0.0.2", s.port);
-        assert_eq!(far.raw_s(&["DEBUG", "SLEEP", "0"]), DEBUG_DENIED, "{}", who);
-        assert_eq!(far.raw_s(&["MODULE", "UNLOAD", "x"]), MODULE_DENIED, "{}", who);
+        assert_eq!(far.raw(&["DEBUG", "SLEEP", "0"]), DEBUG_DENIED, "{}", who);
+        assert_eq!(far.raw(&["MODULE", "UNLOAD", "x"]), MODULE_DENIED, "{}", who);
         assert_eq!(
-            s.conn().raw_s(&["MODULE", "UNLOAD", "x"]),
+            s.conn().raw(&["MODULE", "UNLOAD", "x"]),
             "-ERR Error unloading module: no such module with that name\r\n",
             "{}",
             who
@@ -120,13 +120,13 @@ fn debug_yes_and_local() {
 fn protected_configs_follow_enable_protected_configs() {
     let refused = "-ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config\r\n";
     for s in pair(&[]) {
-        let dir = s.dir.path().to_str().unwrap().to_string();
-        assert_eq!(s.conn().raw_s(&["CONFIG", "SET", "dir", &dir]), refused, "{}", s.program);
+        let dir = s.dir().to_str().unwrap().to_string();
+        assert_eq!(s.conn().raw(&["CONFIG", "SET", "dir", &dir]), refused, "{}", s.name);
     }
     for s in pair(&["--enable-protected-configs", "local", "--protected-mode", "no"]) {
-        let dir = s.dir.path().to_str().unwrap().to_string();
-        assert_eq!(conn_from("127.0.0.2", s.port).raw_s(&["CONFIG", "SET", "dir", &dir]), refused, "{}", s.program);
-        assert_eq!(s.conn().raw_s(&["CONFIG", "SET", "dir", &dir]), "+OK\r\n", "{}", s.program);
+        let dir = s.dir().to_str().unwrap().to_string();
+        assert_eq!(conn_from("127.0.0.2", s.port).raw(&["CONFIG", "SET", "dir", &dir]), refused, "{}", s.name);
+        assert_eq!(s.conn().raw(&["CONFIG", "SET", "dir", &dir]), "+OK\r\n", "{}", s.name);
     }
 }
 
@@ -135,7 +135,7 @@ const ATTACK: &str = "Possible SECURITY ATTACK detected. It looks like somebody 
 #[test]
 fn http_post_and_host_close_the_connection() {
     for s in pair(&["--requirepass", "pw"]) {
-        let who = &s.program;
+        let who = &s.name;
         let cases: &[&[u8]] = &[
             // An HTTP request: nothing answered, connection closed (even unauthenticated).
             b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 14\r\n\r\n*1\r\n$4\r\nPING\r\n",
@@ -151,11 +151,11 @@ fn http_post_and_host_close_the_connection() {
             assert_eq!(c.read_to_close(Duration::from_secs(5)), b"", "{}: {:?}", who, String::from_utf8_lossy(bytes));
         }
         let mut c = s.conn();
-        assert_eq!(c.raw_s(&["AUTH", "pw"]), "+OK\r\n");
-        assert_eq!(c.raw_s(&["MGET", "before", "after", "queued"]), "*3\r\n$1\r\n1\r\n$-1\r\n$-1\r\n", "{}", who);
+        assert_eq!(c.raw(&["AUTH", "pw"]), "+OK\r\n");
+        assert_eq!(c.raw(&["MGET", "before", "after", "queued"]), "*3\r\n$1\r\n1\r\n$-1\r\n$-1\r\n", "{}", who);
         // Logged once a minute at most.
         std::thread::sleep(Duration::from_millis(200));
-        assert_eq!(s.log().matches(ATTACK).count(), 1, "{}: {}", who, s.log());
+        assert_eq!(s.log_text().matches(ATTACK).count(), 1, "{}: {}", who, s.log_text());
     }
 }
 
@@ -165,9 +165,9 @@ fn protected_mode_local_means_127_0_0_1() {
         // 127.0.0.2 is loopback but not local to Redis: protected mode refuses it.
         let got = conn_from("127.0.0.2", s.port).read_to_close(Duration::from_secs(5));
         let got = String::from_utf8_lossy(&got).into_owned();
-        assert!(got.starts_with("-DENIED Redis is running in protected mode"), "{}: {}", s.program, got);
-        assert!(got.contains("4) Setup a an authentication password for the default user."), "{}: {}", s.program, got);
-        assert_eq!(s.conn().raw_s(&["PING"]), "+PONG\r\n");
+        assert!(got.starts_with("-DENIED Redis is running in protected mode"), "{}: {}", s.name, got);
+        assert!(got.contains("4) Setup a an authentication password for the default user."), "{}: {}", s.name, got);
+        assert_eq!(s.conn().raw(&["PING"]), "+PONG\r\n");
     }
 }
 
@@ -223,21 +223,21 @@ fn debug_from_master_stream_is_refused() {
     let kinds: &[Kind] = if have_redis() { &[Kind::Tandem, Kind::Redis] } else { &[Kind::Tandem] };
     for kind in kinds {
         let (port, _h) = rogue_master(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$2\r\n30\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n");
-        let s = Server::start(*kind, None, &["--replicaof", "127.0.0.1", &port.to_string()]);
+        let s = Server::start(*kind, &["--replicaof", "127.0.0.1", &port.to_string()]);
         let t = std::time::Instant::now();
         let mut c = s.conn();
         loop {
             if c.cmd(&["GET", "k"]) == Reply::Bulk(b"v".to_vec()) {
                 break;
             }
-            assert!(t.elapsed() < Duration::from_secs(10), "{}: the master's DEBUG SLEEP 30 ran", s.program);
+            assert!(t.elapsed() < Duration::from_secs(10), "{}: the master's DEBUG SLEEP 30 ran", s.name);
             std::thread::sleep(Duration::from_millis(20));
         }
-        let log = s.log();
+        let log = s.log_text();
         assert!(
             log.contains("== CRITICAL == This replica is sending an error to its master: 'DEBUG command not allowed."),
             "{}: {}",
-            s.program,
+            s.name,
             log
         );
     }

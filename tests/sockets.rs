@@ -3,8 +3,8 @@
 //! queue is `tcp-backlog` long, the process exits promptly after "ready to exit", and a
 //! `temp-<pid>.rdb` left by a killed save is cleaned up at start.
 
-mod common;
-use common::*;
+mod support;
+use support::*;
 use std::time::{Duration, Instant};
 
 /// A replica coming back after REPLICAOF NO ONE asks with its new replid: a full sync, served
@@ -170,7 +170,7 @@ fn listen_queue_is_tcp_backlog() {
         }
         let got = handshakes_while_stopped(&t, 300);
         assert_eq!(got, (want + 1).min(300), "handshakes completed while tandem {:?} was stopped", args);
-        assert_eq!(t.conn().raw_s(&["PING"]), "+PONG\r\n");
+        assert_eq!(t.conn().raw(&["PING"]), "+PONG\r\n");
         if have_redis() {
             let r = Server::redis(args);
             let theirs = handshakes_while_stopped(&r, 300);
@@ -190,7 +190,7 @@ fn unix_socket_listen_queue_is_tcp_backlog() {
         let dir = TempDir::new("unixsock");
         let path = dir.path().join("s.sock");
         let p = path.to_string_lossy().into_owned();
-        let s = Server::start(kind, None, &["--unixsocket", &p, "--tcp-backlog", "40"]);
+        let s = Server::start(kind, &["--unixsocket", &p, "--tcp-backlog", "40"]);
         s.signal("STOP");
         let mut open = Vec::new();
         for _ in 0..200 {
@@ -224,21 +224,19 @@ fn exit_latency(s: &mut Server, trigger: impl FnOnce(&Server)) -> (Duration, Dur
     trigger(s);
     let mut ready: Option<Instant> = None;
     let deadline = t0 + Duration::from_secs(10);
-    let child = s.child.as_mut().expect("running");
     let code = loop {
-        if ready.is_none() && std::fs::read_to_string(&s.log_path).unwrap_or_default().contains("ready to exit") {
+        if ready.is_none() && s.log_text().contains("ready to exit") {
             ready = Some(Instant::now());
         }
-        if let Some(st) = child.try_wait().unwrap() {
-            break st.code();
+        if let Some(code) = s.exited() {
+            break code;
         }
-        assert!(Instant::now() < deadline, "no exit within 10 s; log:\n{}", s.log());
+        assert!(Instant::now() < deadline, "no exit within 10 s; log:\n{}", s.log_text());
         std::thread::sleep(Duration::from_millis(2));
     };
     let now = Instant::now();
-    s.child = None;
-    assert_eq!(code, Some(0), "log:\n{}", s.log());
-    assert!(s.log().contains("ready to exit"), "{}", s.log());
+    assert_eq!(code, Some(0), "log:\n{}", s.log_text());
+    assert!(s.log_text().contains("ready to exit"), "{}", s.log_text());
     (now - t0, now - ready.unwrap_or(now))
 }
 
@@ -246,7 +244,7 @@ fn exit_latency(s: &mut Server, trigger: impl FnOnce(&Server)) -> (Duration, Dur
 /// situations the exit path has to close. `sleeping`: a client is in `DEBUG SLEEP 3` when
 /// the shutdown comes (the keyspace is busy).
 fn busy(kind: Kind, with_replica: bool, sleeping: bool) -> (Server, Option<Server>, Vec<Conn>) {
-    let s = Server::start(kind, None, &["--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes"]);
+    let s = Server::start(kind, &["--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes"]);
     let mut c = s.conn();
     for i in 0..100 {
         c.cmd(&["SET", &format!("k{}", i), "v"]);
@@ -254,7 +252,7 @@ fn busy(kind: Kind, with_replica: bool, sleeping: bool) -> (Server, Option<Serve
     let mut conns = vec![c];
     for _ in 0..3 {
         let mut c = s.conn();
-        assert_eq!(c.raw_s(&["PING"]), "+PONG\r\n");
+        assert_eq!(c.raw(&["PING"]), "+PONG\r\n");
         conns.push(c);
     }
     let mut b = s.conn();
@@ -295,15 +293,15 @@ fn exits_promptly_after_ready_to_exit() {
                     "{:?} {} (replica: {}, DEBUG SLEEP running: {}): exited {:?} after the request, {:?} after \"ready to exit\"",
                     kind, how, with_replica, sleeping, total, linger
                 );
-                assert!(linger < Duration::from_millis(500), "{:?} lingered {:?} after ready to exit; log:\n{}", kind, linger, s.log());
+                assert!(linger < Duration::from_millis(500), "{:?} lingered {:?} after ready to exit; log:\n{}", kind, linger, s.log_text());
                 if kind == Kind::Tandem {
-                    assert!(total < Duration::from_millis(500), "{} took {:?} to exit; log:\n{}", how, total, s.log());
+                    assert!(total < Duration::from_millis(500), "{} took {:?} to exit; log:\n{}", how, total, s.log_text());
                 }
                 // The replica's own exit, its master gone.
                 if let Some(mut r) = replica {
                     let (total, linger) = exit_latency(&mut r, |r| r.signal("TERM"));
                     eprintln!("  its tandem replica, SIGTERM: exited {:?} after the signal, {:?} after \"ready to exit\"", total, linger);
-                    assert!(total < Duration::from_millis(500), "replica took {:?} to exit; log:\n{}", total, r.log());
+                    assert!(total < Duration::from_millis(500), "replica took {:?} to exit; log:\n{}", total, r.log_text());
                 }
             }
         }
@@ -331,7 +329,7 @@ fn stale_temp_rdb_removed_at_start_live_ones_kept() {
     }
     let d = dir.path().to_string_lossy().into_owned();
     let s = Server::tandem(&["--dir", &d]);
-    let log = s.log();
+    let log = s.log_text();
     let _ = live.kill();
     let _ = live.wait();
     assert!(!stale.exists(), "stale temp file of dead pid {} still there; log:\n{}", dead, log);
@@ -344,37 +342,37 @@ fn stale_temp_rdb_removed_at_start_live_ones_kept() {
 fn failed_save_removes_its_temp_file() {
     let s = Server::tandem(&[]);
     // dump.rdb is a non-empty directory: the rename of the temp file fails.
-    std::fs::create_dir_all(s.dir.path().join("dump.rdb").join("x")).unwrap();
-    let tmp = s.dir.path().join(format!("temp-{}.rdb", s.pid()));
+    std::fs::create_dir_all(s.dir().join("dump.rdb").join("x")).unwrap();
+    let tmp = s.dir().join(format!("temp-{}.rdb", s.pid()));
     let mut c = s.conn();
     c.cmd(&["SET", "k", "v"]);
-    assert!(c.raw_s(&["SAVE"]).starts_with("-ERR"));
+    assert!(c.raw(&["SAVE"]).starts_with("-ERR"));
     assert!(!tmp.exists(), "SAVE left {}", tmp.display());
-    assert_eq!(c.raw_s(&["BGSAVE"]), "+Background saving started\r\n");
+    assert_eq!(c.raw(&["BGSAVE"]), "+Background saving started\r\n");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !s.log().contains("Background saving error") && Instant::now() < deadline {
+    while !s.log_text().contains("Background saving error") && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!tmp.exists(), "BGSAVE left {}", tmp.display());
-    assert!(s.log().contains("Removed the temp RDB file"), "{}", s.log());
+    assert!(s.log_text().contains("Removed the temp RDB file"), "{}", s.log_text());
 }
 
 #[test]
 fn shutdown_during_bgsave_removes_the_temp_file() {
     let mut s = Server::tandem(&["--rdb-key-save-delay", "100000"]);
-    let tmp = s.dir.path().join(format!("temp-{}.rdb", s.pid()));
+    let tmp = s.dir().join(format!("temp-{}.rdb", s.pid()));
     let mut c = s.conn();
     for i in 0..100 {
         c.cmd(&["SET", &format!("k{}", i), "v"]);
     }
-    assert_eq!(c.raw_s(&["BGSAVE"]), "+Background saving started\r\n");
+    assert_eq!(c.raw(&["BGSAVE"]), "+Background saving started\r\n");
     let deadline = Instant::now() + Duration::from_secs(5);
     while !tmp.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(tmp.exists(), "BGSAVE did not start writing {}", tmp.display());
     c.send(&encode_str(&["SHUTDOWN", "NOSAVE"]));
-    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0), "{}", s.log());
+    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0), "{}", s.log_text());
     assert!(!tmp.exists(), "the aborted BGSAVE left {}", tmp.display());
-    assert!(s.log().contains("Removed the temp RDB file"), "{}", s.log());
+    assert!(s.log_text().contains("Removed the temp RDB file"), "{}", s.log_text());
 }

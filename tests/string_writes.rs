@@ -4,11 +4,9 @@
 //! change counter are Redis's. A copy per call made 20,000 appends of 1 KB take minutes
 //! (every reply here must come within the 10 s read timeout).
 
-mod common;
-#[path = "repl_common/mod.rs"]
-mod repl_common;
+mod support;
 
-use common::*;
+use support::*;
 use std::io::Write;
 
 /// Sends `n` pipelined copies of `cmd` (in chunks) and checks every reply with `check`.
@@ -20,7 +18,7 @@ fn pipeline(c: &mut Conn, cmds: &[Vec<u8>], check: impl Fn(usize, &[u8])) {
         }
         c.w.write_all(&buf).unwrap();
         for i in 0..chunk.len() {
-            let r = c.read_raw();
+            let r = c.reply_bytes();
             check(chunk_no * 1000 + i, &r);
         }
     }
@@ -39,7 +37,7 @@ fn large_values_grow_in_place() {
     let cmds = vec![append; 20_000];
     pipeline(&mut c, &cmds, |i, r| assert_eq!(r, format!(":{}\r\n", (i + 1) * 1024).as_bytes()));
     assert_eq!(c.cmd(&["STRLEN", "k"]).int(), 20_000 * 1024);
-    assert_eq!(c.raw_s(&["GETRANGE", "k", "-3", "-1"]), "$3\r\naaa\r\n");
+    assert_eq!(c.raw(&["GETRANGE", "k", "-3", "-1"]), "$3\r\naaa\r\n");
     // 200 SETBITs spread over a 16 MB bitmap, then 200 SETRANGEs in a 64 MB string.
     assert_eq!(c.cmd(&["SETBIT", "bm", &(16 * 1024 * 1024 * 8 - 1).to_string(), "1"]).int(), 0);
     let bits: Vec<Vec<u8>> = (0..200u64).map(|i| encode_str(&["SETBIT", "bm", &(i * 671_087).to_string(), "1"])).collect();
@@ -48,8 +46,8 @@ fn large_values_grow_in_place() {
     assert_eq!(c.cmd(&["SETRANGE", "s", &(64 * 1024 * 1024 - 1).to_string(), "z"]).int(), 64 * 1024 * 1024);
     let ranges: Vec<Vec<u8>> = (0..200u64).map(|i| encode_str(&["SETRANGE", "s", &(i * 300_000).to_string(), "hello"])).collect();
     pipeline(&mut c, &ranges, |_, r| assert_eq!(r, format!(":{}\r\n", 64 * 1024 * 1024).as_bytes()));
-    assert_eq!(c.raw_s(&["GETRANGE", "s", "59700000", "59700004"]), "$5\r\nhello\r\n");
-    assert_eq!(c.raw_s(&["OBJECT", "ENCODING", "k"]), "$3\r\nraw\r\n");
+    assert_eq!(c.raw(&["GETRANGE", "s", "59700000", "59700004"]), "$5\r\nhello\r\n");
+    assert_eq!(c.raw(&["OBJECT", "ENCODING", "k"]), "$3\r\nraw\r\n");
     let took = started.elapsed();
     assert!(took < std::time::Duration::from_secs(30), "in-place writes took {:?}", took);
 }
@@ -104,7 +102,7 @@ fn same_as_redis() {
     let run = |s: &Server| -> (Vec<String>, String) {
         let mut c = s.conn();
         let before: i64 = c.info_field("persistence", "rdb_changes_since_last_save").unwrap().parse().unwrap();
-        let replies = script.iter().map(|cmd| c.raw_s(cmd)).collect();
+        let replies = script.iter().map(|cmd| c.raw(cmd)).collect();
         let after: i64 = c.info_field("persistence", "rdb_changes_since_last_save").unwrap().parse().unwrap();
         (replies, (after - before).to_string())
     };
@@ -126,13 +124,13 @@ fn watch_sees_in_place_changes() {
     for write in [&["APPEND", "w", "x"][..], &["SETRANGE", "w", "0", "y"], &["SETBIT", "w", "0", "1"]] {
         let mut a = s.conn();
         let mut b = s.conn();
-        assert_eq!(a.raw_s(&["SET", "w", "v"]), "+OK\r\n");
-        assert_eq!(a.raw_s(&["SETBIT", "w", "0", "0"]), ":0\r\n");
-        assert_eq!(a.raw_s(&["WATCH", "w"]), "+OK\r\n");
+        assert_eq!(a.raw(&["SET", "w", "v"]), "+OK\r\n");
+        assert_eq!(a.raw(&["SETBIT", "w", "0", "0"]), ":0\r\n");
+        assert_eq!(a.raw(&["WATCH", "w"]), "+OK\r\n");
         b.cmd(write);
-        assert_eq!(a.raw_s(&["MULTI"]), "+OK\r\n");
-        assert_eq!(a.raw_s(&["PING"]), "+QUEUED\r\n");
-        assert_eq!(a.raw_s(&["EXEC"]), "*-1\r\n", "WATCH missed {:?}", write);
+        assert_eq!(a.raw(&["MULTI"]), "+OK\r\n");
+        assert_eq!(a.raw(&["PING"]), "+QUEUED\r\n");
+        assert_eq!(a.raw(&["EXEC"]), "*-1\r\n", "WATCH missed {:?}", write);
     }
 }
 
@@ -140,9 +138,8 @@ fn watch_sees_in_place_changes() {
 /// snapshot holds the value as of its offset, the stream carries the rest.
 #[test]
 fn snapshot_during_in_place_writes() {
-    use repl_common::{wait_synced, Srv};
-    let master = Srv::tandem("sw-master", &[]);
-    let replica = Srv::tandem("sw-replica", &[]);
+    let master = Server::repl_tandem("sw-master", &[]);
+    let replica = Server::repl_tandem("sw-replica", &[]);
     let mut c = Conn::connect(master.port);
     let chunk = vec![b'q'; 4096];
     let mut model: Vec<u8> = Vec::new();
@@ -158,7 +155,7 @@ fn snapshot_during_in_place_writes() {
         c.send(&encode_str(&["SETBIT", "bits", &bit.to_string(), "1"]));
         bits[(bit / 8) as usize] |= 1 << (7 - bit % 8);
         for _ in 0..3 {
-            let r = c.read_raw();
+            let r = c.reply_bytes();
             assert!(r[0] == b':', "{:?}", String::from_utf8_lossy(&r));
         }
     };

@@ -1,7 +1,7 @@
 //! String commands, byte-exact, against the real binary (and checked against redis-server).
 
-mod common;
-use common::*;
+mod support;
+use support::*;
 
 #[test]
 fn get_set_basics_and_errors() {
@@ -65,15 +65,15 @@ fn set_absolute_expiry_exat_pxat() {
     let mut c = s.conn();
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let at_s = now_ms / 1000 + 1000;
-    assert_eq!(c.raw_s(&["SET", "a", "1", "EXAT", &at_s.to_string()]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["EXPIRETIME", "a"]), format!(":{}\r\n", at_s));
+    assert_eq!(c.raw(&["SET", "a", "1", "EXAT", &at_s.to_string()]), "+OK\r\n");
+    assert_eq!(c.raw(&["EXPIRETIME", "a"]), format!(":{}\r\n", at_s));
     let at_ms = now_ms + 500_000;
-    assert_eq!(c.raw_s(&["SET", "b", "1", "PXAT", &at_ms.to_string()]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["PEXPIRETIME", "b"]), format!(":{}\r\n", at_ms));
+    assert_eq!(c.raw(&["SET", "b", "1", "PXAT", &at_ms.to_string()]), "+OK\r\n");
+    assert_eq!(c.raw(&["PEXPIRETIME", "b"]), format!(":{}\r\n", at_ms));
     // An absolute time in the past: the key is set and immediately gone.
-    assert_eq!(c.raw_s(&["SET", "c", "1", "PXAT", "1"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["GET", "c"]), "$-1\r\n");
-    assert_eq!(c.raw_s(&["EXISTS", "c"]), ":0\r\n");
+    assert_eq!(c.raw(&["SET", "c", "1", "PXAT", "1"]), "+OK\r\n");
+    assert_eq!(c.raw(&["GET", "c"]), "$-1\r\n");
+    assert_eq!(c.raw(&["EXISTS", "c"]), ":0\r\n");
 }
 
 #[test]
@@ -228,7 +228,7 @@ fn binary_safe_values() {
 fn redis_crate_client_works() {
     use redis::Commands;
     let s = Server::tandem(&[]);
-    let mut con = s.redis_client();
+    let mut con = s.client();
     let _: () = con.set("rk", 42).unwrap();
     let v: i64 = con.get("rk").unwrap();
     assert_eq!(v, 42);

@@ -1,7 +1,7 @@
 //! MULTI/EXEC/DISCARD/WATCH.
 
-mod common;
-use common::*;
+mod support;
+use support::*;
 use std::time::Duration;
 
 #[test]
@@ -73,10 +73,10 @@ fn execabort_after_queue_errors() {
 fn exec_without_auth_is_execabort() {
     let s = Server::tandem(&["--requirepass", "pw"]);
     let mut c = s.conn();
-    assert_eq!(c.raw_s(&["EXEC"]), "-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r\n");
+    assert_eq!(c.raw(&["EXEC"]), "-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r\n");
     if have_redis() {
         let r = Server::redis(&["--requirepass", "pw"]);
-        assert_eq!(r.conn().raw_s(&["EXEC"]), "-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r\n");
+        assert_eq!(r.conn().raw(&["EXEC"]), "-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r\n");
     }
 }
 
@@ -85,44 +85,44 @@ fn watch_conflict_from_another_connection() {
     let s = Server::tandem(&[]);
     let mut c1 = s.conn();
     let mut c2 = s.conn();
-    assert_eq!(c1.raw_s(&["SET", "w", "1"]), "+OK\r\n");
-    assert_eq!(c1.raw_s(&["WATCH", "w"]), "+OK\r\n");
-    assert_eq!(c2.raw_s(&["SET", "w", "2"]), "+OK\r\n");
-    assert_eq!(c1.raw_s(&["MULTI"]), "+OK\r\n");
-    assert_eq!(c1.raw_s(&["SET", "w", "3"]), "+QUEUED\r\n");
-    assert_eq!(c1.raw_s(&["EXEC"]), "*-1\r\n");
-    assert_eq!(c1.raw_s(&["GET", "w"]), "$1\r\n2\r\n");
+    assert_eq!(c1.raw(&["SET", "w", "1"]), "+OK\r\n");
+    assert_eq!(c1.raw(&["WATCH", "w"]), "+OK\r\n");
+    assert_eq!(c2.raw(&["SET", "w", "2"]), "+OK\r\n");
+    assert_eq!(c1.raw(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c1.raw(&["SET", "w", "3"]), "+QUEUED\r\n");
+    assert_eq!(c1.raw(&["EXEC"]), "*-1\r\n");
+    assert_eq!(c1.raw(&["GET", "w"]), "$1\r\n2\r\n");
     // The watch is gone after EXEC: a new transaction succeeds.
-    assert_eq!(c1.raw_s(&["MULTI"]), "+OK\r\n");
-    assert_eq!(c1.raw_s(&["SET", "w", "3"]), "+QUEUED\r\n");
-    assert_eq!(c1.raw_s(&["EXEC"]), "*1\r\n+OK\r\n");
+    assert_eq!(c1.raw(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c1.raw(&["SET", "w", "3"]), "+QUEUED\r\n");
+    assert_eq!(c1.raw(&["EXEC"]), "*1\r\n+OK\r\n");
 
     // Modification between MULTI and EXEC also aborts.
-    assert_eq!(c1.raw_s(&["WATCH", "w", "other"]), "+OK\r\n");
-    assert_eq!(c1.raw_s(&["MULTI"]), "+OK\r\n");
-    assert_eq!(c1.raw_s(&["GET", "w"]), "+QUEUED\r\n");
-    assert_eq!(c2.raw_s(&["SET", "other", "x"]), "+OK\r\n");
-    assert_eq!(c1.raw_s(&["EXEC"]), "*-1\r\n");
+    assert_eq!(c1.raw(&["WATCH", "w", "other"]), "+OK\r\n");
+    assert_eq!(c1.raw(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c1.raw(&["GET", "w"]), "+QUEUED\r\n");
+    assert_eq!(c2.raw(&["SET", "other", "x"]), "+OK\r\n");
+    assert_eq!(c1.raw(&["EXEC"]), "*-1\r\n");
 
     // Deleting, expiring and flushing a watched key count as changes.
     for touch in [&["DEL", "w"][..], &["EXPIRE", "other", "100"][..], &["FLUSHALL"][..]] {
-        assert_eq!(c1.raw_s(&["SET", "w", "1"]), "+OK\r\n");
-        assert_eq!(c1.raw_s(&["SET", "other", "1"]), "+OK\r\n");
-        assert_eq!(c1.raw_s(&["WATCH", "w", "other"]), "+OK\r\n");
+        assert_eq!(c1.raw(&["SET", "w", "1"]), "+OK\r\n");
+        assert_eq!(c1.raw(&["SET", "other", "1"]), "+OK\r\n");
+        assert_eq!(c1.raw(&["WATCH", "w", "other"]), "+OK\r\n");
         let r = c2.cmd(touch);
         assert!(!matches!(r, Reply::Error(_)), "{:?}: {:?}", touch, r);
-        assert_eq!(c1.raw_s(&["MULTI"]), "+OK\r\n");
-        assert_eq!(c1.raw_s(&["PING"]), "+QUEUED\r\n");
-        assert_eq!(c1.raw_s(&["EXEC"]), "*-1\r\n", "after {:?}", touch);
+        assert_eq!(c1.raw(&["MULTI"]), "+OK\r\n");
+        assert_eq!(c1.raw(&["PING"]), "+QUEUED\r\n");
+        assert_eq!(c1.raw(&["EXEC"]), "*-1\r\n", "after {:?}", touch);
     }
 
     // A write to a key in another database does not touch the watched key.
-    assert_eq!(c1.raw_s(&["WATCH", "w"]), "+OK\r\n");
-    assert_eq!(c2.raw_s(&["SELECT", "1"]), "+OK\r\n");
-    assert_eq!(c2.raw_s(&["SET", "w", "db1"]), "+OK\r\n");
-    assert_eq!(c1.raw_s(&["MULTI"]), "+OK\r\n");
-    assert_eq!(c1.raw_s(&["PING"]), "+QUEUED\r\n");
-    assert_eq!(c1.raw_s(&["EXEC"]), "*1\r\n+PONG\r\n");
+    assert_eq!(c1.raw(&["WATCH", "w"]), "+OK\r\n");
+    assert_eq!(c2.raw(&["SELECT", "1"]), "+OK\r\n");
+    assert_eq!(c2.raw(&["SET", "w", "db1"]), "+OK\r\n");
+    assert_eq!(c1.raw(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c1.raw(&["PING"]), "+QUEUED\r\n");
+    assert_eq!(c1.raw(&["EXEC"]), "*1\r\n+PONG\r\n");
 }
 
 #[test]
@@ -130,29 +130,29 @@ fn unwatch_and_discard_clear_watches() {
     let s = Server::tandem(&[]);
     let mut c1 = s.conn();
     let mut c2 = s.conn();
-    assert_eq!(c1.raw_s(&["WATCH", "x"]), "+OK\r\n");
-    assert_eq!(c1.raw_s(&["UNWATCH"]), "+OK\r\n");
-    assert_eq!(c2.raw_s(&["SET", "x", "1"]), "+OK\r\n");
-    assert_eq!(c1.raw_s(&["MULTI"]), "+OK\r\n");
-    assert_eq!(c1.raw_s(&["INCR", "x"]), "+QUEUED\r\n");
-    assert_eq!(c1.raw_s(&["EXEC"]), "*1\r\n:2\r\n");
+    assert_eq!(c1.raw(&["WATCH", "x"]), "+OK\r\n");
+    assert_eq!(c1.raw(&["UNWATCH"]), "+OK\r\n");
+    assert_eq!(c2.raw(&["SET", "x", "1"]), "+OK\r\n");
+    assert_eq!(c1.raw(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c1.raw(&["INCR", "x"]), "+QUEUED\r\n");
+    assert_eq!(c1.raw(&["EXEC"]), "*1\r\n:2\r\n");
 
-    assert_eq!(c1.raw_s(&["WATCH", "x"]), "+OK\r\n");
-    assert_eq!(c1.raw_s(&["MULTI"]), "+OK\r\n");
-    assert_eq!(c1.raw_s(&["DISCARD"]), "+OK\r\n");
-    assert_eq!(c2.raw_s(&["SET", "x", "5"]), "+OK\r\n");
-    assert_eq!(c1.raw_s(&["MULTI"]), "+OK\r\n");
-    assert_eq!(c1.raw_s(&["INCR", "x"]), "+QUEUED\r\n");
-    assert_eq!(c1.raw_s(&["EXEC"]), "*1\r\n:6\r\n");
+    assert_eq!(c1.raw(&["WATCH", "x"]), "+OK\r\n");
+    assert_eq!(c1.raw(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c1.raw(&["DISCARD"]), "+OK\r\n");
+    assert_eq!(c2.raw(&["SET", "x", "5"]), "+OK\r\n");
+    assert_eq!(c1.raw(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c1.raw(&["INCR", "x"]), "+QUEUED\r\n");
+    assert_eq!(c1.raw(&["EXEC"]), "*1\r\n:6\r\n");
 
     // A watch set by a client that disconnects does not leak into a new connection.
-    assert_eq!(c2.raw_s(&["WATCH", "x"]), "+OK\r\n");
+    assert_eq!(c2.raw(&["WATCH", "x"]), "+OK\r\n");
     drop(c2);
     let mut c3 = s.conn();
-    assert_eq!(c1.raw_s(&["SET", "x", "9"]), "+OK\r\n");
-    assert_eq!(c3.raw_s(&["MULTI"]), "+OK\r\n");
-    assert_eq!(c3.raw_s(&["GET", "x"]), "+QUEUED\r\n");
-    assert_eq!(c3.raw_s(&["EXEC"]), "*1\r\n$1\r\n9\r\n");
+    assert_eq!(c1.raw(&["SET", "x", "9"]), "+OK\r\n");
+    assert_eq!(c3.raw(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c3.raw(&["GET", "x"]), "+QUEUED\r\n");
+    assert_eq!(c3.raw(&["EXEC"]), "*1\r\n$1\r\n9\r\n");
 }
 
 #[test]
@@ -165,7 +165,7 @@ fn transaction_replies_arrive_pipelined() {
     }
     c.send(&buf);
     for w in ["+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "*2\r\n+OK\r\n:2\r\n", "$1\r\n2\r\n"] {
-        assert_eq!(String::from_utf8_lossy(&c.read_raw()), w);
+        assert_eq!(String::from_utf8_lossy(&c.reply_bytes()), w);
     }
 }
 
@@ -181,23 +181,23 @@ fn client_kill_inside_multi_runs_in_order(s: &Server) {
         let closed = victim2.is_closed(Duration::from_secs(5));
         (closed, t0.elapsed())
     });
-    assert_eq!(c.raw_s(&["MULTI"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["CLIENT", "KILL", "ID", &id2.to_string()]), "+QUEUED\r\n");
-    assert_eq!(c.raw_s(&["DEBUG", "SLEEP", "1.5"]), "+QUEUED\r\n");
-    assert_eq!(c.raw_s(&["EXEC"]), "*2\r\n:1\r\n+OK\r\n");
+    assert_eq!(c.raw(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c.raw(&["CLIENT", "KILL", "ID", &id2.to_string()]), "+QUEUED\r\n");
+    assert_eq!(c.raw(&["DEBUG", "SLEEP", "1.5"]), "+QUEUED\r\n");
+    assert_eq!(c.raw(&["EXEC"]), "*2\r\n:1\r\n+OK\r\n");
     let exec_done = t0.elapsed();
     let (closed, at) = watcher.join().unwrap();
     assert!(closed, "the victim was not closed");
     assert!(at + Duration::from_millis(500) < exec_done, "victim closed at {:?}, EXEC answered at {:?}", at, exec_done);
     // Killing ourselves inside MULTI: EXEC's reply arrives, then the connection closes.
     let me = c.cmd(&["CLIENT", "ID"]).int();
-    assert_eq!(c.raw_s(&["MULTI"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["CLIENT", "KILL", "ID", &me.to_string(), "SKIPME", "no"]), "+QUEUED\r\n");
-    assert_eq!(c.raw_s(&["SET", "after", "1"]), "+QUEUED\r\n");
+    assert_eq!(c.raw(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c.raw(&["CLIENT", "KILL", "ID", &me.to_string(), "SKIPME", "no"]), "+QUEUED\r\n");
+    assert_eq!(c.raw(&["SET", "after", "1"]), "+QUEUED\r\n");
     c.send(&encode_str(&["EXEC"]));
     // Redis drops the replies after the kill; the later commands still run.
     assert_eq!(String::from_utf8_lossy(&c.read_to_close(Duration::from_secs(5))), "*2\r\n:1\r\n");
-    assert_eq!(s.conn().raw_s(&["GET", "after"]), "$1\r\n1\r\n");
+    assert_eq!(s.conn().raw(&["GET", "after"]), "$1\r\n1\r\n");
 }
 
 #[test]
@@ -214,8 +214,8 @@ fn client_kill_inside_multi() {
 fn connection_commands_in_order(s: &Server) -> Vec<String> {
     let mut c = s.conn();
     let mut seen = vec![];
-    assert_eq!(c.raw_s(&["CONFIG", "SET", "hash-max-listpack-entries", "128"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c.raw(&["CONFIG", "SET", "hash-max-listpack-entries", "128"]), "+OK\r\n");
+    assert_eq!(c.raw(&["MULTI"]), "+OK\r\n");
     for cmd in [
         &["HSET", "small", "a", "1"][..],
         &["OBJECT", "ENCODING", "small"],
@@ -225,19 +225,19 @@ fn connection_commands_in_order(s: &Server) -> Vec<String> {
         &["CLIENT", "SETNAME", "in-txn"],
         &["CLIENT", "GETNAME"],
     ] {
-        assert_eq!(c.raw_s(cmd), "+QUEUED\r\n");
+        assert_eq!(c.raw(cmd), "+QUEUED\r\n");
     }
-    seen.push(c.raw_s(&["EXEC"]));
+    seen.push(c.raw(&["EXEC"]));
     // WATCH abort: nothing runs, the CONFIG SET included.
     let mut other = s.conn();
-    assert_eq!(c.raw_s(&["WATCH", "w"]), "+OK\r\n");
-    assert_eq!(other.raw_s(&["SET", "w", "changed"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["MULTI"]), "+OK\r\n");
-    assert_eq!(c.raw_s(&["CONFIG", "SET", "hash-max-listpack-entries", "7"]), "+QUEUED\r\n");
-    assert_eq!(c.raw_s(&["SET", "w", "mine"]), "+QUEUED\r\n");
-    seen.push(c.raw_s(&["EXEC"]));
-    seen.push(c.raw_s(&["CONFIG", "GET", "hash-max-listpack-entries"]));
-    seen.push(c.raw_s(&["GET", "w"]));
+    assert_eq!(c.raw(&["WATCH", "w"]), "+OK\r\n");
+    assert_eq!(other.raw(&["SET", "w", "changed"]), "+OK\r\n");
+    assert_eq!(c.raw(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c.raw(&["CONFIG", "SET", "hash-max-listpack-entries", "7"]), "+QUEUED\r\n");
+    assert_eq!(c.raw(&["SET", "w", "mine"]), "+QUEUED\r\n");
+    seen.push(c.raw(&["EXEC"]));
+    seen.push(c.raw(&["CONFIG", "GET", "hash-max-listpack-entries"]));
+    seen.push(c.raw(&["GET", "w"]));
     seen
 }
 

@@ -10,23 +10,23 @@
 //! - the propagation rewrites (SPOP, blocking pops and moves, LMPOP, ZMPOP, HINCRBYFLOAT, no-op
 //!   writes) read from a raw SYNC stream, compared with what redis-server propagates.
 
-mod type_support;
+mod support;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use type_support::*;
+use support::*;
 
 /// Whether the programs of the comparisons are installed (the tests are skipped if not).
 fn have_redis_tools() -> bool {
-    have(&[REDIS, "/usr/bin/redis-cli", "/usr/bin/redis-check-rdb"])
+    have(&[REDIS_SERVER, "/usr/bin/redis-cli", "/usr/bin/redis-check-rdb"])
 }
 
 fn wait_blocked(port: u16, n: usize) {
-    let mut c = Conn::new(port);
-    wait_for(&format!("blocked_clients:{n}"), 10, || c.info_field("blocked_clients") == Some(n.to_string()));
+    let mut c = Conn::connect(port);
+    wait_for(&format!("blocked_clients:{n}"), || c.info_field("clients", "blocked_clients") == Some(n.to_string()));
 }
 
 fn digest(port: u16) -> String {
-    Conn::new(port).raw(&["DEBUG", "DIGEST"])
+    Conn::connect(port).raw(&["DEBUG", "DIGEST"])
 }
 
 /// Waits until both servers have the same DEBUG DIGEST (replication is asynchronous), then
@@ -136,13 +136,13 @@ fn redis_master_to_tandem_replica_keeps_digests_equal() {
     if !have_redis_tools() {
         return;
     }
-    let master = server(REDIS, &["--enable-debug-command", "yes", "--rdbcompression", "yes"]);
-    let mut m = Conn::new(master.port);
+    let master = Server::redis(&["--enable-debug-command", "yes", "--rdbcompression", "yes"]);
+    let mut m = Conn::connect(master.port);
     populate(&mut m);
-    let replica = server(TANDEM, &["--replicaof", &format!("127.0.0.1 {}", master.port), "--enable-debug-command", "yes"]);
-    wait_link_up(replica.port);
+    let replica = Server::tandem(&["--replicaof", &format!("127.0.0.1 {}", master.port), "--enable-debug-command", "yes"]);
+    replica.wait_link_up();
     assert_same_digest(master.port, replica.port, "after the full sync");
-    let mut r = Conn::new(replica.port);
+    let mut r = Conn::connect(replica.port);
     for db in ["0", "1", "2"] {
         r.raw(&["SELECT", db]);
         m.raw(&["SELECT", db]);
@@ -160,16 +160,16 @@ fn tandem_master_to_redis_replica_and_rdb_check() {
     if !have_redis_tools() {
         return;
     }
-    let master = server(TANDEM, &["--enable-debug-command", "yes", "--rdbcompression", "yes"]);
-    let mut m = Conn::new(master.port);
+    let master = Server::tandem(&["--enable-debug-command", "yes", "--rdbcompression", "yes"]);
+    let mut m = Conn::connect(master.port);
     populate(&mut m);
-    let replica = server(REDIS, &["--replicaof", "127.0.0.1", &master.port.to_string(), "--enable-debug-command", "yes"]);
-    wait_link_up(replica.port);
+    let replica = Server::redis(&["--replicaof", "127.0.0.1", &master.port.to_string(), "--enable-debug-command", "yes"]);
+    replica.wait_link_up();
     assert_same_digest(master.port, replica.port, "after the full sync");
     live_writes(&mut m);
     assert_same_digest(master.port, replica.port, "after live writes");
 
-    let rdb = master.dir.join("cli.rdb");
+    let rdb = master.dir().join("cli.rdb");
     let out = Command::new("/usr/bin/redis-cli")
         .args(["-p", &master.port.to_string(), "--rdb", rdb.to_str().unwrap()])
         .output()
@@ -186,26 +186,26 @@ fn blocking_pops_on_a_writable_replica_are_served_by_the_master_stream() {
     if !have_redis_tools() {
         return;
     }
-    let master = server(REDIS, &[]);
-    let replica = server(TANDEM, &["--replicaof", &format!("127.0.0.1 {}", master.port), "--replica-read-only", "no"]);
-    wait_link_up(replica.port);
-    let mut m = Conn::new(master.port);
-    let mut r = Conn::new(replica.port);
+    let master = Server::redis(&[]);
+    let replica = Server::tandem(&["--replicaof", &format!("127.0.0.1 {}", master.port), "--replica-read-only", "no"]);
+    replica.wait_link_up();
+    let mut m = Conn::connect(master.port);
+    let mut r = Conn::connect(replica.port);
 
-    let mut b = Conn::new(replica.port);
-    b.send(&["BLPOP", "q", "10"]);
+    let mut b = Conn::connect(replica.port);
+    b.send_cmd(&["BLPOP", "q", "10"]);
     wait_blocked(replica.port, 1);
     assert_eq!(m.raw(&["RPUSH", "q", "x", "y"]), ":2\r\n");
     assert_eq!(b.reply(), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
     // The replica's own pop is not the master's: only the replica lost the element.
-    wait_for("LLEN q on the replica", 10, || r.raw(&["LLEN", "q"]) == ":1\r\n");
+    wait_for("LLEN q on the replica", || r.raw(&["LLEN", "q"]) == ":1\r\n");
     assert_eq!(m.raw(&["LLEN", "q"]), ":2\r\n");
 
-    b.send(&["BZPOPMIN", "zq", "10"]);
+    b.send_cmd(&["BZPOPMIN", "zq", "10"]);
     wait_blocked(replica.port, 1);
     assert_eq!(m.raw(&["ZADD", "zq", "1.5", "m"]), ":1\r\n");
     assert_eq!(b.reply(), "*3\r\n$2\r\nzq\r\n$1\r\nm\r\n$3\r\n1.5\r\n");
-    wait_for("blocked_clients:0", 10, || r.info_field("blocked_clients").as_deref() == Some("0"));
+    wait_for("blocked_clients:0", || r.info_field("clients", "blocked_clients").as_deref() == Some("0"));
     assert_eq!(r.raw(&["EXISTS", "zq"]), ":0\r\n");
     assert_eq!(m.raw(&["ZCARD", "zq"]), ":1\r\n");
 }
@@ -215,28 +215,28 @@ fn replicaof_unblocks_blocked_clients_with_an_error() {
     if !have_redis_tools() {
         return;
     }
-    let other = server(REDIS, &[]);
-    let t = server(TANDEM, &[]);
-    let mut b = Conn::new(t.port);
-    b.send(&["BLPOP", "k", "0"]);
-    let mut bz = Conn::new(t.port);
-    bz.send(&["BZPOPMIN", "z", "0"]);
+    let other = Server::redis(&[]);
+    let t = Server::tandem(&[]);
+    let mut b = Conn::connect(t.port);
+    b.send_cmd(&["BLPOP", "k", "0"]);
+    let mut bz = Conn::connect(t.port);
+    bz.send_cmd(&["BZPOPMIN", "z", "0"]);
     wait_blocked(t.port, 2);
-    assert_eq!(Conn::new(t.port).raw(&["REPLICAOF", "127.0.0.1", &other.port.to_string()]), "+OK\r\n");
+    assert_eq!(Conn::connect(t.port).raw(&["REPLICAOF", "127.0.0.1", &other.port.to_string()]), "+OK\r\n");
     let want = "-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)\r\n";
     assert_eq!(b.reply(), want);
     assert_eq!(bz.reply(), want);
     assert_eq!(b.raw(&["PING"]), "+PONG\r\n");
-    let mut c = Conn::new(t.port);
-    assert_eq!(c.info_field("blocked_clients").as_deref(), Some("0"));
+    let mut c = Conn::connect(t.port);
+    assert_eq!(c.info_field("clients", "blocked_clients").as_deref(), Some("0"));
 }
 
 #[test]
 fn pushes_inside_multi_wake_a_blocked_client_after_exec() {
     same_on_both(|port| {
-        let mut c = Conn::new(port);
-        let mut b = Conn::new(port);
-        b.send(&["BLPOP", "k", "0"]);
+        let mut c = Conn::connect(port);
+        let mut b = Conn::connect(port);
+        b.send_cmd(&["BLPOP", "k", "0"]);
         wait_blocked(port, 1);
         let mut v = vec![];
         for args in [&["MULTI"][..], &["LPUSH", "k", "a"], &["LPUSH", "k", "b"], &["RPUSH", "k", "c"], &["EXEC"]] {
@@ -246,13 +246,13 @@ fn pushes_inside_multi_wake_a_blocked_client_after_exec() {
         v.push(b.reply());
         v.push(c.raw(&["LRANGE", "k", "0", "-1"]));
         // A MULTI that pushes and pops everything wakes nobody.
-        b.send(&["BLPOP", "k2", "0"]);
+        b.send_cmd(&["BLPOP", "k2", "0"]);
         wait_blocked(port, 1);
         for args in [&["MULTI"][..], &["RPUSH", "k2", "x"], &["LPOP", "k2"], &["EXEC"]] {
             v.push(c.raw(args));
         }
         std::thread::sleep(Duration::from_millis(100));
-        v.push(c.info_field("blocked_clients").unwrap());
+        v.push(c.info_field("clients", "blocked_clients").unwrap());
         v.push(c.raw(&["RPUSH", "k2", "y"]));
         v.push(b.reply());
         assert_eq!(v[5], "*2\r\n$1\r\nk\r\n$1\r\nb\r\n");
@@ -262,8 +262,8 @@ fn pushes_inside_multi_wake_a_blocked_client_after_exec() {
 
 /// A blocking command on its own connection, served by `push` from the main one.
 fn blocked(port: u16, c: &mut Conn, block: &[&str], push: &[&str]) -> (String, String) {
-    let mut b = Conn::new(port);
-    b.send(block);
+    let mut b = Conn::connect(port);
+    b.send_cmd(block);
     wait_blocked(port, 1);
     let pushed = c.raw(push);
     (pushed, b.reply())
@@ -271,7 +271,7 @@ fn blocked(port: u16, c: &mut Conn, block: &[&str], push: &[&str]) -> (String, S
 
 fn rewrite_workload(port: u16) -> Vec<String> {
     let mut repl = attach_replica(port);
-    let mut c = Conn::new(port);
+    let mut c = Conn::connect(port);
     let mut replies = vec![];
     fn run(replies: &mut Vec<String>, c: &mut Conn, args: &[&str]) {
         let out = c.raw(args);

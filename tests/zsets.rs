@@ -1,28 +1,23 @@
 //! Sorted sets against the real binary, with real redis-server (when installed) as the oracle.
 
-mod type_support;
+mod support;
 
 use std::time::{Duration, Instant};
-use type_support::{have_redis, tandem, Conn, Server};
+use support::{have_redis, Conn, Server};
 
 fn real_redis() -> Option<Server> {
-    have_redis().then(|| type_support::server(type_support::REDIS, &[]))
+    have_redis().then(|| Server::redis(&[]))
 }
 
 /// Whitespace-separated commands and their exact wire replies.
 trait LineCmd {
-    fn cmd(&mut self, line: &str) -> String;
-    fn read(&mut self) -> String;
+    fn run(&mut self, line: &str) -> String;
 }
 
 impl LineCmd for Conn {
-    fn cmd(&mut self, line: &str) -> String {
+    fn run(&mut self, line: &str) -> String {
         let args: Vec<&str> = line.split_whitespace().collect();
         self.raw(&args)
-    }
-
-    fn read(&mut self) -> String {
-        self.reply()
     }
 }
 
@@ -120,11 +115,11 @@ fn replies_match_redis() {
         eprintln!("redis-server not installed: skipping the comparison");
         return;
     };
-    let ours = tandem();
-    let (mut a, mut b) = (Conn::new(real.port), Conn::new(ours.port));
+    let ours = Server::tandem(&[]);
+    let (mut a, mut b) = (Conn::connect(real.port), Conn::connect(ours.port));
     let mut diffs = vec![];
     for line in TABLE {
-        let (x, y) = (a.cmd(line), b.cmd(line));
+        let (x, y) = (a.run(line), b.run(line));
         if x != y {
             diffs.push(format!("{line}\n  redis: {x:?}\n  ours:  {y:?}"));
         }
@@ -134,45 +129,45 @@ fn replies_match_redis() {
 
 #[test]
 fn encoding_follows_thresholds() {
-    let s = tandem();
-    let mut c = Conn::new(s.port);
-    c.cmd("ZADD small 1 a");
-    assert_eq!(c.cmd("OBJECT ENCODING small"), "$8\r\nlistpack\r\n");
+    let s = Server::tandem(&[]);
+    let mut c = Conn::connect(s.port);
+    c.run("ZADD small 1 a");
+    assert_eq!(c.run("OBJECT ENCODING small"), "$8\r\nlistpack\r\n");
     let long = "x".repeat(65);
-    c.cmd(&format!("ZADD small 2 {long}"));
-    assert_eq!(c.cmd("OBJECT ENCODING small"), "$8\r\nskiplist\r\n");
-    c.cmd(&format!("ZREM small {long}"));
-    assert_eq!(c.cmd("OBJECT ENCODING small"), "$8\r\nskiplist\r\n", "conversion is sticky");
-    c.cmd("CONFIG SET zset-max-listpack-entries 1");
-    c.cmd("ZADD two 1 a 2 b");
-    assert_eq!(c.cmd("OBJECT ENCODING two"), "$8\r\nskiplist\r\n");
-    assert_eq!(c.cmd("ZRANGESTORE one two 0 0"), ":1\r\n");
-    assert_eq!(c.cmd("OBJECT ENCODING one"), "$8\r\nlistpack\r\n");
+    c.run(&format!("ZADD small 2 {long}"));
+    assert_eq!(c.run("OBJECT ENCODING small"), "$8\r\nskiplist\r\n");
+    c.run(&format!("ZREM small {long}"));
+    assert_eq!(c.run("OBJECT ENCODING small"), "$8\r\nskiplist\r\n", "conversion is sticky");
+    c.run("CONFIG SET zset-max-listpack-entries 1");
+    c.run("ZADD two 1 a 2 b");
+    assert_eq!(c.run("OBJECT ENCODING two"), "$8\r\nskiplist\r\n");
+    assert_eq!(c.run("ZRANGESTORE one two 0 0"), ":1\r\n");
+    assert_eq!(c.run("OBJECT ENCODING one"), "$8\r\nlistpack\r\n");
 }
 
 #[test]
 fn bzpopmin_is_woken_by_zadd() {
-    let s = tandem();
-    let mut waiter = Conn::new(s.port);
-    let mut other = Conn::new(s.port);
-    waiter.send(&["BZPOPMIN", "k1", "k2", "0"]);
+    let s = Server::tandem(&[]);
+    let mut waiter = Conn::connect(s.port);
+    let mut other = Conn::connect(s.port);
+    waiter.send_cmd(&["BZPOPMIN", "k1", "k2", "0"]);
     // Wait until the server has parked the waiter.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !other.cmd("INFO clients").contains("blocked_clients:1") {
+    while !other.run("INFO clients").contains("blocked_clients:1") {
         assert!(Instant::now() < deadline, "client never blocked");
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(other.cmd("ZADD k2 5 m 7 n"), ":2\r\n");
-    assert_eq!(waiter.read(), "*3\r\n$2\r\nk2\r\n$1\r\nm\r\n$1\r\n5\r\n");
-    assert_eq!(other.cmd("ZRANGE k2 0 -1"), "*1\r\n$1\r\nn\r\n");
+    assert_eq!(other.run("ZADD k2 5 m 7 n"), ":2\r\n");
+    assert_eq!(waiter.reply(), "*3\r\n$2\r\nk2\r\n$1\r\nm\r\n$1\r\n5\r\n");
+    assert_eq!(other.run("ZRANGE k2 0 -1"), "*1\r\n$1\r\nn\r\n");
 }
 
 #[test]
 fn bzpopmin_times_out() {
-    let s = tandem();
-    let mut c = Conn::new(s.port);
+    let s = Server::tandem(&[]);
+    let mut c = Conn::connect(s.port);
     let t = Instant::now();
-    assert_eq!(c.cmd("BZPOPMIN nokey 0.2"), "*-1\r\n");
+    assert_eq!(c.run("BZPOPMIN nokey 0.2"), "*-1\r\n");
     assert!(t.elapsed() >= Duration::from_millis(150));
-    assert_eq!(c.cmd("BZMPOP 0.1 1 nokey MIN"), "*-1\r\n");
+    assert_eq!(c.run("BZMPOP 0.1 1 nokey MIN"), "*-1\r\n");
 }
