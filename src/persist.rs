@@ -5,7 +5,7 @@
 use crate::keyspace::{Ctx, Keyspace};
 use crate::repl::snapshot::{load_rdb, write_rdb, LoadInfo, Snapshot};
 use crate::rt::{async_trait, Context, Handler, Message};
-use crate::server::ShutdownRequest;
+use crate::shared::ShutdownRequest;
 use crate::shared::Shared;
 use bytes::Bytes;
 use std::path::{Path, PathBuf};

@@ -8,22 +8,11 @@ use crate::config::Config;
 use crate::keyspace::Keyspace;
 use crate::rt::{self, async_trait, Actor, Addr, Conn, Context, Handler, Message, TcpListener, UnixListener};
 use crate::shared::{ClientEntry, ClientMeta, Shared};
+pub use crate::shared::ShutdownRequest;
 use futures::FutureExt;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
-
-/// Options of SHUTDOWN (signals use the defaults).
-#[derive(Default, Debug, Clone)]
-pub struct ShutdownRequest {
-    pub nosave: bool,
-    pub save: bool,
-    pub now: bool,
-    pub force: bool,
-    pub abort: bool,
-    /// Set for SIGTERM/SIGINT (only changes the log line).
-    pub signal: Option<&'static str>,
-}
 
 /// A running server: its address, its actors, and how to stop it.
 pub struct ServerHandle {

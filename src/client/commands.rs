@@ -653,7 +653,7 @@ fn command(c: &mut Client, a: &[Bytes]) {
 }
 
 fn shutdown(c: &mut Client, a: &[Bytes]) -> Next {
-    let mut req = crate::server::ShutdownRequest::default();
+    let mut req = crate::shared::ShutdownRequest::default();
     for o in &a[1..] {
         if eq(o, "NOSAVE") {
             req.nosave = true;
@@ -741,7 +741,7 @@ fn trace_handshake(c: &Client, a: &[Bytes]) {
 
 /// SYNC / PSYNC: this connection becomes a replica actor's.
 async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
-    use crate::repl::{link::MasterLinkState, replica::{Begin, Replica}, Psync};
+    use crate::repl::{replica::{Begin, Replica}, Psync};
     if c.meta.is_replica.load(Relaxed) {
         return Next::Continue;
     }
@@ -749,7 +749,7 @@ async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
         trace_handshake(c, a);
     }
     if c.shared.is_replica.load(Relaxed) {
-        let up = c.shared.repl.link.lock().map(|s| s.state == MasterLinkState::Connected).unwrap_or(false);
+        let up = c.shared.repl.link_up();
         if !up {
             c.out.error("NOMASTERLINK Can't SYNC while not connected with my master");
             return Next::Continue;
@@ -772,7 +772,7 @@ async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
         }
         crate::notice!(c.shared.log, "MASTER MODE enabled (failover request from '{}')", super::commands::client_line(&c.meta));
     }
-    if crate::repl::failover::state(&c.shared) != crate::repl::failover::FailoverState::NoFailover {
+    if c.shared.repl.failover_state() != crate::repl::failover::FailoverState::NoFailover {
         c.out.error("NOMASTERLINK Can't SYNC while failing over");
         return Next::Continue;
     }
@@ -865,7 +865,7 @@ async fn wait(c: &mut Client, a: &[Bytes]) {
 async fn replicaof(c: &mut Client, a: &[Bytes]) {
     use crate::repl::link::{Requester, SetMaster};
     // As Redis: a failover owns the role until it ends or FAILOVER ABORT.
-    if crate::repl::failover::state(&c.shared) != crate::repl::failover::FailoverState::NoFailover {
+    if c.shared.repl.failover_state() != crate::repl::failover::FailoverState::NoFailover {
         return c.out.error("ERR REPLICAOF not allowed while failing over.");
     }
     let target = if eq(&a[1], "NO") && eq(&a[2], "ONE") {
@@ -896,7 +896,7 @@ async fn failover(c: &mut Client, a: &[Bytes]) {
     };
     let link = actors.link.clone();
     if a.len() == 2 && eq(&a[1], "ABORT") {
-        if fo::state(&c.shared) == FailoverState::NoFailover {
+        if c.shared.repl.failover_state() == FailoverState::NoFailover {
             return c.out.error("ERR No failover in progress.");
         }
         fo::abort(&c.shared, &link, "Failover manually aborted").await;
@@ -923,7 +923,7 @@ async fn failover(c: &mut Client, a: &[Bytes]) {
             return c.out.error(err::SYNTAX);
         }
     }
-    if fo::state(&c.shared) != FailoverState::NoFailover {
+    if c.shared.repl.failover_state() != FailoverState::NoFailover {
         return c.out.error("ERR FAILOVER already in progress.");
     }
     if c.shared.is_replica.load(Relaxed) {

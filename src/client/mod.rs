@@ -373,7 +373,7 @@ impl Client {
                 return Some("READONLY You can't write against a read only replica.");
             }
             if !stale_ok && !spec.has(cmd::STALE) {
-                let up = sh.repl.link.lock().map(|s| s.state == crate::repl::link::MasterLinkState::Connected).unwrap_or(false);
+                let up = sh.repl.link_up();
                 if !up {
                     return Some("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
                 }
@@ -382,7 +382,7 @@ impl Client {
             let min = sh.hot.min_replicas_to_write.load(Relaxed);
             let lag = sh.hot.min_replicas_max_lag.load(Relaxed);
             if min > 0 {
-                let good = crate::repl::good_replicas_of(sh, lag) as u64;
+                let good = sh.repl.good_replicas(lag) as u64;
                 if good < min {
                     return Some("NOREPLICAS Not enough good replicas to write.");
                 }

@@ -9,40 +9,10 @@ use super::link::{MasterLink, Requester, SetMaster, SetMasterFailover};
 use crate::keyspace::Keyspace;
 use crate::rt::{self, Addr};
 use crate::shared::Shared;
+pub use crate::shared::repl::{Failover, FailoverState};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum FailoverState {
-    #[default]
-    NoFailover,
-    WaitingForSync,
-    InProgress,
-}
-
-impl FailoverState {
-    pub fn name(self) -> &'static str {
-        match self {
-            FailoverState::NoFailover => "no-failover",
-            FailoverState::WaitingForSync => "waiting-for-sync",
-            FailoverState::InProgress => "failover-in-progress",
-        }
-    }
-}
-
-/// The failover in progress (shared: INFO, the link and the command read it).
-#[derive(Default, Clone, Debug)]
-pub struct Failover {
-    pub state: FailoverState,
-    pub target: Option<(String, u16)>,
-    pub end_ms: i64,
-    pub force: bool,
-}
-
-pub fn state(shared: &Shared) -> FailoverState {
-    shared.repl.failover.lock().map(|f| f.state).unwrap_or_default()
-}
 
 /// Clears the failover and lets writes go on.
 pub fn clear(shared: &Shared) {

@@ -266,7 +266,7 @@ impl Feed {
             (c.min_replicas_to_write(), c.min_replicas_max_lag())
         };
         if min_to_write > 0 {
-            f!("min_slaves_good_slaves:{}", good_replicas(ks, max_lag));
+            f!("min_slaves_good_slaves:{}", sh.repl.good_replicas(max_lag));
         }
         for (i, r) in replicas.iter().enumerate() {
             f!(
@@ -279,7 +279,7 @@ impl Feed {
                 (now - r.last_ack_ms.load(Relaxed)) / 1000
             );
         }
-        f!("master_failover_state:{}", failover::state(sh).name());
+        f!("master_failover_state:{}", sh.repl.failover_state().name());
         f!("master_replid:{}", self.replid);
         f!("master_replid2:{}", self.replid2);
         f!("master_repl_offset:{}", self.offset);
@@ -290,26 +290,6 @@ impl Feed {
         f!("repl_backlog_histlen:{}", if self.active { sh.repl.backlog_histlen.load(Relaxed) } else { 0 });
         o
     }
-}
-
-/// Online replicas whose last ACK is at most `max_lag` seconds old.
-pub fn good_replicas(ks: &Keyspace, max_lag: u64) -> usize {
-    good_replicas_of(&ks.shared, max_lag)
-}
-
-/// [`good_replicas`] from the shared state (the client checks min-replicas-to-write).
-pub fn good_replicas_of(shared: &crate::shared::Shared, max_lag: u64) -> usize {
-    let now = crate::util::now_ms();
-    shared
-        .repl
-        .replicas
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .filter(|r| {
-            r.state() == replica::ReplicaState::Online && (now - r.last_ack_ms.load(Relaxed)) / 1000 <= max_lag as i64
-        })
-        .count()
 }
 
 /// How a PSYNC ends.

@@ -14,60 +14,11 @@ use crate::keyspace::Keyspace;
 use crate::resp::{Limits, RequestParser};
 use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, Conn, WriteExt};
 use crate::shared::{ClientMeta, Shared};
+pub use crate::shared::repl::{ReplicaInfo, ReplicaState};
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplicaState {
-    WaitBgsave = 0,
-    SendBulk = 1,
-    Online = 2,
-}
-
-impl ReplicaState {
-    pub fn name(self) -> &'static str {
-        match self {
-            ReplicaState::WaitBgsave => "wait_bgsave",
-            ReplicaState::SendBulk => "send_bulk",
-            ReplicaState::Online => "online",
-        }
-    }
-}
-
-/// What INFO, ROLE, WAIT and min-replicas see of a replica.
-pub struct ReplicaInfo {
-    pub id: u64,
-    pub ip: String,
-    pub port: AtomicU64,
-    pub state: AtomicU8,
-    pub ack_offset: AtomicI64,
-    /// ms since the epoch of the last ACK (or of attach).
-    pub last_ack_ms: AtomicI64,
-    /// Connected with plain SYNC: no ACKs expected.
-    pub pre_psync: bool,
-    pub closed: AtomicBool,
-}
-
-impl ReplicaInfo {
-    pub fn state(&self) -> ReplicaState {
-        match self.state.load(Relaxed) {
-            0 => ReplicaState::WaitBgsave,
-            1 => ReplicaState::SendBulk,
-            _ => ReplicaState::Online,
-        }
-    }
-    /// `ip:port` as Redis names replicas in logs.
-    pub fn name(&self) -> String {
-        let p = self.port.load(Relaxed);
-        if p == 0 {
-            format!("{}:<unknown-replica-port>", self.ip)
-        } else {
-            format!("{}:{}", self.ip, p)
-        }
-    }
-}
 
 /// What the replica said in REPLCONF before PSYNC.
 #[derive(Default, Clone, Debug)]

@@ -2,7 +2,10 @@
 //! client registry. Never process-global: several servers live in one process in tests and
 //! embedding, each with its own `Shared`.
 
+pub mod repl;
+
 use crate::config::Config;
+pub use repl::ReplShared;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -148,6 +151,18 @@ impl Pause {
     }
 }
 
+/// Options of SHUTDOWN (signals use the defaults).
+#[derive(Default, Debug, Clone)]
+pub struct ShutdownRequest {
+    pub nosave: bool,
+    pub save: bool,
+    pub now: bool,
+    pub force: bool,
+    pub abort: bool,
+    /// Set for SIGTERM/SIGINT (only changes the log line).
+    pub signal: Option<&'static str>,
+}
+
 /// Settings read on hot paths, copied out of the config table (refreshed by CONFIG SET).
 #[derive(Default)]
 pub struct Hot {
@@ -164,18 +179,6 @@ pub struct Hot {
     pub set_max_intset_entries: AtomicU64,
     /// Largest sparse HyperLogLog before it turns dense (checked on every PFADD).
     pub hll_sparse_max_bytes: AtomicU64,
-}
-
-/// Replication state other actors read (INFO, ROLE, WAIT, min-replicas).
-#[derive(Default)]
-pub struct ReplShared {
-    pub backlog_first: AtomicI64,
-    pub backlog_histlen: AtomicI64,
-    pub replicas: Mutex<Vec<Arc<crate::repl::replica::ReplicaInfo>>>,
-    /// Replica side: the link's status, as the MasterLink actor (its only writer) last
-    /// published it.
-    pub link: Mutex<crate::repl::LinkStatus>,
-    pub failover: Mutex<crate::repl::failover::Failover>,
 }
 
 pub struct Shared {
@@ -203,8 +206,8 @@ pub struct Shared {
     /// MasterLink actor decided, published by the keyspace when it applies it.
     pub is_replica: AtomicBool,
     /// SHUTDOWN requests reach the server's supervisor through this channel.
-    pub shutdown_tx: flume::Sender<crate::server::ShutdownRequest>,
-    pub shutdown_rx: flume::Receiver<crate::server::ShutdownRequest>,
+    pub shutdown_tx: flume::Sender<ShutdownRequest>,
+    pub shutdown_rx: flume::Receiver<ShutdownRequest>,
     /// The replication actors, set once at start.
     pub repl_actors: std::sync::OnceLock<ReplActors>,
     /// Commands the default user may not run (`ACL SETUSER default -cmd`).
@@ -275,7 +278,7 @@ impl Shared {
     }
 
     /// Asks the server to shut down (SHUTDOWN command, signals).
-    pub fn request_shutdown(&self, req: crate::server::ShutdownRequest) {
+    pub fn request_shutdown(&self, req: ShutdownRequest) {
         let _ = self.shutdown_tx.send(req);
     }
 
@@ -298,10 +301,9 @@ impl Shared {
         h.replica_read_only.store(c.replica_read_only(), Relaxed);
         h.replica_serve_stale_data.store(c.replica_serve_stale_data(), Relaxed);
         h.maxmemory.store(c.maxmemory(), Relaxed);
-        let lim = crate::keyspace::value::Limits::from_cfg(&c);
-        h.hash_max_listpack_entries.store(lim.hash_entries as u64, Relaxed);
-        h.hash_max_listpack_value.store(lim.hash_value as u64, Relaxed);
-        h.set_max_intset_entries.store(lim.set_intset_entries as u64, Relaxed);
+        h.hash_max_listpack_entries.store(c.hash_max_listpack_entries(), Relaxed);
+        h.hash_max_listpack_value.store(c.hash_max_listpack_value(), Relaxed);
+        h.set_max_intset_entries.store(c.set_max_intset_entries(), Relaxed);
         h.hll_sparse_max_bytes.store(c.hll_sparse_max_bytes(), Relaxed);
     }
 
