@@ -4,7 +4,7 @@
 
 use crate::keyspace::{Ctx, Keyspace};
 use crate::repl::snapshot::{load_rdb, write_rdb, LoadInfo, Snapshot};
-use crate::rt::{async_trait, Context, Handler, Message};
+use crate::rt::{async_trait, Addr, Context, Handler, Message};
 use crate::shared::ShutdownRequest;
 use crate::shared::Shared;
 use bytes::Bytes;
@@ -208,17 +208,15 @@ impl Handler<FinalSave> for Keyspace {
 }
 
 /// The save done on shutdown when save points are configured (or SHUTDOWN SAVE).
-pub async fn final_save(shared: &Arc<Shared>, req: &ShutdownRequest) {
+pub async fn final_save(shared: &Arc<Shared>, keyspace: &Addr<Keyspace>, req: &ShutdownRequest) {
     let has_points = !shared.cfg().save_params().is_empty();
     if req.nosave || !(has_points || req.save) {
         return;
     }
-    if let Some(ks) = shared.keyspace.get() {
-        match ks.call(FinalSave).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => crate::warning!(shared.log, "Error trying to save the DB, can't exit: {}", e),
-            Err(_) => {}
-        }
+    match keyspace.call(FinalSave).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => crate::warning!(shared.log, "Error trying to save the DB, can't exit: {}", e),
+        Err(_) => {}
     }
 }
 

@@ -6,6 +6,7 @@
 use crate::client::{Client, Kill};
 use crate::config::Config;
 use crate::keyspace::Keyspace;
+use crate::repl::ReplActors;
 use crate::rt::{self, async_trait, Actor, Addr, Conn, Context, Handler, Message, TcpListener, UnixListener};
 use crate::shared::{ClientEntry, ClientMeta, Shared};
 pub use crate::shared::ShutdownRequest;
@@ -21,6 +22,8 @@ pub struct ServerHandle {
     pub keyspace: Addr<Keyspace>,
     pub listener: Addr<Listener>,
     pub shared: Arc<Shared>,
+    /// The replication actors (the backlog and the master link).
+    pub repl: ReplActors,
 }
 
 impl ServerHandle {
@@ -37,14 +40,13 @@ impl ServerHandle {
     /// hold the process back once it said it is ready to exit.
     pub async fn wait(mut self) {
         let req = self.shared.shutdown_rx.recv_async().await.unwrap_or_default();
-        finish(&self.shared, &req).await;
-        if let Some(actors) = self.shared.repl_actors.get() {
-            let _ = actors.link.send(crate::repl::link::StopLink);
-            // The backlog and the link hold the shared state that holds their addresses: they
-            // end only when told (queued after what they were sent before).
-            let _ = actors.link.clone().stop(None);
-            let _ = actors.backlog.clone().stop(None);
-        }
+        finish(&self.shared, &self.keyspace, &req).await;
+        let actors = &self.repl;
+        let _ = actors.link.send(crate::repl::link::StopLink);
+        // Other actors hold the backlog's and the link's addresses (the keyspace, clients,
+        // replicas): they end only when told (queued after what they were sent before).
+        let _ = actors.link.clone().stop(None);
+        let _ = actors.backlog.clone().stop(None);
         let _ = self.listener.stop(None);
         let _ = self.keyspace.stop(None);
         crate::persist::remove_own_temp(&self.shared);
@@ -53,13 +55,13 @@ impl ServerHandle {
 }
 
 /// Stops accepting, lets clients finish, and closes them.
-async fn finish(shared: &Arc<Shared>, req: &ShutdownRequest) {
+async fn finish(shared: &Arc<Shared>, keyspace: &Addr<Keyspace>, req: &ShutdownRequest) {
     shared.shutting_down.store(true, Relaxed);
     match req.signal {
         Some(sig) => crate::warning!(shared.log, "Received {} scheduling shutdown...", sig),
         None => crate::warning!(shared.log, "User requested shutdown..."),
     }
-    crate::persist::final_save(shared, req).await;
+    crate::persist::final_save(shared, keyspace, req).await;
     let kills: Vec<_> = {
         let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
         clients.values().map(|e| (e.meta.clone(), ())).collect()
@@ -89,7 +91,7 @@ impl Server {
     /// start-up lines, or [`ServerLog::via_app`](crate::logging::ServerLog::via_app) to route
     /// this server's lines through the application's own `log` logger).
     pub async fn start_with_log(config: Config, log: Arc<crate::logging::ServerLog>) -> Result<ServerHandle, String> {
-        let shared = Shared::new(config, log);
+        let shared = Shared::new(config, log, crate::cmd::table().len());
         let (port, binds, backlog) = {
             let c = shared.cfg();
             (c.port(), c.bind(), c.int("tcp-backlog").clamp(0, i32::MAX as i128) as i32)
@@ -151,12 +153,11 @@ impl Server {
             }
         }
         let keyspace = rt::start(Keyspace::new(shared.clone())).await.map_err(|e| e.to_string())?;
-        let _ = shared.keyspace.set(keyspace.clone());
-        crate::repl::start(&shared, &keyspace).await?;
-        let listener = rt::start(Listener { shared: shared.clone(), keyspace: keyspace.clone(), sockets: Mutex::new(socks) })
+        let repl = crate::repl::start(&shared, &keyspace).await?;
+        let listener = rt::start(Listener { shared: shared.clone(), keyspace: keyspace.clone(), repl: repl.clone(), sockets: Mutex::new(socks) })
             .await
             .map_err(|e| e.to_string())?;
-        Ok(ServerHandle { addr, keyspace, listener, shared })
+        Ok(ServerHandle { addr, keyspace, listener, shared, repl })
     }
 }
 
@@ -191,6 +192,7 @@ pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()>
 pub struct Listener {
     shared: Arc<Shared>,
     keyspace: Addr<Keyspace>,
+    repl: ReplActors,
     sockets: Mutex<Vec<Sock>>,
 }
 
@@ -289,7 +291,7 @@ impl Handler<Accepted> for Listener {
         let id = sh.next_client_id();
         let meta = Arc::new(ClientMeta::new(id, peer, local, false));
         crate::trace_msg!(self.shared.log, "listener", format_args!("client:{}", id), "start (addr={})", meta.addr);
-        let client = Client::new(stream.clone(), sh.clone(), self.keyspace.clone(), meta.clone());
+        let client = Client::new(stream.clone(), sh.clone(), self.keyspace.clone(), self.repl.clone(), meta.clone());
         let Ok(addr) = rt::start(client).await else { return };
         sh.stats.connected_clients.fetch_add(1, Relaxed);
         let weak = addr.downgrade();

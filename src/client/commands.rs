@@ -766,10 +766,8 @@ async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
             c.out.error("ERR PSYNC FAILOVER replid must match my replid.");
             return Next::Continue;
         }
-        if let Some(actors) = c.shared.repl_actors.get() {
-            let by = crate::repl::link::Requester { actor: format!("client:{}", c.id), line: client_line(&c.meta) };
-            let _ = actors.link.call(crate::repl::link::SetMaster { target: None, by }).await;
-        }
+        let by = crate::repl::link::Requester { actor: format!("client:{}", c.id), line: client_line(&c.meta) };
+        let _ = c.repl.link.call(crate::repl::link::SetMaster { target: None, by }).await;
         crate::notice!(c.shared.log, "MASTER MODE enabled (failover request from '{}')", super::commands::client_line(&c.meta));
     }
     if c.shared.repl.failover_state() != crate::repl::failover::FailoverState::NoFailover {
@@ -787,10 +785,6 @@ async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
     } else {
         ("?".to_string(), -1)
     };
-    let Some(actors) = c.shared.repl_actors.get() else {
-        c.out.error("ERR replication is not available");
-        return Next::Continue;
-    };
     // Replies still buffered go out before the replica's stream.
     let pending = std::mem::take(&mut c.out.buf);
     if !pending.is_empty() {
@@ -802,7 +796,7 @@ async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
         c.meta.clone(),
         c.shared.clone(),
         c.keyspace.clone(),
-        actors.backlog.clone(),
+        c.repl.backlog.clone(),
         c.handshake.clone(),
         psync,
     );
@@ -831,9 +825,7 @@ async fn wait(c: &mut Client, a: &[Bytes]) {
         return c.out.error("ERR timeout is negative");
     }
     let target = c.repl_offset;
-    let Some(backlog) = c.shared.repl_actors.get().map(|a| a.backlog.clone()) else {
-        return c.out.error("ERR replication is not available");
-    };
+    let backlog = c.repl.backlog.clone();
     let id = c.id;
     let count_now = |backlog: crate::rt::Addr<Backlog>| async move { backlog.call(WaitEnd { client: id, target }).await.unwrap_or(0) };
     let got = count_now(backlog.clone()).await;
@@ -879,11 +871,8 @@ async fn replicaof(c: &mut Client, a: &[Bytes]) {
         }
         Some((String::from_utf8_lossy(&a[1]).into_owned(), port as u16))
     };
-    let Some(actors) = c.shared.repl_actors.get() else {
-        return c.out.error("ERR replication is not available");
-    };
     let by = Requester { actor: format!("client:{}", c.id), line: client_line(&c.meta) };
-    match actors.link.call(SetMaster { target, by }).await {
+    match c.repl.link.call(SetMaster { target, by }).await {
         Ok(status) => c.out.simple(&status),
         Err(_) => c.out.error("ERR server is shutting down"),
     }
@@ -891,15 +880,11 @@ async fn replicaof(c: &mut Client, a: &[Bytes]) {
 
 async fn failover(c: &mut Client, a: &[Bytes]) {
     use crate::repl::failover::{self as fo, Failover, FailoverState};
-    let Some(actors) = c.shared.repl_actors.get() else {
-        return c.out.error("ERR replication is not available");
-    };
-    let link = actors.link.clone();
     if a.len() == 2 && eq(&a[1], "ABORT") {
         if c.shared.repl.failover_state() == FailoverState::NoFailover {
             return c.out.error("ERR No failover in progress.");
         }
-        fo::abort(&c.shared, &link, "Failover manually aborted").await;
+        fo::abort(&c.shared, &c.repl, "Failover manually aborted").await;
         return c.out.ok();
     }
     let (mut timeout, mut force, mut target) = (0i64, false, None::<(String, u16)>);
@@ -952,7 +937,7 @@ async fn failover(c: &mut Client, a: &[Bytes]) {
         *f = Failover { state: FailoverState::WaitingForSync, target, end_ms, force };
     }
     c.shared.pause.failover.store(true, Relaxed);
-    crate::rt::spawn(fo::run(c.shared.clone(), c.keyspace.clone(), link));
+    crate::rt::spawn(fo::run(c.shared.clone(), c.keyspace.clone(), c.repl.clone()));
     c.out.ok();
 }
 

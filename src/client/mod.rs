@@ -50,6 +50,8 @@ pub struct Client {
     pub(crate) stream: Conn,
     pub(crate) shared: Arc<Shared>,
     pub(crate) keyspace: Addr<Keyspace>,
+    /// The replication actors (replication commands talk to them).
+    pub(crate) repl: crate::repl::ReplActors,
     pub(crate) meta: Arc<ClientMeta>,
     pub(crate) db: usize,
     pub(crate) resp3: bool,
@@ -77,7 +79,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(stream: Conn, shared: Arc<Shared>, keyspace: Addr<Keyspace>, meta: Arc<ClientMeta>) -> Self {
+    pub fn new(stream: Conn, shared: Arc<Shared>, keyspace: Addr<Keyspace>, repl: crate::repl::ReplActors, meta: Arc<ClientMeta>) -> Self {
         let authenticated = shared.cfg().requirepass().is_none();
         meta.authenticated.store(authenticated, Relaxed);
         Client {
@@ -85,6 +87,7 @@ impl Client {
             stream,
             shared,
             keyspace,
+            repl,
             meta,
             db: 0,
             resp3: false,

@@ -645,17 +645,23 @@ pub fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> 
     true
 }
 
+/// Addresses of a server's replication actors (the listener hands them to every client).
+#[derive(Clone)]
+pub struct ReplActors {
+    pub backlog: Addr<Backlog>,
+    pub link: Addr<link::MasterLink>,
+}
+
 /// Starts the replication actors of a server: the backlog and the master link.
-pub async fn start(shared: &std::sync::Arc<crate::shared::Shared>, keyspace: &Addr<Keyspace>) -> Result<Addr<link::MasterLink>, String> {
+pub async fn start(shared: &std::sync::Arc<crate::shared::Shared>, keyspace: &Addr<Keyspace>) -> Result<ReplActors, String> {
     let backlog = crate::rt::start(Backlog::new(shared.clone())).await.map_err(|e| e.to_string())?;
     crate::trace_msg!(shared.log, "server", "keyspace", "SetBacklog");
     let _ = keyspace.call(crate::keyspace::SetBacklog(backlog.clone())).await;
-    let link = crate::rt::start(link::MasterLink::new(shared.clone(), keyspace.clone())).await.map_err(|e| e.to_string())?;
-    let _ = shared.repl_actors.set(crate::shared::ReplActors { backlog, link: link.clone() });
+    let link = crate::rt::start(link::MasterLink::new(shared.clone(), keyspace.clone(), backlog.clone())).await.map_err(|e| e.to_string())?;
     let master = shared.cfg().replicaof();
     if let Some(m) = master {
         let by = link::Requester::server("config");
         let _ = link.call(link::SetMaster { target: Some(m), by }).await;
     }
-    Ok(link)
+    Ok(ReplActors { backlog, link })
 }

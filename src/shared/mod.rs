@@ -208,26 +208,18 @@ pub struct Shared {
     /// SHUTDOWN requests reach the server's supervisor through this channel.
     pub shutdown_tx: flume::Sender<ShutdownRequest>,
     pub shutdown_rx: flume::Receiver<ShutdownRequest>,
-    /// The replication actors, set once at start.
-    pub repl_actors: std::sync::OnceLock<ReplActors>,
     /// Commands the default user may not run (`ACL SETUSER default -cmd`).
     pub acl_denied: Mutex<std::collections::HashSet<String>>,
     /// Whether `acl_denied` is non-empty (checked on every command, without the lock).
     pub acl_active: AtomicBool,
-    /// The keyspace actor (for the shutdown sequence).
-    pub keyspace: std::sync::OnceLock<crate::rt::Addr<crate::keyspace::Keyspace>>,
     /// When (unix seconds) the cross-protocol warning was last logged (once a minute at most).
     pub security_warning_at: AtomicI64,
 }
 
-/// Addresses of a server's replication actors.
-pub struct ReplActors {
-    pub backlog: crate::rt::Addr<crate::repl::backlog::Backlog>,
-    pub link: crate::rt::Addr<crate::repl::link::MasterLink>,
-}
-
 impl Shared {
-    pub fn new(config: Config, log: Arc<crate::logging::ServerLog>) -> Arc<Self> {
+    /// A server's shared state; `commands` is the size of the command table (INFO
+    /// commandstats keeps counters for each command, indexed like the table).
+    pub fn new(config: Config, log: Arc<crate::logging::ServerLog>, commands: usize) -> Arc<Self> {
         let config_file = config.config_file().map(|p| p.to_path_buf());
         let (shutdown_tx, shutdown_rx) = flume::unbounded();
         let shared = Arc::new(Shared {
@@ -236,7 +228,7 @@ impl Shared {
             repl: ReplShared::default(),
             hot: Hot::default(),
             stats: Stats::default(),
-            cmd_stats: (0..crate::cmd::table().len()).map(|_| CmdStat::default()).collect(),
+            cmd_stats: (0..commands).map(|_| CmdStat::default()).collect(),
             clients: Mutex::new(HashMap::new()),
             next_client_id: AtomicU64::new(1),
             started: Instant::now(),
@@ -254,8 +246,6 @@ impl Shared {
             is_replica: AtomicBool::new(false),
             shutdown_tx,
             shutdown_rx,
-            repl_actors: std::sync::OnceLock::new(),
-            keyspace: std::sync::OnceLock::new(),
             acl_denied: Mutex::new(Default::default()),
             acl_active: AtomicBool::new(false),
         });

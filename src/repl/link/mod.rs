@@ -25,6 +25,7 @@ mod conn;
 mod handshake;
 mod transfer;
 
+use super::backlog::Backlog;
 use crate::keyspace::Keyspace;
 use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, WeakAddr};
 use crate::shared::Shared;
@@ -36,6 +37,8 @@ use std::time::Duration;
 pub struct MasterLink {
     shared: Arc<Shared>,
     keyspace: Addr<Keyspace>,
+    /// The backlog (a failover that ends stops its wait for a synced replica).
+    backlog: Addr<Backlog>,
     me: Option<WeakAddr<MasterLink>>,
     status: LinkStatus,
     role: Role,
@@ -48,10 +51,11 @@ pub struct MasterLink {
 }
 
 impl MasterLink {
-    pub fn new(shared: Arc<Shared>, keyspace: Addr<Keyspace>) -> Self {
+    pub fn new(shared: Arc<Shared>, keyspace: Addr<Keyspace>, backlog: Addr<Backlog>) -> Self {
         MasterLink {
             shared,
             keyspace,
+            backlog,
             me: None,
             status: LinkStatus::default(),
             role: Role::Master,
@@ -84,6 +88,7 @@ impl MasterLink {
         let a = attempt::Attempt {
             shared: self.shared.clone(),
             keyspace: self.keyspace.clone(),
+            backlog: self.backlog.clone(),
             link: me,
             id: self.attempt,
             stop,
