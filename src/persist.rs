@@ -3,7 +3,7 @@
 //! at shutdown.
 
 use crate::keyspace::{Ctx, Keyspace};
-use crate::repl::snapshot::{load_rdb, write_rdb, LoadInfo, Snapshot};
+use crate::keyspace::snapshot::{load_rdb, write_rdb, LoadInfo, Snapshot};
 use crate::rt::{async_trait, Addr, Context, Handler, Message};
 use crate::shared::ShutdownRequest;
 use crate::shared::Shared;

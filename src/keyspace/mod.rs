@@ -9,6 +9,7 @@ mod clock;
 pub mod blocking;
 pub mod lazyfree;
 pub mod segmap;
+pub mod snapshot;
 pub mod thin;
 pub mod value;
 

@@ -16,7 +16,7 @@
 
 use super::backlog::Subscribe;
 use super::replica::{BulkStarted, RdbReady, Replica};
-use super::snapshot::write_rdb;
+use crate::keyspace::snapshot::write_rdb;
 use crate::keyspace::Keyspace;
 use crate::rt::{self, async_trait, Addr, Context, Handler, Message};
 use crate::shared::Shared;

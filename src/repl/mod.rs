@@ -5,14 +5,12 @@
 //! - [`backlog::Backlog`]: the ring buffer and the fan-out to replicas.
 //! - [`replica::Replica`]: one per attached replica on a master.
 //! - [`link::MasterLink`]: the replica side's state machine and the role.
-//! - [`snapshot`]: a frozen dataset with its offset, as RDB.
 
 pub mod backlog;
 pub mod failover;
 pub mod fullsync;
 pub mod link;
 pub mod replica;
-pub mod snapshot;
 
 use crate::keyspace::{Ctx, Db, Keyspace};
 use crate::resp::reply::encode_command;
@@ -20,7 +18,7 @@ use crate::rt::{async_trait, Addr, Context, Handler, Message};
 use backlog::{Append, Backlog, DropAll, Reset, Subscribe};
 use bytes::{Bytes, BytesMut};
 use replica::Replica;
-use snapshot::Snapshot;
+use crate::keyspace::snapshot::{self, Snapshot};
 use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
 

@@ -254,3 +254,20 @@ pub fn digest(dbs: &[Db]) -> String {
     }
     d.hex()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hostile_resizedb_into_databases_reserves_little() {
+        let f = crate::rdb::tests::hostile_resizedb();
+        for size in [Some(f.len() as u64), None] {
+            let (dbs, _) = super::load_rdb(&f[..], size, 16, false).unwrap();
+            let cap = dbs[0].keys.capacity() + dbs[0].expires.capacity();
+            // Unknown size: at most the constant hint (64K keys), with hash table slack.
+            assert!(cap <= 4 * crate::rdb::reader::RESIZE_HINT_UNKNOWN as usize, "{size:?}: capacity {cap}");
+            if size.is_some() {
+                assert!(cap < 1024, "capacity {cap}");
+            }
+        }
+    }
+}
