@@ -808,7 +808,7 @@ async fn sync(c: &mut Client, a: &[Bytes], psync: bool) -> Next {
         return Next::Close;
     };
     c.handed_over = true;
-    let msg = Psync { id: c.id, name, replid, offset, psync, replica: addr.clone(), out, meta: c.meta.clone() };
+    let msg = Psync { id: c.id, name, replid, offset, psync, replica: addr.clone(), out, meta: c.meta.clone(), backlog: c.repl.backlog.clone() };
     let outcome = c.keyspace.call(msg).await.unwrap_or(crate::repl::PsyncOutcome::Error("ERR server is shutting down".into()));
     let _ = addr.send(Begin(outcome));
     Next::Close

@@ -7,6 +7,7 @@
 
 mod clock;
 pub mod blocking;
+pub mod feed;
 pub mod lazyfree;
 pub mod segmap;
 pub mod snapshot;
@@ -25,6 +26,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+pub use feed::{Feed, StreamSink};
 pub use value::Value;
 
 /// One database: keys and their expiry times (ms since the epoch), as in Redis's two dicts.
@@ -106,8 +108,8 @@ impl Message for ResetStats {
     type Result = ();
 }
 
-/// Wires the backlog actor into the feed (once, at start).
-pub struct SetBacklog(pub crate::rt::Addr<crate::repl::backlog::Backlog>);
+/// Wires the backlog actor into the feed as its sink (once, at start).
+pub struct SetBacklog(pub Box<dyn StreamSink>);
 impl Message for SetBacklog {
     type Result = ();
 }
@@ -187,10 +189,10 @@ pub struct Keyspace {
     /// keys as present (the master's DEL for them is still to come, and commands like DEL
     /// or INCR from the master must act on the key as the master did).
     pub applying_master: bool,
-    /// The replication feed (offset bookkeeping and the stream's last SELECTed db).
     /// Keys given a TTL by clients of a writable replica: the replica expires those itself.
     pub replica_own_expires: HashSet<(usize, Bytes)>,
-    pub feed: crate::repl::Feed,
+    /// The replication feed (offset bookkeeping and the stream's last SELECTed db).
+    pub feed: Feed,
     pub blocking: blocking::Blocking,
     cron_ticks: u64,
     /// A `FlushFeed` is in the mailbox.
@@ -215,7 +217,7 @@ impl Keyspace {
             active_expire: true,
             is_replica: false,
             applying_master: false,
-            feed: crate::repl::Feed::default(),
+            feed: Feed::default(),
             replica_own_expires: HashSet::new(),
             blocking: Default::default(),
             cron_ticks: 0,
@@ -819,7 +821,7 @@ impl Handler<Cron> for Keyspace {
         self.cron_ticks += 1;
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
         if self.cron_ticks.is_multiple_of(hz) {
-            crate::repl::cron(self, self.cron_ticks / hz);
+            self.feed.cron(&self.shared, self.cron_ticks / hz);
             self.start_pending(false).await;
             self.save_points_cron();
         }
@@ -848,11 +850,11 @@ impl Handler<ResetStats> for Keyspace {
 #[async_trait]
 impl Handler<SetBacklog> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: SetBacklog) {
-        self.feed.backlog = Some(msg.0);
+        self.feed.sink = Some(msg.0);
         if self.feed.active {
             // History restored from the RDB: the backlog starts at its offset, then the
             // keys that expired while we were down go out as DELs.
-            let _ = self.feed.backlog.as_ref().map(|b| b.send(crate::repl::backlog::Reset { offset: self.feed.offset }));
+            self.feed.restart_backlog(self.feed.offset);
             for (db, key) in std::mem::take(&mut self.persist.load.expired) {
                 self.feed.propagate(db, vec![vec![Bytes::from_static(b"DEL"), key]], false);
             }

@@ -14,7 +14,7 @@
 //! subscriptions come from one handler; the RDB is written on a blocking thread that reports
 //! back with [`JobDone`].
 
-use super::backlog::Subscribe;
+use super::backlog::{Backlog, Subscribe};
 use super::replica::{BulkStarted, RdbReady, Replica};
 use crate::keyspace::snapshot::write_rdb;
 use crate::keyspace::Keyspace;
@@ -99,6 +99,8 @@ pub struct Target {
     pub out: Outlet,
     /// Sent PSYNC (gets `+FULLRESYNC`); false for legacy SYNC.
     pub psync: bool,
+    /// The backlog the replica is subscribed to.
+    pub backlog: Addr<Backlog>,
 }
 
 /// A replica needs the whole dataset.
@@ -199,12 +201,10 @@ impl Keyspace {
     /// Subscribes `t` to the backlog right after `offset` and tells it the sync began.
     /// False when the backlog no longer holds the bytes after `offset`.
     async fn attach(&mut self, t: &Target, replid: &str, offset: i64) -> bool {
-        if let Some(bl) = &self.feed.backlog {
-            let sub = Subscribe { id: t.id, name: t.name.clone(), replica: t.replica.clone(), out: t.out.clone(), meta: t.meta.clone(), from: offset + 1 };
-            let r = bl.call(sub).await;
-            if !matches!(r, Ok(Ok(_))) {
-                return false;
-            }
+        let sub = Subscribe { id: t.id, name: t.name.clone(), replica: t.replica.clone(), out: t.out.clone(), meta: t.meta.clone(), from: offset + 1 };
+        let r = t.backlog.call(sub).await;
+        if !matches!(r, Ok(Ok(_))) {
+            return false;
         }
         if t.psync {
             crate::trace_wire!(self.shared.log, format_args!("replica:{}", t.name), format_args!("net:{}", t.meta.addr), "+FULLRESYNC {} {} {{off={} conv={}}}", replid, offset, offset, t.name);

@@ -1,7 +1,7 @@
 //! Replication as conversations between actors.
 //!
-//! - [`Feed`]: the keyspace's side of the stream (IDs, offsets, SELECT and MULTI/EXEC
-//!   wrapping); the keyspace is its only writer.
+//! - [`Feed`](crate::keyspace::Feed) (in the keyspace): the keyspace's side of the stream
+//!   (IDs, offsets, SELECT and MULTI/EXEC wrapping); the keyspace is its only writer.
 //! - [`backlog::Backlog`]: the ring buffer and the fan-out to replicas.
 //! - [`replica::Replica`]: one per attached replica on a master.
 //! - [`link::MasterLink`]: the replica side's state machine and the role.
@@ -13,282 +13,14 @@ pub mod link;
 pub mod replica;
 
 use crate::keyspace::{Ctx, Db, Keyspace};
-use crate::resp::reply::encode_command;
 use crate::rt::{async_trait, Addr, Context, Handler, Message};
-use backlog::{Append, Backlog, DropAll, Reset, Subscribe};
-use bytes::{Bytes, BytesMut};
+use backlog::{Backlog, Subscribe};
+use bytes::Bytes;
 use replica::Replica;
 use crate::keyspace::snapshot::{self, Snapshot};
-use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
 
-/// Full/partial resync counters (INFO stats).
-#[derive(Default, Debug, Clone)]
-pub struct ReplStats {
-    pub sync_full: u64,
-    pub sync_partial_ok: u64,
-    pub sync_partial_err: u64,
-}
-
 pub use link::{LinkStatus, Role};
-
-/// The keyspace's side of the replication stream.
-pub struct Feed {
-    pub replid: String,
-    pub replid2: String,
-    /// master_repl_offset: bytes of stream produced (or applied, on a replica) so far.
-    pub offset: i64,
-    pub second_offset: i64,
-    /// True once a backlog exists (the first replica attached, or any sync on a replica).
-    pub active: bool,
-    /// On a replica the stream is the master's bytes, appended as they are applied.
-    pub replica_mode: bool,
-    /// The db the stream last SELECTed (None: the next command is preceded by SELECT).
-    pub last_db: Option<usize>,
-    /// Commands of the transaction being executed: emitted at its end.
-    txn: Option<Vec<(usize, Vec<Bytes>)>>,
-    /// Bytes produced and not yet handed to the backlog.
-    pending: BytesMut,
-    pub backlog: Option<Addr<Backlog>>,
-    pub stats: ReplStats,
-    /// True when this server has a history worth a partial resync (cached master).
-    pub has_history: bool,
-    /// Since when (ms) a master with a backlog has had no replica (repl-backlog-ttl).
-    pub no_replicas_since: i64,
-    /// Full syncs gathering replicas or writing their RDB.
-    pub jobs: fullsync::Jobs,
-}
-
-impl Default for Feed {
-    fn default() -> Self {
-        Feed {
-            replid: crate::util::random_hex(40),
-            replid2: "0".repeat(40),
-            offset: 0,
-            second_offset: -1,
-            active: false,
-            replica_mode: false,
-            last_db: None,
-            txn: None,
-            pending: BytesMut::new(),
-            backlog: None,
-            stats: ReplStats::default(),
-            has_history: false,
-            no_replicas_since: 0,
-            jobs: Default::default(),
-        }
-    }
-}
-
-impl Feed {
-    pub fn offset(&self) -> i64 {
-        self.offset
-    }
-
-    /// The shared replication buffer: the backlog, which also holds what replicas still
-    /// need (INFO's `mem_total_replication_buffers`).
-    pub fn replication_buffer_bytes(&self, shared: &crate::shared::Shared) -> u64 {
-        shared.repl.backlog_histlen.load(Relaxed).max(0) as u64
-    }
-
-    pub fn begin_txn(&mut self) {
-        self.txn = Some(Vec::new());
-    }
-
-    pub fn end_txn(&mut self) {
-        let Some(cmds) = self.txn.take() else { return };
-        match cmds.len() {
-            0 => {}
-            1 => {
-                let (db, argv) = cmds.into_iter().next().unwrap_or_default();
-                self.emit(db, &argv);
-            }
-            _ => {
-                let db = cmds[0].0;
-                self.emit(db, &[Bytes::from_static(b"MULTI")]);
-                for (db, argv) in &cmds {
-                    self.emit(*db, argv);
-                }
-                self.emit(db, &[Bytes::from_static(b"EXEC")]);
-            }
-        }
-    }
-
-    /// Whether commands executed here produce stream bytes.
-    #[inline]
-    pub fn wants(&self) -> bool {
-        self.active && !self.replica_mode
-    }
-
-    /// Appends the effects of one command executed in `db`.
-    pub fn propagate(&mut self, db: usize, cmds: Vec<Vec<Bytes>>, _in_txn: bool) {
-        if !self.wants() {
-            return;
-        }
-        if let Some(t) = self.txn.as_mut() {
-            t.extend(cmds.into_iter().map(|c| (db, c)));
-            return;
-        }
-        if cmds.len() > 1 {
-            self.emit(db, &[Bytes::from_static(b"MULTI")]);
-            for c in &cmds {
-                self.emit(db, c);
-            }
-            self.emit(db, &[Bytes::from_static(b"EXEC")]);
-        } else if let Some(c) = cmds.first() {
-            self.emit(db, c);
-        }
-    }
-
-    /// One command propagated as the client sent it (no copy of its arguments unless a
-    /// transaction collects it).
-    pub fn propagate_argv(&mut self, db: usize, argv: &[Bytes]) {
-        if !self.wants() {
-            return;
-        }
-        if let Some(t) = self.txn.as_mut() {
-            t.push((db, argv.to_vec()));
-            return;
-        }
-        self.emit(db, argv);
-    }
-
-    /// A command outside any db (PING, REPLCONF GETACK): no SELECT needed.
-    pub fn emit_dbless(&mut self, argv: &[Bytes]) {
-        if !self.wants() {
-            return;
-        }
-        let before = self.pending.len();
-        encode_command(argv, &mut self.pending);
-        self.offset += (self.pending.len() - before) as i64;
-    }
-
-    fn emit(&mut self, db: usize, argv: &[Bytes]) {
-        let before = self.pending.len();
-        if self.last_db != Some(db) {
-            encode_command(&[Bytes::from_static(b"SELECT"), Bytes::from(db.to_string())], &mut self.pending);
-            self.last_db = Some(db);
-        }
-        encode_command(argv, &mut self.pending);
-        self.offset += (self.pending.len() - before) as i64;
-    }
-
-    /// Appends bytes applied from our master (replica mode): the stream passes through.
-    pub fn append_raw(&mut self, raw: &[u8]) {
-        self.pending.extend_from_slice(raw);
-        self.offset += raw.len() as i64;
-    }
-
-    /// Stream bytes not yet handed to the backlog.
-    pub fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
-    }
-
-    /// Hands what was produced to the backlog (one message per batch).
-    pub fn flush(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        // An exact-size copy: the backlog holds just the stream (the scratch buffer keeps its
-        // capacity for the next batch).
-        let b = Bytes::copy_from_slice(&self.pending);
-        self.pending.clear();
-        if let Some(bl) = &self.backlog {
-            let _ = bl.send(Append(b));
-        }
-    }
-
-    /// New history: replid2 := replid (valid up to offset), fresh replid.
-    pub fn shift_replid(&mut self, log: &crate::logging::ServerLog, new_id: Option<String>) {
-        self.replid2 = std::mem::replace(&mut self.replid, new_id.unwrap_or_else(|| crate::util::random_hex(40)));
-        self.second_offset = self.offset + 1;
-        crate::notice!(log, 
-            "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
-            self.replid2,
-            self.second_offset,
-            self.replid
-        );
-    }
-
-    /// Starts the backlog at the current offset (master side, first replica).
-    fn create_backlog(&mut self) {
-        self.active = true;
-        self.has_history = true;
-        if let Some(bl) = &self.backlog {
-            let _ = bl.send(Reset { offset: self.offset });
-        }
-    }
-
-    /// The INFO replication fields, in Redis's order.
-    pub fn info_fields(&self, ks: &Keyspace) -> String {
-        let sh = &ks.shared;
-        let mut o = String::new();
-        let link = sh.repl.link.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let now = crate::util::now_ms();
-        macro_rules! f {
-            ($($arg:tt)*) => {{ let _ = write!(o, $($arg)*); o.push_str("\r\n"); }};
-        }
-        if let Some((host, port)) = &link.master {
-            let up = link.state == link::MasterLinkState::Connected;
-            f!("role:slave");
-            f!("master_host:{}", host);
-            f!("master_port:{}", port);
-            f!("master_link_status:{}", if up { "up" } else { "down" });
-            f!("master_last_io_seconds_ago:{}", if link.last_io_ms > 0 { (now - link.last_io_ms) / 1000 } else { -1 });
-            let syncing = link.state == link::MasterLinkState::Transfer;
-            f!("master_sync_in_progress:{}", syncing as u8);
-            f!("slave_read_repl_offset:{}", link.read_offset.max(self.offset));
-            f!("slave_repl_offset:{}", self.offset);
-            if syncing {
-                f!("master_sync_total_bytes:{}", link.sync_total);
-                f!("master_sync_read_bytes:{}", link.sync_read);
-                f!("master_sync_left_bytes:{}", link.sync_total - link.sync_read);
-                let perc = if link.sync_total > 0 { link.sync_read as f64 * 100.0 / link.sync_total as f64 } else { 0.0 };
-                f!("master_sync_perc:{:.2}", perc);
-                f!("master_sync_last_io_seconds_ago:{}", (now - link.last_io_ms) / 1000);
-            }
-            if !up {
-                f!("master_link_down_since_seconds:{}", if link.down_since_ms > 0 { (now - link.down_since_ms) / 1000 } else { -1 });
-            }
-            let cfg = sh.cfg();
-            f!("slave_priority:{}", cfg.replica_priority());
-            f!("slave_read_only:{}", cfg.replica_read_only() as u8);
-            f!("replica_announced:{}", cfg.replica_announced() as u8);
-        } else {
-            f!("role:master");
-        }
-        let replicas = sh.repl.replicas.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        f!("connected_slaves:{}", replicas.len());
-        let (min_to_write, max_lag) = {
-            let c = sh.cfg();
-            (c.min_replicas_to_write(), c.min_replicas_max_lag())
-        };
-        if min_to_write > 0 {
-            f!("min_slaves_good_slaves:{}", sh.repl.good_replicas(max_lag));
-        }
-        for (i, r) in replicas.iter().enumerate() {
-            f!(
-                "slave{}:ip={},port={},state={},offset={},lag={}",
-                i,
-                r.ip,
-                r.port.load(Relaxed),
-                r.state().name(),
-                r.ack_offset.load(Relaxed),
-                (now - r.last_ack_ms.load(Relaxed)) / 1000
-            );
-        }
-        f!("master_failover_state:{}", sh.repl.failover_state().name());
-        f!("master_replid:{}", self.replid);
-        f!("master_replid2:{}", self.replid2);
-        f!("master_repl_offset:{}", self.offset);
-        f!("second_repl_offset:{}", self.second_offset);
-        f!("repl_backlog_active:{}", self.active as u8);
-        f!("repl_backlog_size:{}", sh.cfg().repl_backlog_size());
-        f!("repl_backlog_first_byte_offset:{}", if self.active { sh.repl.backlog_first.load(Relaxed) } else { 0 });
-        f!("repl_backlog_histlen:{}", if self.active { sh.repl.backlog_histlen.load(Relaxed) } else { 0 });
-        o
-    }
-}
 
 /// How a PSYNC ends.
 #[derive(Debug)]
@@ -311,6 +43,8 @@ pub struct Psync {
     pub replica: Addr<Replica>,
     pub out: fullsync::Outlet,
     pub meta: std::sync::Arc<crate::shared::ClientMeta>,
+    /// The backlog a partial resync subscribes the replica to.
+    pub backlog: Addr<Backlog>,
 }
 impl Message for Psync {
     type Result = PsyncOutcome;
@@ -422,7 +156,8 @@ impl Keyspace {
                     );
                 }
                 f.stats.sync_partial_err += 1;
-            } else if let Some(bl) = f.backlog.clone() {
+            } else {
+                let bl = &msg.backlog;
                 let sub = Subscribe {
                     id: msg.id,
                     name: msg.name.clone(),
@@ -480,11 +215,9 @@ impl Handler<LoadSnapshot> for Keyspace {
         f.replica_mode = true;
         f.has_history = true;
         f.last_db = if msg.stream_db >= 0 { Some(msg.stream_db as usize) } else { None };
-        if let Some(bl) = &f.backlog {
-            // Sub-replicas followed another history: they must resync.
-            let _ = bl.send(DropAll);
-            let _ = bl.send(Reset { offset: msg.offset });
-        }
+        // Sub-replicas followed another history: they must resync.
+        f.drop_replicas();
+        f.restart_backlog(msg.offset);
     }
 }
 
@@ -520,9 +253,7 @@ impl Handler<Continued> for Keyspace {
         if msg.replid != self.feed.replid {
             crate::notice!(self.shared.log, "Master replication ID changed to {}", msg.replid);
             self.feed.shift_replid(&self.shared.log, Some(msg.replid));
-            if let Some(bl) = &self.feed.backlog {
-                let _ = bl.send(DropAll);
-            }
+            self.feed.drop_replicas();
         }
     }
 }
@@ -546,9 +277,7 @@ impl Handler<SetRole> for Keyspace {
             self.feed.replica_mode = false;
             self.feed.shift_replid(&self.shared.log, None);
             self.feed.last_db = None;
-            if let Some(bl) = &self.feed.backlog {
-                let _ = bl.send(DropAll);
-            }
+            self.feed.drop_replicas();
         }
     }
 }
@@ -561,42 +290,6 @@ impl Handler<GetAck> for Keyspace {
         self.feed.flush();
         self.feed.offset
     }
-}
-
-/// The replication cron (once a second, from the keyspace's cron): PING replicas every
-/// `repl-ping-replica-period`.
-pub fn cron(ks: &mut Keyspace, tick: u64) {
-    if !ks.feed.wants() {
-        return;
-    }
-    let period = ks.shared.cfg().repl_ping_replica_period().max(1);
-    let has_replicas = !ks.shared.repl.replicas.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
-    // A master without replicas for repl-backlog-ttl frees its backlog and starts a new
-    // history (nobody can continue the old one any more).
-    let now = crate::util::now_ms();
-    if has_replicas {
-        ks.feed.no_replicas_since = 0;
-    } else {
-        if ks.feed.no_replicas_since == 0 {
-            ks.feed.no_replicas_since = now;
-        }
-        let ttl = ks.shared.cfg().repl_backlog_ttl() as i64;
-        if ttl > 0 && now - ks.feed.no_replicas_since >= ttl * 1000 {
-            let f = &mut ks.feed;
-            f.replid = crate::util::random_hex(40);
-            f.replid2 = "0".repeat(40);
-            f.second_offset = -1;
-            f.active = false;
-            f.no_replicas_since = 0;
-            crate::notice!(ks.shared.log, "Replication backlog freed after {} seconds without connected replicas.", ttl);
-            return;
-        }
-    }
-    let paused = ks.shared.pause.failover.load(Relaxed);
-    if has_replicas && tick.is_multiple_of(period) && !paused {
-        ks.feed.emit_dbless(&[Bytes::from_static(b"ping")]);
-    }
-    ks.feed.flush();
 }
 
 /// DEBUG subcommands that belong to persistence/replication (DIGEST, DIGEST-VALUE, RELOAD).
@@ -654,7 +347,7 @@ pub struct ReplActors {
 pub async fn start(shared: &std::sync::Arc<crate::shared::Shared>, keyspace: &Addr<Keyspace>) -> Result<ReplActors, String> {
     let backlog = crate::rt::start(Backlog::new(shared.clone())).await.map_err(|e| e.to_string())?;
     crate::trace_msg!(shared.log, "server", "keyspace", "SetBacklog");
-    let _ = keyspace.call(crate::keyspace::SetBacklog(backlog.clone())).await;
+    let _ = keyspace.call(crate::keyspace::SetBacklog(Box::new(backlog.clone()))).await;
     let link = crate::rt::start(link::MasterLink::new(shared.clone(), keyspace.clone(), backlog.clone())).await.map_err(|e| e.to_string())?;
     let master = shared.cfg().replicaof();
     if let Some(m) = master {

@@ -304,6 +304,7 @@ impl Handler<Begin> for Replica {
                     replica: me,
                     out: self.out.clone(),
                     psync: self.psync,
+                    backlog: self.backlog.clone(),
                 };
                 crate::trace_msg!(self.shared.log, self.who(), "keyspace", "FullSync(diskless={}) {{conv={}}}", diskless, self.info.name());
                 if self.keyspace.call(FullSync { target, diskless }).await.is_err() {
