@@ -52,8 +52,6 @@ pub struct Feed {
     pub has_history: bool,
     /// Since when (ms) a master with a backlog has had no replica (repl-backlog-ttl).
     pub no_replicas_since: i64,
-    /// Full syncs gathering replicas or writing their RDB.
-    pub jobs: crate::repl::fullsync::Jobs,
 }
 
 impl Default for Feed {
@@ -72,7 +70,6 @@ impl Default for Feed {
             stats: ReplStats::default(),
             has_history: false,
             no_replicas_since: 0,
-            jobs: Default::default(),
         }
     }
 }

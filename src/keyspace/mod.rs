@@ -8,6 +8,7 @@
 mod clock;
 pub mod blocking;
 pub mod feed;
+pub mod fullsync;
 pub mod lazyfree;
 pub mod segmap;
 pub mod snapshot;
@@ -194,6 +195,8 @@ pub struct Keyspace {
     /// The replication feed (offset bookkeeping and the stream's last SELECTed db).
     pub feed: Feed,
     pub blocking: blocking::Blocking,
+    /// Full syncs gathering replicas or writing their RDB.
+    pub jobs: fullsync::Jobs,
     cron_ticks: u64,
     /// A `FlushFeed` is in the mailbox.
     flush_queued: bool,
@@ -220,6 +223,7 @@ impl Keyspace {
             feed: Feed::default(),
             replica_own_expires: HashSet::new(),
             blocking: Default::default(),
+            jobs: Default::default(),
             cron_ticks: 0,
             persist: Default::default(),
             me: None,

@@ -9,7 +9,7 @@
 //! everything from there straight into its socket writer. Chunks are `Bytes`: fan-out copies
 //! no data. `client-output-buffer-limit replica` is enforced here over what a replica pins.
 
-use super::fullsync::Outlet;
+use crate::keyspace::fullsync::Outlet;
 use super::replica::{Close, Replica};
 use crate::keyspace::StreamSink;
 use crate::rt::{async_trait, Actor, Addr, Context, Handler, Message};

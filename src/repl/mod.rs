@@ -8,7 +8,6 @@
 
 pub mod backlog;
 pub mod failover;
-pub mod fullsync;
 pub mod link;
 pub mod replica;
 
@@ -41,7 +40,7 @@ pub struct Psync {
     pub offset: i64,
     pub psync: bool,
     pub replica: Addr<Replica>,
-    pub out: fullsync::Outlet,
+    pub out: crate::keyspace::fullsync::Outlet,
     pub meta: std::sync::Arc<crate::shared::ClientMeta>,
     /// The backlog a partial resync subscribes the replica to.
     pub backlog: Addr<Backlog>,

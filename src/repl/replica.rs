@@ -7,8 +7,8 @@
 //! replica over `client-output-buffer-limit replica`: the master never grows without bound
 //! because one replica is slow.
 
-use super::backlog::{Acked, Backlog, Online, Unsubscribe};
-use super::fullsync::{FullSync, Outlet, Target};
+use super::backlog::{Acked, Backlog, Online, Subscribe, Unsubscribe};
+use crate::keyspace::fullsync::{FullSync, Outlet, SyncReplica, Target};
 use super::PsyncOutcome;
 use crate::keyspace::Keyspace;
 use crate::resp::{Limits, RequestParser};
@@ -89,6 +89,31 @@ impl Message for Ack {
 pub struct Close(pub &'static str, pub &'static str);
 impl Message for Close {
     type Result = ();
+}
+
+/// A replica as the keyspace's full-sync job sees it: subscribed to the backlog from the
+/// snapshot's offset, told of its transfer by message.
+struct SyncHandle {
+    id: u64,
+    name: String,
+    meta: Arc<ClientMeta>,
+    replica: Addr<Replica>,
+    out: Outlet,
+    backlog: Addr<Backlog>,
+}
+
+#[async_trait]
+impl SyncReplica for SyncHandle {
+    async fn subscribe(&self, from: i64) -> bool {
+        let sub = Subscribe { id: self.id, name: self.name.clone(), replica: self.replica.clone(), out: self.out.clone(), meta: self.meta.clone(), from };
+        matches!(self.backlog.call(sub).await, Ok(Ok(_)))
+    }
+    fn bulk_started(&self, offset: i64) {
+        let _ = self.replica.send(BulkStarted { offset });
+    }
+    fn rdb_ready(&self, ok: bool, eof: bool) {
+        let _ = self.replica.send(RdbReady { ok, eof });
+    }
 }
 
 #[derive(Clone)]
@@ -297,14 +322,20 @@ impl Handler<Begin> for Replica {
             PsyncOutcome::FullResync => {
                 let diskless = self.shared.cfg().repl_diskless_sync() && self.handshake.capa_eof;
                 let Some(me) = self.me.clone() else { return };
-                let target = Target {
+                let handle = SyncHandle {
                     id: self.info.id,
-                    meta: self.meta.clone(),
                     name: self.info.name(),
+                    meta: self.meta.clone(),
                     replica: me,
                     out: self.out.clone(),
-                    psync: self.psync,
                     backlog: self.backlog.clone(),
+                };
+                let target = Target {
+                    meta: self.meta.clone(),
+                    name: self.info.name(),
+                    out: self.out.clone(),
+                    psync: self.psync,
+                    replica: Box::new(handle),
                 };
                 crate::trace_msg!(self.shared.log, self.who(), "keyspace", "FullSync(diskless={}) {{conv={}}}", diskless, self.info.name());
                 if self.keyspace.call(FullSync { target, diskless }).await.is_err() {
