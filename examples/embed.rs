@@ -61,7 +61,7 @@ fn reply_complete(b: &[u8]) -> bool {
 
 /// Builds a keyspace command from words, through the command table.
 fn command(words: &[&str]) -> Result<Item, String> {
-    let spec = tandem::cmd::lookup(words[0].as_bytes()).ok_or_else(|| format!("unknown command {}", words[0]))?;
+    let spec = tandem::keyspace::cmd::lookup(words[0].as_bytes()).ok_or_else(|| format!("unknown command {}", words[0]))?;
     if !spec.arity_ok(words.len()) {
         return Err(format!("wrong number of arguments for {}", spec.name));
     }

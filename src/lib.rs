@@ -23,13 +23,10 @@
 //! ```
 
 pub mod client;
-pub mod cmd;
 pub mod config;
 pub mod hll;
-pub mod info;
 pub mod keyspace;
 pub mod logging;
-pub mod persist;
 pub mod rdb;
 pub mod repl;
 pub mod resp;

@@ -49,7 +49,7 @@ impl ServerHandle {
         let _ = actors.backlog.clone().stop(None);
         let _ = self.listener.stop(None);
         let _ = self.keyspace.stop(None);
-        crate::persist::remove_own_temp(&self.shared);
+        crate::keyspace::persist::remove_own_temp(&self.shared);
         crate::warning!(self.shared.log, "Redis is now ready to exit, bye bye...");
     }
 }
@@ -61,7 +61,7 @@ async fn finish(shared: &Arc<Shared>, keyspace: &Addr<Keyspace>, req: &ShutdownR
         Some(sig) => crate::warning!(shared.log, "Received {} scheduling shutdown...", sig),
         None => crate::warning!(shared.log, "User requested shutdown..."),
     }
-    crate::persist::final_save(shared, keyspace, req).await;
+    crate::keyspace::persist::final_save(shared, keyspace, req).await;
     let kills: Vec<_> = {
         let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
         clients.values().map(|e| (e.meta.clone(), ())).collect()
@@ -91,7 +91,7 @@ impl Server {
     /// start-up lines, or [`ServerLog::via_app`](crate::logging::ServerLog::via_app) to route
     /// this server's lines through the application's own `log` logger).
     pub async fn start_with_log(config: Config, log: Arc<crate::logging::ServerLog>) -> Result<ServerHandle, String> {
-        let shared = Shared::new(config, log, crate::cmd::table().len());
+        let shared = Shared::new(config, log, crate::keyspace::cmd::table().len());
         let (port, binds, backlog) = {
             let c = shared.cfg();
             (c.port(), c.bind(), c.int("tcp-backlog").clamp(0, i32::MAX as i128) as i32)

@@ -2,7 +2,7 @@
 //! CONFIG, COMMAND, SHUTDOWN.
 
 use super::{Client, Next};
-use crate::cmd::{self, eq, err, CommandSpec};
+use crate::keyspace::cmd::{self, eq, err, CommandSpec};
 use crate::keyspace;
 use crate::resp::Out;
 use crate::shared::{ClientMeta, Shared};
@@ -146,7 +146,7 @@ fn valid_name(n: &[u8]) -> bool {
 pub fn client_line(m: &ClientMeta) -> String {
     let name = m.name.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default();
     let idle = m.last_interaction.lock().unwrap_or_else(|e| e.into_inner()).elapsed().as_secs();
-    let cmd = match crate::cmd::table().get(m.last_cmd.load(Relaxed)) {
+    let cmd = match crate::keyspace::cmd::table().get(m.last_cmd.load(Relaxed)) {
         Some(c) if super::CONTAINERS.contains(&c.name) => m.last_sub.lock().unwrap_or_else(|e| e.into_inner()).clone(),
         Some(c) => c.name.to_string(),
         None => String::new(),
@@ -292,7 +292,7 @@ async fn client(c: &mut Client, a: &[Bytes]) -> Next {
             }
         }
         "id" | "getname" | "setname" | "info" | "kill" | "pause" | "unpause" | "reply" => arity(c),
-        _ => c.out.error(crate::cmd::unknown_subcommand(&a[1], "CLIENT")),
+        _ => c.out.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "CLIENT")),
     }
     Next::Continue
 }
@@ -511,7 +511,7 @@ fn config(c: &mut Client, a: &[Bytes]) {
         "get" | "set" | "resetstat" | "rewrite" => {
             c.out.error(format!("ERR wrong number of arguments for 'config|{}' command", sub))
         }
-        _ => c.out.error(crate::cmd::unknown_subcommand(&a[1], "CONFIG")),
+        _ => c.out.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "CONFIG")),
     }
 }
 
@@ -648,7 +648,7 @@ fn command(c: &mut Client, a: &[Bytes]) {
             c.out.array(1);
             c.out.simple("COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are: COUNT, DOCS, GETKEYS, INFO, LIST, HELP");
         }
-        _ => c.out.error(crate::cmd::unknown_subcommand(&a[1], "COMMAND")),
+        _ => c.out.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "COMMAND")),
     }
 }
 
@@ -984,7 +984,7 @@ fn acl(c: &mut Client, a: &[Bytes]) {
             c.shared.acl_active.store(!denied.is_empty(), Relaxed);
             c.out.ok();
         }
-        _ => c.out.error(crate::cmd::unknown_subcommand(&a[1], "ACL")),
+        _ => c.out.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "ACL")),
     }
 }
 

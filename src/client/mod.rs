@@ -8,7 +8,7 @@
 
 pub mod commands;
 
-use crate::cmd::{self, CommandSpec, Route};
+use crate::keyspace::cmd::{self, CommandSpec, Route};
 use crate::keyspace::{self, Cmd, Exec, Item, Keyspace};
 use crate::resp::{Limits, Out, ProtoError, Request, RequestParser};
 use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, Conn, WriteExt};
@@ -407,7 +407,7 @@ impl Client {
             Some(_) => !matches!(spec.name, "exec" | "discard" | "quit" | "reset"),
             None => spec.has(cmd::DENYOOM),
         };
-        reject && crate::info::used_memory_cached() > maxmemory
+        reject && crate::keyspace::info::used_memory_cached() > maxmemory
     }
 
     /// [`reject`](Self::reject) for a known command: a rejected EXEC discards the transaction

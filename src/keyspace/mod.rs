@@ -7,15 +7,18 @@
 
 mod clock;
 pub mod blocking;
+pub mod cmd;
 pub mod feed;
 pub mod fullsync;
+pub mod info;
 pub mod lazyfree;
+pub mod persist;
 pub mod segmap;
 pub mod snapshot;
 pub mod thin;
 pub mod value;
 
-use crate::cmd::{CommandSpec, Route};
+use cmd::{CommandSpec, Route};
 use crate::resp::Out;
 use crate::rt::{self, async_trait, Actor, Context, Handler, Message};
 use crate::shared::Shared;
@@ -202,7 +205,7 @@ pub struct Keyspace {
     flush_queued: bool,
     /// Set when WATCH aborts a transaction of the Exec being run.
     txn_aborted: bool,
-    pub persist: crate::persist::PersistState,
+    pub persist: crate::keyspace::persist::PersistState,
     /// Our own address (weak), for work that reports back (BGSAVE).
     pub me: Option<crate::rt::WeakAddr<Keyspace>>,
     clock: clock::Clock,
@@ -729,7 +732,7 @@ impl Actor for Keyspace {
     async fn started(&mut self, ctx: &mut Context<Self>) -> rt::ActorResult<()> {
         self.me = Some(ctx.address().downgrade());
         self.persist.last_save_ms = crate::util::now_ms();
-        crate::persist::load_at_start(self);
+        crate::keyspace::persist::load_at_start(self);
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
         ctx.send_interval(Cron, Duration::from_millis(1000 / hz));
         Ok(())

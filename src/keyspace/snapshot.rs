@@ -79,7 +79,7 @@ pub fn from_rdb(v: RdbValue) -> Value {
 /// Writes the snapshot as an RDB (version 10, CRC64) with the replication aux fields.
 pub fn write_rdb<W: Write>(snap: &Snapshot, w: W, compress: bool) -> std::io::Result<W> {
     let mut wr = RdbWriter::new(w, compress)?;
-    rdb::write_default_aux(&mut wr, crate::info::used_memory(), Some((snap.stream_db, &snap.replid, snap.offset)))?;
+    rdb::write_default_aux(&mut wr, crate::keyspace::info::used_memory(), Some((snap.stream_db, &snap.replid, snap.offset)))?;
     for (i, db) in snap.dbs.iter().enumerate() {
         if db.keys.is_empty() {
             continue;

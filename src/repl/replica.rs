@@ -493,7 +493,7 @@ fn from_replica(a: &[Bytes]) -> FromReplica {
 /// and commands touching the keyspace are refused with "Replica can't interact with the
 /// keyspace"): logged as Redis does, counted, and the replica disconnected by the caller.
 fn reject_rogue(shared: &Shared, meta: &ClientMeta, argv: &[Bytes]) {
-    let spec = crate::cmd::lookup(&argv[0]);
+    let spec = crate::keyspace::cmd::lookup(&argv[0]);
     let name = spec.map_or("<unknown>", |s| s.name);
     crate::warning!(shared.log, 
         "Replica generated a reply to command '{}', disconnecting it: {}",
@@ -501,12 +501,12 @@ fn reject_rogue(shared: &Shared, meta: &ClientMeta, argv: &[Bytes]) {
         crate::client::commands::client_line(meta)
     );
     let error = match spec {
-        Some(s) if s.is_write() || s.has(crate::cmd::READONLY) || s.has(crate::cmd::MAY_REPLICATE) => {
+        Some(s) if s.is_write() || s.has(crate::keyspace::cmd::READONLY) || s.has(crate::keyspace::cmd::MAY_REPLICATE) => {
             shared.cmd_stats[s.index].rejected.fetch_add(1, Relaxed);
             Some("Replica can't interact with the keyspace".to_string())
         }
         Some(_) => None,
-        None => Some(String::from_utf8_lossy(&crate::cmd::unknown_command_error(argv)).trim_start_matches("ERR ").to_string()),
+        None => Some(String::from_utf8_lossy(&crate::keyspace::cmd::unknown_command_error(argv)).trim_start_matches("ERR ").to_string()),
     };
     if let Some(e) = error {
         shared.stats.total_error_replies.fetch_add(1, Relaxed);

@@ -275,9 +275,9 @@ pub fn save_cmd(ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
 
 /// BGSAVE [SCHEDULE]
 pub fn bgsave_cmd(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    let schedule = a.len() == 2 && crate::cmd::eq(&a[1], "SCHEDULE");
+    let schedule = a.len() == 2 && crate::keyspace::cmd::eq(&a[1], "SCHEDULE");
     if a.len() > 2 || (a.len() == 2 && !schedule) {
-        return ctx.error(crate::cmd::err::SYNTAX);
+        return ctx.error(crate::keyspace::cmd::err::SYNTAX);
     }
     if ks.persist.bgsave_in_progress {
         if schedule {

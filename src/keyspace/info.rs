@@ -282,7 +282,7 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
         }
         "commandstats" => {
             f!("# Commandstats");
-            for c in crate::cmd::table() {
+            for c in crate::keyspace::cmd::table() {
                 let s = &sh.cmd_stats[c.index];
                 let calls = s.calls.load(Relaxed);
                 let (rej, fail) = (s.rejected.load(Relaxed), s.failed.load(Relaxed));

@@ -19,7 +19,7 @@ pub fn echo(_ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 
 pub fn info(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let args: Vec<String> = a[1..].iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect();
-    let text = crate::info::info(ks, &args);
+    let text = crate::keyspace::info::info(ks, &args);
     ctx.out.verbatim(&text);
 }
 
@@ -40,7 +40,7 @@ pub fn function(_ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     } else if eq(&a[1], "LIST") {
         ctx.out.array(0)
     } else {
-        ctx.error(crate::cmd::unknown_subcommand(&a[1], "FUNCTION"))
+        ctx.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "FUNCTION"))
     }
 }
 
@@ -57,7 +57,7 @@ pub fn memory(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         ("usage" | "doctor" | "purge" | "help" | "stats" | "malloc-stats", n) if n != 2 || sub == "usage" => {
             ctx.error(format!("ERR wrong number of arguments for 'memory|{}' command", sub))
         }
-        _ => ctx.error(crate::cmd::unknown_subcommand(&a[1], "MEMORY")),
+        _ => ctx.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "MEMORY")),
     }
 }
 
@@ -109,7 +109,7 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
         _ => match crate::repl::debug_extra(ks, ctx, &sub, a) {
             true => {}
-            false => ctx.error(crate::cmd::unknown_subcommand(&a[1], "DEBUG")),
+            false => ctx.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "DEBUG")),
         },
     }
 }
