@@ -11,12 +11,11 @@ pub mod failover;
 pub mod link;
 pub mod replica;
 
-use crate::keyspace::{Ctx, Db, Keyspace};
+use crate::keyspace::{Db, Keyspace};
 use crate::rt::{async_trait, Addr, Context, Handler, Message};
 use backlog::{Backlog, Subscribe};
 use bytes::Bytes;
 use replica::Replica;
-use crate::keyspace::snapshot::{self, Snapshot};
 use std::sync::atomic::Ordering::Relaxed;
 
 pub use link::{LinkStatus, Role};
@@ -289,50 +288,6 @@ impl Handler<GetAck> for Keyspace {
         self.feed.flush();
         self.feed.offset
     }
-}
-
-/// DEBUG subcommands that belong to persistence/replication (DIGEST, DIGEST-VALUE, RELOAD).
-/// Returns false when `sub` is not one of them.
-pub fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> bool {
-    match sub {
-        "digest" => {
-            let d = snapshot::digest(&ks.dbs);
-            ctx.out.simple(&d);
-        }
-        "digest-value" => {
-            ctx.out.array(a.len() - 2);
-            for k in &a[2..] {
-                let db = &ks.dbs[ctx.db];
-                match db.keys.get(k) {
-                    Some(v) => {
-                        let d = crate::rdb::digest_value(snapshot::value_ref(v), db.expires.get(k).copied());
-                        ctx.out.simple(&crate::rdb::digest::to_hex(&d));
-                    }
-                    None => ctx.out.simple(&"0".repeat(40)),
-                }
-            }
-        }
-        "reload" => {
-            let snap = Snapshot { dbs: ks.dbs.clone(), replid: ks.feed.replid.clone(), offset: ks.feed.offset, stream_db: -1, key_save_delay: 0 };
-            let compress = ks.shared.cfg().rdbcompression();
-            match snapshot::write_rdb(&snap, Vec::new(), compress) {
-                Ok(buf) => match snapshot::load_rdb(&buf[..], Some(buf.len() as u64), ks.dbs.len(), false) {
-                    Ok((dbs, _)) => {
-                        ks.dbs = dbs;
-                        ctx.out.ok();
-                    }
-                    Err(e) => ctx.error(format!("ERR Error trying to load the RDB dump: {}", e)),
-                },
-                Err(e) => ctx.error(format!("ERR Error trying to save the RDB dump: {}", e)),
-            }
-        }
-        "change-repl-id" => {
-            ks.feed.shift_replid(&ks.shared.log, None);
-            ctx.out.ok();
-        }
-        _ => return false,
-    }
-    true
 }
 
 /// Addresses of a server's replication actors (the listener hands them to every client).
