@@ -8,6 +8,7 @@
 
 pub mod commands;
 
+use crate::keyspace::cmd::clients::CONTAINERS;
 use crate::keyspace::cmd::{self, CommandSpec, Route};
 use crate::keyspace::{self, Cmd, Exec, Item, Keyspace};
 use crate::resp::{Limits, Out, ProtoError, Request, RequestParser};
@@ -617,9 +618,6 @@ impl Handler<Kill> for Client {
 
 /// The name CLIENT LIST shows in `cmd=`: `container|subcommand` for container commands, as
 /// Redis does (`client|info`, `config|get`).
-/// Commands whose CLIENT LIST `cmd=` names the subcommand too (`client|list`).
-pub(crate) const CONTAINERS: &[&str] = &["client", "config", "command", "object", "memory", "function", "debug"];
-
 fn command_name(spec: &CommandSpec, argv: &[Bytes]) -> String {
     match argv.get(1) {
         Some(sub) if CONTAINERS.contains(&spec.name) && !sub.is_empty() && sub.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-') => {

@@ -637,7 +637,7 @@ impl Keyspace {
             if let Route::Client = c.spec.route {
                 if is_client_kill(c) {
                     // It acts on other connections: run it now, in the transaction's order.
-                    if crate::client::commands::kill_cmd(&self.shared, client_id, out, &c.argv) {
+                    if cmd::clients::kill_cmd(&self.shared, client_id, out, &c.argv) {
                         cut.get_or_insert(out.buf.len());
                     }
                     self.shared.cmd_stats[c.spec.index].calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -498,7 +498,7 @@ fn reject_rogue(shared: &Shared, meta: &ClientMeta, argv: &[Bytes]) {
     crate::warning!(shared.log, 
         "Replica generated a reply to command '{}', disconnecting it: {}",
         name,
-        crate::client::commands::client_line(meta)
+        crate::keyspace::cmd::clients::client_line(meta)
     );
     let error = match spec {
         Some(s) if s.is_write() || s.has(crate::keyspace::cmd::READONLY) || s.has(crate::keyspace::cmd::MAY_REPLICATE) => {

@@ -3,6 +3,7 @@
 //! `Route::Keyspace` commands are functions over the keyspace actor's state; `Route::Client`
 //! commands change connection state (AUTH, MULTI, CLIENT, ...) and run in the client actor.
 
+pub mod clients;
 pub mod hashes;
 pub mod hll;
 pub mod keys;
