@@ -6,6 +6,8 @@
 //! protocol, name), runs connection commands itself, sends everything else to the keyspace
 //! as one [`Exec`], and writes all replies with one write.
 
+mod acl;
+mod admin;
 pub mod commands;
 
 use crate::keyspace::cmd::clients::CONTAINERS;

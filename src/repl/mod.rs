@@ -7,6 +7,7 @@
 //! - [`link::MasterLink`]: the replica side's state machine and the role.
 
 pub mod backlog;
+pub mod commands;
 pub mod failover;
 pub mod link;
 pub mod replica;
