@@ -3,10 +3,12 @@
 //! feed in execution order, and the feed hands the encoded stream to its [`StreamSink`] (the
 //! backlog actor, wired in at start) one piece per batch.
 
+use crate::logging::ServerLog;
 use crate::resp::reply::encode_command;
 use crate::shared::Shared;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 
 /// Where the feed hands the stream: the backlog, which keeps it and fans it out to replicas
 /// (`repl` implements this for the backlog actor's address). Called in stream order; never
@@ -30,32 +32,34 @@ pub struct ReplStats {
 
 /// The keyspace's side of the replication stream.
 pub struct Feed {
-    pub replid: String,
-    pub replid2: String,
+    pub(super) replid: String,
+    pub(super) replid2: String,
     /// master_repl_offset: bytes of stream produced (or applied, on a replica) so far.
-    pub offset: i64,
-    pub second_offset: i64,
+    pub(super) offset: i64,
+    pub(super) second_offset: i64,
     /// True once a backlog exists (the first replica attached, or any sync on a replica).
-    pub active: bool,
+    pub(super) active: bool,
     /// On a replica the stream is the master's bytes, appended as they are applied.
-    pub replica_mode: bool,
+    pub(super) replica_mode: bool,
     /// The db the stream last SELECTed (None: the next command is preceded by SELECT).
-    pub last_db: Option<usize>,
+    pub(super) last_db: Option<usize>,
     /// Commands of the transaction being executed: emitted at its end.
     txn: Option<Vec<(usize, Vec<Bytes>)>>,
     /// Bytes produced and not yet handed to the backlog.
     pending: BytesMut,
     /// Where the stream goes once flushed (the backlog; set once at start).
-    pub sink: Option<Box<dyn StreamSink>>,
-    pub stats: ReplStats,
+    pub(super) sink: Option<Box<dyn StreamSink>>,
+    /// The server's log (history changes are logged).
+    log: Arc<ServerLog>,
+    pub(super) stats: ReplStats,
     /// True when this server has a history worth a partial resync (cached master).
-    pub has_history: bool,
+    pub(super) has_history: bool,
     /// Since when (ms) a master with a backlog has had no replica (repl-backlog-ttl).
-    pub no_replicas_since: i64,
+    pub(super) no_replicas_since: i64,
 }
 
-impl Default for Feed {
-    fn default() -> Self {
+impl Feed {
+    pub fn new(log: Arc<ServerLog>) -> Self {
         Feed {
             replid: crate::util::random_hex(40),
             replid2: "0".repeat(40),
@@ -67,6 +71,7 @@ impl Default for Feed {
             txn: None,
             pending: BytesMut::new(),
             sink: None,
+            log,
             stats: ReplStats::default(),
             has_history: false,
             no_replicas_since: 0,
@@ -75,8 +80,29 @@ impl Default for Feed {
 }
 
 impl Feed {
+    /// master_repl_offset.
     pub fn offset(&self) -> i64 {
         self.offset
+    }
+
+    /// The current replication ID.
+    pub fn replid(&self) -> &str {
+        &self.replid
+    }
+
+    /// The previous replication ID, valid up to [`second_offset`](Self::second_offset).
+    pub fn replid2(&self) -> &str {
+        &self.replid2
+    }
+
+    /// The last offset `replid2` is valid for, plus one (-1: none).
+    pub fn second_offset(&self) -> i64 {
+        self.second_offset
+    }
+
+    /// The resync counters, for PSYNC to count its outcome.
+    pub fn stats_mut(&mut self) -> &mut ReplStats {
+        &mut self.stats
     }
 
     /// The shared replication buffer: the backlog, which also holds what replicas still
@@ -168,7 +194,7 @@ impl Feed {
     }
 
     /// Appends bytes applied from our master (replica mode): the stream passes through.
-    pub fn append_raw(&mut self, raw: &[u8]) {
+    fn append_raw(&mut self, raw: &[u8]) {
         self.pending.extend_from_slice(raw);
         self.offset += raw.len() as i64;
     }
@@ -193,10 +219,10 @@ impl Feed {
     }
 
     /// New history: replid2 := replid (valid up to offset), fresh replid.
-    pub fn shift_replid(&mut self, log: &crate::logging::ServerLog, new_id: Option<String>) {
+    pub fn shift_replid(&mut self, new_id: Option<String>) {
         self.replid2 = std::mem::replace(&mut self.replid, new_id.unwrap_or_else(|| crate::util::random_hex(40)));
         self.second_offset = self.offset + 1;
-        crate::notice!(log, 
+        crate::notice!(self.log, 
             "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
             self.replid2,
             self.second_offset,
@@ -204,30 +230,87 @@ impl Feed {
         );
     }
 
+    /// The first replica attached (PSYNC or SYNC): unless a backlog exists, it starts here,
+    /// with new IDs on a master (the history before it cannot be served anyway).
+    pub fn start_backlog(&mut self) {
+        if self.active {
+            return;
+        }
+        if !self.replica_mode {
+            self.replid = crate::util::random_hex(40);
+            self.replid2 = "0".repeat(40);
+            self.second_offset = -1;
+        }
+        self.create_backlog();
+        crate::notice!(self.log, "Replication backlog created, my new replication IDs are '{}' and '{}'", self.replid, self.replid2);
+    }
+
     /// Starts the backlog at the current offset (master side, first replica).
-    pub fn create_backlog(&mut self) {
+    fn create_backlog(&mut self) {
         self.active = true;
         self.has_history = true;
         self.restart_backlog(self.offset);
     }
 
     /// The backlog starts (again) at `offset`.
-    pub fn restart_backlog(&self, offset: i64) {
+    pub(super) fn restart_backlog(&self, offset: i64) {
         if let Some(sink) = &self.sink {
             sink.reset(offset);
         }
     }
 
     /// The history changed: replicas following the old one are dropped (they must resync).
-    pub fn drop_replicas(&self) {
+    pub(super) fn drop_replicas(&self) {
         if let Some(sink) = &self.sink {
             sink.drop_all();
         }
     }
 
+    /// Replica side: the history of a full sync's snapshot (the master's `replid` at
+    /// `offset`, its stream having selected `stream_db`, -1: none) replaces ours.
+    pub(super) fn load_history(&mut self, replid: String, offset: i64, stream_db: i64) {
+        self.replid = replid;
+        self.replid2 = "0".repeat(40);
+        self.second_offset = -1;
+        self.offset = offset;
+        self.active = true;
+        self.replica_mode = true;
+        self.has_history = true;
+        self.last_db = if stream_db >= 0 { Some(stream_db as usize) } else { None };
+        // Sub-replicas followed another history: they must resync.
+        self.drop_replicas();
+        self.restart_backlog(offset);
+    }
+
+    /// Replica side: where our history stands for PSYNC (replid, offset, the db the stream
+    /// had selected there), if we have one.
+    pub fn cached_master(&mut self) -> Option<(String, i64, usize)> {
+        self.flush();
+        let db = self.last_db.unwrap_or(0);
+        self.has_history.then(|| (self.replid.clone(), self.offset, db))
+    }
+
+    /// Replica side: the master answered +CONTINUE <replid>: our history goes on, under the
+    /// master's new ID if it changed.
+    pub fn continue_history(&mut self, replid: String) {
+        self.active = true;
+        self.replica_mode = true;
+        if replid != self.replid {
+            crate::notice!(self.log, "Master replication ID changed to {}", replid);
+            self.shift_replid(Some(replid));
+            self.drop_replicas();
+        }
+    }
+
+    /// Replica side: stream bytes from our master were applied, the stream ending in `db`.
+    pub(super) fn applied(&mut self, raw: &[u8], db: usize) {
+        self.append_raw(raw);
+        self.last_db = Some(db);
+    }
+
     /// The replication cron (once a second, from the keyspace's cron): PING replicas every
     /// `repl-ping-replica-period`.
-    pub fn cron(&mut self, shared: &Shared, tick: u64) {
+    pub(super) fn cron(&mut self, shared: &Shared, tick: u64) {
         if !self.wants() {
             return;
         }

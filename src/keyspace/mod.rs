@@ -13,6 +13,7 @@ pub mod fullsync;
 pub mod info;
 pub mod lazyfree;
 pub mod persist;
+mod role;
 pub mod segmap;
 pub mod snapshot;
 pub mod thin;
@@ -180,40 +181,50 @@ pub struct KsStats {
     pub dirty: u64,
 }
 
+/// The keyspace actor's state. Its fields are the keyspace layer's own: other layers talk to
+/// it by message, and the replication handlers (in `repl`) use the methods it offers.
 pub struct Keyspace {
-    pub dbs: Vec<Db>,
-    pub shared: Arc<Shared>,
-    pub watch: Watch,
-    pub stats: KsStats,
-    pub rng: SmallRng,
-    pub active_expire: bool,
+    /// The databases (`databases` of them).
+    dbs: Vec<Db>,
+    shared: Arc<Shared>,
+    watch: Watch,
+    stats: KsStats,
+    /// Randomness for RANDOMKEY, SPOP, SRANDMEMBER and the like.
+    rng: SmallRng,
+    /// Whether the cron expires keys (DEBUG SET-ACTIVE-EXPIRE).
+    active_expire: bool,
     /// True while this server replicates from a master: keys are not expired here.
-    pub is_replica: bool,
+    is_replica: bool,
     /// True while commands from our master's stream execute: they see logically expired
     /// keys as present (the master's DEL for them is still to come, and commands like DEL
     /// or INCR from the master must act on the key as the master did).
-    pub applying_master: bool,
+    applying_master: bool,
     /// Keys given a TTL by clients of a writable replica: the replica expires those itself.
-    pub replica_own_expires: HashSet<(usize, Bytes)>,
+    replica_own_expires: HashSet<(usize, Bytes)>,
     /// The replication feed (offset bookkeeping and the stream's last SELECTed db).
-    pub feed: Feed,
-    pub blocking: blocking::Blocking,
+    feed: Feed,
+    /// Clients blocked on keys, and the keys that became ready for them.
+    blocking: blocking::Blocking,
     /// Full syncs gathering replicas or writing their RDB.
-    pub jobs: fullsync::Jobs,
+    jobs: fullsync::Jobs,
+    /// Cron runs so far (the once-a-second work runs every `hz` of them).
     cron_ticks: u64,
     /// A `FlushFeed` is in the mailbox.
     flush_queued: bool,
     /// Set when WATCH aborts a transaction of the Exec being run.
     txn_aborted: bool,
-    pub persist: crate::keyspace::persist::PersistState,
+    /// Saves, BGSAVE, and what the RDB loaded at start held.
+    persist: persist::PersistState,
     /// Our own address (weak), for work that reports back (BGSAVE).
-    pub me: Option<crate::rt::WeakAddr<Keyspace>>,
+    me: Option<crate::rt::WeakAddr<Keyspace>>,
     clock: clock::Clock,
 }
 
 impl Keyspace {
+    /// A keyspace of empty databases (the RDB file loads when the actor starts).
     pub fn new(shared: Arc<Shared>) -> Self {
         let n = shared.cfg().databases().max(1);
+        let feed = Feed::new(shared.log.clone());
         Keyspace {
             dbs: (0..n).map(|_| Db::default()).collect(),
             shared,
@@ -223,7 +234,7 @@ impl Keyspace {
             active_expire: true,
             is_replica: false,
             applying_master: false,
-            feed: Feed::default(),
+            feed,
             replica_own_expires: HashSet::new(),
             blocking: Default::default(),
             jobs: Default::default(),
@@ -234,6 +245,21 @@ impl Keyspace {
             flush_queued: false,
             txn_aborted: false,
         }
+    }
+
+    /// The server's shared state.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The replication feed.
+    pub fn feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    /// The replication feed, to move it on (PSYNC, GETACK, the replica side's history).
+    pub fn feed_mut(&mut self) -> &mut Feed {
+        &mut self.feed
     }
 
     // ----- lookups -------------------------------------------------------------------------

@@ -16,12 +16,12 @@ use std::time::Instant;
 /// Persistence state kept by the keyspace actor.
 #[derive(Default)]
 pub struct PersistState {
-    pub bgsave_in_progress: bool,
-    pub last_bgsave_ok: bool,
-    pub saves: u64,
-    pub last_save_ms: i64,
-    pub last_bgsave_secs: i64,
-    pub load: LoadInfo,
+    pub(super) bgsave_in_progress: bool,
+    pub(super) last_bgsave_ok: bool,
+    pub(super) saves: u64,
+    pub(super) last_save_ms: i64,
+    pub(super) last_bgsave_secs: i64,
+    pub(super) load: LoadInfo,
     /// `dirty` when the running BGSAVE started (what remains after it is the new dirty).
     dirty_at_start: u64,
 }

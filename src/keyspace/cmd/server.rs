@@ -152,7 +152,7 @@ fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> bool
             }
         }
         "change-repl-id" => {
-            ks.feed.shift_replid(&ks.shared.log, None);
+            ks.feed.shift_replid(None);
             ctx.out.ok();
         }
         _ => return false,
