@@ -8,7 +8,7 @@
 
 mod acl;
 mod admin;
-pub mod commands;
+mod commands;
 
 use crate::keyspace::cmd::clients::CONTAINERS;
 use crate::keyspace::cmd::{self, CommandSpec, Route};

@@ -101,7 +101,7 @@ impl Feed {
     }
 
     /// The resync counters, for PSYNC to count its outcome.
-    pub fn stats_mut(&mut self) -> &mut ReplStats {
+    pub(crate) fn stats_mut(&mut self) -> &mut ReplStats {
         &mut self.stats
     }
 
@@ -232,7 +232,7 @@ impl Feed {
 
     /// The first replica attached (PSYNC or SYNC): unless a backlog exists, it starts here,
     /// with new IDs on a master (the history before it cannot be served anyway).
-    pub fn start_backlog(&mut self) {
+    pub(crate) fn start_backlog(&mut self) {
         if self.active {
             return;
         }
@@ -284,7 +284,7 @@ impl Feed {
 
     /// Replica side: where our history stands for PSYNC (replid, offset, the db the stream
     /// had selected there), if we have one.
-    pub fn cached_master(&mut self) -> Option<(String, i64, usize)> {
+    pub(crate) fn cached_master(&mut self) -> Option<(String, i64, usize)> {
         self.flush();
         let db = self.last_db.unwrap_or(0);
         self.has_history.then(|| (self.replid.clone(), self.offset, db))
@@ -292,7 +292,7 @@ impl Feed {
 
     /// Replica side: the master answered +CONTINUE <replid>: our history goes on, under the
     /// master's new ID if it changed.
-    pub fn continue_history(&mut self, replid: String) {
+    pub(crate) fn continue_history(&mut self, replid: String) {
         self.active = true;
         self.replica_mode = true;
         if replid != self.replid {

@@ -1,4 +1,5 @@
-//! INFO: Redis's sections and field names, generated from the keyspace actor's view.
+//! INFO: Redis's sections and field names, generated from the keyspace actor's view (its
+//! own state, and what the other actors publish in `Shared`, such as the replication state).
 
 use crate::keyspace::Keyspace;
 use crate::shared::repl::MasterLinkState;

@@ -4,6 +4,12 @@
 //! pipeline in one message). The handler runs the commands in order, writes their replies into
 //! one buffer, and hands each dataset change to the replication feed in the same order: the
 //! keyspace is the single writer of the replication stream.
+//!
+//! What runs inside the actor lives in this layer too: the command table and the commands
+//! ([`cmd`]), INFO ([`info`]), RDB persistence ([`persist`], [`snapshot`]) and full-sync jobs
+//! ([`fullsync`]). It knows nothing of the replication actors: the [`feed`] hands the stream
+//! to a [`StreamSink`], a full sync serves a [`fullsync::SyncReplica`], and the handlers of the
+//! replication messages (in `repl`) use the methods it offers (`role.rs`, [`Feed`]).
 
 mod clock;
 pub mod blocking;
@@ -248,17 +254,17 @@ impl Keyspace {
     }
 
     /// The server's shared state.
-    pub fn shared(&self) -> &Arc<Shared> {
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
 
     /// The replication feed.
-    pub fn feed(&self) -> &Feed {
+    pub(crate) fn feed(&self) -> &Feed {
         &self.feed
     }
 
     /// The replication feed, to move it on (PSYNC, GETACK, the replica side's history).
-    pub fn feed_mut(&mut self) -> &mut Feed {
+    pub(crate) fn feed_mut(&mut self) -> &mut Feed {
         &mut self.feed
     }
 

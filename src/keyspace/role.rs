@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 impl Keyspace {
     /// Applies the role the MasterLink actor decided, and publishes it for the client actors.
-    pub fn set_role(&mut self, role: Role) {
+    pub(crate) fn set_role(&mut self, role: Role) {
         self.feed.flush();
         let replica = role.is_replica();
         self.is_replica = replica;
@@ -33,7 +33,7 @@ impl Keyspace {
 
     /// Replica side: the dataset received in a full sync (the master's `replid` at `offset`,
     /// its stream having selected `stream_db`, -1: none) replaces ours.
-    pub fn load_snapshot(&mut self, dbs: Vec<Db>, replid: String, offset: i64, stream_db: i64) {
+    pub(crate) fn load_snapshot(&mut self, dbs: Vec<Db>, replid: String, offset: i64, stream_db: i64) {
         self.feed.flush();
         let mut dbs = dbs;
         dbs.resize_with(self.dbs.len(), Db::default);
@@ -51,7 +51,7 @@ impl Keyspace {
 
     /// Replica side: runs commands from the master's stream (starting in `db`), then appends
     /// their raw bytes to our own stream. Returns the db the stream ends in.
-    pub fn apply_master_stream(&mut self, items: &[Item], raw: &[u8], db: usize) -> usize {
+    pub(crate) fn apply_master_stream(&mut self, items: &[Item], raw: &[u8], db: usize) -> usize {
         let mut out = Out::new(false);
         let mut db = db;
         self.applying_master = true;

@@ -1,10 +1,17 @@
 //! Replication as conversations between actors.
 //!
-//! - [`Feed`](crate::keyspace::Feed) (in the keyspace): the keyspace's side of the stream
-//!   (IDs, offsets, SELECT and MULTI/EXEC wrapping); the keyspace is its only writer.
-//! - [`backlog::Backlog`]: the ring buffer and the fan-out to replicas.
+//! - [`backlog::Backlog`]: the ring buffer and the fan-out to replicas; the keyspace's
+//!   [`Feed`](crate::keyspace::Feed) (its side of the stream: IDs, offsets, SELECT and
+//!   MULTI/EXEC wrapping) hands it the stream as its sink.
 //! - [`replica::Replica`]: one per attached replica on a master.
 //! - [`link::MasterLink`]: the replica side's state machine and the role.
+//! - [`failover`]: FAILOVER's conversation with the backlog and the link.
+//! - [`commands`]: REPLCONF, SYNC/PSYNC, WAIT, REPLICAOF, FAILOVER, as a client runs them.
+//! - `handlers`: what these actors ask of the keyspace, and its handlers for that.
+//!
+//! The state other actors read (link status, role, replicas, failover) is published to
+//! [`Shared::repl`](crate::shared::Shared::repl); the actors' addresses go around as
+//! [`ReplActors`].
 
 pub mod backlog;
 pub mod commands;

@@ -1,6 +1,7 @@
-//! State one server instance shares between its actors: configuration, statistics and the
-//! client registry. Never process-global: several servers live in one process in tests and
-//! embedding, each with its own `Shared`.
+//! State one server instance shares between its actors: configuration, statistics, the
+//! client registry and the replication state the replication actors publish ([`repl`]).
+//! Never process-global: several servers live in one process in tests and embedding, each
+//! with its own `Shared`. Plain data only: no actor addresses (those are passed where needed).
 
 pub mod repl;
 

@@ -1,7 +1,9 @@
 //! The command table: names, arity, flags, key positions, and where each command runs.
 //!
 //! `Route::Keyspace` commands are functions over the keyspace actor's state; `Route::Client`
-//! commands change connection state (AUTH, MULTI, CLIENT, ...) and run in the client actor.
+//! commands change connection state (AUTH, MULTI, CLIENT, ...) and run in the client actor
+//! (the replication ones in `repl::commands`, which the client calls). The table lives in the
+//! keyspace layer, which runs it; the layers above look commands up here.
 
 pub mod clients;
 pub mod hashes;
