@@ -1,7 +1,7 @@
 //! INFO: Redis's sections and field names, generated from the keyspace actor's view (its
 //! own state, and what the other actors publish in `Shared`, such as the replication state).
 
-use crate::keyspace::Keyspace;
+use super::Keyspace;
 use crate::shared::repl::MasterLinkState;
 use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
@@ -283,7 +283,7 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
         }
         "commandstats" => {
             f!("# Commandstats");
-            for c in crate::keyspace::cmd::table() {
+            for c in super::cmd::table() {
                 let s = &sh.cmd_stats[c.index];
                 let calls = s.calls.load(Relaxed);
                 let (rej, fail) = (s.rejected.load(Relaxed), s.failed.load(Relaxed));

@@ -764,7 +764,7 @@ impl Actor for Keyspace {
     async fn started(&mut self, ctx: &mut Context<Self>) -> rt::ActorResult<()> {
         self.me = Some(ctx.address().downgrade());
         self.persist.last_save_ms = crate::util::now_ms();
-        crate::keyspace::persist::load_at_start(self);
+        persist::load_at_start(self);
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
         ctx.send_interval(Cron, Duration::from_millis(1000 / hz));
         Ok(())

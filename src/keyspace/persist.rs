@@ -2,8 +2,8 @@
 //! file is written by a blocking task), `save` points, loading at start, and the final save
 //! at shutdown.
 
-use crate::keyspace::{Ctx, Keyspace};
-use crate::keyspace::snapshot::{load_rdb, write_rdb, LoadInfo, Snapshot};
+use super::snapshot::{load_rdb, write_rdb, LoadInfo, Snapshot};
+use super::{Ctx, Keyspace};
 use crate::rt::{async_trait, Addr, Context, Handler, Message};
 use crate::shared::ShutdownRequest;
 use crate::shared::Shared;
@@ -275,9 +275,9 @@ pub fn save_cmd(ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
 
 /// BGSAVE [SCHEDULE]
 pub fn bgsave_cmd(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    let schedule = a.len() == 2 && crate::keyspace::cmd::eq(&a[1], "SCHEDULE");
+    let schedule = a.len() == 2 && super::cmd::eq(&a[1], "SCHEDULE");
     if a.len() > 2 || (a.len() == 2 && !schedule) {
-        return ctx.error(crate::keyspace::cmd::err::SYNTAX);
+        return ctx.error(super::cmd::err::SYNTAX);
     }
     if ks.persist.bgsave_in_progress {
         if schedule {
