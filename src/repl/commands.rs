@@ -143,9 +143,9 @@ async fn sync(c: &mut Caller<'_>, a: &[Bytes], psync: bool) -> After {
             c.out.error("ERR PSYNC FAILOVER replid must match my replid.");
             return After::Continue;
         }
-        let by = Requester { actor: format!("client:{}", c.id), line: client_line(&c.meta) };
+        let by = Requester { actor: format!("client:{}", c.id), line: client_line(c.meta) };
         let _ = c.repl.link.call(SetMaster { target: None, by }).await;
-        crate::notice!(c.shared.log, "MASTER MODE enabled (failover request from '{}')", client_line(&c.meta));
+        crate::notice!(c.shared.log, "MASTER MODE enabled (failover request from '{}')", client_line(c.meta));
     }
     if c.shared.repl.failover_state() != FailoverState::NoFailover {
         c.out.error("NOMASTERLINK Can't SYNC while failing over");
@@ -246,7 +246,7 @@ async fn replicaof(c: &mut Caller<'_>, a: &[Bytes]) {
         }
         Some((String::from_utf8_lossy(&a[1]).into_owned(), port as u16))
     };
-    let by = Requester { actor: format!("client:{}", c.id), line: client_line(&c.meta) };
+    let by = Requester { actor: format!("client:{}", c.id), line: client_line(c.meta) };
     match c.repl.link.call(SetMaster { target, by }).await {
         Ok(status) => c.out.simple(&status),
         Err(_) => c.out.error("ERR server is shutting down"),
@@ -258,7 +258,7 @@ async fn failover(c: &mut Caller<'_>, a: &[Bytes]) {
         if c.shared.repl.failover_state() == FailoverState::NoFailover {
             return c.out.error("ERR No failover in progress.");
         }
-        fo::abort(&c.shared, &c.repl, "Failover manually aborted").await;
+        fo::abort(c.shared, c.repl, "Failover manually aborted").await;
         return c.out.ok();
     }
     let (mut timeout, mut force, mut target) = (0i64, false, None::<(String, u16)>);
