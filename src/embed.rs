@@ -1,6 +1,6 @@
-//! The embedding API: in-process connections that run any command a client could send, and
-//! typed helpers for replication ([`ServerHandle`](crate::ServerHandle)'s `exec`,
-//! `replicaof`, `promote`, `offset`, `wait`, `info`, `events`).
+//! In-process connections and their replies: what [`ServerHandle`](crate::ServerHandle)'s
+//! embedding API (`exec`, `connect`, `replicaof`, `promote`, `offset`, `wait`, `info`,
+//! `events`) is built on.
 //!
 //! An in-process [`Connection`] is a real client of the server: one end of a Unix socket pair
 //! is handed to a client actor exactly as an accepted socket would be, so every command goes
@@ -214,71 +214,5 @@ mod tests {
         assert_eq!(parse(b"=8\r\ntxt:abcd\r\n"), Some(Value::Text("abcd".into())));
         let mut b = BytesMut::from(&b"?x\r\n"[..]);
         assert!(parse_value(&mut b).is_err());
-    }
-}
-
-/// The embedding API of a running server.
-impl crate::server::ServerHandle {
-    /// Opens a new in-process connection (its own client: own db, MULTI, CLIENT SETNAME).
-    pub async fn connect(&self) -> Result<Connection, String> {
-        crate::server::connect_in_process(&self.shared, &self.keyspace).await
-    }
-
-    /// Runs any command a connection could send, on this handle's own connection (opened on
-    /// first use), e.g. `server.exec(&["SET", "k", "v"]).await`. An error reply is
-    /// `Ok(Value::Error(..))`; use [`Value::into_result`] to turn it into `Err`.
-    pub async fn exec<A: AsRef<[u8]>>(&self, argv: &[A]) -> Result<Value, String> {
-        let mut conn = self.default_conn.lock().await;
-        if conn.is_none() {
-            *conn = Some(self.connect().await?);
-        }
-        let Some(c) = conn.as_mut() else { return Err("no connection".into()) };
-        let r = c.exec(argv).await;
-        if r.is_err() {
-            // Closed (CLIENT KILL, QUIT): the next call opens a new one.
-            *conn = None;
-        }
-        r
-    }
-
-    /// REPLICAOF `host` `port`: this server becomes a replica (its dataset is replaced by the
-    /// master's at the first sync).
-    pub async fn replicaof(&self, host: &str, port: u16) -> Result<(), String> {
-        self.exec(&["REPLICAOF", host, &port.to_string()]).await?.into_result().map(|_| ())
-    }
-
-    /// REPLICAOF NO ONE: promote this server to master (it keeps its data and history, so
-    /// its own replicas continue with a partial resync).
-    pub async fn promote(&self) -> Result<(), String> {
-        self.exec(&["REPLICAOF", "NO", "ONE"]).await?.into_result().map(|_| ())
-    }
-
-    /// The replication offset now (master_repl_offset; on a replica, what it applied).
-    pub async fn offset(&self) -> i64 {
-        self.keyspace.call(crate::repl::CurrentOffset("embedder")).await.unwrap_or(-1)
-    }
-
-    /// WAIT `n` `timeout`: blocks until `n` replicas acknowledged the writes made through
-    /// [`exec`](Self::exec) so far, or the timeout (0: none) passes; returns how many did.
-    pub async fn wait(&self, n: usize, timeout: std::time::Duration) -> Result<i64, String> {
-        let v = self.exec(&["WAIT", &n.to_string(), &timeout.as_millis().to_string()]).await?.into_result()?;
-        v.as_int().ok_or_else(|| format!("unexpected WAIT reply {v:?}"))
-    }
-
-    /// INFO `section` ("" for the default sections), as text.
-    pub async fn info(&self, section: &str) -> Result<String, String> {
-        let v = if section.is_empty() { self.exec(&["INFO"]).await? } else { self.exec(&["INFO", section]).await? };
-        v.into_result()?.as_str().ok_or_else(|| "unexpected INFO reply".into())
-    }
-
-    /// Replication events from now on (role and link changes, syncs, replicas online/lost).
-    pub fn events(&self) -> flume::Receiver<crate::events::ReplEvent> {
-        self.shared.events.subscribe()
-    }
-
-    /// The master link's status as its actor holds it (replica side).
-    pub async fn link_status(&self) -> Option<crate::repl::LinkStatus> {
-        let link = self.shared.repl_actors.get()?.link.clone();
-        link.call(crate::repl::link::GetStatus).await.ok()
     }
 }

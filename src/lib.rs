@@ -1,16 +1,23 @@
 //! tandem: a Redis-compatible server whose heart is master-replica replication, built from
 //! actors.
 //!
-//! Module map (bytes -> frames -> commands -> keyspace, then replication):
-//! - [`rt`]: the only module that names async-std and xactor (spawn, sleep, actors, sockets).
-//! - [`resp`]: request parsing (multibulk, inline, Redis's limits) and reply encoding.
-//! - [`cmd`]: the command table and the command implementations over the keyspace.
-//! - [`client`]: the client actor (one per connection) and its connection commands.
-//! - [`keyspace`]: the keyspace actor (databases, expiry, WATCH, the ordered write stream).
-//! - [`repl`]: replication (the stream feed, backlog, replicas, the master link).
+//! Module map, in layers from the bottom (each names only the layers below it;
+//! `scripts/check-module-cycles.py` checks that no `crate::` path points upward):
+//! - [`util`], [`resp`], [`rdb`], [`config`], [`logging`], [`hll`], [`rt`]: byte utilities,
+//!   request parsing and reply encoding, the RDB format, configuration, Redis-format logs,
+//!   HyperLogLog, and the only module that names async-std and xactor.
+//! - [`shared`]: what one server's actors share: configuration, statistics, the client
+//!   registry, and the replication state the replication actors publish (plain data).
+//! - [`keyspace`]: the keyspace actor (databases, expiry, WATCH, the ordered write stream and
+//!   its feed), the command table and the commands that run in it, INFO, persistence, full
+//!   syncs. It knows nothing of the replication actors: the stream goes to a sink.
+//! - [`repl`]: replication: the backlog and a replica actor per attached replica (master
+//!   side), the master link (replica side), failover, and the replication commands.
+//! - [`client`]: the client actor (one per connection) and the commands it runs itself.
 //! - [`server`]: the listener actor, `Server::start` and `run` (standalone and embedded).
-//! - [`config`], [`logging`], [`info`], [`util`]: configuration, Redis-format logs, INFO,
-//!   byte utilities.
+//! - [`signals`]: SIGTERM/SIGINT for the binary.
+//! - [`embed`], [`events`]: the embedding API (in-process connections, replication helpers)
+//!   and the replication events an application can follow.
 //! - [`tracediag`]: trace lines of logs to a mermaid sequence diagram (the `tandem-trace` binary).
 //!
 //! Embedding:
@@ -24,15 +31,12 @@
 //! ```
 
 pub mod client;
-pub mod cmd;
 pub mod config;
 pub mod embed;
 pub mod events;
 pub mod hll;
-pub mod info;
 pub mod keyspace;
 pub mod logging;
-pub mod persist;
 pub mod rdb;
 pub mod repl;
 pub mod resp;

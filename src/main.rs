@@ -4,7 +4,7 @@ use tandem::config::{Config, Startup};
 use tandem::logging::ServerLog;
 
 fn main() {
-    tandem::info::set_allocated_probe(jemalloc_allocated);
+    tandem::keyspace::info::set_allocated_probe(jemalloc_allocated);
     let argv: Vec<String> = std::env::args().collect();
     let env: Vec<(String, String)> = std::env::vars().collect();
     let cfg = match Config::startup(&argv, &mut std::io::stdin(), &env) {

@@ -5,25 +5,16 @@
 
 use crate::client::{Client, Kill};
 use crate::config::Config;
+use crate::embed::{Connection, Value};
 use crate::keyspace::Keyspace;
+use crate::repl::ReplActors;
 use crate::rt::{self, async_trait, Actor, Addr, Conn, Context, Handler, Message, TcpListener, UnixListener};
 use crate::shared::{ClientEntry, ClientMeta, Shared};
+pub use crate::shared::ShutdownRequest;
 use futures::FutureExt;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
-
-/// Options of SHUTDOWN (signals use the defaults).
-#[derive(Default, Debug, Clone)]
-pub struct ShutdownRequest {
-    pub nosave: bool,
-    pub save: bool,
-    pub now: bool,
-    pub force: bool,
-    pub abort: bool,
-    /// Set for SIGTERM/SIGINT (only changes the log line).
-    pub signal: Option<&'static str>,
-}
 
 /// A running server: its address, its actors, and how to stop it.
 pub struct ServerHandle {
@@ -32,6 +23,8 @@ pub struct ServerHandle {
     pub keyspace: Addr<Keyspace>,
     pub listener: Addr<Listener>,
     pub shared: Arc<Shared>,
+    /// The replication actors (the backlog and the master link).
+    pub repl: ReplActors,
     /// The connection `exec`, `wait` and the other helpers use (opened on first use).
     pub(crate) default_conn: futures::lock::Mutex<Option<crate::embed::Connection>>,
 }
@@ -50,30 +43,29 @@ impl ServerHandle {
     /// hold the process back once it said it is ready to exit.
     pub async fn join(mut self) {
         let req = self.shared.shutdown_rx.recv_async().await.unwrap_or_default();
-        finish(&self.shared, &req).await;
-        if let Some(actors) = self.shared.repl_actors.get() {
-            let _ = actors.link.send(crate::repl::link::StopLink);
-            // The backlog and the link hold the shared state that holds their addresses: they
-            // end only when told (queued after what they were sent before).
-            let _ = actors.link.clone().stop(None);
-            let _ = actors.backlog.clone().stop(None);
-        }
+        finish(&self.shared, &self.keyspace, &req).await;
+        let actors = &self.repl;
+        let _ = actors.link.send(crate::repl::link::StopLink);
+        // Other actors hold the backlog's and the link's addresses (the keyspace, clients,
+        // replicas): they end only when told (queued after what they were sent before).
+        let _ = actors.link.clone().stop(None);
+        let _ = actors.backlog.clone().stop(None);
         let _ = self.listener.stop(None);
         let _ = self.keyspace.stop(None);
-        crate::persist::remove_own_temp(&self.shared);
+        crate::keyspace::persist::remove_own_temp(&self.shared);
         crate::warning!(self.shared.log, "Redis is now ready to exit, bye bye...");
         self.shared.log.flush();
     }
 }
 
 /// Stops accepting, lets clients finish, and closes them.
-async fn finish(shared: &Arc<Shared>, req: &ShutdownRequest) {
+async fn finish(shared: &Arc<Shared>, keyspace: &Addr<Keyspace>, req: &ShutdownRequest) {
     shared.shutting_down.store(true, Relaxed);
     match req.signal {
         Some(sig) => crate::warning!(shared.log, "Received {} scheduling shutdown...", sig),
         None => crate::warning!(shared.log, "User requested shutdown..."),
     }
-    crate::persist::final_save(shared, req).await;
+    crate::keyspace::persist::final_save(shared, keyspace, req).await;
     let kills: Vec<_> = {
         let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
         clients.values().map(|e| (e.meta.clone(), ())).collect()
@@ -103,7 +95,7 @@ impl Server {
     /// start-up lines, or [`ServerLog::via_app`](crate::logging::ServerLog::via_app) to route
     /// this server's lines through the application's own `log` logger).
     pub async fn start_with_log(config: Config, log: Arc<crate::logging::ServerLog>) -> Result<ServerHandle, String> {
-        let shared = Shared::new(config, log);
+        let shared = Shared::new(config, log, crate::keyspace::cmd::table().len());
         let (port, binds, backlog) = {
             let c = shared.cfg();
             (c.port(), c.bind(), c.int("tcp-backlog").clamp(0, i32::MAX as i128) as i32)
@@ -165,12 +157,11 @@ impl Server {
             }
         }
         let keyspace = rt::start(Keyspace::new(shared.clone())).await.map_err(|e| e.to_string())?;
-        let _ = shared.keyspace.set(keyspace.clone());
-        crate::repl::start(&shared, &keyspace).await?;
-        let listener = rt::start(Listener { shared: shared.clone(), keyspace: keyspace.clone(), sockets: Mutex::new(socks) })
+        let repl = crate::repl::start(&shared, &keyspace).await?;
+        let listener = rt::start(Listener { shared: shared.clone(), keyspace: keyspace.clone(), repl: repl.clone(), sockets: Mutex::new(socks) })
             .await
             .map_err(|e| e.to_string())?;
-        Ok(ServerHandle { addr, keyspace, listener, shared, default_conn: Default::default() })
+        Ok(ServerHandle { addr, keyspace, listener, shared, repl, default_conn: Default::default() })
     }
 }
 
@@ -205,6 +196,7 @@ pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()>
 pub struct Listener {
     shared: Arc<Shared>,
     keyspace: Addr<Keyspace>,
+    repl: ReplActors,
     sockets: Mutex<Vec<Sock>>,
 }
 
@@ -300,18 +292,18 @@ impl Handler<Accepted> for Listener {
             let _ = s.write_all(b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n").await;
             return;
         }
-        start_client(sh, &self.keyspace, stream, peer, local, "listener").await;
+        start_client(sh, &self.keyspace, &self.repl, stream, peer, local, "listener").await;
     }
 }
 
 /// Opens an in-process connection: one end of a Unix socket pair becomes a client actor's
 /// socket, the other the returned [`Connection`](crate::embed::Connection).
-pub(crate) async fn connect_in_process(sh: &Arc<Shared>, keyspace: &Addr<Keyspace>) -> Result<crate::embed::Connection, String> {
+pub(crate) async fn connect_in_process(sh: &Arc<Shared>, keyspace: &Addr<Keyspace>, repl: &ReplActors) -> Result<crate::embed::Connection, String> {
     if sh.shutting_down.load(Relaxed) {
         return Err("server is shutting down".into());
     }
     let (ours, theirs) = rt::UnixStream::pair().map_err(|e| e.to_string())?;
-    let meta = start_client(sh, keyspace, Conn::Unix(theirs), "embedded:0".into(), "embedded:0".into(), "embedder")
+    let meta = start_client(sh, keyspace, repl, Conn::Unix(theirs), "embedded:0".into(), "embedded:0".into(), "embedder")
         .await
         .ok_or("the client actor did not start")?;
     // The application owns the server: its connections need no AUTH.
@@ -321,11 +313,11 @@ pub(crate) async fn connect_in_process(sh: &Arc<Shared>, keyspace: &Addr<Keyspac
 
 /// Starts the client actor of a connection and registers it (CLIENT LIST, CLIENT KILL,
 /// shutdown). Returns its id, or None when it could not start.
-async fn start_client(sh: &Arc<Shared>, keyspace: &Addr<Keyspace>, stream: Conn, peer: String, local: String, by: &str) -> Option<Arc<ClientMeta>> {
+async fn start_client(sh: &Arc<Shared>, keyspace: &Addr<Keyspace>, repl: &ReplActors, stream: Conn, peer: String, local: String, by: &str) -> Option<Arc<ClientMeta>> {
     let id = sh.next_client_id();
     let meta = Arc::new(ClientMeta::new(id, peer, local, false));
     crate::trace_msg!(sh.log, by, format_args!("client:{}", id), "Start(addr={})", meta.addr);
-    let client = Client::new(stream.clone(), sh.clone(), keyspace.clone(), meta.clone());
+    let client = Client::new(stream.clone(), sh.clone(), keyspace.clone(), repl.clone(), meta.clone());
     let addr = rt::start(client).await.ok()?;
     sh.stats.connected_clients.fetch_add(1, Relaxed);
     let weak = addr.downgrade();
@@ -352,3 +344,67 @@ async fn start_client(sh: &Arc<Shared>, keyspace: &Addr<Keyspace>, stream: Conn,
     Some(meta)
 }
 
+/// The embedding API of a running server.
+impl ServerHandle {
+    /// Opens a new in-process connection (its own client: own db, MULTI, CLIENT SETNAME).
+    pub async fn connect(&self) -> Result<Connection, String> {
+        connect_in_process(&self.shared, &self.keyspace, &self.repl).await
+    }
+
+    /// Runs any command a connection could send, on this handle's own connection (opened on
+    /// first use), e.g. `server.exec(&["SET", "k", "v"]).await`. An error reply is
+    /// `Ok(Value::Error(..))`; use [`Value::into_result`](crate::embed::Value::into_result) to turn it into `Err`.
+    pub async fn exec<A: AsRef<[u8]>>(&self, argv: &[A]) -> Result<Value, String> {
+        let mut conn = self.default_conn.lock().await;
+        if conn.is_none() {
+            *conn = Some(self.connect().await?);
+        }
+        let Some(c) = conn.as_mut() else { return Err("no connection".into()) };
+        let r = c.exec(argv).await;
+        if r.is_err() {
+            // Closed (CLIENT KILL, QUIT): the next call opens a new one.
+            *conn = None;
+        }
+        r
+    }
+
+    /// REPLICAOF `host` `port`: this server becomes a replica (its dataset is replaced by the
+    /// master's at the first sync).
+    pub async fn replicaof(&self, host: &str, port: u16) -> Result<(), String> {
+        self.exec(&["REPLICAOF", host, &port.to_string()]).await?.into_result().map(|_| ())
+    }
+
+    /// REPLICAOF NO ONE: promote this server to master (it keeps its data and history, so
+    /// its own replicas continue with a partial resync).
+    pub async fn promote(&self) -> Result<(), String> {
+        self.exec(&["REPLICAOF", "NO", "ONE"]).await?.into_result().map(|_| ())
+    }
+
+    /// The replication offset now (master_repl_offset; on a replica, what it applied).
+    pub async fn offset(&self) -> i64 {
+        self.keyspace.call(crate::repl::CurrentOffset("embedder")).await.unwrap_or(-1)
+    }
+
+    /// WAIT `n` `timeout`: blocks until `n` replicas acknowledged the writes made through
+    /// [`exec`](Self::exec) so far, or the timeout (0: none) passes; returns how many did.
+    pub async fn wait(&self, n: usize, timeout: std::time::Duration) -> Result<i64, String> {
+        let v = self.exec(&["WAIT", &n.to_string(), &timeout.as_millis().to_string()]).await?.into_result()?;
+        v.as_int().ok_or_else(|| format!("unexpected WAIT reply {v:?}"))
+    }
+
+    /// INFO `section` ("" for the default sections), as text.
+    pub async fn info(&self, section: &str) -> Result<String, String> {
+        let v = if section.is_empty() { self.exec(&["INFO"]).await? } else { self.exec(&["INFO", section]).await? };
+        v.into_result()?.as_str().ok_or_else(|| "unexpected INFO reply".into())
+    }
+
+    /// Replication events from now on (role and link changes, syncs, replicas online/lost).
+    pub fn events(&self) -> flume::Receiver<crate::events::ReplEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// The master link's status as its actor holds it (replica side).
+    pub async fn link_status(&self) -> Option<crate::repl::LinkStatus> {
+        self.repl.link.call(crate::repl::link::GetStatus).await.ok()
+    }
+}

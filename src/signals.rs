@@ -1,6 +1,6 @@
 //! SIGTERM/SIGINT handling for the binary: a signal becomes a shutdown request.
 
-use crate::server::ShutdownRequest;
+use crate::shared::ShutdownRequest;
 use crate::shared::Shared;
 use std::sync::Arc;
 

@@ -6,9 +6,12 @@
 //! protocol, name), runs connection commands itself, sends everything else to the keyspace
 //! as one [`Exec`], and writes all replies with one write.
 
-pub mod commands;
+mod acl;
+mod admin;
+mod commands;
 
-use crate::cmd::{self, CommandSpec, Route};
+use crate::keyspace::cmd::clients::CONTAINERS;
+use crate::keyspace::cmd::{self, CommandSpec, Route};
 use crate::keyspace::{self, Cmd, Exec, Item, Keyspace};
 use crate::resp::{Limits, Out, ProtoError, Request, RequestParser};
 use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, Conn, WriteExt};
@@ -50,6 +53,8 @@ pub struct Client {
     pub(crate) stream: Conn,
     pub(crate) shared: Arc<Shared>,
     pub(crate) keyspace: Addr<Keyspace>,
+    /// The replication actors (replication commands talk to them).
+    pub(crate) repl: crate::repl::ReplActors,
     pub(crate) meta: Arc<ClientMeta>,
     pub(crate) db: usize,
     pub(crate) resp3: bool,
@@ -77,7 +82,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(stream: Conn, shared: Arc<Shared>, keyspace: Addr<Keyspace>, meta: Arc<ClientMeta>) -> Self {
+    pub fn new(stream: Conn, shared: Arc<Shared>, keyspace: Addr<Keyspace>, repl: crate::repl::ReplActors, meta: Arc<ClientMeta>) -> Self {
         let authenticated = shared.cfg().requirepass().is_none();
         meta.authenticated.store(authenticated, Relaxed);
         Client {
@@ -85,6 +90,7 @@ impl Client {
             stream,
             shared,
             keyspace,
+            repl,
             meta,
             db: 0,
             resp3: false,
@@ -373,7 +379,7 @@ impl Client {
                 return Some("READONLY You can't write against a read only replica.");
             }
             if !stale_ok && !spec.has(cmd::STALE) {
-                let up = sh.repl.link.lock().map(|s| s.state == crate::repl::link::MasterLinkState::Connected).unwrap_or(false);
+                let up = sh.repl.link_up();
                 if !up {
                     return Some("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
                 }
@@ -382,7 +388,7 @@ impl Client {
             let min = sh.hot.min_replicas_to_write.load(Relaxed);
             let lag = sh.hot.min_replicas_max_lag.load(Relaxed);
             if min > 0 {
-                let good = crate::repl::good_replicas_of(sh, lag) as u64;
+                let good = sh.repl.good_replicas(lag) as u64;
                 if good < min {
                     return Some("NOREPLICAS Not enough good replicas to write.");
                 }
@@ -404,7 +410,7 @@ impl Client {
             Some(_) => !matches!(spec.name, "exec" | "discard" | "quit" | "reset"),
             None => spec.has(cmd::DENYOOM),
         };
-        reject && crate::info::used_memory_cached() > maxmemory
+        reject && crate::keyspace::info::used_memory_cached() > maxmemory
     }
 
     /// [`reject`](Self::reject) for a known command: a rejected EXEC discards the transaction
@@ -614,9 +620,6 @@ impl Handler<Kill> for Client {
 
 /// The name CLIENT LIST shows in `cmd=`: `container|subcommand` for container commands, as
 /// Redis does (`client|info`, `config|get`).
-/// Commands whose CLIENT LIST `cmd=` names the subcommand too (`client|list`).
-pub(crate) const CONTAINERS: &[&str] = &["client", "config", "command", "object", "memory", "function", "debug"];
-
 fn command_name(spec: &CommandSpec, argv: &[Bytes]) -> String {
     match argv.get(1) {
         Some(sub) if CONTAINERS.contains(&spec.name) && !sub.is_empty() && sub.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-') => {

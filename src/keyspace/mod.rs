@@ -4,15 +4,28 @@
 //! pipeline in one message). The handler runs the commands in order, writes their replies into
 //! one buffer, and hands each dataset change to the replication feed in the same order: the
 //! keyspace is the single writer of the replication stream.
+//!
+//! What runs inside the actor lives in this layer too: the command table and the commands
+//! ([`cmd`]), INFO ([`info`]), RDB persistence ([`persist`], [`snapshot`]) and full-sync jobs
+//! ([`fullsync`]). It knows nothing of the replication actors: the [`feed`] hands the stream
+//! to a [`StreamSink`], a full sync serves a [`fullsync::SyncReplica`], and the handlers of the
+//! replication messages (in `repl`) use the methods it offers (`role.rs`, [`Feed`]).
 
 mod clock;
 pub mod blocking;
+pub mod cmd;
+pub mod feed;
+pub mod fullsync;
+pub mod info;
 pub mod lazyfree;
+pub mod persist;
+mod role;
 pub mod segmap;
+pub mod snapshot;
 pub mod thin;
 pub mod value;
 
-use crate::cmd::{CommandSpec, Route};
+use cmd::{CommandSpec, Route};
 use crate::resp::Out;
 use crate::rt::{self, async_trait, Actor, Context, Handler, Message};
 use crate::shared::Shared;
@@ -24,6 +37,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+pub use feed::{Feed, StreamSink};
 pub use value::Value;
 
 /// One database: keys and their expiry times (ms since the epoch), as in Redis's two dicts.
@@ -105,8 +119,8 @@ impl Message for ResetStats {
     type Result = ();
 }
 
-/// Wires the backlog actor into the feed (once, at start).
-pub struct SetBacklog(pub crate::rt::Addr<crate::repl::backlog::Backlog>);
+/// Wires the backlog actor into the feed as its sink (once, at start).
+pub struct SetBacklog(pub Box<dyn StreamSink>);
 impl Message for SetBacklog {
     type Result = ();
 }
@@ -173,38 +187,50 @@ pub struct KsStats {
     pub dirty: u64,
 }
 
+/// The keyspace actor's state. Its fields are the keyspace layer's own: other layers talk to
+/// it by message, and the replication handlers (in `repl`) use the methods it offers.
 pub struct Keyspace {
-    pub dbs: Vec<Db>,
-    pub shared: Arc<Shared>,
-    pub watch: Watch,
-    pub stats: KsStats,
-    pub rng: SmallRng,
-    pub active_expire: bool,
+    /// The databases (`databases` of them).
+    dbs: Vec<Db>,
+    shared: Arc<Shared>,
+    watch: Watch,
+    stats: KsStats,
+    /// Randomness for RANDOMKEY, SPOP, SRANDMEMBER and the like.
+    rng: SmallRng,
+    /// Whether the cron expires keys (DEBUG SET-ACTIVE-EXPIRE).
+    active_expire: bool,
     /// True while this server replicates from a master: keys are not expired here.
-    pub is_replica: bool,
+    is_replica: bool,
     /// True while commands from our master's stream execute: they see logically expired
     /// keys as present (the master's DEL for them is still to come, and commands like DEL
     /// or INCR from the master must act on the key as the master did).
-    pub applying_master: bool,
-    /// The replication feed (offset bookkeeping and the stream's last SELECTed db).
+    applying_master: bool,
     /// Keys given a TTL by clients of a writable replica: the replica expires those itself.
-    pub replica_own_expires: HashSet<(usize, Bytes)>,
-    pub feed: crate::repl::Feed,
-    pub blocking: blocking::Blocking,
+    replica_own_expires: HashSet<(usize, Bytes)>,
+    /// The replication feed (offset bookkeeping and the stream's last SELECTed db).
+    feed: Feed,
+    /// Clients blocked on keys, and the keys that became ready for them.
+    blocking: blocking::Blocking,
+    /// Full syncs gathering replicas or writing their RDB.
+    jobs: fullsync::Jobs,
+    /// Cron runs so far (the once-a-second work runs every `hz` of them).
     cron_ticks: u64,
     /// A `FlushFeed` is in the mailbox.
     flush_queued: bool,
     /// Set when WATCH aborts a transaction of the Exec being run.
     txn_aborted: bool,
-    pub persist: crate::persist::PersistState,
+    /// Saves, BGSAVE, and what the RDB loaded at start held.
+    persist: persist::PersistState,
     /// Our own address (weak), for work that reports back (BGSAVE).
-    pub me: Option<crate::rt::WeakAddr<Keyspace>>,
+    me: Option<crate::rt::WeakAddr<Keyspace>>,
     clock: clock::Clock,
 }
 
 impl Keyspace {
+    /// A keyspace of empty databases (the RDB file loads when the actor starts).
     pub fn new(shared: Arc<Shared>) -> Self {
         let n = shared.cfg().databases().max(1);
+        let feed = Feed::new(shared.log.clone());
         Keyspace {
             dbs: (0..n).map(|_| Db::default()).collect(),
             shared,
@@ -214,9 +240,10 @@ impl Keyspace {
             active_expire: true,
             is_replica: false,
             applying_master: false,
-            feed: crate::repl::Feed::default(),
+            feed,
             replica_own_expires: HashSet::new(),
             blocking: Default::default(),
+            jobs: Default::default(),
             cron_ticks: 0,
             persist: Default::default(),
             me: None,
@@ -224,6 +251,21 @@ impl Keyspace {
             flush_queued: false,
             txn_aborted: false,
         }
+    }
+
+    /// The server's shared state.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The replication feed.
+    pub(crate) fn feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    /// The replication feed, to move it on (PSYNC, GETACK, the replica side's history).
+    pub(crate) fn feed_mut(&mut self) -> &mut Feed {
+        &mut self.feed
     }
 
     // ----- lookups -------------------------------------------------------------------------
@@ -627,7 +669,7 @@ impl Keyspace {
             if let Route::Client = c.spec.route {
                 if is_client_kill(c) {
                     // It acts on other connections: run it now, in the transaction's order.
-                    if crate::client::commands::kill_cmd(&self.shared, client_id, out, &c.argv) {
+                    if cmd::clients::kill_cmd(&self.shared, client_id, out, &c.argv) {
                         cut.get_or_insert(out.buf.len());
                     }
                     self.shared.cmd_stats[c.spec.index].calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -722,7 +764,7 @@ impl Actor for Keyspace {
     async fn started(&mut self, ctx: &mut Context<Self>) -> rt::ActorResult<()> {
         self.me = Some(ctx.address().downgrade());
         self.persist.last_save_ms = crate::util::now_ms();
-        crate::persist::load_at_start(self);
+        persist::load_at_start(self);
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
         ctx.send_interval(Cron, Duration::from_millis(1000 / hz));
         Ok(())
@@ -818,7 +860,7 @@ impl Handler<Cron> for Keyspace {
         self.cron_ticks += 1;
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
         if self.cron_ticks.is_multiple_of(hz) {
-            crate::repl::cron(self, self.cron_ticks / hz);
+            self.feed.cron(&self.shared, self.cron_ticks / hz);
             self.start_pending(false).await;
             self.save_points_cron();
         }
@@ -847,11 +889,11 @@ impl Handler<ResetStats> for Keyspace {
 #[async_trait]
 impl Handler<SetBacklog> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: SetBacklog) {
-        self.feed.backlog = Some(msg.0);
+        self.feed.sink = Some(msg.0);
         if self.feed.active {
             // History restored from the RDB: the backlog starts at its offset, then the
             // keys that expired while we were down go out as DELs.
-            let _ = self.feed.backlog.as_ref().map(|b| b.send(crate::repl::backlog::Reset { offset: self.feed.offset }));
+            self.feed.restart_backlog(self.feed.offset);
             for (db, key) in std::mem::take(&mut self.persist.load.expired) {
                 self.feed.propagate(db, vec![vec![Bytes::from_static(b"DEL"), key]], false);
             }

@@ -17,16 +17,6 @@ pub struct Limits {
 }
 
 impl Limits {
-    pub fn from_cfg(c: &crate::config::Config) -> Self {
-        Limits {
-            hash_entries: c.hash_max_listpack_entries() as usize,
-            hash_value: c.hash_max_listpack_value() as usize,
-            set_intset_entries: c.set_max_intset_entries() as usize,
-        }
-    }
-}
-
-impl Limits {
     /// The thresholds as last copied out of the configuration (no config lookup).
     pub fn from_hot(h: &crate::shared::Hot) -> Self {
         use std::sync::atomic::Ordering::Relaxed;

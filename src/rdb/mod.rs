@@ -21,7 +21,7 @@ pub mod writer;
 pub mod ziplist;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use bytes::Bytes;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};

@@ -9,8 +9,9 @@
 //! everything from there straight into its socket writer. Chunks are `Bytes`: fan-out copies
 //! no data. `client-output-buffer-limit replica` is enforced here over what a replica pins.
 
-use super::fullsync::Outlet;
+use crate::keyspace::fullsync::Outlet;
 use super::replica::{Close, Replica};
+use crate::keyspace::StreamSink;
 use crate::rt::{async_trait, Actor, Addr, Context, Handler, Message};
 use crate::shared::{ClientMeta, Shared};
 use bytes::Bytes;
@@ -185,6 +186,19 @@ impl Backlog {
             }
             !over
         });
+    }
+}
+
+/// The backlog is where the keyspace's feed hands the stream.
+impl StreamSink for Addr<Backlog> {
+    fn append(&self, bytes: Bytes) {
+        let _ = self.send(Append(bytes));
+    }
+    fn reset(&self, offset: i64) {
+        let _ = self.send(Reset { offset });
+    }
+    fn drop_all(&self) {
+        let _ = self.send(DropAll);
     }
 }
 

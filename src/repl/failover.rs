@@ -5,59 +5,29 @@
 //! server a replica of the target with `PSYNC <replid> <offset> FAILOVER`, which makes the
 //! target promote itself and continue our history.
 
-use super::link::{MasterLink, Requester, SetMaster, SetMasterFailover};
+use super::backlog::Backlog;
+use super::link::{Requester, SetMaster, SetMasterFailover};
+use super::ReplActors;
 use crate::keyspace::Keyspace;
 use crate::rt::{self, Addr};
 use crate::shared::Shared;
+pub use crate::shared::repl::{Failover, FailoverState};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum FailoverState {
-    #[default]
-    NoFailover,
-    WaitingForSync,
-    InProgress,
-}
-
-impl FailoverState {
-    pub fn name(self) -> &'static str {
-        match self {
-            FailoverState::NoFailover => "no-failover",
-            FailoverState::WaitingForSync => "waiting-for-sync",
-            FailoverState::InProgress => "failover-in-progress",
-        }
-    }
-}
-
-/// The failover in progress (shared: INFO, the link and the command read it).
-#[derive(Default, Clone, Debug)]
-pub struct Failover {
-    pub state: FailoverState,
-    pub target: Option<(String, u16)>,
-    pub end_ms: i64,
-    pub force: bool,
-}
-
-pub fn state(shared: &Shared) -> FailoverState {
-    shared.repl.failover.lock().map(|f| f.state).unwrap_or_default()
-}
-
-/// Clears the failover and lets writes go on.
-pub fn clear(shared: &Shared) {
+/// Clears the failover and lets writes go on (the backlog stops waiting for a synced replica).
+pub fn clear(shared: &Shared, backlog: &Addr<Backlog>) {
     if let Ok(mut f) = shared.repl.failover.lock() {
         *f = Failover::default();
     }
     shared.pause.failover.store(false, Relaxed);
     shared.pause.wake();
-    if let Some(a) = shared.repl_actors.get() {
-        let _ = a.backlog.send(super::backlog::CancelSynced);
-    }
+    let _ = backlog.send(super::backlog::CancelSynced);
 }
 
 /// Gives up: back to master if we already pointed at the target.
-pub async fn abort(shared: &Arc<Shared>, link: &Addr<MasterLink>, why: &str) {
+pub async fn abort(shared: &Arc<Shared>, actors: &ReplActors, why: &str) {
     let f = shared.repl.failover.lock().map(|f| f.clone()).unwrap_or_default();
     if f.state == FailoverState::NoFailover {
         return;
@@ -67,16 +37,16 @@ pub async fn abort(shared: &Arc<Shared>, link: &Addr<MasterLink>, why: &str) {
         None => crate::notice!(shared.log, "FAILOVER to any replica aborted: {}", why),
     }
     if f.state == FailoverState::InProgress {
-        let _ = link.call(SetMaster { target: None, by: Requester::server("failover") }).await;
+        let _ = actors.link.call(SetMaster { target: None, by: Requester::server("failover") }).await;
     }
-    clear(shared);
+    clear(shared, &actors.backlog);
 }
 
 /// Waits until the target (or any) replica is in sync, or the timeout, then switches roles.
 /// A conversation with the backlog, which learns the replicas' ACKs: it answers `WaitSynced`
 /// when one has acknowledged the paused master's offset; `clear` (abort) cancels it.
-pub async fn run(shared: Arc<Shared>, keyspace: Addr<Keyspace>, link: Addr<MasterLink>) {
-    let Some(backlog) = shared.repl_actors.get().map(|a| a.backlog.clone()) else { return };
+pub async fn run(shared: Arc<Shared>, keyspace: Addr<Keyspace>, actors: ReplActors) {
+    let (backlog, link) = (&actors.backlog, &actors.link);
     loop {
         let f = shared.repl.failover.lock().map(|f| f.clone()).unwrap_or_default();
         if f.state != FailoverState::WaitingForSync {
@@ -110,7 +80,7 @@ pub async fn run(shared: Arc<Shared>, keyspace: Addr<Keyspace>, link: Addr<Maste
                         (h.clone(), *p)
                     }
                     _ => {
-                        abort(&shared, &link, "Replica never caught up before timeout").await;
+                        abort(&shared, &actors, "Replica never caught up before timeout").await;
                         return;
                     }
                 }

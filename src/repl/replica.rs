@@ -7,67 +7,18 @@
 //! replica over `client-output-buffer-limit replica`: the master never grows without bound
 //! because one replica is slow.
 
-use super::backlog::{Acked, Backlog, Online, Unsubscribe};
-use super::fullsync::{FullSync, Outlet, Target};
+use super::backlog::{Acked, Backlog, Online, Subscribe, Unsubscribe};
+use crate::keyspace::fullsync::{FullSync, Outlet, SyncReplica, Target};
 use super::PsyncOutcome;
 use crate::keyspace::Keyspace;
 use crate::resp::{Limits, RequestParser};
 use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, Conn, WriteExt};
 use crate::shared::{ClientMeta, Shared};
+pub use crate::shared::repl::{ReplicaInfo, ReplicaState};
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplicaState {
-    WaitBgsave = 0,
-    SendBulk = 1,
-    Online = 2,
-}
-
-impl ReplicaState {
-    pub fn name(self) -> &'static str {
-        match self {
-            ReplicaState::WaitBgsave => "wait_bgsave",
-            ReplicaState::SendBulk => "send_bulk",
-            ReplicaState::Online => "online",
-        }
-    }
-}
-
-/// What INFO, ROLE, WAIT and min-replicas see of a replica.
-pub struct ReplicaInfo {
-    pub id: u64,
-    pub ip: String,
-    pub port: AtomicU64,
-    pub state: AtomicU8,
-    pub ack_offset: AtomicI64,
-    /// ms since the epoch of the last ACK (or of attach).
-    pub last_ack_ms: AtomicI64,
-    /// Connected with plain SYNC: no ACKs expected.
-    pub pre_psync: bool,
-    pub closed: AtomicBool,
-}
-
-impl ReplicaInfo {
-    pub fn state(&self) -> ReplicaState {
-        match self.state.load(Relaxed) {
-            0 => ReplicaState::WaitBgsave,
-            1 => ReplicaState::SendBulk,
-            _ => ReplicaState::Online,
-        }
-    }
-    /// `ip:port` as Redis names replicas in logs.
-    pub fn name(&self) -> String {
-        let p = self.port.load(Relaxed);
-        if p == 0 {
-            format!("{}:<unknown-replica-port>", self.ip)
-        } else {
-            format!("{}:{}", self.ip, p)
-        }
-    }
-}
 
 /// What the replica said in REPLCONF before PSYNC.
 #[derive(Default, Clone, Debug)]
@@ -138,6 +89,31 @@ impl Message for Ack {
 pub struct Close(pub &'static str, pub &'static str);
 impl Message for Close {
     type Result = ();
+}
+
+/// A replica as the keyspace's full-sync job sees it: subscribed to the backlog from the
+/// snapshot's offset, told of its transfer by message.
+struct SyncHandle {
+    id: u64,
+    name: String,
+    meta: Arc<ClientMeta>,
+    replica: Addr<Replica>,
+    out: Outlet,
+    backlog: Addr<Backlog>,
+}
+
+#[async_trait]
+impl SyncReplica for SyncHandle {
+    async fn subscribe(&self, from: i64) -> bool {
+        let sub = Subscribe { id: self.id, name: self.name.clone(), replica: self.replica.clone(), out: self.out.clone(), meta: self.meta.clone(), from };
+        matches!(self.backlog.call(sub).await, Ok(Ok(_)))
+    }
+    fn bulk_started(&self, offset: i64) {
+        let _ = self.replica.send(BulkStarted { offset });
+    }
+    fn rdb_ready(&self, ok: bool, eof: bool) {
+        let _ = self.replica.send(RdbReady { ok, eof });
+    }
 }
 
 #[derive(Clone)]
@@ -348,13 +324,20 @@ impl Handler<Begin> for Replica {
             PsyncOutcome::FullResync => {
                 let diskless = self.shared.cfg().repl_diskless_sync() && self.handshake.capa_eof;
                 let Some(me) = self.me.clone() else { return };
-                let target = Target {
+                let handle = SyncHandle {
                     id: self.info.id,
-                    meta: self.meta.clone(),
                     name: self.info.name(),
+                    meta: self.meta.clone(),
                     replica: me,
                     out: self.out.clone(),
+                    backlog: self.backlog.clone(),
+                };
+                let target = Target {
+                    meta: self.meta.clone(),
+                    name: self.info.name(),
+                    out: self.out.clone(),
                     psync: self.psync,
+                    replica: Box::new(handle),
                 };
                 crate::trace_msg!(self.shared.log, self.who(), "keyspace", "FullSync(diskless={}) {{conv={}}}", diskless, self.info.name());
                 if self.keyspace.call(FullSync { target, diskless }).await.is_err() {
@@ -512,20 +495,20 @@ fn from_replica(a: &[Bytes]) -> FromReplica {
 /// and commands touching the keyspace are refused with "Replica can't interact with the
 /// keyspace"): logged as Redis does, counted, and the replica disconnected by the caller.
 fn reject_rogue(shared: &Shared, meta: &ClientMeta, argv: &[Bytes]) {
-    let spec = crate::cmd::lookup(&argv[0]);
+    let spec = crate::keyspace::cmd::lookup(&argv[0]);
     let name = spec.map_or("<unknown>", |s| s.name);
     crate::warning!(shared.log, 
         "Replica generated a reply to command '{}', disconnecting it: {}",
         name,
-        crate::client::commands::client_line(meta)
+        crate::keyspace::cmd::clients::client_line(meta)
     );
     let error = match spec {
-        Some(s) if s.is_write() || s.has(crate::cmd::READONLY) || s.has(crate::cmd::MAY_REPLICATE) => {
+        Some(s) if s.is_write() || s.has(crate::keyspace::cmd::READONLY) || s.has(crate::keyspace::cmd::MAY_REPLICATE) => {
             shared.cmd_stats[s.index].rejected.fetch_add(1, Relaxed);
             Some("Replica can't interact with the keyspace".to_string())
         }
         Some(_) => None,
-        None => Some(String::from_utf8_lossy(&crate::cmd::unknown_command_error(argv)).trim_start_matches("ERR ").to_string()),
+        None => Some(String::from_utf8_lossy(&crate::keyspace::cmd::unknown_command_error(argv)).trim_start_matches("ERR ").to_string()),
     };
     if let Some(e) = error {
         shared.stats.total_error_replies.fetch_add(1, Relaxed);

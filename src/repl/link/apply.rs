@@ -6,7 +6,7 @@
 use super::attempt::{Attempt, LinkEnd};
 use super::conn::{Conn, TIMEOUT};
 use super::{LinkEvent, MasterLinkState};
-use crate::cmd;
+use crate::keyspace::cmd;
 use crate::keyspace::{Cmd, Item};
 use crate::repl::ApplyStream;
 use crate::resp::{Limits, RequestParser};

@@ -8,6 +8,7 @@ use super::handshake::Psynced;
 use super::{LinkEvent, MasterLink, MasterLinkState, Report};
 use crate::events::ReplEvent;
 use crate::keyspace::Keyspace;
+use crate::repl::backlog::Backlog;
 use crate::rt::{self, Addr, TcpStream, WeakAddr};
 use crate::shared::{ClientEntry, ClientMeta, Shared};
 use std::sync::atomic::Ordering::Relaxed;
@@ -28,6 +29,7 @@ pub(super) enum LinkEnd {
 pub(super) struct Attempt {
     pub shared: Arc<Shared>,
     pub keyspace: Addr<Keyspace>,
+    pub backlog: Addr<Backlog>,
     pub link: WeakAddr<MasterLink>,
     /// The attempt's number (tags its reports).
     pub id: u64,

@@ -125,13 +125,14 @@ impl Attempt {
         if self.failover {
             self.failover = false;
             if reply.starts_with("+FULLRESYNC") || reply.starts_with("+CONTINUE") {
-                crate::repl::failover::clear(&self.shared);
+                crate::repl::failover::clear(&self.shared, &self.backlog);
             } else {
                 crate::notice!(self.shared.log, "FAILOVER target rejected psync request: {}", reply);
                 if let Some(link) = self.link.upgrade() {
                     let shared = self.shared.clone();
+                    let actors = crate::repl::ReplActors { backlog: self.backlog.clone(), link };
                     crate::rt::spawn(async move {
-                        crate::repl::failover::abort(&shared, &link, "Failover target rejected psync request").await
+                        crate::repl::failover::abort(&shared, &actors, "Failover target rejected psync request").await
                     });
                 }
                 return Err(LinkEnd::Final(reply));

@@ -25,86 +25,20 @@ mod conn;
 mod handshake;
 mod transfer;
 
+use super::backlog::Backlog;
 use crate::keyspace::Keyspace;
 use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, WeakAddr};
 use crate::shared::Shared;
+pub use crate::shared::repl::{LinkStatus, MasterLinkState, Role};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Redis's replica states (`REPL_STATE_*`).
-#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MasterLinkState {
-    #[default]
-    None,
-    Connect,
-    Connecting,
-    ReceivePong,
-    SendHandshake,
-    ReceiveAuth,
-    ReceivePort,
-    ReceiveCapa,
-    SendPsync,
-    ReceivePsync,
-    Transfer,
-    Connected,
-}
-
-impl MasterLinkState {
-    /// The state name ROLE shows.
-    pub fn role_name(self) -> &'static str {
-        use MasterLinkState::*;
-        match self {
-            None => "none",
-            Connect => "connect",
-            Connecting => "connecting",
-            ReceivePong | SendHandshake | ReceiveAuth | ReceivePort | ReceiveCapa | SendPsync | ReceivePsync => "handshake",
-            Transfer => "sync",
-            Connected => "connected",
-        }
-    }
-}
-
-/// A server's role. The MasterLink actor decides it; the keyspace applies it in its order
-/// ([`super::SetRole`]) and publishes it for the client actors.
-#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    #[default]
-    Master,
-    Replica,
-}
-
-impl Role {
-    pub fn is_replica(self) -> bool {
-        self == Role::Replica
-    }
-
-    /// Redis's role letter in log lines.
-    pub fn log_char(self) -> char {
-        match self {
-            Role::Master => 'M',
-            Role::Replica => 'S',
-        }
-    }
-}
-
-/// The replica side's link as INFO and ROLE show it: owned by the MasterLink actor,
-/// published to `Shared::repl.link` after every change.
-#[derive(Default, Debug, Clone)]
-pub struct LinkStatus {
-    pub master: Option<(String, u16)>,
-    pub state: MasterLinkState,
-    pub last_io_ms: i64,
-    pub down_since_ms: i64,
-    pub sync_total: i64,
-    pub sync_read: i64,
-    /// Offset read from the master (slave_read_repl_offset).
-    pub read_offset: i64,
-}
 
 /// The master-link actor.
 pub struct MasterLink {
     shared: Arc<Shared>,
     keyspace: Addr<Keyspace>,
+    /// The backlog (a failover that ends stops its wait for a synced replica).
+    backlog: Addr<Backlog>,
     me: Option<WeakAddr<MasterLink>>,
     status: LinkStatus,
     role: Role,
@@ -117,10 +51,11 @@ pub struct MasterLink {
 }
 
 impl MasterLink {
-    pub fn new(shared: Arc<Shared>, keyspace: Addr<Keyspace>) -> Self {
+    pub fn new(shared: Arc<Shared>, keyspace: Addr<Keyspace>, backlog: Addr<Backlog>) -> Self {
         MasterLink {
             shared,
             keyspace,
+            backlog,
             me: None,
             status: LinkStatus::default(),
             role: Role::Master,
@@ -155,6 +90,7 @@ impl MasterLink {
         let a = attempt::Attempt {
             shared: self.shared.clone(),
             keyspace: self.keyspace.clone(),
+            backlog: self.backlog.clone(),
             link: me,
             id: self.attempt,
             stop,

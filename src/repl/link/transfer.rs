@@ -6,7 +6,7 @@
 use super::attempt::{Attempt, LinkEnd};
 use super::conn::{ChanReader, Conn};
 use super::{LinkEvent, MasterLinkState};
-use crate::repl::snapshot::load_rdb;
+use crate::keyspace::snapshot::load_rdb;
 use crate::repl::LoadSnapshot;
 use crate::rt;
 use bytes::Bytes;

@@ -1,8 +1,12 @@
-//! State one server instance shares between its actors: configuration, statistics and the
-//! client registry. Never process-global: several servers live in one process in tests and
-//! embedding, each with its own `Shared`.
+//! State one server instance shares between its actors: configuration, statistics, the
+//! client registry and the replication state the replication actors publish ([`repl`]).
+//! Never process-global: several servers live in one process in tests and embedding, each
+//! with its own `Shared`. Plain data only: no actor addresses (those are passed where needed).
+
+pub mod repl;
 
 use crate::config::Config;
+pub use repl::ReplShared;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -148,6 +152,18 @@ impl Pause {
     }
 }
 
+/// Options of SHUTDOWN (signals use the defaults).
+#[derive(Default, Debug, Clone)]
+pub struct ShutdownRequest {
+    pub nosave: bool,
+    pub save: bool,
+    pub now: bool,
+    pub force: bool,
+    pub abort: bool,
+    /// Set for SIGTERM/SIGINT (only changes the log line).
+    pub signal: Option<&'static str>,
+}
+
 /// Settings read on hot paths, copied out of the config table (refreshed by CONFIG SET).
 #[derive(Default)]
 pub struct Hot {
@@ -164,18 +180,6 @@ pub struct Hot {
     pub set_max_intset_entries: AtomicU64,
     /// Largest sparse HyperLogLog before it turns dense (checked on every PFADD).
     pub hll_sparse_max_bytes: AtomicU64,
-}
-
-/// Replication state other actors read (INFO, ROLE, WAIT, min-replicas).
-#[derive(Default)]
-pub struct ReplShared {
-    pub backlog_first: AtomicI64,
-    pub backlog_histlen: AtomicI64,
-    pub replicas: Mutex<Vec<Arc<crate::repl::replica::ReplicaInfo>>>,
-    /// Replica side: the link's status, as the MasterLink actor (its only writer) last
-    /// published it.
-    pub link: Mutex<crate::repl::LinkStatus>,
-    pub failover: Mutex<crate::repl::failover::Failover>,
 }
 
 pub struct Shared {
@@ -205,28 +209,20 @@ pub struct Shared {
     /// MasterLink actor decided, published by the keyspace when it applies it.
     pub is_replica: AtomicBool,
     /// SHUTDOWN requests reach the server's supervisor through this channel.
-    pub shutdown_tx: flume::Sender<crate::server::ShutdownRequest>,
-    pub shutdown_rx: flume::Receiver<crate::server::ShutdownRequest>,
-    /// The replication actors, set once at start.
-    pub repl_actors: std::sync::OnceLock<ReplActors>,
+    pub shutdown_tx: flume::Sender<ShutdownRequest>,
+    pub shutdown_rx: flume::Receiver<ShutdownRequest>,
     /// Commands the default user may not run (`ACL SETUSER default -cmd`).
     pub acl_denied: Mutex<std::collections::HashSet<String>>,
     /// Whether `acl_denied` is non-empty (checked on every command, without the lock).
     pub acl_active: AtomicBool,
-    /// The keyspace actor (for the shutdown sequence).
-    pub keyspace: std::sync::OnceLock<crate::rt::Addr<crate::keyspace::Keyspace>>,
     /// When (unix seconds) the cross-protocol warning was last logged (once a minute at most).
     pub security_warning_at: AtomicI64,
 }
 
-/// Addresses of a server's replication actors.
-pub struct ReplActors {
-    pub backlog: crate::rt::Addr<crate::repl::backlog::Backlog>,
-    pub link: crate::rt::Addr<crate::repl::link::MasterLink>,
-}
-
 impl Shared {
-    pub fn new(config: Config, log: Arc<crate::logging::ServerLog>) -> Arc<Self> {
+    /// A server's shared state; `commands` is the size of the command table (INFO
+    /// commandstats keeps counters for each command, indexed like the table).
+    pub fn new(config: Config, log: Arc<crate::logging::ServerLog>, commands: usize) -> Arc<Self> {
         let config_file = config.config_file().map(|p| p.to_path_buf());
         let (shutdown_tx, shutdown_rx) = flume::unbounded();
         let shared = Arc::new(Shared {
@@ -236,7 +232,7 @@ impl Shared {
             repl: ReplShared::default(),
             hot: Hot::default(),
             stats: Stats::default(),
-            cmd_stats: (0..crate::cmd::table().len()).map(|_| CmdStat::default()).collect(),
+            cmd_stats: (0..commands).map(|_| CmdStat::default()).collect(),
             clients: Mutex::new(HashMap::new()),
             next_client_id: AtomicU64::new(1),
             started: Instant::now(),
@@ -254,8 +250,6 @@ impl Shared {
             is_replica: AtomicBool::new(false),
             shutdown_tx,
             shutdown_rx,
-            repl_actors: std::sync::OnceLock::new(),
-            keyspace: std::sync::OnceLock::new(),
             acl_denied: Mutex::new(Default::default()),
             acl_active: AtomicBool::new(false),
         });
@@ -278,7 +272,7 @@ impl Shared {
     }
 
     /// Asks the server to shut down (SHUTDOWN command, signals).
-    pub fn request_shutdown(&self, req: crate::server::ShutdownRequest) {
+    pub fn request_shutdown(&self, req: ShutdownRequest) {
         let _ = self.shutdown_tx.send(req);
     }
 
@@ -301,10 +295,9 @@ impl Shared {
         h.replica_read_only.store(c.replica_read_only(), Relaxed);
         h.replica_serve_stale_data.store(c.replica_serve_stale_data(), Relaxed);
         h.maxmemory.store(c.maxmemory(), Relaxed);
-        let lim = crate::keyspace::value::Limits::from_cfg(&c);
-        h.hash_max_listpack_entries.store(lim.hash_entries as u64, Relaxed);
-        h.hash_max_listpack_value.store(lim.hash_value as u64, Relaxed);
-        h.set_max_intset_entries.store(lim.set_intset_entries as u64, Relaxed);
+        h.hash_max_listpack_entries.store(c.hash_max_listpack_entries(), Relaxed);
+        h.hash_max_listpack_value.store(c.hash_max_listpack_value(), Relaxed);
+        h.set_max_intset_entries.store(c.set_max_intset_entries(), Relaxed);
         h.hll_sparse_max_bytes.store(c.hll_sparse_max_bytes(), Relaxed);
     }
 

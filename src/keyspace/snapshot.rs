@@ -3,8 +3,8 @@
 //! The keyspace hands out a [`Snapshot`] in O(segments) (copy-on-write segments); the RDB is
 //! then written off the keyspace actor, so clients keep being served meanwhile.
 
-use crate::keyspace::value::{Enc, HashObj, Score, SetObj, ZSet};
-use crate::keyspace::{Db, Value};
+use super::value::{Enc, HashObj, Score, SetObj, ZSet};
+use super::{Db, Value};
 use crate::rdb::{self, RdbError, RdbSink, RdbValue, RdbValueRef, RdbWriter, ScoreSeq};
 use bytes::Bytes;
 use std::io::{Read, Write};
@@ -57,7 +57,7 @@ pub fn value_ref(v: &Value) -> RdbValueRef<'_> {
 /// Turns a loaded RDB value into a keyspace value.
 pub fn from_rdb(v: RdbValue) -> Value {
     match v {
-        RdbValue::Str(s) => Value::Str(crate::keyspace::thin::Thin::new(&s)),
+        RdbValue::Str(s) => Value::Str(super::thin::Thin::new(&s)),
         RdbValue::List(l) => Value::List(Arc::new(l.into_iter().collect())),
         RdbValue::Set(s) => Value::Set(Arc::new(SetObj { set: s.into_iter().collect(), enc: Enc::Unknown })),
         RdbValue::Hash(h) => Value::Hash(Arc::new(HashObj::from_pairs(h))),
@@ -79,7 +79,7 @@ pub fn from_rdb(v: RdbValue) -> Value {
 /// Writes the snapshot as an RDB (version 10, CRC64) with the replication aux fields.
 pub fn write_rdb<W: Write>(snap: &Snapshot, w: W, compress: bool) -> std::io::Result<W> {
     let mut wr = RdbWriter::new(w, compress)?;
-    rdb::write_default_aux(&mut wr, crate::info::used_memory(), Some((snap.stream_db, &snap.replid, snap.offset)))?;
+    rdb::write_default_aux(&mut wr, super::info::used_memory(), Some((snap.stream_db, &snap.replid, snap.offset)))?;
     for (i, db) in snap.dbs.iter().enumerate() {
         if db.keys.is_empty() {
             continue;
@@ -253,4 +253,21 @@ pub fn digest(dbs: &[Db]) -> String {
         return "0".repeat(40);
     }
     d.hex()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hostile_resizedb_into_databases_reserves_little() {
+        let f = crate::rdb::tests::hostile_resizedb();
+        for size in [Some(f.len() as u64), None] {
+            let (dbs, _) = super::load_rdb(&f[..], size, 16, false).unwrap();
+            let cap = dbs[0].keys.capacity() + dbs[0].expires.capacity();
+            // Unknown size: at most the constant hint (64K keys), with hash table slack.
+            assert!(cap <= 4 * crate::rdb::reader::RESIZE_HINT_UNKNOWN as usize, "{size:?}: capacity {cap}");
+            if size.is_some() {
+                assert!(cap < 1024, "capacity {cap}");
+            }
+        }
+    }
 }

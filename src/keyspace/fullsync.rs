@@ -12,14 +12,14 @@
 //!
 //! The keyspace owns the jobs, so a snapshot, its offset and the replicas' backlog
 //! subscriptions come from one handler; the RDB is written on a blocking thread that reports
-//! back with [`JobDone`].
+//! back with [`JobDone`]. A job knows a replica only as a [`SyncReplica`]: the master side's
+//! replica actor (`repl::replica`) subscribes itself to the backlog and learns of its
+//! transfer through it.
 
-use super::backlog::Subscribe;
-use super::replica::{BulkStarted, RdbReady, Replica};
 use super::snapshot::write_rdb;
-use crate::keyspace::Keyspace;
-use crate::rt::{self, async_trait, Addr, Context, Handler, Message};
-use crate::shared::Shared;
+use super::Keyspace;
+use crate::rt::{self, async_trait, Context, Handler, Message};
+use crate::shared::{ClientMeta, Shared};
 use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -92,13 +92,28 @@ impl Outlet {
 
 /// A replica waiting for a full sync.
 pub struct Target {
-    pub id: u64,
-    pub meta: Arc<crate::shared::ClientMeta>,
+    pub meta: Arc<ClientMeta>,
     pub name: String,
-    pub replica: Addr<Replica>,
     pub out: Outlet,
     /// Sent PSYNC (gets `+FULLRESYNC`); false for legacy SYNC.
     pub psync: bool,
+    /// The replica itself: attached to the stream, told of its transfer.
+    pub replica: Box<dyn SyncReplica>,
+}
+
+/// What a full-sync job does with the replica it serves (implemented by the master side's
+/// replica actor).
+#[async_trait]
+pub trait SyncReplica: Send + Sync {
+    /// Keeps the stream from offset `from` for the replica (its backlog subscription, made in
+    /// the same handler as the snapshot it continues). False when the backlog no longer holds
+    /// the bytes from `from`.
+    async fn subscribe(&self, from: i64) -> bool;
+    /// The keyspace took the snapshot the replica gets, at `offset` (its `+FULLRESYNC` went
+    /// out).
+    fn bulk_started(&self, offset: i64);
+    /// The RDB went out (`eof`: streamed with EOF framing), or could not be produced.
+    fn rdb_ready(&self, ok: bool, eof: bool);
 }
 
 /// A replica needs the whole dataset.
@@ -199,19 +214,15 @@ impl Keyspace {
     /// Subscribes `t` to the backlog right after `offset` and tells it the sync began.
     /// False when the backlog no longer holds the bytes after `offset`.
     async fn attach(&mut self, t: &Target, replid: &str, offset: i64) -> bool {
-        if let Some(bl) = &self.feed.backlog {
-            let sub = Subscribe { id: t.id, name: t.name.clone(), replica: t.replica.clone(), out: t.out.clone(), meta: t.meta.clone(), from: offset + 1 };
-            let r = bl.call(sub).await;
-            if !matches!(r, Ok(Ok(_))) {
-                return false;
-            }
+        if !t.replica.subscribe(offset + 1).await {
+            return false;
         }
         if t.psync {
             crate::trace_wire!(self.shared.log, format_args!("replica:{}", t.name), format_args!("net:{}", t.meta.addr), "+FULLRESYNC {} {} {{off={} conv={}}}", replid, offset, offset, t.name);
             t.out.push(Bytes::from(format!("+FULLRESYNC {} {}\r\n", replid, offset)));
         }
         crate::trace_msg!(self.shared.log, "keyspace", format_args!("replica:{}", t.name), "BulkStarted(offset={}) {{off={} conv={}}}", offset, offset, t.name);
-        let _ = t.replica.send(BulkStarted { offset });
+        t.replica.bulk_started(offset);
         true
     }
 
@@ -234,8 +245,8 @@ impl Keyspace {
         if live.is_empty() {
             return;
         }
-        self.feed.jobs.next_id += 1;
-        let id = self.feed.jobs.next_id;
+        self.jobs.next_id += 1;
+        let id = self.jobs.next_id;
         let compress = self.shared.cfg().rdbcompression();
         let hard = self.shared.cfg().client_output_buffer_limit(crate::config::ClientClass::Replica).hard_limit_bytes;
         let max_unsent = if hard > 0 { hard.min(MAX_UNSENT) } else { MAX_UNSENT };
@@ -248,7 +259,7 @@ impl Keyspace {
             }
         }
         crate::trace_msg!(self.shared.log, "keyspace", "rdb-writer", "Write(job={}, offset={}, replicas={})", id, snap.offset, live.len());
-        self.feed.jobs.running.push(Running { id, diskless, offset: snap.offset, replid: snap.replid.clone(), targets: live });
+        self.jobs.running.push(Running { id, diskless, offset: snap.offset, replid: snap.replid.clone(), targets: live });
         rt::spawn_blocking(move || {
             let result = if diskless {
                 let w = FanoutWriter { outs, buf: Vec::with_capacity(STREAM_CHUNK), max_unsent };
@@ -272,7 +283,7 @@ impl Keyspace {
     /// Starts the gathering diskless job once its delay is over (from the cron) or when
     /// `force`.
     pub async fn start_pending(&mut self, force: bool) {
-        let jobs = &mut self.feed.jobs;
+        let jobs = &mut self.jobs;
         jobs.pending.retain(|t| !t.out.is_gone());
         if jobs.pending.is_empty() {
             return;
@@ -297,7 +308,7 @@ impl Handler<FullSync> for Keyspace {
         self.feed.flush();
         if msg.diskless {
             let delay = self.shared.cfg().repl_diskless_sync_delay() as i64;
-            let jobs = &mut self.feed.jobs;
+            let jobs = &mut self.jobs;
             if jobs.pending.is_empty() {
                 jobs.deadline_ms = crate::util::now_ms() + delay * 1000;
             }
@@ -309,11 +320,11 @@ impl Handler<FullSync> for Keyspace {
         }
         // Join a disk job in progress when the backlog still holds the stream since its
         // snapshot.
-        let joinable = self.feed.jobs.running.iter().find(|j| !j.diskless).map(|j| (j.id, j.replid.clone(), j.offset));
+        let joinable = self.jobs.running.iter().find(|j| !j.diskless).map(|j| (j.id, j.replid.clone(), j.offset));
         if let Some((id, replid, offset)) = joinable {
             if self.attach(&t, &replid, offset).await {
                 crate::notice!(self.shared.log, "Waiting for end of BGSAVE for SYNC");
-                if let Some(j) = self.feed.jobs.running.iter_mut().find(|j| j.id == id) {
+                if let Some(j) = self.jobs.running.iter_mut().find(|j| j.id == id) {
                     j.targets.push(t);
                 }
                 return;
@@ -327,7 +338,7 @@ impl Handler<FullSync> for Keyspace {
 impl Handler<JobDone> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: JobDone) {
         crate::trace_msg!(self.shared.log, "rdb-writer", "keyspace", "JobDone(job={}, ok={})", msg.id, msg.result.is_ok());
-        let jobs = &mut self.feed.jobs;
+        let jobs = &mut self.jobs;
         let Some(pos) = jobs.running.iter().position(|j| j.id == msg.id) else { return };
         let job = jobs.running.remove(pos);
         match msg.result {
@@ -343,13 +354,13 @@ impl Handler<JobDone> for Keyspace {
                         t.out.push(Bytes::from(format!("${}\r\n", rdb.len())));
                         t.out.push(rdb.clone());
                     }
-                    let _ = t.replica.send(RdbReady { ok: true, eof: job.diskless });
+                    t.replica.rdb_ready(true, job.diskless);
                 }
             }
             Err(e) => {
                 for t in job.targets {
                     crate::warning!(self.shared.log, "Failed to produce the RDB for replica {}: {}", t.name, e);
-                    let _ = t.replica.send(RdbReady { ok: false, eof: job.diskless });
+                    t.replica.rdb_ready(false, job.diskless);
                 }
             }
         }

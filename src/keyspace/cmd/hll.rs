@@ -256,7 +256,7 @@ pub fn pfdebug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     } else if eq(sub, "encoding") {
         ctx.out.simple(if hll::is_sparse(&h) { "sparse" } else { "dense" });
     } else {
-        ctx.error([&b"ERR Unknown PFDEBUG subcommand '"[..], crate::cmd::cstr(sub, usize::MAX), b"'"].concat());
+        ctx.error([&b"ERR Unknown PFDEBUG subcommand '"[..], crate::keyspace::cmd::cstr(sub, usize::MAX), b"'"].concat());
     }
 }
 

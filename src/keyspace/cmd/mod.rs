@@ -1,8 +1,11 @@
 //! The command table: names, arity, flags, key positions, and where each command runs.
 //!
 //! `Route::Keyspace` commands are functions over the keyspace actor's state; `Route::Client`
-//! commands change connection state (AUTH, MULTI, CLIENT, ...) and run in the client actor.
+//! commands change connection state (AUTH, MULTI, CLIENT, ...) and run in the client actor
+//! (the replication ones in `repl::commands`, which the client calls). The table lives in the
+//! keyspace layer, which runs it; the layers above look commands up here.
 
+pub mod clients;
 pub mod hashes;
 pub mod hll;
 pub mod keys;
@@ -128,9 +131,9 @@ pub fn parse_flags(s: &str) -> u32 {
 #[macro_export]
 macro_rules! command_specs {
     ($( $name:literal, $arity:expr, $flags:literal, $fk:expr, $lk:expr, $st:expr, $group:literal, $route:expr, $summary:literal; )*) => {
-        pub fn specs() -> Vec<$crate::cmd::CommandSpec> {
-            vec![$( $crate::cmd::CommandSpec {
-                name: $name, arity: $arity, flags: $crate::cmd::parse_flags($flags), first_key: $fk,
+        pub fn specs() -> Vec<$crate::keyspace::cmd::CommandSpec> {
+            vec![$( $crate::keyspace::cmd::CommandSpec {
+                name: $name, arity: $arity, flags: $crate::keyspace::cmd::parse_flags($flags), first_key: $fk,
                 last_key: $lk, step: $st, group: $group, summary: $summary, route: $route, index: 0,
             }, )*]
         }
@@ -245,8 +248,8 @@ commands! {
     "module", -2, "admin noscript", 0, 0, 0, "server", C, "A container for module commands";
     "failover", -1, "admin noscript stale", 0, 0, 0, "server", C, "Start a coordinated failover between this server and one of its replicas";
     "role", 1, "noscript loading stale fast", 0, 0, 0, "server", K(sv::role), "Return the role of the instance in the context of replication";
-    "save", 1, "admin noscript no_multi", 0, 0, 0, "server", K(crate::persist::save_cmd), "Synchronously save the dataset to disk";
-    "bgsave", -1, "admin noscript no_multi", 0, 0, 0, "server", K(crate::persist::bgsave_cmd), "Asynchronously save the dataset to disk";
+    "save", 1, "admin noscript no_multi", 0, 0, 0, "server", K(crate::keyspace::persist::save_cmd), "Synchronously save the dataset to disk";
+    "bgsave", -1, "admin noscript no_multi", 0, 0, 0, "server", K(crate::keyspace::persist::bgsave_cmd), "Asynchronously save the dataset to disk";
     // server (keyspace actor)
     "ping", -1, "fast", 0, 0, 0, "connection", K(sv::ping), "Ping the server";
     "echo", 2, "fast", 0, 0, 0, "connection", K(sv::echo), "Echo the given string";

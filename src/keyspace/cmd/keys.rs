@@ -61,7 +61,7 @@ fn parse_expire_flags(ctx: &mut Ctx, args: &[Bytes]) -> Option<ExpireFlags> {
         } else if eq(o, "LT") {
             f.lt = true;
         } else {
-            ctx.error([&b"ERR Unsupported option "[..], crate::cmd::cstr(o, usize::MAX)].concat());
+            ctx.error([&b"ERR Unsupported option "[..], crate::keyspace::cmd::cstr(o, usize::MAX)].concat());
             return None;
         }
     }
@@ -487,7 +487,7 @@ pub fn object(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         return;
     }
     if !["encoding", "refcount", "idletime", "freq"].contains(&sub.as_str()) {
-        return ctx.error(crate::cmd::unknown_subcommand(&a[1], "OBJECT"));
+        return ctx.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "OBJECT"));
     }
     if a.len() != 3 {
         return ctx.error(format!("ERR wrong number of arguments for 'object|{}' command", sub));

@@ -2,10 +2,10 @@
 //! file is written by a blocking task), `save` points, loading at start, and the final save
 //! at shutdown.
 
-use crate::keyspace::{Ctx, Keyspace};
-use crate::repl::snapshot::{load_rdb, write_rdb, LoadInfo, Snapshot};
-use crate::rt::{async_trait, Context, Handler, Message};
-use crate::server::ShutdownRequest;
+use super::snapshot::{load_rdb, write_rdb, LoadInfo, Snapshot};
+use super::{Ctx, Keyspace};
+use crate::rt::{async_trait, Addr, Context, Handler, Message};
+use crate::shared::ShutdownRequest;
 use crate::shared::Shared;
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
@@ -16,12 +16,12 @@ use std::time::Instant;
 /// Persistence state kept by the keyspace actor.
 #[derive(Default)]
 pub struct PersistState {
-    pub bgsave_in_progress: bool,
-    pub last_bgsave_ok: bool,
-    pub saves: u64,
-    pub last_save_ms: i64,
-    pub last_bgsave_secs: i64,
-    pub load: LoadInfo,
+    pub(super) bgsave_in_progress: bool,
+    pub(super) last_bgsave_ok: bool,
+    pub(super) saves: u64,
+    pub(super) last_save_ms: i64,
+    pub(super) last_bgsave_secs: i64,
+    pub(super) load: LoadInfo,
     /// `dirty` when the running BGSAVE started (what remains after it is the new dirty).
     dirty_at_start: u64,
 }
@@ -208,17 +208,15 @@ impl Handler<FinalSave> for Keyspace {
 }
 
 /// The save done on shutdown when save points are configured (or SHUTDOWN SAVE).
-pub async fn final_save(shared: &Arc<Shared>, req: &ShutdownRequest) {
+pub async fn final_save(shared: &Arc<Shared>, keyspace: &Addr<Keyspace>, req: &ShutdownRequest) {
     let has_points = !shared.cfg().save_params().is_empty();
     if req.nosave || !(has_points || req.save) {
         return;
     }
-    if let Some(ks) = shared.keyspace.get() {
-        match ks.call(FinalSave).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => crate::warning!(shared.log, "Error trying to save the DB, can't exit: {}", e),
-            Err(_) => {}
-        }
+    match keyspace.call(FinalSave).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => crate::warning!(shared.log, "Error trying to save the DB, can't exit: {}", e),
+        Err(_) => {}
     }
 }
 
@@ -277,9 +275,9 @@ pub fn save_cmd(ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
 
 /// BGSAVE [SCHEDULE]
 pub fn bgsave_cmd(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    let schedule = a.len() == 2 && crate::cmd::eq(&a[1], "SCHEDULE");
+    let schedule = a.len() == 2 && super::cmd::eq(&a[1], "SCHEDULE");
     if a.len() > 2 || (a.len() == 2 && !schedule) {
-        return ctx.error(crate::cmd::err::SYNTAX);
+        return ctx.error(super::cmd::err::SYNTAX);
     }
     if ks.persist.bgsave_in_progress {
         if schedule {

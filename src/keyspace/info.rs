@@ -1,6 +1,8 @@
-//! INFO: Redis's sections and field names, generated from the keyspace actor's view.
+//! INFO: Redis's sections and field names, generated from the keyspace actor's view (its
+//! own state, and what the other actors publish in `Shared`, such as the replication state).
 
-use crate::keyspace::Keyspace;
+use super::Keyspace;
+use crate::shared::repl::MasterLinkState;
 use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -177,7 +179,7 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("current_save_keys_processed:0");
             f!("current_save_keys_total:0");
             f!("rdb_changes_since_last_save:{}", ks.stats.dirty);
-            f!("rdb_bgsave_in_progress:{}", (ks.persist.bgsave_in_progress || ks.feed.jobs.in_progress()) as u8);
+            f!("rdb_bgsave_in_progress:{}", (ks.persist.bgsave_in_progress || ks.jobs.in_progress()) as u8);
             f!("rdb_last_save_time:{}", sh.lastsave_unix.load(Relaxed));
             f!("rdb_last_bgsave_status:{}", if ks.persist.last_bgsave_ok || ks.persist.saves == 0 { "ok" } else { "err" });
             f!("rdb_last_bgsave_time_sec:{}", if ks.persist.saves > 0 { ks.persist.last_bgsave_secs } else { -1 });
@@ -253,7 +255,7 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
         "replication" => {
             drop(cfg);
             f!("# Replication");
-            o.push_str(&ks.feed.info_fields(ks));
+            replication(ks, o);
         }
         "cpu" => {
             let (u, s) = cpu_times();
@@ -281,7 +283,7 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
         }
         "commandstats" => {
             f!("# Commandstats");
-            for c in crate::cmd::table() {
+            for c in super::cmd::table() {
                 let s = &sh.cmd_stats[c.index];
                 let calls = s.calls.load(Relaxed);
                 let (rej, fail) = (s.rejected.load(Relaxed), s.failed.load(Relaxed));
@@ -296,4 +298,73 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
         "latencystats" => f!("# Latencystats"),
         _ => {}
     }
+}
+
+/// The INFO replication fields, in Redis's order.
+fn replication(ks: &Keyspace, o: &mut String) {
+    let sh = &ks.shared;
+    let feed = &ks.feed;
+    let link = sh.repl.link.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let now = crate::util::now_ms();
+    macro_rules! f {
+        ($($arg:tt)*) => {{ let _ = write!(o, $($arg)*); o.push_str("\r\n"); }};
+    }
+    if let Some((host, port)) = &link.master {
+        let up = link.state == MasterLinkState::Connected;
+        f!("role:slave");
+        f!("master_host:{}", host);
+        f!("master_port:{}", port);
+        f!("master_link_status:{}", if up { "up" } else { "down" });
+        f!("master_last_io_seconds_ago:{}", if link.last_io_ms > 0 { (now - link.last_io_ms) / 1000 } else { -1 });
+        let syncing = link.state == MasterLinkState::Transfer;
+        f!("master_sync_in_progress:{}", syncing as u8);
+        f!("slave_read_repl_offset:{}", link.read_offset.max(feed.offset));
+        f!("slave_repl_offset:{}", feed.offset);
+        if syncing {
+            f!("master_sync_total_bytes:{}", link.sync_total);
+            f!("master_sync_read_bytes:{}", link.sync_read);
+            f!("master_sync_left_bytes:{}", link.sync_total - link.sync_read);
+            let perc = if link.sync_total > 0 { link.sync_read as f64 * 100.0 / link.sync_total as f64 } else { 0.0 };
+            f!("master_sync_perc:{:.2}", perc);
+            f!("master_sync_last_io_seconds_ago:{}", (now - link.last_io_ms) / 1000);
+        }
+        if !up {
+            f!("master_link_down_since_seconds:{}", if link.down_since_ms > 0 { (now - link.down_since_ms) / 1000 } else { -1 });
+        }
+        let cfg = sh.cfg();
+        f!("slave_priority:{}", cfg.replica_priority());
+        f!("slave_read_only:{}", cfg.replica_read_only() as u8);
+        f!("replica_announced:{}", cfg.replica_announced() as u8);
+    } else {
+        f!("role:master");
+    }
+    let replicas = sh.repl.replicas.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    f!("connected_slaves:{}", replicas.len());
+    let (min_to_write, max_lag) = {
+        let c = sh.cfg();
+        (c.min_replicas_to_write(), c.min_replicas_max_lag())
+    };
+    if min_to_write > 0 {
+        f!("min_slaves_good_slaves:{}", sh.repl.good_replicas(max_lag));
+    }
+    for (i, r) in replicas.iter().enumerate() {
+        f!(
+            "slave{}:ip={},port={},state={},offset={},lag={}",
+            i,
+            r.ip,
+            r.port.load(Relaxed),
+            r.state().name(),
+            r.ack_offset.load(Relaxed),
+            (now - r.last_ack_ms.load(Relaxed)) / 1000
+        );
+    }
+    f!("master_failover_state:{}", sh.repl.failover_state().name());
+    f!("master_replid:{}", feed.replid);
+    f!("master_replid2:{}", feed.replid2);
+    f!("master_repl_offset:{}", feed.offset);
+    f!("second_repl_offset:{}", feed.second_offset);
+    f!("repl_backlog_active:{}", feed.active as u8);
+    f!("repl_backlog_size:{}", sh.cfg().repl_backlog_size());
+    f!("repl_backlog_first_byte_offset:{}", if feed.active { sh.repl.backlog_first.load(Relaxed) } else { 0 });
+    f!("repl_backlog_histlen:{}", if feed.active { sh.repl.backlog_histlen.load(Relaxed) } else { 0 });
 }

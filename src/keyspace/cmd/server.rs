@@ -1,7 +1,9 @@
 //! Server commands that run in the keyspace actor: PING, ECHO, INFO, TIME, DEBUG, ...
 
 use super::{eq, err};
+use crate::keyspace::snapshot::{self, Snapshot};
 use crate::keyspace::{Ctx, Keyspace, Value};
+use crate::shared::repl::{MasterLinkState, ReplicaState};
 use crate::util::num;
 use bytes::Bytes;
 
@@ -19,7 +21,7 @@ pub fn echo(_ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 
 pub fn info(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let args: Vec<String> = a[1..].iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect();
-    let text = crate::info::info(ks, &args);
+    let text = crate::keyspace::info::info(ks, &args);
     ctx.out.verbatim(&text);
 }
 
@@ -40,7 +42,7 @@ pub fn function(_ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     } else if eq(&a[1], "LIST") {
         ctx.out.array(0)
     } else {
-        ctx.error(crate::cmd::unknown_subcommand(&a[1], "FUNCTION"))
+        ctx.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "FUNCTION"))
     }
 }
 
@@ -57,7 +59,7 @@ pub fn memory(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         ("usage" | "doctor" | "purge" | "help" | "stats" | "malloc-stats", n) if n != 2 || sub == "usage" => {
             ctx.error(format!("ERR wrong number of arguments for 'memory|{}' command", sub))
         }
-        _ => ctx.error(crate::cmd::unknown_subcommand(&a[1], "MEMORY")),
+        _ => ctx.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "MEMORY")),
     }
 }
 
@@ -111,11 +113,55 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             ctx.out.array(1);
             ctx.out.simple("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: SLEEP, SET-ACTIVE-EXPIRE, POPULATE, OBJECT, DIGEST, DIGEST-VALUE, RELOAD");
         }
-        _ => match crate::repl::debug_extra(ks, ctx, &sub, a) {
+        _ => match debug_extra(ks, ctx, &sub, a) {
             true => {}
-            false => ctx.error(crate::cmd::unknown_subcommand(&a[1], "DEBUG")),
+            false => ctx.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "DEBUG")),
         },
     }
+}
+
+/// DEBUG subcommands over the dataset as RDB and the replication IDs (DIGEST, DIGEST-VALUE,
+/// RELOAD; CHANGE-REPL-ID with extra arguments). Returns false when `sub` is not one of them.
+fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> bool {
+    match sub {
+        "digest" => {
+            let d = snapshot::digest(&ks.dbs);
+            ctx.out.simple(&d);
+        }
+        "digest-value" => {
+            ctx.out.array(a.len() - 2);
+            for k in &a[2..] {
+                let db = &ks.dbs[ctx.db];
+                match db.keys.get(k) {
+                    Some(v) => {
+                        let d = crate::rdb::digest_value(snapshot::value_ref(v), db.expires.get(k).copied());
+                        ctx.out.simple(&crate::rdb::digest::to_hex(&d));
+                    }
+                    None => ctx.out.simple(&"0".repeat(40)),
+                }
+            }
+        }
+        "reload" => {
+            let snap = Snapshot { dbs: ks.dbs.clone(), replid: ks.feed.replid.clone(), offset: ks.feed.offset, stream_db: -1, key_save_delay: 0 };
+            let compress = ks.shared.cfg().rdbcompression();
+            match snapshot::write_rdb(&snap, Vec::new(), compress) {
+                Ok(buf) => match snapshot::load_rdb(&buf[..], Some(buf.len() as u64), ks.dbs.len(), false) {
+                    Ok((dbs, _)) => {
+                        ks.dbs = dbs;
+                        ctx.out.ok();
+                    }
+                    Err(e) => ctx.error(format!("ERR Error trying to load the RDB dump: {}", e)),
+                },
+                Err(e) => ctx.error(format!("ERR Error trying to save the RDB dump: {}", e)),
+            }
+        }
+        "change-repl-id" => {
+            ks.feed.shift_replid(None);
+            ctx.out.ok();
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// DEBUG POPULATE count [prefix] [size]: creates `prefix:N` keys holding `value:N`.
@@ -157,12 +203,12 @@ pub fn role(ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
         ctx.out.bulk(host.as_bytes());
         ctx.out.int(port as i64);
         ctx.out.bulk(link.state.role_name().as_bytes());
-        let connected = link.state == crate::repl::link::MasterLinkState::Connected;
+        let connected = link.state == MasterLinkState::Connected;
         ctx.out.int(if connected || ks.feed.has_history { ks.feed.offset } else { -1 });
         return;
     }
     let replicas = ks.shared.repl.replicas.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let online: Vec<_> = replicas.iter().filter(|r| r.state() == crate::repl::replica::ReplicaState::Online).collect();
+    let online: Vec<_> = replicas.iter().filter(|r| r.state() == ReplicaState::Online).collect();
     ctx.out.array(3);
     ctx.out.bulk(b"master");
     ctx.out.int(ks.feed.offset);

@@ -1,0 +1,169 @@
+//! The client registry's commands: CLIENT LIST lines and CLIENT KILL. They read and close
+//! connections through `Shared::clients`, so they need no connection of their own: the client
+//! actor runs them, and the keyspace runs CLIENT KILL in place inside a transaction (its
+//! effect is then ordered with the transaction's other commands).
+
+use super::err;
+use crate::resp::Out;
+use crate::shared::{ClientMeta, Shared};
+use crate::util::num;
+use bytes::Bytes;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Commands whose CLIENT LIST `cmd=` names the subcommand too (`client|list`).
+pub const CONTAINERS: &[&str] = &["client", "config", "command", "object", "memory", "function", "debug"];
+
+/// One CLIENT LIST line.
+pub fn client_line(m: &ClientMeta) -> String {
+    let name = m.name.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default();
+    let idle = m.last_interaction.lock().unwrap_or_else(|e| e.into_inner()).elapsed().as_secs();
+    let cmd = match super::table().get(m.last_cmd.load(Relaxed)) {
+        Some(c) if CONTAINERS.contains(&c.name) => m.last_sub.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        Some(c) => c.name.to_string(),
+        None => String::new(),
+    };
+    let flags = if m.is_master.load(Relaxed) {
+        "M"
+    } else if m.is_replica.load(Relaxed) {
+        "S"
+    } else if m.multi.load(Relaxed) >= 0 {
+        "x"
+    } else {
+        "N"
+    };
+    format!(
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        m.id,
+        m.addr,
+        m.laddr,
+        m.fd,
+        String::from_utf8_lossy(&name),
+        m.created.elapsed().as_secs(),
+        idle,
+        flags,
+        m.db.load(Relaxed),
+        m.multi.load(Relaxed),
+        m.qbuf.load(Relaxed),
+        m.omem.load(Relaxed),
+        if cmd.is_empty() { "NULL".to_string() } else { cmd },
+        m.resp.load(Relaxed).max(2),
+    )
+}
+
+/// A connection's type as CLIENT LIST TYPE and CLIENT KILL TYPE name it.
+pub fn client_type(m: &ClientMeta) -> &'static str {
+    if m.is_master.load(Relaxed) {
+        "master"
+    } else if m.is_replica.load(Relaxed) {
+        "replica"
+    } else {
+        "normal"
+    }
+}
+
+/// CLIENT KILL for client `me`. It touches only shared state, so the keyspace runs it in
+/// place inside a transaction (its effect is ordered with the transaction's other commands).
+/// Killing `me` only marks it: the reply goes out first, then the connection closes.
+/// Returns true when `me` was killed.
+pub fn kill_cmd(shared: &Shared, me: u64, out: &mut Out, a: &[Bytes]) -> bool {
+    // Old form: CLIENT KILL addr.
+    if a.len() == 3 {
+        let addr = String::from_utf8_lossy(&a[2]).to_string();
+        let (n, me_killed) = kill_matching(shared, me, |m| m.addr == addr, false);
+        if n == 0 {
+            out.error("ERR No such client");
+        } else {
+            out.ok();
+        }
+        return me_killed;
+    }
+    let (mut id, mut addr, mut laddr, mut typ, mut skipme) = (None, None, None, None, true);
+    let mut i = 2;
+    while i < a.len() {
+        if i + 1 >= a.len() {
+            {
+                out.error(err::SYNTAX);
+                return false;
+            };
+        }
+        let v = String::from_utf8_lossy(&a[i + 1]).to_string();
+        let o = String::from_utf8_lossy(&a[i]).to_lowercase();
+        match o.as_str() {
+            "id" => match num::parse_i64(&a[i + 1]).filter(|&n| n > 0) {
+                Some(n) => id = Some(n as u64),
+                None => {
+                    out.error("ERR client-id should be greater than 0");
+                    return false;
+                }
+            },
+            "addr" => addr = Some(v),
+            "laddr" => laddr = Some(v),
+            "type" => {
+                let t = v.to_lowercase();
+                let t = if t == "slave" { "replica".to_string() } else { t };
+                if !["normal", "master", "replica", "pubsub"].contains(&t.as_str()) {
+                    out.error(format!("ERR Unknown client type '{}'", v));
+                    return false;
+                }
+                typ = Some(t);
+            }
+            "skipme" => {
+                if v.eq_ignore_ascii_case("yes") {
+                    skipme = true
+                } else if v.eq_ignore_ascii_case("no") {
+                    skipme = false
+                } else {
+                    {
+                out.error(err::SYNTAX);
+                return false;
+            };
+                }
+            }
+            "user" => {}
+            _ => {
+                out.error(err::SYNTAX);
+                return false;
+            },
+        }
+        i += 2;
+    }
+    let (n, me_killed) = kill_matching(
+        shared,
+        me,
+        |m| {
+            id.is_none_or(|x| m.id == x)
+                && addr.as_ref().is_none_or(|x| &m.addr == x)
+                && laddr.as_ref().is_none_or(|x| &m.laddr == x)
+                && typ.as_ref().is_none_or(|x| x == client_type(m))
+        },
+        skipme,
+    );
+    out.int(n as i64);
+    me_killed
+}
+
+/// Closes every client matching `pred`; returns how many, and whether `me` was one.
+fn kill_matching(shared: &Shared, me: u64, pred: impl Fn(&ClientMeta) -> bool, skipme: bool) -> (usize, bool) {
+    let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+    let (mut n, mut me_killed) = (0, false);
+    for e in clients.values() {
+        if skipme && e.meta.id == me {
+            continue;
+        }
+        // Already being closed (an earlier KILL, QUIT): not counted again.
+        if e.meta.killed.load(Relaxed) && e.meta.id != me {
+            continue;
+        }
+        if pred(&e.meta) {
+            n += 1;
+            e.meta.killed.store(true, Relaxed);
+            if e.meta.id == me {
+                // Killing ourselves: reply first, then close.
+                me_killed = true;
+            } else {
+                (e.kill)();
+            }
+        }
+    }
+    (n, me_killed)
+}

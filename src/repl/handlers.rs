@@ -1,0 +1,223 @@
+//! What the replication actors ask of the keyspace, and the keyspace's handlers for it (they
+//! run in its order, between client batches, through the methods the keyspace offers).
+//!
+//! - Master side: [`Psync`] (the history check, and a partial resync's backlog subscription
+//!   made in the same handler), [`GetAck`] (WAIT), [`CurrentOffset`] (FAILOVER).
+//! - Replica side: [`CachedMaster`] (what to PSYNC with), [`Continued`], [`LoadSnapshot`],
+//!   [`ApplyStream`], and the role ([`SetRole`]).
+
+use super::backlog::{Backlog, Subscribe};
+use super::replica::Replica;
+use super::Role;
+use crate::keyspace::fullsync::Outlet;
+use crate::keyspace::{Db, Item, Keyspace};
+use crate::rt::{async_trait, Addr, Context, Handler, Message};
+use crate::shared::ClientMeta;
+use bytes::Bytes;
+use std::sync::Arc;
+
+/// How a PSYNC ends.
+#[derive(Debug)]
+pub enum PsyncOutcome {
+    /// Partial resync: the backlog already streams to the replica from its offset.
+    Continue { replid: String },
+    /// The replica needs the whole dataset.
+    FullResync,
+    /// An error reply (e.g. `NOMASTERLINK ...`).
+    Error(String),
+}
+
+/// PSYNC <replid> <offset> from a replica (SYNC: `psync = false`).
+pub struct Psync {
+    pub id: u64,
+    pub name: String,
+    pub replid: String,
+    pub offset: i64,
+    pub psync: bool,
+    pub replica: Addr<Replica>,
+    pub out: Outlet,
+    pub meta: Arc<ClientMeta>,
+    /// The backlog a partial resync subscribes the replica to.
+    pub backlog: Addr<Backlog>,
+}
+impl Message for Psync {
+    type Result = PsyncOutcome;
+}
+
+/// Replica side: the dataset received in a full sync replaces ours.
+pub struct LoadSnapshot {
+    pub dbs: Vec<Db>,
+    pub replid: String,
+    pub offset: i64,
+    pub stream_db: i64,
+}
+impl Message for LoadSnapshot {
+    type Result = ();
+}
+
+/// Replica side: commands from the master's stream, with their raw bytes.
+pub struct ApplyStream {
+    pub items: Vec<Item>,
+    pub raw: Bytes,
+    pub db: usize,
+}
+impl Message for ApplyStream {
+    type Result = (usize, i64);
+}
+
+/// Replica side: where our history stands (for PSYNC).
+pub struct CachedMaster;
+impl Message for CachedMaster {
+    /// (replid, offset, the db the stream had selected there).
+    type Result = Option<(String, i64, usize)>;
+}
+
+/// Replica side: the master answered +CONTINUE <replid>.
+pub struct Continued {
+    pub replid: String,
+}
+impl Message for Continued {
+    type Result = ();
+}
+
+/// Role change, decided by the MasterLink actor and applied by the keyspace in its order.
+pub struct SetRole(pub Role);
+impl Message for SetRole {
+    type Result = ();
+}
+
+/// master_repl_offset now.
+/// master_repl_offset now; the field names who asks (for the trace).
+pub struct CurrentOffset(pub &'static str);
+impl Message for CurrentOffset {
+    type Result = i64;
+}
+
+#[async_trait]
+impl Handler<CurrentOffset> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: CurrentOffset) -> i64 {
+        crate::trace_msg!(self.shared().log, msg.0, "keyspace", "CurrentOffset");
+        self.feed_mut().flush();
+        let offset = self.feed().offset();
+        crate::trace_reply!(self.shared().log, "keyspace", msg.0, "Offset({}) {{off={}}}", offset, offset);
+        offset
+    }
+}
+
+/// WAIT: append `REPLCONF GETACK *` to the stream.
+pub struct GetAck(pub u64);
+impl Message for GetAck {
+    type Result = i64;
+}
+
+#[async_trait]
+impl Handler<Psync> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Psync) -> PsyncOutcome {
+        let outcome = psync(self, &msg).await;
+        crate::trace_reply!(self.shared().log, "keyspace", format_args!("client:{}", msg.id), "{:?} {{off={} conv={}}}", outcome, self.feed().offset(), msg.name);
+        outcome
+    }
+}
+
+/// The PSYNC check: a partial resync when our history holds the replica's offset (it is
+/// then subscribed to the backlog from there), else a full resync.
+async fn psync(ks: &mut Keyspace, msg: &Psync) -> PsyncOutcome {
+    let log = ks.shared().log.clone();
+    crate::trace_msg!(log, format_args!("client:{}", msg.id), "keyspace", "Psync(replid={}, offset={}) {{conv={}}}", msg.replid, msg.offset, msg.name);
+    let f = ks.feed_mut();
+    f.flush();
+    f.start_backlog();
+    if msg.psync && msg.replid != "?" {
+        let id_ok = msg.replid == f.replid() || (msg.replid == f.replid2() && msg.offset <= f.second_offset());
+        if !id_ok {
+            if msg.replid != f.replid() && msg.replid != f.replid2() {
+                crate::notice!(log,
+                    "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{}', my replication IDs are '{}' and '{}')",
+                    msg.replid, f.replid(), f.replid2()
+                );
+            } else {
+                crate::notice!(log,
+                    "Partial resynchronization not accepted: Requested offset for second ID was {}, but I can reply up to {}",
+                    msg.offset, f.second_offset()
+                );
+            }
+            f.stats_mut().sync_partial_err += 1;
+        } else {
+            let sub = Subscribe {
+                id: msg.id,
+                name: msg.name.clone(),
+                replica: msg.replica.clone(),
+                out: msg.out.clone(),
+                meta: msg.meta.clone(),
+                from: msg.offset,
+            };
+            match msg.backlog.call(sub).await {
+                Ok(Ok(n)) => {
+                    f.stats_mut().sync_partial_ok += 1;
+                    crate::notice!(log,
+                        "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.",
+                        msg.name, n, msg.offset
+                    );
+                    return PsyncOutcome::Continue { replid: f.replid().to_string() };
+                }
+                _ => {
+                    f.stats_mut().sync_partial_err += 1;
+                    crate::notice!(log,
+                        "Unable to partial resync with replica {} for lack of backlog (Replica request was: {}).",
+                        msg.name, msg.offset
+                    );
+                }
+            }
+        }
+    }
+    f.stats_mut().sync_full += 1;
+    PsyncOutcome::FullResync
+}
+
+#[async_trait]
+impl Handler<LoadSnapshot> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: LoadSnapshot) {
+        self.load_snapshot(msg.dbs, msg.replid, msg.offset, msg.stream_db);
+    }
+}
+
+#[async_trait]
+impl Handler<ApplyStream> for Keyspace {
+    async fn handle(&mut self, ctx: &mut Context<Self>, msg: ApplyStream) -> (usize, i64) {
+        let db = self.apply_master_stream(&msg.items, &msg.raw, msg.db);
+        self.flush_feed_soon(ctx);
+        (db, self.feed().offset())
+    }
+}
+
+#[async_trait]
+impl Handler<CachedMaster> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: CachedMaster) -> Option<(String, i64, usize)> {
+        self.feed_mut().cached_master()
+    }
+}
+
+#[async_trait]
+impl Handler<Continued> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Continued) {
+        self.feed_mut().continue_history(msg.replid);
+    }
+}
+
+#[async_trait]
+impl Handler<SetRole> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: SetRole) {
+        self.set_role(msg.0);
+    }
+}
+
+#[async_trait]
+impl Handler<GetAck> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: GetAck) -> i64 {
+        crate::trace_msg!(self.shared().log, format_args!("client:{}", msg.0), "keyspace", "GetAck {{off={}}}", self.feed().offset());
+        let f = self.feed_mut();
+        f.emit_dbless(&[Bytes::from_static(b"REPLCONF"), Bytes::from_static(b"GETACK"), Bytes::from_static(b"*")]);
+        f.flush();
+        f.offset()
+    }
+}
