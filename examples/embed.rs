@@ -117,7 +117,7 @@ pub async fn demo() -> Result<Report, String> {
 
 #[allow(dead_code)]
 fn main() {
-    match tandem::rt::block_on(demo()) {
+    match tandem::block_on(demo()) {
         Ok(_) => {}
         Err(e) => {
             eprintln!("embed example failed: {}", e);

@@ -88,7 +88,7 @@ pub async fn demo() -> Result<Report, String> {
 
 #[allow(dead_code)]
 fn main() {
-    match tandem::rt::block_on(demo()) {
+    match tandem::block_on(demo()) {
         Ok(r) => {
             println!("WAIT: acknowledged by {} replicas", r.acked_by);
             println!("replica1 GET greeting -> {:?}; SET on it -> {}", r.replica_get, r.replica_write);

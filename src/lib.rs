@@ -3,17 +3,17 @@
 //!
 //! Module map, in layers from the bottom (each names only the layers below it;
 //! `scripts/check-module-cycles.py` checks that no `crate::` path points upward):
-//! - [`util`], [`resp`], [`rdb`], [`config`], [`logging`], [`hll`], [`rt`]: byte utilities,
+//! - `util`, `resp`, `rdb`, [`config`], [`logging`], `hll`, `rt`: byte utilities,
 //!   request parsing and reply encoding, the RDB format, configuration, Redis-format logs,
 //!   HyperLogLog, and the only module that names async-std and xactor.
-//! - [`shared`]: what one server's actors share: configuration, statistics, the client
+//! - `shared`: what one server's actors share: configuration, statistics, the client
 //!   registry, and the replication state the replication actors publish (plain data).
-//! - [`keyspace`]: the keyspace actor (databases, expiry, WATCH, the ordered write stream and
+//! - `keyspace`: the keyspace actor (databases, expiry, WATCH, the ordered write stream and
 //!   its feed), the command table and the commands that run in it, INFO, persistence, full
 //!   syncs. It knows nothing of the replication actors: the stream goes to a sink.
-//! - [`repl`]: replication: the backlog and a replica actor per attached replica (master
+//! - `repl`: replication: the backlog and a replica actor per attached replica (master
 //!   side), the master link (replica side), failover, and the replication commands.
-//! - [`client`]: the client actor (one per connection) and the commands it runs itself.
+//! - `client`: the client actor (one per connection) and the commands it runs itself.
 //! - [`server`]: the listener actor, `Server::start` and `run` (standalone and embedded).
 //! - [`signals`]: SIGTERM/SIGINT for the binary.
 //! - [`embed`], [`events`]: the embedding API (in-process connections, replication helpers)
@@ -30,21 +30,23 @@
 //! # Ok(()) }
 //! ```
 
-pub mod client;
+pub(crate) mod client;
 pub mod config;
 pub mod embed;
 pub mod events;
-pub mod hll;
-pub mod keyspace;
+pub(crate) mod hll;
+pub(crate) mod keyspace;
 pub mod logging;
-pub mod rdb;
-pub mod repl;
-pub mod resp;
-pub mod rt;
+pub(crate) mod rdb;
+pub(crate) mod repl;
+pub(crate) mod resp;
+pub(crate) mod rt;
 pub mod server;
-pub mod shared;
+pub(crate) mod shared;
 pub mod signals;
 pub mod tracediag;
-pub mod util;
+pub(crate) mod util;
 
+pub use keyspace::info::set_allocated_probe;
+pub use rt::block_on;
 pub use server::{run, Server, ServerHandle, ShutdownRequest};

@@ -4,7 +4,7 @@ use tandem::config::{Config, Startup};
 use tandem::logging::ServerLog;
 
 fn main() {
-    tandem::keyspace::info::set_allocated_probe(jemalloc_allocated);
+    tandem::set_allocated_probe(jemalloc_allocated);
     let argv: Vec<String> = std::env::args().collect();
     let env: Vec<(String, String)> = std::env::vars().collect();
     let cfg = match Config::startup(&argv, &mut std::io::stdin(), &env) {
@@ -69,18 +69,18 @@ fn main() {
     let pidfile = cfg.pidfile();
     let signals = tandem::signals::listen();
     let server_log = log.clone();
-    let result = tandem::rt::block_on(async move {
+    let result = tandem::block_on(async move {
         let handle = tandem::Server::start_with_log(cfg, server_log).await?;
         tandem::notice!(
-            handle.shared.log,
+            *handle.log(),
             "Tandem {} (Redis 7.0.15 compatible) 64 bit, standalone mode, port {}, PID: {}",
             env!("CARGO_PKG_VERSION"),
             handle.addr.port(),
             pid
         );
-        tandem::warning!(handle.shared.log, "Server initialized");
-        tandem::notice!(handle.shared.log, "Ready to accept connections");
-        tandem::signals::forward(signals, handle.shared.clone());
+        tandem::warning!(*handle.log(), "Server initialized");
+        tandem::notice!(*handle.log(), "Ready to accept connections");
+        handle.forward_signals(signals);
         handle.join().await;
         Ok::<(), String>(())
     });

@@ -20,16 +20,26 @@ use std::sync::{Arc, Mutex};
 pub struct ServerHandle {
     /// The first address bound (port 0 in the config is resolved here).
     pub addr: SocketAddr,
-    pub keyspace: Addr<Keyspace>,
-    pub listener: Addr<Listener>,
-    pub shared: Arc<Shared>,
+    pub(crate) keyspace: Addr<Keyspace>,
+    pub(crate) listener: Addr<Listener>,
+    pub(crate) shared: Arc<Shared>,
     /// The replication actors (the backlog and the master link).
-    pub repl: ReplActors,
+    pub(crate) repl: ReplActors,
     /// The connection `exec`, `wait` and the other helpers use (opened on first use).
     pub(crate) default_conn: futures::lock::Mutex<Option<crate::embed::Connection>>,
 }
 
 impl ServerHandle {
+    /// This server's logger (the binary logs its start-up lines through it).
+    pub fn log(&self) -> &crate::logging::ServerLog {
+        &self.shared.log
+    }
+
+    /// Shuts this server down on SIGTERM/SIGINT (the binary's signal handling).
+    pub fn forward_signals(&self, signals: Option<signal_hook::iterator::Signals>) {
+        crate::signals::forward(signals, self.shared.clone());
+    }
+
     /// Stops the server: no new connections, in-flight replies finish, clients close.
     pub async fn stop(self) {
         self.shared.request_shutdown(ShutdownRequest::default());

@@ -10,7 +10,7 @@ pub fn listen() -> Option<signal_hook::iterator::Signals> {
 }
 
 /// Forwards signals to the server from a small thread.
-pub fn forward(signals: Option<signal_hook::iterator::Signals>, shared: Arc<Shared>) {
+pub(crate) fn forward(signals: Option<signal_hook::iterator::Signals>, shared: Arc<Shared>) {
     let Some(mut signals) = signals else { return };
     std::thread::spawn(move || {
         for sig in signals.forever() {

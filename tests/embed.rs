@@ -7,7 +7,7 @@ use tandem::config::Config;
 
 #[test]
 fn embed_example_flow() {
-    let r = tandem::rt::block_on(embed_example::demo()).expect("demo runs");
+    let r = tandem::block_on(embed_example::demo()).expect("demo runs");
     assert_eq!(r.tcp_set, "+OK\r\n");
     assert_eq!(r.tcp_get, "$5\r\nhello\r\n");
     assert_eq!(r.actor_replies, "hello OK 43 2");
@@ -19,7 +19,7 @@ fn embed_example_flow() {
 /// Starts a server, connects `n` clients (after a PING round trip each when `served_first`),
 /// stops the server, and checks every client is closed and the port can be bound again.
 fn stop_closes(n: usize, served_first: bool) {
-    tandem::rt::block_on(async {
+    tandem::block_on(async {
         use async_std::io::{ReadExt, WriteExt};
         let cfg = Config::from_text("port 0\nsave \"\"").unwrap();
         let server = tandem::Server::start(cfg).await.unwrap();

@@ -9,7 +9,7 @@ use tandem::events::ReplEvent;
 
 #[test]
 fn master_two_replicas_wait_and_promotion() {
-    let r = tandem::rt::block_on(replication_example::demo()).expect("demo runs");
+    let r = tandem::block_on(replication_example::demo()).expect("demo runs");
     assert_eq!(r.acked_by, 2);
     assert_eq!(r.replica_get.as_deref(), Some("hello"));
     assert_eq!(r.replica_write, "Error(\"READONLY You can't write against a read only replica.\")");
@@ -43,7 +43,7 @@ fn master_two_replicas_wait_and_promotion() {
 /// shows in CLIENT LIST, and loglevel/trace changes on one server leave the other alone.
 #[test]
 fn exec_is_a_real_client_and_logging_is_per_server() {
-    tandem::rt::block_on(async {
+    tandem::block_on(async {
         let dir = std::env::temp_dir().join(format!("tandem-embed-api-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let cfg = |name: &str| {

@@ -298,7 +298,7 @@ fn actors_md() -> PathBuf {
 fn actors_md_diagrams_match_the_code() {
     let md = std::fs::read_to_string(actors_md()).unwrap();
     if std::env::var_os("TANDEM_UPDATE_GOLDEN").is_some() {
-        let d = tandem::rt::block_on(all_diagrams());
+        let d = tandem::block_on(all_diagrams());
         std::fs::write(actors_md(), with_blocks(&md, &d)).unwrap();
         return;
     }
@@ -306,7 +306,7 @@ fn actors_md_diagrams_match_the_code() {
     assert!(golden.len() >= 12, "actors.md holds the generated diagrams ({} found)", golden.len());
     let mut last = vec![];
     for attempt in 0..3 {
-        let d = tandem::rt::block_on(all_diagrams());
+        let d = tandem::block_on(all_diagrams());
         let diffs: Vec<String> = golden
             .iter()
             .filter_map(|(name, want)| {

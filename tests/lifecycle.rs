@@ -57,7 +57,7 @@ const MEASURED: usize = 40;
 /// stream through a 1 MB backlog), wait until the replica's offset is the master's, stop both.
 fn embedded_cycle() {
     let conf = "port 0\nbind 127.0.0.1\nsave \"\"\nrepl-backlog-size 1mb\nrepl-diskless-sync-delay 0";
-    let start = || tandem::rt::block_on(tandem::Server::start(tandem::config::Config::from_text(conf).unwrap())).unwrap();
+    let start = || tandem::block_on(tandem::Server::start(tandem::config::Config::from_text(conf).unwrap())).unwrap();
     let (m, r) = (start(), start());
     {
         let (mut mc, mut rc) = (Conn::connect(m.addr.port()), Conn::connect(r.addr.port()));
@@ -73,7 +73,7 @@ fn embedded_cycle() {
         });
         assert_eq!(rc.raw(&["DBSIZE"]), ":2000\r\n");
     }
-    tandem::rt::block_on(async {
+    tandem::block_on(async {
         r.stop().await;
         m.stop().await;
     });

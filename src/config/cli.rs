@@ -28,7 +28,7 @@ pub struct StartOptions {
     pub options: String,
 }
 
-/// Interprets `argv` (argv[0] is the program name) the way redis-server's
+/// Interprets `argv` (`argv[0]` is the program name) the way redis-server's
 /// main() does.
 pub fn parse_args(argv: &[String]) -> CliAction {
     let mut opts = StartOptions::default();

@@ -139,7 +139,7 @@ pub fn to_dense(s: &mut Vec<u8>) -> Result<bool, Corrupt> {
     Ok(true)
 }
 
-/// Folds a value into `max` (one byte per register): max[i] = MAX(max[i], reg[i]).
+/// Folds a value into `max` (one byte per register): `max[i] = MAX(max[i], reg[i])`.
 pub fn merge_into(max: &mut [u8], s: &[u8]) -> Result<(), Corrupt> {
     if !is_sparse(s) {
         let regs = regs(s);

@@ -290,7 +290,7 @@ impl Feed {
         self.has_history.then(|| (self.replid.clone(), self.offset, db))
     }
 
-    /// Replica side: the master answered +CONTINUE <replid>: our history goes on, under the
+    /// Replica side: the master answered `+CONTINUE <replid>`: our history goes on, under the
     /// master's new ID if it changed.
     pub(crate) fn continue_history(&mut self, replid: String) {
         self.active = true;

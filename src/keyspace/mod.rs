@@ -145,7 +145,6 @@ pub struct Ctx<'a> {
     pub prop: Vec<Vec<Bytes>>,
     /// Set when `prop` replaces the command (a rewrite); else the command itself follows.
     pub rewritten: bool,
-    pub in_txn: bool,
     /// Set when the command's reply was an error (for failed_calls).
     pub failed: bool,
     /// Set by a blocking command that found nothing to serve.
@@ -548,7 +547,6 @@ impl Keyspace {
             dirty: 0,
             prop: Vec::new(),
             rewritten: false,
-            in_txn,
             failed: false,
             block: None,
         };
@@ -902,7 +900,7 @@ impl Handler<SetBacklog> for Keyspace {
     }
 }
 
-/// CLIENT UNBLOCK <id> [TIMEOUT|ERROR]: true when the client was blocked.
+/// `CLIENT UNBLOCK <id> [TIMEOUT|ERROR]`: true when the client was blocked.
 pub struct UnblockClient {
     pub id: u64,
     pub error: bool,

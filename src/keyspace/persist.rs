@@ -273,7 +273,7 @@ pub fn save_cmd(ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
     }
 }
 
-/// BGSAVE [SCHEDULE]
+/// `BGSAVE [SCHEDULE]`
 pub fn bgsave_cmd(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let schedule = a.len() == 2 && super::cmd::eq(&a[1], "SCHEDULE");
     if a.len() > 2 || (a.len() == 2 && !schedule) {

@@ -89,6 +89,7 @@ impl<V: Clone> SegMap<V> {
         self.len == 0
     }
 
+    #[cfg(test)]
     /// Keys the segments have room for without growing (what `reserve` pre-sized).
     pub fn capacity(&self) -> usize {
         self.segs.iter().flatten().map(|s| s.capacity()).sum()
@@ -153,13 +154,6 @@ impl<V: Clone> SegMap<V> {
             *slot = None;
         }
         Some(kv)
-    }
-
-    pub fn clear(&mut self) {
-        for s in self.segs.iter_mut() {
-            *s = None;
-        }
-        self.len = 0;
     }
 
     /// Every entry, in segment order.

@@ -136,11 +136,6 @@ impl Thin {
     }
 
     #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    #[inline]
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: `len` bytes follow the header, initialised.
         unsafe { std::slice::from_raw_parts(self.data_ptr(), self.len()) }

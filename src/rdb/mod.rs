@@ -29,8 +29,12 @@ use std::fmt;
 use std::hash::BuildHasher;
 
 pub use digest::{digest_value, Digest};
-pub use reader::{load, LoadStats, RdbReader, RdbSink};
-pub use writer::{write_default_aux, RdbOptions, RdbWriter};
+pub use reader::RdbSink;
+#[cfg(test)]
+pub use reader::{load, LoadStats};
+pub use writer::{write_default_aux, RdbWriter};
+#[cfg(test)]
+pub use writer::RdbOptions;
 
 /// RDB format version written by this module (Redis 7.0).
 pub const RDB_VERSION: u32 = 10;

@@ -27,7 +27,7 @@ pub enum PsyncOutcome {
     Error(String),
 }
 
-/// PSYNC <replid> <offset> from a replica (SYNC: `psync = false`).
+/// `PSYNC <replid> <offset>` from a replica (SYNC: `psync = false`).
 pub struct Psync {
     pub id: u64,
     pub name: String,
@@ -72,7 +72,7 @@ impl Message for CachedMaster {
     type Result = Option<(String, i64, usize)>;
 }
 
-/// Replica side: the master answered +CONTINUE <replid>.
+/// Replica side: the master answered `+CONTINUE <replid>`.
 pub struct Continued {
     pub replid: String,
 }

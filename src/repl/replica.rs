@@ -17,7 +17,7 @@ use crate::shared::{ClientMeta, Shared};
 pub use crate::shared::repl::{ReplicaInfo, ReplicaState};
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What the replica said in REPLCONF before PSYNC.
@@ -79,7 +79,7 @@ impl Message for RdbReady {
     type Result = ();
 }
 
-/// REPLCONF ACK <offset> read from the replica.
+/// `REPLCONF ACK <offset>` read from the replica.
 pub struct Ack(pub i64);
 impl Message for Ack {
     type Result = ();
@@ -355,7 +355,8 @@ impl Handler<Begin> for Replica {
 
 #[async_trait]
 impl Handler<BulkStarted> for Replica {
-    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: BulkStarted) {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: BulkStarted) {
+        crate::debug!(self.shared.log, "Replica {} gets the RDB of offset {}", self.info.name(), msg.offset);
         self.set_state(ReplicaState::SendBulk);
     }
 }
@@ -442,9 +443,6 @@ impl Handler<Tick> for Replica {
         }
     }
 }
-
-/// Keeps handshake state between REPLCONF calls on a client connection.
-pub type HandshakeCell = Mutex<Handshake>;
 
 /// At most this many bytes are gathered into one socket write.
 const COALESCE_MAX: usize = 256 * 1024;

@@ -128,14 +128,6 @@ impl Out {
         self.buf.put_slice(b);
     }
 
-    pub fn len(&self) -> usize {
-        self.buf.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
     fn prefixed_num(&mut self, prefix: u8, v: i64) {
         self.buf.reserve(24);
         self.buf.put_u8(prefix);

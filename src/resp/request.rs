@@ -59,6 +59,7 @@ impl RequestParser {
         Self::default()
     }
 
+    #[cfg(test)]
     /// True when a request is partly read (used for the query buffer accounting).
     pub fn in_progress(&self) -> bool {
         self.pending > 0

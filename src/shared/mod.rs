@@ -57,7 +57,6 @@ pub struct ClientMeta {
     /// `container|sub` of the last container command (CLIENT LIST shows it).
     pub last_sub: Mutex<String>,
     pub multi: AtomicI64,
-    pub flags: Mutex<String>,
     pub resp: AtomicU64,
     pub qbuf: AtomicU64,
     pub omem: AtomicU64,
@@ -91,7 +90,6 @@ impl ClientMeta {
             last_cmd: usize::MAX.into(),
             last_sub: Mutex::new(String::new()),
             multi: (-1).into(),
-            flags: Mutex::new(if master { "M" } else { "N" }.into()),
             resp: 2.into(),
             qbuf: Default::default(),
             omem: Default::default(),
@@ -195,7 +193,6 @@ pub struct Shared {
     pub clients: Mutex<HashMap<u64, ClientEntry>>,
     pub next_client_id: AtomicU64,
     pub started: Instant,
-    pub started_unix: i64,
     pub run_id: String,
     /// The port actually bound (port 0 in the config picks a free one).
     pub port: AtomicU64,
@@ -236,7 +233,6 @@ impl Shared {
             clients: Mutex::new(HashMap::new()),
             next_client_id: AtomicU64::new(1),
             started: Instant::now(),
-            started_unix: crate::util::now_ms() / 1000,
             run_id: crate::util::random_hex(40),
             port: AtomicU64::new(0),
             pause: Pause::default(),

@@ -77,6 +77,7 @@ fn parse_canonical_digits(d: &[u8]) -> Option<u64> {
     Some(v)
 }
 
+#[cfg(test)]
 /// Two-digit lookup table: "00" "01" ... "99".
 const DIGIT_PAIRS: &[u8; 200] = b"\
 0001020304050607080910111213141516171819\
@@ -85,6 +86,7 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
 
+#[cfg(test)]
 /// Append the decimal form of `v` to `out` (no heap allocation beyond
 /// growing `out`).
 pub fn fmt_i64(v: i64, out: &mut Vec<u8>) {
@@ -94,6 +96,7 @@ pub fn fmt_i64(v: i64, out: &mut Vec<u8>) {
     fmt_u64(v.unsigned_abs(), out);
 }
 
+#[cfg(test)]
 /// Append the decimal form of `v` to `out`.
 pub fn fmt_u64(mut v: u64, out: &mut Vec<u8>) {
     // u64::MAX has 20 digits.

@@ -511,7 +511,7 @@ pub fn getbit(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     ctx.out.int(bit as i64);
 }
 
-/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]
+/// `LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]`
 pub fn lcs(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let mut vals = [Bytes::new(), Bytes::new()];
     for (i, k) in a[1..3].iter().enumerate() {

@@ -17,7 +17,6 @@ use bytes::Bytes;
 use rand::Rng;
 use std::sync::Arc;
 
-pub use super::zsets_range::*;
 
 // ----- the data structure ----------------------------------------------------------------
 

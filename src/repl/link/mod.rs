@@ -2,8 +2,8 @@
 //! (`MasterLinkState`), the role, and the life of the socket work.
 //!
 //! The actor decides; a task does the I/O. For each attempt to reach the master it spawns
-//! one `link-io` task ([`attempt`]) that connects, runs the handshake ([`handshake`]),
-//! receives and loads the RDB ([`transfer`]) and applies the stream ([`apply`]). The task
+//! one `link-io` task (`attempt`) that connects, runs the handshake (`handshake`),
+//! receives and loads the RDB (`transfer`) and applies the stream (`apply`). The task
 //! never touches the link's state: it reports every state change, transfer progress, stream
 //! position and its end to the actor as [`Report`] messages, tagged with its attempt number
 //! so a report from an abandoned attempt is ignored. The actor publishes what INFO and ROLE
