@@ -52,6 +52,16 @@ impl Scenario {
         &self.servers.last().unwrap().1
     }
 
+    /// A "master" and a "replica" server, the replica synced and online.
+    async fn linked_pair(&mut self) {
+        self.server("master", "").await;
+        self.server("replica", "").await;
+        let port = self.get("master").addr.port();
+        self.get("replica").replicaof("127.0.0.1", port).await.unwrap();
+        until(self.get("replica"), "replication", "master_link_status:up").await;
+        until(self.get("master"), "replication", "state=online").await;
+    }
+
     fn get(&self, name: &str) -> &ServerHandle {
         &self.servers.iter().find(|(n, _)| n == name).unwrap().1
     }
@@ -158,12 +168,7 @@ async fn shared_rdb() -> Diagrams {
 /// then a WAIT on the master counts its ACK.
 async fn partial_propagation_wait() -> Diagrams {
     let mut sc = Scenario::new("psync");
-    sc.server("master", "").await;
-    sc.server("replica", "").await;
-    let port = sc.get("master").addr.port();
-    sc.get("replica").replicaof("127.0.0.1", port).await.unwrap();
-    until(sc.get("replica"), "replication", "master_link_status:up").await;
-    until(sc.get("master"), "replication", "state=online").await;
+    sc.linked_pair().await;
     let (m0, r0) = (mark(&sc, "master"), mark(&sc, "replica"));
     sc.get("replica").exec(&["CLIENT", "KILL", "TYPE", "master"]).await.unwrap();
     until(sc.get("master"), "stats", "sync_partial_ok:1").await;
@@ -192,12 +197,7 @@ async fn partial_propagation_wait() -> Diagrams {
 /// replica is promoted by the PSYNC ... FAILOVER it receives.
 async fn failover() -> Diagrams {
     let mut sc = Scenario::new("failover");
-    sc.server("master", "").await;
-    sc.server("replica", "").await;
-    let port = sc.get("master").addr.port();
-    sc.get("replica").replicaof("127.0.0.1", port).await.unwrap();
-    until(sc.get("replica"), "replication", "master_link_status:up").await;
-    until(sc.get("master"), "replication", "state=online").await;
+    sc.linked_pair().await;
     sc.get("master").exec(&["SET", "k", "v"]).await.unwrap();
     sc.get("master").wait(1, Duration::from_secs(5)).await.unwrap();
     let (m0, r0) = (mark(&sc, "master"), mark(&sc, "replica"));
