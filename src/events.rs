@@ -13,14 +13,25 @@ use std::sync::Mutex;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplEvent {
     /// The server became a replica of `master` (`Some`), or a master (`None`).
-    Role { master: Option<(String, u16)> },
+    Role {
+        /// The master's host and port; `None` after a promotion.
+        master: Option<(String, u16)>,
+    },
     /// The master link moved to a new state (Redis's `REPL_STATE_*` names, e.g.
     /// `Connecting`, `ReceivePsync`, `Transfer`, `Connected`).
     LinkState(String),
     /// A sync with the master began: `full` (an RDB follows) or partial (`+CONTINUE`).
-    SyncStarted { full: bool },
+    SyncStarted {
+        /// True for a full resync, false for a partial one.
+        full: bool,
+    },
     /// The sync finished: the replica streams from `offset`.
-    SyncFinished { full: bool, offset: i64 },
+    SyncFinished {
+        /// True for a full resync, false for a partial one.
+        full: bool,
+        /// The replication offset the stream continues from.
+        offset: i64,
+    },
     /// The link to the master was lost after being up.
     LinkLost,
     /// A replica (`ip:port`) is online on this master.

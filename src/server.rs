@@ -91,6 +91,8 @@ async fn finish(shared: &Arc<Shared>, keyspace: &Addr<Keyspace>, req: &ShutdownR
     }
 }
 
+/// Starts servers: [`Server::start`] (logs as the config says) or
+/// [`Server::start_with_log`] (a logger of the caller's choosing).
 pub struct Server;
 
 impl Server {

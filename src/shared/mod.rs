@@ -153,10 +153,15 @@ impl Pause {
 /// Options of SHUTDOWN (signals use the defaults).
 #[derive(Default, Debug, Clone)]
 pub struct ShutdownRequest {
+    /// SHUTDOWN NOSAVE: no final save even with save points.
     pub nosave: bool,
+    /// SHUTDOWN SAVE: a final save even without save points.
     pub save: bool,
+    /// SHUTDOWN NOW: do not wait for lagging replicas.
     pub now: bool,
+    /// SHUTDOWN FORCE: exit even when the final save fails.
     pub force: bool,
+    /// SHUTDOWN ABORT: cancel a shutdown in progress.
     pub abort: bool,
     /// Set for SIGTERM/SIGINT (only changes the log line).
     pub signal: Option<&'static str>,
