@@ -259,68 +259,69 @@ impl ServerLog {
     }
 }
 
+/// One log line at `$level` through a server's [`ServerLog`], formatted only when that level
+/// is on (what [`warning!`](crate::warning) and the other level macros expand to).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! log_at {
+    ($log:expr, $level:expr, $($arg:tt)+) => {{
+        let l: &$crate::logging::ServerLog = &$log;
+        if l.enabled($level) { l.emit($level, format_args!($($arg)+)); }
+    }};
+}
+
 /// Logs at Redis's `warning` level (`#`) through a server's [`ServerLog`].
 #[macro_export]
 macro_rules! warning {
-    ($log:expr, $($arg:tt)+) => {{
-        let l: &$crate::logging::ServerLog = &$log;
-        if l.enabled(log::Level::Warn) { l.emit(log::Level::Warn, format_args!($($arg)+)); }
-    }};
+    ($log:expr, $($arg:tt)+) => { $crate::log_at!($log, log::Level::Warn, $($arg)+) };
 }
 
 /// Logs at Redis's `notice` level (`*`) through a server's [`ServerLog`].
 #[macro_export]
 macro_rules! notice {
-    ($log:expr, $($arg:tt)+) => {{
-        let l: &$crate::logging::ServerLog = &$log;
-        if l.enabled(log::Level::Info) { l.emit(log::Level::Info, format_args!($($arg)+)); }
-    }};
+    ($log:expr, $($arg:tt)+) => { $crate::log_at!($log, log::Level::Info, $($arg)+) };
 }
 
 /// Logs at Redis's `verbose` level (`-`) through a server's [`ServerLog`].
 #[macro_export]
 macro_rules! verbose {
-    ($log:expr, $($arg:tt)+) => {{
-        let l: &$crate::logging::ServerLog = &$log;
-        if l.enabled(log::Level::Debug) { l.emit(log::Level::Debug, format_args!($($arg)+)); }
-    }};
+    ($log:expr, $($arg:tt)+) => { $crate::log_at!($log, log::Level::Debug, $($arg)+) };
 }
 
 /// Logs at Redis's `debug` level (`.`) through a server's [`ServerLog`].
 #[macro_export]
 macro_rules! debug {
-    ($log:expr, $($arg:tt)+) => {{
+    ($log:expr, $($arg:tt)+) => { $crate::log_at!($log, log::Level::Trace, $($arg)+) };
+}
+
+/// One trace line `[server] from <arrow> to: ...`, formatted only while tracing (what
+/// [`trace_msg!`](crate::trace_msg) and the other trace macros expand to).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! trace_line {
+    ($log:expr, $arrow:literal, $from:expr, $to:expr, $($kind:tt)+) => {{
         let l: &$crate::logging::ServerLog = &$log;
-        if l.enabled(log::Level::Trace) { l.emit(log::Level::Trace, format_args!($($arg)+)); }
+        if l.tracing() { l.emit_trace(format_args!("{} {} {}: {}", $from, $arrow, $to, format_args!($($kind)+))); }
     }};
 }
 
 /// Traces one actor message: `[server] from -> to: Kind(...)`.
 #[macro_export]
 macro_rules! trace_msg {
-    ($log:expr, $from:expr, $to:expr, $($kind:tt)+) => {{
-        let l: &$crate::logging::ServerLog = &$log;
-        if l.tracing() { l.emit_trace(format_args!("{} -> {}: {}", $from, $to, format_args!($($kind)+))); }
-    }};
+    ($log:expr, $from:expr, $to:expr, $($kind:tt)+) => { $crate::trace_line!($log, "->", $from, $to, $($kind)+) };
 }
 
 /// Traces the reply to a call: `[server] callee --> caller: Reply(...)`.
 #[macro_export]
 macro_rules! trace_reply {
-    ($log:expr, $from:expr, $to:expr, $($kind:tt)+) => {{
-        let l: &$crate::logging::ServerLog = &$log;
-        if l.tracing() { l.emit_trace(format_args!("{} --> {}: {}", $from, $to, format_args!($($kind)+))); }
-    }};
+    ($log:expr, $from:expr, $to:expr, $($kind:tt)+) => { $crate::trace_line!($log, "-->", $from, $to, $($kind)+) };
 }
 
 /// Traces a protocol line on a replication socket: `[server] from => to: LINE`, one side
 /// being `net:<peer>`.
 #[macro_export]
 macro_rules! trace_wire {
-    ($log:expr, $from:expr, $to:expr, $($kind:tt)+) => {{
-        let l: &$crate::logging::ServerLog = &$log;
-        if l.tracing() { l.emit_trace(format_args!("{} => {}: {}", $from, $to, format_args!($($kind)+))); }
-    }};
+    ($log:expr, $from:expr, $to:expr, $($kind:tt)+) => { $crate::trace_line!($log, "=>", $from, $to, $($kind)+) };
 }
 
 #[cfg(test)]
