@@ -71,20 +71,6 @@ impl<V: Clone> SegMap<V> {
         self.len
     }
 
-    /// Makes room for about `n` more keys spread over the segments (a loader that knows the
-    /// key count avoids rehashing while it inserts).
-    pub fn reserve(&mut self, n: usize) {
-        if n < SEGMENTS * 8 {
-            return; // small: growing costs little
-        }
-        let per_seg = n / SEGMENTS + n / SEGMENTS / 8 + 1;
-        let hasher = &self.hasher;
-        for slot in self.segs.iter_mut() {
-            let seg = Arc::make_mut(slot.get_or_insert_with(|| Arc::new(HashTable::new())));
-            seg.reserve(per_seg, |(k, _)| hasher.hash(k));
-        }
-    }
-
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -187,6 +173,105 @@ impl<V: Clone> SegMap<V> {
     }
 }
 
+/// Builds a [`SegMap`] from many keys at once (an RDB load): faster than inserting them one
+/// by one, because inserting into a table of a million keys misses the cache at every key.
+/// Entries are first grouped by segment (appends, sequential), then each segment's table is
+/// built in one go while it fits in cache, the segments split over two threads for big maps.
+/// A key pushed twice keeps its last value, as [`SegMap::insert`].
+pub struct SegMapBuilder<V: Clone> {
+    groups: Vec<Vec<(u64, Thin, V)>>,
+    hasher: KeyHasher,
+}
+
+impl<V: Clone + Send + Sync> SegMapBuilder<V> {
+    pub fn new() -> Self {
+        SegMapBuilder { groups: (0..SEGMENTS).map(|_| Vec::new()).collect(), hasher: KeyHasher::new() }
+    }
+
+    /// The hash [`push_hashed`](Self::push_hashed) expects for `key`.
+    #[cfg(test)]
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash(key)
+    }
+
+    /// Makes room for about `n` more keys.
+    pub fn reserve(&mut self, n: usize) {
+        if n < SEGMENTS * 8 {
+            return;
+        }
+        let per_seg = n / SEGMENTS + n / SEGMENTS / 8 + 1;
+        self.groups.iter_mut().for_each(|g| g.reserve(per_seg));
+    }
+
+    /// Adds a key whose hash is `h` (the [`KeyHasher`]'s hash of it, computed where it is
+    /// cheapest, e.g. on a parsing thread).
+    pub fn push_hashed(&mut self, h: u64, key: Thin, value: V) {
+        self.groups[seg_of(h)].push((h, key, value));
+    }
+
+    #[cfg(test)]
+    pub fn push(&mut self, key: &[u8], value: V) {
+        let h = self.hash(key);
+        self.push_hashed(h, Thin::new(key), value);
+    }
+
+    /// The map.
+    pub fn finish(self) -> SegMap<V> {
+        const PARALLEL_FROM: usize = 1 << 16;
+        let total: usize = self.groups.iter().map(Vec::len).sum();
+        let hasher = self.hasher;
+        let mut groups = self.groups;
+        let mut segs: Vec<Option<Arc<Seg<V>>>> = Vec::with_capacity(SEGMENTS);
+        if total >= PARALLEL_FROM {
+            let back = groups.split_off(SEGMENTS / 2);
+            let h = &hasher;
+            let (front, back) = std::thread::scope(|sc| {
+                let t = sc.spawn(move || build_segments(back, h));
+                let front = build_segments(groups, h);
+                (front, t.join())
+            });
+            segs.extend(front);
+            // The second half's thread only builds tables; if it died, build them here.
+            match back {
+                Ok(b) => segs.extend(b),
+                Err(_) => return SegMap { segs: vec![None; SEGMENTS], len: 0, hasher },
+            }
+        } else {
+            segs.extend(build_segments(groups, &hasher));
+        }
+        let len = segs.iter().flatten().map(|s| s.len()).sum();
+        SegMap { segs, len, hasher }
+    }
+}
+
+impl<V: Clone + Send + Sync> Default for SegMapBuilder<V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds segment tables from grouped entries (later duplicates replace earlier ones).
+fn build_segments<V: Clone>(groups: Vec<Vec<(u64, Thin, V)>>, hasher: &KeyHasher) -> Vec<Option<Arc<Seg<V>>>> {
+    groups
+        .into_iter()
+        .map(|g| {
+            if g.is_empty() {
+                return None;
+            }
+            let mut seg: Seg<V> = HashTable::with_capacity(g.len());
+            for (h, k, v) in g {
+                match seg.find_mut(h, |(x, _)| x[..] == k[..]) {
+                    Some((_, old)) => *old = v,
+                    None => {
+                        seg.insert_unique(h, (k, v), |(x, _)| hasher.hash(x));
+                    }
+                }
+            }
+            Some(Arc::new(seg))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +294,31 @@ mod tests {
         assert_eq!(snap.iter().count(), 5000);
         let mut rng = rand::thread_rng();
         assert!(m.random_entry(&mut rng).is_some());
+    }
+
+    #[test]
+    fn builder_equals_inserts() {
+        for n in [0usize, 10, 5000, 70_000] {
+            let mut b: SegMapBuilder<u32> = SegMapBuilder::new();
+            b.reserve(n);
+            let mut m: SegMap<u32> = SegMap::new();
+            for i in 0..n as u32 {
+                b.push(format!("k{i}").as_bytes(), i);
+                m.insert(format!("k{i}").as_bytes(), i);
+            }
+            // A duplicate keeps the last value, as insert does.
+            b.push(b"k3", 99);
+            m.insert(b"k3", 99);
+            let built = b.finish();
+            assert_eq!(built.len(), m.len());
+            for (k, v) in m.iter() {
+                assert_eq!(built.get(k), Some(v));
+            }
+            // The built map is an ordinary map: it takes inserts and snapshots.
+            let mut built = built;
+            let snap = built.clone();
+            built.insert(b"new", 1);
+            assert_eq!(built.len(), snap.len() + 1);
+        }
     }
 }

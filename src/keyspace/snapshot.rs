@@ -5,6 +5,8 @@
 
 use super::value::{Enc, HashObj, Score, SetObj, ZSet};
 use super::{Db, Value};
+use super::segmap::SegMapBuilder;
+use super::thin::Thin;
 use crate::rdb::{self, RdbError, RdbSink, RdbValue, RdbValueRef, RdbWriter, ScoreSeq};
 use bytes::Bytes;
 use std::io::{Read, Write};
@@ -76,6 +78,9 @@ pub fn from_rdb(v: RdbValue) -> Value {
     }
 }
 
+/// How many entries the RDB writer prefetches ahead of the one it writes.
+const PREFETCH_AHEAD: usize = 8;
+
 /// Writes the snapshot as an RDB (version 10, CRC64) with the replication aux fields.
 pub fn write_rdb<W: Write>(snap: &Snapshot, w: W, compress: bool) -> std::io::Result<W> {
     let mut wr = RdbWriter::new(w, compress)?;
@@ -86,7 +91,18 @@ pub fn write_rdb<W: Write>(snap: &Snapshot, w: W, compress: bool) -> std::io::Re
         }
         wr.select_db(i as u64)?;
         wr.resize_db(db.keys.len() as u64, db.expires.len() as u64)?;
-        for (k, v) in db.keys.iter() {
+        // Keys and values live in their own allocations: reading them is a cache miss each,
+        // so entries are prefetched a few ahead of the one being written.
+        let mut ahead: std::collections::VecDeque<(&Thin, &Value)> = std::collections::VecDeque::with_capacity(PREFETCH_AHEAD + 1);
+        let mut entries = db.keys.iter();
+        loop {
+            while ahead.len() < PREFETCH_AHEAD {
+                let Some((k, v)) = entries.next() else { break };
+                k.prefetch();
+                v.prefetch();
+                ahead.push_back((k, v));
+            }
+            let Some((k, v)) = ahead.pop_front() else { break };
             let exp = if db.expires.is_empty() { None } else { db.expires.get(k).copied() };
             wr.key(k, value_ref(v), exp)?;
             if snap.key_save_delay != 0 {
@@ -109,8 +125,9 @@ pub struct LoadInfo {
     pub expired: Vec<(usize, Bytes)>,
 }
 
-/// One parsed key on its way to the inserting thread.
-type Parsed = (usize, Bytes, RdbValue, Option<i64>);
+/// One parsed key on its way to the inserting thread, already in the keyspace's form:
+/// db, the key's hash, key, value, expire.
+type Parsed = (usize, u64, Thin, Value, Option<i64>);
 
 /// Parses an RDB stream; keys go to the inserting thread in batches, so parsing and building
 /// the tables run on two cores.
@@ -123,6 +140,8 @@ struct Loader {
     info: LoadInfo,
     batch: Vec<Parsed>,
     tx: std::sync::mpsc::SyncSender<ToInserter>,
+    /// Hashes keys on this thread (the inserting thread has the tables' work).
+    hasher: super::segmap::KeyHasher,
 }
 
 /// What the parsing thread hands the inserting thread.
@@ -178,7 +197,8 @@ impl RdbSink for Loader {
                 return Ok(());
             }
         }
-        self.batch.push((self.cur, key, value, expire_ms));
+        // Converting here keeps the two threads' work about even.
+        self.batch.push((self.cur, self.hasher.hash(&key), Thin::new(&key), from_rdb(value), expire_ms));
         self.info.keys_loaded += 1;
         if self.batch.len() >= BATCH {
             self.send_batch()?;
@@ -196,27 +216,28 @@ impl RdbSink for Loader {
 pub fn load_rdb(r: impl Read, size: Option<u64>, ndbs: usize, drop_expired: bool) -> Result<(Vec<Db>, LoadInfo), RdbError> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<ToInserter>(16);
     let inserter = std::thread::spawn(move || {
-        let mut dbs: Vec<Db> = (0..ndbs).map(|_| Db::default()).collect();
+        let mut keys: Vec<SegMapBuilder<Value>> = (0..ndbs).map(|_| SegMapBuilder::new()).collect();
+        let mut expires: Vec<SegMapBuilder<i64>> = (0..ndbs).map(|_| SegMapBuilder::new()).collect();
         for msg in rx {
             let batch = match msg {
                 ToInserter::Keys(b) => b,
-                ToInserter::Reserve(db, keys, expires) => {
-                    dbs[db].keys.reserve(keys);
-                    if expires > 0 {
-                        dbs[db].expires.reserve(expires);
-                    }
+                ToInserter::Reserve(db, k, e) => {
+                    keys[db].reserve(k);
+                    expires[db].reserve(e);
                     continue;
                 }
             };
-            for (db, key, value, exp) in batch {
-                let d = &mut dbs[db];
-                d.keys.insert(&key, from_rdb(value));
+            for (db, h, key, value, exp) in batch {
                 if let Some(t) = exp {
-                    d.expires.insert(&key, t);
+                    expires[db].push_hashed(h, key.clone(), t);
                 }
+                keys[db].push_hashed(h, key, value);
             }
         }
-        dbs
+        keys.into_iter()
+            .zip(expires)
+            .map(|(k, e)| Db { keys: k.finish(), expires: e.finish(), ..Db::default() })
+            .collect::<Vec<Db>>()
     });
     let mut l = Loader {
         ndbs,
@@ -226,6 +247,7 @@ pub fn load_rdb(r: impl Read, size: Option<u64>, ndbs: usize, drop_expired: bool
         info: LoadInfo::default(),
         batch: Vec::with_capacity(BATCH),
         tx,
+        hasher: super::segmap::KeyHasher::new(),
     };
     let parsed = rdb::reader::load_sized(r, size, &mut l).and_then(|_| l.send_batch());
     let info = std::mem::take(&mut l.info);

@@ -128,6 +128,13 @@ impl Thin {
         (self.0.as_ptr().add(8) as *mut u64).write(len as u64);
     }
 
+    /// Hints the CPU to bring the string's header into cache (loops over many keys, such as
+    /// an RDB writer, prefetch a few entries ahead of the one they work on).
+    #[inline]
+    pub fn prefetch(&self) {
+        crate::util::prefetch(self.0.as_ptr() as *const u8);
+    }
+
     #[inline]
     fn data_ptr(&self) -> *mut u8 {
         let off = if self.is_grown() { GROWN_HDR } else { HDR };

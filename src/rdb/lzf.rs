@@ -82,10 +82,7 @@ impl LzfCompressor {
                 let dist = i - c; // c < i always
                 if dist <= MAX_OFF && input[c..c + 3] == input[i..i + 3] {
                     let maxlen = (n - i).min(MAX_REF);
-                    let mut len = 3;
-                    while len < maxlen && input[c + len] == input[i + len] {
-                        len += 1;
-                    }
+                    let len = 3 + common_prefix(&input[c + 3..c + maxlen], &input[i + 3..i + maxlen]);
                     emit_literals(&input[lit_start..i], out, limit)?;
                     let off = dist - 1;
                     let l = len - 2;
@@ -98,12 +95,13 @@ impl LzfCompressor {
                             &[((7 << 5) | (off >> 8)) as u8, (l - 7) as u8, off as u8],
                         )?;
                     }
-                    // Index the positions covered by the match.
+                    // Index only the match's last two positions (as liblzf's VERY_FAST mode):
+                    // indexing every covered position costs more than the matches it finds.
                     let end = i + len;
-                    let mut j = i + 1;
-                    while j < end && j + 2 < n {
-                        self.table[hash3(&input[j..])] = base + j as u64;
-                        j += 1;
+                    for j in end.saturating_sub(2).max(i + 1)..end {
+                        if j + 2 < n {
+                            self.table[hash3(&input[j..])] = base + j as u64;
+                        }
                     }
                     i = end;
                     lit_start = i;
@@ -115,6 +113,25 @@ impl LzfCompressor {
         emit_literals(&input[lit_start..], out, limit)?;
         Some(())
     }
+}
+
+/// Length of the common prefix of `a` and `b` (compared a word at a time).
+#[inline]
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut k = 0;
+    while k + 8 <= n {
+        let x = u64::from_le_bytes(a[k..k + 8].try_into().unwrap_or_default());
+        let y = u64::from_le_bytes(b[k..k + 8].try_into().unwrap_or_default());
+        if x != y {
+            return k + ((x ^ y).trailing_zeros() / 8) as usize;
+        }
+        k += 8;
+    }
+    while k < n && a[k] == b[k] {
+        k += 1;
+    }
+    k
 }
 
 #[inline]
@@ -170,7 +187,9 @@ fn grow(out: &mut Vec<u8>, k: usize, out_len: usize) {
 /// it is produced (so corrupt data claiming a huge length costs little), and
 /// its final capacity is exactly `out_len`.
 pub fn decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>, LzfError> {
-    let mut out: Vec<u8> = Vec::with_capacity(out_len.min(input.len().saturating_mul(2)));
+    // Small outputs are allocated at once; a large claimed length is not trusted up front.
+    let first = if out_len <= 1 << 16 { out_len } else { out_len.min(input.len().saturating_mul(2)) };
+    let mut out: Vec<u8> = Vec::with_capacity(first);
     let mut i = 0usize;
     while i < input.len() {
         let ctrl = input[i] as usize;
@@ -203,14 +222,14 @@ pub fn decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>, LzfError> {
                 return Err(LzfError::LengthMismatch);
             }
             grow(&mut out, len, out_len);
+            // An overlapping reference repeats the last `dist` bytes: copy what exists, then
+            // what was just copied (the available run doubles each time).
             let from = out.len() - dist;
-            if dist >= len {
-                out.extend_from_within(from..from + len);
-            } else {
-                for j in 0..len {
-                    let b = out[from + j];
-                    out.push(b);
-                }
+            let mut left = len;
+            while left > 0 {
+                let k = left.min(out.len() - from);
+                out.extend_from_within(from..from + k);
+                left -= k;
             }
         }
     }

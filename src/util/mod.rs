@@ -22,3 +22,18 @@ pub fn random_hex(n: usize) -> String {
     let mut rng = rand::thread_rng();
     (0..n).map(|_| char::from(b"0123456789abcdef"[rng.gen_range(0..16)])).collect()
 }
+
+/// A hint to bring the cache line at `p` in ahead of use; never faults (a prefetch of any
+/// address is harmless), a no-op off x86-64.
+#[inline(always)]
+pub fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    #[allow(unused_unsafe)]
+    // SAFETY: a prefetch reads nothing architecturally visible and cannot fault; SSE is part
+    // of the x86-64 baseline.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
