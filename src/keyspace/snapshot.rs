@@ -5,7 +5,7 @@
 
 use super::value::{Enc, HashObj, Score, SetObj, ZSet};
 use super::{Db, Value};
-use super::segmap::SegMapBuilder;
+use super::segmap::{Prefetch, SegMapBuilder};
 use super::thin::Thin;
 use crate::rdb::{self, RdbError, RdbSink, RdbValue, RdbValueRef, RdbWriter, ScoreSeq};
 use bytes::Bytes;

@@ -276,12 +276,12 @@ pub enum Value {
     ZSet(Arc<ZSet>),
 }
 
-impl Value {
+impl super::segmap::Prefetch for Value {
     /// Brings the value's first cache line in ahead of use (see [`Thin::prefetch`]).
     ///
     /// [`Thin::prefetch`]: super::thin::Thin::prefetch
     #[inline]
-    pub fn prefetch(&self) {
+    fn prefetch(&self) {
         match self {
             Value::Str(s) => s.prefetch(),
             Value::List(l) => crate::util::prefetch(Arc::as_ptr(l) as *const u8),
@@ -290,7 +290,9 @@ impl Value {
             Value::ZSet(z) => crate::util::prefetch(Arc::as_ptr(z) as *const u8),
         }
     }
+}
 
+impl Value {
     /// The name TYPE answers.
     pub fn type_name(&self) -> &'static str {
         match self {
