@@ -1,3 +1,5 @@
+#![warn(missing_docs)]
+
 //! tandem: a Redis-compatible server whose heart is master-replica replication, built from
 //! actors.
 //!

@@ -41,17 +41,24 @@ pub const REDIS_VERSION: &str = "7.0.15";
 
 /// `shutdown-on-sigint` / `shutdown-on-sigterm` flag bits.
 pub mod shutdown_flags {
+    /// `default`: save an RDB only if save points are configured.
     pub const DEFAULT: u32 = 0;
+    /// `save`: save an RDB even without save points.
     pub const SAVE: u32 = 1;
+    /// `nosave`: do not save an RDB even with save points.
     pub const NOSAVE: u32 = 2;
+    /// `now`: do not wait for lagging replicas.
     pub const NOW: u32 = 4;
+    /// `force`: shut down even if the final save fails.
     pub const FORCE: u32 = 8;
 }
 
 /// Value of `enable-debug-command`, `enable-protected-configs`, ...
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProtectedAction {
+    /// `no`: refused to every client.
     No,
+    /// `yes`: allowed to every client.
     Yes,
     /// allowed for connections from the local host only
     Local,
@@ -68,9 +75,19 @@ impl ProtectedAction {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ErrorLocation {
     /// Line of the combined configuration (file, stdin, then command-line options).
-    Line { number: usize, text: String },
+    Line {
+        /// 1-based line number in the combined text.
+        number: usize,
+        /// The line as written.
+        text: String,
+    },
     /// An environment variable (`text` is `NAME=value`).
-    Env { var: String, text: String },
+    Env {
+        /// The variable's name (`TANDEM_...`).
+        var: String,
+        /// `NAME=value`.
+        text: String,
+    },
 }
 
 /// A start-up configuration error. `Display` gives the text to print on
@@ -78,9 +95,20 @@ pub enum ErrorLocation {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConfigError {
     /// `*** FATAL CONFIG FILE ERROR ...` block.
-    Fatal { location: Option<ErrorLocation>, message: String },
+    Fatal {
+        /// The offending line or variable (None when no single line is to blame, e.g.
+        /// the log file cannot be opened).
+        location: Option<ErrorLocation>,
+        /// The reason, printed last (Redis's wording).
+        message: String,
+    },
     /// The config file could not be read.
-    CantOpen { path: String, reason: String },
+    CantOpen {
+        /// The config file's absolute path.
+        path: String,
+        /// The operating system's reason, strerror-style.
+        reason: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -114,8 +142,11 @@ impl std::error::Error for ConfigError {}
 /// What to do at start-up, see [`Config::startup`].
 #[derive(Debug)]
 pub enum Startup {
+    /// `-v` / `--version`: print [`version_text`] and exit.
     Version,
+    /// `-h` / `--help`: print [`usage_text`] and exit.
     Help,
+    /// Start a server with this configuration.
     Run(Box<Config>),
 }
 
@@ -547,6 +578,8 @@ impl Config {
 
     // ------------------------------------------------------------ typed getters
 
+    /// `port`: TCP port to listen on (default 6379; 0 lets the OS pick a free port,
+    /// see [`ServerHandle::addr`](crate::ServerHandle::addr)).
     pub fn port(&self) -> u16 {
         self.int("port") as u16
     }
@@ -557,18 +590,25 @@ impl Config {
             _ => unreachable!(),
         }
     }
+    /// `protected-mode`: refuse connections from other hosts while the default user has
+    /// no password (default yes).
     pub fn protected_mode(&self) -> bool {
         self.flag("protected-mode")
     }
+    /// `requirepass`: password of the default user (default none = no AUTH needed).
     pub fn requirepass(&self) -> Option<Vec<u8>> {
         self.string("requirepass")
     }
+    /// `masterauth`: password a replica sends to its master with AUTH (default none).
     pub fn masterauth(&self) -> Option<Vec<u8>> {
         self.string("masterauth")
     }
+    /// `masteruser`: user name a replica sends to its master with AUTH (default none =
+    /// authenticate as the default user).
     pub fn masteruser(&self) -> Option<Vec<u8>> {
         self.string("masteruser")
     }
+    /// `databases`: number of logical databases, SELECT 0 to n-1 (default 16).
     pub fn databases(&self) -> usize {
         self.int("databases") as usize
     }
@@ -579,6 +619,7 @@ impl Config {
             _ => unreachable!(),
         }
     }
+    /// `dbfilename`: RDB file name inside [`dir`](Config::dir) (default `dump.rdb`).
     pub fn dbfilename(&self) -> String {
         self.string_lossy("dbfilename")
     }
@@ -593,9 +634,11 @@ impl Config {
             _ => unreachable!(),
         }
     }
+    /// `rdbcompression`: LZF-compress strings when writing RDB files (default yes).
     pub fn rdbcompression(&self) -> bool {
         self.flag("rdbcompression")
     }
+    /// `rdbchecksum`: write and check the CRC64 trailer of RDB files (default yes).
     pub fn rdbchecksum(&self) -> bool {
         self.flag("rdbchecksum")
     }
@@ -612,9 +655,11 @@ impl Config {
         let l = self.logfile();
         (!l.is_empty()).then(|| self.resolve_logfile_path(&l))
     }
+    /// `pidfile`: file to write the process id to (default none = no pid file).
     pub fn pidfile(&self) -> Option<String> {
         self.string("pidfile").map(|v| String::from_utf8_lossy(&v).into_owned())
     }
+    /// `daemonize`: run in the background (default no).
     pub fn daemonize(&self) -> bool {
         self.flag("daemonize")
     }
@@ -622,18 +667,28 @@ impl Config {
     pub fn timeout(&self) -> u64 {
         self.int("timeout") as u64
     }
+    /// `tcp-keepalive`: TCP keepalive interval in seconds for client connections
+    /// (default 300; 0 = off).
     pub fn tcp_keepalive(&self) -> u64 {
         self.int("tcp-keepalive") as u64
     }
+    /// `maxclients`: maximum number of connected clients (default 10000).
     pub fn maxclients(&self) -> u64 {
         self.int("maxclients") as u64
     }
+    /// `proto-max-bulk-len`: largest bulk string a request may carry, in bytes
+    /// (default 512 MiB).
     pub fn proto_max_bulk_len(&self) -> u64 {
         self.int("proto-max-bulk-len") as u64
     }
+    /// `client-query-buffer-limit`: largest query buffer of one client, in bytes
+    /// (default 1 GiB).
     pub fn client_query_buffer_limit(&self) -> u64 {
         self.int("client-query-buffer-limit") as u64
     }
+    /// `client-output-buffer-limit` for one client class: hard and soft limits in
+    /// bytes and the soft limit's duration in seconds (defaults: normal 0 0 0 = no
+    /// limit, replica 256 MiB 64 MiB 60, pubsub 32 MiB 8 MiB 60).
     pub fn client_output_buffer_limit(&self, class: ClientClass) -> ObufLimit {
         match self.val("client-output-buffer-limit") {
             Val::Obuf(l) => l[class as usize],
@@ -652,30 +707,47 @@ impl Config {
         let i = table::idx("replicaof");
         self.values[i] = Val::ReplicaOf(master);
     }
+    /// `replica-read-only` (alias `slave-read-only`): a replica refuses writes from its
+    /// own clients (default yes).
     pub fn replica_read_only(&self) -> bool {
         self.flag("replica-read-only")
     }
+    /// `replica-serve-stale-data` (alias `slave-serve-stale-data`): a replica whose
+    /// link to the master is down still answers data commands (default yes).
     pub fn replica_serve_stale_data(&self) -> bool {
         self.flag("replica-serve-stale-data")
     }
+    /// `repl-backlog-size`: size of the replication backlog in bytes (default 1 MiB).
     pub fn repl_backlog_size(&self) -> u64 {
         self.int("repl-backlog-size") as u64
     }
+    /// `repl-backlog-ttl`: seconds without replicas after which a master frees its
+    /// backlog (default 3600; 0 = never).
     pub fn repl_backlog_ttl(&self) -> u64 {
         self.int("repl-backlog-ttl") as u64
     }
+    /// `repl-timeout`: replication timeout in seconds, for the transfer and for a silent
+    /// master or replica (default 60).
     pub fn repl_timeout(&self) -> u64 {
         self.int("repl-timeout") as u64
     }
+    /// `repl-ping-replica-period` (alias `repl-ping-slave-period`): seconds between
+    /// the PINGs a master sends to its replicas (default 10).
     pub fn repl_ping_replica_period(&self) -> u64 {
         self.int("repl-ping-replica-period") as u64
     }
+    /// `repl-diskless-sync`: a master streams full syncs straight to the replica
+    /// socket instead of through an RDB file (default yes).
     pub fn repl_diskless_sync(&self) -> bool {
         self.flag("repl-diskless-sync")
     }
+    /// `repl-diskless-sync-delay`: seconds a master waits for more replicas before
+    /// starting a diskless full sync (default 5; 0 = start at once).
     pub fn repl_diskless_sync_delay(&self) -> u64 {
         self.int("repl-diskless-sync-delay") as u64
     }
+    /// `repl-diskless-sync-max-replicas`: start the diskless full sync before the
+    /// delay ends once this many replicas wait (default 0 = no such limit).
     pub fn repl_diskless_sync_max_replicas(&self) -> u64 {
         self.int("repl-diskless-sync-max-replicas") as u64
     }
@@ -683,27 +755,43 @@ impl Config {
     pub fn repl_diskless_load(&self) -> &'static str {
         self.enum_name("repl-diskless-load")
     }
+    /// `repl-disable-tcp-nodelay`: disable TCP_NODELAY on the socket to replicas,
+    /// fewer packets but more replication lag (default no).
     pub fn repl_disable_tcp_nodelay(&self) -> bool {
         self.flag("repl-disable-tcp-nodelay")
     }
+    /// `replica-priority` (alias `slave-priority`): priority reported in INFO for
+    /// promotion, lower is preferred, 0 = never promote (default 100).
     pub fn replica_priority(&self) -> i64 {
         self.int("replica-priority") as i64
     }
+    /// `replica-announced`: whether this replica is listed by sentinels (default yes).
     pub fn replica_announced(&self) -> bool {
         self.flag("replica-announced")
     }
+    /// `replica-announce-ip` (alias `slave-announce-ip`): address a replica
+    /// announces to its master (default none = the connection's source address).
     pub fn replica_announce_ip(&self) -> Option<String> {
         self.string("replica-announce-ip").map(|v| String::from_utf8_lossy(&v).into_owned())
     }
+    /// `replica-announce-port` (alias `slave-announce-port`): port a replica
+    /// announces to its master with REPLCONF listening-port (default 0 = the
+    /// listening port).
     pub fn replica_announce_port(&self) -> u16 {
         self.int("replica-announce-port") as u16
     }
+    /// `min-replicas-to-write` (alias `min-slaves-to-write`): a master refuses
+    /// writes with fewer good replicas than this (default 0 = check disabled).
     pub fn min_replicas_to_write(&self) -> u64 {
         self.int("min-replicas-to-write") as u64
     }
+    /// `min-replicas-max-lag` (alias `min-slaves-max-lag`): largest lag in seconds
+    /// for a replica to count as good for `min-replicas-to-write` (default 10).
     pub fn min_replicas_max_lag(&self) -> u64 {
         self.int("min-replicas-max-lag") as u64
     }
+    /// `shutdown-timeout`: seconds a shutting-down master waits for lagging replicas
+    /// to catch up (default 10; 0 = do not wait).
     pub fn shutdown_timeout(&self) -> u64 {
         self.int("shutdown-timeout") as u64
     }
@@ -719,6 +807,8 @@ impl Config {
     pub fn hz(&self) -> u32 {
         self.int("hz") as u32
     }
+    /// `dynamic-hz`: raise the background task frequency with the number of clients
+    /// (default yes).
     pub fn dynamic_hz(&self) -> bool {
         self.flag("dynamic-hz")
     }
@@ -730,87 +820,131 @@ impl Config {
     pub fn maxmemory_policy(&self) -> &'static str {
         self.enum_name("maxmemory-policy")
     }
+    /// `maxmemory-samples`: keys sampled per eviction round (default 5).
     pub fn maxmemory_samples(&self) -> u64 {
         self.int("maxmemory-samples") as u64
     }
+    /// `appendonly`: enable the append-only file (default no).
     pub fn appendonly(&self) -> bool {
         self.flag("appendonly")
     }
+    /// `appendfsync`: AOF fsync policy, `always`, `everysec` or `no` (default `everysec`).
     pub fn appendfsync(&self) -> &'static str {
         self.enum_name("appendfsync")
     }
+    /// `enable-debug-command`: who may run DEBUG, `no`, `yes` or `local` (default `no`).
     pub fn enable_debug_command(&self) -> ProtectedAction {
         self.protected("enable-debug-command")
     }
+    /// `enable-protected-configs`: who may CONFIG SET protected directives such as
+    /// `dir` and `dbfilename`, `no`, `yes` or `local` (default `no`).
     pub fn enable_protected_configs(&self) -> ProtectedAction {
         self.protected("enable-protected-configs")
     }
+    /// `enable-module-command`: who may run MODULE, `no`, `yes` or `local`
+    /// (default `no`).
     pub fn enable_module_command(&self) -> ProtectedAction {
         self.protected("enable-module-command")
     }
+    /// `list-max-listpack-size` (alias `list-max-ziplist-size`): largest list node;
+    /// positive = entries, -1 to -5 = 4 KiB to 64 KiB (default -2 = 8 KiB).
     pub fn list_max_listpack_size(&self) -> i64 {
         self.int("list-max-listpack-size") as i64
     }
+    /// `list-compress-depth`: list nodes left uncompressed at each end (default 0 =
+    /// no compression).
     pub fn list_compress_depth(&self) -> u64 {
         self.int("list-compress-depth") as u64
     }
+    /// `hash-max-listpack-entries` (alias `hash-max-ziplist-entries`): most fields
+    /// a hash may have and stay a listpack (default 512).
     pub fn hash_max_listpack_entries(&self) -> u64 {
         self.int("hash-max-listpack-entries") as u64
     }
+    /// `hash-max-listpack-value` (alias `hash-max-ziplist-value`): longest field or
+    /// value in bytes for a hash to stay a listpack (default 64).
     pub fn hash_max_listpack_value(&self) -> u64 {
         self.int("hash-max-listpack-value") as u64
     }
+    /// `set-max-intset-entries`: most members an all-integer set may have and stay
+    /// an intset (default 512).
     pub fn set_max_intset_entries(&self) -> u64 {
         self.int("set-max-intset-entries") as u64
     }
+    /// `hll-sparse-max-bytes`: size in bytes above which a HyperLogLog switches from
+    /// the sparse to the dense encoding (default 3000).
     pub fn hll_sparse_max_bytes(&self) -> u64 {
         self.int("hll-sparse-max-bytes") as u64
     }
+    /// `zset-max-listpack-entries` (alias `zset-max-ziplist-entries`): most members
+    /// a sorted set may have and stay a listpack (default 128).
     pub fn zset_max_listpack_entries(&self) -> u64 {
         self.int("zset-max-listpack-entries") as u64
     }
+    /// `zset-max-listpack-value` (alias `zset-max-ziplist-value`): longest member in
+    /// bytes for a sorted set to stay a listpack (default 64).
     pub fn zset_max_listpack_value(&self) -> u64 {
         self.int("zset-max-listpack-value") as u64
     }
+    /// `stream-node-max-bytes`: largest stream node in bytes (default 4096; 0 = no
+    /// limit).
     pub fn stream_node_max_bytes(&self) -> u64 {
         self.int("stream-node-max-bytes") as u64
     }
+    /// `stream-node-max-entries`: most entries in one stream node (default 100; 0 =
+    /// no limit).
     pub fn stream_node_max_entries(&self) -> u64 {
         self.int("stream-node-max-entries") as u64
     }
+    /// `lazyfree-lazy-eviction`: free evicted values in the background (default no).
     pub fn lazyfree_lazy_eviction(&self) -> bool {
         self.flag("lazyfree-lazy-eviction")
     }
+    /// `lazyfree-lazy-expire`: free expired values in the background (default no).
     pub fn lazyfree_lazy_expire(&self) -> bool {
         self.flag("lazyfree-lazy-expire")
     }
+    /// `lazyfree-lazy-server-del`: free values the server deletes implicitly
+    /// (overwrites, RENAME) in the background (default no).
     pub fn lazyfree_lazy_server_del(&self) -> bool {
         self.flag("lazyfree-lazy-server-del")
     }
+    /// `lazyfree-lazy-user-del`: DEL behaves like UNLINK (default no).
     pub fn lazyfree_lazy_user_del(&self) -> bool {
         self.flag("lazyfree-lazy-user-del")
     }
+    /// `lazyfree-lazy-user-flush`: FLUSHDB / FLUSHALL without a mode flush
+    /// asynchronously (default no).
     pub fn lazyfree_lazy_user_flush(&self) -> bool {
         self.flag("lazyfree-lazy-user-flush")
     }
+    /// `active-expire-effort`: effort of the active expire cycle, 1 to 10 (default 1).
     pub fn active_expire_effort(&self) -> u32 {
         self.int("active-expire-effort") as u32
     }
+    /// `latency-tracking`: track per-command latency histograms (default yes).
     pub fn latency_tracking(&self) -> bool {
         self.flag("latency-tracking")
     }
+    /// `latency-tracking-info-percentiles`: percentiles INFO latencystats
+    /// reports (default 50 99 99.9).
     pub fn latency_tracking_info_percentiles(&self) -> Vec<f64> {
         match self.val("latency-tracking-info-percentiles") {
             Val::Percentiles(p) => p.clone(),
             _ => unreachable!(),
         }
     }
+    /// `latency-monitor-threshold`: in milliseconds, events at least this slow
+    /// are recorded by the latency monitor (default 0 = monitor off).
     pub fn latency_monitor_threshold(&self) -> i64 {
         self.int("latency-monitor-threshold") as i64
     }
+    /// `slowlog-log-slower-than`: in microseconds, commands at least this slow go
+    /// to the slow log (default 10000; 0 = all, negative = none).
     pub fn slowlog_log_slower_than(&self) -> i64 {
         self.int("slowlog-log-slower-than") as i64
     }
+    /// `slowlog-max-len`: most entries kept in the slow log (default 128).
     pub fn slowlog_max_len(&self) -> u64 {
         self.int("slowlog-max-len") as u64
     }
@@ -821,12 +955,17 @@ impl Config {
             _ => unreachable!(),
         }
     }
+    /// `unixsocket`: path of a Unix socket to listen on as well (default none).
     pub fn unixsocket(&self) -> Option<String> {
         self.string("unixsocket").map(|v| String::from_utf8_lossy(&v).into_owned())
     }
+    /// `always-show-logo`: print the ASCII logo at start-up even when logging to a
+    /// file (default no).
     pub fn always_show_logo(&self) -> bool {
         self.flag("always-show-logo")
     }
+    /// `busy-reply-threshold` (alias `lua-time-limit`): in milliseconds, how long a
+    /// script may run before other clients get BUSY replies (default 5000).
     pub fn busy_reply_threshold(&self) -> i64 {
         self.int("busy-reply-threshold") as i64
     }

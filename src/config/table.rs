@@ -29,42 +29,92 @@ pub enum NumFmt {
 /// Extra validation for string directives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StrCheck {
+    /// Any string.
     None,
+    /// A bare file name, no path (`dbfilename`).
     FileName,
+    /// A non-empty bare file name (`appendfilename`).
     AofFileName,
+    /// A non-empty bare directory name (`appenddirname`).
     AofDirName,
+    /// Under 256 characters of letters, digits, hyphens and dots.
     Hostname,
+    /// A `proc-title-template` with known `{variables}` that does not expand to blank.
     ProcTitle,
 }
 
 /// Directives with their own syntax.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Special {
+    /// `dir`: an existing directory, stored as an absolute path.
     Dir,
+    /// `save`: `seconds changes` pairs, `""` for none.
     Save,
+    /// `client-output-buffer-limit`: `class hard soft seconds` quadruples.
     ClientOutputBufferLimit,
+    /// `oom-score-adj-values`: three integers from -2000 to 2000.
     OomScoreAdjValues,
+    /// `notify-keyspace-events`: a string of class characters (`KEA`, ...).
     NotifyKeyspaceEvents,
+    /// `bind`: up to 16 addresses.
     Bind,
+    /// `replicaof`: `host port` or `no one`.
     ReplicaOf,
+    /// `latency-tracking-info-percentiles`: numbers from 0 to 100.
     LatencyPercentiles,
 }
 
+/// A directive's value type, with its default and validation.
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
+    /// `yes` / `no`, with the default.
     Bool(bool),
-    Str { default: Option<&'static str>, empty_is_null: bool, check: StrCheck },
-    Enum { items: &'static [(&'static str, i32)], default: i32, shutdown_flags: bool },
-    Num { min: i128, max: i128, default: i128, fmt: NumFmt, unsigned: bool },
+    /// A string.
+    Str {
+        /// Default value (None = unset).
+        default: Option<&'static str>,
+        /// Setting `""` unsets the value.
+        empty_is_null: bool,
+        /// Extra validation.
+        check: StrCheck,
+    },
+    /// One of a list of names.
+    Enum {
+        /// Accepted names and their values (several names may share a value).
+        items: &'static [(&'static str, i32)],
+        /// Default value.
+        default: i32,
+        /// The values are bits that combine (`shutdown-on-sigint` / `shutdown-on-sigterm`),
+        /// SAVE and NOSAVE excluding each other.
+        shutdown_flags: bool,
+    },
+    /// An integer.
+    Num {
+        /// Smallest accepted value.
+        min: i128,
+        /// Largest accepted value.
+        max: i128,
+        /// Default value.
+        default: i128,
+        /// How it is written.
+        fmt: NumFmt,
+        /// Range-checked on the value read as unsigned (Redis's unsigned C types).
+        unsigned: bool,
+    },
+    /// A directive with its own syntax.
     Special(Special),
 }
 
 /// One directive.
 #[derive(Clone, Copy, Debug)]
 pub struct Spec {
+    /// Canonical Redis 7.0 name.
     pub name: &'static str,
+    /// Older name also accepted (e.g. `slaveof` for `replicaof`).
     pub alias: Option<&'static str>,
+    /// [`IMMUTABLE`], [`PROTECTED`], [`SENSITIVE`], [`HIDDEN`], [`MULTI_ARG`] bits.
     pub flags: u16,
+    /// Value type, default and validation.
     pub kind: Kind,
     /// true when tandem acts on the value; false = parsed, validated and
     /// reported by CONFIG GET, but "no effect here".
@@ -72,9 +122,11 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// Whether `flag` (one of the flag constants) is set.
     pub fn has(&self, flag: u16) -> bool {
         self.flags & flag != 0
     }
+    /// Whether the directive takes several arguments ([`MULTI_ARG`]).
     pub fn multi_arg(&self) -> bool {
         self.has(MULTI_ARG)
     }
@@ -112,6 +164,7 @@ const fn special(name: &'static str, alias: Option<&'static str>, flags: u16, s:
     Spec { name, alias, flags, kind: Kind::Special(s), honoured }
 }
 
+/// `maxmemory-policy` values (default `noeviction`).
 pub const MAXMEMORY_POLICY: &[(&str, i32)] = &[
     ("volatile-lru", 0),
     ("volatile-lfu", 1),
@@ -122,6 +175,7 @@ pub const MAXMEMORY_POLICY: &[(&str, i32)] = &[
     ("allkeys-random", 6),
     ("noeviction", 7),
 ];
+/// `syslog-facility` values (default `local0`).
 pub const SYSLOG_FACILITY: &[(&str, i32)] = &[
     ("user", 0),
     ("local0", 1),
@@ -135,17 +189,25 @@ pub const SYSLOG_FACILITY: &[(&str, i32)] = &[
 ];
 /// Redis loglevels (7.0 has no "nothing").
 pub const LOGLEVEL: &[(&str, i32)] = &[("debug", 0), ("verbose", 1), ("notice", 2), ("warning", 3)];
+/// `supervised` values (default `no`).
 pub const SUPERVISED: &[(&str, i32)] = &[("upstart", 1), ("systemd", 2), ("auto", 3), ("no", 0)];
+/// `appendfsync` values (default `everysec`).
 pub const APPENDFSYNC: &[(&str, i32)] = &[("everysec", 0), ("always", 1), ("no", 2)];
 /// Bit flags, several may be given.
 pub const SHUTDOWN_ON_SIG: &[(&str, i32)] = &[("default", 0), ("save", 1), ("nosave", 2), ("now", 4), ("force", 8)];
+/// `repl-diskless-load` values (default `disabled`).
 pub const REPL_DISKLESS_LOAD: &[(&str, i32)] = &[("disabled", 0), ("on-empty-db", 1), ("swapdb", 2)];
+/// `oom-score-adj` values (`relative` is the same as `yes`; default `no`).
 pub const OOM_SCORE_ADJ: &[(&str, i32)] = &[("no", 0), ("yes", 1), ("relative", 1), ("absolute", 2)];
+/// `acl-pubsub-default` values (default `resetchannels`).
 pub const ACL_PUBSUB_DEFAULT: &[(&str, i32)] = &[("allchannels", 1), ("resetchannels", 0)];
+/// `sanitize-dump-payload` values (default `no`).
 pub const SANITIZE_DUMP_PAYLOAD: &[(&str, i32)] = &[("no", 0), ("yes", 1), ("clients", 2)];
 /// no / yes / local (only connections from the local host).
 pub const PROTECTED_ACTION: &[(&str, i32)] = &[("no", 0), ("yes", 1), ("local", 2)];
+/// `cluster-preferred-endpoint-type` values (default `ip`).
 pub const CLUSTER_ENDPOINT_TYPE: &[(&str, i32)] = &[("ip", 0), ("hostname", 1), ("unknown-endpoint", 2)];
+/// `propagation-error-behavior` values (default `ignore`).
 pub const PROPAGATION_ERROR_BEHAVIOR: &[(&str, i32)] = &[("ignore", 0), ("panic", 1), ("panic-on-replicas", 2)];
 
 use NumFmt::{Int, Mem, MemPct, Octal};

@@ -7,16 +7,24 @@ use crate::util::splitargs::repr;
 /// Output buffer limits for one client class.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct ObufLimit {
+    /// The client is disconnected as soon as its output buffer exceeds this many bytes
+    /// (0 = no hard limit).
     pub hard_limit_bytes: u64,
+    /// The client is disconnected when its output buffer stays above this many bytes
+    /// (0 = no soft limit) ...
     pub soft_limit_bytes: u64,
+    /// ... for this many seconds.
     pub soft_limit_seconds: u64,
 }
 
 /// Client classes of `client-output-buffer-limit`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientClass {
+    /// `normal`: ordinary clients.
     Normal = 0,
+    /// `replica` (or `slave`): replicas attached to this master.
     Replica = 1,
+    /// `pubsub`: clients subscribed to a channel or pattern.
     Pubsub = 2,
 }
 
@@ -39,56 +47,92 @@ impl ClientClass {
     pub fn rewrite_name(self) -> &'static str {
         ["normal", "replica", "pubsub"][self as usize]
     }
+    /// Every class, in index order (the order CONFIG GET lists them).
     pub const ALL: [ClientClass; 3] = [ClientClass::Normal, ClientClass::Replica, ClientClass::Pubsub];
 }
 
+/// `client-output-buffer-limit` defaults, indexed by [`ClientClass`]: normal 0 0 0,
+/// replica 256mb 64mb 60, pubsub 32mb 8mb 60.
 pub const OBUF_DEFAULTS: [ObufLimit; 3] = [
     ObufLimit { hard_limit_bytes: 0, soft_limit_bytes: 0, soft_limit_seconds: 0 },
     ObufLimit { hard_limit_bytes: 256 << 20, soft_limit_bytes: 64 << 20, soft_limit_seconds: 60 },
     ObufLimit { hard_limit_bytes: 32 << 20, soft_limit_bytes: 8 << 20, soft_limit_seconds: 60 },
 ];
+/// `save` default as (seconds, changes) points: 3600 1, 300 100, 60 10000.
 pub const SAVE_DEFAULT: [(u64, u64); 3] = [(3600, 1), (300, 100), (60, 10000)];
+/// `oom-score-adj-values` default: 0 200 800.
 pub const OOM_DEFAULTS: [i32; 3] = [0, 200, 800];
+/// `bind` default: 127.0.0.1 and, if available, ::1.
 pub const BIND_DEFAULT: [&str; 2] = ["127.0.0.1", "-::1"];
+/// `latency-tracking-info-percentiles` default: 50 99 99.9.
 pub const PERCENTILES_DEFAULT: [f64; 3] = [50.0, 99.0, 99.9];
 
 /// Keyspace notification class flags (same bits as Redis).
 pub mod notify {
+    /// `K`: publish on `__keyspace@<db>__:<key>` channels.
     pub const KEYSPACE: u32 = 1 << 0;
+    /// `E`: publish on `__keyevent@<db>__:<event>` channels.
     pub const KEYEVENT: u32 = 1 << 1;
+    /// `g`: generic commands (DEL, EXPIRE, RENAME, ...).
     pub const GENERIC: u32 = 1 << 2;
+    /// `$`: string commands.
     pub const STRING: u32 = 1 << 3;
+    /// `l`: list commands.
     pub const LIST: u32 = 1 << 4;
+    /// `s`: set commands.
     pub const SET: u32 = 1 << 5;
+    /// `h`: hash commands.
     pub const HASH: u32 = 1 << 6;
+    /// `z`: sorted set commands.
     pub const ZSET: u32 = 1 << 7;
+    /// `x`: a key expired.
     pub const EXPIRED: u32 = 1 << 8;
+    /// `e`: a key was evicted for `maxmemory`.
     pub const EVICTED: u32 = 1 << 9;
+    /// `t`: stream commands.
     pub const STREAM: u32 = 1 << 10;
+    /// `m`: a key was looked up and not found (not part of `A`).
     pub const KEY_MISS: u32 = 1 << 11;
+    /// A key was loaded from an RDB (module events only; no character).
     pub const LOADED: u32 = 1 << 12;
+    /// `d`: module key type events.
     pub const MODULE: u32 = 1 << 13;
+    /// `n`: a key was created (not part of `A`).
     pub const NEW: u32 = 1 << 14;
+    /// `A`: alias for `g$lshzxetd`.
     pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 }
 
 /// Current value of one directive.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Val {
+    /// [`Kind::Bool`].
     Bool(bool),
+    /// [`Kind::Num`]; a `MemPct` percentage is stored negated.
     Num(i128),
+    /// [`Kind::Str`]; None = unset.
     Str(Option<Vec<u8>>),
+    /// [`Kind::Enum`]: the value (bits ORed together for flag sets).
     Enum(i32),
+    /// `dir`: absolute path.
     Dir(String),
+    /// `save`: (seconds, changes) points; empty = no automatic saving.
     Save(Vec<(u64, u64)>),
+    /// `client-output-buffer-limit`, indexed by [`ClientClass`].
     Obuf([ObufLimit; 3]),
+    /// `oom-score-adj-values`.
     Oom([i32; 3]),
+    /// `notify-keyspace-events`: bits from [`notify`].
     Notify(u32),
+    /// `bind`: addresses, a leading '-' marks an optional one.
     Bind(Vec<String>),
+    /// `replicaof`: the master's host and port, None = this is a master.
     ReplicaOf(Option<(String, u16)>),
+    /// `latency-tracking-info-percentiles`.
     Percentiles(Vec<f64>),
 }
 
+/// The default value of a directive (`dir` defaults to the current directory).
 pub fn default_val(spec: &Spec) -> Val {
     match spec.kind {
         Kind::Bool(b) => Val::Bool(b),
@@ -239,12 +283,15 @@ fn trim_double(mut s: String) -> String {
     s
 }
 
+/// A percentile as Redis prints it: up to six decimals, no trailing zeros (`99.9`).
 pub fn format_percentile(v: f64) -> String {
     trim_double(format!("{:.6}", v))
 }
 
 // ---------------------------------------------------------------- keyspace events
 
+/// Parses `notify-keyspace-events` characters into [`notify`] bits (None on an
+/// unknown character).
 pub fn notify_flags_from_str(s: &[u8]) -> Option<u32> {
     use notify::*;
     let mut flags = 0;
@@ -271,6 +318,7 @@ pub fn notify_flags_from_str(s: &[u8]) -> Option<u32> {
     Some(flags)
 }
 
+/// [`notify`] bits as `notify-keyspace-events` characters, the form CONFIG GET shows.
 pub fn notify_flags_to_string(flags: u32) -> String {
     use notify::*;
     let mut s = String::new();
