@@ -15,7 +15,7 @@ pub(super) async fn run(c: &mut Client, spec: &'static CommandSpec, a: &[Bytes])
     match spec.name {
         "auth" => auth(c, a),
         "hello" => hello(c, a),
-        "reset" => reset(c),
+        "reset" => reset(c).await,
         "client" => return client(c, a).await,
         "config" => admin::config(c, a),
         "command" => admin::command(c, a),
@@ -142,7 +142,7 @@ fn hello(c: &mut Client, a: &[Bytes]) {
     c.out.array(0);
 }
 
-fn reset(c: &mut Client) {
+async fn reset(c: &mut Client) {
     c.multi = None;
     c.multi_error = false;
     c.db = 0;
@@ -154,7 +154,8 @@ fn reset(c: &mut Client) {
     *c.meta.name.lock().unwrap_or_else(|e| e.into_inner()) = None;
     let authed = c.shared.cfg().requirepass().is_none();
     c.meta.authenticated.store(authed, Relaxed);
-    let _ = c.keyspace.send(keyspace::Unwatch(c.id));
+    // Awaited: the next command must find the client out of Pub/Sub and MONITOR.
+    let _ = c.keyspace.call(keyspace::ResetClient(c.id)).await;
     c.out.simple("RESET");
 }
 

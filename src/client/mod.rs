@@ -120,7 +120,8 @@ impl Client {
         self.wait_if_paused().await;
         let mut items = std::mem::take(&mut self.pending);
         while !items.is_empty() {
-            let msg = Exec { client_id: self.id, db: self.db, resp3: self.resp3, items };
+            let pushes = self.meta.in_pubsub() || self.meta.monitor.load(Relaxed);
+            let msg = Exec { client_id: self.id, db: self.db, resp3: self.resp3, items, pushes };
             let done = match self.keyspace.call(msg).await {
                 Ok(done) => done,
                 Err(_) => {
@@ -129,6 +130,10 @@ impl Client {
                 }
             };
             self.txn_aborted |= done.txn_aborted;
+            if self.reply_off && !done.pushes.is_empty() {
+                // CLIENT REPLY OFF silences replies, not pushes (as Redis's CLIENT_PUSHING).
+                self.out.buf.extend_from_slice(&done.pushes);
+            }
             if !done.client_cmds.is_empty() {
                 self.splice_client_cmds(done.out, done.client_cmds).await;
                 self.absorb(&[], done.db, done.repl_offset);
@@ -295,6 +300,14 @@ impl Client {
             self.reject_cmd(spec, OOM).await;
             return Next::Continue;
         }
+        if !self.resp3 && self.meta.in_pubsub() && !SUBSCRIBED_CONTEXT.contains(&spec.name) {
+            let msg = format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                command_name(spec, &argv)
+            );
+            self.reject_cmd(spec, msg).await;
+            return Next::Continue;
+        }
         if self.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
             if spec.has(cmd::NO_MULTI) {
                 self.reject("ERR Command not allowed inside a transaction").await;
@@ -319,7 +332,12 @@ impl Client {
                     self.out.error("ERR WATCH inside MULTI is not allowed");
                     return Next::Continue;
                 }
+                let subscribing = SUBSCRIBED_CONTEXT.contains(&spec.name);
                 self.pending.push(Item::Cmd(Cmd { spec, argv }));
+                if subscribing {
+                    // The commands after it are checked against the subscribed context.
+                    self.flush().await;
+                }
                 Next::Continue
             }
             Route::Client => {
@@ -561,11 +579,13 @@ impl Actor for Client {
         let stream = self.stream.clone();
         let shared = self.shared.clone();
         let meta = self.meta.clone();
+        rt::spawn(push_loop(meta.push.waiter(), addr.downgrade()));
         rt::spawn(read_loop(stream, addr, shared, meta));
         Ok(())
     }
 
     async fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        self.meta.push.close();
         if self.handed_over {
             let _ = self.keyspace.send(keyspace::ClientGone(self.id));
             return;
@@ -677,6 +697,40 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, me
         }
     }
     let _ = addr.send(Kill("reader", "connection closed"));
+}
+
+/// The commands RESP2 allows a subscribed connection.
+const SUBSCRIBED_CONTEXT: &[&str] = &["subscribe", "ssubscribe", "psubscribe", "unsubscribe", "sunsubscribe", "punsubscribe", "ping", "quit", "reset"];
+
+/// Write what was pushed to this connection (Pub/Sub messages, MONITOR lines) while it
+/// was idle; sent by the connection's push waiter task.
+pub struct WritePushes;
+impl Message for WritePushes {
+    type Result = bool;
+}
+
+#[async_trait]
+impl Handler<WritePushes> for Client {
+    async fn handle(&mut self, ctx: &mut Context<Self>, _msg: WritePushes) -> bool {
+        if self.meta.push.drain_into(&mut self.out.buf) == 0 {
+            return true;
+        }
+        if !self.write_out().await {
+            ctx.stop(None);
+            return false;
+        }
+        true
+    }
+}
+
+/// Wakes the client actor when frames are pushed to its connection.
+async fn push_loop(waiter: flume::Receiver<()>, addr: rt::WeakAddr<Client>) {
+    while waiter.recv_async().await.is_ok() {
+        let Some(a) = addr.upgrade() else { break };
+        if !matches!(a.call(WritePushes).await, Ok(true)) {
+            break;
+        }
+    }
 }
 
 /// Queued commands the client actor runs itself (CLIENT KILL runs in the keyspace, in place).

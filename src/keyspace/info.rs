@@ -227,8 +227,9 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("current_eviction_exceeded_time:0");
             f!("keyspace_hits:{}", ks.stats.keyspace_hits);
             f!("keyspace_misses:{}", ks.stats.keyspace_misses);
-            f!("pubsub_channels:0");
-            f!("pubsub_patterns:0");
+            f!("pubsub_channels:{}", ks.pubsub.channel_count());
+            f!("pubsub_patterns:{}", ks.pubsub.pattern_count());
+            f!("pubsubshard_channels:{}", ks.pubsub.shard_count());
             f!("latest_fork_usec:0");
             f!("total_forks:0");
             f!("migrate_cached_sockets:0");

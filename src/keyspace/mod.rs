@@ -19,6 +19,7 @@ pub mod fullsync;
 pub mod info;
 pub mod lazyfree;
 pub mod persist;
+pub mod pubsub;
 mod role;
 pub mod segmap;
 pub mod snapshot;
@@ -79,6 +80,9 @@ pub struct Exec {
     pub db: usize,
     pub resp3: bool,
     pub items: Vec<Item>,
+    /// The client receives pushes (subscribed or MONITOR): frames already queued for it
+    /// go into this reply first, so they precede the replies to these commands.
+    pub pushes: bool,
 }
 
 impl Message for Exec {
@@ -99,6 +103,26 @@ pub struct ExecDone {
     pub blocked: Option<(flume::Receiver<blocking::Unblocked>, Vec<Item>)>,
     /// A transaction in this Exec was aborted by WATCH.
     pub txn_aborted: bool,
+    /// The pushed frames `out` holds, alone (what a client with CLIENT REPLY OFF gets).
+    pub pushes: BytesMut,
+}
+
+/// RESET: the client leaves Pub/Sub and MONITOR and forgets its WATCHed keys.
+pub struct ResetClient(pub u64);
+impl Message for ResetClient {
+    type Result = ();
+}
+
+#[async_trait]
+impl Handler<ResetClient> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: ResetClient) {
+        crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.0), "keyspace", "ResetClient");
+        self.unwatch_all(msg.0);
+        if let Some(m) = self.pubsub.push_target(msg.0) {
+            m.monitor.store(false, Relaxed);
+        }
+        self.pubsub.remove_client(msg.0);
+    }
 }
 
 /// The client has gone: forget its WATCHed keys.
@@ -149,6 +173,11 @@ pub struct Ctx<'a> {
     pub failed: bool,
     /// Set by a blocking command that found nothing to serve.
     pub block: Option<blocking::BlockSpec>,
+    /// Propagate the command even though it changed no key (PUBLISH, as Redis's
+    /// `forceCommandPropagation`).
+    pub force_propagate: bool,
+    /// The command runs inside MULTI/EXEC.
+    pub in_txn: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -223,6 +252,12 @@ pub struct Keyspace {
     /// Our own address (weak), for work that reports back (BGSAVE).
     me: Option<crate::rt::WeakAddr<Keyspace>>,
     clock: clock::Clock,
+    /// The channel table and the MONITOR connections.
+    pubsub: pubsub::PubSub,
+    /// The client whose Exec is running (its pushes go into its reply, in order).
+    exec_client: u64,
+    /// The pushes of the running Exec alone (a client with CLIENT REPLY OFF still gets them).
+    exec_pushes: BytesMut,
 }
 
 impl Keyspace {
@@ -249,6 +284,9 @@ impl Keyspace {
             clock: Default::default(),
             flush_queued: false,
             txn_aborted: false,
+            pubsub: Default::default(),
+            exec_client: 0,
+            exec_pushes: BytesMut::new(),
         }
     }
 
@@ -549,6 +587,8 @@ impl Keyspace {
             rewritten: false,
             failed: false,
             block: None,
+            force_propagate: false,
+            in_txn,
         };
         // A bug in one command must not kill the keyspace actor (and with it the server):
         // it becomes an error reply and a log line.
@@ -567,7 +607,9 @@ impl Keyspace {
         self.stats.dirty += ctx.dirty;
         // Propagated verbatim: straight from the request when it is all there is to send.
         let mut verbatim = false;
-        if ctx.dirty > 0 && !ctx.rewritten && cmd.spec.is_write() && self.feed.wants() {
+        if ctx.force_propagate && self.feed.wants() {
+            verbatim = true;
+        } else if ctx.dirty > 0 && !ctx.rewritten && cmd.spec.is_write() && self.feed.wants() {
             if ctx.prop.is_empty() {
                 verbatim = true;
             } else {
@@ -793,6 +835,13 @@ impl Handler<Exec> for Keyspace {
         let mut db = msg.db;
         let mut client_cmds = Vec::new();
         self.txn_aborted = false;
+        self.exec_client = msg.client_id;
+        if msg.pushes {
+            if let Some(m) = self.pubsub.push_target(msg.client_id) {
+                m.push.drain_into(&mut out.buf);
+                self.exec_pushes.extend_from_slice(&out.buf);
+            }
+        }
         let offset_before = self.feed.offset();
         let blocked = self.exec_items(&msg.items, &mut db, msg.client_id, &mut out, &mut client_cmds);
         self.flush_feed_soon(ctx);
@@ -806,7 +855,9 @@ impl Handler<Exec> for Keyspace {
         if repl_offset > 0 {
             crate::trace_reply!(self.shared.log, "keyspace", format_args!("client:{}", msg.client_id), "ExecDone(offset={}) {{off={}}}", repl_offset, repl_offset);
         }
-        ExecDone { out: out.buf, client_cmds, db, repl_offset, blocked, txn_aborted: self.txn_aborted }
+        self.exec_client = 0;
+        let pushes = if self.exec_pushes.is_empty() { BytesMut::new() } else { self.exec_pushes.split() };
+        ExecDone { out: out.buf, client_cmds, db, repl_offset, blocked, txn_aborted: self.txn_aborted, pushes }
     }
 }
 
@@ -861,6 +912,7 @@ impl Handler<ClientGone> for Keyspace {
         crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.0), "keyspace", "ClientGone");
         self.unwatch_all(msg.0);
         self.unblock(msg.0, None);
+        self.pubsub.remove_client(msg.0);
     }
 }
 

@@ -3,6 +3,7 @@
 //! Never process-global: several servers live in one process in tests and embedding, each
 //! with its own `Shared`. Plain data only: no actor addresses (those are passed where needed).
 
+pub mod push;
 pub mod repl;
 
 use crate::config::Config;
@@ -67,6 +68,16 @@ pub struct ClientMeta {
     pub is_master: AtomicBool,
     pub killed: AtomicBool,
     pub authenticated: AtomicBool,
+    /// Frames pushed to this connection (Pub/Sub messages, notifications, MONITOR lines).
+    pub push: push::PushQueue,
+    /// Subscriptions (channels, patterns, shard channels), kept by the keyspace, which owns
+    /// the channel table; CLIENT LIST shows them, the client actor checks them for RESP2's
+    /// subscribed context.
+    pub subs: AtomicU64,
+    pub psubs: AtomicU64,
+    pub ssubs: AtomicU64,
+    /// MONITOR is on for this connection.
+    pub monitor: AtomicBool,
     /// Whether the peer counts as local for `enable-*-command local` and
     /// `enable-protected-configs local`: a Unix socket, or TCP from exactly 127.0.0.1 or ::1
     /// (Redis's `islocalClient`).
@@ -74,6 +85,11 @@ pub struct ClientMeta {
 }
 
 impl ClientMeta {
+    /// Subscribed to any channel, pattern or shard channel (Redis's `CLIENT_PUBSUB`).
+    pub fn in_pubsub(&self) -> bool {
+        self.subs.load(Relaxed) + self.psubs.load(Relaxed) + self.ssubs.load(Relaxed) > 0
+    }
+
     /// A new connection's metadata; `master` marks the link to our master.
     pub fn new(id: u64, addr: String, laddr: String, master: bool) -> Self {
         let now = Instant::now();
@@ -100,6 +116,11 @@ impl ClientMeta {
             is_master: master.into(),
             killed: Default::default(),
             authenticated: master.into(),
+            push: push::PushQueue::new(),
+            subs: Default::default(),
+            psubs: Default::default(),
+            ssubs: Default::default(),
+            monitor: Default::default(),
             local,
         }
     }
@@ -183,6 +204,8 @@ pub struct Hot {
     pub set_max_intset_entries: AtomicU64,
     /// Largest sparse HyperLogLog before it turns dense (checked on every PFADD).
     pub hll_sparse_max_bytes: AtomicU64,
+    /// `notify-keyspace-events` as class bits (checked by every write).
+    pub notify_flags: std::sync::atomic::AtomicU32,
 }
 
 pub struct Shared {
@@ -300,6 +323,7 @@ impl Shared {
         h.hash_max_listpack_value.store(c.hash_max_listpack_value(), Relaxed);
         h.set_max_intset_entries.store(c.set_max_intset_entries(), Relaxed);
         h.hll_sparse_max_bytes.store(c.hll_sparse_max_bytes(), Relaxed);
+        h.notify_flags.store(c.notify_keyspace_events(), Relaxed);
     }
 
     /// CONFIG RESETSTAT for the counters kept here.

@@ -22,17 +22,27 @@ pub fn client_line(m: &ClientMeta) -> String {
         Some(c) => c.name.to_string(),
         None => String::new(),
     };
-    let flags = if m.is_master.load(Relaxed) {
-        "M"
+    // Redis's letters, in its order: O (monitor) or S (replica), M, P, x; N for none.
+    let mut flags = String::new();
+    if m.monitor.load(Relaxed) {
+        flags.push('O');
     } else if m.is_replica.load(Relaxed) {
-        "S"
-    } else if m.multi.load(Relaxed) >= 0 {
-        "x"
-    } else {
-        "N"
-    };
+        flags.push('S');
+    }
+    if m.is_master.load(Relaxed) {
+        flags.push('M');
+    }
+    if m.in_pubsub() {
+        flags.push('P');
+    }
+    if m.multi.load(Relaxed) >= 0 {
+        flags.push('x');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={} omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
         m.id,
         m.addr,
         m.laddr,
@@ -42,9 +52,13 @@ pub fn client_line(m: &ClientMeta) -> String {
         idle,
         flags,
         m.db.load(Relaxed),
+        m.subs.load(Relaxed),
+        m.psubs.load(Relaxed),
+        m.ssubs.load(Relaxed),
         m.multi.load(Relaxed),
         m.qbuf.load(Relaxed),
-        m.omem.load(Relaxed),
+        m.push.pending_frames(),
+        m.omem.load(Relaxed) + m.push.pending_bytes() as u64,
         if cmd.is_empty() { "NULL".to_string() } else { cmd },
         m.resp.load(Relaxed).max(2),
     )
@@ -56,6 +70,8 @@ pub fn client_type(m: &ClientMeta) -> &'static str {
         "master"
     } else if m.is_replica.load(Relaxed) {
         "replica"
+    } else if m.in_pubsub() {
+        "pubsub"
     } else {
         "normal"
     }

@@ -55,6 +55,8 @@ pub const SKIP_MONITOR: u32 = 4096;
 pub const ALLOW_BUSY: u32 = 8192;
 /// Key positions depend on the arguments (COMMAND INFO's `movablekeys`).
 pub const MOVABLEKEYS: u32 = 16384;
+/// A Pub/Sub command (allowed in RESP2's subscribed context only for (un)subscribing).
+pub const PUBSUB: u32 = 32768;
 
 const FLAG_NAMES: &[(u32, &str)] = &[
     (WRITE, "write"),
@@ -65,6 +67,7 @@ const FLAG_NAMES: &[(u32, &str)] = &[
     (BLOCKING, "blocking"),
     (LOADING, "loading"),
     (STALE, "stale"),
+    (PUBSUB, "pubsub"),
     (SKIP_MONITOR, "skip_monitor"),
     (FAST, "fast"),
     (NO_AUTH, "no_auth"),
@@ -166,6 +169,7 @@ const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, set
 
 use keys as k;
 use server as sv;
+use crate::keyspace::pubsub as ps;
 use strings as s;
 use Route::{Client as C, Keyspace as K};
 
@@ -250,6 +254,16 @@ commands! {
     "role", 1, "noscript loading stale fast", 0, 0, 0, "server", K(sv::role), "Return the role of the instance in the context of replication";
     "save", 1, "admin noscript no_multi", 0, 0, 0, "server", K(crate::keyspace::persist::save_cmd), "Synchronously save the dataset to disk";
     "bgsave", -1, "admin noscript no_multi", 0, 0, 0, "server", K(crate::keyspace::persist::bgsave_cmd), "Asynchronously save the dataset to disk";
+    // pub/sub (keyspace actor: it owns the channel table)
+    "subscribe", -2, "pubsub noscript loading stale", 0, 0, 0, "pubsub", K(ps::subscribe), "Listen for messages published to the given channels";
+    "unsubscribe", -1, "pubsub noscript loading stale", 0, 0, 0, "pubsub", K(ps::unsubscribe), "Stop listening for messages posted to the given channels";
+    "psubscribe", -2, "pubsub noscript loading stale", 0, 0, 0, "pubsub", K(ps::psubscribe), "Listen for messages published to channels matching the given patterns";
+    "punsubscribe", -1, "pubsub noscript loading stale", 0, 0, 0, "pubsub", K(ps::punsubscribe), "Stop listening for messages posted to channels matching the given patterns";
+    "ssubscribe", -2, "pubsub noscript loading stale", 1, -1, 1, "pubsub", K(ps::ssubscribe), "Listen for messages published to the given shard channels";
+    "sunsubscribe", -1, "pubsub noscript loading stale", 1, -1, 1, "pubsub", K(ps::sunsubscribe), "Stop listening for messages posted to the given shard channels";
+    "publish", 3, "pubsub loading stale fast may_replicate", 0, 0, 0, "pubsub", K(ps::publish), "Post a message to a channel";
+    "spublish", 3, "pubsub loading stale fast may_replicate", 1, 1, 1, "pubsub", K(ps::spublish), "Post a message to a shard channel";
+    "pubsub", -2, "", 0, 0, 0, "pubsub", K(ps::pubsub), "A container for Pub/Sub commands";
     // server (keyspace actor)
     "ping", -1, "fast", 0, 0, 0, "connection", K(sv::ping), "Ping the server";
     "echo", 2, "fast", 0, 0, 0, "connection", K(sv::echo), "Echo the given string";

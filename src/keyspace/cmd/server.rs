@@ -7,7 +7,17 @@ use crate::shared::repl::{MasterLinkState, ReplicaState};
 use crate::util::num;
 use bytes::Bytes;
 
-pub fn ping(_ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+pub fn ping(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    if !ctx.out.resp3 && ks.pubsub_subscribed(ctx.client_id) {
+        // RESP2's subscribed context answers as a message: `pong` and the argument.
+        if a.len() > 2 {
+            return ctx.error(super::arity_error("ping"));
+        }
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(a.get(1).map_or(&b""[..], |x| &x[..]));
+        return;
+    }
     match a.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(&a[1]),
