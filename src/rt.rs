@@ -34,6 +34,11 @@ where
 }
 
 /// Sleeps without blocking the executor.
+/// Lets the other ready tasks run before this one continues.
+pub async fn yield_now() {
+    async_std::task::yield_now().await
+}
+
 pub async fn sleep(d: Duration) {
     async_std::task::sleep(d).await
 }

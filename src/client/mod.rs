@@ -746,9 +746,11 @@ impl Message for WritePushes {
 #[async_trait]
 impl Handler<WritePushes> for Client {
     async fn handle(&mut self, ctx: &mut Context<Self>, _msg: WritePushes) -> bool {
-        if self.meta.push.drain_into(&mut self.out.buf) == 0 {
+        let n = self.meta.push.drain_into(&mut self.out.buf);
+        if n == 0 {
             return true;
         }
+        crate::trace_msg!(self.shared.log, "push-waiter", format_args!("client:{}", self.id), "WritePushes({} bytes)", n);
         if !self.write_out().await {
             ctx.stop(None);
             return false;
@@ -760,6 +762,9 @@ impl Handler<WritePushes> for Client {
 /// Wakes the client actor when frames are pushed to its connection.
 async fn push_loop(waiter: flume::Receiver<()>, addr: rt::WeakAddr<Client>) {
     while waiter.recv_async().await.is_ok() {
+        // Let the batches already queued run first: a busy channel then costs one write per
+        // round of the executor, not one per message.
+        rt::yield_now().await;
         let Some(a) = addr.upgrade() else { break };
         if !matches!(a.call(WritePushes).await, Ok(true)) {
             break;

@@ -24,7 +24,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 /// Subscribers of one channel or pattern, by client id.
-type Subscribers = HashMap<u64, Arc<ClientMeta>>;
+type Subscribers = HashMap<u64, Arc<ClientMeta>, ahash::RandomState>;
+/// Channel (or pattern) -> subscribers.
+type Table = HashMap<Bytes, Subscribers, ahash::RandomState>;
 
 /// What one client is subscribed to (insertion order kept: UNSUBSCRIBE without arguments
 /// answers in that order).
@@ -77,16 +79,16 @@ impl Kind {
 /// The server's channel table.
 #[derive(Default)]
 pub struct PubSub {
-    channels: HashMap<Bytes, Subscribers>,
-    patterns: HashMap<Bytes, Subscribers>,
-    shard: HashMap<Bytes, Subscribers>,
+    channels: Table,
+    patterns: Table,
+    shard: Table,
     clients: HashMap<u64, ClientSubs>,
     /// Connections in MONITOR mode.
     monitors: HashMap<u64, Arc<ClientMeta>>,
 }
 
 impl PubSub {
-    fn table(&mut self, kind: Kind) -> &mut HashMap<Bytes, Subscribers> {
+    fn table(&mut self, kind: Kind) -> &mut Table {
         match kind {
             Kind::Channel => &mut self.channels,
             Kind::Pattern => &mut self.patterns,
@@ -149,7 +151,7 @@ impl PubSub {
 
 }
 
-fn remove_subscriber(table: &mut HashMap<Bytes, Subscribers>, name: &[u8], client: u64) {
+fn remove_subscriber(table: &mut Table, name: &[u8], client: u64) {
     if let Some(subs) = table.get_mut(name) {
         subs.remove(&client);
         if subs.is_empty() {
@@ -162,21 +164,22 @@ fn remove_subscriber(table: &mut HashMap<Bytes, Subscribers>, name: &[u8], clien
 /// A push frame: `*N` (RESP2) or `>N` (RESP3) followed by bulk strings and, if given, a
 /// final integer.
 pub fn frame(resp3: bool, bulks: &[&[u8]], int: Option<i64>) -> Bytes {
+    use crate::resp::reply::itoa_buf;
     let n = bulks.len() + int.is_some() as usize;
     let mut b = BytesMut::with_capacity(16 + bulks.iter().map(|x| x.len() + 16).sum::<usize>());
     b.put_u8(if resp3 { b'>' } else { b'*' });
-    b.extend_from_slice(n.to_string().as_bytes());
+    b.extend_from_slice(itoa_buf(n as i64).as_str().as_bytes());
     b.extend_from_slice(b"\r\n");
     for x in bulks {
         b.put_u8(b'$');
-        b.extend_from_slice(x.len().to_string().as_bytes());
+        b.extend_from_slice(itoa_buf(x.len() as i64).as_str().as_bytes());
         b.extend_from_slice(b"\r\n");
         b.extend_from_slice(x);
         b.extend_from_slice(b"\r\n");
     }
     if let Some(i) = int {
         b.put_u8(b':');
-        b.extend_from_slice(i.to_string().as_bytes());
+        b.extend_from_slice(itoa_buf(i).as_str().as_bytes());
         b.extend_from_slice(b"\r\n");
     }
     b.freeze()
@@ -291,8 +294,8 @@ impl Keyspace {
                 return;
             }
         }
-        let class = if meta.in_pubsub() { ClientClass::Pubsub } else { ClientClass::Normal };
-        let limit = self.shared.cfg().client_output_buffer_limit(class);
+        crate::trace_msg!(self.shared.log, "keyspace", format_args!("client:{}", meta.id), "Push({} bytes)", frame.len());
+        let limit = if meta.in_pubsub() { self.shared.hot.pubsub_limit() } else { self.shared.cfg().client_output_buffer_limit(ClientClass::Normal) };
         match meta.push.push(frame, limit) {
             Pushed::Queued | Pushed::Closed => {}
             Pushed::OverLimit => self.close_for_output_limit(meta),

@@ -209,6 +209,20 @@ pub struct Hot {
     /// Connections in MONITOR mode (kept by the keyspace; connection commands are fed to
     /// it only while some exist).
     pub monitors: AtomicU64,
+    /// `client-output-buffer-limit pubsub` (hard bytes, soft bytes, soft seconds), checked
+    /// at every message a subscriber is sent.
+    pub pubsub_limit: [AtomicU64; 3],
+}
+
+impl Hot {
+    /// `client-output-buffer-limit pubsub` as last refreshed.
+    pub fn pubsub_limit(&self) -> crate::config::ObufLimit {
+        crate::config::ObufLimit {
+            hard_limit_bytes: self.pubsub_limit[0].load(Relaxed),
+            soft_limit_bytes: self.pubsub_limit[1].load(Relaxed),
+            soft_limit_seconds: self.pubsub_limit[2].load(Relaxed),
+        }
+    }
 }
 
 pub struct Shared {
@@ -327,6 +341,10 @@ impl Shared {
         h.set_max_intset_entries.store(c.set_max_intset_entries(), Relaxed);
         h.hll_sparse_max_bytes.store(c.hll_sparse_max_bytes(), Relaxed);
         h.notify_flags.store(c.notify_keyspace_events(), Relaxed);
+        let l = c.client_output_buffer_limit(crate::config::ClientClass::Pubsub);
+        h.pubsub_limit[0].store(l.hard_limit_bytes, Relaxed);
+        h.pubsub_limit[1].store(l.soft_limit_bytes, Relaxed);
+        h.pubsub_limit[2].store(l.soft_limit_seconds, Relaxed);
     }
 
     /// CONFIG RESETSTAT for the counters kept here.
