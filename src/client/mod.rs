@@ -343,7 +343,11 @@ impl Client {
             Route::Client => {
                 self.flush().await;
                 let start = Instant::now();
+                let db = self.db;
                 let next = self.local(spec, &argv).await;
+                if self.shared.hot.monitors.load(Relaxed) > 0 && monitor_shows(spec, &argv) {
+                    let _ = self.keyspace.send(keyspace::MonitorFeed { client_id: self.id, db, argv: redacted(spec, &argv) });
+                }
                 let st = &self.shared.cmd_stats[spec.index];
                 st.calls.fetch_add(1, Relaxed);
                 st.usec.fetch_add(start.elapsed().as_micros() as u64, Relaxed);
@@ -697,6 +701,36 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, me
         }
     }
     let _ = addr.send(Kill("reader", "connection closed"));
+}
+
+/// Whether MONITOR shows a connection command: not admin ones (CONFIG, most of CLIENT),
+/// judged per subcommand for CLIENT as Redis 7.0's command table does.
+fn monitor_shows(spec: &CommandSpec, argv: &[Bytes]) -> bool {
+    if spec.name == "client" {
+        const ADMIN_SUBS: &[&str] = &["kill", "list", "no-evict", "pause", "unpause", "unblock"];
+        let sub = argv.get(1).map(|s| String::from_utf8_lossy(s).to_ascii_lowercase()).unwrap_or_default();
+        return !ADMIN_SUBS.contains(&sub.as_str());
+    }
+    !spec.has(cmd::ADMIN | cmd::SKIP_MONITOR)
+}
+
+/// The arguments MONITOR shows: AUTH's and HELLO's credentials become `(redacted)`, as
+/// Redis 7.0 redacts them.
+fn redacted(spec: &CommandSpec, argv: &[Bytes]) -> Vec<Bytes> {
+    const R: Bytes = Bytes::from_static(b"(redacted)");
+    let mut v = argv.to_vec();
+    match spec.name {
+        "auth" => v.iter_mut().skip(1).for_each(|a| *a = R),
+        "hello" => {
+            if let Some(i) = v.iter().position(|a| a.eq_ignore_ascii_case(b"auth")) {
+                for a in v.iter_mut().skip(i + 1).take(2) {
+                    *a = R;
+                }
+            }
+        }
+        _ => {}
+    }
+    v
 }
 
 /// The commands RESP2 allows a subscribed connection.

@@ -122,6 +122,28 @@ impl Handler<ResetClient> for Keyspace {
             m.monitor.store(false, Relaxed);
         }
         self.pubsub.remove_client(msg.0);
+        self.shared.hot.monitors.store(self.pubsub.monitor_total() as u64, Relaxed);
+    }
+}
+
+/// A connection command (run by the client actor) to show to the MONITOR connections, its
+/// secret arguments already redacted.
+pub struct MonitorFeed {
+    pub client_id: u64,
+    pub db: usize,
+    pub argv: Vec<Bytes>,
+}
+impl Message for MonitorFeed {
+    type Result = ();
+}
+
+#[async_trait]
+impl Handler<MonitorFeed> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: MonitorFeed) {
+        crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.client_id), "keyspace", "MonitorFeed({})", String::from_utf8_lossy(&msg.argv[0]));
+        if self.pubsub.has_monitors() {
+            self.feed_monitors(msg.client_id, msg.db, &msg.argv, None);
+        }
     }
 }
 
@@ -616,6 +638,10 @@ impl Keyspace {
             ctx.error(format!("ERR internal error while running '{}'", cmd.spec.name));
         }
         let block = ctx.block.take();
+        if self.pubsub.has_monitors() && !cmd.spec.has(self::cmd::ADMIN | self::cmd::SKIP_MONITOR) {
+            // After the command, with the db it leaves selected (SELECT shows the new one).
+            self.feed_monitors(client_id, ctx.db, &cmd.argv, Some(ctx.out));
+        }
         let stat = &self.shared.cmd_stats[cmd.spec.index];
         stat.calls.fetch_add(1, Relaxed);
         stat.usec.fetch_add(self.clock.finish().saturating_duration_since(start).as_micros() as u64, Relaxed);
@@ -933,6 +959,7 @@ impl Handler<ClientGone> for Keyspace {
         self.unwatch_all(msg.0);
         self.unblock(msg.0, None);
         self.pubsub.remove_client(msg.0);
+        self.shared.hot.monitors.store(self.pubsub.monitor_total() as u64, Relaxed);
     }
 }
 

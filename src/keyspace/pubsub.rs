@@ -114,9 +114,14 @@ impl PubSub {
         self.clients.get(&client).is_some_and(|c| !c.is_empty())
     }
 
-    /// Number of MONITOR connections.
-    pub fn monitor_count(&self) -> usize {
+    /// Connections in MONITOR mode.
+    pub fn monitor_total(&self) -> usize {
         self.monitors.len()
+    }
+
+    /// Whether any connection is in MONITOR mode.
+    pub fn has_monitors(&self) -> bool {
+        !self.monitors.is_empty()
     }
 
     /// The connection of `client` if it receives pushes (subscriber or monitor).
@@ -126,7 +131,9 @@ impl PubSub {
 
     /// Forgets everything about `client` (it disconnected, or RESET).
     pub fn remove_client(&mut self, client: u64) {
-        self.monitors.remove(&client);
+        if let Some(m) = self.monitors.remove(&client) {
+            m.monitor.store(false, Relaxed);
+        }
         let Some(subs) = self.clients.remove(&client) else { return };
         for (kind, names) in [(Kind::Channel, &subs.channels), (Kind::Pattern, &subs.patterns), (Kind::Shard, &subs.shard)] {
             for n in names {
@@ -140,15 +147,6 @@ impl PubSub {
         }
     }
 
-    /// Adds a MONITOR connection.
-    pub fn add_monitor(&mut self, meta: Arc<ClientMeta>) {
-        self.monitors.insert(meta.id, meta);
-    }
-
-    /// MONITOR connections (the keyspace feeds them every command it runs).
-    pub fn monitors(&self) -> impl Iterator<Item = &Arc<ClientMeta>> {
-        self.monitors.values()
-    }
 }
 
 fn remove_subscriber(table: &mut HashMap<Bytes, Subscribers>, name: &[u8], client: u64) {
@@ -218,6 +216,36 @@ impl<F: Fn(bool) -> Bytes> Frames<F> {
 }
 
 impl Keyspace {
+    /// Shows a command to the MONITOR connections, as Redis's `replicationFeedMonitors`:
+    /// `+<unix time with µs> [<db> <peer>] "arg" ...` (the master's stream shows the
+    /// master link's peer address, an in-process connection its own address).
+    pub(crate) fn feed_monitors(&mut self, client: u64, db: usize, argv: &[Bytes], out: Option<&mut crate::resp::Out>) {
+        let meta = if self.applying_master {
+            // The master's stream: shown with the master link's peer address, as Redis.
+            self.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).values().find(|e| e.meta.is_master.load(Relaxed)).map(|e| e.meta.clone())
+        } else {
+            self.client_meta(client)
+        };
+        let peer = match meta {
+            Some(m) if m.addr.starts_with('/') => format!("unix:{}", m.addr),
+            Some(m) => m.addr.clone(),
+            None => String::from("?"),
+        };
+        let us = crate::util::now_us();
+        let mut line = format!("+{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, db, peer);
+        for a in argv {
+            line.push(' ');
+            line.push_str(&crate::util::splitargs::repr(a));
+        }
+        line.push_str("\r\n");
+        let frame = Bytes::from(line);
+        let monitors: Vec<Arc<ClientMeta>> = self.pubsub.monitors.values().cloned().collect();
+        let mut out = out;
+        for m in monitors {
+            self.push_to(&m, frame.clone(), out.as_deref_mut());
+        }
+    }
+
     /// Whether `client` is subscribed to anything.
     pub(crate) fn pubsub_subscribed(&self, client: u64) -> bool {
         self.pubsub.is_subscribed(client)
@@ -407,6 +435,26 @@ impl Keyspace {
             }
         }
     }
+}
+
+/// MONITOR: every command run from now on is shown on this connection.
+pub fn monitor(ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
+    if ctx.in_txn {
+        ctx.error("ERR MONITOR isn't allowed for DENY BLOCKING client");
+        return;
+    }
+    let Some(meta) = ks.client_meta(ctx.client_id) else {
+        ctx.error("ERR this connection cannot monitor");
+        return;
+    };
+    // A replica's connection ignores it, as Redis.
+    if meta.is_replica.load(Relaxed) {
+        return;
+    }
+    meta.monitor.store(true, Relaxed);
+    ks.pubsub.monitors.insert(meta.id, meta);
+    ks.shared.hot.monitors.store(ks.pubsub.monitors.len() as u64, Relaxed);
+    ctx.out.ok();
 }
 
 /// SUBSCRIBE channel [channel ...]

@@ -206,6 +206,9 @@ pub struct Hot {
     pub hll_sparse_max_bytes: AtomicU64,
     /// `notify-keyspace-events` as class bits (checked by every write).
     pub notify_flags: std::sync::atomic::AtomicU32,
+    /// Connections in MONITOR mode (kept by the keyspace; connection commands are fed to
+    /// it only while some exist).
+    pub monitors: AtomicU64,
 }
 
 pub struct Shared {

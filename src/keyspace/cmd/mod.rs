@@ -231,7 +231,7 @@ commands! {
     "unwatch", 1, "noscript loading stale fast", 0, 0, 0, "transactions", K(k::unwatch), "Forget about all watched keys";
     // transactions and connection state (client actor)
     "multi", 1, "noscript loading stale fast", 0, 0, 0, "transactions", C, "Mark the start of a transaction block";
-    "exec", 1, "noscript loading stale skip_monitor", 0, 0, 0, "transactions", C, "Execute all commands issued after MULTI";
+    "exec", 1, "noscript loading stale", 0, 0, 0, "transactions", C, "Execute all commands issued after MULTI";
     "discard", 1, "noscript loading stale fast", 0, 0, 0, "transactions", C, "Discard all commands issued after MULTI";
     "auth", -2, "noscript loading stale fast no_auth no_multi", 0, 0, 0, "connection", C, "Authenticate to the server";
     "hello", -1, "noscript loading stale fast no_auth no_multi", 0, 0, 0, "connection", C, "Handshake with Redis";
@@ -264,6 +264,7 @@ commands! {
     "publish", 3, "pubsub loading stale fast may_replicate", 0, 0, 0, "pubsub", K(ps::publish), "Post a message to a channel";
     "spublish", 3, "pubsub loading stale fast may_replicate", 1, 1, 1, "pubsub", K(ps::spublish), "Post a message to a shard channel";
     "pubsub", -2, "", 0, 0, 0, "pubsub", K(ps::pubsub), "A container for Pub/Sub commands";
+    "monitor", 1, "admin noscript loading stale", 0, 0, 0, "server", K(ps::monitor), "Listen for all requests received by the server in real time";
     // server (keyspace actor)
     "ping", -1, "fast", 0, 0, 0, "connection", K(sv::ping), "Ping the server";
     "echo", 2, "fast", 0, 0, 0, "connection", K(sv::echo), "Echo the given string";
