@@ -391,7 +391,7 @@ pub static SPECS: &[Spec] = &[
     special("save", None, MULTI_ARG, Special::Save, H),
     special("client-output-buffer-limit", None, MULTI_ARG, Special::ClientOutputBufferLimit, H),
     special("oom-score-adj-values", None, MULTI_ARG, Special::OomScoreAdjValues, N),
-    special("notify-keyspace-events", None, 0, Special::NotifyKeyspaceEvents, N),
+    special("notify-keyspace-events", None, 0, Special::NotifyKeyspaceEvents, H),
     special("bind", None, MULTI_ARG, Special::Bind, H),
     special("replicaof", Some("slaveof"), IMMUTABLE | MULTI_ARG, Special::ReplicaOf, H),
     special("latency-tracking-info-percentiles", None, MULTI_ARG, Special::LatencyPercentiles, N),

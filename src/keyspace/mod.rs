@@ -350,6 +350,7 @@ impl Keyspace {
             }
         }
         self.delete_expired(ctx.db, key);
+        self.notify(ctx, crate::config::notify::EXPIRED, "expired", key);
         ctx.prop.push(vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(key)]);
         true
     }
@@ -370,6 +371,15 @@ impl Keyspace {
     pub fn lookup_read(&mut self, ctx: &mut Ctx, key: &[u8]) -> Option<&Value> {
         if self.expire_if_needed(ctx, key) {
             self.stats.keyspace_misses += 1;
+            self.notify(ctx, crate::config::notify::KEY_MISS, "keymiss", key);
+            return None;
+        }
+        // Redis's lookupKey: a read miss publishes `keymiss` (class m).
+        if self.shared.hot.notify_flags.load(Relaxed) & crate::config::notify::KEY_MISS != 0
+            && !self.dbs[ctx.db].keys.contains_key(key)
+        {
+            self.stats.keyspace_misses += 1;
+            self.notify(ctx, crate::config::notify::KEY_MISS, "keymiss", key);
             return None;
         }
         let v = self.dbs[ctx.db].keys.get(key);
@@ -409,7 +419,7 @@ impl Keyspace {
         let expired = self.expire_if_needed(ctx, key);
         let db = &mut self.dbs[ctx.db];
         let k = Bytes::copy_from_slice(key);
-        db.keys.insert(k, value);
+        let created = db.keys.insert(k, value).is_none();
         if (!keep_ttl || expired) && !db.expires.is_empty() {
             db.expires.remove(key);
         }
@@ -417,9 +427,17 @@ impl Keyspace {
             db.raw.remove(key);
         }
         self.modified(ctx, key);
+        if created {
+            self.notify_new(ctx, key);
+        }
         // As Redis's dbAdd/dbOverwrite: a key appearing (RENAME, MOVE, COPY, SORT .. STORE,
         // RESTORE, ...) may serve clients blocked on it.
         self.signal_ready(ctx.db, key);
+    }
+
+    /// A key was created (Redis's dbAdd): `new`, class n.
+    pub fn notify_new(&mut self, ctx: &mut Ctx, key: &[u8]) {
+        self.notify(ctx, crate::config::notify::NEW, "new", key);
     }
 
     /// Marks a string key as modified in place (OBJECT ENCODING `raw`).
@@ -785,6 +803,7 @@ impl Keyspace {
             for (db, k) in due {
                 self.replica_own_expires.remove(&(db, k.clone()));
                 self.delete_expired(db, &k);
+                self.notify_db(None, crate::config::notify::EXPIRED, "expired", &k, db);
             }
         }
         if !self.active_expire || self.is_replica {
@@ -815,6 +834,7 @@ impl Keyspace {
                 checked += db.expires.segment_len(seg);
                 for k in due {
                     self.delete_expired(dbi, &k);
+                    self.notify_db(None, crate::config::notify::EXPIRED, "expired", &k, dbi);
                     self.feed.propagate(dbi, vec![vec![Bytes::from_static(b"DEL"), k]], false);
                     expired += 1;
                 }

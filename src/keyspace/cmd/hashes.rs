@@ -2,6 +2,7 @@
 
 use super::{arg_i64, eq, err};
 use crate::keyspace::value::{HashObj, Limits};
+use crate::config::notify as N;
 use crate::keyspace::{Ctx, Keyspace, Value};
 use crate::util::{glob::glob_match, num};
 use super::Route::Keyspace as K;
@@ -73,12 +74,13 @@ fn check_write(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Result<bool, ()>
 
 /// The hash at `key` for a write (copied first if a snapshot shares it), created when missing.
 /// Call [`check_write`] first.
-fn hash_mut<'a>(ks: &'a mut Keyspace, ctx: &Ctx, key: &[u8]) -> &'a mut HashObj {
+fn hash_mut<'a>(ks: &'a mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> &'a mut HashObj {
     let keys = &mut ks.dbs[ctx.db].keys;
     if !keys.contains_key(key) {
         keys.insert(Bytes::copy_from_slice(key), Value::Hash(Arc::new(HashObj::new())));
+        ks.notify_new(ctx, key);
     }
-    match keys.get_mut(key) {
+    match ks.dbs[ctx.db].keys.get_mut(key) {
         Some(Value::Hash(h)) => Arc::make_mut(h),
         _ => unreachable!("check_write saw a hash"),
     }
@@ -114,6 +116,7 @@ fn hset_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], hmset: bool) {
         }
     }
     changed(ks, ctx, &a[1], (a.len() as u64 - 2) / 2, false);
+    ks.notify(ctx, N::HASH, "hset", &a[1]);
     if hmset {
         ctx.out.ok();
     } else {
@@ -139,6 +142,7 @@ pub fn hsetnx(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     h.try_conversion(&lim, &a[2..4]);
     h.set(&lim, a[2].clone(), a[3].clone());
     changed(ks, ctx, &a[1], 1, false);
+    ks.notify(ctx, N::HASH, "hset", &a[1]);
     ctx.out.int(1);
 }
 
@@ -189,6 +193,12 @@ pub fn hdel(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     }
     let empty = h.is_empty();
     changed(ks, ctx, &a[1], deleted, empty);
+    if deleted > 0 {
+        ks.notify(ctx, N::HASH, "hdel", &a[1]);
+        if empty {
+            ks.notify(ctx, N::GENERIC, "del", &a[1]);
+        }
+    }
     ctx.out.int(deleted as i64);
 }
 
@@ -264,6 +274,7 @@ pub fn hincrby(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let lim = limits(ks);
     hash_mut(ks, ctx, &a[1]).set(&lim, a[2].clone(), Bytes::from(new.to_string()));
     changed(ks, ctx, &a[1], 1, false);
+    ks.notify(ctx, N::HASH, "hincrby", &a[1]);
     ctx.out.int(new);
 }
 
@@ -290,6 +301,7 @@ pub fn hincrbyfloat(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let lim = limits(ks);
     hash_mut(ks, ctx, &a[1]).set(&lim, a[2].clone(), v.clone());
     changed(ks, ctx, &a[1], 1, false);
+    ks.notify(ctx, N::HASH, "hincrbyfloat", &a[1]);
     ctx.rewrite(vec![Bytes::from_static(b"HSET"), a[1].clone(), a[2].clone(), v.clone()]);
     ctx.out.bulk(&v);
 }

@@ -124,6 +124,7 @@ pub fn pfadd(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if updated > 0 {
         hll::invalidate_cache(&mut h);
         commit(ks, ctx, key, &h, created, updated);
+        ks.notify(ctx, crate::config::notify::STRING, "pfadd", key);
     } else {
         unshare(ks, ctx.db, key);
     }
@@ -145,6 +146,7 @@ fn pfadd_dense(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if updated > 0 {
         ks.modified(ctx, key);
         ctx.dirty += updated - 1;
+        ks.notify(ctx, crate::config::notify::STRING, "pfadd", key);
     }
     unshare(ks, ctx.db, key);
     ctx.out.int((updated > 0) as i64);
@@ -221,6 +223,8 @@ pub fn pfmerge(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     }
     hll::invalidate_cache(&mut h);
     commit(ks, ctx, dest, &h, created, 1);
+    // As Redis: PFMERGE publishes `pfadd` (a mass add).
+    ks.notify(ctx, crate::config::notify::STRING, "pfadd", dest);
     ctx.out.ok();
 }
 

@@ -1,6 +1,7 @@
 //! Generic key commands: DEL, EXISTS, EXPIRE family, RENAME, KEYS, SCAN, databases, OBJECT.
 
 use super::{arg_i64, eq, err};
+use crate::config::notify as N;
 use crate::keyspace::{segmap::SEGMENTS, Ctx, Keyspace, Value};
 use crate::util::{glob::glob_match, num};
 use bytes::Bytes;
@@ -9,6 +10,7 @@ pub fn del(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let mut n = 0;
     for k in &a[1..] {
         if !ks.expire_if_needed(ctx, k) && ks.delete(ctx, k) {
+            ks.notify(ctx, N::GENERIC, "del", k);
             n += 1;
         }
     }
@@ -28,7 +30,8 @@ pub fn exists(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 pub fn touch(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let mut n = 0;
     for k in &a[1..] {
-        if ks.exists(ctx, k) {
+        // Redis's TOUCH reads (lookupKeyRead: hit/miss counted, `keymiss` published).
+        if ks.lookup_read(ctx, k).is_some() {
             n += 1;
         }
     }
@@ -100,10 +103,12 @@ fn expire_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], relative: bool,
     }
     if when <= ctx.now && !ks.is_replica {
         ks.delete(ctx, &a[1]);
+        ks.notify(ctx, N::GENERIC, "del", &a[1]);
         ctx.rewrite(vec![Bytes::from_static(b"DEL"), a[1].clone()]);
     } else {
         ks.set_expire(ctx, &a[1], when);
         ks.modified(ctx, &a[1]);
+        ks.notify(ctx, N::GENERIC, "expire", &a[1]);
         let mut argv = vec![Bytes::from_static(b"PEXPIREAT"), a[1].clone(), Bytes::from(when.to_string())];
         argv.extend(a[3..].iter().cloned());
         ctx.rewrite(argv);
@@ -157,6 +162,7 @@ pub fn pexpiretime(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 pub fn persist(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if ks.exists(ctx, &a[1]) && ks.persist(ctx, &a[1]) {
         ks.modified(ctx, &a[1]);
+        ks.notify(ctx, N::GENERIC, "persist", &a[1]);
         ctx.out.int(1);
     } else {
         ctx.out.int(0);
@@ -171,7 +177,9 @@ fn rename_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], nx: bool) {
     if src == dst {
         return if nx { ctx.out.int(0) } else { ctx.out.ok() };
     }
-    if nx && ks.exists(ctx, dst) {
+    // Redis deletes an existing destination and adds it anew: `new` either way.
+    let dst_existed = ks.exists(ctx, dst);
+    if nx && dst_existed {
         return ctx.out.int(0);
     }
     let ttl = ks.expire_of(ctx.db, src);
@@ -181,12 +189,17 @@ fn rename_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], nx: bool) {
     let raw = db.raw.remove(&src[..]);
     ks.touch_watched(ctx.db, src);
     ks.set_key(ctx, dst, v, false);
+    if dst_existed {
+        ks.notify_new(ctx, dst);
+    }
     if raw {
         ks.mark_raw(ctx.db, dst);
     }
     if let Some(t) = ttl {
         ks.set_expire(ctx, dst, t);
     }
+    ks.notify(ctx, N::GENERIC, "rename_from", src);
+    ks.notify(ctx, N::GENERIC, "rename_to", dst);
     if nx { ctx.out.int(1) } else { ctx.out.ok() }
 }
 
@@ -248,6 +261,7 @@ pub fn scan(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let db = ctx.db;
     let mut seg = cursor as usize;
     let mut found = vec![];
+    let mut expired = vec![];
     let mut scanned = 0;
     while seg < SEGMENTS && scanned < count {
         for (k, v) in ks.dbs[db].keys.segment(seg) {
@@ -259,11 +273,16 @@ pub fn scan(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
                 continue;
             }
             if is_expired(ks, db, k, ctx.now) {
+                expired.push(k.to_bytes());
                 continue;
             }
             found.push(k.clone());
         }
         seg += 1;
+    }
+    // As Redis, a key found expired is deleted (`expired`, DEL propagated).
+    for k in expired {
+        ks.expire_if_needed(ctx, &k);
     }
     let next = if seg >= SEGMENTS { 0 } else { seg };
     ctx.out.array(2);
@@ -418,6 +437,10 @@ pub fn move_(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         ks.mark_raw(dst, key);
     }
     ctx.db = src;
+    ks.notify(ctx, N::GENERIC, "move_from", key);
+    ctx.db = dst;
+    ks.notify(ctx, N::GENERIC, "move_to", key);
+    ctx.db = src;
     ctx.out.int(1);
 }
 
@@ -440,7 +463,7 @@ pub fn copy(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if src == dst && dst_db == ctx.db {
         return ctx.error("ERR source and destination objects are the same");
     }
-    let Some(v) = ks.lookup_write(ctx, src).cloned() else { return ctx.out.int(0) };
+    let Some(v) = ks.lookup_read(ctx, src).cloned() else { return ctx.out.int(0) };
     let ttl = ks.expire_of(ctx.db, src);
     let src_db = ctx.db;
     ctx.db = dst_db;
@@ -455,6 +478,7 @@ pub fn copy(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if let Some(t) = ttl {
         ks.set_expire(ctx, dst, t);
     }
+    ks.notify(ctx, N::GENERIC, "copy_to", dst);
     ctx.db = src_db;
     ctx.out.int(1);
 }

@@ -2,6 +2,7 @@
 
 use super::{arg_i64, eq, err};
 use crate::keyspace::blocking::{parse_timeout, BlockSpec};
+use crate::config::notify as N;
 use crate::keyspace::{Ctx, Keyspace, Value};
 use crate::util::num;
 use bytes::Bytes;
@@ -74,11 +75,14 @@ fn list_mut<'a>(ks: &'a mut Keyspace, db: usize, key: &[u8]) -> Option<&'a mut L
     }
 }
 
-/// After removing elements: delete the key when empty, record the change.
-fn after_remove(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8]) {
+/// After removing elements: publishes `event` (class l), then deletes the key when empty
+/// (`del`, class g), and records the change.
+fn after_remove(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], event: &str) {
+    ks.notify(ctx, N::LIST, event, key);
     let empty = matches!(ks.dbs[ctx.db].keys.get(key), Some(Value::List(l)) if l.is_empty());
     if empty {
         ks.delete(ctx, key);
+        ks.notify(ctx, N::GENERIC, "del", key);
     } else {
         ks.modified(ctx, key);
     }
@@ -106,6 +110,7 @@ fn push(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], left: bool, only_existing
     let len = l.len();
     ks.modified(ctx, key);
     ks.signal_ready(ctx.db, key);
+    ks.notify(ctx, N::LIST, if left { "lpush" } else { "rpush" }, key);
     ctx.out.int(len as i64);
 }
 
@@ -132,7 +137,7 @@ fn pop_n(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], left: bool, n: usize) -> 
             None => break,
         }
     }
-    after_remove(ks, ctx, key);
+    after_remove(ks, ctx, key, if left { "lpop" } else { "rpop" });
     v
 }
 
@@ -245,6 +250,7 @@ pub fn lset(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     }
     l[idx as usize] = Bytes::copy_from_slice(&a[3]);
     ks.modified(ctx, &a[1]);
+    ks.notify(ctx, N::LIST, "lset", &a[1]);
     ctx.out.ok();
 }
 
@@ -280,7 +286,7 @@ pub fn lrem(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
     }
     if removed > 0 {
-        after_remove(ks, ctx, &a[1]);
+        after_remove(ks, ctx, &a[1], "lrem");
     }
     ctx.out.int(removed as i64);
 }
@@ -306,9 +312,10 @@ pub fn ltrim(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     // As Redis (dirty += removed): a trim that removes nothing is not propagated, though it
     // still touches WATCH (signalModifiedKey).
     if l.len() != before {
-        after_remove(ks, ctx, &a[1]);
+        after_remove(ks, ctx, &a[1], "ltrim");
     } else {
         ks.touch_watched(ctx.db, &a[1]);
+        ks.notify(ctx, N::LIST, "ltrim", &a[1]);
     }
     ctx.out.ok();
 }
@@ -333,6 +340,7 @@ pub fn linsert(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     l.insert(if before { pos } else { pos + 1 }, Bytes::copy_from_slice(&a[4]));
     let len = l.len();
     ks.modified(ctx, &a[1]);
+    ks.notify(ctx, N::LIST, "linsert", &a[1]);
     ctx.out.int(len as i64);
 }
 
@@ -425,8 +433,11 @@ fn do_move(ks: &mut Keyspace, ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: 
         return Ok(None);
     }
     write_check(ks, ctx, dst)?;
-    let v = pop_n(ks, ctx, src, from_left, 1).pop();
-    let Some(v) = v else { return Ok(None) };
+    // As Redis's lmoveGenericCommand: pop, push (`new`, `lpush`/`rpush` on the destination),
+    // then `lpop`/`rpop` and, if the source is now empty, its deletion (a one-element list
+    // rotated onto itself stays).
+    let Some(l) = list_mut(ks, ctx.db, src) else { return Ok(None) };
+    let Some(v) = (if from_left { l.pop_front() } else { l.pop_back() }) else { return Ok(None) };
     if !ks.dbs[ctx.db].keys.contains_key(dst) {
         ks.set_key(ctx, dst, Value::List(Arc::new(VecDeque::new())), false);
         ctx.dirty -= 1;
@@ -439,6 +450,8 @@ fn do_move(ks: &mut Keyspace, ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: 
     }
     ks.modified(ctx, dst);
     ks.signal_ready(ctx.db, dst);
+    ks.notify(ctx, N::LIST, if to_left { "lpush" } else { "rpush" }, dst);
+    after_remove(ks, ctx, src, if from_left { "lpop" } else { "rpop" });
     Ok(Some(v))
 }
 

@@ -198,6 +198,7 @@ fn populate(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             val.resize(sz, 0);
         }
         ks.dbs[ctx.db].keys.insert(&key, Value::Str(crate::keyspace::thin::Thin::new(&val)));
+        ks.notify_new(ctx, &key);
         ctx.dirty += 1;
     }
     ctx.out.ok();

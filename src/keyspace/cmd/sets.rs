@@ -4,6 +4,7 @@ use super::hashes::{changed, distinct_indexes, limits, matches, rand_count, scan
 use super::{eq, err};
 use super::Route::Keyspace as K;
 use crate::keyspace::value::{Limits, SetObj};
+use crate::config::notify as N;
 use crate::keyspace::{Ctx, Keyspace, Value};
 use crate::util::num;
 use bytes::Bytes;
@@ -85,7 +86,7 @@ fn reply_members<'a>(ctx: &mut Ctx, n: usize, members: impl Iterator<Item = &'a 
 }
 
 pub fn sadd(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    let Ok(_) = check_write(ks, ctx, &a[1]) else { return };
+    let Ok(exists) = check_write(ks, ctx, &a[1]) else { return };
     let lim = limits(ks);
     let s = set_mut(&mut ks.dbs, ctx.db, &a[1], &a[2]);
     let mut added = 0;
@@ -95,6 +96,12 @@ pub fn sadd(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
     }
     changed(ks, ctx, &a[1], added, false);
+    if !exists {
+        ks.notify_new(ctx, &a[1]);
+    }
+    if added > 0 {
+        ks.notify(ctx, N::SET, "sadd", &a[1]);
+    }
     ctx.out.int(added as i64);
 }
 
@@ -115,6 +122,12 @@ pub fn srem(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     }
     let empty = s.is_empty();
     changed(ks, ctx, &a[1], deleted, empty);
+    if deleted > 0 {
+        ks.notify(ctx, N::SET, "srem", &a[1]);
+        if empty {
+            ks.notify(ctx, N::GENERIC, "del", &a[1]);
+        }
+    }
     ctx.out.int(deleted as i64);
 }
 
@@ -172,6 +185,10 @@ pub fn spop(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         s.remove(&m);
         let empty = s.is_empty();
         changed(ks, ctx, key, 1, empty);
+        ks.notify(ctx, N::SET, "spop", key);
+        if empty {
+            ks.notify(ctx, N::GENERIC, "del", key);
+        }
         ctx.rewrite(vec![Bytes::from_static(b"SREM"), key.clone(), m.clone()]);
         return ctx.out.bulk(&m);
     };
@@ -179,6 +196,7 @@ pub fn spop(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         return ctx.out.set(0);
     }
     let lim = limits(ks);
+    ks.notify(ctx, N::SET, "spop", key);
     if count >= size {
         let Some(Value::Set(s)) = ks.dbs[ctx.db].keys.remove(key) else { return ctx.out.set(0) };
         if !ks.dbs[ctx.db].expires.is_empty() {
@@ -186,6 +204,7 @@ pub fn spop(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
         reply_members(ctx, s.len(), s.members(&lim).into_iter());
         changed(ks, ctx, key, size, false);
+        ks.notify(ctx, N::GENERIC, "del", key);
         ctx.rewrite(vec![Bytes::from_static(b"DEL"), key.clone()]);
         return;
     }
@@ -274,9 +293,19 @@ pub fn smove(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     s.remove(m);
     let empty = s.is_empty();
     changed(ks, ctx, src, 1, empty);
+    ks.notify(ctx, N::SET, "srem", src);
+    if empty {
+        ks.notify(ctx, N::GENERIC, "del", src);
+    }
     let lim = limits(ks);
-    if set_mut(&mut ks.dbs, ctx.db, dst, m).add(&lim, m.clone()) {
+    let dst_new = !ks.dbs[ctx.db].keys.contains_key(dst);
+    let added = set_mut(&mut ks.dbs, ctx.db, dst, m).add(&lim, m.clone());
+    if dst_new {
+        ks.notify_new(ctx, dst);
+    }
+    if added {
         changed(ks, ctx, dst, 1, false);
+        ks.notify(ctx, N::SET, "sadd", dst);
     }
     ctx.out.int(1);
 }
@@ -369,6 +398,7 @@ fn set_op_store(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], op: Op) {
         let existed = ks.exists(ctx, dst);
         if existed {
             ks.delete(ctx, dst);
+            ks.notify(ctx, N::GENERIC, "del", dst);
         }
         return ctx.out.int(0);
     }
@@ -378,6 +408,12 @@ fn set_op_store(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], op: Op) {
     }
     let n = s.len();
     ks.set_key(ctx, dst, Value::Set(Arc::new(s)), false);
+    let event = match op {
+        Op::Inter => "sinterstore",
+        Op::Union => "sunionstore",
+        Op::Diff => "sdiffstore",
+    };
+    ks.notify(ctx, N::SET, event, dst);
     ctx.out.int(n as i64);
 }
 

@@ -1,6 +1,7 @@
 //! String commands.
 
 use super::{arg_i64, eq, err};
+use crate::config::notify as N;
 use crate::keyspace::{thin::Thin, Ctx, Keyspace, Value};
 use crate::util::num;
 use bytes::Bytes;
@@ -121,6 +122,10 @@ pub fn set(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     } else {
         None
     };
+    if get && old.is_none() {
+        // Redis reads through getGenericCommand: a miss publishes `keymiss`.
+        ks.notify(ctx, N::KEY_MISS, "keymiss", key);
+    }
     let exists = if get { old.is_some() } else { (nx || xx) && ks.exists(ctx, key) };
     if (nx && exists) || (xx && !exists) {
         if get {
@@ -131,8 +136,10 @@ pub fn set(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         return;
     }
     ks.set_key(ctx, key, Value::Str(Thin::new(&a[2])), expiry == Expiry::KeepTtl);
+    ks.notify(ctx, N::STRING, "set", key);
     if let Expiry::At(t) = expiry {
         ks.set_expire(ctx, key, t);
+        ks.notify(ctx, N::GENERIC, "expire", key);
         // Replicas get an absolute time: SET key value PXAT <ms>.
         ctx.rewrite(vec![
             Bytes::from_static(b"SET"),
@@ -164,6 +171,7 @@ pub fn setnx(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         ctx.out.int(0);
     } else {
         ks.set_key(ctx, &a[1], Value::Str(Thin::new(&a[2])), false);
+        ks.notify(ctx, N::STRING, "set", &a[1]);
         ctx.out.int(1);
     }
 }
@@ -171,7 +179,9 @@ pub fn setnx(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 fn set_with_expire(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], unit: &str, cmd: &str) {
     let Some(t) = expire_arg(ctx, unit.as_bytes(), &a[2], cmd) else { return };
     ks.set_key(ctx, &a[1], Value::Str(Thin::new(&a[3])), false);
+    ks.notify(ctx, N::STRING, "set", &a[1]);
     ks.set_expire(ctx, &a[1], t);
+    ks.notify(ctx, N::GENERIC, "expire", &a[1]);
     ctx.rewrite(vec![
         Bytes::from_static(b"SET"),
         a[1].clone(),
@@ -192,7 +202,11 @@ pub fn psetex(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 
 pub fn getset(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Ok(old) = write_lookup_str(ks, ctx, &a[1]).map(|o| o.map(|s| s.to_bytes())) else { return };
+    if old.is_none() {
+        ks.notify(ctx, N::KEY_MISS, "keymiss", &a[1]);
+    }
     ks.set_key(ctx, &a[1], Value::Str(Thin::new(&a[2])), false);
+    ks.notify(ctx, N::STRING, "set", &a[1]);
     ctx.rewrite(vec![Bytes::from_static(b"SET"), a[1].clone(), a[2].clone()]);
     reply_opt(ctx, old);
 }
@@ -201,6 +215,7 @@ pub fn getdel(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Ok(old) = read_str(ks, ctx, &a[1]).map(|o| o.map(Bytes::copy_from_slice)) else { return };
     if old.is_some() {
         ks.delete(ctx, &a[1]);
+        ks.notify(ctx, N::GENERIC, "del", &a[1]);
         ctx.rewrite(vec![Bytes::from_static(b"DEL"), a[1].clone()]);
     }
     reply_opt(ctx, old);
@@ -236,15 +251,18 @@ pub fn getex(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     match expiry {
         Expiry::At(t) if t <= ctx.now => {
             ks.delete(ctx, &a[1]);
+            ks.notify(ctx, N::GENERIC, "del", &a[1]);
             ctx.rewrite(vec![Bytes::from_static(b"DEL"), a[1].clone()]);
         }
         Expiry::At(t) => {
             ks.set_expire(ctx, &a[1], t);
             ks.modified(ctx, &a[1]);
+            ks.notify(ctx, N::GENERIC, "expire", &a[1]);
             ctx.rewrite(vec![Bytes::from_static(b"PEXPIREAT"), a[1].clone(), Bytes::from(t.to_string())]);
         }
         Expiry::Persist if ks.persist(ctx, &a[1]) => {
             ks.modified(ctx, &a[1]);
+            ks.notify(ctx, N::GENERIC, "persist", &a[1]);
             ctx.rewrite(vec![Bytes::from_static(b"PERSIST"), a[1].clone()]);
         }
         _ => {}
@@ -269,6 +287,7 @@ pub fn mset(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     }
     for kv in a[1..].chunks(2) {
         ks.set_key(ctx, &kv[0], Value::Str(Thin::new(&kv[1])), false);
+        ks.notify(ctx, N::STRING, "set", &kv[0]);
     }
     ctx.out.ok();
 }
@@ -286,6 +305,7 @@ pub fn msetnx(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     }
     for kv in a[1..].chunks(2) {
         ks.set_key(ctx, &kv[0], Value::Str(Thin::new(&kv[1])), false);
+        ks.notify(ctx, N::STRING, "set", &kv[0]);
     }
     ctx.out.int(1);
 }
@@ -304,6 +324,7 @@ fn incr_by(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], by: i64) {
     };
     let s = Bytes::from(new.to_string());
     ks.set_key(ctx, key, Value::Str(Thin::new(&s)), true);
+    ks.notify(ctx, N::STRING, "incrby", key);
     ctx.out.int(new);
 }
 
@@ -348,6 +369,7 @@ pub fn incrbyfloat(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     };
     let v = Bytes::from(text);
     ks.set_key(ctx, &a[1], Value::Str(Thin::new(&v)), true);
+    ks.notify(ctx, N::STRING, "incrbyfloat", &a[1]);
     ctx.rewrite(vec![Bytes::from_static(b"SET"), a[1].clone(), v.clone(), Bytes::from_static(b"KEEPTTL")]);
     ctx.out.bulk(&v);
 }
@@ -360,6 +382,7 @@ pub fn append(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         Err(()) => return,
         Ok(None) => {
             ks.set_key(ctx, &a[1], Value::Str(Thin::new(&a[2])), true);
+            ks.notify(ctx, N::STRING, "append", &a[1]);
             return ctx.out.int(a[2].len() as i64);
         }
         Ok(Some(s)) => {
@@ -371,6 +394,7 @@ pub fn append(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
     };
     modified_in_place(ks, ctx, &a[1]);
+    ks.notify(ctx, N::STRING, "append", &a[1]);
     ctx.out.int(len as i64);
 }
 
@@ -438,6 +462,7 @@ pub fn setrange(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         _ if need > max => return ctx.error(err::BULK_TOO_BIG),
         Ok(None) => {
             create_zeroed(ks, ctx, &a[1], need as usize, |b| b[offset..].copy_from_slice(val));
+            ks.notify(ctx, N::STRING, "setrange", &a[1]);
             return ctx.out.int(need as i64);
         }
         Ok(Some(s)) => {
@@ -447,6 +472,7 @@ pub fn setrange(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
     };
     modified_in_place(ks, ctx, &a[1]);
+    ks.notify(ctx, N::STRING, "setrange", &a[1]);
     ctx.out.int(len as i64);
 }
 
@@ -483,6 +509,7 @@ pub fn setbit(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             create_zeroed(ks, ctx, &a[1], byte + 1, |b| {
                 set(&mut b[byte]);
             });
+            ks.notify(ctx, N::STRING, "setbit", &a[1]);
             return ctx.out.int(0);
         }
         Ok(Some(s)) => {
@@ -496,6 +523,7 @@ pub fn setbit(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     // As Redis 7.0: a change only when the string grew or the bit flipped (`raw` either way).
     if changed {
         modified_in_place(ks, ctx, &a[1]);
+        ks.notify(ctx, N::STRING, "setbit", &a[1]);
     } else {
         ks.mark_raw(ctx.db, &a[1]);
     }

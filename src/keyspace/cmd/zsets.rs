@@ -11,6 +11,7 @@
 use super::{arg_i64, eq, err};
 use crate::keyspace::blocking::{parse_timeout, BlockSpec};
 use crate::keyspace::value::{Score, ZSet};
+use crate::config::notify as N;
 use crate::keyspace::{Ctx, Keyspace, Value};
 use crate::util::{glob::glob_match, num};
 use bytes::Bytes;
@@ -134,15 +135,18 @@ pub fn write_zset<'a>(ks: &'a mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Result
     }
 }
 
-/// Records `n` changes to `key` (WATCH, dirty), deleting it when it became empty.
-pub fn after_change(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], n: usize, now_empty: bool) {
+/// Records `n` changes to `key` (WATCH, dirty) and publishes `event` (class z), deleting
+/// the key when it became empty (`del`, class g).
+pub fn after_change(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], n: usize, now_empty: bool, event: &str) {
     if n == 0 {
         return;
     }
     ks.modified(ctx, key);
     ctx.dirty += n as u64 - 1;
+    ks.notify(ctx, N::ZSET, event, key);
     if now_empty {
         ks.delete(ctx, key);
+        ks.notify(ctx, N::GENERIC, "del", key);
     }
 }
 
@@ -239,6 +243,7 @@ fn zadd_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], incr_cmd: bool) {
                 z.skiplist = true;
             }
             ks.dbs[ctx.db].keys.insert(own(key), Value::ZSet(Arc::new(z)));
+            ks.notify_new(ctx, key);
         }
         let Ok(Some(z)) = write_zset(ks, ctx, key) else { return };
         for j in 0..n {
@@ -288,6 +293,7 @@ fn zadd_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], incr_cmd: bool) {
         if added > 0 {
             ks.signal_ready(ctx.db, key);
         }
+        ks.notify(ctx, N::ZSET, if incr { "zincr" } else { "zadd" }, key);
     }
     if nan {
         return ctx.error(NAN_ERR);
@@ -327,7 +333,7 @@ pub fn zrem(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
     }
     let empty = z.is_empty();
-    after_change(ks, ctx, key, n, empty);
+    after_change(ks, ctx, key, n, empty, "zrem");
     ctx.out.int(n as i64);
 }
 
@@ -386,7 +392,7 @@ fn pop_n(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], max: bool, count: usize) 
         }
     }
     let empty = z.is_empty();
-    after_change(ks, ctx, key, v.len(), empty);
+    after_change(ks, ctx, key, v.len(), empty, if max { "zpopmax" } else { "zpopmin" });
     v
 }
 

@@ -4,6 +4,7 @@
 use super::zsets::{limits, read_zset, reply_members, write_zset, after_change};
 use super::{arg_i64, eq, err};
 use crate::keyspace::value::{Score, ZSet};
+use crate::config::notify as N;
 use crate::keyspace::{Ctx, Keyspace, Value};
 use crate::util::num;
 use bytes::Bytes;
@@ -322,16 +323,17 @@ fn zrange_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], src: usize, dst
     };
     drop(z);
     match dst {
-        Some(dst) => store_result(ks, ctx, dst, items),
+        Some(dst) => store_result(ks, ctx, dst, items, "zrangestore"),
         None => reply_members(ctx, &items, withscores),
     }
 }
 
 /// Stores a result set under `dst` (deleting `dst` when empty) and replies with its size.
-fn store_result(ks: &mut Keyspace, ctx: &mut Ctx, dst: &[u8], items: Vec<(Bytes, f64)>) {
+/// `event` is published (class z) on a store, `del` (class g) when an existing `dst` goes.
+fn store_result(ks: &mut Keyspace, ctx: &mut Ctx, dst: &[u8], items: Vec<(Bytes, f64)>, event: &str) {
     if items.is_empty() {
-        if !ks.expire_if_needed(ctx, dst) {
-            ks.delete(ctx, dst);
+        if !ks.expire_if_needed(ctx, dst) && ks.delete(ctx, dst) {
+            ks.notify(ctx, N::GENERIC, "del", dst);
         }
         return ctx.out.int(0);
     }
@@ -343,6 +345,7 @@ fn store_result(ks: &mut Keyspace, ctx: &mut Ctx, dst: &[u8], items: Vec<(Bytes,
     let n = z.len();
     ks.set_key(ctx, dst, Value::ZSet(Arc::new(z)), false);
     ks.signal_ready(ctx.db, dst);
+    ks.notify(ctx, N::ZSET, event, dst);
     ctx.out.int(n as i64);
 }
 
@@ -412,7 +415,12 @@ fn zremrange_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], r: RemRange)
         z.remove(m);
     }
     let empty = z.is_empty();
-    after_change(ks, ctx, key, victims.len(), empty);
+    let event = match r {
+        RemRange::Rank(..) => "zremrangebyrank",
+        RemRange::Score(_) => "zremrangebyscore",
+        RemRange::Lex(_) => "zremrangebylex",
+    };
+    after_change(ks, ctx, key, victims.len(), empty, event);
     ctx.out.int(victims.len() as i64);
 }
 
@@ -641,7 +649,7 @@ fn setop_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], nk: usize, dst: 
         return ctx.out.int(card as i64);
     }
     if let Some(dst) = dst {
-        return store_result(ks, ctx, dst, result);
+        return store_result(ks, ctx, dst, result, name);
     }
     result.sort_by(|x, y| (Score(x.1), &x.0).cmp(&(Score(y.1), &y.0)));
     reply_members(ctx, &result, withscores);
