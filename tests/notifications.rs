@@ -359,3 +359,64 @@ fn notifications_match_redis() {
         );
     }
 }
+
+/// What a `PSUBSCRIBE *` client on a replica receives while its master runs a few writes
+/// (the replica applies the master's stream: SET ... PXAT, INCRBYFLOAT as SET KEEPTTL, the
+/// master's DEL for a key its active expiry removed).
+fn replica_events(kind: Kind) -> Vec<(String, String)> {
+    let master = Server::repl(kind, "master", OPTS);
+    let replica = Server::repl(kind, "replica", OPTS);
+    replica.replicaof(&master);
+    replica.wait_link_up();
+    let mut sub = replica.client();
+    let mut ps = sub.as_pubsub();
+    ps.psubscribe("*").expect("psubscribe");
+    ps.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut con = master.client();
+    let script: &[&[&str]] = &[
+        &["SET", "a", "1"],
+        &["SET", "b", "1", "EX", "100"],
+        &["RPUSH", "l", "x", "y"],
+        &["LPOP", "l", "2"],
+        &["INCRBYFLOAT", "f", "1.5"],
+        &["HSET", "h", "f", "v"],
+        &["SADD", "s", "m"],
+        &["ZADD", "z", "1", "m"],
+        &["RENAME", "a", "a2"],
+        &["DEL", "a2"],
+        &["PSETEX", "e", "20", "v"],
+    ];
+    for argv in script {
+        let mut c = redis::cmd(argv[0]);
+        for a in &argv[1..] {
+            c.arg(*a);
+        }
+        let _: redis::Value = c.query(&mut con).unwrap();
+    }
+    let start = Instant::now();
+    while redis::cmd("DBSIZE").query::<i64>(&mut con).unwrap() != 5 {
+        assert!(start.elapsed() < Duration::from_secs(5), "{}: e never expired", master.name);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _: i64 = redis::cmd("PUBLISH").arg(MARKER).arg("end").query(&mut con).unwrap();
+    let mut got = vec![];
+    loop {
+        let msg = ps.get_message().unwrap_or_else(|e| panic!("{}: no marker: {e}; got {got:?}", replica.name));
+        let channel = msg.get_channel_name().to_string();
+        if channel == MARKER {
+            break;
+        }
+        got.push((channel, String::from_utf8_lossy(msg.get_payload_bytes()).into_owned()));
+    }
+    got
+}
+
+#[test]
+fn a_replica_publishes_what_it_applies() {
+    let got = replica_events(Kind::Tandem);
+    assert!(got.contains(&("__keyevent@0__:del".to_string(), "e".to_string())), "{got:?}");
+    if !have_redis() {
+        return;
+    }
+    assert_eq!(got, replica_events(Kind::Redis));
+}
