@@ -110,8 +110,9 @@ fn push(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], left: bool, only_existing
     let len = l.len();
     ks.modified(ctx, key);
     ks.signal_ready(ctx.db, key);
-    ks.notify(ctx, N::LIST, if left { "lpush" } else { "rpush" }, key);
     ctx.out.int(len as i64);
+    // As Redis, the reply is written first (a RESP3 client's own pushes follow it).
+    ks.notify(ctx, N::LIST, if left { "lpush" } else { "rpush" }, key);
 }
 
 pub fn lpush(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {

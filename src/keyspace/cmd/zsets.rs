@@ -293,7 +293,6 @@ fn zadd_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], incr_cmd: bool) {
         if added > 0 {
             ks.signal_ready(ctx.db, key);
         }
-        ks.notify(ctx, N::ZSET, if incr { "zincr" } else { "zadd" }, key);
     }
     if nan {
         return ctx.error(NAN_ERR);
@@ -306,6 +305,10 @@ fn zadd_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], incr_cmd: bool) {
         }
     } else {
         ctx.out.int(if ch { added + updated } else { added } as i64);
+    }
+    // As Redis, the event follows the reply.
+    if added + updated > 0 {
+        ks.notify(ctx, N::ZSET, if incr { "zincr" } else { "zadd" }, key);
     }
 }
 
