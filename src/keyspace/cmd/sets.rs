@@ -185,12 +185,14 @@ pub fn spop(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         s.remove(&m);
         let empty = s.is_empty();
         changed(ks, ctx, key, 1, empty);
+        // As Redis: `spop`, the reply, then `del`.
         ks.notify(ctx, N::SET, "spop", key);
+        ctx.rewrite(vec![Bytes::from_static(b"SREM"), key.clone(), m.clone()]);
+        ctx.out.bulk(&m);
         if empty {
             ks.notify(ctx, N::GENERIC, "del", key);
         }
-        ctx.rewrite(vec![Bytes::from_static(b"SREM"), key.clone(), m.clone()]);
-        return ctx.out.bulk(&m);
+        return;
     };
     if count == 0 {
         return ctx.out.set(0);
