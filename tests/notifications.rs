@@ -3,7 +3,9 @@
 //! each watched by a `PSUBSCRIBE *` client, and both subscribers must receive the identical
 //! list of (channel, message) pairs. The script touches every class (g $ l s h z x n m, K and
 //! E), lazy and active expiry, several databases, and CONFIG SET of
-//! `notify-keyspace-events` (partial class sets, K or E alone, off).
+//! `notify-keyspace-events` (partial class sets, K or E alone, off). Also: a replica's
+//! subscriber sees what the replica applies from its master's stream, and a RESP3 client's
+//! pushes of its own writes sit among its replies byte for byte where Redis puts them.
 
 mod support;
 use std::time::{Duration, Instant};
