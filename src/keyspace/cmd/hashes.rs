@@ -116,12 +116,13 @@ fn hset_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], hmset: bool) {
         }
     }
     changed(ks, ctx, &a[1], (a.len() as u64 - 2) / 2, false);
-    ks.notify(ctx, N::HASH, "hset", &a[1]);
     if hmset {
         ctx.out.ok();
     } else {
         ctx.out.int(created);
     }
+    // As Redis, the reply is written first (a RESP3 client's own pushes follow it).
+    ks.notify(ctx, N::HASH, "hset", &a[1]);
 }
 
 pub fn hset(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
@@ -142,8 +143,8 @@ pub fn hsetnx(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     h.try_conversion(&lim, &a[2..4]);
     h.set(&lim, a[2].clone(), a[3].clone());
     changed(ks, ctx, &a[1], 1, false);
-    ks.notify(ctx, N::HASH, "hset", &a[1]);
     ctx.out.int(1);
+    ks.notify(ctx, N::HASH, "hset", &a[1]);
 }
 
 /// The hash at `key` without copying it (for checks before a write).
@@ -274,8 +275,8 @@ pub fn hincrby(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let lim = limits(ks);
     hash_mut(ks, ctx, &a[1]).set(&lim, a[2].clone(), Bytes::from(new.to_string()));
     changed(ks, ctx, &a[1], 1, false);
-    ks.notify(ctx, N::HASH, "hincrby", &a[1]);
     ctx.out.int(new);
+    ks.notify(ctx, N::HASH, "hincrby", &a[1]);
 }
 
 pub fn hincrbyfloat(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
@@ -301,9 +302,9 @@ pub fn hincrbyfloat(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let lim = limits(ks);
     hash_mut(ks, ctx, &a[1]).set(&lim, a[2].clone(), v.clone());
     changed(ks, ctx, &a[1], 1, false);
-    ks.notify(ctx, N::HASH, "hincrbyfloat", &a[1]);
     ctx.rewrite(vec![Bytes::from_static(b"HSET"), a[1].clone(), a[2].clone(), v.clone()]);
     ctx.out.bulk(&v);
+    ks.notify(ctx, N::HASH, "hincrbyfloat", &a[1]);
 }
 
 /// Parses a random-count argument in [-LONG_MAX, LONG_MAX] (HRANDFIELD, SRANDMEMBER).

@@ -105,15 +105,17 @@ fn expire_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], relative: bool,
         ks.delete(ctx, &a[1]);
         ks.notify(ctx, N::GENERIC, "del", &a[1]);
         ctx.rewrite(vec![Bytes::from_static(b"DEL"), a[1].clone()]);
+        ctx.out.int(1);
     } else {
         ks.set_expire(ctx, &a[1], when);
         ks.modified(ctx, &a[1]);
-        ks.notify(ctx, N::GENERIC, "expire", &a[1]);
         let mut argv = vec![Bytes::from_static(b"PEXPIREAT"), a[1].clone(), Bytes::from(when.to_string())];
         argv.extend(a[3..].iter().cloned());
         ctx.rewrite(argv);
+        // As Redis, `expire` follows the reply.
+        ctx.out.int(1);
+        ks.notify(ctx, N::GENERIC, "expire", &a[1]);
     }
-    ctx.out.int(1);
 }
 
 pub fn expire(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {

@@ -110,8 +110,9 @@ fn push(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], left: bool, only_existing
     let len = l.len();
     ks.modified(ctx, key);
     ks.signal_ready(ctx.db, key);
-    ks.notify(ctx, N::LIST, if left { "lpush" } else { "rpush" }, key);
     ctx.out.int(len as i64);
+    // As Redis, the reply is written first (a RESP3 client's own pushes follow it).
+    ks.notify(ctx, N::LIST, if left { "lpush" } else { "rpush" }, key);
 }
 
 pub fn lpush(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
@@ -127,7 +128,8 @@ pub fn rpushx(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     push(ks, ctx, a, false, true)
 }
 
-/// Pops up to `n` elements from one end.
+/// Pops up to `n` elements from one end; the caller replies, then calls [`after_remove`]
+/// (as Redis, the events follow the reply).
 fn pop_n(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], left: bool, n: usize) -> Vec<Bytes> {
     let Some(l) = list_mut(ks, ctx.db, key) else { return vec![] };
     let mut v = Vec::with_capacity(n.min(l.len()));
@@ -137,8 +139,11 @@ fn pop_n(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], left: bool, n: usize) -> 
             None => break,
         }
     }
-    after_remove(ks, ctx, key, if left { "lpop" } else { "rpop" });
     v
+}
+
+fn pop_event(left: bool) -> &'static str {
+    if left { "lpop" } else { "rpop" }
 }
 
 fn pop(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], left: bool) {
@@ -163,6 +168,7 @@ fn pop(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], left: bool) {
         None => {
             let v = pop_n(ks, ctx, key, left, 1);
             ctx.out.bulk(&v[0]);
+            after_remove(ks, ctx, key, pop_event(left));
         }
         Some(n) => {
             let v = pop_n(ks, ctx, key, left, n);
@@ -170,6 +176,7 @@ fn pop(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], left: bool) {
             for e in v {
                 ctx.out.bulk(&e);
             }
+            after_remove(ks, ctx, key, pop_event(left));
         }
     }
 }
@@ -250,8 +257,8 @@ pub fn lset(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     }
     l[idx as usize] = Bytes::copy_from_slice(&a[3]);
     ks.modified(ctx, &a[1]);
-    ks.notify(ctx, N::LIST, "lset", &a[1]);
     ctx.out.ok();
+    ks.notify(ctx, N::LIST, "lset", &a[1]);
 }
 
 pub fn lrem(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
@@ -451,14 +458,16 @@ fn do_move(ks: &mut Keyspace, ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: 
     ks.modified(ctx, dst);
     ks.signal_ready(ctx.db, dst);
     ks.notify(ctx, N::LIST, if to_left { "lpush" } else { "rpush" }, dst);
-    after_remove(ks, ctx, src, if from_left { "lpop" } else { "rpop" });
     Ok(Some(v))
 }
 
 pub fn rpoplpush(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if let Ok(v) = do_move(ks, ctx, &a[1], &a[2], false, true) {
         match v {
-            Some(v) => ctx.out.bulk(&v),
+            Some(v) => {
+                ctx.out.bulk(&v);
+                after_remove(ks, ctx, &a[1], pop_event(false));
+            }
             None => ctx.out.null(),
         }
     }
@@ -469,7 +478,10 @@ pub fn lmove(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Some(to) = parse_side(ctx, &a[4]) else { return };
     if let Ok(v) = do_move(ks, ctx, &a[1], &a[2], from, to) {
         match v {
-            Some(v) => ctx.out.bulk(&v),
+            Some(v) => {
+                ctx.out.bulk(&v);
+                after_remove(ks, ctx, &a[1], pop_event(from));
+            }
             None => ctx.out.null(),
         }
     }
@@ -527,6 +539,7 @@ fn mpop_first(ks: &mut Keyspace, ctx: &mut Ctx, keys: &[Bytes], left: bool, coun
         for e in &v {
             ctx.out.bulk(e);
         }
+        after_remove(ks, ctx, k, pop_event(left));
         ctx.rewrite(vec![
             Bytes::from_static(if left { b"LPOP" } else { b"RPOP" }),
             k.clone(),
@@ -570,6 +583,7 @@ fn bpop(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], left: bool) {
         ctx.out.array(2);
         ctx.out.bulk(k);
         ctx.out.bulk(&v[0]);
+        after_remove(ks, ctx, k, pop_event(left));
         ctx.rewrite(vec![Bytes::from_static(if left { b"LPOP" } else { b"RPOP" }), k.clone()]);
         return;
     }
@@ -594,6 +608,7 @@ fn bmove(ks: &mut Keyspace, ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: bool,
         Err(()) => {}
         Ok(Some(v)) => {
             ctx.out.bulk(&v);
+            after_remove(ks, ctx, src, pop_event(from));
             ctx.rewrite(rewrite);
         }
         Ok(None) => block_on(ctx, vec![src.clone()], timeout, false),

@@ -185,12 +185,14 @@ pub fn spop(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         s.remove(&m);
         let empty = s.is_empty();
         changed(ks, ctx, key, 1, empty);
+        // As Redis: `spop`, the reply, then `del`.
         ks.notify(ctx, N::SET, "spop", key);
+        ctx.rewrite(vec![Bytes::from_static(b"SREM"), key.clone(), m.clone()]);
+        ctx.out.bulk(&m);
         if empty {
             ks.notify(ctx, N::GENERIC, "del", key);
         }
-        ctx.rewrite(vec![Bytes::from_static(b"SREM"), key.clone(), m.clone()]);
-        return ctx.out.bulk(&m);
+        return;
     };
     if count == 0 {
         return ctx.out.set(0);
@@ -392,15 +394,24 @@ fn set_op_store(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], op: Op) {
     let lim = limits(ks);
     let Ok(sets) = read_sets(ks, ctx, &a[2..]) else { return };
     let res = compute(op, &sets, &lim);
+    // As Redis: SINTERSTORE with a missing source deletes before replying, an empty result
+    // replies first.
+    let missing_src = matches!(op, Op::Inter) && sets.iter().any(|s| s.is_none());
     drop(sets);
     let dst = &a[1];
     if res.is_empty() {
+        if !missing_src {
+            ctx.out.int(0);
+        }
         let existed = ks.exists(ctx, dst);
         if existed {
             ks.delete(ctx, dst);
             ks.notify(ctx, N::GENERIC, "del", dst);
         }
-        return ctx.out.int(0);
+        if missing_src {
+            ctx.out.int(0);
+        }
+        return;
     }
     let mut s = SetObj::new_intset();
     for m in res {
@@ -413,8 +424,8 @@ fn set_op_store(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], op: Op) {
         Op::Union => "sunionstore",
         Op::Diff => "sdiffstore",
     };
-    ks.notify(ctx, N::SET, event, dst);
     ctx.out.int(n as i64);
+    ks.notify(ctx, N::SET, event, dst);
 }
 
 pub fn sinter(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {

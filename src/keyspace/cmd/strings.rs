@@ -122,15 +122,17 @@ pub fn set(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     } else {
         None
     };
-    if get && old.is_none() {
-        // Redis reads through getGenericCommand: a miss publishes `keymiss`.
-        ks.notify(ctx, N::KEY_MISS, "keymiss", key);
-    }
     let exists = if get { old.is_some() } else { (nx || xx) && ks.exists(ctx, key) };
+    if get {
+        // Redis reads through getGenericCommand: a miss publishes `keymiss`, and the old
+        // value is replied before the write (and its events).
+        if old.is_none() {
+            ks.notify(ctx, N::KEY_MISS, "keymiss", key);
+        }
+        reply_opt(ctx, old);
+    }
     if (nx && exists) || (xx && !exists) {
-        if get {
-            reply_opt(ctx, old);
-        } else {
+        if !get {
             ctx.out.null();
         }
         return;
@@ -152,9 +154,7 @@ pub fn set(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         let argv = a.iter().filter(|x| !eq(x, "GET")).cloned().collect();
         ctx.rewrite(argv);
     }
-    if get {
-        reply_opt(ctx, old);
-    } else {
+    if !get {
         ctx.out.ok();
     }
 }
@@ -205,20 +205,23 @@ pub fn getset(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if old.is_none() {
         ks.notify(ctx, N::KEY_MISS, "keymiss", &a[1]);
     }
+    // As Redis (getGenericCommand first): the old value is replied before the write.
+    reply_opt(ctx, old);
     ks.set_key(ctx, &a[1], Value::Str(Thin::new(&a[2])), false);
     ks.notify(ctx, N::STRING, "set", &a[1]);
     ctx.rewrite(vec![Bytes::from_static(b"SET"), a[1].clone(), a[2].clone()]);
-    reply_opt(ctx, old);
 }
 
 pub fn getdel(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Ok(old) = read_str(ks, ctx, &a[1]).map(|o| o.map(Bytes::copy_from_slice)) else { return };
-    if old.is_some() {
+    let found = old.is_some();
+    // As Redis, the value is replied first, then the key goes (`del` after the reply).
+    reply_opt(ctx, old);
+    if found {
         ks.delete(ctx, &a[1]);
         ks.notify(ctx, N::GENERIC, "del", &a[1]);
         ctx.rewrite(vec![Bytes::from_static(b"DEL"), a[1].clone()]);
     }
-    reply_opt(ctx, old);
 }
 
 pub fn getex(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
@@ -248,6 +251,8 @@ pub fn getex(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         ctx.out.null();
         return;
     };
+    // As Redis, the value is replied before the TTL changes (and their events).
+    ctx.out.bulk(&v);
     match expiry {
         Expiry::At(t) if t <= ctx.now => {
             ks.delete(ctx, &a[1]);
@@ -267,7 +272,6 @@ pub fn getex(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
         _ => {}
     }
-    ctx.out.bulk(&v);
 }
 
 pub fn mget(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {

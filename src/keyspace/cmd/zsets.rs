@@ -293,7 +293,6 @@ fn zadd_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], incr_cmd: bool) {
         if added > 0 {
             ks.signal_ready(ctx.db, key);
         }
-        ks.notify(ctx, N::ZSET, if incr { "zincr" } else { "zadd" }, key);
     }
     if nan {
         return ctx.error(NAN_ERR);
@@ -306,6 +305,10 @@ fn zadd_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], incr_cmd: bool) {
         }
     } else {
         ctx.out.int(if ch { added + updated } else { added } as i64);
+    }
+    // As Redis, the event follows the reply.
+    if added + updated > 0 {
+        ks.notify(ctx, N::ZSET, if incr { "zincr" } else { "zadd" }, key);
     }
 }
 
@@ -391,9 +394,32 @@ fn pop_n(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], max: bool, count: usize) 
             None => break,
         }
     }
-    let empty = z.is_empty();
-    after_change(ks, ctx, key, v.len(), empty, if max { "zpopmax" } else { "zpopmin" });
     v
+}
+
+/// Replies with popped members after `header` (what Redis writes before them), publishing
+/// as Redis's genericZpopCommand does: `zpopmin`/`zpopmax` after the header, before the
+/// members; `del` after them when the key emptied.
+fn reply_popped(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], max: bool, items: &[(Bytes, f64)], nested: bool, header: impl FnOnce(&mut Ctx)) {
+    header(ctx);
+    if items.is_empty() {
+        return;
+    }
+    ks.modified(ctx, key);
+    ctx.dirty += items.len() as u64 - 1;
+    ks.notify(ctx, N::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+    for (m, s) in items {
+        if nested {
+            ctx.out.array(2);
+        }
+        ctx.out.bulk(m);
+        ctx.out.double(*s);
+    }
+    let empty = matches!(ks.dbs[ctx.db].keys.get(key), Some(Value::ZSet(z)) if z.is_empty());
+    if empty {
+        ks.delete(ctx, key);
+        ks.notify(ctx, N::GENERIC, "del", key);
+    }
 }
 
 /// The first existing key among `keys`: `Ok(None)` when none exists, `Err` (after replying)
@@ -437,19 +463,8 @@ fn zpop_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], max: bool) {
     }
     let items = pop_n(ks, ctx, &key, max, count.unwrap_or(1));
     let nested = count.is_some() && ctx.out.resp3;
-    reply_members_mode(ctx, &items, nested);
-}
-
-/// Members with scores: nested pairs when `nested`, else flat.
-fn reply_members_mode(ctx: &mut Ctx, items: &[(Bytes, f64)], nested: bool) {
-    ctx.out.array(if nested { items.len() } else { items.len() * 2 });
-    for (m, s) in items {
-        if nested {
-            ctx.out.array(2);
-        }
-        ctx.out.bulk(m);
-        ctx.out.double(*s);
-    }
+    let n = items.len();
+    reply_popped(ks, ctx, &key, max, &items, nested, |ctx| ctx.out.array(if nested { n } else { n * 2 }));
 }
 
 pub fn zpopmin(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
@@ -474,12 +489,10 @@ fn bzpop_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], max: bool) {
     };
     let items = pop_n(ks, ctx, &key, max, 1);
     ctx.rewrite(vec![pop_name(max), key.clone()]);
-    ctx.out.array(3);
-    ctx.out.bulk(&key);
-    for (m, s) in &items {
-        ctx.out.bulk(m);
-        ctx.out.double(*s);
-    }
+    reply_popped(ks, ctx, &key, max, &items, false, |ctx| {
+        ctx.out.array(3);
+        ctx.out.bulk(&key);
+    });
 }
 
 pub fn bzpopmin(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
@@ -542,9 +555,12 @@ fn zmpop_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], blocking: bool) 
     };
     let items = pop_n(ks, ctx, &key, max, count);
     ctx.rewrite(vec![pop_name(max), key.clone(), Bytes::from(items.len().to_string())]);
-    ctx.out.array(2);
-    ctx.out.bulk(&key);
-    reply_members_mode(ctx, &items, true);
+    let n = items.len();
+    reply_popped(ks, ctx, &key, max, &items, true, |ctx| {
+        ctx.out.array(2);
+        ctx.out.bulk(&key);
+        ctx.out.array(n);
+    });
 }
 
 pub fn zmpop(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {

@@ -332,10 +332,12 @@ fn zrange_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], src: usize, dst
 /// `event` is published (class z) on a store, `del` (class g) when an existing `dst` goes.
 fn store_result(ks: &mut Keyspace, ctx: &mut Ctx, dst: &[u8], items: Vec<(Bytes, f64)>, event: &str) {
     if items.is_empty() {
+        // As Redis: the reply first, then the destination goes (`del`).
+        ctx.out.int(0);
         if !ks.expire_if_needed(ctx, dst) && ks.delete(ctx, dst) {
             ks.notify(ctx, N::GENERIC, "del", dst);
         }
-        return ctx.out.int(0);
+        return;
     }
     let mut z = ZSet { skiplist: true, ..ZSet::default() };
     for (m, s) in items {
@@ -345,8 +347,8 @@ fn store_result(ks: &mut Keyspace, ctx: &mut Ctx, dst: &[u8], items: Vec<(Bytes,
     let n = z.len();
     ks.set_key(ctx, dst, Value::ZSet(Arc::new(z)), false);
     ks.signal_ready(ctx.db, dst);
-    ks.notify(ctx, N::ZSET, event, dst);
     ctx.out.int(n as i64);
+    ks.notify(ctx, N::ZSET, event, dst);
 }
 
 pub fn zrange(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
