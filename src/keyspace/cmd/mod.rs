@@ -273,6 +273,7 @@ commands! {
     "lastsave", 1, "loading stale fast", 0, 0, 0, "server", K(sv::lastsave), "Get the UNIX time stamp of the last successful save to disk";
     "debug", -2, "admin noscript loading stale", 0, 0, 0, "server", K(sv::debug), "A container for debugging commands";
     "function", -2, "noscript", 0, 0, 0, "scripting", K(sv::function), "A container for function commands";
+    "script", -2, "noscript", 0, 0, 0, "scripting", K(sv::script), "A container for Lua scripts management commands";
     "memory", -2, "readonly", 0, 0, 0, "server", K(sv::memory), "A container for memory diagnostics commands";
 }
 

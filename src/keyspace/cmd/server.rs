@@ -56,6 +56,16 @@ pub fn function(_ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     }
 }
 
+/// SCRIPT: only KILL until scripting exists. No script ever runs, so KILL answers as Redis
+/// does with none in execution; other subcommands are unknown.
+pub fn script(_ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
+    match (eq(&a[1], "KILL"), a.len()) {
+        (true, 2) => ctx.error("NOTBUSY No scripts in execution right now."),
+        (true, _) => ctx.error("ERR wrong number of arguments for 'script|kill' command"),
+        _ => ctx.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "SCRIPT")),
+    }
+}
+
 pub fn memory(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
     match (sub.as_str(), a.len()) {
