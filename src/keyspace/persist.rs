@@ -110,6 +110,7 @@ impl Keyspace {
                 self.stats.dirty = 0;
                 self.persist.saves += 1;
                 self.persist.last_bgsave_ok = true;
+                self.shared.hot.bgsave_failed.store(false, Relaxed);
                 self.persist.last_save_ms = crate::util::now_ms();
                 self.shared.lastsave_unix.store(crate::util::now_ms() / 1000, Relaxed);
                 Ok(())
@@ -179,12 +180,14 @@ impl Handler<BgsaveDone> for Keyspace {
                 self.stats.dirty = self.stats.dirty.saturating_sub(self.persist.dirty_at_start);
                 self.persist.saves += 1;
                 self.persist.last_bgsave_ok = true;
+                self.shared.hot.bgsave_failed.store(false, Relaxed);
                 self.persist.last_save_ms = crate::util::now_ms();
                 self.shared.lastsave_unix.store(crate::util::now_ms() / 1000, Relaxed);
             }
             Err(e) => {
                 crate::warning!(self.shared.log, "Background saving error: {}", e);
                 self.persist.last_bgsave_ok = false;
+                self.shared.hot.bgsave_failed.store(true, Relaxed);
             }
         }
     }

@@ -212,6 +212,9 @@ pub struct Hot {
     /// `client-output-buffer-limit pubsub` (hard bytes, soft bytes, soft seconds), checked
     /// at every message a subscriber is sent.
     pub pubsub_limit: [AtomicU64; 3],
+    /// The last SAVE/BGSAVE failed (with `stop-writes-on-bgsave-error` and save points,
+    /// writes and PING get -MISCONF until a save succeeds, as Redis).
+    pub bgsave_failed: AtomicBool,
 }
 
 impl Hot {

@@ -240,6 +240,14 @@ impl Server {
         Server::launch(kind).name(&name).repl().args(extra).port(port).dir(dir).start()
     }
 
+    /// Kills the process (SIGKILL) and hands back its directory (kept: a config file or RDB
+    /// in it can start the server again).
+    pub fn crash(mut self) -> TempDir {
+        let dir = self.dir.take().expect("dir");
+        self.kill();
+        dir
+    }
+
     /// Waits until the server answers PING (`-NOAUTH` or `-LOADING` count: the server is up)
     /// and the answering server is this process. Err(why, with the log) if the process exited
     /// or did not answer within `max`.
