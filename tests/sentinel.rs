@@ -59,8 +59,11 @@ fn start_sentinel(i: usize, master_port: u16) -> Server {
     std::fs::write(&conf, text).unwrap();
     let s = Server::launch(Kind::Redis).name(&format!("sentinel{}", i)).config(&conf).bare().args(&["--sentinel"]).port(port).dir(dir).start();
     // Shorter INFO and hello periods: discovery and the old master's reconfiguration (4 hello
-    // periods after it is back) take seconds instead of tens of seconds.
-    let r = s.conn().cmd(&["SENTINEL", "DEBUG", "info-period", "1000", "publish-period", "1000"]);
+    // periods after it is back) take seconds instead of tens of seconds. A shorter ping period
+    // too: Sentinel reconnects a link at most once a ping period, and a link it resets (the new
+    // master's, at +switch-master; any link CLIENT KILL TYPE normal closed) must answer within
+    // down-after (1 s), or a second, spurious failover follows, with redis-server as well.
+    let r = s.conn().cmd(&["SENTINEL", "DEBUG", "info-period", "1000", "publish-period", "1000", "ping-period", "200"]);
     assert!(!matches!(r, Reply::Error(_)), "SENTINEL DEBUG: {:?}", r);
     s
 }
