@@ -316,7 +316,8 @@ fn replication(ks: &Keyspace, o: &mut String) {
         f!("master_host:{}", host);
         f!("master_port:{}", port);
         f!("master_link_status:{}", if up { "up" } else { "down" });
-        f!("master_last_io_seconds_ago:{}", if link.last_io_ms > 0 { (now - link.last_io_ms) / 1000 } else { -1 });
+        // Redis: `server.master ? unixtime - lastinteraction : -1` (no master client unless up).
+        f!("master_last_io_seconds_ago:{}", if up && link.last_io_ms > 0 { (now - link.last_io_ms) / 1000 } else { -1 });
         let syncing = link.state == MasterLinkState::Transfer;
         f!("master_sync_in_progress:{}", syncing as u8);
         f!("slave_read_repl_offset:{}", link.read_offset.max(feed.offset));
@@ -349,15 +350,10 @@ fn replication(ks: &Keyspace, o: &mut String) {
         f!("min_slaves_good_slaves:{}", sh.repl.good_replicas(max_lag));
     }
     for (i, r) in replicas.iter().enumerate() {
-        f!(
-            "slave{}:ip={},port={},state={},offset={},lag={}",
-            i,
-            r.ip,
-            r.port.load(Relaxed),
-            r.state().name(),
-            r.ack_offset.load(Relaxed),
-            (now - r.last_ack_ms.load(Relaxed)) / 1000
-        );
+        // As Redis: the lag of a replica not yet online is 0 (it sends no ACKs before).
+        let state = r.state().name();
+        let lag = if state == "online" { (now - r.last_ack_ms.load(Relaxed)) / 1000 } else { 0 };
+        f!("slave{}:ip={},port={},state={},offset={},lag={}", i, r.ip, r.port.load(Relaxed), state, r.ack_offset.load(Relaxed), lag);
     }
     f!("master_failover_state:{}", sh.repl.failover_state().name());
     f!("master_replid:{}", feed.replid);

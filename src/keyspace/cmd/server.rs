@@ -225,7 +225,8 @@ pub fn role(ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
         ctx.out.int(port as i64);
         ctx.out.bulk(link.state.role_name().as_bytes());
         let connected = link.state == MasterLinkState::Connected;
-        ctx.out.int(if connected || ks.feed.has_history { ks.feed.offset } else { -1 });
+        // Redis answers `server.master ? reploff : -1`: -1 whenever the link is not up.
+        ctx.out.int(if connected { ks.feed.offset } else { -1 });
         return;
     }
     let replicas = ks.shared.repl.replicas.lock().unwrap_or_else(|e| e.into_inner()).clone();
