@@ -270,3 +270,66 @@ fn manual_failover_respects_priority() {
     assert_eq!(c.raw(&["SET", "after", "failover"]), "+OK\r\n");
     wait_synced(&replicas[1], &[&replicas[0], &master]);
 }
+
+/// What Sentinel sends outside a failover, answered as redis-server answers it: SCRIPT KILL
+/// with no script running (a BUSY instance is told to stop its script), the reconfiguration
+/// transaction, and INFO's replication fields of a replica whose master is gone.
+#[test]
+fn sentinel_commands_answer_as_redis() {
+    support::assert_table(&[
+        (&["SCRIPT", "KILL"], "-NOTBUSY No scripts in execution right now.\r\n"),
+        (&["SCRIPT", "KILL", "x"], "-ERR wrong number of arguments for 'script|kill' command\r\n"),
+        (&["SCRIPT", "NOPE"], "-ERR unknown subcommand 'NOPE'. Try SCRIPT HELP.\r\n"),
+        (&["SCRIPT"], "-ERR wrong number of arguments for 'script' command\r\n"),
+        (&["MULTI"], "+OK\r\n"),
+        (&["SLAVEOF", "127.0.0.1", "1"], "+QUEUED\r\n"),
+        (&["CLIENT", "KILL", "TYPE", "normal"], "+QUEUED\r\n"),
+        (&["CLIENT", "KILL", "TYPE", "pubsub"], "+QUEUED\r\n"),
+        (&["SCRIPT", "KILL"], "+QUEUED\r\n"),
+        (&["EXEC"], "*4\r\n+OK\r\n:0\r\n:0\r\n-NOTBUSY No scripts in execution right now.\r\n"),
+        (&["MULTI"], "+OK\r\n"),
+        (&["SLAVEOF", "NO", "ONE"], "+QUEUED\r\n"),
+        (&["EXEC"], "*1\r\n+OK\r\n"),
+    ]);
+    support::same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let mut steps = vec![c.raw(&["REPLICAOF", "127.0.0.1", "1"])];
+        std::thread::sleep(Duration::from_millis(1100));
+        let info = c.info("replication");
+        for f in ["role", "master_link_status", "master_last_io_seconds_ago", "master_sync_in_progress", "slave_priority", "slave_read_only", "replica_announced", "connected_slaves"] {
+            steps.push(format!("{f}:{:?}", info.iter().find(|(k, _)| k == f).map(|(_, v)| v)));
+        }
+        steps.push(format!("down_since present: {}", info.iter().any(|(k, _)| k == "master_link_down_since_seconds")));
+        match c.cmd(&["ROLE"]) {
+            Reply::Array(a) => steps.push(format!("ROLE offset {}", a[4].int())),
+            r => panic!("ROLE: {:?}", r),
+        }
+        steps
+    });
+}
+
+/// A failed BGSAVE with save points configured: PING and writes get -MISCONF (Sentinel then
+/// sees the instance down, as the suite's 07-down-conditions checks) until a save succeeds.
+#[test]
+fn misconf_after_failed_bgsave() {
+    support::same_on_both_with(&["--enable-protected-configs", "yes"], |port| {
+        let mut c = Conn::connect(port);
+        let dir = c.cmd(&["CONFIG", "GET", "dir"]).strings()[1].clone();
+        let mut steps = vec![];
+        for args in [&["CONFIG", "SET", "save", "1000000 1000000"][..], &["CONFIG", "SET", "dir", "/"], &["CONFIG", "SET", "dbfilename", "tmp"]] {
+            steps.push(c.raw(args));
+        }
+        steps.push(c.raw(&["BGSAVE"]));
+        c.wait_info("persistence", "rdb_last_bgsave_status", Duration::from_secs(10), |v| v == "err");
+        for args in [&["PING"][..], &["SET", "k", "v"], &["GET", "k"], &["MULTI"], &["SET", "k", "v"], &["EXEC"]] {
+            steps.push(c.raw(args));
+        }
+        steps.push(c.raw(&["CONFIG", "SET", "dir", &dir]));
+        steps.push(c.raw(&["CONFIG", "SET", "dbfilename", "dump.rdb"]));
+        steps.push(c.raw(&["BGSAVE"]));
+        c.wait_info("persistence", "rdb_last_bgsave_status", Duration::from_secs(10), |v| v == "ok");
+        steps.push(c.raw(&["PING"]));
+        steps.push(c.raw(&["SET", "k", "v"]));
+        steps
+    });
+}

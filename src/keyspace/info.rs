@@ -181,7 +181,7 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("rdb_changes_since_last_save:{}", ks.stats.dirty);
             f!("rdb_bgsave_in_progress:{}", (ks.persist.bgsave_in_progress || ks.jobs.in_progress()) as u8);
             f!("rdb_last_save_time:{}", sh.lastsave_unix.load(Relaxed));
-            f!("rdb_last_bgsave_status:{}", if ks.persist.last_bgsave_ok || ks.persist.saves == 0 { "ok" } else { "err" });
+            f!("rdb_last_bgsave_status:{}", if sh.hot.bgsave_failed.load(Relaxed) { "err" } else { "ok" });
             f!("rdb_last_bgsave_time_sec:{}", if ks.persist.saves > 0 { ks.persist.last_bgsave_secs } else { -1 });
             f!("rdb_current_bgsave_time_sec:-1");
             f!("rdb_saves:{}", ks.persist.saves);
