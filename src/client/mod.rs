@@ -10,7 +10,6 @@ mod acl;
 mod admin;
 mod commands;
 
-use crate::keyspace::cmd::clients::CONTAINERS;
 use crate::keyspace::cmd::{self, CommandSpec, Route};
 use crate::keyspace::{self, Cmd, Exec, Item, Keyspace};
 use crate::resp::{Limits, Out, ProtoError, Request, RequestParser};
@@ -79,6 +78,8 @@ pub struct Client {
     pub(crate) in_exec: bool,
     /// WATCH aborted the transaction being executed.
     txn_aborted: bool,
+    /// The last command looked up (renamed commands never reach here under their old name).
+    last_spec: Option<&'static CommandSpec>,
 }
 
 impl Client {
@@ -105,6 +106,7 @@ impl Client {
             handed_over: false,
             in_exec: false,
             txn_aborted: false,
+            last_spec: None,
         }
     }
 
@@ -254,16 +256,20 @@ impl Client {
     /// Routes one request: queue it, send it to the keyspace, or run it here.
     async fn process(&mut self, req: Request) -> Next {
         let argv = req.argv;
-        self.shared.stats.total_commands_processed.fetch_add(1, Relaxed);
-        self.meta.tot_cmds.fetch_add(1, Relaxed);
+        // This actor is the only writer of its own counter (the server-wide one is added once
+        // per batch).
+        self.meta.tot_cmds.store(self.meta.tot_cmds.load(Relaxed) + 1, Relaxed);
         if cmd::eq(&argv[0], "post") || cmd::eq(&argv[0], "host:") {
             self.security_warning();
             return Next::Abort;
         }
-        let Some(spec) = cmd::lookup(&argv[0]) else {
+        // A pipeline mostly repeats one command: try the previous one before the table.
+        let cached = self.last_spec.filter(|s| argv[0].len() == s.name.len() && argv[0].eq_ignore_ascii_case(s.name.as_bytes()));
+        let Some(spec) = cached.or_else(|| cmd::lookup(&argv[0])) else {
             self.reject(&cmd::unknown_command_error(&argv)).await;
             return Next::Continue;
         };
+        self.last_spec = Some(spec);
         if !spec.arity_ok(argv.len()) {
             self.shared.cmd_stats[spec.index].rejected.fetch_add(1, Relaxed);
             self.reject_cmd(spec, &cmd::arity_error(spec.name)).await;
@@ -300,7 +306,7 @@ impl Client {
             self.reject_cmd(spec, OOM).await;
             return Next::Continue;
         }
-        if !self.resp3 && self.meta.in_pubsub() && !SUBSCRIBED_CONTEXT.contains(&spec.name) {
+        if !self.resp3 && !spec.has(cmd::SUBSCRIBING) && self.meta.in_pubsub() {
             let msg = format!(
                 "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                 command_name(spec, &argv)
@@ -322,7 +328,7 @@ impl Client {
             return Next::Continue;
         }
         self.meta.last_cmd.store(spec.index, Relaxed);
-        if CONTAINERS.contains(&spec.name) {
+        if spec.has(cmd::CONTAINER) {
             *self.meta.last_sub.lock().unwrap_or_else(|e| e.into_inner()) = command_name(spec, &argv);
         }
         match spec.route {
@@ -332,7 +338,7 @@ impl Client {
                     self.out.error("ERR WATCH inside MULTI is not allowed");
                     return Next::Continue;
                 }
-                let subscribing = SUBSCRIBED_CONTEXT.contains(&spec.name);
+                let subscribing = spec.has(cmd::SUBSCRIBING) && spec.has(cmd::PUBSUB);
                 self.pending.push(Item::Cmd(Cmd { spec, argv }));
                 if subscribing {
                     // The commands after it are checked against the subscribed context.
@@ -613,12 +619,15 @@ impl Handler<Batch> for Client {
         crate::trace_msg!(self.shared.log, "reader", format_args!("client:{}", self.id), "Batch({} requests)", msg.reqs.len());
         *self.meta.last_interaction.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         let mut next = Next::Continue;
+        let mut processed = 0;
         for req in msg.reqs {
+            processed += 1;
             next = self.process(req).await;
             if next != Next::Continue {
                 break;
             }
         }
+        self.shared.stats.total_commands_processed.fetch_add(processed, Relaxed);
         self.flush().await;
         if next == Next::Abort {
             // What came before ran (as in Redis), but no reply goes out.
@@ -652,7 +661,7 @@ impl Handler<Kill> for Client {
 /// Redis does (`client|info`, `config|get`).
 fn command_name(spec: &CommandSpec, argv: &[Bytes]) -> String {
     match argv.get(1) {
-        Some(sub) if CONTAINERS.contains(&spec.name) && !sub.is_empty() && sub.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-') => {
+        Some(sub) if spec.has(cmd::CONTAINER) && !sub.is_empty() && sub.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-') => {
             format!("{}|{}", spec.name, String::from_utf8_lossy(sub).to_ascii_lowercase())
         }
         _ => spec.name.to_string(),
@@ -738,9 +747,6 @@ fn redacted(spec: &CommandSpec, argv: &[Bytes]) -> Vec<Bytes> {
     }
     v
 }
-
-/// The commands RESP2 allows a subscribed connection.
-const SUBSCRIBED_CONTEXT: &[&str] = &["subscribe", "ssubscribe", "psubscribe", "unsubscribe", "sunsubscribe", "punsubscribe", "ping", "quit", "reset"];
 
 /// Write what was pushed to this connection (Pub/Sub messages, MONITOR lines) while it
 /// was idle; sent by the connection's push waiter task.

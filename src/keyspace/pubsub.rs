@@ -201,6 +201,35 @@ fn confirmation(resp3: bool, word: &[u8], name: Option<&[u8]>, count: usize) -> 
     }
 }
 
+/// Where pushed frames go while one command runs: the running client's reply, or the other
+/// connections' push queues. Borrows only what delivery needs, so the channel table can be
+/// walked while delivering (no list of targets, no reference count per subscriber).
+struct Delivery<'a, 'o> {
+    shared: &'a crate::shared::Shared,
+    exec_client: u64,
+    exec_pushes: &'a mut BytesMut,
+    out: Option<&'o mut crate::resp::Out>,
+    /// Connections that passed their output limit (closed once delivery is over).
+    over: Vec<Arc<ClientMeta>>,
+}
+
+impl Delivery<'_, '_> {
+    fn deliver(&mut self, meta: &Arc<ClientMeta>, frame: &Bytes) {
+        if meta.id == self.exec_client {
+            if let Some(out) = self.out.as_deref_mut() {
+                out.buf.extend_from_slice(frame);
+                self.exec_pushes.extend_from_slice(frame);
+                return;
+            }
+        }
+        crate::trace_msg!(self.shared.log, "keyspace", format_args!("client:{}", meta.id), "Push({} bytes)", frame.len());
+        let limit = if meta.in_pubsub() { self.shared.hot.pubsub_limit() } else { self.shared.cfg().client_output_buffer_limit(ClientClass::Normal) };
+        if meta.push.push(frame.clone(), limit) == Pushed::OverLimit {
+            self.over.push(meta.clone());
+        }
+    }
+}
+
 /// Lazily encoded copies of one frame, one per protocol.
 struct Frames<F: Fn(bool) -> Bytes> {
     make: F,
@@ -287,18 +316,10 @@ impl Keyspace {
     /// Sends a frame to `meta`'s connection: into the running Exec's reply when it is that
     /// client's, else into its push queue (closing it if that passes its output limit).
     pub(crate) fn push_to(&mut self, meta: &Arc<ClientMeta>, frame: Bytes, out: Option<&mut crate::resp::Out>) {
-        if meta.id == self.exec_client {
-            if let Some(out) = out {
-                out.buf.extend_from_slice(&frame);
-                self.exec_pushes.extend_from_slice(&frame);
-                return;
-            }
-        }
-        crate::trace_msg!(self.shared.log, "keyspace", format_args!("client:{}", meta.id), "Push({} bytes)", frame.len());
-        let limit = if meta.in_pubsub() { self.shared.hot.pubsub_limit() } else { self.shared.cfg().client_output_buffer_limit(ClientClass::Normal) };
-        match meta.push.push(frame, limit) {
-            Pushed::Queued | Pushed::Closed => {}
-            Pushed::OverLimit => self.close_for_output_limit(meta),
+        let mut d = Delivery { shared: &self.shared, exec_client: self.exec_client, exec_pushes: &mut self.exec_pushes, out, over: Vec::new() };
+        d.deliver(meta, &frame);
+        for m in d.over {
+            self.close_for_output_limit(&m);
         }
     }
 
@@ -323,14 +344,16 @@ impl Keyspace {
 
     /// Delivers `message` on `channel` to its subscribers (and, unless `shard`, to the
     /// patterns matching it); returns how many received it.
-    pub(crate) fn publish(&mut self, channel: &[u8], message: &[u8], shard: bool, mut out: Option<&mut crate::resp::Out>) -> usize {
+    pub(crate) fn publish(&mut self, channel: &[u8], message: &[u8], shard: bool, out: Option<&mut crate::resp::Out>) -> usize {
         let table = if shard { &self.pubsub.shard } else { &self.pubsub.channels };
-        let mut targets: Vec<(Arc<ClientMeta>, Bytes)> = Vec::new();
+        let mut d = Delivery { shared: &self.shared, exec_client: self.exec_client, exec_pushes: &mut self.exec_pushes, out, over: Vec::new() };
+        let mut n = 0;
         if let Some(subs) = table.get(channel) {
             let word: &[u8] = if shard { b"smessage" } else { b"message" };
             let mut frames = Frames::new(|r3| frame(r3, &[word, channel, message], None));
             for m in subs.values() {
-                targets.push((m.clone(), frames.get(m.resp.load(Relaxed) == 3)));
+                d.deliver(m, &frames.get(m.resp.load(Relaxed) == 3));
+                n += 1;
             }
         }
         if !shard {
@@ -340,13 +363,15 @@ impl Keyspace {
                 }
                 let mut frames = Frames::new(|r3| frame(r3, &[b"pmessage", pat, channel, message], None));
                 for m in subs.values() {
-                    targets.push((m.clone(), frames.get(m.resp.load(Relaxed) == 3)));
+                    d.deliver(m, &frames.get(m.resp.load(Relaxed) == 3));
+                    n += 1;
                 }
             }
         }
-        let n = targets.len();
-        for (m, f) in targets {
-            self.push_to(&m, f, out.as_deref_mut());
+        let over = std::mem::take(&mut d.over);
+        drop(d);
+        for m in over {
+            self.close_for_output_limit(&m);
         }
         n
     }

@@ -41,6 +41,8 @@ struct Inner {
 /// A connection's pushed frames, waiting for its actor to write them.
 pub struct PushQueue {
     inner: Mutex<Inner>,
+    /// A wake-up is pending (the waiter has not drained yet): later pushes need not signal.
+    woken: std::sync::atomic::AtomicBool,
     wake_tx: flume::Sender<()>,
     wake_rx: flume::Receiver<()>,
 }
@@ -55,7 +57,7 @@ impl PushQueue {
     /// An empty, open queue.
     pub fn new() -> Self {
         let (wake_tx, wake_rx) = flume::bounded(1);
-        PushQueue { inner: Mutex::new(Inner::default()), wake_tx, wake_rx }
+        PushQueue { inner: Mutex::new(Inner::default()), woken: Default::default(), wake_tx, wake_rx }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -78,12 +80,16 @@ impl PushQueue {
             return Pushed::OverLimit;
         }
         drop(q);
-        let _ = self.wake_tx.try_send(());
+        if !self.woken.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            let _ = self.wake_tx.try_send(());
+        }
         Pushed::Queued
     }
 
     /// Moves every queued frame to the end of `out`; returns how many bytes.
     pub fn drain_into(&self, out: &mut BytesMut) -> usize {
+        // Cleared before taking the frames: a push after this point wakes the waiter again.
+        self.woken.store(false, std::sync::atomic::Ordering::Release);
         let mut q = self.lock();
         let n = q.bytes;
         if n == 0 {

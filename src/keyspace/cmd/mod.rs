@@ -57,6 +57,12 @@ pub const ALLOW_BUSY: u32 = 8192;
 pub const MOVABLEKEYS: u32 = 16384;
 /// A Pub/Sub command (allowed in RESP2's subscribed context only for (un)subscribing).
 pub const PUBSUB: u32 = 32768;
+/// A container command (CLIENT LIST's `cmd=` names its subcommand); set from
+/// `clients::CONTAINERS` when the table is built, never shown by COMMAND INFO.
+pub const CONTAINER: u32 = 1 << 16;
+/// SUBSCRIBE and its kin: RESP2's subscribed context allows them (with PING, QUIT, RESET);
+/// set when the table is built, never shown.
+pub const SUBSCRIBING: u32 = 1 << 17;
 
 const FLAG_NAMES: &[(u32, &str)] = &[
     (WRITE, "write"),
@@ -160,6 +166,12 @@ fn build() -> Vec<CommandSpec> {
     }
     for (i, c) in v.iter_mut().enumerate() {
         c.index = i;
+        if clients::CONTAINERS.contains(&c.name) {
+            c.flags |= CONTAINER;
+        }
+        if matches!(c.name, "subscribe" | "ssubscribe" | "psubscribe" | "unsubscribe" | "sunsubscribe" | "punsubscribe" | "ping" | "quit" | "reset") {
+            c.flags |= SUBSCRIBING;
+        }
     }
     v
 }
