@@ -400,12 +400,6 @@ impl Client {
     /// Errors that depend on replication: read-only replica, stale data, min-replicas.
     fn role_check(&self, spec: &CommandSpec) -> Option<&'static str> {
         let sh = &self.shared;
-        if sh.hot.bgsave_failed.load(Relaxed) && (spec.is_write() || spec.name == "ping") {
-            let cfg = sh.cfg();
-            if cfg.flag("stop-writes-on-bgsave-error") && !cfg.save_params().is_empty() {
-                return Some("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.");
-            }
-        }
         if sh.is_replica.load(Relaxed) {
             let ro = sh.hot.replica_read_only.load(Relaxed);
             let stale_ok = sh.hot.replica_serve_stale_data.load(Relaxed);

@@ -608,6 +608,16 @@ impl Keyspace {
             out.error("READONLY You can't write against a read only replica.");
             return None;
         }
+        // A failed BGSAVE with save points and stop-writes-on-bgsave-error: writes and PING are
+        // refused (Sentinel then sees the instance down), except from our master's stream.
+        if !self.applying_master
+            && self.shared.hot.bgsave_failed.load(Relaxed)
+            && (cmd.spec.is_write() || cmd.spec.name == "ping")
+            && persist::writes_denied_by_disk_error(&self.shared)
+        {
+            out.error(persist::MISCONF);
+            return None;
+        }
         if self.applying_master && cmd.spec.name == "debug" && !self.master_may_debug() {
             // DEBUG is never propagated: only a rogue master sends it. Refused as Redis refuses
             // it to any client (the master link is a client), with the error logged, not sent.

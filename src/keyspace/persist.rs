@@ -223,6 +223,19 @@ pub async fn final_save(shared: &Arc<Shared>, keyspace: &Addr<Keyspace>, req: &S
     }
 }
 
+/// The error writes and PING get after a failed BGSAVE (Redis's `-MISCONF`).
+pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// Redis's `writeCommandsDeniedByDiskError` (RDB part): the last BGSAVE failed, save points
+/// are configured and `stop-writes-on-bgsave-error` is on.
+pub fn writes_denied_by_disk_error(shared: &Shared) -> bool {
+    if !shared.hot.bgsave_failed.load(Relaxed) {
+        return false;
+    }
+    let cfg = shared.cfg();
+    cfg.flag("stop-writes-on-bgsave-error") && !cfg.save_params().is_empty()
+}
+
 /// Loads the RDB file at start, if there is one. A replica keeps expired keys (its master
 /// will delete them); a master drops them.
 pub fn load_at_start(ks: &mut Keyspace) {
