@@ -419,3 +419,16 @@ fn pause_holds_writes_until_unpause() {
         assert_eq!(admin.info_field("clients", "blocked_clients").as_deref(), Some("0"));
     }
 }
+
+/// CLIENT REPLY OFF / ON / SKIP: the bytes a pipelined connection receives, as redis-server.
+#[test]
+fn client_reply_modes_match_redis() {
+    if !have_redis() {
+        return;
+    }
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        c.send(b"CLIENT REPLY SKIP\r\nPING pong\r\nPING pong2\r\nCLIENT REPLY OFF\r\nPING a\r\nSET k v\r\nCLIENT REPLY ON\r\nGET k\r\n");
+        vec![c.reply_bytes(), c.reply_bytes(), c.reply_bytes()]
+    });
+}

@@ -616,7 +616,20 @@ impl Handler<Batch> for Client {
         let mut processed = 0;
         for req in msg.reqs {
             processed += 1;
+            // CLIENT REPLY SKIP: this command's reply is dropped (earlier ones go out).
+            let skip = std::mem::take(&mut self.reply_skip).then_some(());
+            let mark = match skip {
+                Some(()) => {
+                    self.flush().await;
+                    Some(self.out.buf.len())
+                }
+                None => None,
+            };
             next = self.process(req).await;
+            if let Some(at) = mark {
+                self.flush().await;
+                self.out.buf.truncate(at);
+            }
             if next != Next::Continue {
                 break;
             }
