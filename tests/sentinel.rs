@@ -324,6 +324,10 @@ fn misconf_after_failed_bgsave() {
         for args in [&["PING"][..], &["SET", "k", "v"], &["GET", "k"], &["INCR", "n"]] {
             steps.push(c.raw(args));
         }
+        // Inside MULTI the refusal comes at queue time and EXEC aborts.
+        for args in [&["MULTI"][..], &["GET", "k"], &["SET", "k", "v"], &["EXEC"]] {
+            steps.push(c.raw(args));
+        }
         steps.push(c.raw(&["CONFIG", "SET", "dir", &dir]));
         steps.push(c.raw(&["CONFIG", "SET", "dbfilename", "dump.rdb"]));
         steps.push(c.raw(&["BGSAVE"]));

@@ -315,6 +315,12 @@ impl Client {
             return Next::Continue;
         }
         if self.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+            // Inside MULTI, a command MISCONF would refuse dooms the transaction at once, as
+            // Redis's processCommand (outside MULTI the keyspace refuses it where it runs).
+            if (spec.is_write() || spec.name == "ping") && crate::keyspace::persist::writes_denied_by_disk_error(&self.shared) {
+                self.reject_cmd(spec, crate::keyspace::persist::MISCONF).await;
+                return Next::Continue;
+            }
             if spec.has(cmd::NO_MULTI) {
                 self.reject("ERR Command not allowed inside a transaction").await;
                 return Next::Continue;
