@@ -168,11 +168,19 @@ impl Connection {
     /// Runs one command and returns its reply (an error reply is `Ok(Value::Error)`; `Err` is
     /// a closed connection).
     pub async fn exec<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Result<Value, String> {
-        use crate::rt::{ReadExt, WriteExt};
+        use crate::rt::WriteExt;
         let parts: Vec<&[u8]> = argv.iter().map(|a| a.as_ref()).collect();
         let mut out = BytesMut::new();
         crate::resp::reply::encode_command(&parts, &mut out);
         self.stream.write_all(&out).await.map_err(|e| e.to_string())?;
+        self.read().await
+    }
+
+    /// Waits for the next value the server sends without a request: a Pub/Sub message after
+    /// SUBSCRIBE, a MONITOR line, the further confirmations of a SUBSCRIBE to several
+    /// channels (`exec` returns the first).
+    pub async fn read(&mut self) -> Result<Value, String> {
+        use crate::rt::ReadExt;
         let mut chunk = [0u8; 16 * 1024];
         loop {
             if let Some(v) = parse_value(&mut self.buf)? {

@@ -226,6 +226,31 @@ async fn promotion() -> Diagrams {
     vec![("promotion-replica".into(), render(&[logs[1][r0..].to_string()], None))]
 }
 
+/// PUBLISH on a master reaches a subscriber on its replica: delivered through the push
+/// queue on each side, and propagated in the stream.
+async fn pubsub() -> Diagrams {
+    let mut sc = Scenario::new("pubsub");
+    sc.linked_pair().await;
+    let mut sub = sc.get("replica").connect().await.unwrap();
+    sub.exec(&["SUBSCRIBE", "news"]).await.unwrap();
+    let mut local = sc.get("master").connect().await.unwrap();
+    local.exec(&["SUBSCRIBE", "news"]).await.unwrap();
+    async_std::task::sleep(Duration::from_millis(50)).await;
+    let (m0, r0) = (mark(&sc, "master"), mark(&sc, "replica"));
+    assert_eq!(sc.get("master").exec(&["PUBLISH", "news", "hello"]).await.unwrap().as_int(), Some(1));
+    for c in [&mut local, &mut sub] {
+        let msg = c.read().await.unwrap();
+        assert_eq!(format!("{msg:?}").matches("hello").count(), 1, "{msg:?}");
+    }
+    async_std::task::sleep(Duration::from_millis(50)).await;
+    drop((sub, local));
+    let logs = sc.finish().await;
+    vec![
+        ("pubsub-master".into(), render(&[logs[0][m0..].to_string()], Some("pubsub"))),
+        ("pubsub-replica".into(), render(&[logs[1][r0..].to_string()], Some("pubsub"))),
+    ]
+}
+
 /// Every scenario's diagrams.
 async fn all_diagrams() -> Diagrams {
     let mut d = full_resync(false).await;
@@ -234,6 +259,7 @@ async fn all_diagrams() -> Diagrams {
     d.extend(partial_propagation_wait().await);
     d.extend(failover().await);
     d.extend(promotion().await);
+    d.extend(pubsub().await);
     d
 }
 

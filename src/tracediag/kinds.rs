@@ -107,6 +107,12 @@ pub const KINDS: &[KindSpec] = &[
         wire: &["PSYNC ... FAILOVER", "FAILOVER"],
     },
     KindSpec {
+        name: "pubsub",
+        about: "Pub/Sub: SUBSCRIBE and PUBLISH through the keyspace, pushes to subscribers, PUBLISH in the stream",
+        messages: &["Exec", "ExecDone", "Push", "WritePushes", "Append", "Stream", "ApplyStream", "MonitorFeed", "ResetClient"],
+        wire: &["stream", "*"],
+    },
+    KindSpec {
         name: "promotion",
         about: "a replica becomes a master (REPLICAOF NO ONE, or the target of a FAILOVER)",
         messages: &["SetRole", "SetMaster", "StopLink", "Promote", "ShiftReplid", "DropAll"],
