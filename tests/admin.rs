@@ -432,3 +432,18 @@ fn client_reply_modes_match_redis() {
         vec![c.reply_bytes(), c.reply_bytes(), c.reply_bytes()]
     });
 }
+
+/// A client blocked in BLPOP shows `flags=b` in CLIENT LIST until it is served (Redis's tests
+/// wait for that flag, so without it they hang).
+#[test]
+fn client_list_shows_blocked_clients() {
+    let srv = Server::tandem(&[]);
+    let mut a = srv.conn();
+    let id = a.cmd(&["CLIENT", "ID"]).int().to_string();
+    a.send_cmd(&["BLPOP", "q", "5"]);
+    let mut b = srv.conn();
+    wait_for("flags=b", || b.cmd(&["CLIENT", "LIST", "ID", &id]).text().contains("flags=b "));
+    b.cmd(&["LPUSH", "q", "x"]);
+    assert_eq!(a.read_reply().strings(), ["q", "x"]);
+    assert!(b.cmd(&["CLIENT", "LIST", "ID", &id]).text().contains("flags=N "));
+}

@@ -145,7 +145,10 @@ impl Client {
             let Some((rx, rest)) = done.blocked else { return };
             // Blocked: what is answered so far goes out now; the rest waits for the reply.
             self.write_out().await;
-            match self.wait_unblocked(rx).await {
+            self.meta.blocked.store(true, Relaxed);
+            let unblocked = self.wait_unblocked(rx).await;
+            self.meta.blocked.store(false, Relaxed);
+            match unblocked {
                 Some(u) => self.absorb(&u.out, u.db, u.repl_offset),
                 None => return,
             }
@@ -244,6 +247,15 @@ impl Client {
             }
         }
         let _unblock = Unblock(blocked);
+        // CLIENT LIST shows a held client as blocked (`b`), as Redis's postponed clients.
+        struct Unflag<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Unflag<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Relaxed);
+            }
+        }
+        self.meta.blocked.store(true, Relaxed);
+        let _unflag = Unflag(&self.meta.blocked);
         while held().is_some() {
             let woken = pause.waiter();
             // Looked at again after registering, so a change in between is not missed.

@@ -78,6 +78,8 @@ pub struct ClientMeta {
     pub ssubs: AtomicU64,
     /// MONITOR is on for this connection.
     pub monitor: AtomicBool,
+    /// Blocked: waiting on keys (BLPOP, ...) or held by CLIENT PAUSE (CLIENT LIST flag `b`).
+    pub blocked: AtomicBool,
     /// Whether the peer counts as local for `enable-*-command local` and
     /// `enable-protected-configs local`: a Unix socket, or TCP from exactly 127.0.0.1 or ::1
     /// (Redis's `islocalClient`).
@@ -121,6 +123,7 @@ impl ClientMeta {
             psubs: Default::default(),
             ssubs: Default::default(),
             monitor: Default::default(),
+            blocked: Default::default(),
             local,
         }
     }

@@ -38,6 +38,9 @@ pub fn client_line(m: &ClientMeta) -> String {
     if m.multi.load(Relaxed) >= 0 {
         flags.push('x');
     }
+    if m.blocked.load(Relaxed) {
+        flags.push('b');
+    }
     if flags.is_empty() {
         flags.push('N');
     }

@@ -124,8 +124,11 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             ks.feed.replid = crate::util::random_hex(40);
             ctx.out.ok();
         }
-        ("quicklist-packed-threshold", 3) => match num::parse_i64(&a[2]) {
-            Some(n) if n > 0 => ctx.out.ok(),
+        // A memory value (units as in the config: `1b`, `10kb`) up to 4 GiB - 1 MiB, as Redis's
+        // quicklistisSetPackedThreshold accepts (0 included); tandem's lists have no plain nodes
+        // to tune, so it only validates.
+        ("quicklist-packed-threshold", 3) => match crate::config::value::parse_memory(&a[2]) {
+            Some(n) if n <= (1u64 << 32) - (1 << 20) => ctx.out.ok(),
             _ => ctx.error("ERR argument must be a memory value bigger than 1 and smaller than 4gb"),
         },
         ("set-disable-deny-scripts", 3) => ctx.out.ok(),
