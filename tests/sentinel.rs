@@ -13,6 +13,7 @@
 
 mod support;
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -82,12 +83,44 @@ fn sentinel_count(s: &Server, what: &str) -> usize {
     }
 }
 
+/// `INFO replication` on a fresh connection, or an empty map when the connection is closed
+/// before the reply: Sentinel's reconfiguration transaction ends with `CLIENT KILL TYPE normal`,
+/// which kills the test's own connections too (on redis-server as on tandem).
+fn replication_info(srv: &Server) -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", srv.port)) else { return map };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    if s.write_all(b"*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n").is_err() {
+        return map;
+    }
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let body = loop {
+        if let Some(eol) = buf.windows(2).position(|w| w == b"\r\n") {
+            let len: usize = std::str::from_utf8(&buf[1..eol]).ok().and_then(|n| n.parse().ok()).unwrap_or(0);
+            if buf.len() >= eol + 2 + len {
+                break String::from_utf8_lossy(&buf[eol + 2..eol + 2 + len]).into_owned();
+            }
+        }
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => return map,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    for line in body.lines() {
+        if let Some((k, v)) = line.split_once(':') {
+            map.insert(k.to_string(), v.to_string());
+        }
+    }
+    map
+}
+
 fn role_of(srv: &Server) -> String {
-    srv.info("replication").get("role").cloned().unwrap_or_default()
+    replication_info(srv).get("role").cloned().unwrap_or_default()
 }
 
 fn follows(srv: &Server, master: &Server) -> bool {
-    let i = srv.info("replication");
+    let i = replication_info(srv);
     i.get("role").map(|r| r == "slave").unwrap_or(false)
         && i.get("master_port").map(|p| p == &master.port.to_string()).unwrap_or(false)
         && i.get("master_link_status").map(|s| s == "up").unwrap_or(false)
