@@ -103,10 +103,15 @@ fn main() {
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// jemalloc's count of allocated bytes (refreshed by advancing its stats epoch).
+/// jemalloc's count of allocated bytes (refreshed by advancing its stats epoch), less what
+/// sits freed in the threads' caches (jemalloc counts those as allocated until a cache
+/// flushes them; Redis's own counter does not, and maxmemory eviction must see a freed key).
 fn jemalloc_allocated() -> Option<u64> {
     tikv_jemalloc_ctl::epoch::advance().ok()?;
-    tikv_jemalloc_ctl::stats::allocated::read().ok().map(|n| n as u64)
+    let allocated = tikv_jemalloc_ctl::stats::allocated::read().ok()? as u64;
+    // SAFETY: the name is NUL-terminated and names a size_t statistic (MALLCTL_ARENAS_ALL).
+    let cached = unsafe { tikv_jemalloc_ctl::raw::read::<usize>(b"stats.arenas.4096.tcache_bytes\0") }.unwrap_or(0) as u64;
+    Some(allocated.saturating_sub(cached))
 }
 
 /// `io-threads N` runs the server's tasks on N executor threads (Redis's meaning: N threads

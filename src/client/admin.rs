@@ -34,6 +34,9 @@ pub(super) fn config(c: &mut Client, a: &[Bytes]) {
             match r {
                 Ok(_) => {
                     c.shared.apply_config();
+                    if pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case(b"maxmemory")) {
+                        warn_maxmemory_below_usage(c);
+                    }
                     c.out.ok()
                 }
                 Err(e) => c.out.error(&e),
@@ -65,6 +68,16 @@ pub(super) fn config(c: &mut Client, a: &[Bytes]) {
             c.out.error(format!("ERR wrong number of arguments for 'config|{}' command", sub))
         }
         _ => c.out.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "CONFIG")),
+    }
+}
+
+/// CONFIG SET maxmemory below the memory in use: Redis's warning (the keyspace's cron then
+/// evicts, as Redis's eviction time proc).
+fn warn_maxmemory_below_usage(c: &Client) {
+    let max = c.shared.hot.maxmemory.load(Relaxed);
+    let used = keyspace::info::used_memory().saturating_sub(keyspace::evict::not_counted_memory(&c.shared));
+    if max > 0 && max < used {
+        crate::warning!(c.shared.log, "WARNING: the new maxmemory value set via CONFIG SET ({}) is smaller than the current memory usage ({}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.", max, used);
     }
 }
 

@@ -312,7 +312,7 @@ impl Client {
             self.reject_cmd(spec, e).await;
             return Next::Continue;
         }
-        if self.out_of_memory(spec) {
+        if self.out_of_memory(spec).await {
             const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
             self.shared.cmd_stats[spec.index].rejected.fetch_add(1, Relaxed);
             self.reject_cmd(spec, OOM).await;
@@ -443,12 +443,18 @@ impl Client {
         None
     }
 
-    /// Whether `spec` must be refused because used memory is over `maxmemory` (there is no
-    /// eviction: every policy acts as noeviction). As Redis: commands that may grow memory,
-    /// anything but EXEC/DISCARD/QUIT/RESET inside MULTI, and an EXEC with such commands queued.
-    fn out_of_memory(&self, spec: &CommandSpec) -> bool {
+    /// Whether `spec` must be refused because used memory is over `maxmemory`. As Redis's
+    /// processCommand: any command first has the keyspace evict keys (unless the policy is
+    /// `noeviction`, or this is a replica with `replica-ignore-maxmemory`); then, if memory
+    /// is still over the limit, commands that may grow memory are refused, anything but
+    /// EXEC/DISCARD/QUIT/RESET inside MULTI, and an EXEC with such commands queued.
+    async fn out_of_memory(&mut self, spec: &CommandSpec) -> bool {
         let maxmemory = self.shared.hot.maxmemory.load(Relaxed);
-        if maxmemory == 0 {
+        if maxmemory == 0 || !crate::keyspace::evict::evicts_here(&self.shared) {
+            return false;
+        }
+        let used = crate::keyspace::info::used_memory_cached();
+        if used <= maxmemory || used.saturating_sub(crate::keyspace::evict::not_counted_memory(&self.shared)) <= maxmemory {
             return false;
         }
         let reject = match &self.multi {
@@ -456,7 +462,13 @@ impl Client {
             Some(_) => !matches!(spec.name, "exec" | "discard" | "quit" | "reset"),
             None => spec.has(cmd::DENYOOM),
         };
-        reject && crate::keyspace::info::used_memory_cached() > maxmemory
+        if self.shared.hot.policy() == crate::shared::Policy::NoEviction {
+            return reject;
+        }
+        // The keyspace evicts, in order with the commands this client sent before.
+        self.flush().await;
+        let allowed = self.keyspace.call(keyspace::Evict).await.unwrap_or(true);
+        reject && !allowed
     }
 
     /// [`reject`](Self::reject) for a known command: a rejected EXEC discards the transaction

@@ -31,11 +31,18 @@ pub fn used_memory() -> u64 {
     ALLOCATED.get().and_then(|p| p()).unwrap_or_else(rss_bytes)
 }
 
+static CACHED_VALUE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static CACHED_AT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Makes the next [`used_memory_cached`] read the allocator (after an eviction).
+pub fn forget_used_memory() {
+    CACHED_AT_MS.store(0, Relaxed);
+}
+
 /// [`used_memory`] read at most once a millisecond (for the per-command maxmemory check).
 pub fn used_memory_cached() -> u64 {
-    use std::sync::atomic::AtomicU64;
-    static VALUE: AtomicU64 = AtomicU64::new(0);
-    static AT_MS: AtomicU64 = AtomicU64::new(0);
+    use CACHED_AT_MS as AT_MS;
+    use CACHED_VALUE as VALUE;
     let now = crate::util::now_ms() as u64;
     if AT_MS.load(Relaxed) != now {
         AT_MS.store(now, Relaxed);
@@ -165,6 +172,7 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("maxmemory_policy:{}", cfg.maxmemory_policy());
             f!("mem_fragmentation_ratio:1.00");
             f!("mem_allocator:jemalloc-5.3.0");
+            f!("mem_not_counted_for_evict:{}", super::evict::not_counted_memory(sh));
             f!("mem_total_replication_buffers:{}", ks.feed.replication_buffer_bytes(sh));
             f!("lazyfree_pending_objects:{}", sh.stats.lazyfree_pending_objects.load(Relaxed));
             f!("lazyfreed_objects:{}", sh.stats.lazyfreed_objects.load(Relaxed));
@@ -221,7 +229,7 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("expired_stale_perc:{:.2}", ks.stats.expired_stale_perc * 100.0);
             f!("expired_time_cap_reached_count:{}", ks.stats.expired_time_cap_reached_count);
             f!("expire_cycle_cpu_milliseconds:0");
-            f!("evicted_keys:0");
+            f!("evicted_keys:{}", ks.stats.evicted_keys);
             f!("evicted_clients:0");
             f!("total_eviction_exceeded_time:0");
             f!("current_eviction_exceeded_time:0");

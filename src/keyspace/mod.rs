@@ -18,6 +18,8 @@ pub mod feed;
 pub mod fullsync;
 pub mod info;
 pub mod lazyfree;
+pub mod lru;
+pub mod evict;
 pub mod persist;
 pub mod pubsub;
 mod role;
@@ -32,7 +34,7 @@ use crate::rt::{self, async_trait, Actor, Context, Handler, Message};
 use crate::shared::Shared;
 use bytes::{Bytes, BytesMut};
 use rand::rngs::SmallRng;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use segmap::SegMap;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering::Relaxed;
@@ -233,6 +235,8 @@ pub struct KsStats {
     pub expired_time_cap_reached_count: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
+    /// Keys deleted by maxmemory eviction.
+    pub evicted_keys: u64,
     /// Changes since the last save (rdb_changes_since_last_save).
     pub dirty: u64,
 }
@@ -280,6 +284,8 @@ pub struct Keyspace {
     exec_client: u64,
     /// The pushes of the running Exec alone (a client with CLIENT REPLY OFF still gets them).
     exec_pushes: BytesMut,
+    /// maxmemory eviction's pool and state.
+    evictor: evict::Evictor,
 }
 
 impl Keyspace {
@@ -309,6 +315,7 @@ impl Keyspace {
             pubsub: Default::default(),
             exec_client: 0,
             exec_pushes: BytesMut::new(),
+            evictor: Default::default(),
         }
     }
 
@@ -367,8 +374,29 @@ impl Keyspace {
         self.touch_watched(db, key);
     }
 
-    /// Looks a key up for reading (counts hits and misses).
+    /// Looks a key up for reading (counts hits and misses, updates the key's access word).
     pub fn lookup_read(&mut self, ctx: &mut Ctx, key: &[u8]) -> Option<&Value> {
+        self.lookup_read_flags(ctx, key, true)
+    }
+
+    /// [`lookup_read`](Self::lookup_read) leaving the access word alone (Redis's
+    /// `LOOKUP_NOTOUCH`: TYPE, TTL and the like).
+    pub fn lookup_read_notouch(&mut self, ctx: &mut Ctx, key: &[u8]) -> Option<&Value> {
+        self.lookup_read_flags(ctx, key, false)
+    }
+
+    /// How a lookup now changes a key's access word: the LFU parameters under an LFU
+    /// policy (and a random draw for the logarithmic increment).
+    fn touch_params(&mut self) -> (Option<lru::Lfu>, f64) {
+        let hot = &self.shared.hot;
+        if !hot.policy().is_lfu() {
+            return (None, 0.0);
+        }
+        let lfu = lru::Lfu { log_factor: hot.lfu_log_factor.load(Relaxed), decay_time: hot.lfu_decay_time.load(Relaxed) };
+        (Some(lfu), self.rng.gen::<f64>())
+    }
+
+    fn lookup_read_flags(&mut self, ctx: &mut Ctx, key: &[u8], touch: bool) -> Option<&Value> {
         if self.expire_if_needed(ctx, key) {
             self.stats.keyspace_misses += 1;
             self.notify(ctx, crate::config::notify::KEY_MISS, "keymiss", key);
@@ -382,13 +410,16 @@ impl Keyspace {
             self.notify(ctx, crate::config::notify::KEY_MISS, "keymiss", key);
             return None;
         }
-        let v = self.dbs[ctx.db].keys.get(key);
-        if v.is_some() {
-            self.stats.keyspace_hits += 1;
-        } else {
+        let (lfu, r) = if touch { self.touch_params() } else { (None, 0.0) };
+        let Some((k, v)) = self.dbs[ctx.db].keys.get_key_value(key) else {
             self.stats.keyspace_misses += 1;
+            return None;
+        };
+        self.stats.keyspace_hits += 1;
+        if touch {
+            k.set_clock(lru::touched(k.clock(), ctx.now, lfu, r));
         }
-        v
+        Some(v)
     }
 
     /// Looks a key up for writing (no hit/miss counting; expired keys are deleted first).
@@ -396,7 +427,10 @@ impl Keyspace {
         if self.expire_if_needed(ctx, key) {
             return None;
         }
-        self.dbs[ctx.db].keys.get_mut(key)
+        let (lfu, r) = self.touch_params();
+        let (k, v) = self.dbs[ctx.db].keys.get_key_mut(key)?;
+        k.set_clock(lru::touched(k.clock(), ctx.now, lfu, r));
+        Some(v)
     }
 
     /// Whether `key` exists (logically) without counting a hit.
@@ -640,6 +674,7 @@ impl Keyspace {
             force_propagate: false,
             in_txn,
         };
+        lru::set_now(ctx.now);
         // A bug in one command must not kill the keyspace actor (and with it the server):
         // it becomes an error reply and a log line.
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self, &mut ctx, &cmd.argv)));
@@ -903,7 +938,17 @@ impl Handler<Exec> for Keyspace {
             }
         }
         let offset_before = self.feed.offset();
+        let dirty_before = self.stats.dirty;
         let blocked = self.exec_items(&msg.items, &mut db, msg.client_id, &mut out, &mut client_cmds);
+        // Writes that took memory over maxmemory: evict now (the allocator is read fresh),
+        // so the next command, and INFO, see memory within the limit. Not between the pieces
+        // of a transaction that has connection commands (its DELs would land inside it).
+        if self.stats.dirty != dirty_before
+            && self.shared.hot.maxmemory.load(Relaxed) > 0
+            && !msg.items.iter().any(|i| matches!(i, Item::TxnPart { .. }))
+        {
+            self.evict_round(ctx);
+        }
         self.flush_feed_soon(ctx);
         let blocked = blocked.map(|(i, rx)| {
             let mut items = msg.items;
@@ -977,12 +1022,58 @@ impl Handler<ClientGone> for Keyspace {
     }
 }
 
+/// Evict keys now if memory is over `maxmemory` (a client about to run a command, CONFIG SET
+/// maxmemory); answers whether the command may run: false when memory stays over the limit
+/// with nothing left to evict (or `noeviction`).
+pub struct Evict;
+impl Message for Evict {
+    type Result = bool;
+}
+
+/// Eviction whose time budget ran out continues (Redis's eviction time proc).
+pub struct EvictMore;
+impl Message for EvictMore {
+    type Result = ();
+}
+
+impl Keyspace {
+    /// Runs a round of eviction; one that ran out of time continues from the mailbox.
+    fn evict_round(&mut self, ctx: &mut Context<Self>) -> evict::Outcome {
+        let outcome = self.perform_evictions();
+        if outcome == evict::Outcome::Running && !self.evictor.more_queued {
+            self.evictor.more_queued = true;
+            let _ = ctx.address().send(EvictMore);
+        }
+        self.flush_feed_soon(ctx);
+        outcome
+    }
+}
+
+#[async_trait]
+impl Handler<Evict> for Keyspace {
+    async fn handle(&mut self, ctx: &mut Context<Self>, _msg: Evict) -> bool {
+        crate::trace_msg!(self.shared.log, "client", "keyspace", "Evict");
+        self.evict_round(ctx) != evict::Outcome::Fail
+    }
+}
+
+#[async_trait]
+impl Handler<EvictMore> for Keyspace {
+    async fn handle(&mut self, ctx: &mut Context<Self>, _msg: EvictMore) {
+        self.evictor.more_queued = false;
+        self.evict_round(ctx);
+    }
+}
+
 #[async_trait]
 impl Handler<Cron> for Keyspace {
-    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: Cron) {
+    async fn handle(&mut self, ctx: &mut Context<Self>, _msg: Cron) {
         crate::trace_msg!(self.shared.log, "timer", "keyspace", "Cron");
         self.clock.resync();
         self.active_expire_cycle();
+        if self.shared.hot.maxmemory.load(Relaxed) > 0 && !self.evictor.more_queued {
+            self.evict_round(ctx);
+        }
         self.expire_waiters(crate::util::now_ms());
         self.cron_ticks += 1;
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;

@@ -16,6 +16,9 @@ use std::sync::Arc;
 
 /// Values whose memory [`SegMap::prefetch`] can ask the CPU to load ahead.
 pub trait Prefetch {
+    /// Keys of maps of this value carry an access word (the keyspace's keys, for maxmemory's
+    /// LRU/LFU), stamped when the key is inserted.
+    const CLOCKED: bool = false;
     fn prefetch(&self) {}
 }
 
@@ -131,17 +134,36 @@ impl<V: Clone> SegMap<V> {
         seg.find_mut(h, |(k, _)| &k[..] == key).map(|(_, v)| v)
     }
 
+    /// [`get_mut`](Self::get_mut) with the key (whose access word a lookup updates).
+    pub fn get_key_mut(&mut self, key: &[u8]) -> Option<(&Thin, &mut V)> {
+        let h = self.hasher.hash(key);
+        let slot = &mut self.segs[seg_of(h)];
+        slot.as_ref()?.find(h, |(k, _)| &k[..] == key)?;
+        let seg = Arc::make_mut(slot.as_mut()?);
+        seg.find_mut(h, |(k, _)| &k[..] == key).map(|(k, v)| (&*k, v))
+    }
+
     /// Inserts or replaces; returns the old value.
-    pub fn insert(&mut self, key: impl AsRef<[u8]>, value: V) -> Option<V> {
+    pub fn insert(&mut self, key: impl AsRef<[u8]>, value: V) -> Option<V>
+    where
+        V: Prefetch,
+    {
         let key = key.as_ref();
         let h = self.hasher.hash(key);
         let hasher = &self.hasher;
         let slot = &mut self.segs[seg_of(h)];
         let seg = Arc::make_mut(slot.get_or_insert_with(|| Arc::new(HashTable::new())));
         match seg.find_mut(h, |(k, _)| k[..] == key[..]) {
-            Some((_, v)) => Some(std::mem::replace(v, value)),
+            Some((k, v)) => {
+                if V::CLOCKED {
+                    // A new value: accessed now, its LFU counter kept (Redis's dbOverwrite).
+                    k.set_clock(super::lru::initial_word() & !0xff | k.clock() & 0xff);
+                }
+                Some(std::mem::replace(v, value))
+            }
             None => {
-                seg.insert_unique(h, (Thin::new(key), value), |(k, _)| hasher.hash(k));
+                let k = if V::CLOCKED { Thin::new_clocked(key, super::lru::initial_word()) } else { Thin::new(key) };
+                seg.insert_unique(h, (k, value), |(k, _)| hasher.hash(k));
                 self.len += 1;
                 None
             }
@@ -299,6 +321,8 @@ fn build_segments<V: Clone>(groups: Vec<Vec<(u64, Thin, V)>>, hasher: &KeyHasher
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Prefetch for u32 {}
 
     #[test]
     fn insert_get_remove_snapshot() {

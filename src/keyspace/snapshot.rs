@@ -198,7 +198,7 @@ impl RdbSink for Loader {
             }
         }
         // Converting here keeps the two threads' work about even.
-        self.batch.push((self.cur, self.hasher.hash(&key), Thin::new(&key), from_rdb(value), expire_ms));
+        self.batch.push((self.cur, self.hasher.hash(&key), Thin::new_clocked(&key, super::lru::initial_word()), from_rdb(value), expire_ms));
         self.info.keys_loaded += 1;
         if self.batch.len() >= BATCH {
             self.send_batch()?;
@@ -229,7 +229,7 @@ pub fn load_rdb(r: impl Read, size: Option<u64>, ndbs: usize, drop_expired: bool
             };
             for (db, h, key, value, exp) in batch {
                 if let Some(t) = exp {
-                    expires[db].push_hashed(h, key.clone(), t);
+                    expires[db].push_hashed(h, Thin::new(&key), t);
                 }
                 keys[db].push_hashed(h, key, value);
             }

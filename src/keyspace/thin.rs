@@ -12,6 +12,12 @@ use std::ptr::NonNull;
 const HDR: usize = 4;
 /// Set in the first `u32` of the growable form.
 const GROWN: u32 = 1 << 31;
+/// Set in the first `u32` of the clocked form (keys): `[len | CLOCKED][clock: u32][bytes]`,
+/// the clock being the key's access word (see `super::lru`). Exact forms are shorter than
+/// this bit, so it never collides with a length.
+const CLOCKED: u32 = 1 << 30;
+/// Header of the clocked form.
+const CLOCKED_HDR: usize = 8;
 /// Header of the growable form: the tag word, padding, the length and the capacity (`u64`s).
 const GROWN_HDR: usize = 24;
 /// Growth as Redis's sds: double up to 1 MiB, then 1 MiB more at a time.
@@ -19,7 +25,9 @@ const MAX_PREALLOC: usize = 1024 * 1024;
 
 /// An owned byte string behind one pointer.
 ///
-/// Two forms: *exact* (`[len: u32][bytes]`, what every key and most values use) and
+/// Three forms: *exact* (`[len: u32][bytes]`, what most values use), *clocked* (keys: the
+/// exact form plus the access word maxmemory's LRU/LFU reads, written atomically through a
+/// shared reference so a lookup touches it without copying a segment a snapshot shares) and
 /// *growable* (`[GROWN][pad][len: u64][cap: u64][bytes .. cap]`), which a string takes once it
 /// is grown in place (APPEND, SETRANGE, SETBIT), so that repeated growth is amortised as
 /// Redis's sds greedy preallocation, and strings of 2 GiB and more.
@@ -42,7 +50,7 @@ impl Thin {
     }
 
     pub fn new(data: &[u8]) -> Thin {
-        if data.len() as u64 >= GROWN as u64 {
+        if data.len() as u64 >= CLOCKED as u64 {
             let mut t = Self::with_capacity(data.len());
             // SAFETY: the capacity holds `data.len()` bytes.
             unsafe {
@@ -65,7 +73,7 @@ impl Thin {
 
     /// `len` zero bytes, exact.
     pub fn zeroed(len: usize) -> Thin {
-        if len as u64 >= GROWN as u64 {
+        if len as u64 >= CLOCKED as u64 {
             let mut t = Self::with_capacity(len);
             t.grow_zeroed(len);
             return t;
@@ -77,6 +85,57 @@ impl Thin {
             let Some(p) = NonNull::new(p) else { handle_alloc_error(layout) };
             (p.as_ptr() as *mut u32).write(len as u32);
             Thin(p)
+        }
+    }
+
+    /// A key: the clocked form holding `clock` (the exact form for keys of 1 GiB and more,
+    /// whose clock then reads 0).
+    pub fn new_clocked(data: &[u8], clock: u32) -> Thin {
+        if data.len() as u64 >= CLOCKED as u64 {
+            return Thin::new(data);
+        }
+        let layout = Self::clocked_layout(data.len());
+        // SAFETY: the layout has a non-zero size; header, clock and data are written inside
+        // the allocation before use.
+        unsafe {
+            let p = alloc(layout);
+            let Some(p) = NonNull::new(p) else { handle_alloc_error(layout) };
+            (p.as_ptr() as *mut u32).write(data.len() as u32 | CLOCKED);
+            (p.as_ptr().add(4) as *mut u32).write(clock);
+            std::ptr::copy_nonoverlapping(data.as_ptr(), p.as_ptr().add(CLOCKED_HDR), data.len());
+            Thin(p)
+        }
+    }
+
+    fn clocked_layout(len: usize) -> Layout {
+        Layout::from_size_align(CLOCKED_HDR + len, 4).unwrap_or_else(|_| handle_alloc_error(Layout::new::<u64>()))
+    }
+
+    #[inline]
+    fn is_clocked(&self) -> bool {
+        // SAFETY: the first word is always initialised and 4-aligned.
+        unsafe { (self.0.as_ptr() as *const u32).read() & (GROWN | CLOCKED) == CLOCKED }
+    }
+
+    #[inline]
+    fn clock_cell(&self) -> Option<&std::sync::atomic::AtomicU32> {
+        // SAFETY: the clocked form keeps a 4-aligned u32 at offset 4 that is only ever
+        // accessed atomically (no `&`/`&mut` to plain bytes covers it).
+        self.is_clocked().then(|| unsafe { &*(self.0.as_ptr().add(4) as *const std::sync::atomic::AtomicU32) })
+    }
+
+    /// The access word of a key (0 for other forms).
+    #[inline]
+    pub fn clock(&self) -> u32 {
+        self.clock_cell().map_or(0, |c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Stores a key's access word (ignored by other forms). Through `&self`: the word is not
+    /// part of the key's value, and a snapshot sharing the key never reads it.
+    #[inline]
+    pub fn set_clock(&self, w: u32) {
+        if let Some(c) = self.clock_cell() {
+            c.store(w, std::sync::atomic::Ordering::Relaxed)
         }
     }
 
@@ -106,7 +165,7 @@ impl Thin {
         unsafe {
             let w = (self.0.as_ptr() as *const u32).read();
             if w & GROWN == 0 {
-                w as usize
+                (w & !CLOCKED) as usize
             } else {
                 (self.0.as_ptr().add(8) as *const u64).read() as usize
             }
@@ -137,7 +196,15 @@ impl Thin {
 
     #[inline]
     fn data_ptr(&self) -> *mut u8 {
-        let off = if self.is_grown() { GROWN_HDR } else { HDR };
+        // SAFETY: the first word is always initialised and 4-aligned.
+        let w = unsafe { (self.0.as_ptr() as *const u32).read() };
+        let off = if w & GROWN != 0 {
+            GROWN_HDR
+        } else if w & CLOCKED != 0 {
+            CLOCKED_HDR
+        } else {
+            HDR
+        };
         // SAFETY: the data starts right after the header of its form.
         unsafe { self.0.as_ptr().add(off) }
     }
@@ -223,7 +290,13 @@ impl Thin {
 
 impl Drop for Thin {
     fn drop(&mut self) {
-        let layout = if self.is_grown() { Self::grown_layout(self.capacity()) } else { Self::exact_layout(self.len()) };
+        let layout = if self.is_grown() {
+            Self::grown_layout(self.capacity())
+        } else if self.is_clocked() {
+            Self::clocked_layout(self.len())
+        } else {
+            Self::exact_layout(self.len())
+        };
         // SAFETY: allocated with this same layout (`new`, `with_capacity` or `reserve_total`).
         unsafe { dealloc(self.0.as_ptr(), layout) }
     }
@@ -232,6 +305,9 @@ impl Drop for Thin {
 impl Clone for Thin {
     /// An exact copy (a snapshot's copy of a segment needs no spare room).
     fn clone(&self) -> Thin {
+        if self.is_clocked() {
+            return Thin::new_clocked(self.as_slice(), self.clock());
+        }
         Thin::new(self.as_slice())
     }
 }
@@ -293,6 +369,22 @@ mod tests {
             assert!(c.iter().zip(&v).all(|(a, b)| *a == b.wrapping_add(1)));
         }
         assert_eq!(std::mem::size_of::<Thin>(), 8);
+    }
+
+    #[test]
+    fn clocked_keys() {
+        for n in [0usize, 1, 5, 100] {
+            let v: Vec<u8> = (0..n).map(|i| i as u8).collect();
+            let t = Thin::new_clocked(&v, 77);
+            assert_eq!((t.len(), &t[..], t.clock()), (n, &v[..], 77));
+            t.set_clock(u32::MAX);
+            let c = t.clone();
+            assert_eq!((&c[..], c.clock()), (&v[..], u32::MAX));
+            assert_eq!(t, Thin::new(&v));
+            let plain = Thin::new(&v);
+            plain.set_clock(5);
+            assert_eq!(plain.clock(), 0);
+        }
     }
 
     #[test]

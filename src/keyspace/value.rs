@@ -277,6 +277,7 @@ pub enum Value {
 }
 
 impl super::segmap::Prefetch for Value {
+    const CLOCKED: bool = true;
     /// Brings the value's first cache line in ahead of use (see [`Thin::prefetch`]).
     ///
     /// [`Thin::prefetch`]: super::thin::Thin::prefetch

@@ -201,6 +201,12 @@ pub struct Hot {
     pub replica_read_only: AtomicBool,
     pub replica_serve_stale_data: AtomicBool,
     pub maxmemory: AtomicU64,
+    /// `maxmemory-policy` (a [`Policy`] as u8), read at every key lookup (LFU counting).
+    pub maxmemory_policy: std::sync::atomic::AtomicU8,
+    pub lfu_log_factor: AtomicU64,
+    pub lfu_decay_time: AtomicU64,
+    /// `replica-ignore-maxmemory`.
+    pub replica_ignore_maxmemory: AtomicBool,
     /// Encoding thresholds of hashes and sets (checked on every HSET/SADD).
     pub hash_max_listpack_entries: AtomicU64,
     pub hash_max_listpack_value: AtomicU64,
@@ -220,7 +226,63 @@ pub struct Hot {
     pub bgsave_failed: AtomicBool,
 }
 
+/// `maxmemory-policy`, as Redis's `MAXMEMORY_*` values.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Policy {
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+    AllkeysLru,
+    AllkeysLfu,
+    AllkeysRandom,
+    NoEviction,
+}
+
+impl Policy {
+    const ALL: [Policy; 8] = [
+        Policy::VolatileLru,
+        Policy::VolatileLfu,
+        Policy::VolatileRandom,
+        Policy::VolatileTtl,
+        Policy::AllkeysLru,
+        Policy::AllkeysLfu,
+        Policy::AllkeysRandom,
+        Policy::NoEviction,
+    ];
+    pub fn from_name(name: &str) -> Policy {
+        Self::ALL.into_iter().find(|p| p.name() == name).unwrap_or(Policy::NoEviction)
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::VolatileLru => "volatile-lru",
+            Policy::VolatileLfu => "volatile-lfu",
+            Policy::VolatileRandom => "volatile-random",
+            Policy::VolatileTtl => "volatile-ttl",
+            Policy::AllkeysLru => "allkeys-lru",
+            Policy::AllkeysLfu => "allkeys-lfu",
+            Policy::AllkeysRandom => "allkeys-random",
+            Policy::NoEviction => "noeviction",
+        }
+    }
+    pub fn is_lfu(self) -> bool {
+        matches!(self, Policy::VolatileLfu | Policy::AllkeysLfu)
+    }
+    pub fn is_lru(self) -> bool {
+        matches!(self, Policy::VolatileLru | Policy::AllkeysLru)
+    }
+    /// Candidates are the keys with a TTL only.
+    pub fn is_volatile(self) -> bool {
+        matches!(self, Policy::VolatileLru | Policy::VolatileLfu | Policy::VolatileRandom | Policy::VolatileTtl)
+    }
+}
+
 impl Hot {
+    /// `maxmemory-policy` as last refreshed.
+    pub fn policy(&self) -> Policy {
+        Policy::ALL.get(self.maxmemory_policy.load(Relaxed) as usize).copied().unwrap_or(Policy::NoEviction)
+    }
+
     /// `client-output-buffer-limit pubsub` as last refreshed.
     pub fn pubsub_limit(&self) -> crate::config::ObufLimit {
         crate::config::ObufLimit {
@@ -342,6 +404,11 @@ impl Shared {
         h.replica_read_only.store(c.replica_read_only(), Relaxed);
         h.replica_serve_stale_data.store(c.replica_serve_stale_data(), Relaxed);
         h.maxmemory.store(c.maxmemory(), Relaxed);
+        let policy = Policy::from_name(c.maxmemory_policy());
+        h.maxmemory_policy.store(Policy::ALL.iter().position(|p| *p == policy).unwrap_or(7) as u8, Relaxed);
+        h.lfu_log_factor.store(c.int("lfu-log-factor") as u64, Relaxed);
+        h.lfu_decay_time.store(c.int("lfu-decay-time") as u64, Relaxed);
+        h.replica_ignore_maxmemory.store(c.flag("replica-ignore-maxmemory"), Relaxed);
         h.hash_max_listpack_entries.store(c.hash_max_listpack_entries(), Relaxed);
         h.hash_max_listpack_value.store(c.hash_max_listpack_value(), Relaxed);
         h.set_max_intset_entries.store(c.set_max_intset_entries(), Relaxed);

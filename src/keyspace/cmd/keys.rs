@@ -5,6 +5,7 @@ use crate::config::notify as N;
 use crate::keyspace::{segmap::SEGMENTS, Ctx, Keyspace, Value};
 use crate::util::{glob::glob_match, num};
 use bytes::Bytes;
+use std::sync::atomic::Ordering::Relaxed;
 
 pub fn del(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let mut n = 0;
@@ -20,7 +21,7 @@ pub fn del(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 pub fn exists(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let mut n = 0;
     for k in &a[1..] {
-        if ks.lookup_read(ctx, k).is_some() {
+        if ks.lookup_read_notouch(ctx, k).is_some() {
             n += 1;
         }
     }
@@ -39,7 +40,7 @@ pub fn touch(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 }
 
 pub fn type_(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    let t = ks.lookup_read(ctx, &a[1]).map_or("none", |v| v.type_name());
+    let t = ks.lookup_read_notouch(ctx, &a[1]).map_or("none", |v| v.type_name());
     ctx.out.simple(t);
 }
 
@@ -133,7 +134,7 @@ pub fn pexpireat(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 
 /// TTL family: `ms` for milliseconds, `absolute` for the *EXPIRETIME forms.
 fn ttl_generic(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], ms: bool, absolute: bool) {
-    if ks.lookup_read(ctx, key).is_none() {
+    if ks.lookup_read_notouch(ctx, key).is_none() {
         return ctx.out.int(-2);
     }
     let Some(when) = ks.expire_of(ctx.db, key) else {
@@ -518,22 +519,30 @@ pub fn object(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if a.len() != 3 {
         return ctx.error(format!("ERR wrong number of arguments for 'object|{}' command", sub));
     }
-    let policy = ks.shared.cfg().maxmemory_policy().to_string();
-    let lfu = policy.contains("lfu");
+    let hot = &ks.shared.hot;
+    let policy = hot.policy();
+    let lfu = policy.is_lfu();
+    // Small integers are shared objects in Redis unless maxmemory evicts by LRU/LFU (each key
+    // then needs its own access data).
+    let shared_ints = hot.maxmemory.load(Relaxed) == 0 || !(policy.is_lfu() || policy.is_lru());
+    let decay = hot.lfu_decay_time.load(Relaxed);
     // OBJECT does not touch the key's access statistics: peek, skipping logically expired keys.
-    let Some(v) = ks.dbs[ctx.db].keys.get(&a[2]).cloned().filter(|_| !is_expired(ks, ctx.db, &a[2], ctx.now)) else {
+    if is_expired(ks, ctx.db, &a[2], ctx.now) {
+        return ctx.out.null();
+    }
+    let Some((k, v)) = ks.dbs[ctx.db].keys.get_key_value(&a[2]).map(|(k, v)| (k.clock(), v.clone())) else {
         return ctx.out.null();
     };
     match sub.as_str() {
         "encoding" => ctx.out.bulk_str(encoding_of(ks, ctx.db, &a[2], &v)),
         "refcount" => match &v {
-            Value::Str(s) if num::parse_i64(s).is_some_and(|n| (0..10000).contains(&n)) => ctx.out.int(i32::MAX as i64),
+            Value::Str(s) if shared_ints && num::parse_i64(s).is_some_and(|n| (0..10000).contains(&n)) => ctx.out.int(i32::MAX as i64),
             _ => ctx.out.int(1),
         },
         "idletime" if lfu => ctx.error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
-        "idletime" => ctx.out.int(0),
+        "idletime" => ctx.out.int(crate::keyspace::lru::idle_secs(k, ctx.now) as i64),
         _ if !lfu => ctx.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
-        _ => ctx.out.int(0),
+        _ => ctx.out.int(crate::keyspace::lru::lfu_counter(k, ctx.now, decay) as i64),
     }
 }
 
