@@ -97,12 +97,15 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             ctx.out.ok();
         }
         ("populate", 3..=5) => populate(ks, ctx, a),
-        ("object", 3) => match ks.dbs[ctx.db].keys.get(&a[2]) {
-            Some(v) => {
+        ("object", 3) => match ks.dbs[ctx.db].keys.get_key_value(&a[2]) {
+            Some((k, v)) => {
+                let word = k.clock();
                 let s = format!(
-                    "Value at:0x7f0000000000 refcount:1 encoding:{} serializedlength:{} lru:0 lru_seconds_idle:0",
+                    "Value at:0x7f0000000000 refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
                     super::keys::encoding_of(ks, ctx.db, &a[2], v),
-                    v.approx_size()
+                    v.approx_size(),
+                    word >> 8,
+                    crate::keyspace::lru::idle_secs(word, ctx.now)
                 );
                 ctx.out.simple(&s);
             }
