@@ -312,6 +312,10 @@ impl Client {
             self.reject_cmd(spec, e).await;
             return Next::Continue;
         }
+        if self.shared.loading.load(Relaxed) && self.denied_while_loading(spec) {
+            self.reject_cmd(spec, "LOADING Redis is loading the dataset in memory").await;
+            return Next::Continue;
+        }
         if self.out_of_memory(spec).await {
             const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
             self.shared.cmd_stats[spec.index].rejected.fetch_add(1, Relaxed);
@@ -441,6 +445,15 @@ impl Client {
             }
         }
         None
+    }
+
+    /// While the RDB loads at start, commands without the `loading` flag are refused, and an
+    /// EXEC with such a command queued (Redis's `is_denyloading_command`).
+    fn denied_while_loading(&self, spec: &CommandSpec) -> bool {
+        match &self.multi {
+            Some(q) if spec.name == "exec" => q.iter().any(|c| !c.spec.has(cmd::LOADING)),
+            _ => !spec.has(cmd::LOADING),
+        }
     }
 
     /// Whether `spec` must be refused because used memory is over `maxmemory`. As Redis's

@@ -342,7 +342,7 @@ pub static SPECS: &[Spec] = &[
     num("repl-ping-replica-period", Some("repl-ping-slave-period"), 0, 1, INT_MAX, 10, Int, H),
     num("list-compress-depth", None, 0, 0, INT_MAX, 0, Int, H),
     num("rdb-key-save-delay", None, HIDDEN, INT_MIN, INT_MAX, 0, Int, H),
-    num("key-load-delay", None, HIDDEN, INT_MIN, INT_MAX, 0, Int, N),
+    num("key-load-delay", None, HIDDEN, INT_MIN, INT_MAX, 0, Int, H),
     num("active-expire-effort", None, 0, 1, 10, 1, Int, H),
     num("hz", None, 0, 0, INT_MAX, 10, Int, H),
     num("min-replicas-to-write", Some("min-slaves-to-write"), 0, 0, INT_MAX, 0, Int, H),

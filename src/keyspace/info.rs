@@ -179,7 +179,7 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
         }
         "persistence" => {
             f!("# Persistence");
-            f!("loading:0");
+            f!("loading:{}", ks.persist.loading.is_some() as u8);
             f!("async_loading:0");
             f!("current_cow_peak:0");
             f!("current_cow_size:0");
@@ -207,6 +207,19 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("aof_last_cow_size:0");
             f!("module_fork_in_progress:0");
             f!("module_fork_last_cow_size:0");
+            if let Some(l) = &ks.persist.loading {
+                let now = crate::util::now_ms() / 1000;
+                let loaded = l.loaded.load(Relaxed);
+                let perc = if l.total_bytes > 0 { loaded as f64 * 100.0 / l.total_bytes as f64 } else { 0.0 };
+                let elapsed = (now - l.start_unix).max(0) as f64;
+                let eta = if loaded > 0 { ((l.total_bytes.saturating_sub(loaded)) as f64 / (loaded as f64 / elapsed.max(1.0))) as i64 } else { 1 };
+                f!("loading_start_time:{}", l.start_unix);
+                f!("loading_total_bytes:{}", l.total_bytes);
+                f!("loading_rdb_used_mem:0");
+                f!("loading_loaded_bytes:{}", loaded);
+                f!("loading_loaded_perc:{:.2}", perc);
+                f!("loading_eta_seconds:{}", eta);
+            }
         }
         "stats" => {
             f!("# Stats");

@@ -2,7 +2,7 @@
 //! file is written by a blocking task), `save` points, loading at start, and the final save
 //! at shutdown.
 
-use super::snapshot::{load_rdb, write_rdb, LoadInfo, Snapshot};
+use super::snapshot::{load_rdb_with, write_rdb, LoadInfo, Snapshot};
 use super::{Ctx, Keyspace};
 use crate::rt::{async_trait, Addr, Context, Handler, Message};
 use crate::shared::ShutdownRequest;
@@ -24,6 +24,8 @@ pub struct PersistState {
     pub(super) load: LoadInfo,
     /// `dirty` when the running BGSAVE started (what remains after it is the new dirty).
     dirty_at_start: u64,
+    /// The RDB being loaded at start, while it loads.
+    pub(super) loading: Option<Loading>,
 }
 
 fn rdb_path(shared: &Shared) -> PathBuf {
@@ -203,6 +205,12 @@ impl Message for FinalSave {
 impl Handler<FinalSave> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: FinalSave) -> Result<(), String> {
         crate::trace_msg!(self.shared.log, "server", "keyspace", "FinalSave");
+        if self.persist.loading.is_some() {
+            // Saving half a dataset over the file being loaded would lose the rest (Redis
+            // turns SHUTDOWN into NOSAVE while loading).
+            crate::warning!(self.shared.log, "Shutdown while loading the dataset: not saving.");
+            return Ok(());
+        }
         crate::notice!(self.shared.log, "Saving the final RDB snapshot before exiting.");
         let r = self.save_now();
         crate::trace_reply!(self.shared.log, "keyspace", "server", "{:?}", r);
@@ -238,6 +246,11 @@ pub fn writes_denied_by_disk_error(shared: &Shared) -> bool {
 
 /// Loads the RDB file at start, if there is one. A replica keeps expired keys (its master
 /// will delete them); a master drops them.
+///
+/// A master loads on a thread of its own while the server serves connections, as Redis
+/// processes events while loading: commands without the `loading` flag get `-LOADING`, INFO
+/// shows the progress, and [`LoadDone`] installs the data. A replica loads before anything
+/// else runs (its replication ID and offset come from the file, before the link starts).
 pub fn load_at_start(ks: &mut Keyspace) {
     let path = rdb_path(&ks.shared);
     remove_stale_temps(&ks.shared.log, &path);
@@ -246,7 +259,49 @@ pub fn load_at_start(ks: &mut Keyspace) {
     let replica = ks.shared.cfg().replicaof().is_some();
     // The file's size bounds what its lengths and counts may pre-size.
     let size = f.metadata().ok().map(|m| m.len());
-    match load_rdb(std::io::BufReader::with_capacity(1 << 16, f), size, ks.dbs.len(), !replica) {
+    let key_delay = ks.shared.cfg().int("key-load-delay") as i64;
+    let me = ks.me.as_ref().and_then(|w| w.upgrade());
+    let (Some(me), false) = (me, replica) else {
+        let r = load_rdb_with(std::io::BufReader::with_capacity(1 << 16, f), size, ks.dbs.len(), !replica, key_delay, None);
+        return finish_load(ks, r, start, replica);
+    };
+    let progress = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    ks.persist.loading = Some(Loading { start_unix: crate::util::now_ms() / 1000, total_bytes: size.unwrap_or(0), loaded: progress.clone() });
+    ks.shared.loading.store(true, Relaxed);
+    let ndbs = ks.dbs.len();
+    crate::rt::spawn_blocking(move || {
+        let r = load_rdb_with(std::io::BufReader::with_capacity(1 << 16, f), size, ndbs, true, key_delay, Some(progress));
+        let _ = me.send(LoadDone(r, start));
+    });
+}
+
+/// A load in progress (INFO persistence's `loading_*` fields).
+pub struct Loading {
+    pub start_unix: i64,
+    pub total_bytes: u64,
+    /// Bytes of the file read so far.
+    pub loaded: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// The RDB loaded at start (on its thread) or failed.
+pub struct LoadDone(Result<(Vec<super::Db>, LoadInfo), crate::rdb::RdbError>, Instant);
+impl Message for LoadDone {
+    type Result = ();
+}
+
+#[async_trait]
+impl Handler<LoadDone> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: LoadDone) {
+        crate::trace_msg!(self.shared.log, "rdb-loader", "keyspace", "LoadDone(ok={})", msg.0.is_ok());
+        finish_load(self, msg.0, msg.1, false);
+        self.persist.loading = None;
+        self.shared.loading.store(false, Relaxed);
+    }
+}
+
+/// Installs what the RDB held (or exits on a bad file, as Redis).
+fn finish_load(ks: &mut Keyspace, r: Result<(Vec<super::Db>, LoadInfo), crate::rdb::RdbError>, start: Instant, replica: bool) {
+    match r {
         Ok((dbs, info)) => {
             ks.dbs = dbs;
             crate::notice!(ks.shared.log, "Done loading RDB, keys loaded: {}, keys expired: {}.", info.keys_loaded, info.keys_expired);

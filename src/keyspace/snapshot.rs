@@ -10,6 +10,7 @@ use super::thin::Thin;
 use crate::rdb::{self, RdbError, RdbSink, RdbValue, RdbValueRef, RdbWriter, ScoreSeq};
 use bytes::Bytes;
 use std::io::{Read, Write};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 /// The dataset at one point of the replication stream.
@@ -142,6 +143,17 @@ struct Loader {
     tx: std::sync::mpsc::SyncSender<ToInserter>,
     /// Hashes keys on this thread (the inserting thread has the tables' work).
     hasher: super::segmap::KeyHasher,
+    /// `key-load-delay`.
+    key_delay: i64,
+}
+
+/// Redis's `debugDelay`: sleeps `usec` microseconds; a negative value sleeps one microsecond
+/// with probability 1/-usec (short delays without a system call per key).
+fn debug_delay(usec: i64) {
+    let usec = if usec < 0 { u64::from(rand::random::<u64>() % usec.unsigned_abs() == 0) } else { usec as u64 };
+    if usec > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(usec));
+    }
 }
 
 /// What the parsing thread hands the inserting thread.
@@ -197,6 +209,9 @@ impl RdbSink for Loader {
                 return Ok(());
             }
         }
+        if self.key_delay != 0 {
+            debug_delay(self.key_delay);
+        }
         // Converting here keeps the two threads' work about even.
         self.batch.push((self.cur, self.hasher.hash(&key), Thin::new_clocked(&key, super::lru::initial_word()), from_rdb(value), expire_ms));
         self.info.keys_loaded += 1;
@@ -214,6 +229,40 @@ impl RdbSink for Loader {
 /// `size` is the input's length when known (a file, a `$<len>` bulk): nothing the RDB
 /// declares is then pre-sized beyond what it can really hold (unknown: constants bound it).
 pub fn load_rdb(r: impl Read, size: Option<u64>, ndbs: usize, drop_expired: bool) -> Result<(Vec<Db>, LoadInfo), RdbError> {
+    load_rdb_with(r, size, ndbs, drop_expired, 0, None)
+}
+
+/// Counts the bytes read through it (the loading progress INFO shows).
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// [`load_rdb`] with Redis's `key-load-delay` (microseconds slept per key; negative: one
+/// microsecond with probability 1/-n, as Redis's `debugDelay`) and a counter of bytes read.
+pub fn load_rdb_with(
+    r: impl Read,
+    size: Option<u64>,
+    ndbs: usize,
+    drop_expired: bool,
+    key_delay: i64,
+    progress: Option<Arc<AtomicU64>>,
+) -> Result<(Vec<Db>, LoadInfo), RdbError> {
+    match progress {
+        Some(count) => load_rdb_inner(Counting { inner: r, count }, size, ndbs, drop_expired, key_delay),
+        None => load_rdb_inner(r, size, ndbs, drop_expired, key_delay),
+    }
+}
+
+fn load_rdb_inner(r: impl Read, size: Option<u64>, ndbs: usize, drop_expired: bool, key_delay: i64) -> Result<(Vec<Db>, LoadInfo), RdbError> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<ToInserter>(16);
     let inserter = std::thread::spawn(move || {
         let mut keys: Vec<SegMapBuilder<Value>> = (0..ndbs).map(|_| SegMapBuilder::new()).collect();
@@ -248,6 +297,7 @@ pub fn load_rdb(r: impl Read, size: Option<u64>, ndbs: usize, drop_expired: bool
         batch: Vec::with_capacity(BATCH),
         tx,
         hasher: super::segmap::KeyHasher::new(),
+        key_delay,
     };
     let parsed = rdb::reader::load_sized(r, size, &mut l).and_then(|_| l.send_batch());
     let info = std::mem::take(&mut l.info);

@@ -327,6 +327,9 @@ pub struct Shared {
     pub acl_active: AtomicBool,
     /// When (unix seconds) the cross-protocol warning was last logged (once a minute at most).
     pub security_warning_at: AtomicI64,
+    /// The RDB file is being loaded at start: commands without the `loading` flag get
+    /// `-LOADING`.
+    pub loading: AtomicBool,
 }
 
 impl Shared {
@@ -361,6 +364,7 @@ impl Shared {
             shutdown_rx,
             acl_denied: Mutex::new(Default::default()),
             acl_active: AtomicBool::new(false),
+            loading: AtomicBool::new(false),
         });
         shared.refresh_hot();
         shared
