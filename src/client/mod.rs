@@ -315,7 +315,7 @@ impl Client {
             self.reject_cmd(spec, e).await;
             return Next::Continue;
         }
-        if self.shared.loading.load(Relaxed) && self.denied_while_loading(spec) {
+        if self.shared.loading.load(Relaxed) && self.denied_while_loading(spec) && self.still_loading().await {
             self.reject_cmd(spec, "LOADING Redis is loading the dataset in memory").await;
             return Next::Continue;
         }
@@ -448,6 +448,21 @@ impl Client {
             }
         }
         None
+    }
+
+    /// Whether the RDB is still loading once the first `loading-process-events-interval-bytes`
+    /// of it are in. Redis serves clients only between such chunks, so a command sent while
+    /// a small file loads simply waits for it; here it waits until the load ends or that
+    /// much is loaded (then `-LOADING`, as Redis answers from its first chunk on).
+    async fn still_loading(&self) -> bool {
+        let chunk = self.shared.cfg().int("loading-process-events-interval-bytes").max(0) as u64;
+        while self.shared.loading.load(Relaxed) {
+            if self.shared.loading_bytes.load(Relaxed) >= chunk {
+                return true;
+            }
+            crate::rt::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        false
     }
 
     /// While the RDB loads at start, commands without the `loading` flag are refused, and an

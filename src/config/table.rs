@@ -385,7 +385,7 @@ pub static SPECS: &[Spec] = &[
     // time_t / off_t
     num("repl-backlog-ttl", None, 0, 0, LONG_MAX, 3600, Int, H),
     num("auto-aof-rewrite-min-size", None, 0, 0, LONG_MAX, 64 * 1024 * 1024, Mem, N),
-    num("loading-process-events-interval-bytes", None, HIDDEN, 1024, INT_MAX, 2 * 1024 * 1024, Int, N),
+    num("loading-process-events-interval-bytes", None, HIDDEN, 1024, INT_MAX, 2 * 1024 * 1024, Int, H),
     // directives with their own syntax
     special("dir", None, PROTECTED, Special::Dir, H),
     special("save", None, MULTI_ARG, Special::Save, H),

@@ -279,7 +279,7 @@ mod tests {
         let scores: Vec<u64> = pool.iter().map(|c| c.score).collect();
         assert!(scores.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(*scores.last().unwrap(), 20);
-        assert_eq!(scores[0], 4);
+        assert_eq!(scores[0], 3, "the three lowest of 19 were dropped");
     }
 
     #[test]

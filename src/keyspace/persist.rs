@@ -265,7 +265,8 @@ pub fn load_at_start(ks: &mut Keyspace) {
         let r = load_rdb_with(std::io::BufReader::with_capacity(1 << 16, f), size, ks.dbs.len(), !replica, key_delay, None);
         return finish_load(ks, r, start, replica);
     };
-    let progress = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let progress = ks.shared.loading_bytes.clone();
+    progress.store(0, Relaxed);
     ks.persist.loading = Some(Loading { start_unix: crate::util::now_ms() / 1000, total_bytes: size.unwrap_or(0), loaded: progress.clone() });
     ks.shared.loading.store(true, Relaxed);
     let ndbs = ks.dbs.len();

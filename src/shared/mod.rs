@@ -330,6 +330,8 @@ pub struct Shared {
     /// The RDB file is being loaded at start: commands without the `loading` flag get
     /// `-LOADING`.
     pub loading: AtomicBool,
+    /// Bytes of the RDB file loaded so far (while `loading`).
+    pub loading_bytes: Arc<AtomicU64>,
 }
 
 impl Shared {
@@ -365,6 +367,7 @@ impl Shared {
             acl_denied: Mutex::new(Default::default()),
             acl_active: AtomicBool::new(false),
             loading: AtomicBool::new(false),
+            loading_bytes: Arc::new(AtomicU64::new(0)),
         });
         shared.refresh_hot();
         shared
