@@ -476,6 +476,8 @@ impl Keyspace {
                 db.raw.remove(key);
             }
             self.modified(ctx, key);
+            // A deleted stream ends the waits of XREADGROUP clients on it.
+            self.signal_ready(ctx.db, key);
             true
         } else {
             false
@@ -527,6 +529,7 @@ impl Keyspace {
     /// that is now gone, or still expired, did not change; a missing key replaced by an
     /// expired one becomes a stale watch.
     pub fn touch_watched_in_db(&mut self, emptied: usize, replaced_with: Option<usize>) {
+        self.signal_db_waiters(emptied);
         if self.watch.by_key.is_empty() {
             return;
         }
@@ -626,6 +629,7 @@ impl Keyspace {
             );
             return None;
         }
+        self.blocking.block_argv = None;
         let start = self.clock.start();
         let mut ctx = Ctx {
             db: *db,

@@ -12,6 +12,9 @@ pub mod keys;
 pub mod lists;
 pub mod server;
 pub mod sets;
+pub mod streams;
+pub mod streams_cg;
+pub mod streams_read;
 pub mod strings;
 pub mod zsets;
 pub mod zsets_range;
@@ -177,7 +180,7 @@ fn build() -> Vec<CommandSpec> {
 }
 
 /// Command families declared in their own modules (data types).
-const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs, hll::specs];
+const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs, hll::specs, streams::specs];
 
 use keys as k;
 use server as sv;
