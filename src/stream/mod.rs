@@ -218,9 +218,6 @@ impl Stream {
         let mut deleted = 0u64;
         let keys: Vec<StreamId> = self.nodes.keys().copied().collect();
         for master in keys {
-            if limit != 0 && deleted >= limit {
-                break;
-            }
             if let Trim::MaxLen(max) = how {
                 if self.length <= max {
                     break;
@@ -228,6 +225,9 @@ impl Stream {
             }
             let node = &self.nodes[&master];
             let entries = node.count as u64;
+            if limit != 0 && deleted + entries > limit {
+                break;
+            }
             let remove = match how {
                 Trim::MaxLen(max) => self.length - entries >= max,
                 Trim::MinId(min) => node.last_id < min,
