@@ -81,14 +81,27 @@ pub fn xgroup(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
         return;
     }
+    // The container is not flagged `write` (its HELP is not); its other subcommands are.
+    if ks.is_replica && !ks.applying_master && ks.shared.hot.replica_read_only.load(std::sync::atomic::Ordering::Relaxed) {
+        return ctx.error("READONLY You can't write against a read only replica.");
+    }
+    xgroup_write(ks, ctx, a, name);
+    // Propagated as sent when it changed the stream (the table's `write` flag would do it).
+    if ctx.dirty > 0 && ctx.prop.is_empty() {
+        ctx.force_propagate = true;
+    }
+}
+
+fn xgroup_write(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], name: &str) {
+    let sub = &a[1];
     let mut mkstream = false;
     let mut entries_read = st::INVALID_ENTRIES_READ;
     let mut i = 5;
     while i < a.len() {
-        if *name == "create" && eq(&a[i], "mkstream") {
+        if name == "create" && eq(&a[i], "mkstream") {
             mkstream = true;
             i += 1;
-        } else if (*name == "create" || *name == "setid") && eq(&a[i], "entriesread") && i + 1 < a.len() {
+        } else if (name == "create" || name == "setid") && eq(&a[i], "entriesread") && i + 1 < a.len() {
             let Some(n) = super::arg_i64(ctx, &a[i + 1]) else { return };
             if n < 0 && n != st::INVALID_ENTRIES_READ {
                 return ctx.error("ERR value for ENTRIESREAD must be positive or -1");
@@ -107,11 +120,11 @@ pub fn xgroup(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             return ctx.error("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.");
         }
         let has = stream_ref(ks, ctx.db, key).is_some_and(|s| s.groups.contains_key(group));
-        if !has && matches!(*name, "setid" | "createconsumer" | "delconsumer") {
+        if !has && matches!(name, "setid" | "createconsumer" | "delconsumer") {
             return nogroup_for_key(ctx, group, key);
         }
     }
-    match *name {
+    match name {
         "create" if a.len() <= 8 => group_create(ks, ctx, key, group, &a[4], exists, entries_read),
         "setid" if a.len() == 5 || a.len() == 7 => {
             let s = stream_mut(ks, ctx.db, key).expect("stream checked");
