@@ -1,6 +1,7 @@
 //! Small byte-level utilities: glob matching, number parsing/formatting, argument splitting.
 
 pub mod glob;
+pub mod longdouble;
 pub mod num;
 pub mod splitargs;
 
