@@ -56,3 +56,5 @@ size_t tandem_ld_human(const tandem_ld *a, char *buf, size_t cap) {
     if (l == 2 && buf[0] == '-' && buf[1] == '0') { buf[0] = '0'; l = 1; }
     return (size_t)l;
 }
+
+void tandem_ld_from_double(double d, tandem_ld *out) { put(out, (long double)d); }

@@ -16,6 +16,7 @@ pub struct LongDouble([u8; 16]);
 extern "C" {
     fn tandem_ld_parse(s: *const c_char, len: usize, out: *mut LongDouble) -> c_int;
     fn tandem_ld_from_i64(n: c_longlong, out: *mut LongDouble);
+    fn tandem_ld_from_double(d: f64, out: *mut LongDouble);
     fn tandem_ld_add(a: *const LongDouble, b: *const LongDouble, out: *mut LongDouble);
     fn tandem_ld_is_finite(a: *const LongDouble) -> c_int;
     fn tandem_ld_human(a: *const LongDouble, buf: *mut c_char, cap: usize) -> usize;
@@ -43,6 +44,14 @@ impl LongDouble {
         let mut out = LongDouble([0; 16]);
         // SAFETY: writes one blob into `out`.
         unsafe { tandem_ld_from_i64(n, &mut out) };
+        out
+    }
+
+    /// An `f64`, widened exactly.
+    pub fn from_f64(d: f64) -> LongDouble {
+        let mut out = LongDouble([0; 16]);
+        // SAFETY: writes one blob into `out`.
+        unsafe { tandem_ld_from_double(d, &mut out) };
         out
     }
 

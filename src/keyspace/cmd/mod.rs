@@ -5,7 +5,9 @@
 //! (the replication ones in `repl::commands`, which the client calls). The table lives in the
 //! keyspace layer, which runs it; the layers above look commands up here.
 
+pub mod bits;
 pub mod clients;
+pub mod geo;
 pub mod hashes;
 pub mod hll;
 pub mod keys;
@@ -180,7 +182,7 @@ fn build() -> Vec<CommandSpec> {
 }
 
 /// Command families declared in their own modules (data types).
-const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs, hll::specs, streams::specs];
+const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs, hll::specs, bits::specs, geo::specs, streams::specs];
 
 use keys as k;
 use server as sv;
