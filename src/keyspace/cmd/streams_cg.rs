@@ -567,7 +567,9 @@ pub fn xautoclaim(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     }
     let now = ctx.now;
     let s = stream_mut(ks, ctx.db, key).expect("stream checked");
-    let candidates: Vec<StreamId> = s.groups[gname].pel.range(start..).map(|(id, _)| *id).collect();
+    // At most COUNT*10 attempts, plus one more ID for the next cursor.
+    let window = (count as usize).saturating_mul(10).saturating_add(1);
+    let candidates: Vec<StreamId> = s.groups[gname].pel.range(start..).take(window).map(|(id, _)| *id).collect();
     let exists: Vec<bool> = candidates.iter().take((count as usize).saturating_mul(10)).map(|id| s.get(*id).is_some()).collect();
     let g = s.groups.get_mut(gname).expect("group checked");
     let mut attempts = count.saturating_mul(10);
