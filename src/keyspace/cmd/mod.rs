@@ -7,6 +7,7 @@
 
 pub mod bits;
 pub mod clients;
+pub mod dump;
 pub mod geo;
 pub mod hashes;
 pub mod hll;
@@ -213,7 +214,7 @@ fn build() -> Vec<CommandSpec> {
 }
 
 /// Command families declared in their own modules (data types).
-const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs, hll::specs, bits::specs, geo::specs, sort::specs];
+const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs, hll::specs, bits::specs, geo::specs, sort::specs, dump::specs];
 
 use keys as k;
 use server as sv;
