@@ -34,7 +34,6 @@ pub use reader::RdbSink;
 #[cfg(test)]
 pub use reader::{load, LoadStats};
 pub use writer::{write_default_aux, RdbWriter};
-#[cfg(test)]
 pub use writer::RdbOptions;
 
 /// RDB format version written by this module (Redis 7.0).

@@ -629,7 +629,8 @@ pub fn parse_dump_payload(data: &[u8]) -> Result<RdbValue, RdbError> {
     let mut c = [0u8; 8];
     c.copy_from_slice(&data[data.len() - 8..]);
     let stored = u64::from_le_bytes(c);
-    if stored != 0 && stored != crc64(&data[..data.len() - 8]) {
+    // Always checked, as Redis's verifyDumpPayload (a zero CRC is no exemption here).
+    if stored != crc64(&data[..data.len() - 8]) {
         return Err(RdbError::Checksum);
     }
     let body = &data[..body_end];
