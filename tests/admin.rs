@@ -472,3 +472,62 @@ fn client_list_shows_blocked_clients() {
     assert_eq!(a.read_reply().strings(), ["q", "x"]);
     assert!(b.cmd(&["CLIENT", "LIST", "ID", &id]).text().contains("flags=N "));
 }
+
+/// SLOWLOG as redis-server keeps it: what is logged (EXEC's commands, not EXEC; a command
+/// that blocked, when served), trimmed arguments, redacted secrets, the client's name, LEN,
+/// RESET, max-len and the errors (ids, times, durations and ports masked).
+#[test]
+fn slowlog_matches_redis() {
+    if !have_redis() {
+        return;
+    }
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let mut out = Vec::new();
+        let many: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+        let mut sadd: Vec<&str> = vec!["SADD", "s"];
+        sadd.extend(many.iter().map(|s| s.as_str()));
+        let long = "A".repeat(130);
+        for args in [
+            &["SLOWLOG", "RESET"][..],
+            &["CONFIG", "SET", "slowlog-log-slower-than", "0"],
+            &["CLIENT", "SETNAME", "tester"],
+            &["SET", "k", &long],
+            &sadd,
+            &["CONFIG", "SET", "masterauth", "secret"],
+            &["AUTH", "nopass"],
+            &["HELLO", "2", "AUTH", "default", "x"],
+            &["MULTI"],
+            &["INCR", "n"],
+            &["EXEC"],
+            &["GEOADD", "g", "1", "2", "m"],
+            &["CONFIG", "SET", "slowlog-log-slower-than", "-1"],
+        ] {
+            let r = c.raw(args);
+            // HELLO's reply holds the connection id, which differs between the servers.
+            out.push(if args[0] == "HELLO" { r.lines().next().unwrap_or("").to_string() } else { r });
+        }
+        out.push(c.raw(&["SLOWLOG", "LEN"]));
+        match c.cmd(&["SLOWLOG", "GET", "-1"]) {
+            Reply::Array(entries) => {
+                for e in entries {
+                    let f = e.array();
+                    out.push(format!("{:?} name={}", f[3].strings(), f[5].text()));
+                }
+            }
+            r => panic!("SLOWLOG GET: {r:?}"),
+        }
+        out.push(c.raw(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]));
+        out.push(c.raw(&["CONFIG", "SET", "slowlog-max-len", "2"]));
+        out.push(c.raw(&["PING"]));
+        out.push(c.raw(&["SLOWLOG", "LEN"]));
+        out.push(format!("{}", c.cmd(&["SLOWLOG", "GET", "1"]).array().len()));
+        for args in [&["SLOWLOG", "GET", "-2"][..], &["SLOWLOG", "GET", "x"], &["SLOWLOG", "LEN", "1"], &["SLOWLOG", "NOPE"], &["SLOWLOG", "HELP"]] {
+            out.push(c.raw(args));
+        }
+        out.push(c.raw(&["SLOWLOG", "RESET"]));
+        out.push(c.raw(&["CONFIG", "SET", "slowlog-log-slower-than", "-1"]));
+        out.push(c.raw(&["SLOWLOG", "LEN"]));
+        out
+    });
+}

@@ -4,6 +4,7 @@
 use super::{Client, Next};
 use crate::keyspace::cmd::{self, eq, err, CommandSpec};
 use crate::keyspace;
+use crate::util::num;
 use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -270,5 +271,68 @@ pub(super) fn module(c: &mut Client, a: &[Bytes]) {
             c.out.error(format!("ERR wrong number of arguments for 'module|{}' command", sub))
         }
         _ => c.out.error(cmd::unknown_subcommand(&a[1], "MODULE")),
+    }
+}
+
+/// SLOWLOG GET [count] | LEN | RESET | HELP.
+pub(super) fn slowlog(c: &mut Client, a: &[Bytes]) {
+    let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+    match (sub.as_str(), a.len()) {
+        ("get", 2 | 3) => {
+            let count = match a.get(2) {
+                None => Some(10),
+                Some(n) => match num::parse_i64(n) {
+                    Some(-1) => None,
+                    Some(n) if n >= 0 => Some(n as usize),
+                    _ => return c.out.error("ERR count should be greater than or equal to -1"),
+                },
+            };
+            let entries = c.shared.slowlog.lock().unwrap_or_else(|e| e.into_inner()).newest(count);
+            c.out.array(entries.len());
+            for e in entries {
+                c.out.array(6);
+                c.out.int(e.id as i64);
+                c.out.int(e.time);
+                c.out.int(e.duration as i64);
+                c.out.array(e.argv.len());
+                for arg in &e.argv {
+                    c.out.bulk(arg);
+                }
+                c.out.bulk(e.peer.as_bytes());
+                c.out.bulk(&e.name);
+            }
+        }
+        ("len", 2) => {
+            let n = c.shared.slowlog.lock().unwrap_or_else(|e| e.into_inner()).len();
+            c.out.int(n as i64)
+        }
+        ("reset", 2) => {
+            c.shared.slowlog.lock().unwrap_or_else(|e| e.into_inner()).reset();
+            c.out.ok()
+        }
+        ("help", 2) => {
+            let lines = [
+                "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET [<count>]",
+                "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+                "    Entries are made of:",
+                "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+                "    client name",
+                "LEN",
+                "    Return the length of the slowlog.",
+                "RESET",
+                "    Reset the slowlog.",
+                "HELP",
+                "    Prints this help.",
+            ];
+            c.out.array(lines.len());
+            for l in lines {
+                c.out.simple(l);
+            }
+        }
+        ("get" | "len" | "reset" | "help", _) => {
+            c.out.error(format!("ERR wrong number of arguments for 'slowlog|{}' command", sub))
+        }
+        _ => c.out.error(cmd::unknown_subcommand(&a[1], "SLOWLOG")),
     }
 }

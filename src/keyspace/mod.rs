@@ -663,7 +663,12 @@ impl Keyspace {
         let bump = |a: &std::sync::atomic::AtomicU64, n: u64| a.store(a.load(Relaxed) + n, Relaxed);
         bump(&stat.calls, 1);
         let end = self.clock.finish();
-        bump(&stat.usec, self.clock.micros(start, end));
+        let micros = self.clock.micros(start, end);
+        bump(&stat.usec, micros);
+        // A command that parks its client is logged when it is served, as Redis.
+        if block.is_none() || in_txn || self.applying_master {
+            self.shared.slowlog_command(client_id, &cmd.argv, micros);
+        }
         if ctx.failed {
             bump(&stat.failed, 1);
         }

@@ -4,6 +4,7 @@
 //! with its own `Shared`. Plain data only: no actor addresses (those are passed where needed).
 
 pub mod push;
+pub mod slowlog;
 pub mod repl;
 
 use crate::config::Config;
@@ -218,6 +219,10 @@ pub struct Hot {
     /// The last SAVE/BGSAVE failed (with `stop-writes-on-bgsave-error` and save points,
     /// writes and PING get -MISCONF until a save succeeds, as Redis).
     pub bgsave_failed: AtomicBool,
+    /// `slowlog-log-slower-than` (microseconds; negative: off) and `slowlog-max-len`,
+    /// checked after every command.
+    pub slowlog_slower_than: AtomicI64,
+    pub slowlog_max_len: AtomicU64,
 }
 
 impl Hot {
@@ -242,6 +247,8 @@ pub struct Shared {
     pub stats: Stats,
     pub cmd_stats: Vec<CmdStat>,
     pub clients: Mutex<HashMap<u64, ClientEntry>>,
+    /// SLOWLOG's entries.
+    pub slowlog: Mutex<slowlog::SlowLog>,
     pub next_client_id: AtomicU64,
     pub started: Instant,
     pub run_id: String,
@@ -282,6 +289,7 @@ impl Shared {
             stats: Stats::default(),
             cmd_stats: (0..commands).map(|_| CmdStat::default()).collect(),
             clients: Mutex::new(HashMap::new()),
+            slowlog: Mutex::new(slowlog::SlowLog::default()),
             next_client_id: AtomicU64::new(1),
             started: Instant::now(),
             run_id: crate::util::random_hex(40),
@@ -351,6 +359,27 @@ impl Shared {
         h.pubsub_limit[0].store(l.hard_limit_bytes, Relaxed);
         h.pubsub_limit[1].store(l.soft_limit_bytes, Relaxed);
         h.pubsub_limit[2].store(l.soft_limit_seconds, Relaxed);
+        h.slowlog_slower_than.store(c.int("slowlog-log-slower-than") as i64, Relaxed);
+        h.slowlog_max_len.store(c.int("slowlog-max-len") as u64, Relaxed);
+    }
+
+    /// Logs a command into the slow log when it ran at least `slowlog-log-slower-than`
+    /// microseconds (argv as the client sent it; secrets are redacted here).
+    pub fn slowlog_command(&self, client_id: u64, argv: &[bytes::Bytes], micros: u64) {
+        let threshold = self.hot.slowlog_slower_than.load(Relaxed);
+        if threshold < 0 || (micros as i64) < threshold {
+            return;
+        }
+        let (peer, name) = {
+            let clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+            match clients.get(&client_id) {
+                Some(e) => (e.meta.addr.clone(), e.meta.name.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default()),
+                None => (String::new(), bytes::Bytes::new()),
+            }
+        };
+        let argv = slowlog::redact(argv);
+        let max = self.hot.slowlog_max_len.load(Relaxed) as usize;
+        self.slowlog.lock().unwrap_or_else(|e| e.into_inner()).push(&argv, micros, peer, name, max);
     }
 
     /// CONFIG RESETSTAT for the counters kept here.
