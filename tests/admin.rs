@@ -531,3 +531,53 @@ fn slowlog_matches_redis() {
         out
     });
 }
+
+/// LATENCY as redis-server answers it: HISTOGRAM's commands and call counts (a container's
+/// per subcommand; unknown names skipped), monitor events past the threshold (DEBUG SLEEP as
+/// a `command` event), RESET, HISTORY, GRAPH and the errors. Latencies themselves masked.
+#[test]
+fn latency_matches_redis() {
+    if !have_redis() {
+        return;
+    }
+    same_on_both_with(&["--enable-debug-command", "yes"], |port| {
+        let mut c = Conn::connect(port);
+        let mut out = Vec::new();
+        let histogram = |c: &mut Conn, args: &[&str]| -> String {
+            let mut all = vec!["LATENCY", "HISTOGRAM"];
+            all.extend_from_slice(args);
+            let r = c.cmd(&all);
+            let a = r.array();
+            let mut v: Vec<String> = a.chunks(2).map(|p| format!("{} calls={}", p[0].text(), p[1].array()[1].int())).collect();
+            v.sort();
+            v.join(",")
+        };
+        c.raw(&["CONFIG", "RESETSTAT"]);
+        out.push(histogram(&mut c, &[]));
+        c.raw(&["SET", "a", "b"]);
+        c.raw(&["SET", "c", "d"]);
+        c.raw(&["CLIENT", "ID"]);
+        c.raw(&["CLIENT", "LIST"]);
+        out.push(histogram(&mut c, &[]));
+        out.push(histogram(&mut c, &["client"]));
+        out.push(histogram(&mut c, &["client|id", "blabla", "SET"]));
+        out.push(histogram(&mut c, &["blabla"]));
+        out.push(c.raw(&["LATENCY", "RESET"]));
+        out.push(c.raw(&["LATENCY", "LATEST"]));
+        out.push(c.raw(&["CONFIG", "SET", "latency-monitor-threshold", "100"]));
+        out.push(c.raw(&["DEBUG", "SLEEP", "0.2"]));
+        let latest = c.cmd(&["LATENCY", "LATEST"]);
+        let e = latest.array()[0].array();
+        out.push(format!("{} {}", e[0].text(), (200..400).contains(&e[2].int())));
+        out.push(format!("history {}", c.cmd(&["LATENCY", "HISTORY", "command"]).array().len()));
+        out.push(c.raw(&["LATENCY", "HISTORY", "nope"]));
+        out.push(c.raw(&["LATENCY", "GRAPH", "nope"]));
+        out.push(format!("graph is text: {}", c.raw(&["LATENCY", "GRAPH", "command"]).starts_with('$')));
+        out.push(format!("doctor is text: {}", c.raw(&["LATENCY", "DOCTOR"]).starts_with('$')));
+        out.push(c.raw(&["LATENCY", "RESET", "nope"]));
+        out.push(c.raw(&["LATENCY", "RESET", "command", "nope"]));
+        out.push(c.raw(&["LATENCY", "HELP", "xxx"]));
+        out.push(c.raw(&["LATENCY", "NOPE"]));
+        out
+    });
+}

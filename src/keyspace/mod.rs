@@ -668,6 +668,9 @@ impl Keyspace {
         // A command that parks its client is logged when it is served, as Redis.
         if block.is_none() || in_txn || self.applying_master {
             self.shared.slowlog_command(client_id, &cmd.argv, micros);
+            let spec = cmd.spec;
+            let ns = self.clock.nanos(start, end);
+            self.shared.record_latency(spec.name, spec.has(self::cmd::CONTAINER), spec.has(self::cmd::FAST), &cmd.argv, ns, spec.index, true);
         }
         if ctx.failed {
             bump(&stat.failed, 1);
@@ -992,7 +995,9 @@ impl Handler<Cron> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: Cron) {
         crate::trace_msg!(self.shared.log, "timer", "keyspace", "Cron");
         self.clock.resync();
+        let started = Instant::now();
         self.active_expire_cycle();
+        self.shared.latency_event("expire-cycle", started.elapsed().as_millis() as u64);
         self.expire_waiters(crate::util::now_ms());
         self.cron_ticks += 1;
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;

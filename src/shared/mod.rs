@@ -3,6 +3,7 @@
 //! Never process-global: several servers live in one process in tests and embedding, each
 //! with its own `Shared`. Plain data only: no actor addresses (those are passed where needed).
 
+pub mod latency;
 pub mod push;
 pub mod slowlog;
 pub mod repl;
@@ -42,6 +43,8 @@ pub struct CmdStat {
     pub usec: AtomicU64,
     pub rejected: AtomicU64,
     pub failed: AtomicU64,
+    /// LATENCY HISTOGRAM's distribution (`latency-tracking`).
+    pub hist: latency::Histogram,
 }
 
 /// What CLIENT LIST shows of a connection, updated by its actor.
@@ -223,6 +226,9 @@ pub struct Hot {
     /// checked after every command.
     pub slowlog_slower_than: AtomicI64,
     pub slowlog_max_len: AtomicU64,
+    /// `latency-monitor-threshold` (ms; 0: off) and `latency-tracking`.
+    pub latency_threshold_ms: AtomicU64,
+    pub latency_tracking: AtomicBool,
 }
 
 impl Hot {
@@ -249,6 +255,10 @@ pub struct Shared {
     pub clients: Mutex<HashMap<u64, ClientEntry>>,
     /// SLOWLOG's entries.
     pub slowlog: Mutex<slowlog::SlowLog>,
+    /// LATENCY's monitor events.
+    pub latency: Mutex<latency::Monitor>,
+    /// Latency histograms of container subcommands (`config|get`), by full name.
+    pub sub_hist: Mutex<HashMap<String, latency::Histogram>>,
     pub next_client_id: AtomicU64,
     pub started: Instant,
     pub run_id: String,
@@ -290,6 +300,8 @@ impl Shared {
             cmd_stats: (0..commands).map(|_| CmdStat::default()).collect(),
             clients: Mutex::new(HashMap::new()),
             slowlog: Mutex::new(slowlog::SlowLog::default()),
+            latency: Mutex::new(latency::Monitor::default()),
+            sub_hist: Mutex::new(HashMap::new()),
             next_client_id: AtomicU64::new(1),
             started: Instant::now(),
             run_id: crate::util::random_hex(40),
@@ -361,6 +373,37 @@ impl Shared {
         h.pubsub_limit[2].store(l.soft_limit_seconds, Relaxed);
         h.slowlog_slower_than.store(c.int("slowlog-log-slower-than") as i64, Relaxed);
         h.slowlog_max_len.store(c.int("slowlog-max-len") as u64, Relaxed);
+        h.latency_threshold_ms.store(c.int("latency-monitor-threshold") as u64, Relaxed);
+        h.latency_tracking.store(c.latency_tracking(), Relaxed);
+    }
+
+    /// Records a command's latency: its histogram (a container's per subcommand, as
+    /// `client|id`) and, past `latency-monitor-threshold`, a `command` / `fast-command`
+    /// event. `single_writer`: the caller is the only writer of this command's histogram
+    /// (the keyspace for its own commands).
+    pub fn record_latency(&self, name: &'static str, container: bool, fast: bool, argv: &[bytes::Bytes], ns: u64, index: usize, single_writer: bool) {
+        if self.hot.latency_tracking.load(Relaxed) {
+            match argv.get(1).filter(|sub| container && !sub.is_empty() && sub.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')) {
+                Some(sub) => {
+                    let full = format!("{}|{}", name, String::from_utf8_lossy(sub).to_ascii_lowercase());
+                    let mut subs = self.sub_hist.lock().unwrap_or_else(|e| e.into_inner());
+                    subs.entry(full).or_default().record(ns);
+                }
+                None if single_writer => self.cmd_stats[index].hist.record_single_writer(ns),
+                None => self.cmd_stats[index].hist.record(ns),
+            }
+        }
+        self.latency_event(if fast { "fast-command" } else { "command" }, ns / 1_000_000);
+    }
+
+    /// Adds a latency monitor sample when `ms` reaches `latency-monitor-threshold`.
+    pub fn latency_event(&self, event: &str, ms: u64) {
+        let threshold = self.hot.latency_threshold_ms.load(Relaxed);
+        if threshold == 0 || ms < threshold {
+            return;
+        }
+        let now = crate::util::now_ms() / 1000;
+        self.latency.lock().unwrap_or_else(|e| e.into_inner()).add(event, ms, now);
     }
 
     /// Logs a command into the slow log when it ran at least `slowlog-log-slower-than`
