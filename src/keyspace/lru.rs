@@ -104,7 +104,6 @@ fn log_incr(counter: u32, log_factor: u64, r: f64) -> u32 {
 }
 
 /// A word idle for `idle_secs` (for RESTORE ... IDLETIME, an RDB's idle opcode).
-#[cfg(test)]
 pub fn with_idle(idle_secs: u64, now_ms: i64) -> u32 {
     let now = clock_of(now_ms) as u64;
     let then = (now + CLOCK_MAX as u64 + 1 - idle_secs % (CLOCK_MAX as u64 + 1)) & CLOCK_MAX as u64;

@@ -56,3 +56,23 @@ size_t tandem_ld_human(const tandem_ld *a, char *buf, size_t cap) {
     if (l == 2 && buf[0] == '-' && buf[1] == '0') { buf[0] = '0'; l = 1; }
     return (size_t)l;
 }
+
+void tandem_ld_from_double(double d, tandem_ld *out) { put(out, (long double)d); }
+
+/* SORT's weights: strtod over the text up to its first NUL (as Redis reads an sds), refused
+ * when anything is left over, on overflow/underflow (ERANGE) or NaN. Leading spaces are
+ * accepted, as strtod accepts them. 1 when accepted. */
+int tandem_sort_weight(const char *s, size_t len, double *out) {
+    char small[128];
+    char *buf = len < sizeof small ? small : malloc(len + 1);
+    char *end;
+    int ok;
+    if (buf == NULL) return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    errno = 0;
+    *out = strtod(buf, &end);
+    ok = !(*end != '\0' || errno == ERANGE || isnan(*out));
+    if (buf != small) free(buf);
+    return ok;
+}

@@ -16,9 +16,21 @@ pub struct LongDouble([u8; 16]);
 extern "C" {
     fn tandem_ld_parse(s: *const c_char, len: usize, out: *mut LongDouble) -> c_int;
     fn tandem_ld_from_i64(n: c_longlong, out: *mut LongDouble);
+    fn tandem_ld_from_double(d: f64, out: *mut LongDouble);
     fn tandem_ld_add(a: *const LongDouble, b: *const LongDouble, out: *mut LongDouble);
     fn tandem_ld_is_finite(a: *const LongDouble) -> c_int;
     fn tandem_ld_human(a: *const LongDouble, buf: *mut c_char, cap: usize) -> usize;
+    fn tandem_sort_weight(s: *const c_char, len: usize, out: *mut f64) -> c_int;
+}
+
+/// SORT's numeric weight of a value, as Redis reads it with `strtod`: leading spaces
+/// accepted, text after a NUL ignored, anything else left over, overflow, underflow or NaN
+/// refused.
+pub fn sort_weight(text: &[u8]) -> Option<f64> {
+    let mut out = 0.0;
+    // SAFETY: the C side reads `len` bytes of `text` and writes one f64.
+    let ok = unsafe { tandem_sort_weight(text.as_ptr() as *const c_char, text.len(), &mut out) };
+    (ok == 1).then_some(out)
 }
 
 /// The longest text Redis parses or prints for a long double (MAX_LONG_DOUBLE_CHARS).
@@ -43,6 +55,14 @@ impl LongDouble {
         let mut out = LongDouble([0; 16]);
         // SAFETY: writes one blob into `out`.
         unsafe { tandem_ld_from_i64(n, &mut out) };
+        out
+    }
+
+    /// An `f64`, widened exactly.
+    pub fn from_f64(d: f64) -> LongDouble {
+        let mut out = LongDouble([0; 16]);
+        // SAFETY: writes one blob into `out`.
+        unsafe { tandem_ld_from_double(d, &mut out) };
         out
     }
 

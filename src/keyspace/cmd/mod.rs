@@ -7,12 +7,18 @@
 
 pub mod bits;
 pub mod clients;
+pub mod dump;
+pub mod geo;
 pub mod hashes;
 pub mod hll;
 pub mod keys;
 pub mod lists;
 pub mod server;
 pub mod sets;
+pub mod sort;
+pub mod streams;
+pub mod streams_cg;
+pub mod streams_read;
 pub mod strings;
 pub mod zsets;
 pub mod zsets_range;
@@ -115,6 +121,39 @@ impl CommandSpec {
         let a = self.arity;
         (a > 0 && argc as i32 == a) || (a < 0 && argc as i32 >= -a)
     }
+    /// Positions of the key arguments of `argv` (command name first): the fixed range, plus
+    /// the destinations some commands name after a keyword (SORT's last `STORE`,
+    /// GEORADIUS's `STORE`/`STOREDIST`), as Redis's key-spec extraction finds them.
+    pub fn keys_of<A: AsRef<[u8]>>(&self, argv: &[A]) -> Vec<usize> {
+        let mut keys = self.key_positions(argv.len());
+        // `past`: how far a found keyword moves on (SORT looks at its key as an option too).
+        let store = |from: usize, words: &[&str], skips: &[(&str, usize)], past: usize| {
+            let mut found = None;
+            let mut i = from;
+            while i < argv.len() {
+                let w = argv[i].as_ref();
+                if let Some((_, n)) = skips.iter().find(|(k, _)| eq(w, k)) {
+                    i += n + 1;
+                    continue;
+                }
+                if words.iter().any(|k| eq(w, k)) && i + 1 < argv.len() {
+                    found = Some(i + 1);
+                    i += past;
+                    continue;
+                }
+                i += 1;
+            }
+            found
+        };
+        let extra = match self.name {
+            "sort" => store(2, &["store"], &[("limit", 2), ("get", 1), ("by", 1)], 1),
+            "georadius" | "georadiusbymember" => store(5, &["store", "storedist"], &[], 2),
+            _ => None,
+        };
+        keys.extend(extra);
+        keys
+    }
+
     /// Positions of key arguments in `argv`.
     pub fn key_positions(&self, argc: usize) -> Vec<usize> {
         if self.first_key <= 0 {
@@ -178,7 +217,7 @@ fn build() -> Vec<CommandSpec> {
 }
 
 /// Command families declared in their own modules (data types).
-const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs, hll::specs, bits::specs];
+const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs, hll::specs, bits::specs, geo::specs, sort::specs, dump::specs, streams::specs];
 
 use keys as k;
 use server as sv;
@@ -263,6 +302,8 @@ commands! {
     "slaveof", 3, "admin noscript stale", 0, 0, 0, "server", C, "Make the server a replica of another instance, or promote it as master";
     "acl", -2, "admin noscript loading stale", 0, 0, 0, "server", C, "A container for Access List Control commands";
     "module", -2, "admin noscript", 0, 0, 0, "server", C, "A container for module commands";
+    "slowlog", -2, "admin loading stale", 0, 0, 0, "server", C, "A container for slow log commands";
+    "latency", -2, "admin noscript loading stale", 0, 0, 0, "server", C, "A container for latency diagnostics commands";
     "failover", -1, "admin noscript stale", 0, 0, 0, "server", C, "Start a coordinated failover between this server and one of its replicas";
     "role", 1, "noscript loading stale fast", 0, 0, 0, "server", K(sv::role), "Return the role of the instance in the context of replication";
     "save", 1, "admin noscript no_multi", 0, 0, 0, "server", K(crate::keyspace::persist::save_cmd), "Synchronously save the dataset to disk";
