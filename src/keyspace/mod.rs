@@ -21,6 +21,7 @@ pub mod lazyfree;
 pub mod persist;
 pub mod pubsub;
 mod role;
+pub mod script;
 pub mod segmap;
 pub mod snapshot;
 pub mod thin;
@@ -280,6 +281,8 @@ pub struct Keyspace {
     exec_client: u64,
     /// The pushes of the running Exec alone (a client with CLIENT REPLY OFF still gets them).
     exec_pushes: BytesMut,
+    /// Lua: the EVAL script cache and the function libraries.
+    scripting: script::Scripting,
 }
 
 impl Keyspace {
@@ -309,6 +312,7 @@ impl Keyspace {
             pubsub: Default::default(),
             exec_client: 0,
             exec_pushes: BytesMut::new(),
+            scripting: Default::default(),
         }
     }
 

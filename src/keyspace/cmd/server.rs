@@ -1,6 +1,6 @@
 //! Server commands that run in the keyspace actor: PING, ECHO, INFO, TIME, DEBUG, ...
 
-use super::{eq, err};
+use super::err;
 use crate::keyspace::snapshot::{self, Snapshot};
 use crate::keyspace::{Ctx, Keyspace, Value};
 use crate::shared::repl::{MasterLinkState, ReplicaState};
@@ -44,26 +44,6 @@ pub fn time(_ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
 
 pub fn lastsave(ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
     ctx.out.int(ks.shared.lastsave_unix.load(std::sync::atomic::Ordering::Relaxed));
-}
-
-pub fn function(_ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    if eq(&a[1], "FLUSH") {
-        ctx.out.ok()
-    } else if eq(&a[1], "LIST") {
-        ctx.out.array(0)
-    } else {
-        ctx.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "FUNCTION"))
-    }
-}
-
-/// SCRIPT: only KILL until scripting exists. No script ever runs, so KILL answers as Redis
-/// does with none in execution; other subcommands are unknown.
-pub fn script(_ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    match (eq(&a[1], "KILL"), a.len()) {
-        (true, 2) => ctx.error("NOTBUSY No scripts in execution right now."),
-        (true, _) => ctx.error("ERR wrong number of arguments for 'script|kill' command"),
-        _ => ctx.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "SCRIPT")),
-    }
 }
 
 pub fn memory(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
