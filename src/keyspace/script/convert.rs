@@ -207,19 +207,18 @@ fn write_table(lua: &Lua, t: &Table, out: &mut Out, resp3: bool, depth: usize) {
         return;
     }
     if let Ok(Value::Table(m)) = t.raw_get::<Value>("map") {
-        let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().filter_map(Result::ok).collect();
-        out.map(pairs.len());
-        for (k, v) in &pairs {
-            write_value(lua, k, out, resp3, depth + 1);
-            write_value(lua, v, out, resp3, depth + 1);
+        // Counted, then written while iterating (each value held takes a Lua stack slot).
+        out.map(m.clone().pairs::<Value, Value>().count());
+        for (k, v) in m.pairs::<Value, Value>().filter_map(Result::ok) {
+            write_value(lua, &k, out, resp3, depth + 1);
+            write_value(lua, &v, out, resp3, depth + 1);
         }
         return;
     }
     if let Ok(Value::Table(s)) = t.raw_get::<Value>("set") {
-        let keys: Vec<Value> = s.pairs::<Value, Value>().filter_map(Result::ok).map(|(k, _)| k).collect();
-        out.set(keys.len());
-        for k in &keys {
-            write_value(lua, k, out, resp3, depth + 1);
+        out.set(s.clone().pairs::<Value, Value>().count());
+        for (k, _) in s.pairs::<Value, Value>().filter_map(Result::ok) {
+            write_value(lua, &k, out, resp3, depth + 1);
         }
         return;
     }
@@ -240,18 +239,14 @@ fn write_table(lua: &Lua, t: &Table, out: &mut Out, resp3: bool, depth: usize) {
             return;
         }
     }
-    let mut items = Vec::new();
-    let mut i = 1;
-    loop {
-        match t.raw_get::<Value>(i) {
-            Ok(Value::Nil) | Err(_) => break,
-            Ok(v) => items.push(v),
-        }
-        i += 1;
+    let mut len = 0;
+    while !matches!(t.raw_get::<Value>(len + 1), Ok(Value::Nil) | Err(_)) {
+        len += 1;
     }
-    out.array(items.len());
-    for v in &items {
-        write_value(lua, v, out, resp3, depth + 1);
+    out.array(len);
+    for i in 1..=len {
+        let v = t.raw_get::<Value>(i).unwrap_or(Value::Nil);
+        write_value(lua, &v, out, resp3, depth + 1);
     }
 }
 

@@ -51,6 +51,7 @@ impl Keyspace {
         let src: Vec<u8> = if flags & HAS_SHEBANG != 0 { [&b"--"[..], &body[..]].concat() } else { body.to_vec() };
         let engine = self.scripting.eval_engine()?;
         let func = engine.compile(&src, "@user_script").map_err(|e| format!("ERR Error compiling script (new function): {}", e))?;
+        let func = engine.lua.create_registry_value(func).map_err(|e| format!("ERR {}", e))?;
         self.scripting.scripts.insert(sha.clone(), Script { func, body: body.clone(), flags });
         Ok(sha)
     }
@@ -121,8 +122,7 @@ fn eval_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], by_sha: bool, ro:
             Err(e) => return ctx.error(e),
         }
     };
-    let Some(script) = ks.scripting.scripts.get(&sha) else { return };
-    let (func, flags) = (script.func.clone(), script.flags);
+    let Some(flags) = ks.scripting.scripts.get(&sha).map(|s| s.flags) else { return };
     if let Some(e) = ks.script_start_refusal(flags, ro) {
         return ctx.error(e);
     }
@@ -140,8 +140,12 @@ fn eval_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], by_sha: bool, ro:
     if let Err(e) = set_args() {
         return ctx.error(format!("ERR {}", super::error_text(&e)));
     }
-    let run = new_run(ks, ctx, flags, ro, sha);
-    run_script(ks, ctx, &engine, &func, (Value::Nil, Value::Nil), run);
+    let run = new_run(ks, ctx, flags, ro, sha.clone());
+    let func = match ks.scripting.scripts.get(&sha).map(|s| engine.lua.registry_value::<mlua::Function>(&s.func)) {
+        Some(Ok(f)) => f,
+        _ => return ctx.error("NOSCRIPT No matching script. Please use EVAL."),
+    };
+    run_script(ks, ctx, &engine, func, (Value::Nil, Value::Nil), run);
 }
 
 pub(crate) fn new_run(ks: &Keyspace, ctx: &Ctx, flags: u32, ro: bool, name: String) -> Run {

@@ -11,7 +11,8 @@ use mlua::{Function, Lua, MultiValue, Table, Value};
 use std::collections::{BTreeMap, HashMap};
 
 pub(crate) struct FuncDef {
-    pub func: Function,
+    /// In the registry (a handle each would take a slot of Lua's C stack).
+    pub func: mlua::RegistryKey,
     pub flags: u32,
     pub description: Option<String>,
 }
@@ -189,6 +190,7 @@ pub fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
     if loading.functions.contains_key(&name) {
         return fail("Function already exists in the library");
     }
+    let func = lua.create_registry_value(func)?;
     loading.functions.insert(name, FuncDef { func, flags: flags | HAS_SHEBANG, description });
     Ok(())
 }
@@ -221,13 +223,17 @@ fn fcall_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], ro: bool) {
     let Some(def) = ks.scripting.libs.find(&fname) else {
         return ctx.error("ERR Function not found");
     };
-    let (func, flags) = (def.func.clone(), def.flags);
+    let flags = def.flags;
     if let Some(e) = ks.script_start_refusal(flags, ro) {
         return ctx.error(e);
     }
     let engine = match ks.scripting.libs.engine() {
         Ok(e) => e,
         Err(e) => return ctx.error(e),
+    };
+    let func = match ks.scripting.libs.find(&fname).map(|d| engine.lua.registry_value::<Function>(&d.func)) {
+        Some(Ok(f)) => f,
+        _ => return ctx.error("ERR Function not found"),
     };
     let lua = &engine.lua;
     let seq = |items: &[Bytes]| lua.create_sequence_from(items.iter().map(|k| lua.create_string(k).ok()));
@@ -236,7 +242,7 @@ fn fcall_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], ro: bool) {
         _ => return ctx.error("ERR out of memory"),
     };
     let run = new_run(ks, ctx, flags, ro, fname);
-    run_script(ks, ctx, &engine, &func, (Value::Table(keys), Value::Table(argv)), run);
+    run_script(ks, ctx, &engine, func, (Value::Table(keys), Value::Table(argv)), run);
 }
 
 /// The FUNCTION command.

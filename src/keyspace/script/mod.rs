@@ -115,7 +115,8 @@ impl Engine {
 
 /// A cached EVAL script.
 pub(crate) struct Script {
-    pub func: Function,
+    /// In the registry: a handle per cached script would take a slot of Lua's C stack each.
+    pub func: mlua::RegistryKey,
     pub body: Bytes,
     pub flags: u32,
 }
@@ -184,7 +185,7 @@ pub(crate) fn run_script(
     ks: &mut Keyspace,
     ctx: &mut crate::keyspace::Ctx,
     engine: &Engine,
-    func: &Function,
+    func: Function,
     args: (Value, Value),
     mut run: Run,
 ) {
@@ -194,7 +195,7 @@ pub(crate) fn run_script(
     run.ks = KsPtr(ks as *mut Keyspace);
     lua.set_app_data(run);
     ks.feed.begin_txn();
-    let result: mlua::Result<(bool, Value)> = runner.call((func.clone(), args.0, args.1));
+    let result: mlua::Result<(bool, Value)> = runner.call((func, args.0, args.1));
     ks.feed.end_txn();
     let run = lua.remove_app_data::<Run>();
     let name = run.as_ref().map(|r| r.name.clone()).unwrap_or_default();
