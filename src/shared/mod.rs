@@ -191,6 +191,24 @@ pub struct ShutdownRequest {
     pub signal: Option<&'static str>,
 }
 
+/// A script running past `busy-reply-threshold`, as the keyspace publishes it to the
+/// connections (which answer -BUSY meanwhile, and take SCRIPT KILL / FUNCTION KILL).
+#[derive(Default)]
+pub struct ScriptBusy {
+    /// 0: none; 1: an EVAL script; 2: a function.
+    pub busy: std::sync::atomic::AtomicU8,
+    /// The client whose script it is (it waits for its reply, not -BUSY).
+    pub client: AtomicU64,
+    /// The busy script has written (it cannot be killed).
+    pub wrote: AtomicBool,
+    /// SCRIPT KILL / FUNCTION KILL asked the busy script to stop.
+    pub kill: AtomicBool,
+    /// Exec messages (client id, sequence) whose clients answered -BUSY while they waited in
+    /// the keyspace's mailbox behind the script: the keyspace drops them.
+    pub cancelled: Mutex<std::collections::HashSet<(u64, u64)>>,
+    pub cancelled_count: AtomicU64,
+}
+
 /// Settings read on hot paths, copied out of the config table (refreshed by CONFIG SET).
 #[derive(Default)]
 pub struct Hot {
@@ -265,6 +283,8 @@ pub struct Shared {
     pub acl_active: AtomicBool,
     /// When (unix seconds) the cross-protocol warning was last logged (once a minute at most).
     pub security_warning_at: AtomicI64,
+    /// The long script in progress, if any.
+    pub script: ScriptBusy,
 }
 
 impl Shared {
@@ -290,6 +310,7 @@ impl Shared {
             config_file,
             shutting_down: AtomicBool::new(false),
             security_warning_at: AtomicI64::new(0),
+            script: Default::default(),
             lastsave_unix: AtomicI64::new(crate::util::now_ms() / 1000),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())

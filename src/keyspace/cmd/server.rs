@@ -76,6 +76,11 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             ks.active_expire = a[2][..] != b"0"[..];
             ctx.out.ok();
         }
+        ("set-disable-deny-scripts", 3) => {
+            ks.scripting.disable_deny = num::parse_i64(&a[2]).unwrap_or(0) != 0;
+            ctx.out.ok();
+        }
+        ("protocol", 3) => crate::keyspace::script::debug_protocol(ctx, &a[2]),
         ("populate", 3..=5) => populate(ks, ctx, a),
         ("object", 3) => match ks.dbs[ctx.db].keys.get(&a[2]) {
             Some(v) => {

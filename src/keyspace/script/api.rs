@@ -253,13 +253,14 @@ pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
     if !spec.arity_ok(argv.len()) {
         return status(lua, 1, "ERR Wrong number of args calling Redis command from script");
     }
-    if spec.has(cmd::NOSCRIPT) || matches!(spec.route, Route::Client) {
-        return status(lua, 1, "ERR This Redis command is not allowed from script");
-    }
     let mut run = lua.app_data_mut::<Run>().expect("run");
     // SAFETY: see KsPtr: the keyspace set this pointer for the run in progress and does not
     // touch itself until the Lua call returns.
     let ks = unsafe { &mut *run.ks.0 };
+    let denied = spec.has(cmd::NOSCRIPT) && !(ks.scripting.disable_deny && spec.name != "eval" && spec.name != "fcall");
+    if denied || matches!(spec.route, Route::Client) {
+        return status(lua, 1, "ERR This Redis command is not allowed from script");
+    }
     if spec.is_write() {
         if run.read_only {
             return status(lua, 1, "ERR Write commands are not allowed from read-only scripts.");

@@ -144,15 +144,24 @@ fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
 const MAX_DEPTH: usize = 1000;
 
 /// Writes the script's return value as a reply.
-pub fn lua_to_resp(lua: &Lua, v: &Value, out: &mut Out, resp3: bool) {
-    write_value(lua, v, out, resp3, 0)
+/// `lua_resp3`: the script chose RESP3 (redis.setresp(3)): booleans stay booleans.
+pub fn lua_to_resp(lua: &Lua, v: &Value, out: &mut Out, lua_resp3: bool) {
+    let resp3 = out.resp3;
+    write_value(lua, v, out, resp3, 0, lua_resp3)
 }
 
-fn write_value(lua: &Lua, v: &Value, out: &mut Out, resp3: bool, depth: usize) {
+fn write_value(lua: &Lua, v: &Value, out: &mut Out, resp3: bool, depth: usize, lua3: bool) {
     match v {
         Value::String(s) => out.bulk(&s.as_bytes()),
         Value::Integer(i) => out.int(*i),
         Value::Number(n) => out.int(to_i64(*n)),
+        Value::Boolean(b) if lua3 => {
+            if resp3 {
+                out.raw(if *b { b"#t\r\n" } else { b"#f\r\n" })
+            } else {
+                out.int(*b as i64)
+            }
+        }
         Value::Boolean(true) => out.int(1),
         Value::Boolean(false) | Value::Nil => out.null(),
         Value::Table(t) => {
@@ -160,7 +169,7 @@ fn write_value(lua: &Lua, v: &Value, out: &mut Out, resp3: bool, depth: usize) {
                 out.error("ERR reached lua stack limit");
                 return;
             }
-            write_table(lua, t, out, resp3, depth)
+            write_table(lua, t, out, resp3, depth, lua3)
         }
         _ => out.null(),
     }
@@ -174,7 +183,7 @@ fn to_i64(n: f64) -> i64 {
     }
 }
 
-fn write_table(lua: &Lua, t: &Table, out: &mut Out, resp3: bool, depth: usize) {
+fn write_table(lua: &Lua, t: &Table, out: &mut Out, resp3: bool, depth: usize, lua3: bool) {
     if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
         out.error(e.as_bytes());
         return;
@@ -197,12 +206,13 @@ fn write_table(lua: &Lua, t: &Table, out: &mut Out, resp3: bool, depth: usize) {
         }
     }
     if let Ok(Value::String(s)) = t.raw_get::<Value>("big_number") {
+        let s: Vec<u8> = s.as_bytes().iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }).collect();
         if resp3 {
             out.raw(b"(");
-            out.raw(&s.as_bytes());
+            out.raw(&s);
             out.raw(b"\r\n");
         } else {
-            out.bulk(&s.as_bytes());
+            out.bulk(&s);
         }
         return;
     }
@@ -210,15 +220,15 @@ fn write_table(lua: &Lua, t: &Table, out: &mut Out, resp3: bool, depth: usize) {
         // Counted, then written while iterating (each value held takes a Lua stack slot).
         out.map(m.clone().pairs::<Value, Value>().count());
         for (k, v) in m.pairs::<Value, Value>().filter_map(Result::ok) {
-            write_value(lua, &k, out, resp3, depth + 1);
-            write_value(lua, &v, out, resp3, depth + 1);
+            write_value(lua, &k, out, resp3, depth + 1, lua3);
+            write_value(lua, &v, out, resp3, depth + 1, lua3);
         }
         return;
     }
     if let Ok(Value::Table(s)) = t.raw_get::<Value>("set") {
         out.set(s.clone().pairs::<Value, Value>().count());
         for (k, _) in s.pairs::<Value, Value>().filter_map(Result::ok) {
-            write_value(lua, &k, out, resp3, depth + 1);
+            write_value(lua, &k, out, resp3, depth + 1, lua3);
         }
         return;
     }
@@ -246,7 +256,7 @@ fn write_table(lua: &Lua, t: &Table, out: &mut Out, resp3: bool, depth: usize) {
     out.array(len);
     for i in 1..=len {
         let v = t.raw_get::<Value>(i).unwrap_or(Value::Nil);
-        write_value(lua, &v, out, resp3, depth + 1);
+        write_value(lua, &v, out, resp3, depth + 1, lua3);
     }
 }
 

@@ -161,6 +161,10 @@ pub(crate) fn new_run(ks: &Keyspace, ctx: &Ctx, flags: u32, ro: bool, name: Stri
         oom_at_start: over_maxmemory(ks),
         started: Instant::now(),
         name,
+        is_function: false,
+        busy_after_ms: 0,
+        busy: false,
+        killed: false,
     }
 }
 

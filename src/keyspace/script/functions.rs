@@ -241,7 +241,8 @@ fn fcall_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], ro: bool) {
         (Ok(k), Ok(v)) => (k, v),
         _ => return ctx.error("ERR out of memory"),
     };
-    let run = new_run(ks, ctx, flags, ro, fname);
+    let mut run = new_run(ks, ctx, flags, ro, fname);
+    run.is_function = true;
     run_script(ks, ctx, &engine, func, (Value::Table(keys), Value::Table(argv)), run);
 }
 

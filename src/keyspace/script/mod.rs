@@ -66,6 +66,57 @@ pub(crate) struct Run {
     pub started: Instant,
     /// The script's name in error messages: its SHA1 or the function's name.
     pub name: String,
+    /// A function (FCALL), not an EVAL script.
+    pub is_function: bool,
+    /// busy-reply-threshold in ms (0: never busy).
+    pub busy_after_ms: u64,
+    /// Past the threshold: the connections answer -BUSY.
+    pub busy: bool,
+    /// SCRIPT KILL / FUNCTION KILL stopped it: every pcall re-raises.
+    pub killed: bool,
+}
+
+/// The error a killed script ends with.
+fn kill_error(run: &Run) -> mlua::Error {
+    let cmd = if run.is_function { "FUNCTION" } else { "SCRIPT" };
+    mlua::Error::external(api::ScriptErr(format!("ERR Script killed by user with {} KILL...", cmd).into_bytes()))
+}
+
+/// Runs every 100,000 Lua instructions: past busy-reply-threshold the script is published as
+/// busy (and an executor thread lent, so the connections answer -BUSY), then a kill request
+/// is honoured while the script has not written.
+fn busy_hook(lua: &Lua, _: mlua::Debug) -> mlua::Result<mlua::VmState> {
+    let Some(mut run) = lua.app_data_mut::<Run>() else { return Ok(mlua::VmState::Continue) };
+    if run.killed {
+        return Err(kill_error(&run));
+    }
+    // SAFETY: see KsPtr.
+    let ks = unsafe { &*run.ks.0 };
+    let sh = ks.shared().clone();
+    if !run.busy {
+        if run.busy_after_ms == 0 || (run.started.elapsed().as_millis() as u64) < run.busy_after_ms {
+            return Ok(mlua::VmState::Continue);
+        }
+        run.busy = true;
+        crate::warning!(sh.log, "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the {} command. Script name is: {}.",
+            run.started.elapsed().as_millis(), if run.is_function { "FUNCTION KILL" } else { "SCRIPT KILL" }, run.name);
+        sh.script.wrote.store(run.wrote, std::sync::atomic::Ordering::SeqCst);
+        sh.script.client.store(run.client_id, std::sync::atomic::Ordering::SeqCst);
+        sh.script.busy.store(if run.is_function { 2 } else { 1 }, std::sync::atomic::Ordering::SeqCst);
+        crate::rt::lend_executor_thread();
+    }
+    sh.script.wrote.store(run.wrote, std::sync::atomic::Ordering::SeqCst);
+    if sh.script.kill.swap(false, std::sync::atomic::Ordering::SeqCst) && !run.wrote {
+        run.killed = true;
+        crate::warning!(sh.log, "Script killed by user with {} KILL...", if run.is_function { "FUNCTION" } else { "SCRIPT" });
+        return Err(kill_error(&run));
+    }
+    Ok(mlua::VmState::Continue)
+}
+
+/// Whether the running script was killed (the sandbox's pcall then re-raises).
+fn killed(lua: &Lua, _: ()) -> mlua::Result<bool> {
+    Ok(lua.app_data_ref::<Run>().is_some_and(|r| r.killed))
 }
 
 /// One Lua state with its sandbox (handles: cloning shares the state).
@@ -93,11 +144,13 @@ impl Engine {
         redis.raw_set("call", lua.create_function(api::call)?)?;
         redis.raw_set("pcall", lua.create_function(api::pcall)?)?;
         let err_text = lua.create_function(api::err_text)?;
+        let killed = lua.create_function(killed)?;
+        lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(100_000), busy_hook);
         let handler = lua.create_function(api::error_handler)?;
         let load_api = lua.create_table()?;
         load_api.raw_set("redis", api::load_api(&lua)?)?;
         let prelude = lua.load(include_str!("prelude.lua")).set_name("=tandem").into_function()?;
-        let (env, runner, set_loading): (Table, Function, Function) = prelude.call((err_text, handler, load_api))?;
+        let (env, runner, set_loading): (Table, Function, Function) = prelude.call((err_text, handler, load_api, killed))?;
         Ok(Engine { lua, env, redis, runner, set_loading })
     }
 
@@ -124,6 +177,8 @@ pub(crate) struct Script {
 /// The keyspace's scripting state: the EVAL engine and its script cache, the function
 /// libraries and their engine.
 pub struct Scripting {
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call `noscript` commands.
+    pub disable_deny: bool,
     eval: Option<Engine>,
     scripts: HashMap<String, Script>,
     pub(crate) libs: functions::Libraries,
@@ -131,7 +186,7 @@ pub struct Scripting {
 
 impl Default for Scripting {
     fn default() -> Self {
-        Scripting { eval: None, scripts: HashMap::new(), libs: Default::default() }
+        Scripting { disable_deny: false, eval: None, scripts: HashMap::new(), libs: Default::default() }
     }
 }
 
@@ -191,16 +246,23 @@ pub(crate) fn run_script(
 ) {
     let lua = engine.lua.clone();
     let runner = engine.runner.clone();
-    let resp3 = ctx.out.resp3;
     run.ks = KsPtr(ks as *mut Keyspace);
+    run.busy_after_ms = ks.shared().cfg().busy_reply_threshold().max(0) as u64;
+    ks.shared().script.kill.store(false, std::sync::atomic::Ordering::SeqCst);
     lua.set_app_data(run);
     ks.feed.begin_txn();
     let result: mlua::Result<(bool, Value)> = runner.call((func, args.0, args.1));
     ks.feed.end_txn();
     let run = lua.remove_app_data::<Run>();
+    if run.as_ref().is_some_and(|r| r.busy) {
+        let sc = &ks.shared().script;
+        sc.busy.store(0, std::sync::atomic::Ordering::SeqCst);
+        sc.kill.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
     let name = run.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+    let lua_resp3 = run.as_ref().is_some_and(|r| r.resp == 3);
     match result {
-        Ok((true, v)) => convert::lua_to_resp(&lua, &v, ctx.out, resp3),
+        Ok((true, v)) => convert::lua_to_resp(&lua, &v, ctx.out, lua_resp3),
         Ok((false, e)) => ctx.error(convert::error_reply(&e, &name)),
         Err(e) => ctx.error(format!("ERR {}", error_text(&e))),
     }
@@ -251,4 +313,64 @@ pub fn sha1_hex(body: &[u8]) -> String {
 /// Output buffer for a command run from a script.
 pub(crate) fn script_out(resp: u8) -> Out {
     Out::new(resp == 3)
+}
+
+/// DEBUG PROTOCOL <type>: one reply of each RESP type (what the scripting tests convert).
+pub fn debug_protocol(ctx: &mut crate::keyspace::Ctx, name: &[u8]) {
+    let out = &mut *ctx.out;
+    let resp3 = out.resp3;
+    let boolean = |out: &mut Out, b: bool| {
+        if resp3 {
+            out.raw(if b { b"#t\r\n" } else { b"#f\r\n" })
+        } else {
+            out.int(b as i64)
+        }
+    };
+    match String::from_utf8_lossy(name).to_ascii_lowercase().as_str() {
+        "string" => out.bulk(b"Hello World"),
+        "integer" => out.int(12345),
+        "double" => out.double(3.141),
+        "bignum" => {
+            if resp3 {
+                out.raw(b"(1234567999999999999999999999999999999\r\n")
+            } else {
+                out.bulk(b"1234567999999999999999999999999999999")
+            }
+        }
+        "null" => out.null(),
+        "array" | "set" => {
+            if name.eq_ignore_ascii_case(b"set") {
+                out.set(3)
+            } else {
+                out.array(3)
+            }
+            for j in 0..3 {
+                out.int(j);
+            }
+        }
+        "map" => {
+            out.map(3);
+            for j in 0..3 {
+                out.int(j);
+                boolean(out, j == 1);
+            }
+        }
+        "attrib" => {
+            if resp3 {
+                out.raw(b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n");
+            }
+            out.bulk(b"Some real reply following the attribute");
+        }
+        "push" => {
+            if !resp3 {
+                return ctx.error("ERR RESP2 is not supported by this command");
+            }
+            out.raw(b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n");
+            out.bulk(b"Some real reply following the push reply");
+        }
+        "true" => boolean(out, true),
+        "false" => boolean(out, false),
+        "verbatim" => out.verbatim("This is a verbatim\nstring"),
+        _ => ctx.error("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"),
+    }
 }

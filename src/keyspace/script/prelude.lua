@@ -1,6 +1,6 @@
 -- tandem's scripting sandbox, run once in each new Lua state (chunk name "=tandem").
 -- Arguments: the raw command caller (Rust), the error handler (Rust), the real globals.
-local err_text, err_handler, load_api = ...
+local err_text, err_handler, load_api, killed = ...
 -- FUNCTION LOAD runs a library's code with only `load_api` as its globals.
 local loading = false
 local G = _G
@@ -34,6 +34,8 @@ end
 local function pcall_result(ok, ...)
     if ok then return ok, ... end
     local e = ...
+    -- A killed script cannot catch its end.
+    if killed() then error(e, 0) end
     if type(e) == 'userdata' then e = err_text(e) end
     if type(e) == 'table' then
         local m = e.err
@@ -42,6 +44,16 @@ local function pcall_result(ok, ...)
     return false, e
 end
 G.pcall = function(...) return pcall_result(pcall(...)) end
+local function reraise_if_killed(ok, ...)
+    if not ok and killed() then error((...), 0) end
+    return ok, ...
+end
+G.xpcall = function(f, h)
+    return reraise_if_killed(xpcall(f, function(e)
+        if killed() then return e end
+        return h(e)
+    end))
+end
 
 G.setmetatable = function(t, mt)
     if readonly[t] then error("Attempt to modify a readonly table", 0) end
