@@ -285,6 +285,8 @@ pub struct Keyspace {
     exec_pushes: BytesMut,
     /// Lua: the EVAL script cache and the function libraries.
     scripting: script::Scripting,
+    /// The time a running script started (its commands all see it).
+    script_time: Option<i64>,
 }
 
 impl Keyspace {
@@ -315,6 +317,7 @@ impl Keyspace {
             exec_client: 0,
             exec_pushes: BytesMut::new(),
             scripting: Default::default(),
+            script_time: None,
         }
     }
 
@@ -637,7 +640,7 @@ impl Keyspace {
             db: *db,
             out,
             client_id,
-            now: self.clock.ms_at(start),
+            now: self.script_time.unwrap_or_else(|| self.clock.ms_at(start)),
             dirty: 0,
             prop: Vec::new(),
             rewritten: false,

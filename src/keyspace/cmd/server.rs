@@ -150,12 +150,13 @@ fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> bool
             }
         }
         "reload" => {
-            let snap = Snapshot { dbs: ks.dbs.clone(), replid: ks.feed.replid.clone(), offset: ks.feed.offset, stream_db: -1, key_save_delay: 0 };
+            let snap = Snapshot { dbs: ks.dbs.clone(), replid: ks.feed.replid.clone(), offset: ks.feed.offset, stream_db: -1, key_save_delay: 0, functions: ks.scripting.libs.codes() };
             let compress = ks.shared.cfg().rdbcompression();
             match snapshot::write_rdb(&snap, Vec::new(), compress) {
                 Ok(buf) => match snapshot::load_rdb(&buf[..], Some(buf.len() as u64), ks.dbs.len(), false) {
-                    Ok((dbs, _)) => {
+                    Ok((dbs, info)) => {
                         ks.dbs = dbs;
+                        ks.load_functions(&info.functions);
                         ctx.out.ok();
                     }
                     Err(e) => ctx.error(format!("ERR Error trying to load the RDB dump: {}", e)),

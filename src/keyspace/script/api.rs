@@ -210,9 +210,10 @@ pub fn pcall(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
 pub fn err_text(lua: &Lua, e: Value) -> mlua::Result<Value> {
     Ok(match e {
         Value::Error(e) => {
-            let text = match script_err(&e) {
-                Some(s) => s.0.clone(),
-                None => super::error_text(&e).into_bytes(),
+            let text = match (script_err(&e), super::libs::lib_err(&e)) {
+                (Some(s), _) => s.0.clone(),
+                (_, Some(l)) => l.0.clone().into_bytes(),
+                _ => super::error_text(&e).into_bytes(),
             };
             Value::String(lua.create_string(&text)?)
         }
@@ -292,6 +293,10 @@ pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
 /// The error handler every script runs under: makes the error a table with `err`, and adds
 /// where the script was when it failed (`source`, `line`).
 pub fn error_handler(lua: &Lua, e: Value) -> mlua::Result<Value> {
+    let lib_error = match &e {
+        Value::Error(x) => super::libs::lib_err(x).map(|l| l.0.clone()),
+        _ => None,
+    };
     let t = match e {
         Value::Table(t) => t,
         Value::Error(ref x) if script_err(x).is_some() => {
@@ -322,6 +327,10 @@ pub fn error_handler(lua: &Lua, e: Value) -> mlua::Result<Value> {
         if let Some(s) = src.source {
             t.raw_set("source", s.to_string())?;
             t.raw_set("line", dbg.curr_line())?;
+            if let Some(le) = lib_error {
+                let short = s.strip_prefix('@').unwrap_or(&s);
+                t.raw_set("err", format!("ERR {}:{}: {}", short, dbg.curr_line(), le))?;
+            }
         }
         break;
     }

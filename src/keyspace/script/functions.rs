@@ -433,9 +433,16 @@ fn restore(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     propagate(ctx);
 }
 
-/// Loads a library from an RDB or a full sync (REPLACE semantics).
-pub fn load_from_rdb(ks: &mut Keyspace, code: Bytes) -> Result<(), String> {
-    ks.scripting.libs.load(&code, true).map(|_| ())
+impl Keyspace {
+    /// The libraries an RDB (file, full sync, DEBUG RELOAD) carried replace ours.
+    pub fn load_functions(&mut self, codes: &[Bytes]) {
+        self.scripting.libs.flush();
+        for code in codes {
+            if let Err(e) = self.scripting.libs.load(code, true) {
+                crate::warning!(self.shared.log, "Failed loading library from the RDB: {}", e);
+            }
+        }
+    }
 }
 
 fn help(ctx: &mut Ctx) {

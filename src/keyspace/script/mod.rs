@@ -11,7 +11,7 @@ mod api;
 mod convert;
 pub mod eval;
 pub mod functions;
-mod libs;
+pub mod libs;
 
 use crate::keyspace::Keyspace;
 use crate::resp::Out;
@@ -209,6 +209,11 @@ impl Scripting {
         self.eval.as_ref().map_or(0, |e| e.lua.used_memory())
     }
 
+    /// Bytes of cached script bodies (INFO used_memory_scripts).
+    pub fn scripts_bytes(&self) -> usize {
+        self.scripts.values().map(|s| s.body.len() + 40).sum()
+    }
+
     pub fn script_count(&self) -> usize {
         self.scripts.len()
     }
@@ -250,9 +255,12 @@ pub(crate) fn run_script(
     run.busy_after_ms = ks.shared().cfg().busy_reply_threshold().max(0) as u64;
     ks.shared().script.kill.store(false, std::sync::atomic::Ordering::SeqCst);
     lua.set_app_data(run);
+    // Time stands still inside a script (keys do not expire halfway), as in Redis.
+    let outer_time = ks.script_time.replace(ctx.now);
     ks.feed.begin_txn();
     let result: mlua::Result<(bool, Value)> = runner.call((func, args.0, args.1));
     ks.feed.end_txn();
+    ks.script_time = outer_time;
     let run = lua.remove_app_data::<Run>();
     if run.as_ref().is_some_and(|r| r.busy) {
         let sc = &ks.shared().script;

@@ -27,6 +27,26 @@ pub(crate) fn num(v: &mlua::Value) -> Option<f64> {
     }
 }
 
+/// A library's error: like Lua's luaL_error, the script's position goes before the message
+/// (the error handler adds it).
+#[derive(Debug)]
+pub struct LibErr(pub String);
+impl std::fmt::Display for LibErr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for LibErr {}
+
 pub(crate) fn rt(msg: impl Into<String>) -> mlua::Error {
-    mlua::Error::RuntimeError(msg.into())
+    mlua::Error::external(LibErr(msg.into()))
+}
+
+/// The LibErr inside an mlua error, if it is one.
+pub fn lib_err(e: &mlua::Error) -> Option<&LibErr> {
+    match e {
+        mlua::Error::CallbackError { cause, .. } => lib_err(cause),
+        mlua::Error::ExternalError(x) => x.downcast_ref::<LibErr>(),
+        _ => None,
+    }
 }
