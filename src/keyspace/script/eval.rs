@@ -62,12 +62,12 @@ impl Keyspace {
         if flags & HAS_SHEBANG == 0 || flags & NO_WRITES != 0 || self.applying_master {
             return None;
         }
-        if ro_cmd {
-            return Some("ERR Can not execute a script with write flag using *_ro command.");
-        }
         let hot = &self.shared.hot;
         if self.is_replica && hot.replica_read_only.load(Relaxed) {
             return Some("READONLY You can't write against a read only replica.");
+        }
+        if ro_cmd {
+            return Some("ERR Can not execute a script with write flag using *_ro command.");
         }
         if flags & ALLOW_OOM == 0 && over_maxmemory(self) {
             return Some("OOM command not allowed when used memory > 'maxmemory'.");
