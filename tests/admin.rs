@@ -433,6 +433,31 @@ fn client_reply_modes_match_redis() {
     });
 }
 
+/// CLIENT REPLY ON as the command a SKIP silences cancels the skip (its +OK is sent, as
+/// Redis's test "unset SKIP flag" waits for); CLIENT KILL USER of a user that does not exist;
+/// `qbuf` of the running client is what its read brought in (Redis's test: 26 for CLIENT LIST).
+#[test]
+fn client_reply_skip_on_kill_user_and_qbuf_match_redis() {
+    if !have_redis() {
+        return;
+    }
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        c.send(b"*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$4\r\nSKIP\r\n");
+        c.send(b"*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$2\r\nON\r\n");
+        let mut steps = vec![c.reply(), c.raw(&["PING"])];
+        steps.push(c.raw(&["CLIENT", "KILL", "USER", "wrong_user"]));
+        steps.push(c.raw(&["CLIENT", "KILL", "USER", "default", "SKIPME", "yes"]));
+        steps.push(field(&c.cmd(&["CLIENT", "LIST"]).text(), "qbuf"));
+        steps.push(field(&c.cmd(&["CLIENT", "INFO"]).text(), "qbuf"));
+        // Pipelined: the whole read is held while its commands run.
+        c.send(b"PING\r\nCLIENT INFO\r\n");
+        c.reply();
+        steps.push(field(&c.read_reply().text(), "qbuf"));
+        steps
+    });
+}
+
 /// A client blocked in BLPOP shows `flags=b` in CLIENT LIST until it is served (Redis's tests
 /// wait for that flag, so without it they hang).
 #[test]

@@ -188,7 +188,7 @@ pub(super) fn command(c: &mut Client, a: &[Bytes]) {
             if !spec.arity_ok(a.len() - 2) {
                 return c.out.error("ERR Invalid number of arguments specified for command");
             }
-            let pos = spec.key_positions(a.len() - 2);
+            let pos = spec.keys_of(&a[2..]);
             if pos.is_empty() {
                 return c.out.error("ERR The command has no key arguments");
             }

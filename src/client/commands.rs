@@ -232,6 +232,7 @@ async fn client(c: &mut Client, a: &[Bytes]) -> Next {
         "reply" if a.len() == 3 => {
             if eq(&a[2], "ON") {
                 c.reply_off = false;
+                c.skip_from = None;
                 c.out.ok();
             } else if eq(&a[2], "OFF") {
                 c.reply_off = true;

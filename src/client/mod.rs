@@ -70,6 +70,8 @@ pub struct Client {
     /// CLIENT REPLY OFF/SKIP state.
     pub(crate) reply_off: bool,
     pub(crate) reply_skip: bool,
+    /// Where the reply of the command CLIENT REPLY SKIP silences starts, while it runs.
+    pub(crate) skip_from: Option<usize>,
     /// REPLCONF state, used if this connection turns into a replica.
     pub(crate) handshake: crate::repl::replica::Handshake,
     /// The socket now belongs to a replica actor: do not close it on stop.
@@ -104,6 +106,7 @@ impl Client {
             repl_offset: 0,
             reply_off: false,
             reply_skip: false,
+            skip_from: None,
             handshake: Default::default(),
             handed_over: false,
             in_exec: false,
@@ -724,15 +727,13 @@ impl Handler<Batch> for Client {
             processed += 1;
             // CLIENT REPLY SKIP: this command's reply is dropped (earlier ones go out).
             let skip = std::mem::take(&mut self.reply_skip).then_some(());
-            let mark = match skip {
-                Some(()) => {
-                    self.flush().await;
-                    Some(self.out.buf.len())
-                }
-                None => None,
-            };
+            if skip.is_some() {
+                self.flush().await;
+                self.skip_from = Some(self.out.buf.len());
+            }
             next = self.process(req).await;
-            if let Some(at) = mark {
+            // CLIENT REPLY ON, as the skipped command, cancels the skip (its +OK goes out).
+            if let Some(at) = self.skip_from.take() {
                 self.flush().await;
                 self.out.buf.truncate(at);
             }
@@ -797,6 +798,9 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, me
         shared.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
         meta.tot_net_in.fetch_add(n as u64, Relaxed);
         buf.extend_from_slice(&chunk[..n]);
+        // While a batch runs, CLIENT LIST shows all it came in (as Redis's query buffer holds
+        // the commands being run until the whole read is processed): 26 for a lone CLIENT LIST.
+        let held = buf.len() + parser.partial_bytes();
         let max_bulk = shared.hot.proto_max_bulk_len.load(Relaxed);
         let qbuf_limit = shared.hot.query_buffer_limit.load(Relaxed) as usize;
         let limits = Limits { max_bulk_len: max_bulk, authenticated: meta.authenticated.load(Relaxed) };
@@ -819,7 +823,10 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, me
             continue;
         }
         let closing = error.is_some();
-        match addr.call(Batch { reqs, error }).await {
+        let left = meta.qbuf.swap(held as u64, Relaxed);
+        let r = addr.call(Batch { reqs, error }).await;
+        meta.qbuf.store(left, Relaxed);
+        match r {
             Ok(true) if !closing => {}
             _ => break,
         }

@@ -113,7 +113,10 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("redis_mode:standalone");
             f!("os:{} {}", std::env::consts::OS, std::env::consts::ARCH);
             f!("arch_bits:64");
-            f!("monotonic_clock:POSIX clock_gettime");
+            match super::clock::tsc_ticks_per_us() {
+                Some(t) => f!("monotonic_clock:X86 TSC @ {} ticks/us", t),
+                None => f!("monotonic_clock:POSIX clock_gettime"),
+            }
             f!("multiplexing_api:epoll");
             f!("atomicvar_api:c11-builtin");
             f!("gcc_version:0.0.0");

@@ -667,7 +667,8 @@ impl Keyspace {
         let stat = &self.shared.cmd_stats[cmd.spec.index];
         let bump = |a: &std::sync::atomic::AtomicU64, n: u64| a.store(a.load(Relaxed) + n, Relaxed);
         bump(&stat.calls, 1);
-        bump(&stat.usec, self.clock.finish().saturating_duration_since(start).as_micros() as u64);
+        let end = self.clock.finish();
+        bump(&stat.usec, self.clock.micros(start, end));
         if ctx.failed {
             bump(&stat.failed, 1);
         }

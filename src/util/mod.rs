@@ -1,6 +1,8 @@
 //! Small byte-level utilities: glob matching, number parsing/formatting, argument splitting.
 
+pub mod geohash;
 pub mod glob;
+pub mod longdouble;
 pub mod num;
 pub mod splitargs;
 

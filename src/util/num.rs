@@ -6,17 +6,12 @@
 //!
 //! * [`parse_i64`]: `string2ll` (INCRBY, EXPIRE, LRANGE indexes, ...).
 //! * [`parse_f64`]: `string2d` / `strtod` (ZADD scores, ZINCRBY, ...).
-//! * [`parse_long_double`]: `string2ld` / `strtold` (INCRBYFLOAT,
-//!   HINCRBYFLOAT). Same syntax, wider range; we compute in `f64`.
 //! * [`fmt_double`]: `%.17g`, as used by RESP2 double replies (ZSCORE).
-//! * [`fmt_long_double_human`]: `ld2string(..., LD_STR_HUMAN)` as used by
-//!   INCRBYFLOAT replies and stored values.
+//!
+//! INCRBYFLOAT's `long double` parsing and printing are in [`super::longdouble`].
 
 /// Longest string `string2ll` considers (its buffer is 21 bytes incl. NUL).
 const MAX_INT_STR_LEN: usize = 20;
-
-/// Longest input `string2ld` accepts (`MAX_LONG_DOUBLE_CHARS` = 5k).
-const MAX_LONG_DOUBLE_CHARS: usize = 5 * 1024;
 
 // ---------------------------------------------------------------------------
 // Integers
@@ -134,8 +129,6 @@ enum FloatLit<'a> {
         /// Decimal exponent of the first non-zero digit (d.ddd x 10^sci),
         /// or None when every mantissa digit is zero.
         sci: Option<i64>,
-        /// Up to ~19 leading significant digits as a number in [1, 10).
-        lead: f64,
     },
     /// Hex literal `0x<hex>[.<hex>][p[+-]<dec>]`: value = mant * 2^exp2.
     Hex { neg: bool, mant: u64, exp2: i64 },
@@ -156,11 +149,10 @@ fn scan_float(b: &[u8]) -> Option<FloatLit<'_>> {
     if body.len() >= 2 && body[0] == b'0' && (body[1] | 0x20) == b'x' {
         return scan_hex(&body[2..]).map(|(mant, exp2)| FloatLit::Hex { neg, mant, exp2 });
     }
-    scan_decimal(body).map(|(sci, lead)| FloatLit::Dec {
+    scan_decimal(body).map(|sci| FloatLit::Dec {
         // Only ASCII reached this point, so this cannot fail.
         text: std::str::from_utf8(b).ok().unwrap_or(""),
         sci,
-        lead,
     })
 }
 
@@ -191,8 +183,8 @@ fn split_exponent(b: &[u8], markers: [u8; 2]) -> Option<(&[u8], i64)> {
 }
 
 /// `digits[.digits][e[+-]digits]` with at least one mantissa digit.
-/// Returns (scientific exponent of first non-zero digit, leading digits).
-fn scan_decimal(b: &[u8]) -> Option<(Option<i64>, f64)> {
+/// Returns the scientific exponent of the first non-zero digit (None when all are zero).
+fn scan_decimal(b: &[u8]) -> Option<Option<i64>> {
     let (mant, exp10) = split_exponent(b, [b'e', b'E'])?;
     let (int, frac) = match mant.iter().position(|&c| c == b'.') {
         Some(dot) => (&mant[..dot], &mant[dot + 1..]),
@@ -204,15 +196,9 @@ fn scan_decimal(b: &[u8]) -> Option<(Option<i64>, f64)> {
     }
     let digits = int.iter().chain(frac.iter());
     let Some(first_nz) = digits.clone().position(|&c| c != b'0') else {
-        return Some((None, 0.0));
+        return Some(None);
     };
-    let sci = int.len() as i64 - 1 - first_nz as i64 + exp10;
-    let lead = digits
-        .skip(first_nz)
-        .take(19)
-        .enumerate()
-        .fold(0.0f64, |acc, (i, &c)| acc + (c - b'0') as f64 * 10f64.powi(-(i as i32)));
-    Some((Some(sci), lead))
+    Some(Some(int.len() as i64 - 1 - first_nz as i64 + exp10))
 }
 
 /// `hex[.hex][p[+-]digits]` after the `0x` prefix, with at least one hex
@@ -281,11 +267,6 @@ fn scale_pow2(mant: u64, mut exp2: i64) -> f64 {
     v
 }
 
-/// Position of the highest set bit + 1 (0 for zero).
-fn bit_len(m: u64) -> i64 {
-    64 - m.leading_zeros() as i64
-}
-
 /// Parse a double with Redis' `string2d` rules (ZADD, ZINCRBY, ...):
 /// the whole input must be a `strtod` literal — decimal (`1`, `-1.5`, `.5`,
 /// `1.`, `1e10`, leading zeros ok), hex (`0x10`, `0x1p-3`), or
@@ -306,51 +287,6 @@ pub fn parse_f64(b: &[u8]) -> Option<f64> {
             if v.is_infinite() || (v == 0.0 && mant != 0) {
                 return None;
             }
-            Some(if neg { -v } else { v })
-        }
-    }
-}
-
-/// Parse an INCRBYFLOAT/HINCRBYFLOAT argument with Redis' `string2ld` rules.
-///
-/// Syntax is the same as [`parse_f64`]; differences come from Redis using
-/// an x87 80-bit `long double`:
-/// * inputs of 5120 bytes or more are rejected;
-/// * the range check is the long double one (about 1.19e4932 down to
-///   3.6e-4951), so `1e400` is *accepted* by Redis.  We compute in f64, so
-///   such a value comes back as ±infinity (or ±0.0 for tiny values); the
-///   caller then reports "increment would produce NaN or Infinity", which is
-///   the closest we can get without 80-bit arithmetic.
-pub fn parse_long_double(b: &[u8]) -> Option<f64> {
-    if b.len() >= MAX_LONG_DOUBLE_CHARS {
-        return None;
-    }
-    let lit = scan_float(b)?;
-    match lit {
-        FloatLit::Inf { neg } => Some(if neg { f64::NEG_INFINITY } else { f64::INFINITY }),
-        FloatLit::Dec { text, sci, lead } => {
-            if let Some(e) = sci {
-                // LDBL_MAX ~ 1.18973149535723176502e4932; the smallest
-                // denormal is ~3.64519953188247460253e-4951 and anything
-                // at or below half of it rounds to zero.
-                let overflow = e > 4932 || (e == 4932 && lead > 1.189_731_495_357_231_7);
-                let underflow = e < -4951 || (e == -4951 && lead <= 1.822_599_765_941_237_3);
-                if overflow || underflow {
-                    return None;
-                }
-            }
-            text.parse().ok()
-        }
-        FloatLit::Hex { neg, mant, exp2 } => {
-            if mant != 0 {
-                // Value is in [2^(top-1), 2^top).  Long double: max < 2^16384,
-                // smallest denormal 2^-16445.
-                let top = bit_len(mant) + exp2;
-                if !(-16445..=16384).contains(&top) {
-                    return None;
-                }
-            }
-            let v = scale_pow2(mant, exp2);
             Some(if neg { -v } else { v })
         }
     }
@@ -403,38 +339,6 @@ fn strip_fraction_zeros(s: &str) -> &str {
         return s;
     }
     s.trim_end_matches('0').trim_end_matches('.')
-}
-
-/// Format an INCRBYFLOAT/HINCRBYFLOAT result the way Redis'
-/// `ld2string(LD_STR_HUMAN)` does: plain fixed notation (never exponents),
-/// at most 17 digits after the point, trailing zeros removed, `-0` shown as
-/// `0`.  Returns None for NaN/infinity (Redis refuses to store those:
-/// "increment would produce NaN or Infinity").
-///
-/// Redis prints an 80-bit long double with `%.17Lf`.  With only an f64,
-/// printing 17 fixed decimals would expose binary noise that the extra long
-/// double precision hides (10.5+0.1 would print as 10.59999999999999964).
-/// Instead we print the *shortest* decimal that round-trips to the f64
-/// (`10.6`), and only fall back to rounding at 17 decimals when that
-/// shortest form needs more fractional digits (very small magnitudes, e.g.
-/// 1e-20 -> `0`).  This matches Redis for everyday values; it differs where
-/// Redis exposes long double noise (1e20+10.5 prints as
-/// `100000000000000000008` in Redis, `100000000000000000000` here).
-pub fn fmt_long_double_human(v: f64) -> Option<String> {
-    if !v.is_finite() {
-        return None;
-    }
-    let shortest = format!("{}", v); // Display never uses exponent notation
-    let frac_digits = shortest.split_once('.').map_or(0, |(_, f)| f.len());
-    let s = if frac_digits > 17 {
-        strip_fraction_zeros(&format!("{:.17}", v)).to_string()
-    } else {
-        shortest
-    };
-    if s == "-0" {
-        return Some("0".to_string());
-    }
-    Some(s)
 }
 
 #[cfg(test)]
@@ -565,32 +469,6 @@ mod tests {
     }
 
     #[test]
-    fn parse_long_double_rules() {
-        // Same syntax as parse_f64 (verified with INCRBYFLOAT).
-        assert_eq!(parse_long_double(b"0.1"), Some(0.1));
-        assert_eq!(parse_long_double(b"5.0e3"), Some(5000.0));
-        assert_eq!(parse_long_double(b"-0.000001"), Some(-0.000001));
-        assert_eq!(parse_long_double(b"00012"), Some(12.0));
-        assert_eq!(parse_long_double(b"0x10"), Some(16.0));
-        assert_eq!(parse_long_double(b"+inf"), Some(f64::INFINITY));
-        for s in ["", " 1", "1 ", "nan", ".", "1e", "1e+", "0x", "1e4933", "1e-4952"] {
-            assert_eq!(parse_long_double(s.as_bytes()), None, "{s:?}");
-        }
-        // Beyond f64 but inside long double range: accepted (as inf / 0).
-        assert_eq!(parse_long_double(b"1e400"), Some(f64::INFINITY));
-        assert_eq!(parse_long_double(b"1e4932"), Some(f64::INFINITY));
-        assert_eq!(parse_long_double(b"-1e400"), Some(f64::NEG_INFINITY));
-        assert_eq!(parse_long_double(b"1e-400"), Some(0.0));
-        assert_eq!(parse_long_double(b"0x1p16383"), Some(f64::INFINITY));
-        assert_eq!(parse_long_double(b"0x1p16384"), None);
-        // Length limit.
-        let long = format!("1{}", "0".repeat(MAX_LONG_DOUBLE_CHARS - 1));
-        assert_eq!(parse_long_double(long.as_bytes()), None);
-        let ok = format!("0.{}1", "0".repeat(100));
-        assert!(parse_long_double(ok.as_bytes()).is_some());
-    }
-
-    #[test]
     fn hex_parsing_details() {
         assert_eq!(parse_f64(b"0x0"), Some(0.0));
         assert_eq!(parse_f64(b"0x0.0p5"), Some(0.0));
@@ -661,62 +539,6 @@ mod tests {
             let s = fmt_double(v);
             // 17 significant digits always round-trip.
             assert_eq!(parse_f64(s.as_bytes()).map(f64::to_bits), Some(v.to_bits()), "{s}");
-        }
-    }
-
-    #[test]
-    fn fmt_human_matches_redis_incrbyfloat() {
-        // 10.5 INCRBYFLOAT <incr>, verified against redis-server 7.0.15.
-        let cases: &[(f64, &str)] = &[
-            (0.1, "10.6"),
-            (5.0e3, "5010.5"),
-            (1.5, "12"),
-            (-0.000001, "10.499999"),
-            (3.0e3, "3010.5"),
-            (1e10, "10000000010.5"),
-            (1e-20, "10.5"),
-            (1.0, "11.5"),
-            (0.5, "11"),
-            (-0.5, "10"),
-            (100.0, "110.5"),
-            (0.0, "10.5"),
-            (-0.0, "10.5"),
-            (16.0, "26.5"),
-        ];
-        for &(inc, want) in cases {
-            assert_eq!(fmt_long_double_human(10.5 + inc).as_deref(), Some(want), "{inc}");
-        }
-    }
-
-    #[test]
-    fn fmt_human_edge_cases() {
-        assert_eq!(fmt_long_double_human(0.0).as_deref(), Some("0"));
-        assert_eq!(fmt_long_double_human(-0.0).as_deref(), Some("0"));
-        assert_eq!(fmt_long_double_human(-1e-30).as_deref(), Some("0")); // redis
-        assert_eq!(fmt_long_double_human(1e-30).as_deref(), Some("0")); // redis
-        assert_eq!(fmt_long_double_human(3.0e3).as_deref(), Some("3000"));
-        assert_eq!(fmt_long_double_human(-2.25).as_deref(), Some("-2.25"));
-        assert_eq!(fmt_long_double_human(1e-17).as_deref(), Some("0.00000000000000001"));
-        assert_eq!(fmt_long_double_human(4e-18).as_deref(), Some("0"));
-        assert_eq!(fmt_long_double_human(6e-18).as_deref(), Some("0.00000000000000001"));
-        assert_eq!(
-            fmt_long_double_human(1.23456789e-10).as_deref(),
-            Some("0.00000000012345679")
-        );
-        assert_eq!(fmt_long_double_human(1e20).as_deref(), Some("100000000000000000000"));
-        assert_eq!(
-            fmt_long_double_human(1e21).as_deref(),
-            Some("1000000000000000000000")
-        );
-        assert_eq!(fmt_long_double_human(f64::NAN), None);
-        assert_eq!(fmt_long_double_human(f64::INFINITY), None);
-        assert_eq!(fmt_long_double_human(f64::NEG_INFINITY), None);
-        // Output must always re-parse to (about) the same value.
-        for v in [0.1, 1.0 / 3.0, 123456.789, -98.6, 1e15 + 0.5, 2.5e-9] {
-            let s = fmt_long_double_human(v).unwrap();
-            let back = parse_long_double(s.as_bytes()).unwrap();
-            assert!((back - v).abs() <= v.abs() * 1e-9 + 1e-17, "{v} -> {s}");
-            assert!(!s.contains('e'), "{s}");
         }
     }
 }

@@ -100,10 +100,8 @@ pub fn kill_cmd(shared: &Shared, me: u64, out: &mut Out, a: &[Bytes]) -> bool {
     let mut i = 2;
     while i < a.len() {
         if i + 1 >= a.len() {
-            {
-                out.error(err::SYNTAX);
-                return false;
-            };
+            out.error(err::SYNTAX);
+            return false;
         }
         let v = String::from_utf8_lossy(&a[i + 1]).to_string();
         let o = String::from_utf8_lossy(&a[i]).to_lowercase();
@@ -132,13 +130,16 @@ pub fn kill_cmd(shared: &Shared, me: u64, out: &mut Out, a: &[Bytes]) -> bool {
                 } else if v.eq_ignore_ascii_case("no") {
                     skipme = false
                 } else {
-                    {
-                out.error(err::SYNTAX);
-                return false;
-            };
+                    out.error(err::SYNTAX);
+                    return false;
                 }
             }
-            "user" => {}
+            // Only the default user exists until ACL users do; it is everyone's user.
+            "user" if v == "default" => {}
+            "user" => {
+                out.error(format!("ERR No such user '{}'", v));
+                return false;
+            }
             _ => {
                 out.error(err::SYNTAX);
                 return false;

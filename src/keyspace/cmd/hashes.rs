@@ -4,7 +4,7 @@ use super::{arg_i64, eq, err};
 use crate::keyspace::value::{HashObj, Limits};
 use crate::config::notify as N;
 use crate::keyspace::{Ctx, Keyspace, Value};
-use crate::util::{glob::glob_match, num};
+use crate::util::{glob::glob_match, longdouble::LongDouble, num};
 use super::Route::Keyspace as K;
 use bytes::Bytes;
 use rand::Rng;
@@ -280,22 +280,22 @@ pub fn hincrby(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 }
 
 pub fn hincrbyfloat(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    let Some(incr) = num::parse_long_double(&a[3]) else {
+    let Some(incr) = LongDouble::parse(&a[3]) else {
         return ctx.error(err::NOT_FLOAT);
     };
-    if incr.is_nan() || incr.is_infinite() {
+    if !incr.is_finite() {
         return ctx.error("ERR value is NaN or Infinity");
     }
     let Ok(exists) = check_write(ks, ctx, &a[1]) else { return };
     let cur = if exists { hash_mut_peek(ks, ctx, &a[1]).and_then(|h| h.get(&a[2]).cloned()) } else { None };
     let old = match cur {
-        None => 0.0,
-        Some(v) => match num::parse_long_double(&v) {
+        None => LongDouble::zero(),
+        Some(v) => match LongDouble::parse(&v) {
             Some(n) => n,
             None => return ctx.error("ERR hash value is not a float"),
         },
     };
-    let Some(text) = num::fmt_long_double_human(old + incr) else {
+    let Some(text) = old.add(&incr).human() else {
         return ctx.error("ERR increment would produce NaN or Infinity");
     };
     let v = Bytes::from(text);

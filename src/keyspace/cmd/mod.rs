@@ -5,13 +5,16 @@
 //! (the replication ones in `repl::commands`, which the client calls). The table lives in the
 //! keyspace layer, which runs it; the layers above look commands up here.
 
+pub mod bits;
 pub mod clients;
+pub mod geo;
 pub mod hashes;
 pub mod hll;
 pub mod keys;
 pub mod lists;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod zsets;
 pub mod zsets_range;
@@ -114,6 +117,39 @@ impl CommandSpec {
         let a = self.arity;
         (a > 0 && argc as i32 == a) || (a < 0 && argc as i32 >= -a)
     }
+    /// Positions of the key arguments of `argv` (command name first): the fixed range, plus
+    /// the destinations some commands name after a keyword (SORT's last `STORE`,
+    /// GEORADIUS's `STORE`/`STOREDIST`), as Redis's key-spec extraction finds them.
+    pub fn keys_of<A: AsRef<[u8]>>(&self, argv: &[A]) -> Vec<usize> {
+        let mut keys = self.key_positions(argv.len());
+        // `past`: how far a found keyword moves on (SORT looks at its key as an option too).
+        let store = |from: usize, words: &[&str], skips: &[(&str, usize)], past: usize| {
+            let mut found = None;
+            let mut i = from;
+            while i < argv.len() {
+                let w = argv[i].as_ref();
+                if let Some((_, n)) = skips.iter().find(|(k, _)| eq(w, k)) {
+                    i += n + 1;
+                    continue;
+                }
+                if words.iter().any(|k| eq(w, k)) && i + 1 < argv.len() {
+                    found = Some(i + 1);
+                    i += past;
+                    continue;
+                }
+                i += 1;
+            }
+            found
+        };
+        let extra = match self.name {
+            "sort" => store(2, &["store"], &[("limit", 2), ("get", 1), ("by", 1)], 1),
+            "georadius" | "georadiusbymember" => store(5, &["store", "storedist"], &[], 2),
+            _ => None,
+        };
+        keys.extend(extra);
+        keys
+    }
+
     /// Positions of key arguments in `argv`.
     pub fn key_positions(&self, argc: usize) -> Vec<usize> {
         if self.first_key <= 0 {
@@ -177,7 +213,7 @@ fn build() -> Vec<CommandSpec> {
 }
 
 /// Command families declared in their own modules (data types).
-const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs, hll::specs];
+const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs, hll::specs, bits::specs, geo::specs, sort::specs];
 
 use keys as k;
 use server as sv;

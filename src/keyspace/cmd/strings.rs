@@ -3,7 +3,7 @@
 use super::{arg_i64, eq, err};
 use crate::config::notify as N;
 use crate::keyspace::{thin::Thin, Ctx, Keyspace, Value};
-use crate::util::num;
+use crate::util::{longdouble::LongDouble, num};
 use bytes::Bytes;
 
 const PXAT: &[u8] = b"PXAT";
@@ -358,17 +358,16 @@ pub fn decrby(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 pub fn incrbyfloat(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Ok(cur) = write_lookup_str(ks, ctx, &a[1]) else { return };
     let cur = match cur {
-        None => 0.0,
-        Some(s) => match num::parse_f64(s) {
+        None => LongDouble::zero(),
+        Some(s) => match LongDouble::parse(s) {
             Some(v) => v,
             None => return ctx.error(err::NOT_FLOAT),
         },
     };
-    let Some(by) = num::parse_f64(&a[2]) else {
+    let Some(by) = LongDouble::parse(&a[2]) else {
         return ctx.error(err::NOT_FLOAT);
     };
-    let new = cur + by;
-    let Some(text) = num::fmt_long_double_human(new) else {
+    let Some(text) = cur.add(&by).human() else {
         return ctx.error("ERR increment would produce NaN or Infinity");
     };
     let v = Bytes::from(text);
