@@ -80,7 +80,6 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             ks.scripting.disable_deny = num::parse_i64(&a[2]).unwrap_or(0) != 0;
             ctx.out.ok();
         }
-        ("protocol", 3) => crate::keyspace::script::debug_protocol(ctx, &a[2]),
         ("populate", 3..=5) => populate(ks, ctx, a),
         ("object", 3) => match ks.dbs[ctx.db].keys.get(&a[2]) {
             Some(v) => {
@@ -116,7 +115,6 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             Some(n) if n <= (1u64 << 32) - (1 << 20) => ctx.out.ok(),
             _ => ctx.error("ERR argument must be a memory value bigger than 1 and smaller than 4gb"),
         },
-        ("set-disable-deny-scripts", 3) => ctx.out.ok(),
         ("help", _) => {
             ctx.out.array(1);
             ctx.out.simple("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: SLEEP, SET-ACTIVE-EXPIRE, POPULATE, OBJECT, DIGEST, DIGEST-VALUE, RELOAD");

@@ -50,10 +50,6 @@ impl Libraries {
         self.engine = None;
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.libs.is_empty()
-    }
-
     /// Every library's code (RDB FUNCTION2 records, FUNCTION DUMP).
     pub fn codes(&self) -> Vec<Bytes> {
         self.libs.values().map(|l| l.code.clone()).collect()

@@ -125,8 +125,6 @@ pub(crate) struct Engine {
     pub lua: Lua,
     /// The scripts' global environment (read-only).
     pub env: Table,
-    /// The real `redis` table (the scripts see a read-only proxy).
-    pub redis: Table,
     /// `run(f, a, b)`: f(a, b) under the error handler.
     pub runner: Function,
     /// `set_loading(on)`: the globals become the library-loading API (FUNCTION LOAD).
@@ -151,7 +149,7 @@ impl Engine {
         load_api.raw_set("redis", api::load_api(&lua)?)?;
         let prelude = lua.load(include_str!("prelude.lua")).set_name("=tandem").into_function()?;
         let (env, runner, set_loading): (Table, Function, Function) = prelude.call((err_text, handler, load_api, killed))?;
-        Ok(Engine { lua, env, redis, runner, set_loading })
+        Ok(Engine { lua, env, runner, set_loading })
     }
 
     /// Compiles a script body as Redis names it (`@user_script`) in the sandbox.
@@ -229,14 +227,6 @@ pub(crate) fn error_text(e: &mlua::Error) -> String {
         mlua::Error::ExternalError(e) => e.to_string(),
         other => other.to_string(),
     }
-}
-
-/// How a run ended.
-pub(crate) enum Outcome {
-    /// The script's first return value, already written as a reply.
-    Done,
-    /// A Lua error: the reply text (code included).
-    Failed(String),
 }
 
 /// Runs `func(a, b)` for a client: sets up [`Run`], wraps effects in one transaction, writes
@@ -321,64 +311,4 @@ pub fn sha1_hex(body: &[u8]) -> String {
 /// Output buffer for a command run from a script.
 pub(crate) fn script_out(resp: u8) -> Out {
     Out::new(resp == 3)
-}
-
-/// DEBUG PROTOCOL <type>: one reply of each RESP type (what the scripting tests convert).
-pub fn debug_protocol(ctx: &mut crate::keyspace::Ctx, name: &[u8]) {
-    let out = &mut *ctx.out;
-    let resp3 = out.resp3;
-    let boolean = |out: &mut Out, b: bool| {
-        if resp3 {
-            out.raw(if b { b"#t\r\n" } else { b"#f\r\n" })
-        } else {
-            out.int(b as i64)
-        }
-    };
-    match String::from_utf8_lossy(name).to_ascii_lowercase().as_str() {
-        "string" => out.bulk(b"Hello World"),
-        "integer" => out.int(12345),
-        "double" => out.double(3.141),
-        "bignum" => {
-            if resp3 {
-                out.raw(b"(1234567999999999999999999999999999999\r\n")
-            } else {
-                out.bulk(b"1234567999999999999999999999999999999")
-            }
-        }
-        "null" => out.null(),
-        "array" | "set" => {
-            if name.eq_ignore_ascii_case(b"set") {
-                out.set(3)
-            } else {
-                out.array(3)
-            }
-            for j in 0..3 {
-                out.int(j);
-            }
-        }
-        "map" => {
-            out.map(3);
-            for j in 0..3 {
-                out.int(j);
-                boolean(out, j == 1);
-            }
-        }
-        "attrib" => {
-            if resp3 {
-                out.raw(b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n");
-            }
-            out.bulk(b"Some real reply following the attribute");
-        }
-        "push" => {
-            if !resp3 {
-                return ctx.error("ERR RESP2 is not supported by this command");
-            }
-            out.raw(b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n");
-            out.bulk(b"Some real reply following the push reply");
-        }
-        "true" => boolean(out, true),
-        "false" => boolean(out, false),
-        "verbatim" => out.verbatim("This is a verbatim\nstring"),
-        _ => ctx.error("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"),
-    }
 }
