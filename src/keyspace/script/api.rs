@@ -68,10 +68,15 @@ fn reply_table(lua: &Lua, v: Value, field: &str, _name: &str) -> mlua::Result<Ta
     };
     let t = lua.create_table()?;
     let b = s.as_bytes();
-    // An error's leading '-' is dropped, and a code is added when it has none.
+    // As Redis: the first word is the error code (a leading '-' dropped); a message of one
+    // word gets the generic ERR code.
     let text: Vec<u8> = if field == "err" {
-        let b = b.strip_prefix(b"-").unwrap_or(&b);
-        b.to_vec()
+        let rest = b.strip_prefix(b"-").unwrap_or(&b);
+        if rest.contains(&b' ') {
+            rest.to_vec()
+        } else {
+            [&b"ERR "[..], rest].concat()
+        }
     } else {
         b.to_vec()
     };
@@ -249,6 +254,10 @@ pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
         }
     }
     let Some(spec) = cmd::lookup(&argv[0]) else {
+        // CLUSTER is a command Redis has (refused in scripts); tandem has no cluster mode.
+        if argv[0].eq_ignore_ascii_case(b"cluster") {
+            return status(lua, 1, "ERR This Redis command is not allowed from script");
+        }
         return status(lua, 1, "ERR Unknown Redis command called from script");
     };
     if !spec.arity_ok(argv.len()) {

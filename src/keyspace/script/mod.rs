@@ -217,6 +217,13 @@ impl Scripting {
     }
 }
 
+impl Keyspace {
+    /// Whether a script is running (its commands see frozen time and ordered SORT output).
+    pub fn in_script(&self) -> bool {
+        self.script_time.is_some()
+    }
+}
+
 /// The text of a Lua error (compile errors and errors raised from Rust).
 pub(crate) fn error_text(e: &mlua::Error) -> String {
     match e {
@@ -281,7 +288,8 @@ pub(crate) fn parse_shebang(body: &[u8], allow_name: bool) -> Result<Option<(u32
     let line = String::from_utf8_lossy(&body[2..end]).to_string();
     let mut parts = line.split(' ').filter(|p| !p.is_empty());
     let engine = parts.next().unwrap_or("");
-    if engine != "lua" {
+    // Function engines are looked up ignoring case (`#!LUA`); EVAL wants `#!lua`.
+    if engine != "lua" && !(allow_name && engine.eq_ignore_ascii_case("lua")) {
         return Err(format!("ERR Unexpected engine in script shebang: #!{}", engine));
     }
     let mut flags = HAS_SHEBANG;
