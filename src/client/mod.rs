@@ -131,8 +131,18 @@ impl Client {
             let pushes = self.meta.in_pubsub() || self.meta.monitor.load(Relaxed);
             self.exec_seq += 1;
             let kinds: Vec<bool> = items.iter().map(|i| !matches!(i, Item::Cmd(_))).collect();
+            let scripts = items.iter().any(has_script);
+            let in_flight = &self.shared.script.in_flight;
+            if scripts {
+                in_flight.fetch_add(1, Relaxed);
+            }
+            let watch = scripts || in_flight.load(Relaxed) > 0;
             let msg = Exec { client_id: self.id, seq: self.exec_seq, db: self.db, resp3: self.resp3, items, pushes };
-            let done = match self.call_keyspace(msg).await {
+            let done = if watch { self.call_keyspace(msg).await } else { Some(self.keyspace.call(msg).await) };
+            if scripts {
+                self.shared.script.in_flight.fetch_sub(1, Relaxed);
+            }
+            let done = match done {
                 Some(Ok(done)) => done,
                 Some(Err(_)) => {
                     self.out.error("ERR server is shutting down");
@@ -908,4 +918,13 @@ async fn push_loop(waiter: flume::Receiver<()>, addr: rt::WeakAddr<Client>) {
 fn runs_in_client(c: &Cmd) -> bool {
     matches!(c.spec.route, cmd::Route::Client)
         && !(c.spec.name == "client" && c.argv.len() >= 3 && c.argv[1].eq_ignore_ascii_case(b"kill"))
+}
+
+/// Whether an item runs a script (EVAL, EVALSHA, FCALL and their _RO forms).
+fn has_script(item: &Item) -> bool {
+    let is = |c: &Cmd| matches!(c.spec.name, "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro");
+    match item {
+        Item::Cmd(c) => is(c),
+        Item::Txn(cmds) | Item::TxnPart { cmds, .. } => cmds.iter().any(is),
+    }
 }

@@ -207,6 +207,9 @@ pub struct ScriptBusy {
     /// the keyspace's mailbox behind the script: the keyspace drops them.
     pub cancelled: Mutex<std::collections::HashSet<(u64, u64)>>,
     pub cancelled_count: AtomicU64,
+    /// Execs holding a script sent and not answered yet: while there are any, a client
+    /// waiting for the keyspace watches for a busy script (else it just waits).
+    pub in_flight: AtomicU64,
 }
 
 /// Settings read on hot paths, copied out of the config table (refreshed by CONFIG SET).
