@@ -45,6 +45,7 @@ pub(crate) mod resp;
 pub(crate) mod rt;
 pub mod server;
 pub(crate) mod shared;
+pub(crate) mod stream;
 pub mod signals;
 pub mod tracediag;
 pub(crate) mod util;

@@ -472,3 +472,112 @@ fn client_list_shows_blocked_clients() {
     assert_eq!(a.read_reply().strings(), ["q", "x"]);
     assert!(b.cmd(&["CLIENT", "LIST", "ID", &id]).text().contains("flags=N "));
 }
+
+/// SLOWLOG as redis-server keeps it: what is logged (EXEC's commands, not EXEC; a command
+/// that blocked, when served), trimmed arguments, redacted secrets, the client's name, LEN,
+/// RESET, max-len and the errors (ids, times, durations and ports masked).
+#[test]
+fn slowlog_matches_redis() {
+    if !have_redis() {
+        return;
+    }
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let mut out = Vec::new();
+        let many: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+        let mut sadd: Vec<&str> = vec!["SADD", "s"];
+        sadd.extend(many.iter().map(|s| s.as_str()));
+        let long = "A".repeat(130);
+        for args in [
+            &["SLOWLOG", "RESET"][..],
+            &["CONFIG", "SET", "slowlog-log-slower-than", "0"],
+            &["CLIENT", "SETNAME", "tester"],
+            &["SET", "k", &long],
+            &sadd,
+            &["CONFIG", "SET", "masterauth", "secret"],
+            &["AUTH", "nopass"],
+            &["HELLO", "2", "AUTH", "default", "x"],
+            &["MULTI"],
+            &["INCR", "n"],
+            &["EXEC"],
+            &["GEOADD", "g", "1", "2", "m"],
+            &["CONFIG", "SET", "slowlog-log-slower-than", "-1"],
+        ] {
+            let r = c.raw(args);
+            // HELLO's reply holds the connection id, which differs between the servers.
+            out.push(if args[0] == "HELLO" { r.lines().next().unwrap_or("").to_string() } else { r });
+        }
+        out.push(c.raw(&["SLOWLOG", "LEN"]));
+        match c.cmd(&["SLOWLOG", "GET", "-1"]) {
+            Reply::Array(entries) => {
+                for e in entries {
+                    let f = e.array();
+                    out.push(format!("{:?} name={}", f[3].strings(), f[5].text()));
+                }
+            }
+            r => panic!("SLOWLOG GET: {r:?}"),
+        }
+        out.push(c.raw(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]));
+        out.push(c.raw(&["CONFIG", "SET", "slowlog-max-len", "2"]));
+        out.push(c.raw(&["PING"]));
+        out.push(c.raw(&["SLOWLOG", "LEN"]));
+        out.push(format!("{}", c.cmd(&["SLOWLOG", "GET", "1"]).array().len()));
+        for args in [&["SLOWLOG", "GET", "-2"][..], &["SLOWLOG", "GET", "x"], &["SLOWLOG", "LEN", "1"], &["SLOWLOG", "NOPE"], &["SLOWLOG", "HELP"]] {
+            out.push(c.raw(args));
+        }
+        out.push(c.raw(&["SLOWLOG", "RESET"]));
+        out.push(c.raw(&["CONFIG", "SET", "slowlog-log-slower-than", "-1"]));
+        out.push(c.raw(&["SLOWLOG", "LEN"]));
+        out
+    });
+}
+
+/// LATENCY as redis-server answers it: HISTOGRAM's commands and call counts (a container's
+/// per subcommand; unknown names skipped), monitor events past the threshold (DEBUG SLEEP as
+/// a `command` event), RESET, HISTORY, GRAPH and the errors. Latencies themselves masked.
+#[test]
+fn latency_matches_redis() {
+    if !have_redis() {
+        return;
+    }
+    same_on_both_with(&["--enable-debug-command", "yes"], |port| {
+        let mut c = Conn::connect(port);
+        let mut out = Vec::new();
+        let histogram = |c: &mut Conn, args: &[&str]| -> String {
+            let mut all = vec!["LATENCY", "HISTOGRAM"];
+            all.extend_from_slice(args);
+            let r = c.cmd(&all);
+            let a = r.array();
+            let mut v: Vec<String> = a.chunks(2).map(|p| format!("{} calls={}", p[0].text(), p[1].array()[1].int())).collect();
+            v.sort();
+            v.join(",")
+        };
+        c.raw(&["CONFIG", "RESETSTAT"]);
+        out.push(histogram(&mut c, &[]));
+        c.raw(&["SET", "a", "b"]);
+        c.raw(&["SET", "c", "d"]);
+        c.raw(&["CLIENT", "ID"]);
+        c.raw(&["CLIENT", "LIST"]);
+        out.push(histogram(&mut c, &[]));
+        out.push(histogram(&mut c, &["client"]));
+        out.push(histogram(&mut c, &["client|id", "blabla", "SET"]));
+        out.push(histogram(&mut c, &["blabla"]));
+        out.push(c.raw(&["LATENCY", "RESET"]));
+        out.push(c.raw(&["LATENCY", "LATEST"]));
+        out.push(c.raw(&["CONFIG", "SET", "latency-monitor-threshold", "100"]));
+        out.push(c.raw(&["DEBUG", "SLEEP", "0.2"]));
+        let latest = c.cmd(&["LATENCY", "LATEST"]);
+        let e = latest.array()[0].array();
+        out.push(format!("{} {}", e[0].text(), (200..400).contains(&e[2].int())));
+        out.push(format!("history {}", c.cmd(&["LATENCY", "HISTORY", "command"]).array().len()));
+        out.push(c.raw(&["LATENCY", "HISTORY", "nope"]));
+        out.push(c.raw(&["LATENCY", "GRAPH", "nope"]));
+        out.push(format!("graph is text: {}", c.raw(&["LATENCY", "GRAPH", "command"]).starts_with('$')));
+        out.push(format!("doctor is text: {}", c.raw(&["LATENCY", "DOCTOR"]).starts_with('$')));
+        out.push(c.raw(&["LATENCY", "RESET", "nope"]));
+        out.push(c.raw(&["LATENCY", "RESET", "command", "nope"]));
+        out.push(c.raw(&["LATENCY", "HELP", "xxx"]));
+        out.push(c.raw(&["LATENCY", "NOPE"]));
+        out
+    });
+}

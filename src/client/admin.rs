@@ -4,6 +4,7 @@
 use super::{Client, Next};
 use crate::keyspace::cmd::{self, eq, err, CommandSpec};
 use crate::keyspace;
+use crate::util::num;
 use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -45,7 +46,9 @@ pub(super) fn config(c: &mut Client, a: &[Bytes]) {
                 s.usec.store(0, Relaxed);
                 s.rejected.store(0, Relaxed);
                 s.failed.store(0, Relaxed);
+                s.hist.reset();
             }
+            c.shared.sub_hist.lock().unwrap_or_else(|e| e.into_inner()).clear();
             c.shared.reset_stats();
             let _ = c.keyspace.send(keyspace::ResetStats);
             c.out.ok();
@@ -271,4 +274,228 @@ pub(super) fn module(c: &mut Client, a: &[Bytes]) {
         }
         _ => c.out.error(cmd::unknown_subcommand(&a[1], "MODULE")),
     }
+}
+
+/// SLOWLOG GET [count] | LEN | RESET | HELP.
+pub(super) fn slowlog(c: &mut Client, a: &[Bytes]) {
+    let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+    match (sub.as_str(), a.len()) {
+        ("get", 2 | 3) => {
+            let count = match a.get(2) {
+                None => Some(10),
+                Some(n) => match num::parse_i64(n) {
+                    Some(-1) => None,
+                    Some(n) if n >= 0 => Some(n as usize),
+                    _ => return c.out.error("ERR count should be greater than or equal to -1"),
+                },
+            };
+            let entries = c.shared.slowlog.lock().unwrap_or_else(|e| e.into_inner()).newest(count);
+            c.out.array(entries.len());
+            for e in entries {
+                c.out.array(6);
+                c.out.int(e.id as i64);
+                c.out.int(e.time);
+                c.out.int(e.duration as i64);
+                c.out.array(e.argv.len());
+                for arg in &e.argv {
+                    c.out.bulk(arg);
+                }
+                c.out.bulk(e.peer.as_bytes());
+                c.out.bulk(&e.name);
+            }
+        }
+        ("len", 2) => {
+            let n = c.shared.slowlog.lock().unwrap_or_else(|e| e.into_inner()).len();
+            c.out.int(n as i64)
+        }
+        ("reset", 2) => {
+            c.shared.slowlog.lock().unwrap_or_else(|e| e.into_inner()).reset();
+            c.out.ok()
+        }
+        ("help", 2) => {
+            let lines = [
+                "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET [<count>]",
+                "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+                "    Entries are made of:",
+                "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+                "    client name",
+                "LEN",
+                "    Return the length of the slowlog.",
+                "RESET",
+                "    Reset the slowlog.",
+                "HELP",
+                "    Prints this help.",
+            ];
+            c.out.array(lines.len());
+            for l in lines {
+                c.out.simple(l);
+            }
+        }
+        ("get" | "len" | "reset" | "help", _) => {
+            c.out.error(format!("ERR wrong number of arguments for 'slowlog|{}' command", sub))
+        }
+        _ => c.out.error(cmd::unknown_subcommand(&a[1], "SLOWLOG")),
+    }
+}
+
+/// LATENCY LATEST | HISTORY event | RESET [event ...] | GRAPH event | DOCTOR | HISTOGRAM
+/// [command ...] | HELP.
+pub(super) fn latency(c: &mut Client, a: &[Bytes]) {
+    let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+    let arg = |i: usize| String::from_utf8_lossy(&a[i]).into_owned();
+    match (sub.as_str(), a.len()) {
+        ("latest", 2) => {
+            let events = c.shared.latency.lock().unwrap_or_else(|e| e.into_inner()).latest();
+            c.out.array(events.len());
+            for (name, time, last, max) in events {
+                c.out.array(4);
+                c.out.bulk(name.as_bytes());
+                c.out.int(time);
+                c.out.int(last as i64);
+                c.out.int(max as i64);
+            }
+        }
+        ("history", 3) => {
+            let samples = c.shared.latency.lock().unwrap_or_else(|e| e.into_inner()).history(&arg(2));
+            c.out.array(samples.len());
+            for (time, ms) in samples {
+                c.out.array(2);
+                c.out.int(time);
+                c.out.int(ms as i64);
+            }
+        }
+        ("reset", _) => {
+            let names: Vec<String> = (2..a.len()).map(arg).collect();
+            let n = c.shared.latency.lock().unwrap_or_else(|e| e.into_inner()).reset(&names);
+            c.out.int(n as i64);
+        }
+        ("graph", 3) => {
+            let event = arg(2);
+            let series = c.shared.latency.lock().unwrap_or_else(|e| e.into_inner()).series(&event);
+            match series {
+                Some(s) if !s.samples.is_empty() => c.out.verbatim(&latency_graph(&event, &s)),
+                _ => c.out.error(format!("ERR No samples available for event '{event}'")),
+            }
+        }
+        ("doctor", 2) => {
+            let events = c.shared.latency.lock().unwrap_or_else(|e| e.into_inner()).latest();
+            c.out.verbatim(&latency_doctor(&events, c.shared.hot.latency_threshold_ms.load(Relaxed)));
+        }
+        ("histogram", _) => latency_histogram(c, &a[2..]),
+        ("help", 2) => {
+            let lines = [
+                "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DOCTOR",
+                "    Return a human readable latency analysis report.",
+                "GRAPH <event>",
+                "    Return an ASCII latency graph for the <event> class.",
+                "HISTORY <event>",
+                "    Return time-latency samples for the <event> class.",
+                "LATEST",
+                "    Return the latest latency samples for all events.",
+                "RESET [<event> ...]",
+                "    Reset latency data of one or more <event> classes.",
+                "    (default: reset all data for all event classes)",
+                "HISTOGRAM [COMMAND ...]",
+                "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+                "    If no commands are specified then all histograms are replied.",
+                "HELP",
+                "    Prints this help.",
+            ];
+            c.out.array(lines.len());
+            for l in lines {
+                c.out.simple(l);
+            }
+        }
+        ("latest" | "history" | "graph" | "doctor" | "help", _) => {
+            c.out.error(format!("ERR wrong number of arguments for 'latency|{}' command", sub))
+        }
+        _ => c.out.error(cmd::unknown_subcommand(&a[1], "LATENCY")),
+    }
+}
+
+/// LATENCY HISTOGRAM: per command (a container's per subcommand) its calls and the
+/// cumulative distribution of their latencies; unknown names are skipped.
+fn latency_histogram(c: &mut Client, names: &[Bytes]) {
+    let mut picked: Vec<(String, Vec<(u64, u64)>, u64)> = Vec::new();
+    let subs = c.shared.sub_hist.lock().unwrap_or_else(|e| e.into_inner());
+    let add_top = |picked: &mut Vec<(String, Vec<(u64, u64)>, u64)>, spec: &CommandSpec| {
+        let h = &c.shared.cmd_stats[spec.index].hist;
+        if h.calls() > 0 {
+            picked.push((spec.name.to_string(), h.cdf(), h.calls()));
+        }
+    };
+    if names.is_empty() {
+        for spec in cmd::table() {
+            add_top(&mut picked, spec);
+        }
+        for (name, h) in subs.iter() {
+            picked.push((name.clone(), h.cdf(), h.calls()));
+        }
+    } else {
+        for n in names {
+            let n = String::from_utf8_lossy(n).to_ascii_lowercase();
+            if let Some(h) = subs.get(&n) {
+                picked.push((n.clone(), h.cdf(), h.calls()));
+                continue;
+            }
+            let Some(spec) = cmd::lookup(n.as_bytes()) else { continue };
+            add_top(&mut picked, spec);
+            let prefix = format!("{}|", spec.name);
+            for (name, h) in subs.iter().filter(|(k, _)| k.starts_with(&prefix)) {
+                picked.push((name.clone(), h.cdf(), h.calls()));
+            }
+        }
+    }
+    drop(subs);
+    c.out.map(picked.len());
+    for (name, cdf, calls) in picked {
+        c.out.bulk(name.as_bytes());
+        c.out.map(2);
+        c.out.bulk(b"calls");
+        c.out.int(calls as i64);
+        c.out.bulk(b"histogram_usec");
+        c.out.map(cdf.len());
+        for (us, n) in cdf {
+            c.out.int(us as i64);
+            c.out.int(n as i64);
+        }
+    }
+}
+
+/// An ASCII chart of an event's samples (oldest left), with its scale.
+fn latency_graph(event: &str, s: &crate::shared::latency::Series) -> String {
+    let max = s.samples.iter().map(|&(_, v)| v).max().unwrap_or(1).max(1);
+    let min = s.samples.iter().map(|&(_, v)| v).min().unwrap_or(0);
+    let rows = 4u64;
+    let mut out = format!("{event} - high {max} ms, low {min} ms (all time high {} ms)\n", s.max);
+    out.push_str(&"-".repeat(80));
+    out.push('\n');
+    for r in (1..=rows).rev() {
+        let line: String = s.samples.iter().map(|&(_, v)| if v * rows >= r * max { '#' } else { ' ' }).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    let now = crate::util::now_ms() / 1000;
+    let ages: Vec<String> = s.samples.iter().map(|&(t, _)| format!("{}s", now - t)).collect();
+    out.push_str(&format!("sample ages: {}\n", ages.join(" ")));
+    out
+}
+
+/// A plain report of the events seen and what the threshold is.
+fn latency_doctor(events: &[(String, i64, u64, u64)], threshold: u64) -> String {
+    if events.is_empty() {
+        return if threshold == 0 {
+            "The latency monitor is disabled (latency-monitor-threshold is 0): no event is recorded. Set it to a number of milliseconds to record events at least that slow.\n".to_string()
+        } else {
+            format!("No event reached the latency monitor threshold of {threshold} ms since the last reset.\n")
+        };
+    }
+    let mut out = format!("Latency events at or above {threshold} ms:\n\n");
+    for (i, (name, time, last, max)) in events.iter().enumerate() {
+        out.push_str(&format!("{}. {name}: latest {last} ms at unix time {time}, worst {max} ms.\n", i + 1));
+    }
+    out.push_str("\nSlow `command` events point at O(N) commands on large values (see SLOWLOG GET); `expire-cycle` at many keys expiring at once; `fast-command` at a machine too busy to run even O(1) commands quickly.\n");
+    out
 }

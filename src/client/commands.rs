@@ -23,6 +23,8 @@ pub(super) async fn run(c: &mut Client, spec: &'static CommandSpec, a: &[Bytes])
         "replconf" | "psync" | "sync" | "wait" | "replicaof" | "slaveof" | "failover" => return replication(c, spec.name, a).await,
         "acl" => acl::acl(c, a),
         "module" => admin::module(c, a),
+        "slowlog" => admin::slowlog(c, a),
+        "latency" => admin::latency(c, a),
         _ => c.out.error(format!("ERR '{}' cannot run here", spec.name)),
     }
     Next::Continue

@@ -435,9 +435,16 @@ impl Client {
                 if self.shared.hot.monitors.load(Relaxed) > 0 && monitor_shows(spec, &argv) {
                     let _ = self.keyspace.send(keyspace::MonitorFeed { client_id: self.id, db, argv: redacted(spec, &argv) });
                 }
+                let ns = start.elapsed().as_nanos() as u64;
+                let micros = ns / 1000;
                 let st = &self.shared.cmd_stats[spec.index];
                 st.calls.fetch_add(1, Relaxed);
-                st.usec.fetch_add(start.elapsed().as_micros() as u64, Relaxed);
+                st.usec.fetch_add(micros, Relaxed);
+                // EXEC itself is not logged: the commands it ran are.
+                if spec.name != "exec" {
+                    self.shared.slowlog_command(self.id, &argv, micros);
+                }
+                self.shared.record_latency(spec.name, spec.has(cmd::CONTAINER), spec.has(cmd::FAST), &argv, ns, spec.index, false);
                 next
             }
         }

@@ -51,6 +51,9 @@ pub struct Blocking {
     /// from a key of the type it waits for, such a command skips keys of another type (and
     /// blocks again) instead of replying WRONGTYPE.
     pub serving_waiter: bool,
+    /// Set by a command that blocks to be parked with these arguments instead of its own
+    /// (XREAD parks with `$` resolved to the IDs it stood for).
+    pub block_argv: Option<Vec<Bytes>>,
 }
 
 /// Parses a blocking timeout in seconds (fractions allowed) into an absolute deadline.
@@ -80,16 +83,33 @@ impl Keyspace {
         }
     }
 
+    /// Every waited key of `db` may have changed (FLUSHDB, FLUSHALL, SWAPDB).
+    pub fn signal_db_waiters(&mut self, db: usize) {
+        if self.blocking.by_key.is_empty() {
+            return;
+        }
+        let keys: Vec<(usize, Bytes)> = self.blocking.by_key.keys().filter(|(d, _)| *d == db).cloned().collect();
+        for k in keys {
+            if !self.blocking.ready.contains(&k) {
+                self.blocking.ready.push(k);
+            }
+        }
+    }
+
     /// Parks a client whose command set `ctx.block`.
     pub(super) fn park(&mut self, client_id: u64, db: usize, cmd: &Cmd, spec: BlockSpec, resp3: bool) -> flume::Receiver<Unblocked> {
         let (tx, rx) = flume::bounded(1);
+        let mut cmd = cmd.clone();
+        if let Some(argv) = self.blocking.block_argv.take() {
+            cmd.argv = argv;
+        }
         for k in &spec.keys {
             let q = self.blocking.by_key.entry((db, k.clone())).or_default();
             if !q.contains(&client_id) {
                 q.push_back(client_id);
             }
         }
-        self.blocking.waiters.insert(client_id, Waiter { client_id, db, cmd: cmd.clone(), spec, resp3, tx });
+        self.blocking.waiters.insert(client_id, Waiter { client_id, db, cmd, spec, resp3, tx });
         self.shared.stats.blocked_clients.fetch_add(1, Relaxed);
         rx
     }
@@ -119,7 +139,11 @@ impl Keyspace {
             for (db, key) in ready {
                 loop {
                     let Some(&id) = self.blocking.by_key.get(&(db, key.clone())).and_then(|q| q.front()) else { break };
-                    if !self.dbs[db].keys.contains_key(&key) {
+                    // A missing key serves nobody, except XREADGROUP waiters, which learn that
+                    // their stream is gone (Redis's unblockDeletedStreamReadgroupClients).
+                    if !self.dbs[db].keys.contains_key(&key)
+                        && !self.blocking.waiters.get(&id).is_some_and(|w| w.cmd.spec.name == "xreadgroup")
+                    {
                         break;
                     }
                     let Some(w) = self.unpark(id) else { break };

@@ -58,6 +58,11 @@ impl Clock {
         (self.base_us + us).div_euclid(1000)
     }
 
+    /// Nanoseconds from `start` to `end`.
+    pub fn nanos(&self, start: Tick, end: Tick) -> u64 {
+        (end.0.saturating_sub(start.0) as f64 * self.ns_per_tick) as u64
+    }
+
     /// Microseconds from `start` to `end`.
     pub fn micros(&self, start: Tick, end: Tick) -> u64 {
         (end.0.saturating_sub(start.0) as f64 * self.ns_per_tick / 1000.0) as u64

@@ -485,6 +485,8 @@ impl Keyspace {
                 db.raw.remove(key);
             }
             self.modified(ctx, key);
+            // A deleted stream ends the waits of XREADGROUP clients on it.
+            self.signal_ready(ctx.db, key);
             true
         } else {
             false
@@ -536,6 +538,7 @@ impl Keyspace {
     /// that is now gone, or still expired, did not change; a missing key replaced by an
     /// expired one becomes a stale watch.
     pub fn touch_watched_in_db(&mut self, emptied: usize, replaced_with: Option<usize>) {
+        self.signal_db_waiters(emptied);
         if self.watch.by_key.is_empty() {
             return;
         }
@@ -635,6 +638,7 @@ impl Keyspace {
             );
             return None;
         }
+        self.blocking.block_argv = None;
         let start = self.clock.start();
         let mut ctx = Ctx {
             db: *db,
@@ -668,7 +672,15 @@ impl Keyspace {
         let bump = |a: &std::sync::atomic::AtomicU64, n: u64| a.store(a.load(Relaxed) + n, Relaxed);
         bump(&stat.calls, 1);
         let end = self.clock.finish();
-        bump(&stat.usec, self.clock.micros(start, end));
+        let micros = self.clock.micros(start, end);
+        bump(&stat.usec, micros);
+        // A command that parks its client is logged when it is served, as Redis.
+        if block.is_none() || in_txn || self.applying_master {
+            self.shared.slowlog_command(client_id, &cmd.argv, micros);
+            let spec = cmd.spec;
+            let ns = self.clock.nanos(start, end);
+            self.shared.record_latency(spec.name, spec.has(self::cmd::CONTAINER), spec.has(self::cmd::FAST), &cmd.argv, ns, spec.index, true);
+        }
         if ctx.failed {
             bump(&stat.failed, 1);
         }
@@ -1010,7 +1022,9 @@ impl Handler<Cron> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: Cron) {
         crate::trace_msg!(self.shared.log, "timer", "keyspace", "Cron");
         self.clock.resync();
+        let started = Instant::now();
         self.active_expire_cycle();
+        self.shared.latency_event("expire-cycle", started.elapsed().as_millis() as u64);
         self.expire_waiters(crate::util::now_ms());
         self.cron_ticks += 1;
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;

@@ -55,6 +55,7 @@ pub fn value_ref(v: &Value) -> RdbValueRef<'_> {
         Value::Set(s) => RdbValueRef::Set(&s.set),
         Value::Hash(h) => RdbValueRef::Hash(&**h),
         Value::ZSet(z) => RdbValueRef::ZSet(&**z),
+        Value::Stream(s) => RdbValueRef::Stream(s),
     }
 }
 
@@ -62,6 +63,7 @@ pub fn value_ref(v: &Value) -> RdbValueRef<'_> {
 pub fn from_rdb(v: RdbValue) -> Value {
     match v {
         RdbValue::Str(s) => Value::Str(super::thin::Thin::new(&s)),
+        RdbValue::Stream(s) => Value::Stream(s),
         RdbValue::List(l) => Value::List(Arc::new(l.into_iter().collect())),
         RdbValue::Set(s) => Value::Set(Arc::new(SetObj { set: s.into_iter().collect(), enc: Enc::Unknown })),
         RdbValue::Hash(h) => Value::Hash(Arc::new(HashObj::from_pairs(h))),

@@ -274,6 +274,7 @@ pub enum Value {
     Hash(Arc<HashObj>),
     Set(Arc<SetObj>),
     ZSet(Arc<ZSet>),
+    Stream(Arc<crate::stream::Stream>),
 }
 
 impl super::segmap::Prefetch for Value {
@@ -288,6 +289,7 @@ impl super::segmap::Prefetch for Value {
             Value::Hash(h) => crate::util::prefetch(Arc::as_ptr(h) as *const u8),
             Value::Set(s) => crate::util::prefetch(Arc::as_ptr(s) as *const u8),
             Value::ZSet(z) => crate::util::prefetch(Arc::as_ptr(z) as *const u8),
+            Value::Stream(s) => crate::util::prefetch(Arc::as_ptr(s) as *const u8),
         }
     }
 }
@@ -301,6 +303,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -332,6 +335,7 @@ impl Value {
                     "intset"
                 }
             }
+            Value::Stream(_) => "stream",
             Value::ZSet(z) => {
                 if z.skiplist {
                     "skiplist"
@@ -350,6 +354,7 @@ impl Value {
             Value::Hash(h) => h.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
             Value::Set(s) => s.iter().map(|m| m.len() + 40).sum(),
             Value::ZSet(z) => z.dict.keys().map(|m| 2 * m.len() + 80).sum(),
+            Value::Stream(s) => s.mem_bytes(),
         }
     }
 }

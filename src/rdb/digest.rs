@@ -21,6 +21,7 @@ const OBJ_LIST: u32 = 1;
 const OBJ_SET: u32 = 2;
 const OBJ_ZSET: u32 = 3;
 const OBJ_HASH: u32 = 4;
+const OBJ_STREAM: u32 = 6;
 
 fn sha1(data: &[u8]) -> [u8; 20] {
     Sha1::from(data).digest().bytes()
@@ -55,6 +56,7 @@ fn object_digest(d: &mut [u8; 20], value: RdbValueRef<'_>, has_expire: bool) {
         RdbValueRef::Set(_) => OBJ_SET,
         RdbValueRef::ZSet(_) => OBJ_ZSET,
         RdbValueRef::Hash(_) => OBJ_HASH,
+        RdbValueRef::Stream(_) => OBJ_STREAM,
     };
     mix_digest(d, &t.to_be_bytes());
     match value {
@@ -73,6 +75,18 @@ fn object_digest(d: &mut [u8; 20], value: RdbValueRef<'_>, has_expire: bool) {
             mix_digest(&mut e, fmt_g17(sc).as_bytes());
             xor_digest(d, &e);
         }),
+        // Every live entry: "ms.seq", then its fields and values, mixed in order.
+        RdbValueRef::Stream(s) => {
+            let all = (crate::stream::StreamId::MIN, crate::stream::StreamId::MAX);
+            s.walk(all.0, all.1, false, false, &mut |e| {
+                mix_digest(d, format!("{}.{}", e.id.ms, e.id.seq).as_bytes());
+                for (f, v) in &e.fields {
+                    mix_digest(d, f);
+                    mix_digest(d, v);
+                }
+                true
+            });
+        }
     }
     if has_expire {
         xor_digest(d, b"!!expire!!");

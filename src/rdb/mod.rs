@@ -15,6 +15,7 @@
 pub mod crc64;
 pub mod digest;
 pub mod listpack;
+pub mod stream;
 pub mod lzf;
 pub mod reader;
 pub mod writer;
@@ -33,7 +34,6 @@ pub use reader::RdbSink;
 #[cfg(test)]
 pub use reader::{load, LoadStats};
 pub use writer::{write_default_aux, RdbWriter};
-#[cfg(test)]
 pub use writer::RdbOptions;
 
 /// RDB format version written by this module (Redis 7.0).
@@ -92,6 +92,7 @@ pub enum RdbValue {
     Set(Vec<Bytes>),
     Hash(Vec<(Bytes, Bytes)>),
     ZSet(Vec<(Bytes, f64)>),
+    Stream(std::sync::Arc<crate::stream::Stream>),
 }
 
 impl RdbValue {
@@ -103,6 +104,7 @@ impl RdbValue {
             RdbValue::Set(v) => RdbValueRef::Set(v),
             RdbValue::Hash(v) => RdbValueRef::Hash(v),
             RdbValue::ZSet(v) => RdbValueRef::ZSet(v),
+            RdbValue::Stream(s) => RdbValueRef::Stream(s),
         }
     }
 
@@ -125,6 +127,7 @@ pub enum RdbValueRef<'a> {
     Hash(&'a dyn PairSeq),
     /// (member, score) pairs, any order.
     ZSet(&'a dyn ScoreSeq),
+    Stream(&'a std::sync::Arc<crate::stream::Stream>),
 }
 
 impl<'a> RdbValueRef<'a> {
@@ -135,6 +138,7 @@ impl<'a> RdbValueRef<'a> {
             RdbValueRef::Set(_) => "set",
             RdbValueRef::Hash(_) => "hash",
             RdbValueRef::ZSet(_) => "zset",
+            RdbValueRef::Stream(_) => "stream",
         }
     }
 
@@ -156,6 +160,7 @@ impl<'a> RdbValueRef<'a> {
                 s.for_each_scored(&mut |a, sc| v.push((Bytes::copy_from_slice(a), sc)));
                 RdbValue::ZSet(v)
             }
+            RdbValueRef::Stream(s) => RdbValue::Stream(s.clone()),
         }
     }
 }

@@ -283,7 +283,7 @@ impl<R: Read> RdbReader<R> {
 
     // ---- primitives ------------------------------------------------------
 
-    fn read_exact(&mut self, b: &mut [u8]) -> Result<(), RdbError> {
+    pub(super) fn read_exact(&mut self, b: &mut [u8]) -> Result<(), RdbError> {
         self.src.read_exact(b).map_err(RdbError::Io)
     }
 
@@ -327,7 +327,7 @@ impl<R: Read> RdbReader<R> {
     }
 
     /// A length; `Err` on the special-encoding form.
-    fn read_len(&mut self) -> Result<u64, RdbError> {
+    pub(super) fn read_len(&mut self) -> Result<u64, RdbError> {
         match self.read_len_or_enc()? {
             (n, false) => Ok(n),
             (_, true) => corrupt("unexpected string encoding where a length was expected"),
@@ -361,7 +361,7 @@ impl<R: Read> RdbReader<R> {
     }
 
     /// A string in any encoding, decoded to bytes.
-    fn read_string(&mut self) -> Result<Vec<u8>, RdbError> {
+    pub(super) fn read_string(&mut self) -> Result<Vec<u8>, RdbError> {
         let (n, enc) = self.read_len_or_enc()?;
         if !enc {
             return self.read_vec(n);
@@ -428,6 +428,7 @@ impl<R: Read> RdbReader<R> {
             RdbValue::List(l) | RdbValue::Set(l) => l.is_empty(),
             RdbValue::Hash(h) => h.is_empty(),
             RdbValue::ZSet(z) => z.is_empty(),
+            RdbValue::Stream(_) => false,
         };
         Ok(if empty { None } else { Some(v) })
     }
@@ -483,6 +484,9 @@ fn blob_err(what: &str) -> impl Fn(String) -> RdbError + '_ {
 fn read_value_of_type<R: Read>(r: &mut RdbReader<R>, t: u8) -> Result<RdbValue, RdbError> {
     Ok(match t {
         TYPE_STRING => RdbValue::Str(Bytes::from(r.read_string()?)),
+        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => {
+            RdbValue::Stream(std::sync::Arc::new(r.read_stream(t == TYPE_STREAM_LISTPACKS_2)?))
+        }
         TYPE_LIST | TYPE_SET => {
             let n = r.read_len()?;
             // Each element is a string of at least one byte.
@@ -602,9 +606,6 @@ fn read_value_of_type<R: Read>(r: &mut RdbReader<R>, t: u8) -> Result<RdbValue, 
             }
             RdbValue::List(v)
         }
-        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => {
-            return Err(RdbError::Unsupported(format!("stream (value type {t})")))
-        }
         TYPE_MODULE | TYPE_MODULE_2 => {
             return Err(RdbError::Unsupported(format!(
                 "module value (value type {t})"
@@ -628,7 +629,8 @@ pub fn parse_dump_payload(data: &[u8]) -> Result<RdbValue, RdbError> {
     let mut c = [0u8; 8];
     c.copy_from_slice(&data[data.len() - 8..]);
     let stored = u64::from_le_bytes(c);
-    if stored != 0 && stored != crc64(&data[..data.len() - 8]) {
+    // Always checked, as Redis's verifyDumpPayload (a zero CRC is no exemption here).
+    if stored != crc64(&data[..data.len() - 8]) {
         return Err(RdbError::Checksum);
     }
     let body = &data[..body_end];

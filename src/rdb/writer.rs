@@ -209,7 +209,7 @@ impl<W: Write> RdbWriter<W> {
         self.buf.clear();
     }
 
-    fn put(&mut self, b: &[u8]) {
+    pub(super) fn put(&mut self, b: &[u8]) {
         if self.err.is_some() {
             return;
         }
@@ -230,7 +230,7 @@ impl<W: Write> RdbWriter<W> {
         self.buf.extend_from_slice(b);
     }
 
-    fn write_len(&mut self, len: u64) {
+    pub(super) fn write_len(&mut self, len: u64) {
         if len < 64 {
             self.put(&[len as u8]);
         } else if len < 16384 {
@@ -248,7 +248,7 @@ impl<W: Write> RdbWriter<W> {
 
     /// A string with Redis's encodings: int8/16/32 for short canonical
     /// decimals, LZF when enabled and worthwhile, else raw.
-    fn write_string(&mut self, s: &[u8]) {
+    pub(super) fn write_string(&mut self, s: &[u8]) {
         if s.len() <= 11 {
             if let Some(v) = parse_canonical_i64(s) {
                 if let Ok(v8) = i8::try_from(v) {
@@ -310,6 +310,7 @@ impl<W: Write> RdbWriter<W> {
                     TYPE_ZSET_2
                 }
             }
+            RdbValueRef::Stream(_) => TYPE_STREAM_LISTPACKS_2,
         }
     }
 
@@ -359,6 +360,7 @@ impl<W: Write> RdbWriter<W> {
     fn write_value_body(&mut self, value: RdbValueRef<'_>) {
         match value {
             RdbValueRef::Str(s) => self.write_string(s),
+            RdbValueRef::Stream(s) => self.write_stream(s),
             RdbValueRef::List(l) => self.write_quicklist(l),
             RdbValueRef::Set(s) => {
                 if self.set_is_intset(s) {
@@ -524,6 +526,7 @@ fn is_empty_collection(v: &RdbValueRef<'_>) -> bool {
         RdbValueRef::List(s) | RdbValueRef::Set(s) => s.is_empty(),
         RdbValueRef::Hash(h) => h.is_empty(),
         RdbValueRef::ZSet(z) => z.is_empty(),
+        RdbValueRef::Stream(_) => false,
     }
 }
 

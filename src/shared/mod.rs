@@ -3,7 +3,9 @@
 //! Never process-global: several servers live in one process in tests and embedding, each
 //! with its own `Shared`. Plain data only: no actor addresses (those are passed where needed).
 
+pub mod latency;
 pub mod push;
+pub mod slowlog;
 pub mod repl;
 
 use crate::config::Config;
@@ -41,6 +43,8 @@ pub struct CmdStat {
     pub usec: AtomicU64,
     pub rejected: AtomicU64,
     pub failed: AtomicU64,
+    /// LATENCY HISTOGRAM's distribution (`latency-tracking`).
+    pub hist: latency::Histogram,
 }
 
 /// What CLIENT LIST shows of a connection, updated by its actor.
@@ -239,6 +243,13 @@ pub struct Hot {
     /// The last SAVE/BGSAVE failed (with `stop-writes-on-bgsave-error` and save points,
     /// writes and PING get -MISCONF until a save succeeds, as Redis).
     pub bgsave_failed: AtomicBool,
+    /// `slowlog-log-slower-than` (microseconds; negative: off) and `slowlog-max-len`,
+    /// checked after every command.
+    pub slowlog_slower_than: AtomicI64,
+    pub slowlog_max_len: AtomicU64,
+    /// `latency-monitor-threshold` (ms; 0: off) and `latency-tracking`.
+    pub latency_threshold_ms: AtomicU64,
+    pub latency_tracking: AtomicBool,
 }
 
 impl Hot {
@@ -263,6 +274,12 @@ pub struct Shared {
     pub stats: Stats,
     pub cmd_stats: Vec<CmdStat>,
     pub clients: Mutex<HashMap<u64, ClientEntry>>,
+    /// SLOWLOG's entries.
+    pub slowlog: Mutex<slowlog::SlowLog>,
+    /// LATENCY's monitor events.
+    pub latency: Mutex<latency::Monitor>,
+    /// Latency histograms of container subcommands (`config|get`), by full name.
+    pub sub_hist: Mutex<HashMap<String, latency::Histogram>>,
     pub next_client_id: AtomicU64,
     pub started: Instant,
     pub run_id: String,
@@ -305,6 +322,9 @@ impl Shared {
             stats: Stats::default(),
             cmd_stats: (0..commands).map(|_| CmdStat::default()).collect(),
             clients: Mutex::new(HashMap::new()),
+            slowlog: Mutex::new(slowlog::SlowLog::default()),
+            latency: Mutex::new(latency::Monitor::default()),
+            sub_hist: Mutex::new(HashMap::new()),
             next_client_id: AtomicU64::new(1),
             started: Instant::now(),
             run_id: crate::util::random_hex(40),
@@ -375,6 +395,58 @@ impl Shared {
         h.pubsub_limit[0].store(l.hard_limit_bytes, Relaxed);
         h.pubsub_limit[1].store(l.soft_limit_bytes, Relaxed);
         h.pubsub_limit[2].store(l.soft_limit_seconds, Relaxed);
+        h.slowlog_slower_than.store(c.int("slowlog-log-slower-than") as i64, Relaxed);
+        h.slowlog_max_len.store(c.int("slowlog-max-len") as u64, Relaxed);
+        h.latency_threshold_ms.store(c.int("latency-monitor-threshold") as u64, Relaxed);
+        h.latency_tracking.store(c.latency_tracking(), Relaxed);
+    }
+
+    /// Records a command's latency: its histogram (a container's per subcommand, as
+    /// `client|id`) and, past `latency-monitor-threshold`, a `command` / `fast-command`
+    /// event. `single_writer`: the caller is the only writer of this command's histogram
+    /// (the keyspace for its own commands).
+    pub fn record_latency(&self, name: &'static str, container: bool, fast: bool, argv: &[bytes::Bytes], ns: u64, index: usize, single_writer: bool) {
+        if self.hot.latency_tracking.load(Relaxed) {
+            match argv.get(1).filter(|sub| container && !sub.is_empty() && sub.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')) {
+                Some(sub) => {
+                    let full = format!("{}|{}", name, String::from_utf8_lossy(sub).to_ascii_lowercase());
+                    let mut subs = self.sub_hist.lock().unwrap_or_else(|e| e.into_inner());
+                    subs.entry(full).or_default().record(ns);
+                }
+                None if single_writer => self.cmd_stats[index].hist.record_single_writer(ns),
+                None => self.cmd_stats[index].hist.record(ns),
+            }
+        }
+        self.latency_event(if fast { "fast-command" } else { "command" }, ns / 1_000_000);
+    }
+
+    /// Adds a latency monitor sample when `ms` reaches `latency-monitor-threshold`.
+    pub fn latency_event(&self, event: &str, ms: u64) {
+        let threshold = self.hot.latency_threshold_ms.load(Relaxed);
+        if threshold == 0 || ms < threshold {
+            return;
+        }
+        let now = crate::util::now_ms() / 1000;
+        self.latency.lock().unwrap_or_else(|e| e.into_inner()).add(event, ms, now);
+    }
+
+    /// Logs a command into the slow log when it ran at least `slowlog-log-slower-than`
+    /// microseconds (argv as the client sent it; secrets are redacted here).
+    pub fn slowlog_command(&self, client_id: u64, argv: &[bytes::Bytes], micros: u64) {
+        let threshold = self.hot.slowlog_slower_than.load(Relaxed);
+        if threshold < 0 || (micros as i64) < threshold {
+            return;
+        }
+        let (peer, name) = {
+            let clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+            match clients.get(&client_id) {
+                Some(e) => (e.meta.addr.clone(), e.meta.name.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default()),
+                None => (String::new(), bytes::Bytes::new()),
+            }
+        };
+        let argv = slowlog::redact(argv);
+        let max = self.hot.slowlog_max_len.load(Relaxed) as usize;
+        self.slowlog.lock().unwrap_or_else(|e| e.into_inner()).push(&argv, micros, peer, name, max);
     }
 
     /// CONFIG RESETSTAT for the counters kept here.

@@ -508,7 +508,8 @@ mod tests {
         let s = [0xffu8, 0x0f, 0x00, 0x81, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
         let total: u64 = s.iter().map(|b| b.count_ones() as u64).sum();
         assert_eq!(count_bits(&s, 0, s.len() as u64 * 8 - 1), total);
-        assert_eq!(count_bits(&s, 4, 11), 8);
+        assert_eq!(count_bits(&s, 4, 11), 4);
+        assert_eq!(count_bits(&s, 4, 15), 8);
         assert_eq!(find_bit(&s, false, 0, 95), Some(8));
         assert_eq!(find_bit(&s, true, 16, 95), Some(24));
         assert_eq!(find_bit(&s, true, 25, 30), None);

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// Commands whose CLIENT LIST `cmd=` names the subcommand too (`client|list`).
-pub const CONTAINERS: &[&str] = &["client", "config", "command", "object", "memory", "function", "debug", "script"];
+pub const CONTAINERS: &[&str] = &["client", "config", "command", "object", "memory", "function", "debug", "script", "slowlog", "latency"];
 
 /// One CLIENT LIST line.
 pub fn client_line(m: &ClientMeta) -> String {

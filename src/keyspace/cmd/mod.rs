@@ -7,6 +7,7 @@
 
 pub mod bits;
 pub mod clients;
+pub mod dump;
 pub mod geo;
 pub mod hashes;
 pub mod hll;
@@ -15,6 +16,9 @@ pub mod lists;
 pub mod server;
 pub mod sets;
 pub mod sort;
+pub mod streams;
+pub mod streams_cg;
+pub mod streams_read;
 pub mod strings;
 pub mod zsets;
 pub mod zsets_range;
@@ -213,7 +217,7 @@ fn build() -> Vec<CommandSpec> {
 }
 
 /// Command families declared in their own modules (data types).
-const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs, hll::specs, bits::specs, geo::specs, sort::specs];
+const FAMILIES: &[fn() -> Vec<CommandSpec>] = &[lists::specs, hashes::specs, sets::specs, zsets::specs, hll::specs, bits::specs, geo::specs, sort::specs, dump::specs, streams::specs];
 
 use keys as k;
 use server as sv;
@@ -300,6 +304,8 @@ commands! {
     "slaveof", 3, "admin noscript stale", 0, 0, 0, "server", C, "Make the server a replica of another instance, or promote it as master";
     "acl", -2, "admin noscript loading stale", 0, 0, 0, "server", C, "A container for Access List Control commands";
     "module", -2, "admin noscript", 0, 0, 0, "server", C, "A container for module commands";
+    "slowlog", -2, "admin loading stale", 0, 0, 0, "server", C, "A container for slow log commands";
+    "latency", -2, "admin noscript loading stale", 0, 0, 0, "server", C, "A container for latency diagnostics commands";
     "failover", -1, "admin noscript stale", 0, 0, 0, "server", C, "Start a coordinated failover between this server and one of its replicas";
     "role", 1, "noscript loading stale fast", 0, 0, 0, "server", K(sv::role), "Return the role of the instance in the context of replication";
     "save", 1, "admin noscript no_multi", 0, 0, 0, "server", K(crate::keyspace::persist::save_cmd), "Synchronously save the dataset to disk";

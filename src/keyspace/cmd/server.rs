@@ -147,7 +147,8 @@ fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> bool
                 }
             }
         }
-        "reload" => {
+        // tandem keeps no AOF: LOADAOF round-trips the dataset through an RDB image, as RELOAD.
+        "reload" | "loadaof" => {
             let snap = Snapshot { dbs: ks.dbs.clone(), replid: ks.feed.replid.clone(), offset: ks.feed.offset, stream_db: -1, key_save_delay: 0, functions: ks.scripting.libs.codes() };
             let compress = ks.shared.cfg().rdbcompression();
             match snapshot::write_rdb(&snap, Vec::new(), compress) {
