@@ -33,6 +33,16 @@ where
     async_std::task::spawn_blocking(f)
 }
 
+/// Adds one executor thread, once per process (a long script holds the keyspace's thread:
+/// the connections must still be served). The thread stays: stopping it again could stop the
+/// one a later long script relies on.
+pub fn lend_executor_thread() {
+    static LENT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !LENT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        let _ = futures::executor::block_on(async_global_executor::spawn_more_threads(1));
+    }
+}
+
 /// Sleeps without blocking the executor.
 /// Lets the other ready tasks run before this one continues.
 pub async fn yield_now() {

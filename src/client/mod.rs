@@ -82,6 +82,8 @@ pub struct Client {
     txn_aborted: bool,
     /// The last command looked up (renamed commands never reach here under their old name).
     last_spec: Option<&'static CommandSpec>,
+    /// Execs sent to the keyspace so far.
+    exec_seq: u64,
 }
 
 impl Client {
@@ -110,6 +112,7 @@ impl Client {
             in_exec: false,
             txn_aborted: false,
             last_spec: None,
+            exec_seq: 0,
         }
     }
 
@@ -126,11 +129,41 @@ impl Client {
         let mut items = std::mem::take(&mut self.pending);
         while !items.is_empty() {
             let pushes = self.meta.in_pubsub() || self.meta.monitor.load(Relaxed);
-            let msg = Exec { client_id: self.id, db: self.db, resp3: self.resp3, items, pushes };
-            let done = match self.keyspace.call(msg).await {
-                Ok(done) => done,
-                Err(_) => {
+            self.exec_seq += 1;
+            let kinds: Vec<bool> = items.iter().map(|i| !matches!(i, Item::Cmd(_))).collect();
+            let scripts = items.iter().any(has_script);
+            let in_flight = &self.shared.script.in_flight;
+            if scripts {
+                in_flight.fetch_add(1, Relaxed);
+            }
+            let watch = scripts || in_flight.load(Relaxed) > 0;
+            let msg = Exec { client_id: self.id, seq: self.exec_seq, db: self.db, resp3: self.resp3, items, pushes };
+            let done = if watch { self.call_keyspace(msg).await } else { Some(self.keyspace.call(msg).await) };
+            if scripts {
+                self.shared.script.in_flight.fetch_sub(1, Relaxed);
+            }
+            let done = match done {
+                Some(Ok(done)) => done,
+                Some(Err(_)) => {
                     self.out.error("ERR server is shutting down");
+                    return;
+                }
+                None => {
+                    // A script went busy while these waited behind it: -BUSY, as Redis answers
+                    // the clients it reads during a long script.
+                    let busy = self.shared.script.busy.load(Relaxed);
+                    let msg = if busy == 2 {
+                        "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+                    } else {
+                        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+                    };
+                    for txn in kinds {
+                        if txn {
+                            self.out.error(format!("EXECABORT Transaction discarded because of: {}", msg));
+                        } else {
+                            self.out.error(msg);
+                        }
+                    }
                     return;
                 }
             };
@@ -156,6 +189,28 @@ impl Client {
                 None => return,
             }
             items = rest;
+        }
+    }
+
+    /// Sends an Exec and waits for it; None when a script turned busy meanwhile (the Exec is
+    /// then cancelled: the keyspace drops it when it gets to it).
+    async fn call_keyspace(&mut self, msg: Exec) -> Option<rt::ActorResult<keyspace::ExecDone>> {
+        let seq = msg.seq;
+        let mut call = Box::pin(self.keyspace.call(msg));
+        loop {
+            match rt::timeout(std::time::Duration::from_millis(20), &mut call).await {
+                Some(r) => return Some(r),
+                None => {
+                    let sc = &self.shared.script;
+                    if sc.busy.load(Relaxed) != 0 && sc.client.load(Relaxed) != self.id {
+                        if let Ok(mut set) = sc.cancelled.lock() {
+                            set.insert((self.id, seq));
+                            sc.cancelled_count.store(set.len() as u64, Relaxed);
+                        }
+                        return None;
+                    }
+                }
+            }
         }
     }
 
@@ -306,6 +361,11 @@ impl Client {
             self.reject_cmd(spec, &msg).await;
             return Next::Continue;
         }
+        if self.shared.script.busy.load(Relaxed) != 0 {
+            if let Some(next) = self.while_script_busy(spec, &argv).await {
+                return next;
+            }
+        }
         if self.shared.shutting_down.load(Relaxed) && spec.name != "shutdown" {
             self.flush().await;
             self.out.error("ERR server is shutting down");
@@ -392,6 +452,44 @@ impl Client {
                 next
             }
         }
+    }
+
+    /// A script runs past busy-reply-threshold (the keyspace is inside it): SCRIPT KILL and
+    /// FUNCTION KILL are answered here, commands allowed while busy go on, the rest get -BUSY.
+    async fn while_script_busy(&mut self, spec: &'static CommandSpec, argv: &[Bytes]) -> Option<Next> {
+        let shared = self.shared.clone();
+        let sc = &shared.script;
+        let busy = sc.busy.load(Relaxed);
+        let kill = argv.len() == 2 && cmd::eq(&argv[1], "kill") && matches!(spec.name, "script" | "function");
+        if kill {
+            self.flush().await;
+            if (spec.name == "function") != (busy == 2) {
+                self.out.error(if busy == 2 {
+                    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+                } else {
+                    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+                });
+            } else if sc.wrote.load(Relaxed) {
+                self.out.error("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
+            } else {
+                sc.kill.store(true, Relaxed);
+                self.out.ok();
+            }
+            return Some(Next::Continue);
+        }
+        let allowed = spec.has(cmd::ALLOW_BUSY)
+            || (spec.name == "shutdown" && argv.len() == 2 && cmd::eq(&argv[1], "nosave"))
+            || (spec.name == "function" && argv.len() == 2 && cmd::eq(&argv[1], "stats"));
+        if allowed {
+            return None;
+        }
+        let msg = if busy == 2 {
+            "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+        } else {
+            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+        };
+        self.reject_cmd(spec, msg).await;
+        Some(Next::Continue)
     }
 
     /// An HTTP request line or header reached us: someone is trying cross-protocol scripting
@@ -867,4 +965,13 @@ async fn push_loop(waiter: flume::Receiver<()>, addr: rt::WeakAddr<Client>) {
 fn runs_in_client(c: &Cmd) -> bool {
     matches!(c.spec.route, cmd::Route::Client)
         && !(c.spec.name == "client" && c.argv.len() >= 3 && c.argv[1].eq_ignore_ascii_case(b"kill"))
+}
+
+/// Whether an item runs a script (EVAL, EVALSHA, FCALL and their _RO forms).
+fn has_script(item: &Item) -> bool {
+    let is = |c: &Cmd| matches!(c.spec.name, "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro");
+    match item {
+        Item::Cmd(c) => is(c),
+        Item::Txn(cmds) | Item::TxnPart { cmds, .. } => cmds.iter().any(is),
+    }
 }

@@ -45,6 +45,8 @@ pub struct Feed {
     pub(super) last_db: Option<usize>,
     /// Commands of the transaction being executed: emitted at its end.
     txn: Option<Vec<(usize, Vec<Bytes>)>>,
+    /// Open begin_txn calls (a script inside MULTI nests).
+    txn_depth: u32,
     /// Bytes produced and not yet handed to the backlog.
     pending: BytesMut,
     /// Where the stream goes once flushed (the backlog; set once at start).
@@ -69,6 +71,7 @@ impl Feed {
             replica_mode: false,
             last_db: None,
             txn: None,
+            txn_depth: 0,
             pending: BytesMut::new(),
             sink: None,
             log,
@@ -111,11 +114,32 @@ impl Feed {
         shared.repl.backlog_histlen.load(Relaxed).max(0) as u64
     }
 
+    /// Starts collecting effects into one transaction; nested calls (a script inside MULTI)
+    /// join the outer one.
     pub fn begin_txn(&mut self) {
-        self.txn = Some(Vec::new());
+        self.txn_depth += 1;
+        if self.txn.is_none() {
+            self.txn = Some(Vec::new());
+        }
+    }
+
+    /// Effects collected so far in the open transaction.
+    pub fn txn_len(&self) -> usize {
+        self.txn.as_ref().map_or(0, |t| t.len())
+    }
+
+    /// Drops the effects collected after `len` (a script's `redis.set_repl`).
+    pub fn txn_truncate(&mut self, len: usize) {
+        if let Some(t) = self.txn.as_mut() {
+            t.truncate(len);
+        }
     }
 
     pub fn end_txn(&mut self) {
+        self.txn_depth = self.txn_depth.saturating_sub(1);
+        if self.txn_depth > 0 {
+            return;
+        }
         let Some(cmds) = self.txn.take() else { return };
         match cmds.len() {
             0 => {}

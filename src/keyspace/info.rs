@@ -168,8 +168,9 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("used_memory_startup:0");
             f!("used_memory_dataset:{}", rss);
             f!("used_memory_dataset_perc:100.00%");
-            f!("used_memory_lua:31744");
-            f!("used_memory_scripts:0");
+            f!("used_memory_lua:{}", ks.scripting.memory().max(31744));
+            f!("used_memory_scripts:{}", ks.scripting.scripts_bytes());
+            f!("number_of_cached_scripts:{}", ks.scripting.script_count());
             f!("maxmemory:{}", cfg.maxmemory());
             f!("maxmemory_human:{}", human_bytes(cfg.maxmemory()));
             f!("maxmemory_policy:{}", cfg.maxmemory_policy());

@@ -23,6 +23,7 @@ pub mod evict;
 pub mod persist;
 pub mod pubsub;
 mod role;
+pub mod script;
 pub mod segmap;
 pub mod snapshot;
 pub mod thin;
@@ -79,6 +80,8 @@ pub enum Item {
 /// A client's pipeline: run `items` for client `client_id` starting in database `db`.
 pub struct Exec {
     pub client_id: u64,
+    /// The client's count of Execs sent (a busy script's -BUSY cancels one by it).
+    pub seq: u64,
     pub db: usize,
     pub resp3: bool,
     pub items: Vec<Item>,
@@ -286,6 +289,10 @@ pub struct Keyspace {
     exec_pushes: BytesMut,
     /// maxmemory eviction's pool and state.
     evictor: evict::Evictor,
+    /// Lua: the EVAL script cache and the function libraries.
+    scripting: script::Scripting,
+    /// The time a running script started (its commands all see it).
+    script_time: Option<i64>,
 }
 
 impl Keyspace {
@@ -316,6 +323,8 @@ impl Keyspace {
             exec_client: 0,
             exec_pushes: BytesMut::new(),
             evictor: Default::default(),
+            scripting: Default::default(),
+            script_time: None,
         }
     }
 
@@ -669,7 +678,7 @@ impl Keyspace {
             db: *db,
             out,
             client_id,
-            now: self.clock.ms_at(start),
+            now: self.script_time.unwrap_or_else(|| self.clock.ms_at(start)),
             dirty: 0,
             prop: Vec::new(),
             rewritten: false,
@@ -939,6 +948,10 @@ impl Actor for Keyspace {
 impl Handler<Exec> for Keyspace {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: Exec) -> ExecDone {
         crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.client_id), "keyspace", "Exec({})", item_names(&msg.items));
+        if self.shared.script.cancelled_count.load(Relaxed) > 0 && self.exec_cancelled(msg.client_id, msg.seq) {
+            let none = BytesMut::new();
+            return ExecDone { out: none.clone(), client_cmds: vec![], db: msg.db, repl_offset: 0, blocked: None, txn_aborted: false, pushes: none };
+        }
         let mut out = Out::new(msg.resp3);
         let mut db = msg.db;
         let mut client_cmds = Vec::new();
@@ -976,6 +989,20 @@ impl Handler<Exec> for Keyspace {
         self.exec_client = 0;
         let pushes = if self.exec_pushes.is_empty() { BytesMut::new() } else { self.exec_pushes.split() };
         ExecDone { out: out.buf, client_cmds, db, repl_offset, blocked, txn_aborted: self.txn_aborted, pushes }
+    }
+}
+
+impl Keyspace {
+    /// Whether the client already answered this Exec with -BUSY (it waited behind a script).
+    fn exec_cancelled(&self, client: u64, seq: u64) -> bool {
+        let sc = &self.shared.script;
+        let Ok(mut set) = sc.cancelled.lock() else { return false };
+        let hit = set.remove(&(client, seq));
+        if set.len() > 10_000 {
+            set.clear();
+        }
+        sc.cancelled_count.store(set.len() as u64, Relaxed);
+        hit
     }
 }
 

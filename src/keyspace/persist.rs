@@ -98,6 +98,7 @@ impl Keyspace {
             offset: self.feed.offset,
             stream_db: self.feed.last_db.map_or(-1, |d| d as i64),
             key_save_delay: self.shared.cfg().int("rdb-key-save-delay") as i64,
+            functions: self.scripting.libs.codes(),
         }
     }
 
@@ -305,6 +306,7 @@ fn finish_load(ks: &mut Keyspace, r: Result<(Vec<super::Db>, LoadInfo), crate::r
     match r {
         Ok((dbs, info)) => {
             ks.dbs = dbs;
+            ks.load_functions(&info.functions);
             crate::notice!(ks.shared.log, "Done loading RDB, keys loaded: {}, keys expired: {}.", info.keys_loaded, info.keys_expired);
             crate::notice!(ks.shared.log, "DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64());
             if let (Some(id), Some(off)) = (&info.repl_id, info.repl_offset) {

@@ -25,6 +25,8 @@ pub struct Snapshot {
     /// `rdb-key-save-delay`: microseconds to sleep per key written (negative -N: 1 µs with
     /// probability 1/N), as Redis's tests use to make a save last.
     pub key_save_delay: i64,
+    /// The function libraries' codes (FUNCTION2 records, before the databases).
+    pub functions: Vec<Bytes>,
 }
 
 fn key_delay(us: i64) {
@@ -88,6 +90,9 @@ const PREFETCH_AHEAD: usize = 8;
 pub fn write_rdb<W: Write>(snap: &Snapshot, w: W, compress: bool) -> std::io::Result<W> {
     let mut wr = RdbWriter::new(w, compress)?;
     rdb::write_default_aux(&mut wr, super::info::used_memory(), Some((snap.stream_db, &snap.replid, snap.offset)))?;
+    for code in &snap.functions {
+        wr.function(code)?;
+    }
     for (i, db) in snap.dbs.iter().enumerate() {
         if db.keys.is_empty() {
             continue;
@@ -119,6 +124,8 @@ pub fn write_rdb<W: Write>(snap: &Snapshot, w: W, compress: bool) -> std::io::Re
 /// What a load found besides keys.
 #[derive(Default, Debug, Clone)]
 pub struct LoadInfo {
+    /// Function libraries' codes (FUNCTION2 records).
+    pub functions: Vec<Bytes>,
     pub repl_id: Option<String>,
     pub repl_offset: Option<i64>,
     pub repl_stream_db: Option<i64>,
@@ -222,8 +229,9 @@ impl RdbSink for Loader {
         }
         Ok(())
     }
-    fn function(&mut self, _code: Bytes) -> Result<(), RdbError> {
-        Err(RdbError::Unsupported("function libraries (FUNCTION2 record): Lua functions are not supported by tandem".into()))
+    fn function(&mut self, code: Bytes) -> Result<(), RdbError> {
+        self.info.functions.push(code);
+        Ok(())
     }
 }
 

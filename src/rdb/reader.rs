@@ -644,3 +644,28 @@ pub fn parse_dump_payload(data: &[u8]) -> Result<RdbValue, RdbError> {
     }
     v.ok_or_else(|| RdbError::Corrupt("empty collection in DUMP payload".into()))
 }
+
+/// Parse a `FUNCTION DUMP` payload: the libraries' codes, or None when the version or the
+/// checksum is wrong or a record is not FUNCTION2.
+pub fn parse_function_payload(data: &[u8]) -> Option<Vec<Vec<u8>>> {
+    if data.len() < 10 {
+        return None;
+    }
+    let body_end = data.len() - 10;
+    let ver = u16::from_le_bytes([data[body_end], data[body_end + 1]]) as u32;
+    let mut c = [0u8; 8];
+    c.copy_from_slice(&data[data.len() - 8..]);
+    if ver > RDB_VERSION || u64::from_le_bytes(c) != crc64(&data[..data.len() - 8]) {
+        return None;
+    }
+    let body = &data[..body_end];
+    let mut r = RdbReader::new(body).with_total(Some(body.len() as u64));
+    let mut codes = Vec::new();
+    while (r.position() as usize) < body.len() {
+        if r.read_u8().ok()? != OP_FUNCTION2 {
+            return None;
+        }
+        codes.push(r.read_string().ok()?);
+    }
+    Some(codes)
+}

@@ -574,3 +574,19 @@ pub fn dump_payload(value: RdbValueRef<'_>, opts: &RdbOptions) -> Option<Vec<u8>
     out.extend_from_slice(&crc.to_le_bytes());
     Some(out)
 }
+
+/// Serialize function libraries as a `FUNCTION DUMP` payload: one `0xF5` FUNCTION2 record
+/// per library's code, RDB version (u16 LE), CRC64 (u64 LE).
+pub fn function_payload(codes: &[&[u8]]) -> Vec<u8> {
+    let mut w = RdbWriter::headerless(Vec::new(), RdbOptions::default());
+    for c in codes {
+        w.put(&[OP_FUNCTION2]);
+        w.write_string(c);
+    }
+    w.put(&(RDB_VERSION as u16).to_le_bytes());
+    w.flush_buf();
+    let mut out = w.inner;
+    let crc = super::crc64::crc64(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}

@@ -50,6 +50,8 @@ pub struct LoadSnapshot {
     pub replid: String,
     pub offset: i64,
     pub stream_db: i64,
+    /// The function libraries the RDB carried.
+    pub functions: Vec<bytes::Bytes>,
 }
 impl Message for LoadSnapshot {
     type Result = ();
@@ -178,6 +180,7 @@ async fn psync(ks: &mut Keyspace, msg: &Psync) -> PsyncOutcome {
 impl Handler<LoadSnapshot> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: LoadSnapshot) {
         self.load_snapshot(msg.dbs, msg.replid, msg.offset, msg.stream_db);
+        self.load_functions(&msg.functions);
     }
 }
 

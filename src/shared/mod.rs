@@ -195,6 +195,27 @@ pub struct ShutdownRequest {
     pub signal: Option<&'static str>,
 }
 
+/// A script running past `busy-reply-threshold`, as the keyspace publishes it to the
+/// connections (which answer -BUSY meanwhile, and take SCRIPT KILL / FUNCTION KILL).
+#[derive(Default)]
+pub struct ScriptBusy {
+    /// 0: none; 1: an EVAL script; 2: a function.
+    pub busy: std::sync::atomic::AtomicU8,
+    /// The client whose script it is (it waits for its reply, not -BUSY).
+    pub client: AtomicU64,
+    /// The busy script has written (it cannot be killed).
+    pub wrote: AtomicBool,
+    /// SCRIPT KILL / FUNCTION KILL asked the busy script to stop.
+    pub kill: AtomicBool,
+    /// Exec messages (client id, sequence) whose clients answered -BUSY while they waited in
+    /// the keyspace's mailbox behind the script: the keyspace drops them.
+    pub cancelled: Mutex<std::collections::HashSet<(u64, u64)>>,
+    pub cancelled_count: AtomicU64,
+    /// Execs holding a script sent and not answered yet: while there are any, a client
+    /// waiting for the keyspace watches for a busy script (else it just waits).
+    pub in_flight: AtomicU64,
+}
+
 /// Settings read on hot paths, copied out of the config table (refreshed by CONFIG SET).
 #[derive(Default)]
 pub struct Hot {
@@ -349,6 +370,8 @@ pub struct Shared {
     pub loading: AtomicBool,
     /// Bytes of the RDB file loaded so far (while `loading`).
     pub loading_bytes: Arc<AtomicU64>,
+    /// The long script in progress, if any.
+    pub script: ScriptBusy,
 }
 
 impl Shared {
@@ -377,6 +400,7 @@ impl Shared {
             config_file,
             shutting_down: AtomicBool::new(false),
             security_warning_at: AtomicI64::new(0),
+            script: Default::default(),
             lastsave_unix: AtomicI64::new(crate::util::now_ms() / 1000),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())

@@ -223,6 +223,8 @@ use keys as k;
 use server as sv;
 use crate::keyspace::pubsub as ps;
 use strings as s;
+use crate::keyspace::script::eval as ev;
+use crate::keyspace::script::functions as fun;
 use Route::{Client as C, Keyspace as K};
 
 commands! {
@@ -326,8 +328,14 @@ commands! {
     "time", 1, "loading stale fast", 0, 0, 0, "server", K(sv::time), "Return the current server time";
     "lastsave", 1, "loading stale fast", 0, 0, 0, "server", K(sv::lastsave), "Get the UNIX time stamp of the last successful save to disk";
     "debug", -2, "admin noscript loading stale", 0, 0, 0, "server", K(sv::debug), "A container for debugging commands";
-    "function", -2, "noscript", 0, 0, 0, "scripting", K(sv::function), "A container for function commands";
-    "script", -2, "noscript", 0, 0, 0, "scripting", K(sv::script), "A container for Lua scripts management commands";
+    "function", -2, "noscript", 0, 0, 0, "scripting", K(fun::function), "A container for function commands";
+    "script", -2, "noscript", 0, 0, 0, "scripting", K(ev::script), "A container for Lua scripts management commands";
+    "eval", -3, "noscript skip_monitor may_replicate stale movablekeys", 0, 0, 0, "scripting", K(ev::eval), "Execute a Lua script server side";
+    "evalsha", -3, "noscript skip_monitor may_replicate stale movablekeys", 0, 0, 0, "scripting", K(ev::evalsha), "Execute a Lua script server side";
+    "eval_ro", -3, "readonly noscript skip_monitor stale movablekeys", 0, 0, 0, "scripting", K(ev::eval_ro), "Execute a read-only Lua script server side";
+    "evalsha_ro", -3, "readonly noscript skip_monitor stale movablekeys", 0, 0, 0, "scripting", K(ev::evalsha_ro), "Execute a read-only Lua script server side";
+    "fcall", -3, "noscript skip_monitor may_replicate stale movablekeys", 0, 0, 0, "scripting", K(fun::fcall), "Invoke a function";
+    "fcall_ro", -3, "readonly noscript skip_monitor stale movablekeys", 0, 0, 0, "scripting", K(fun::fcall_ro), "Invoke a read-only function";
     "memory", -2, "readonly", 0, 0, 0, "server", K(sv::memory), "A container for memory diagnostics commands";
 }
 

@@ -1,6 +1,6 @@
 //! Server commands that run in the keyspace actor: PING, ECHO, INFO, TIME, DEBUG, ...
 
-use super::{eq, err};
+use super::err;
 use crate::keyspace::snapshot::{self, Snapshot};
 use crate::keyspace::{Ctx, Keyspace, Value};
 use crate::shared::repl::{MasterLinkState, ReplicaState};
@@ -46,26 +46,6 @@ pub fn lastsave(ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
     ctx.out.int(ks.shared.lastsave_unix.load(std::sync::atomic::Ordering::Relaxed));
 }
 
-pub fn function(_ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    if eq(&a[1], "FLUSH") {
-        ctx.out.ok()
-    } else if eq(&a[1], "LIST") {
-        ctx.out.array(0)
-    } else {
-        ctx.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "FUNCTION"))
-    }
-}
-
-/// SCRIPT: only KILL until scripting exists. No script ever runs, so KILL answers as Redis
-/// does with none in execution; other subcommands are unknown.
-pub fn script(_ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
-    match (eq(&a[1], "KILL"), a.len()) {
-        (true, 2) => ctx.error("NOTBUSY No scripts in execution right now."),
-        (true, _) => ctx.error("ERR wrong number of arguments for 'script|kill' command"),
-        _ => ctx.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "SCRIPT")),
-    }
-}
-
 pub fn memory(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
     match (sub.as_str(), a.len()) {
@@ -94,6 +74,10 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         }
         ("set-active-expire", 3) => {
             ks.active_expire = a[2][..] != b"0"[..];
+            ctx.out.ok();
+        }
+        ("set-disable-deny-scripts", 3) => {
+            ks.scripting.disable_deny = num::parse_i64(&a[2]).unwrap_or(0) != 0;
             ctx.out.ok();
         }
         ("populate", 3..=5) => populate(ks, ctx, a),
@@ -134,7 +118,6 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             Some(n) if n <= (1u64 << 32) - (1 << 20) => ctx.out.ok(),
             _ => ctx.error("ERR argument must be a memory value bigger than 1 and smaller than 4gb"),
         },
-        ("set-disable-deny-scripts", 3) => ctx.out.ok(),
         ("help", _) => {
             ctx.out.array(1);
             ctx.out.simple("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: SLEEP, SET-ACTIVE-EXPIRE, POPULATE, OBJECT, DIGEST, DIGEST-VALUE, RELOAD");
@@ -169,12 +152,13 @@ fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> bool
         }
         // tandem keeps no AOF: LOADAOF round-trips the dataset through an RDB image, as RELOAD.
         "reload" | "loadaof" => {
-            let snap = Snapshot { dbs: ks.dbs.clone(), replid: ks.feed.replid.clone(), offset: ks.feed.offset, stream_db: -1, key_save_delay: 0 };
+            let snap = Snapshot { dbs: ks.dbs.clone(), replid: ks.feed.replid.clone(), offset: ks.feed.offset, stream_db: -1, key_save_delay: 0, functions: ks.scripting.libs.codes() };
             let compress = ks.shared.cfg().rdbcompression();
             match snapshot::write_rdb(&snap, Vec::new(), compress) {
                 Ok(buf) => match snapshot::load_rdb(&buf[..], Some(buf.len() as u64), ks.dbs.len(), false) {
-                    Ok((dbs, _)) => {
+                    Ok((dbs, info)) => {
                         ks.dbs = dbs;
+                        ks.load_functions(&info.functions);
                         ctx.out.ok();
                     }
                     Err(e) => ctx.error(format!("ERR Error trying to load the RDB dump: {}", e)),

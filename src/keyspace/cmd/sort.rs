@@ -119,8 +119,9 @@ fn sort_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], read_only: bool) 
         Some(Value::ZSet(z)) => (z.order.iter().map(|(_, m)| m.clone()).collect(), false),
         Some(_) => return ctx.error(err::WRONGTYPE),
     };
-    if o.dont_sort && is_set && o.store.is_some() {
-        // A set has no order of its own: what a replica stores must not depend on its table.
+    if o.dont_sort && is_set && (o.store.is_some() || ks.in_script()) {
+        // A set has no order of its own: what a replica stores (or a script sees) must not
+        // depend on its table.
         o.dont_sort = false;
         o.alpha = true;
         o.by = None;

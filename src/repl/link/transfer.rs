@@ -97,7 +97,8 @@ impl Attempt {
             offset,
             self.conv
         );
-        let _ = self.keyspace.call(LoadSnapshot { dbs, replid, offset, stream_db }).await;
+        let functions = info.functions;
+        let _ = self.keyspace.call(LoadSnapshot { dbs, replid, offset, stream_db, functions }).await;
         crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Finished with success");
         Ok(())
     }

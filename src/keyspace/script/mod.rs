@@ -1,0 +1,322 @@
+//! Lua scripting (EVAL and FUNCTION), run inside the keyspace actor.
+//!
+//! The Lua state belongs to the keyspace actor: a script runs within the actor's turn, so it
+//! is atomic as in Redis, and `redis.call` runs commands straight against the keyspace (the
+//! same `call` a client's command goes through). While a script runs, the Lua state holds a
+//! [`Run`] (app data) pointing back at the keyspace; the callbacks reach the keyspace through
+//! it. Effects are collected by the feed's transaction buffer and leave wrapped in MULTI/EXEC
+//! when there are several, as Redis 7.0 propagates script effects.
+
+mod api;
+mod convert;
+pub mod eval;
+pub mod functions;
+pub mod libs;
+
+use crate::keyspace::Keyspace;
+use crate::resp::Out;
+use bytes::Bytes;
+use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// Script flags (shebang `flags=` and `register_function` flags).
+pub const NO_WRITES: u32 = 1;
+pub const ALLOW_OOM: u32 = 2;
+pub const ALLOW_STALE: u32 = 4;
+pub const NO_CLUSTER: u32 = 8;
+pub const ALLOW_CROSS_SLOT: u32 = 16;
+/// The script has a shebang (flags were declared; without it, EVAL keeps its pre-7.0 rules).
+pub const HAS_SHEBANG: u32 = 1 << 8;
+
+pub const FLAG_NAMES: &[(u32, &str)] = &[
+    (NO_WRITES, "no-writes"),
+    (ALLOW_OOM, "allow-oom"),
+    (ALLOW_STALE, "allow-stale"),
+    (NO_CLUSTER, "no-cluster"),
+    (ALLOW_CROSS_SLOT, "allow-cross-slot-keys"),
+];
+
+/// `redis.set_repl` targets.
+pub const REPL_AOF: u8 = 1;
+pub const REPL_REPLICA: u8 = 2;
+pub const REPL_ALL: u8 = 3;
+
+/// A pointer to the keyspace running the script (set for the length of one run).
+pub(crate) struct KsPtr(pub *mut Keyspace);
+// The pointer is only dereferenced on the keyspace actor's thread, during the run that set it.
+unsafe impl Send for KsPtr {}
+
+/// The state of the running script (Lua app data).
+pub(crate) struct Run {
+    pub ks: KsPtr,
+    pub db: usize,
+    pub client_id: u64,
+    /// RESP version of the replies redis.call converts (redis.setresp).
+    pub resp: u8,
+    /// EVAL_RO, FCALL_RO, or a `no-writes` script.
+    pub read_only: bool,
+    pub flags: u32,
+    /// Where effects go (redis.set_repl).
+    pub repl: u8,
+    /// The script wrote to the dataset.
+    pub wrote: bool,
+    /// Memory was over maxmemory when the script started.
+    pub oom_at_start: bool,
+    pub started: Instant,
+    /// The script's name in error messages: its SHA1 or the function's name.
+    pub name: String,
+    /// A function (FCALL), not an EVAL script.
+    pub is_function: bool,
+    /// busy-reply-threshold in ms (0: never busy).
+    pub busy_after_ms: u64,
+    /// Past the threshold: the connections answer -BUSY.
+    pub busy: bool,
+    /// SCRIPT KILL / FUNCTION KILL stopped it: every pcall re-raises.
+    pub killed: bool,
+}
+
+/// The error a killed script ends with.
+fn kill_error(run: &Run) -> mlua::Error {
+    let cmd = if run.is_function { "FUNCTION" } else { "SCRIPT" };
+    mlua::Error::external(api::ScriptErr(format!("ERR Script killed by user with {} KILL...", cmd).into_bytes()))
+}
+
+/// Runs every 100,000 Lua instructions: past busy-reply-threshold the script is published as
+/// busy (and an executor thread lent, so the connections answer -BUSY), then a kill request
+/// is honoured while the script has not written.
+fn busy_hook(lua: &Lua, _: mlua::Debug) -> mlua::Result<mlua::VmState> {
+    let Some(mut run) = lua.app_data_mut::<Run>() else { return Ok(mlua::VmState::Continue) };
+    if run.killed {
+        return Err(kill_error(&run));
+    }
+    // SAFETY: see KsPtr.
+    let ks = unsafe { &*run.ks.0 };
+    let sh = ks.shared().clone();
+    if !run.busy {
+        if run.busy_after_ms == 0 || (run.started.elapsed().as_millis() as u64) < run.busy_after_ms {
+            return Ok(mlua::VmState::Continue);
+        }
+        run.busy = true;
+        crate::warning!(sh.log, "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the {} command. Script name is: {}.",
+            run.started.elapsed().as_millis(), if run.is_function { "FUNCTION KILL" } else { "SCRIPT KILL" }, run.name);
+        sh.script.wrote.store(run.wrote, std::sync::atomic::Ordering::SeqCst);
+        sh.script.client.store(run.client_id, std::sync::atomic::Ordering::SeqCst);
+        sh.script.busy.store(if run.is_function { 2 } else { 1 }, std::sync::atomic::Ordering::SeqCst);
+        crate::rt::lend_executor_thread();
+    }
+    sh.script.wrote.store(run.wrote, std::sync::atomic::Ordering::SeqCst);
+    if sh.script.kill.swap(false, std::sync::atomic::Ordering::SeqCst) && !run.wrote {
+        run.killed = true;
+        crate::warning!(sh.log, "Script killed by user with {} KILL...", if run.is_function { "FUNCTION" } else { "SCRIPT" });
+        return Err(kill_error(&run));
+    }
+    Ok(mlua::VmState::Continue)
+}
+
+/// Whether the running script was killed (the sandbox's pcall then re-raises).
+fn killed(lua: &Lua, _: ()) -> mlua::Result<bool> {
+    Ok(lua.app_data_ref::<Run>().is_some_and(|r| r.killed))
+}
+
+/// One Lua state with its sandbox (handles: cloning shares the state).
+#[derive(Clone)]
+pub(crate) struct Engine {
+    pub lua: Lua,
+    /// The scripts' global environment (read-only).
+    pub env: Table,
+    /// `run(f, a, b)`: f(a, b) under the error handler.
+    pub runner: Function,
+    /// `set_loading(on)`: the globals become the library-loading API (FUNCTION LOAD).
+    pub set_loading: Function,
+}
+
+impl Engine {
+    pub fn new() -> mlua::Result<Engine> {
+        let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::new())?;
+        let globals = lua.globals();
+        let redis = lua.create_table()?;
+        api::install(&lua, &redis)?;
+        globals.raw_set("redis", redis.clone())?;
+        libs::install(&lua, &globals)?;
+        redis.raw_set("call", lua.create_function(api::call)?)?;
+        redis.raw_set("pcall", lua.create_function(api::pcall)?)?;
+        let err_text = lua.create_function(api::err_text)?;
+        let killed = lua.create_function(killed)?;
+        lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(100_000), busy_hook);
+        let handler = lua.create_function(api::error_handler)?;
+        let load_api = lua.create_table()?;
+        load_api.raw_set("redis", api::load_api(&lua)?)?;
+        let prelude = lua.load(include_str!("prelude.lua")).set_name("=tandem").into_function()?;
+        let (env, runner, set_loading): (Table, Function, Function) = prelude.call((err_text, handler, load_api, killed))?;
+        Ok(Engine { lua, env, runner, set_loading })
+    }
+
+    /// Compiles a script body as Redis names it (`@user_script`) in the sandbox.
+    pub fn compile(&self, body: &[u8], chunk: &str) -> Result<Function, String> {
+        self.lua
+            .load(body)
+            .set_name(chunk)
+            .set_mode(mlua::ChunkMode::Text)
+            .set_environment(self.env.clone())
+            .into_function()
+            .map_err(|e| error_text(&e))
+    }
+}
+
+/// A cached EVAL script.
+pub(crate) struct Script {
+    /// In the registry: a handle per cached script would take a slot of Lua's C stack each.
+    pub func: mlua::RegistryKey,
+    pub body: Bytes,
+    pub flags: u32,
+}
+
+/// The keyspace's scripting state: the EVAL engine and its script cache, the function
+/// libraries and their engine.
+pub struct Scripting {
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call `noscript` commands.
+    pub disable_deny: bool,
+    eval: Option<Engine>,
+    scripts: HashMap<String, Script>,
+    pub(crate) libs: functions::Libraries,
+}
+
+impl Default for Scripting {
+    fn default() -> Self {
+        Scripting { disable_deny: false, eval: None, scripts: HashMap::new(), libs: Default::default() }
+    }
+}
+
+impl Scripting {
+    /// The EVAL engine, made on first use.
+    pub(crate) fn eval_engine(&mut self) -> Result<&Engine, String> {
+        if self.eval.is_none() {
+            self.eval = Some(Engine::new().map_err(|e| format!("ERR failed to start Lua: {}", e))?);
+        }
+        Ok(self.eval.as_ref().expect("engine"))
+    }
+
+    /// SCRIPT FLUSH: a new Lua state, no cached scripts.
+    pub fn flush_scripts(&mut self) {
+        self.scripts.clear();
+        self.eval = None;
+    }
+
+    pub fn memory(&self) -> usize {
+        self.eval.as_ref().map_or(0, |e| e.lua.used_memory())
+    }
+
+    /// Bytes of cached script bodies (INFO used_memory_scripts).
+    pub fn scripts_bytes(&self) -> usize {
+        self.scripts.values().map(|s| s.body.len() + 40).sum()
+    }
+
+    pub fn script_count(&self) -> usize {
+        self.scripts.len()
+    }
+}
+
+impl Keyspace {
+    /// Whether a script is running (its commands see frozen time and ordered SORT output).
+    pub fn in_script(&self) -> bool {
+        self.script_time.is_some()
+    }
+}
+
+/// The text of a Lua error (compile errors and errors raised from Rust).
+pub(crate) fn error_text(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::CallbackError { cause, .. } => error_text(cause),
+        mlua::Error::MemoryError(m) => m.clone(),
+        mlua::Error::ExternalError(e) => e.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Runs `func(a, b)` for a client: sets up [`Run`], wraps effects in one transaction, writes
+/// the reply (or the error with Redis's ` script: <name>, on <source>:<line>.` suffix).
+pub(crate) fn run_script(
+    ks: &mut Keyspace,
+    ctx: &mut crate::keyspace::Ctx,
+    engine: &Engine,
+    func: Function,
+    args: (Value, Value),
+    mut run: Run,
+) {
+    let lua = engine.lua.clone();
+    let runner = engine.runner.clone();
+    run.ks = KsPtr(ks as *mut Keyspace);
+    run.busy_after_ms = ks.shared().cfg().busy_reply_threshold().max(0) as u64;
+    ks.shared().script.kill.store(false, std::sync::atomic::Ordering::SeqCst);
+    lua.set_app_data(run);
+    // Time stands still inside a script (keys do not expire halfway), as in Redis.
+    let outer_time = ks.script_time.replace(ctx.now);
+    ks.feed.begin_txn();
+    let result: mlua::Result<(bool, Value)> = runner.call((func, args.0, args.1));
+    ks.feed.end_txn();
+    ks.script_time = outer_time;
+    let run = lua.remove_app_data::<Run>();
+    if run.as_ref().is_some_and(|r| r.busy) {
+        let sc = &ks.shared().script;
+        sc.busy.store(0, std::sync::atomic::Ordering::SeqCst);
+        sc.kill.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+    let name = run.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+    let lua_resp3 = run.as_ref().is_some_and(|r| r.resp == 3);
+    match result {
+        Ok((true, v)) => convert::lua_to_resp(&lua, &v, ctx.out, lua_resp3),
+        Ok((false, e)) => ctx.error(convert::error_reply(&e, &name)),
+        Err(e) => ctx.error(format!("ERR {}", error_text(&e))),
+    }
+    if !ctx.failed && ctx.out.buf.first() == Some(&b'-') {
+        ctx.failed = false;
+    }
+    // Lua's garbage is collected a step per run, as Redis does after each script.
+    let _ = lua.gc_step_kbytes(1);
+}
+
+/// Parses a shebang line: `#!lua [name=<lib>] [flags=a,b]`. Returns the flags, the
+/// library name, and the body after the line; Err with Redis's message.
+pub(crate) fn parse_shebang(body: &[u8], allow_name: bool) -> Result<Option<(u32, Option<String>)>, String> {
+    if !body.starts_with(b"#!") {
+        return Ok(None);
+    }
+    let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+    let line = String::from_utf8_lossy(&body[2..end]).to_string();
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or("");
+    // Function engines are looked up ignoring case (`#!LUA`); EVAL wants `#!lua`.
+    if engine != "lua" && !(allow_name && engine.eq_ignore_ascii_case("lua")) {
+        return Err(format!("ERR Unexpected engine in script shebang: #!{}", engine));
+    }
+    let mut flags = HAS_SHEBANG;
+    let mut name = None;
+    for p in parts {
+        if let Some(f) = p.strip_prefix("flags=") {
+            for f in f.split(',').filter(|f| !f.is_empty()) {
+                match FLAG_NAMES.iter().find(|(_, n)| *n == f) {
+                    Some((v, _)) => flags |= v,
+                    None => return Err(format!("ERR Unexpected flag in script shebang: {}", f)),
+                }
+            }
+        } else if let (true, Some(n)) = (allow_name, p.strip_prefix("name=")) {
+            name = Some(n.to_string());
+        } else {
+            return Err(format!("ERR Unknown lua shebang option: {}", p));
+        }
+    }
+    Ok(Some((flags, name)))
+}
+
+/// A body's SHA1 in lower-case hex.
+pub fn sha1_hex(body: &[u8]) -> String {
+    sha1_smol::Sha1::from(body).digest().to_string()
+}
+
+/// Output buffer for a command run from a script.
+pub(crate) fn script_out(resp: u8) -> Out {
+    Out::new(resp == 3)
+}
