@@ -174,3 +174,21 @@ fn monitor_on_a_replica_shows_the_masters_stream() {
     let want = format!("[0 127.0.0.1:{}] \"SET\" \"from\" \"master\"", master.port);
     wait_for("the SET on the replica's MONITOR", || mon.line().ends_with(&want));
 }
+
+/// CLIENT REPLY SKIP does not silence a (P)SUBSCRIBE confirmation (a push in Redis), and
+/// the messages that follow arrive (Redis's "we receive keyevent notifications" test).
+#[test]
+fn reply_skip_keeps_subscribe_confirmations() {
+    if !have_redis() {
+        return;
+    }
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        c.raw(&["CONFIG", "SET", "notify-keyspace-events", "EA"]);
+        let mut sub = Conn::connect(port);
+        sub.send(b"CLIENT REPLY SKIP\r\nPSUBSCRIBE *\r\n");
+        let confirm = sub.reply();
+        c.raw(&["SET", "foo", "bar"]);
+        vec![confirm, sub.reply()]
+    });
+}

@@ -424,6 +424,11 @@ impl Client {
                     return Next::Continue;
                 }
                 let subscribing = spec.has(cmd::SUBSCRIBING) && spec.has(cmd::PUBSUB);
+                if subscribing {
+                    // (Un)subscribe confirmations are pushes: CLIENT REPLY SKIP does not
+                    // silence them (as Redis's CLIENT_PUSHING).
+                    self.skip_from = None;
+                }
                 self.pending.push(Item::Cmd(Cmd { spec, argv }));
                 if subscribing {
                     // The commands after it are checked against the subscribed context.

@@ -27,8 +27,8 @@ pub(crate) struct Library {
 pub struct Libraries {
     engine: Option<Engine>,
     libs: BTreeMap<String, Library>,
-    /// Function name -> library name.
-    index: HashMap<String, String>,
+    /// Function name (lower case: FCALL ignores case) -> library name and the name as given.
+    index: HashMap<String, (String, String)>,
 }
 
 /// Functions registered by the library being loaded (Lua app data during FUNCTION LOAD).
@@ -109,7 +109,7 @@ impl Libraries {
             return Err(format!("ERR Library '{}' already exists", name));
         }
         for f in lib.functions.keys() {
-            if self.index.get(f).is_some_and(|owner| *owner != name) {
+            if self.index.get(&f.to_ascii_lowercase()).is_some_and(|(owner, _)| *owner != name) {
                 return Err(format!("ERR Function {} already exists", f));
             }
         }
@@ -120,7 +120,7 @@ impl Libraries {
     fn install(&mut self, name: String, lib: Library) {
         self.delete(&name);
         for f in lib.functions.keys() {
-            self.index.insert(f.clone(), name.clone());
+            self.index.insert(f.to_ascii_lowercase(), (name.clone(), f.clone()));
         }
         self.libs.insert(name, lib);
     }
@@ -128,13 +128,14 @@ impl Libraries {
     fn delete(&mut self, name: &str) -> bool {
         let Some(old) = self.libs.remove(name) else { return false };
         for f in old.functions.keys() {
-            self.index.remove(f);
+            self.index.remove(&f.to_ascii_lowercase());
         }
         true
     }
 
     fn find(&self, fname: &str) -> Option<&FuncDef> {
-        self.libs.get(self.index.get(fname)?)?.functions.get(fname)
+        let (lib, name) = self.index.get(&fname.to_ascii_lowercase())?;
+        self.libs.get(lib)?.functions.get(name)
     }
 }
 
@@ -214,6 +215,9 @@ pub fn fcall_ro(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 }
 
 fn fcall_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], ro: bool) {
+    if crate::util::num::parse_i64(&a[2]).is_none() {
+        return ctx.error("ERR Bad number of keys provided");
+    }
     let Some(nkeys) = numkeys(ctx, a) else { return };
     let fname = String::from_utf8_lossy(&a[1]).to_string();
     let Some(def) = ks.scripting.libs.find(&fname) else {
@@ -250,10 +254,10 @@ pub fn function(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         return ctx.error("READONLY You can't write against a read only replica.");
     }
     match (sub.as_str(), a.len()) {
-        ("load", 3 | 4) => {
-            let replace = a.len() == 4;
-            if replace && !eq(&a[2], "replace") {
-                return ctx.error(format!("ERR Unknown option given: {}", String::from_utf8_lossy(&a[2])));
+        ("load", 3..) => {
+            let replace = a.len() >= 4;
+            if let Some(bad) = a[2..a.len() - 1].iter().find(|o| !eq(o, "replace")) {
+                return ctx.error(format!("ERR Unknown option given: {}", String::from_utf8_lossy(bad)));
             }
             match ks.scripting.libs.load(&a[a.len() - 1], replace) {
                 Ok(name) => {
@@ -413,7 +417,7 @@ fn restore(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
                 return ctx.error(format!("ERR Library {} already exists", name));
             }
             for f in lib.functions.keys() {
-                if libs.index.get(f).is_some_and(|owner| owner != name) {
+                if libs.index.get(&f.to_ascii_lowercase()).is_some_and(|(owner, _)| owner != name) {
                     return ctx.error(format!("ERR Function {} already exists", f));
                 }
             }
