@@ -12,6 +12,12 @@ fn refused_while_failing_over(kind: Kind) {
     let r = Server::repl(kind, "fo-replica", &[]);
     r.replicaof(&m);
     wait_synced(&m, &[&r]);
+    // FAILOVER TO needs the replica online on the master (its first REPLCONF ACK after the
+    // RDB): a replica stopped before that is "not online" on a loaded machine.
+    let mut mc = Conn::connect(m.port);
+    support::wait_for("the master sees its replica online", || {
+        mc.info_field("replication", "slave0").is_some_and(|v| v.contains("state=online"))
+    });
     // A stopped replica cannot catch up: the failover stays in waiting-for-sync.
     r.stop();
     let mut c = Conn::connect(m.port);
