@@ -187,10 +187,7 @@ fn bit_commands_propagate_as_redis() {
         return;
     }
     same_on_both(|port| {
-        let mut repl = attach_replica(port);
-        let mut c = Conn::connect(port);
-        let mut out = Vec::new();
-        for args in [
+        let steps: &[&[&str]] = &[
             &["SET", "a", "abc"][..],
             &["BITOP", "NOT", "b", "a"],
             &["BITOP", "AND", "b", "none"],
@@ -201,12 +198,7 @@ fn bit_commands_propagate_as_redis() {
             &["BITFIELD", "f", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "1000"],
             &["BITFIELD", "f", "INCRBY", "u8", "0", "1"],
             &["BITFIELD", "g", "OVERFLOW", "FAIL", "SET", "u2", "0", "9"],
-            &["SET", "end-marker", "1"],
-        ] {
-            out.push(c.raw(args));
-        }
-        out.push("--- stream ---".into());
-        out.extend(read_stream(&mut repl).into_iter().map(|c| c.join(" ")));
-        out
+        ];
+        replies_and_stream(port, steps)
     });
 }

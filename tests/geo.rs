@@ -161,10 +161,7 @@ fn geo_writes_propagate_as_redis() {
         return;
     }
     same_on_both(|port| {
-        let mut repl = attach_replica(port);
-        let mut c = Conn::connect(port);
-        let mut out = Vec::new();
-        for args in [
+        let steps: &[&[&str]] = &[
             &["GEOADD", "g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"][..],
             &["GEOADD", "g", "13.361389", "38.115556", "Palermo"],
             &["GEOADD", "g", "XX", "CH", "13.361389", "38.2", "Palermo"],
@@ -173,12 +170,7 @@ fn geo_writes_propagate_as_redis() {
             &["GEORADIUSBYMEMBER", "g", "Palermo", "500", "km", "STOREDIST", "d2"],
             &["GEOSEARCHSTORE", "d3", "g", "FROMMEMBER", "Catania", "BYBOX", "500", "500", "km"],
             &["GEOSEARCHSTORE", "d3", "g", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"],
-            &["SET", "end-marker", "1"],
-        ] {
-            out.push(c.raw(args));
-        }
-        out.push("--- stream ---".into());
-        out.extend(read_stream(&mut repl).into_iter().map(|c| c.join(" ")));
-        out
+        ];
+        replies_and_stream(port, steps)
     });
 }

@@ -94,21 +94,13 @@ fn sort_store_propagates_as_redis() {
         return;
     }
     same_on_both(|port| {
-        let mut repl = attach_replica(port);
-        let mut c = Conn::connect(port);
-        let mut out = Vec::new();
-        for args in [
-            &["RPUSH", "l", "3", "1", "2"][..],
+        let steps: &[&[&str]] = &[
+            &["RPUSH", "l", "3", "1", "2"],
             &["SORT", "l"],
             &["SORT", "l", "STORE", "d"],
             &["SORT", "none", "STORE", "d"],
             &["SORT", "none", "STORE", "d"],
-            &["SET", "end-marker", "1"],
-        ] {
-            out.push(c.raw(args));
-        }
-        out.push("--- stream ---".into());
-        out.extend(read_stream(&mut repl).into_iter().map(|c| c.join(" ")));
-        out
+        ];
+        replies_and_stream(port, steps)
     });
 }

@@ -160,3 +160,16 @@ pub fn read_stream(repl: &mut Conn) -> Vec<Vec<String>> {
         }
     }
 }
+
+/// Runs `steps` on a server with a raw SYNC replica attached, then `SET end-marker 1`: the
+/// replies, a `--- stream ---` line, and what was propagated (one line per command). Run
+/// on both servers, it compares replies and replication streams at once.
+pub fn replies_and_stream(port: u16, steps: &[&[&str]]) -> Vec<String> {
+    let mut repl = attach_replica(port);
+    let mut c = Conn::connect(port);
+    let mut out: Vec<String> = steps.iter().map(|a| c.raw(a)).collect();
+    out.push(c.raw(&["SET", "end-marker", "1"]));
+    out.push("--- stream ---".into());
+    out.extend(read_stream(&mut repl).into_iter().map(|c| c.join(" ")));
+    out
+}
