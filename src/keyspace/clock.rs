@@ -11,7 +11,12 @@
 //! `clock_gettime`, which was 3% of a pipelined GET. The tick length is measured once per
 //! process and re-measured against the monotonic clock at every resync, so an error in it
 //! lasts one cron period. Elsewhere ticks are nanoseconds of `Instant`.
+//!
+//! Conversions are integer: nanoseconds per tick as a 32.32 fixed-point factor (one
+//! multiply), and the millisecond of the last conversion is kept with the range of ticks
+//! it covers, so a pipelined batch converts once per millisecond, not once per command.
 
+use std::cell::Cell;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -24,16 +29,37 @@ pub struct Clock {
     base: Instant,
     base_us: i64,
     base_tick: u64,
-    /// Nanoseconds per tick.
-    ns_per_tick: f64,
+    /// Nanoseconds per tick, 32.32 fixed point.
+    ns_per_tick: u64,
     /// End of the previous command of the batch being run.
     mark: Option<Tick>,
+    /// The last `ms_at` answer and the ticks `[from, until)` it holds for.
+    ms_cache: Cell<MsCache>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct MsCache {
+    from: u64,
+    until: u64,
+    ms: i64,
+}
+
+/// `ns_per_tick` as 32.32 fixed point.
+fn fixed(ns_per_tick: f64) -> u64 {
+    (ns_per_tick * (1u64 << 32) as f64) as u64
 }
 
 impl Default for Clock {
     fn default() -> Self {
-        let ns_per_tick = source().ns_per_tick;
-        Clock { base: Instant::now(), base_us: crate::util::now_us(), base_tick: read().0, ns_per_tick, mark: None }
+        let ns_per_tick = fixed(source().ns_per_tick);
+        Clock {
+            base: Instant::now(),
+            base_us: crate::util::now_us(),
+            base_tick: read().0,
+            ns_per_tick,
+            mark: None,
+            ms_cache: Cell::new(MsCache::default()),
+        }
     }
 }
 
@@ -44,28 +70,50 @@ impl Clock {
         let tick = read().0;
         let elapsed = now.saturating_duration_since(self.base);
         if source().tsc && elapsed >= Duration::from_millis(10) && tick > self.base_tick {
-            self.ns_per_tick = elapsed.as_nanos() as f64 / (tick - self.base_tick) as f64;
+            self.ns_per_tick = fixed(elapsed.as_nanos() as f64 / (tick - self.base_tick) as f64).max(1);
         }
         self.base = now;
         self.base_tick = tick;
         self.base_us = crate::util::now_us();
+        self.ms_cache.set(MsCache::default());
+    }
+
+    /// Nanoseconds in `ticks`.
+    fn ns(&self, ticks: u64) -> u64 {
+        ((ticks as u128 * self.ns_per_tick as u128) >> 32) as u64
+    }
+
+    /// Ticks in `ns` nanoseconds, rounded down.
+    fn ticks(&self, ns: u64) -> u64 {
+        (((ns as u128) << 32) / self.ns_per_tick.max(1) as u128) as u64
     }
 
     /// Unix milliseconds at `t`.
     pub fn ms_at(&self, t: Tick) -> i64 {
-        let ticks = t.0 as i128 - self.base_tick as i128;
-        let us = (ticks as f64 * self.ns_per_tick / 1000.0) as i64;
-        (self.base_us + us).div_euclid(1000)
+        let c = self.ms_cache.get();
+        if (c.from..c.until).contains(&t.0) {
+            return c.ms;
+        }
+        let us = if t.0 >= self.base_tick {
+            self.base_us + (self.ns(t.0 - self.base_tick) / 1000) as i64
+        } else {
+            self.base_us - (self.ns(self.base_tick - t.0) / 1000) as i64
+        };
+        let ms = us.div_euclid(1000);
+        // Until the next millisecond starts (less a microsecond for the rounding).
+        let left_us = ((ms + 1) * 1000 - us - 1).max(0) as u64;
+        self.ms_cache.set(MsCache { from: t.0, until: t.0.saturating_add(self.ticks(left_us * 1000)), ms });
+        ms
     }
 
     /// Nanoseconds from `start` to `end`.
     pub fn nanos(&self, start: Tick, end: Tick) -> u64 {
-        (end.0.saturating_sub(start.0) as f64 * self.ns_per_tick) as u64
+        self.ns(end.0.saturating_sub(start.0))
     }
 
     /// Microseconds from `start` to `end`.
     pub fn micros(&self, start: Tick, end: Tick) -> u64 {
-        (end.0.saturating_sub(start.0) as f64 * self.ns_per_tick / 1000.0) as u64
+        self.nanos(start, end) / 1000
     }
 
     pub fn begin_batch(&mut self) {
@@ -187,5 +235,18 @@ mod tests {
         std::thread::sleep(Duration::from_millis(30));
         let us = c.micros(s, c.start());
         assert!((29_000..60_000).contains(&us), "30 ms measured as {us} us");
+    }
+
+    #[test]
+    fn cached_milliseconds_agree_with_the_system_clock() {
+        let c = Clock::default();
+        let mut last = 0;
+        for _ in 0..200_000 {
+            let t = c.start();
+            let ms = c.ms_at(t);
+            assert!(ms >= last, "time went back: {ms} < {last}");
+            last = ms;
+            assert!((ms - crate::util::now_ms()).abs() <= 1);
+        }
     }
 }
