@@ -130,14 +130,19 @@ impl Client {
         while !items.is_empty() {
             let pushes = self.meta.in_pubsub() || self.meta.monitor.load(Relaxed);
             self.exec_seq += 1;
-            let kinds: Vec<bool> = items.iter().map(|i| !matches!(i, Item::Cmd(_))).collect();
             let scripts = items.iter().any(has_script);
             let in_flight = &self.shared.script.in_flight;
             if scripts {
                 in_flight.fetch_add(1, Relaxed);
             }
             let watch = scripts || in_flight.load(Relaxed) > 0;
-            let msg = Exec { client_id: self.id, seq: self.exec_seq, db: self.db, resp3: self.resp3, items, pushes };
+            // Which items are transactions, for the -BUSY answers of a cancelled Exec.
+            let kinds: Vec<bool> = if watch { items.iter().map(|i| !matches!(i, Item::Cmd(_))).collect() } else { Vec::new() };
+            // The reply buffer is lent unless a cancelled Exec could lose it (a script may go
+            // busy) or the replies are dropped anyway (CLIENT REPLY OFF).
+            let lend = !watch && !self.reply_off;
+            let out = if lend { std::mem::take(&mut self.out.buf) } else { BytesMut::new() };
+            let msg = Exec { client_id: self.id, seq: self.exec_seq, db: self.db, resp3: self.resp3, items, pushes, out };
             let done = if watch { self.call_keyspace(msg).await } else { Some(self.keyspace.call(msg).await) };
             if scripts {
                 self.shared.script.in_flight.fetch_sub(1, Relaxed);
@@ -172,11 +177,25 @@ impl Client {
                 // CLIENT REPLY OFF silences replies, not pushes (as Redis's CLIENT_PUSHING).
                 self.out.buf.extend_from_slice(&done.pushes);
             }
-            if !done.client_cmds.is_empty() {
-                self.splice_client_cmds(done.out, done.client_cmds).await;
+            let (mut out, mut cmds) = (done.out, done.client_cmds);
+            if lend {
+                // Ours again: what it held before, then this Exec's replies.
+                debug_assert!(self.out.buf.is_empty(), "nothing is written to the buffer while it is lent");
+                if cmds.is_empty() {
+                    self.out.buf = std::mem::take(&mut out);
+                } else {
+                    let base = cmds[0].0;
+                    self.out.buf = out.split_to(base);
+                    for (at, _) in cmds.iter_mut() {
+                        *at -= base;
+                    }
+                }
+            }
+            if !cmds.is_empty() {
+                self.splice_client_cmds(out, cmds).await;
                 self.absorb(&[], done.db, done.repl_offset);
             } else {
-                self.absorb(&done.out, done.db, done.repl_offset);
+                self.absorb(&out, done.db, done.repl_offset);
             }
             let Some((rx, rest)) = done.blocked else { return };
             // Blocked: what is answered so far goes out now; the rest waits for the reply.

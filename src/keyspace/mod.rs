@@ -88,6 +88,9 @@ pub struct Exec {
     /// The client receives pushes (subscribed or MONITOR): frames already queued for it
     /// go into this reply first, so they precede the replies to these commands.
     pub pushes: bool,
+    /// The client's reply buffer, lent so replies are appended in place (no copy): it
+    /// comes back as `ExecDone::out`, with what it held kept in front.
+    pub out: BytesMut,
 }
 
 impl Message for Exec {
@@ -97,9 +100,11 @@ impl Message for Exec {
 /// The replies of an [`Exec`], the database the client ends in (SELECT), and the replication
 /// offset after its last write (for WAIT).
 pub struct ExecDone {
+    /// The lent buffer with this Exec's replies appended.
     pub out: BytesMut,
     /// Connection commands (CONFIG, CLIENT, ...) queued in a transaction: the keyspace leaves
-    /// their replies to the client, which inserts each at the given offset of `out`.
+    /// their replies to the client, which inserts each at the given offset of `out` (an
+    /// offset into the whole buffer, what it held before included).
     pub client_cmds: Vec<(usize, Cmd)>,
     pub db: usize,
     pub repl_offset: i64,
@@ -949,10 +954,10 @@ impl Handler<Exec> for Keyspace {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: Exec) -> ExecDone {
         crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.client_id), "keyspace", "Exec({})", item_names(&msg.items));
         if self.shared.script.cancelled_count.load(Relaxed) > 0 && self.exec_cancelled(msg.client_id, msg.seq) {
-            let none = BytesMut::new();
-            return ExecDone { out: none.clone(), client_cmds: vec![], db: msg.db, repl_offset: 0, blocked: None, txn_aborted: false, pushes: none };
+            return ExecDone { out: msg.out, client_cmds: vec![], db: msg.db, repl_offset: 0, blocked: None, txn_aborted: false, pushes: BytesMut::new() };
         }
-        let mut out = Out::new(msg.resp3);
+        let mut out = Out { buf: msg.out, resp3: msg.resp3 };
+        let lent = out.buf.len();
         let mut db = msg.db;
         let mut client_cmds = Vec::new();
         self.txn_aborted = false;
@@ -960,7 +965,7 @@ impl Handler<Exec> for Keyspace {
         if msg.pushes {
             if let Some(m) = self.pubsub.push_target(msg.client_id) {
                 m.push.drain_into(&mut out.buf);
-                self.exec_pushes.extend_from_slice(&out.buf);
+                self.exec_pushes.extend_from_slice(&out.buf[lent..]);
             }
         }
         let offset_before = self.feed.offset();

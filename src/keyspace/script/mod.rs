@@ -271,9 +271,6 @@ pub(crate) fn run_script(
         Ok((false, e)) => ctx.error(convert::error_reply(&e, &name)),
         Err(e) => ctx.error(format!("ERR {}", error_text(&e))),
     }
-    if !ctx.failed && ctx.out.buf.first() == Some(&b'-') {
-        ctx.failed = false;
-    }
     // Lua's garbage is collected a step per run, as Redis does after each script.
     let _ = lua.gc_step_kbytes(1);
 }
