@@ -804,6 +804,7 @@ impl Handler<Batch> for Client {
         *self.meta.last_interaction.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         let mut next = Next::Continue;
         let mut processed = 0;
+        self.pending.reserve(msg.reqs.len());
         for req in msg.reqs {
             processed += 1;
             // CLIENT REPLY SKIP: this command's reply is dropped (earlier ones go out).
@@ -868,6 +869,8 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, me
     let mut parser = RequestParser::new();
     let mut buf = BytesMut::with_capacity(16 * 1024);
     let mut chunk = vec![0u8; 16 * 1024];
+    // Sized as the last batch: a steady pipeline allocates its request list once per batch.
+    let mut last_batch = 1;
     loop {
         let n = match stream.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
@@ -885,8 +888,9 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, me
         let max_bulk = shared.hot.proto_max_bulk_len.load(Relaxed);
         let qbuf_limit = shared.hot.query_buffer_limit.load(Relaxed) as usize;
         let limits = Limits { max_bulk_len: max_bulk, authenticated: meta.authenticated.load(Relaxed) };
-        let mut reqs = Vec::new();
+        let mut reqs = Vec::with_capacity(last_batch);
         let error = parser.parse(&mut buf, limits, &mut reqs).err();
+        last_batch = reqs.len().clamp(1, 1024);
         meta.qbuf.store((buf.len() + parser.partial_bytes()) as u64, Relaxed);
         if reqs.is_empty() && error.is_none() {
             // As Redis 7.0, the limit is on bytes not yet parsed: the arguments of a

@@ -101,7 +101,7 @@ impl Keyspace {
         let (tx, rx) = flume::bounded(1);
         let mut cmd = cmd.clone();
         if let Some(argv) = self.blocking.block_argv.take() {
-            cmd.argv = argv;
+            cmd.argv = argv.into();
         }
         for k in &spec.keys {
             let q = self.blocking.by_key.entry((db, k.clone())).or_default();

@@ -61,7 +61,7 @@ pub struct Db {
 #[derive(Debug, Clone)]
 pub struct Cmd {
     pub spec: &'static CommandSpec,
-    pub argv: Vec<Bytes>,
+    pub argv: crate::resp::request::Argv,
 }
 
 /// What a client sends: single commands and whole transactions, in pipeline order.
@@ -733,7 +733,7 @@ impl Keyspace {
             if ctx.prop.is_empty() {
                 verbatim = true;
             } else {
-                ctx.prop.push(cmd.argv.clone());
+                ctx.prop.push(cmd.argv.to_vec());
             }
         }
         let start_db = *db;

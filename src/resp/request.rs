@@ -37,7 +37,7 @@ pub struct RequestParser {
     /// Arguments still expected by the multibulk in progress (0 = none in progress).
     pending: usize,
     /// Arguments of the multibulk in progress.
-    args: Vec<Bytes>,
+    args: Argv,
     /// Length of the bulk whose `$len` line has been read but whose payload has not.
     bulk_len: Option<usize>,
     /// Raw bytes consumed by the request in progress (replication offsets count them).
@@ -47,10 +47,13 @@ pub struct RequestParser {
     pub keep_empty: bool,
 }
 
+/// A request's arguments: up to three inline (no allocation for GET or SET).
+pub type Argv = smallvec::SmallVec<[Bytes; 3]>;
+
 /// One parsed request and the number of raw bytes it took on the wire.
 #[derive(Debug, Clone)]
 pub struct Request {
-    pub argv: Vec<Bytes>,
+    pub argv: Argv,
     pub wire_len: usize,
 }
 
@@ -94,7 +97,7 @@ impl RequestParser {
                     if self.pending == 0 {
                         // *0 or *-1: nothing to run.
                         if self.keep_empty {
-                            out.push(Request { argv: vec![], wire_len: self.consumed });
+                            out.push(Request { argv: Argv::new(), wire_len: self.consumed });
                         }
                         self.consumed = 0;
                         continue;
@@ -138,7 +141,7 @@ impl RequestParser {
         self.consumed = nl + 2;
         if n > 0 {
             self.pending = n as usize;
-            self.args = Vec::with_capacity(self.pending.min(1024));
+            self.args = Argv::with_capacity(self.pending.min(1024));
         }
         Ok(Step::Done)
     }
@@ -205,7 +208,7 @@ impl RequestParser {
         buf.advance(nl + 1);
         if args.is_empty() {
             if self.keep_empty {
-                return Ok(Some(Some(Request { argv: vec![], wire_len: nl + 1 })));
+                return Ok(Some(Some(Request { argv: Argv::new(), wire_len: nl + 1 })));
             }
             return Ok(Some(None));
         }

@@ -280,7 +280,7 @@ pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
         }
         run.wrote = true;
     }
-    let cmd = Cmd { spec, argv };
+    let cmd = Cmd { spec, argv: argv.into() };
     let mut out = super::script_out(run.resp);
     let mut db = run.db;
     let txn_mark = ks.feed.txn_len();

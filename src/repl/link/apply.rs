@@ -87,7 +87,7 @@ impl Attempt {
     }
 
     /// Takes one parsed command of `len` stream bytes.
-    async fn take(&mut self, conn: &Conn, p: &mut Pending, argv: Vec<bytes::Bytes>, len: usize) {
+    async fn take(&mut self, conn: &Conn, p: &mut Pending, argv: crate::resp::request::Argv, len: usize) {
         if let Some((cmds, tlen)) = p.txn.as_mut() {
             *tlen += len;
             if argv.first().is_some_and(|a| a.eq_ignore_ascii_case(b"EXEC")) {
