@@ -84,12 +84,18 @@ impl RequestParser {
         limits: Limits,
         out: &mut Vec<Request>,
     ) -> Result<(), ProtoError> {
+        let mut spans = Spans::new();
         loop {
             if self.pending == 0 {
                 if buf.is_empty() {
                     return Ok(());
                 }
                 if buf[0] == b'*' {
+                    spans.clear();
+                    if let Some(total) = scan_whole(buf, limits, &mut spans) {
+                        out.push(Request { argv: cut_whole(buf, total, &spans), wire_len: total });
+                        continue;
+                    }
                     match self.start_multibulk(buf, limits)? {
                         Step::NeedMore => return Ok(()),
                         Step::Done => {}
@@ -222,6 +228,77 @@ enum Step {
     Done,
 }
 
+/// Where each argument of a whole multibulk lies: (offset, length).
+type Spans = smallvec::SmallVec<[(usize, usize); 8]>;
+
+/// The fast path for a whole, ordinary multibulk at the start of `buf` (the usual case of a
+/// pipeline): its arguments' spans and its total length, found in one pass without touching
+/// the buffer. `None` for anything incomplete or unusual (a limit reached, a sign, leading
+/// zeros, no `$`, more than 64 arguments): the incremental path then takes the request and
+/// words any error exactly as before.
+fn scan_whole(buf: &[u8], limits: Limits, spans: &mut Spans) -> Option<usize> {
+    let (n, mut at) = count_at(buf, 1)?;
+    if n == 0 || n > 64 || (!limits.authenticated && n > 10) {
+        return None;
+    }
+    for _ in 0..n {
+        if *buf.get(at)? != b'$' {
+            return None;
+        }
+        let (len, start) = count_at(buf, at + 1)?;
+        if len as i64 > limits.max_bulk_len || (!limits.authenticated && len > 16384) {
+            return None;
+        }
+        // The two bytes after the payload are skipped unread, as by the incremental path.
+        let end = start.checked_add(len)?.checked_add(2)?;
+        if end > buf.len() {
+            return None;
+        }
+        spans.push((start, len));
+        at = end;
+    }
+    Some(at)
+}
+
+/// A count line's digits from `from` to its `\r` (canonical: no sign, no leading zero, at
+/// most 18 digits), with the byte after the `\r` present: (value, offset after that byte).
+fn count_at(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+    let mut value = 0usize;
+    let mut i = from;
+    loop {
+        match *buf.get(i)? {
+            c @ b'0'..=b'9' if i - from < 18 => value = value * 10 + (c - b'0') as usize,
+            b'\r' => break,
+            _ => return None,
+        }
+        i += 1;
+    }
+    let digits = i - from;
+    if digits == 0 || (digits > 1 && buf[from] == b'0') || i + 1 >= buf.len() {
+        return None;
+    }
+    Some((value, i + 2))
+}
+
+/// Takes a scanned multibulk of `total` bytes out of `buf` as its arguments: one split of
+/// the buffer, then each argument cut from it (the last one is what remains).
+fn cut_whole(buf: &mut BytesMut, total: usize, spans: &Spans) -> Argv {
+    let mut rest = buf.split_to(total);
+    let mut argv = Argv::with_capacity(spans.len());
+    let mut pos = 0;
+    for (i, &(start, len)) in spans.iter().enumerate() {
+        rest.advance(start - pos);
+        if i + 1 == spans.len() {
+            rest.truncate(len);
+            argv.push(std::mem::take(&mut rest).freeze());
+            break;
+        }
+        argv.push(rest.split_to(len).freeze());
+        pos = start + len;
+    }
+    argv
+}
+
 fn expected_dollar(got: u8) -> ProtoError {
     ProtoError(format!("expected '$', got '{}'", got as char))
 }
@@ -300,6 +377,66 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].wire_len, input.len());
         assert_eq!(&out[0].argv[2][..], b"hello");
+    }
+
+    /// Parses `input` fed one byte at a time: the incremental path (a request's header is
+    /// taken before its arguments arrive, so the whole-request path never applies).
+    fn parse_bytewise(input: &[u8], limits: Limits) -> (Vec<(Vec<Vec<u8>>, usize)>, Option<ProtoError>) {
+        let mut p = RequestParser::new();
+        let mut buf = BytesMut::new();
+        let mut out = vec![];
+        for &b in input {
+            buf.extend_from_slice(&[b]);
+            if let Err(e) = p.parse(&mut buf, limits, &mut out) {
+                return (out.into_iter().map(|r| (r.argv.iter().map(|a| a.to_vec()).collect(), r.wire_len)).collect(), Some(e));
+            }
+        }
+        (out.into_iter().map(|r| (r.argv.iter().map(|a| a.to_vec()).collect(), r.wire_len)).collect(), None)
+    }
+
+    #[test]
+    fn whole_request_fast_path_agrees_with_the_incremental_path() {
+        let mut seed = 0x2545F4914F6CDD1Du64;
+        let mut rnd = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let pieces: &[&[u8]] = &[b"*", b"$", b"\r\n", b"\r", b"\n", b"0", b"1", b"2", b"3", b"-1", b"+1", b"01", b"17", b"\0", b"x", b"GET", b"ab"];
+        for round in 0..20_000 {
+            let mut input = Vec::new();
+            for _ in 0..1 + rnd(3) {
+                // A well-formed request, then maybe a corruption.
+                let n = 1 + rnd(4) as usize;
+                input.extend_from_slice(format!("*{}\r\n", n).as_bytes());
+                for _ in 0..n {
+                    let len = rnd(6) as usize;
+                    input.extend_from_slice(format!("${}\r\n", len).as_bytes());
+                    input.extend((0..len).map(|_| b"abc\r\n\0"[rnd(6) as usize]));
+                    input.extend_from_slice(b"\r\n");
+                }
+            }
+            for _ in 0..rnd(3) {
+                let at = rnd(input.len() as u64 + 1) as usize;
+                let piece = pieces[rnd(pieces.len() as u64) as usize];
+                if rnd(2) == 0 {
+                    input.splice(at..at, piece.iter().copied());
+                } else {
+                    let end = (at + piece.len()).min(input.len());
+                    input.splice(at..end, piece.iter().copied());
+                }
+            }
+            for limits in [OPEN, Limits { max_bulk_len: 3, authenticated: true }, Limits { max_bulk_len: 512 << 20, authenticated: false }] {
+                let mut p = RequestParser::new();
+                let mut buf = BytesMut::from(&input[..]);
+                let mut out = vec![];
+                let r = p.parse(&mut buf, limits, &mut out).err();
+                let whole: Vec<_> = out.into_iter().map(|r| (r.argv.iter().map(|a| a.to_vec()).collect::<Vec<_>>(), r.wire_len)).collect();
+                let (bytewise, e) = parse_bytewise(&input, limits);
+                assert_eq!((whole, r), (bytewise, e), "round {round} input {:?}", String::from_utf8_lossy(&input));
+            }
+        }
     }
 
     #[test]
