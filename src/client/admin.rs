@@ -51,7 +51,7 @@ pub(super) fn config(c: &mut Client, a: &[Bytes]) {
                 s.failed.store(0, Relaxed);
                 s.hist.reset();
             }
-            c.shared.sub_hist.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            c.shared.sub_stats.lock().unwrap_or_else(|e| e.into_inner()).clear();
             c.shared.reset_stats();
             let _ = c.keyspace.send(keyspace::ResetStats);
             c.out.ok();
@@ -432,7 +432,8 @@ pub(super) fn latency(c: &mut Client, a: &[Bytes]) {
 /// cumulative distribution of their latencies; unknown names are skipped.
 fn latency_histogram(c: &mut Client, names: &[Bytes]) {
     let mut picked: Vec<(String, Vec<(u64, u64)>, u64)> = Vec::new();
-    let subs = c.shared.sub_hist.lock().unwrap_or_else(|e| e.into_inner());
+    let subs = c.shared.sub_stats.lock().unwrap_or_else(|e| e.into_inner());
+    let subs: std::collections::BTreeMap<&String, &crate::shared::latency::Histogram> = subs.iter().filter(|(_, s)| s.hist.calls() > 0).map(|(k, s)| (k, &s.hist)).collect();
     let add_top = |picked: &mut Vec<(String, Vec<(u64, u64)>, u64)>, spec: &CommandSpec| {
         let h = &c.shared.cmd_stats[spec.index].hist;
         if h.calls() > 0 {
@@ -444,7 +445,7 @@ fn latency_histogram(c: &mut Client, names: &[Bytes]) {
             add_top(&mut picked, spec);
         }
         for (name, h) in subs.iter() {
-            picked.push((name.clone(), h.cdf(), h.calls()));
+            picked.push((name.to_string(), h.cdf(), h.calls()));
         }
     } else {
         for n in names {
@@ -457,7 +458,7 @@ fn latency_histogram(c: &mut Client, names: &[Bytes]) {
             add_top(&mut picked, spec);
             let prefix = format!("{}|", spec.name);
             for (name, h) in subs.iter().filter(|(k, _)| k.starts_with(&prefix)) {
-                picked.push((name.clone(), h.cdf(), h.calls()));
+                picked.push((name.to_string(), h.cdf(), h.calls()));
             }
         }
     }

@@ -70,6 +70,8 @@ pub struct Client {
     /// CLIENT REPLY OFF/SKIP state.
     pub(crate) reply_off: bool,
     pub(crate) reply_skip: bool,
+    /// `out.error_count` when last looked at (see `take_failed`).
+    errors_seen: u64,
     /// Where the reply of the command CLIENT REPLY SKIP silences starts, while it runs.
     pub(crate) skip_from: Option<usize>,
     /// REPLCONF state, used if this connection turns into a replica.
@@ -106,6 +108,7 @@ impl Client {
             repl_offset: 0,
             reply_off: false,
             reply_skip: false,
+            errors_seen: 0,
             skip_from: None,
             handshake: Default::default(),
             handed_over: false,
@@ -233,6 +236,14 @@ impl Client {
         }
     }
 
+    /// Whether error replies were written since the last call (a connection command that
+    /// answered an error failed, as Redis counts `failed_calls`).
+    fn take_failed(&mut self) -> bool {
+        let failed = self.out.error_count > self.errors_seen;
+        self.errors_seen = self.out.error_count;
+        failed
+    }
+
     fn absorb(&mut self, out: &[u8], db: usize, repl_offset: i64) {
         if !self.reply_off {
             self.out.buf.extend_from_slice(out);
@@ -272,13 +283,16 @@ impl Client {
             prev = at;
             let start = self.out.buf.len();
             let killed = self.meta.killed.load(Relaxed);
+            self.take_failed();
             let _ = commands::run(self, c.spec, &c.argv).await;
+            if self.take_failed() {
+                self.shared.stat(c.spec, &c.argv).failed.fetch_add(1, Relaxed);
+            }
             // No replies after the client killed itself, as Redis.
             if self.reply_off || killed {
                 self.out.buf.truncate(start);
             }
-            let st = &self.shared.cmd_stats[c.spec.index];
-            st.calls.fetch_add(1, Relaxed);
+            self.shared.stat(c.spec, &c.argv).calls.fetch_add(1, Relaxed);
         }
         if !self.reply_off {
             self.out.buf.extend_from_slice(&out[prev..]);
@@ -360,12 +374,12 @@ impl Client {
         };
         self.last_spec = Some(spec);
         if !spec.arity_ok(argv.len()) {
-            self.shared.cmd_stats[spec.index].rejected.fetch_add(1, Relaxed);
+            self.shared.stat(spec, &argv).rejected.fetch_add(1, Relaxed);
             self.reject_cmd(spec, &cmd::arity_error(spec.name)).await;
             return Next::Continue;
         }
         if let Some(e) = self.protected_refusal(spec, &argv) {
-            self.shared.cmd_stats[spec.index].rejected.fetch_add(1, Relaxed);
+            self.shared.stat(spec, &argv).rejected.fetch_add(1, Relaxed);
             self.reject_cmd(spec, e).await;
             return Next::Continue;
         }
@@ -400,7 +414,7 @@ impl Client {
         }
         if self.out_of_memory(spec).await {
             const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
-            self.shared.cmd_stats[spec.index].rejected.fetch_add(1, Relaxed);
+            self.shared.stat(spec, &argv).rejected.fetch_add(1, Relaxed);
             self.reject_cmd(spec, OOM).await;
             return Next::Continue;
         }
@@ -459,20 +473,25 @@ impl Client {
                 self.flush().await;
                 let start = Instant::now();
                 let db = self.db;
+                self.take_failed();
                 let next = self.local(spec, &argv).await;
+                let failed = self.take_failed();
                 if self.shared.hot.monitors.load(Relaxed) > 0 && monitor_shows(spec, &argv) {
                     let _ = self.keyspace.send(keyspace::MonitorFeed { client_id: self.id, db, argv: redacted(spec, &argv) });
                 }
                 let ns = start.elapsed().as_nanos() as u64;
                 let micros = ns / 1000;
-                let st = &self.shared.cmd_stats[spec.index];
+                let st = self.shared.stat(spec, &argv);
                 st.calls.fetch_add(1, Relaxed);
+                if failed {
+                    st.failed.fetch_add(1, Relaxed);
+                }
                 st.usec.fetch_add(micros, Relaxed);
                 // EXEC itself is not logged: the commands it ran are.
                 if spec.name != "exec" {
                     self.shared.slowlog_command(self.id, &argv, micros);
                 }
-                self.shared.record_latency(spec.name, spec.has(cmd::CONTAINER), spec.has(cmd::FAST), &argv, ns, spec.index, false);
+                self.shared.record_latency(&st, spec.has(cmd::FAST), ns, false);
                 next
             }
         }
@@ -642,7 +661,6 @@ impl Client {
         self.multi_error = false;
         self.meta.multi.store(-1, Relaxed);
         let _ = self.keyspace.send(keyspace::Unwatch(self.id));
-        self.shared.stats.total_error_replies.fetch_add(1, Relaxed);
         let msg = msg.as_ref();
         let reason = msg.strip_prefix(b"ERR ").unwrap_or(msg);
         self.out.error([&b"EXECABORT Transaction discarded because of: "[..], reason].concat());
@@ -655,7 +673,6 @@ impl Client {
         if self.multi.is_some() {
             self.multi_error = true;
         }
-        self.shared.stats.total_error_replies.fetch_add(1, Relaxed);
         self.out.error(msg);
     }
 
@@ -738,14 +755,20 @@ impl Client {
             }
             let Some(c) = rest.next() else { break };
             let start = self.out.buf.len();
+            self.take_failed();
             let _ = commands::run(self, c.spec, &c.argv).await;
+            let failed = self.take_failed();
             if self.reply_off {
                 self.out.buf.truncate(start);
             }
             if !killed_before && cut.is_none() && self.meta.killed.load(Relaxed) {
                 cut = Some(self.out.buf.len());
             }
-            self.shared.cmd_stats[c.spec.index].calls.fetch_add(1, Relaxed);
+            let st = self.shared.stat(c.spec, &c.argv);
+            st.calls.fetch_add(1, Relaxed);
+            if failed {
+                st.failed.fetch_add(1, Relaxed);
+            }
         }
         if let Some(at) = cut {
             self.out.buf.truncate(at);
@@ -755,6 +778,7 @@ impl Client {
 
     /// Writes buffered replies to the socket.
     async fn write_out(&mut self) -> bool {
+        self.shared.errorstats.record(&mut self.out.errors);
         if self.out.buf.is_empty() {
             return true;
         }

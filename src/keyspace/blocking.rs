@@ -204,7 +204,12 @@ impl Keyspace {
         let Some(w) = self.unpark(client_id) else { return false };
         let mut out = Out::new(w.resp3);
         match error {
-            Some(e) => out.error(e),
+            Some(e) => {
+                out.error(e);
+                // The command ends in an error: a failed call (Redis counts it so).
+                self.shared.stat(w.cmd.spec, &w.cmd.argv).failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.shared.errorstats.record(&mut out.errors);
+            }
             None => out.null_array(),
         }
         let _ = w.tx.send(Unblocked { out: out.buf, db: w.db, repl_offset: 0 });

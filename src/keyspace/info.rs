@@ -269,7 +269,7 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("tracking_total_items:0");
             f!("tracking_total_prefixes:0");
             f!("unexpected_error_replies:{}", st.unexpected_error_replies.load(Relaxed));
-            f!("total_error_replies:{}", st.total_error_replies.load(Relaxed));
+            f!("total_error_replies:{}", sh.errorstats.total.load(Relaxed));
             f!("dump_payload_sanitizations:0");
             f!("total_reads_processed:0");
             f!("total_writes_processed:0");
@@ -294,7 +294,12 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("used_cpu_user_main_thread:{:.6}", u);
         }
         "modules" => f!("# Modules"),
-        "errorstats" => f!("# Errorstats"),
+        "errorstats" => {
+            f!("# Errorstats");
+            for line in sh.errorstats.info_lines() {
+                f!("{}", line);
+            }
+        }
         "cluster" => {
             f!("# Cluster");
             f!("cluster_enabled:0");
@@ -309,21 +314,72 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
         }
         "commandstats" => {
             f!("# Commandstats");
+            let subs = sorted_subs(sh);
             for c in super::cmd::table() {
-                let s = &sh.cmd_stats[c.index];
-                let calls = s.calls.load(Relaxed);
-                let (rej, fail) = (s.rejected.load(Relaxed), s.failed.load(Relaxed));
-                if calls == 0 && rej == 0 && fail == 0 {
-                    continue;
+                if let Some(line) = cmdstat_line(c.name, &sh.cmd_stats[c.index]) {
+                    f!("{}", line);
                 }
-                let usec = s.usec.load(Relaxed);
-                let per = if calls > 0 { usec as f64 / calls as f64 } else { 0.0 };
-                f!("cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}", c.name, calls, usec, per, rej, fail);
+                for (name, s) in subs.iter().filter(|(n, _)| n.strip_prefix(c.name).is_some_and(|r| r.starts_with('|'))) {
+                    if let Some(line) = cmdstat_line(name, s) {
+                        f!("{}", line);
+                    }
+                }
             }
         }
-        "latencystats" => f!("# Latencystats"),
+        "latencystats" => {
+            f!("# Latencystats");
+            if sh.hot.latency_tracking.load(Relaxed) {
+                let pcts = sh.cfg().latency_tracking_info_percentiles();
+                let subs = sorted_subs(sh);
+                for c in super::cmd::table() {
+                    let h = &sh.cmd_stats[c.index].hist;
+                    if h.calls() > 0 {
+                        f!("{}", percentile_line(c.name, h, &pcts));
+                    }
+                    for (name, s) in subs.iter().filter(|(n, _)| n.strip_prefix(c.name).is_some_and(|r| r.starts_with('|'))) {
+                        if s.hist.calls() > 0 {
+                            f!("{}", percentile_line(name, &s.hist, &pcts));
+                        }
+                    }
+                }
+            }
+        }
         _ => {}
     }
+}
+
+/// The subcommands' counters, by name.
+fn sorted_subs(sh: &crate::shared::Shared) -> Vec<(String, std::sync::Arc<crate::shared::CmdStat>)> {
+    let subs = sh.sub_stats.lock().unwrap_or_else(|e| e.into_inner());
+    let mut v: Vec<_> = subs.iter().map(|(k, s)| (k.clone(), s.clone())).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// A `cmdstat_<name>:...` line, for a command with any call, rejection or failure.
+fn cmdstat_line(name: &str, s: &crate::shared::CmdStat) -> Option<String> {
+    let calls = s.calls.load(Relaxed);
+    let (rej, fail) = (s.rejected.load(Relaxed), s.failed.load(Relaxed));
+    if calls == 0 && rej == 0 && fail == 0 {
+        return None;
+    }
+    let usec = s.usec.load(Relaxed);
+    let per = if calls > 0 { usec as f64 / calls as f64 } else { 0.0 };
+    Some(format!("cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}", name, calls, usec, per, rej, fail))
+}
+
+/// `latency_percentiles_usec_<name>:p50=1.003,p99=...`: each configured percentile (printed
+/// as `%f` with trailing zeros cut) in microseconds with three decimals.
+fn percentile_line(name: &str, h: &crate::shared::latency::Histogram, pcts: &[f64]) -> String {
+    let fields: Vec<String> = pcts
+        .iter()
+        .map(|&p| {
+            let label = format!("{:.6}", p);
+            let label = label.trim_end_matches('0').trim_end_matches('.');
+            format!("p{}={:.3}", label, h.percentile(p) as f64 / 1000.0)
+        })
+        .collect();
+    format!("latency_percentiles_usec_{}:{}", name, fields.join(","))
 }
 
 /// The INFO replication fields, in Redis's order.

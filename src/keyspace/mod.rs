@@ -678,6 +678,7 @@ impl Keyspace {
             return None;
         }
         self.blocking.block_argv = None;
+        let errors_before = out.error_count;
         let start = self.clock.start();
         let mut ctx = Ctx {
             db: *db,
@@ -708,7 +709,7 @@ impl Keyspace {
         // The keyspace is the only writer of a keyspace command's calls, usec and failed (the
         // client actors count their own commands and the rejections): plain load + store, no
         // locked read-modify-write on every command.
-        let stat = &self.shared.cmd_stats[cmd.spec.index];
+        let stat = self.shared.stat(cmd.spec, &cmd.argv);
         let bump = |a: &std::sync::atomic::AtomicU64, n: u64| a.store(a.load(Relaxed) + n, Relaxed);
         bump(&stat.calls, 1);
         let end = self.clock.finish();
@@ -719,11 +720,13 @@ impl Keyspace {
             self.shared.slowlog_command(client_id, &cmd.argv, micros);
             let spec = cmd.spec;
             let ns = self.clock.nanos(start, end);
-            self.shared.record_latency(spec.name, spec.has(self::cmd::CONTAINER), spec.has(self::cmd::FAST), &cmd.argv, ns, spec.index, true);
+            self.shared.record_latency(&stat, spec.has(self::cmd::FAST), ns, true);
         }
-        if ctx.failed {
+        // Failed: it said so, or it answered an error (Redis counts any error reply).
+        if ctx.failed || ctx.out.error_count > errors_before {
             bump(&stat.failed, 1);
         }
+        self.shared.errorstats.record(&mut ctx.out.errors);
         self.stats.dirty += ctx.dirty;
         // Propagated verbatim: straight from the request when it is all there is to send.
         let mut verbatim = false;
@@ -848,7 +851,7 @@ impl Keyspace {
                     if cmd::clients::kill_cmd(&self.shared, client_id, out, &c.argv) {
                         cut.get_or_insert(out.buf.len());
                     }
-                    self.shared.cmd_stats[c.spec.index].calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.shared.stat(c.spec, &c.argv).calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 } else {
                     client_cmds.push((out.buf.len(), c.clone()));
                 }
@@ -956,7 +959,7 @@ impl Handler<Exec> for Keyspace {
         if self.shared.script.cancelled_count.load(Relaxed) > 0 && self.exec_cancelled(msg.client_id, msg.seq) {
             return ExecDone { out: msg.out, client_cmds: vec![], db: msg.db, repl_offset: 0, blocked: None, txn_aborted: false, pushes: BytesMut::new() };
         }
-        let mut out = Out { buf: msg.out, resp3: msg.resp3 };
+        let mut out = Out::with_buf(msg.out, msg.resp3);
         let lent = out.buf.len();
         let mut db = msg.db;
         let mut client_cmds = Vec::new();
@@ -992,6 +995,7 @@ impl Handler<Exec> for Keyspace {
             crate::trace_reply!(self.shared.log, "keyspace", format_args!("client:{}", msg.client_id), "ExecDone(offset={}) {{off={}}}", repl_offset, repl_offset);
         }
         self.exec_client = 0;
+        self.shared.errorstats.record(&mut out.errors);
         let pushes = if self.exec_pushes.is_empty() { BytesMut::new() } else { self.exec_pushes.split() };
         ExecDone { out: out.buf, client_cmds, db, repl_offset, blocked, txn_aborted: self.txn_aborted, pushes }
     }

@@ -502,14 +502,14 @@ fn reject_rogue(shared: &Shared, meta: &ClientMeta, argv: &[Bytes]) {
     );
     let error = match spec {
         Some(s) if s.is_write() || s.has(crate::keyspace::cmd::READONLY) || s.has(crate::keyspace::cmd::MAY_REPLICATE) => {
-            shared.cmd_stats[s.index].rejected.fetch_add(1, Relaxed);
+            shared.stat(s, argv).rejected.fetch_add(1, Relaxed);
             Some("Replica can't interact with the keyspace".to_string())
         }
         Some(_) => None,
         None => Some(String::from_utf8_lossy(&crate::keyspace::cmd::unknown_command_error(argv)).trim_start_matches("ERR ").to_string()),
     };
     if let Some(e) = error {
-        shared.stats.total_error_replies.fetch_add(1, Relaxed);
+        shared.errorstats.record_one(format!("ERR {}", e).as_bytes());
         shared.stats.unexpected_error_replies.fetch_add(1, Relaxed);
         crate::warning!(shared.log, "== CRITICAL == This master is sending an error to its replica: '{}' after processing the command '{}'", e, name);
     }

@@ -9,11 +9,32 @@ pub struct Out {
     pub buf: BytesMut,
     /// RESP3 framing for maps, sets, doubles and nulls.
     pub resp3: bool,
+    /// The codes of the error replies written (INFO errorstats): the buffer's owner hands
+    /// them to the server's counters.
+    pub errors: Vec<String>,
+    /// Error replies written so far, counted ones (never reset: a command failed when it
+    /// moved this).
+    pub error_count: u64,
+}
+
+/// An error reply's code for INFO errorstats, as Redis 7.0 finds it: the text before the
+/// first space when that space is within the reply line's first 32 bytes (the `-`
+/// included), `ERR` otherwise.
+pub fn error_code(msg: &[u8]) -> String {
+    match msg.iter().take(31).position(|&b| b == b' ') {
+        Some(end) => String::from_utf8_lossy(&msg[..end]).into_owned(),
+        None => "ERR".to_string(),
+    }
 }
 
 impl Out {
     pub fn new(resp3: bool) -> Self {
-        Out { buf: BytesMut::with_capacity(256), resp3 }
+        Out { buf: BytesMut::with_capacity(256), resp3, errors: Vec::new(), error_count: 0 }
+    }
+
+    /// A reply buffer around `buf`.
+    pub fn with_buf(buf: BytesMut, resp3: bool) -> Self {
+        Out { buf, resp3, errors: Vec::new(), error_count: 0 }
     }
 
     pub fn ok(&mut self) {
@@ -30,6 +51,15 @@ impl Out {
     /// An error reply; `msg` carries its code (`ERR ...`, `WRONGTYPE ...`).
     /// The text is raw bytes: an argument echoed in it comes back as sent, as in Redis.
     pub fn error(&mut self, msg: impl AsRef<[u8]>) {
+        let msg = msg.as_ref();
+        self.errors.push(error_code(msg));
+        self.error_count += 1;
+        self.error_uncounted(msg);
+    }
+
+    /// An error reply already counted where it arose (a failed command's error that a
+    /// script passes on, as Redis's `ERR_REPLY_FLAG_NO_STATS_UPDATE`).
+    pub fn error_uncounted(&mut self, msg: impl AsRef<[u8]>) {
         let msg = msg.as_ref();
         self.buf.reserve(msg.len() + 3);
         self.buf.put_u8(b'-');

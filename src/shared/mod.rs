@@ -3,6 +3,7 @@
 //! Never process-global: several servers live in one process in tests and embedding, each
 //! with its own `Shared`. Plain data only: no actor addresses (those are passed where needed).
 
+pub mod errorstats;
 pub mod latency;
 pub mod push;
 pub mod slowlog;
@@ -27,7 +28,6 @@ pub struct Stats {
     pub net_repl_output_bytes: AtomicU64,
     pub connected_clients: AtomicU64,
     pub blocked_clients: AtomicU64,
-    pub total_error_replies: AtomicU64,
     pub unexpected_error_replies: AtomicU64,
     pub client_qbuf_limit_disconnections: AtomicU64,
     /// Keys handed to a background thread to free, not freed yet (INFO lazyfree_pending_objects).
@@ -45,6 +45,31 @@ pub struct CmdStat {
     pub failed: AtomicU64,
     /// LATENCY HISTOGRAM's distribution (`latency-tracking`).
     pub hist: latency::Histogram,
+}
+
+/// A command's counters: its own entry of the table, or a subcommand's.
+pub enum Stat<'a> {
+    Top(&'a CmdStat),
+    Sub(Arc<CmdStat>),
+}
+
+impl std::ops::Deref for Stat<'_> {
+    type Target = CmdStat;
+    fn deref(&self) -> &CmdStat {
+        match self {
+            Stat::Top(s) => s,
+            Stat::Sub(s) => s,
+        }
+    }
+}
+
+/// `container|subcommand` for a container command given a subcommand-like first argument.
+pub fn sub_name(spec: &crate::keyspace::cmd::CommandSpec, argv: &[bytes::Bytes]) -> Option<String> {
+    let sub = argv.get(1)?;
+    if !spec.has(crate::keyspace::cmd::CONTAINER) || sub.is_empty() || !sub.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-') {
+        return None;
+    }
+    Some(format!("{}|{}", spec.name, String::from_utf8_lossy(sub).to_ascii_lowercase()))
 }
 
 /// What CLIENT LIST shows of a connection, updated by its actor.
@@ -338,10 +363,12 @@ pub struct Shared {
     pub clients: Mutex<HashMap<u64, ClientEntry>>,
     /// SLOWLOG's entries.
     pub slowlog: Mutex<slowlog::SlowLog>,
+    /// INFO errorstats and `total_error_replies`.
+    pub errorstats: errorstats::ErrorStats,
     /// LATENCY's monitor events.
     pub latency: Mutex<latency::Monitor>,
     /// Latency histograms of container subcommands (`config|get`), by full name.
-    pub sub_hist: Mutex<HashMap<String, latency::Histogram>>,
+    pub sub_stats: Mutex<HashMap<String, Arc<CmdStat>>>,
     pub next_client_id: AtomicU64,
     pub started: Instant,
     pub run_id: String,
@@ -390,8 +417,9 @@ impl Shared {
             cmd_stats: (0..commands).map(|_| CmdStat::default()).collect(),
             clients: Mutex::new(HashMap::new()),
             slowlog: Mutex::new(slowlog::SlowLog::default()),
+            errorstats: Default::default(),
             latency: Mutex::new(latency::Monitor::default()),
-            sub_hist: Mutex::new(HashMap::new()),
+            sub_stats: Mutex::new(HashMap::new()),
             next_client_id: AtomicU64::new(1),
             started: Instant::now(),
             run_id: crate::util::random_hex(40),
@@ -479,19 +507,26 @@ impl Shared {
     /// `client|id`) and, past `latency-monitor-threshold`, a `command` / `fast-command`
     /// event. `single_writer`: the caller is the only writer of this command's histogram
     /// (the keyspace for its own commands).
-    pub fn record_latency(&self, name: &'static str, container: bool, fast: bool, argv: &[bytes::Bytes], ns: u64, index: usize, single_writer: bool) {
+    pub fn record_latency(&self, stat: &Stat, fast: bool, ns: u64, single_writer: bool) {
         if self.hot.latency_tracking.load(Relaxed) {
-            match argv.get(1).filter(|sub| container && !sub.is_empty() && sub.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')) {
-                Some(sub) => {
-                    let full = format!("{}|{}", name, String::from_utf8_lossy(sub).to_ascii_lowercase());
-                    let mut subs = self.sub_hist.lock().unwrap_or_else(|e| e.into_inner());
-                    subs.entry(full).or_default().record(ns);
-                }
-                None if single_writer => self.cmd_stats[index].hist.record_single_writer(ns),
-                None => self.cmd_stats[index].hist.record(ns),
+            match stat {
+                Stat::Top(s) if single_writer => s.hist.record_single_writer(ns),
+                s => s.hist.record(ns),
             }
         }
         self.latency_event(if fast { "fast-command" } else { "command" }, ns / 1_000_000);
+    }
+
+    /// The counters of a command as INFO commandstats names it: its own, or for a container
+    /// (CONFIG, CLIENT, XGROUP, ...) given a subcommand, the subcommand's (`config|set`).
+    pub fn stat(&self, spec: &crate::keyspace::cmd::CommandSpec, argv: &[bytes::Bytes]) -> Stat<'_> {
+        match sub_name(spec, argv) {
+            Some(full) => {
+                let mut subs = self.sub_stats.lock().unwrap_or_else(|e| e.into_inner());
+                Stat::Sub(subs.entry(full).or_default().clone())
+            }
+            None => Stat::Top(&self.cmd_stats[spec.index]),
+        }
     }
 
     /// Adds a latency monitor sample when `ms` reaches `latency-monitor-threshold`.
@@ -525,6 +560,7 @@ impl Shared {
 
     /// CONFIG RESETSTAT for the counters kept here.
     pub fn reset_stats(&self) {
+        self.errorstats.reset();
         let s = &self.stats;
         for a in [
             &s.total_connections_received,
@@ -534,7 +570,6 @@ impl Shared {
             &s.net_output_bytes,
             &s.net_repl_input_bytes,
             &s.net_repl_output_bytes,
-            &s.total_error_replies,
             &s.unexpected_error_replies,
             &s.client_qbuf_limit_disconnections,
             &s.lazyfreed_objects,

@@ -11,7 +11,9 @@ use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// Commands whose CLIENT LIST `cmd=` names the subcommand too (`client|list`).
-pub const CONTAINERS: &[&str] = &["client", "config", "command", "object", "memory", "function", "debug", "script", "slowlog", "latency"];
+pub const CONTAINERS: &[&str] = &[
+    "acl", "client", "command", "config", "function", "latency", "memory", "module", "object", "pubsub", "script", "slowlog", "xgroup", "xinfo",
+];
 
 /// One CLIENT LIST line.
 pub fn client_line(m: &ClientMeta) -> String {

@@ -287,8 +287,8 @@ commands! {
     "multi", 1, "noscript loading stale fast", 0, 0, 0, "transactions", C, "Mark the start of a transaction block";
     "exec", 1, "noscript loading stale", 0, 0, 0, "transactions", C, "Execute all commands issued after MULTI";
     "discard", 1, "noscript loading stale fast", 0, 0, 0, "transactions", C, "Discard all commands issued after MULTI";
-    "auth", -2, "noscript loading stale fast no_auth no_multi", 0, 0, 0, "connection", C, "Authenticate to the server";
-    "hello", -1, "noscript loading stale fast no_auth no_multi", 0, 0, 0, "connection", C, "Handshake with Redis";
+    "auth", -2, "noscript loading stale fast no_auth", 0, 0, 0, "connection", C, "Authenticate to the server";
+    "hello", -1, "noscript loading stale fast no_auth", 0, 0, 0, "connection", C, "Handshake with Redis";
     "quit", -1, "noscript loading stale fast no_auth allow_busy", 0, 0, 0, "connection", C, "Close the connection";
     "reset", 1, "noscript loading stale fast no_auth", 0, 0, 0, "connection", C, "Reset the connection";
     "client", -2, "admin noscript loading stale", 0, 0, 0, "connection", C, "A container for client connection commands";
@@ -323,7 +323,7 @@ commands! {
     "monitor", 1, "admin noscript loading stale", 0, 0, 0, "server", K(ps::monitor), "Listen for all requests received by the server in real time";
     // server (keyspace actor)
     "ping", -1, "fast", 0, 0, 0, "connection", K(sv::ping), "Ping the server";
-    "echo", 2, "fast", 0, 0, 0, "connection", K(sv::echo), "Echo the given string";
+    "echo", 2, "fast loading stale", 0, 0, 0, "connection", K(sv::echo), "Echo the given string";
     "info", -1, "loading stale", 0, 0, 0, "server", K(sv::info), "Get information and statistics about the server";
     "time", 1, "loading stale fast", 0, 0, 0, "server", K(sv::time), "Return the current server time";
     "lastsave", 1, "loading stale fast", 0, 0, 0, "server", K(sv::lastsave), "Get the UNIX time stamp of the last successful save to disk";

@@ -238,6 +238,27 @@ fn status(lua: &Lua, code: i64, msg: &str) -> mlua::Result<(i64, Value)> {
     Ok((code, error_table(lua, msg.as_bytes())?))
 }
 
+/// An error table for an error already counted in INFO errorstats (see
+/// [`convert::STATS_COUNTED`]).
+fn counted_error_table(lua: &Lua, msg: &[u8]) -> mlua::Result<Value> {
+    let t = error_table(lua, msg)?;
+    if let Value::Table(t) = &t {
+        t.raw_set(convert::STATS_COUNTED, true)?;
+    }
+    Ok(t)
+}
+
+/// A command refused from a script: counted as an error reply now, as Redis counts its
+/// script-call refusals, and handed to the script as an error reply.
+fn refused(lua: &Lua, msg: &str) -> mlua::Result<(i64, Value)> {
+    if let Some(run) = lua.app_data_ref::<Run>() {
+        // SAFETY: see KsPtr; the keyspace is alive for the whole run.
+        let ks = unsafe { &*run.ks.0 };
+        ks.shared().errorstats.record_one(msg.as_bytes());
+    }
+    Ok((1, counted_error_table(lua, msg.as_bytes())?))
+}
+
 /// redis.call/pcall's work: checks, runs the command in the keyspace, converts its reply.
 pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
     if lua.app_data_ref::<Run>().is_none() {
@@ -256,12 +277,12 @@ pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
     let Some(spec) = cmd::lookup(&argv[0]) else {
         // CLUSTER is a command Redis has (refused in scripts); tandem has no cluster mode.
         if argv[0].eq_ignore_ascii_case(b"cluster") {
-            return status(lua, 1, "ERR This Redis command is not allowed from script");
+            return refused(lua, "ERR This Redis command is not allowed from script");
         }
-        return status(lua, 1, "ERR Unknown Redis command called from script");
+        return refused(lua, "ERR Unknown Redis command called from script");
     };
     if !spec.arity_ok(argv.len()) {
-        return status(lua, 1, "ERR Wrong number of args calling Redis command from script");
+        return refused(lua, "ERR Wrong number of args calling Redis command from script");
     }
     let mut run = lua.app_data_mut::<Run>().expect("run");
     // SAFETY: see KsPtr: the keyspace set this pointer for the run in progress and does not
@@ -269,14 +290,17 @@ pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
     let ks = unsafe { &mut *run.ks.0 };
     let denied = spec.has(cmd::NOSCRIPT) && !(ks.scripting.disable_deny && spec.name != "eval" && spec.name != "fcall");
     if denied || matches!(spec.route, Route::Client) {
-        return status(lua, 1, "ERR This Redis command is not allowed from script");
+        drop(run);
+        return refused(lua, "ERR This Redis command is not allowed from script");
     }
     if spec.is_write() {
         if run.read_only {
-            return status(lua, 1, "ERR Write commands are not allowed from read-only scripts.");
+            drop(run);
+            return refused(lua, "ERR Write commands are not allowed from read-only scripts.");
         }
         if let Some(e) = ks.script_write_refusal(spec, &run) {
-            return status(lua, 1, e);
+            drop(run);
+            return refused(lua, e);
         }
         run.wrote = true;
     }
@@ -293,7 +317,8 @@ pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
     let buf = out.buf;
     if buf.first() == Some(&b'-') {
         let end = buf.len().saturating_sub(2);
-        return Ok((1, error_table(lua, &buf[1..end])?));
+        // Counted when the command failed.
+        return Ok((1, counted_error_table(lua, &buf[1..end])?));
     }
     let mut pos = 0;
     Ok((0, convert::resp_to_lua(lua, &buf, &mut pos)?))

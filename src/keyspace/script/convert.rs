@@ -185,7 +185,11 @@ fn to_i64(n: f64) -> i64 {
 
 fn write_table(lua: &Lua, t: &Table, out: &mut Out, resp3: bool, depth: usize, lua3: bool) {
     if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
-        out.error(e.as_bytes());
+        if stats_counted(t) {
+            out.error_uncounted(e.as_bytes());
+        } else {
+            out.error(e.as_bytes());
+        }
         return;
     }
     if let Ok(Value::String(s)) = t.raw_get::<Value>("ok") {
@@ -277,4 +281,13 @@ pub fn error_reply(e: &Value, name: &str) -> Vec<u8> {
         (Some(s), Some(l)) => [&msg[..], format!(" script: {}, on {}:{}.", name, s, l).as_bytes()].concat(),
         _ => msg,
     }
+}
+
+/// The field Redis sets on the error table of a failed `redis.call` (the error was counted
+/// in INFO errorstats when the command failed, so passing it on does not count it again).
+pub const STATS_COUNTED: &str = "ignore_error_stats_update";
+
+/// Whether an error table's error was already counted.
+pub fn stats_counted(t: &Table) -> bool {
+    matches!(t.raw_get::<Value>(STATS_COUNTED), Ok(Value::Boolean(true)))
 }

@@ -268,7 +268,15 @@ pub(crate) fn run_script(
     let lua_resp3 = run.as_ref().is_some_and(|r| r.resp == 3);
     match result {
         Ok((true, v)) => convert::lua_to_resp(&lua, &v, ctx.out, lua_resp3),
-        Ok((false, e)) => ctx.error(convert::error_reply(&e, &name)),
+        Ok((false, e)) => {
+            let msg = convert::error_reply(&e, &name);
+            if matches!(&e, Value::Table(t) if convert::stats_counted(t)) {
+                ctx.failed = true;
+                ctx.out.error_uncounted(msg);
+            } else {
+                ctx.error(msg);
+            }
+        }
         Err(e) => ctx.error(format!("ERR {}", error_text(&e))),
     }
     // Lua's garbage is collected a step per run, as Redis does after each script.
