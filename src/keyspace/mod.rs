@@ -302,6 +302,8 @@ pub struct Keyspace {
     running: u64,
     /// How deep `call` is nested (a script's commands run at depth 2).
     call_depth: u32,
+    /// DEBUG PAUSE-CRON: the cron's periodic work is skipped.
+    cron_paused: bool,
 }
 
 impl Keyspace {
@@ -337,6 +339,7 @@ impl Keyspace {
             tracking: Default::default(),
             running: 0,
             call_depth: 0,
+            cron_paused: false,
         }
     }
 
@@ -1170,6 +1173,10 @@ impl Handler<EvictMore> for Keyspace {
 impl Handler<Cron> for Keyspace {
     async fn handle(&mut self, ctx: &mut Context<Self>, _msg: Cron) {
         crate::trace_msg!(self.shared.log, "timer", "keyspace", "Cron");
+        if self.cron_paused {
+            self.feed.flush();
+            return;
+        }
         self.clock.resync();
         let started = Instant::now();
         self.active_expire_cycle();

@@ -76,6 +76,12 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             ks.active_expire = a[2][..] != b"0"[..];
             ctx.out.ok();
         }
+        ("pause-cron", 3) => {
+            // The keyspace's periodic work stops (expiry, eviction, the tracking limit), as
+            // Redis's serverCron does while paused.
+            ks.cron_paused = num::parse_i64(&a[2]).unwrap_or(0) != 0;
+            ctx.out.ok();
+        }
         ("set-disable-deny-scripts", 3) => {
             ks.scripting.disable_deny = num::parse_i64(&a[2]).unwrap_or(0) != 0;
             ctx.out.ok();
