@@ -86,9 +86,9 @@ fn resp3_session(port: u16) -> Vec<String> {
     // Lazy expiry of a key read by MGET: after MGET's reply.
     got.push(t.raw(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]));
     got.push(t.raw(&["MSET", "x", "1", "y", "2"]));
-    got.push(t.raw(&["PEXPIRE", "y", "50"]));
+    got.push(t.raw(&["PEXPIRE", "y", "300"]));
     got.push(t.raw(&["MGET", "x", "y"]));
-    std::thread::sleep(Duration::from_millis(120));
+    std::thread::sleep(Duration::from_millis(450));
     t.send_cmd(&["MGET", "x", "y"]);
     got.push(next(&mut t));
     got.push(next(&mut t));
@@ -372,7 +372,7 @@ fn active_expiry_and_eviction_invalidate() {
     let srv = Server::tandem(&["--maxmemory-policy", "allkeys-random"]);
     let (mut t, mut w) = resp3_pair(srv.port);
     assert_eq!(t.raw(&["CLIENT", "TRACKING", "on"]), "+OK\r\n");
-    w.raw(&["SET", "short", "v", "PX", "30"]);
+    w.raw(&["SET", "short", "v", "PX", "300"]);
     assert_eq!(t.raw(&["GET", "short"]), "$1\r\nv\r\n");
     // The cron expires it: the push arrives without any command from us.
     assert_eq!(words(&t.read_reply()), ["invalidate", "short"]);
@@ -444,4 +444,44 @@ fn unblocked_command_reply_precedes_its_invalidation() {
         got.push(next(&mut t));
         got
     });
+}
+
+/// CLIENT CACHING covers only the next command, even a connection command; RESET turns
+/// tracking off; CLIENT TRACKING works inside MULTI; MONITOR shows it.
+fn connection_state_session(port: u16) -> Vec<String> {
+    let (mut t, mut w) = resp3_pair(port);
+    let mut mon = Conn::connect(port);
+    let mut got = vec![mon.raw(&["MONITOR"])];
+    got.push(t.raw(&["MULTI"]));
+    got.push(t.raw(&["CLIENT", "TRACKING", "on", "OPTIN"]));
+    got.push(t.raw(&["CLIENT", "CACHING", "yes"]));
+    got.push(t.raw(&["GET", "c1"]));
+    got.push(t.raw(&["EXEC"]));
+    got.push(t.raw(&["CLIENT", "CACHING", "yes"]));
+    got.push(t.raw(&["CONFIG", "GET", "maxmemory"]));
+    got.push(t.raw(&["GET", "c2"]));
+    got.push(w.raw(&["MSET", "c1", "1", "c2", "2"]));
+    t.send_cmd(&["PING"]);
+    got.push(next(&mut t));
+    got.push(next(&mut t));
+    got.push(t.raw(&["RESET"]));
+    got.push(t.raw(&["CLIENT", "TRACKINGINFO"]));
+    got.push(w.raw(&["SET", "c1", "3"]));
+    got.push(t.raw(&["PING"]));
+    // What MONITOR showed of the tracking connection (its timestamps and port aside).
+    loop {
+        let l = mon.line();
+        let shown = l.split_once("] ").map(|(_, a)| a.to_string()).unwrap_or(l);
+        let done = shown == "\"PING\"";
+        got.push(shown);
+        if done {
+            break;
+        }
+    }
+    got
+}
+
+#[test]
+fn connection_state_matches_redis() {
+    same_on_both(connection_state_session);
 }

@@ -1008,6 +1008,12 @@ impl Handler<Exec> for Keyspace {
         let mut client_cmds = Vec::new();
         self.txn_aborted = false;
         self.exec_client = msg.client_id;
+        // Over tracking-table-max-keys: keys leave the table before the commands run (their
+        // invalidations, this client's included, precede the replies), as Redis's
+        // processCommand.
+        if self.tracking.key_count() > 0 {
+            self.tracking_limit();
+        }
         if msg.pushes {
             let target = match self.pubsub.push_target(msg.client_id) {
                 Some(m) => Some(m.clone()),
@@ -1017,9 +1023,6 @@ impl Handler<Exec> for Keyspace {
                 m.push.drain_into(&mut out.buf);
                 self.exec_pushes.extend_from_slice(&out.buf);
             }
-        }
-        if self.tracking.key_count() > 0 {
-            self.tracking_limit();
         }
         let offset_before = self.feed.offset();
         let dirty_before = self.stats.dirty;
