@@ -166,7 +166,8 @@ impl Tracking {
         for k in keys {
             let ids = match self.table.get_mut(k) {
                 Some(ids) => ids,
-                None => self.table.entry(k.clone()).or_default(),
+                // Copied: the argument may be a slice of a whole read buffer.
+                None => self.table.entry(Bytes::copy_from_slice(k)).or_default(),
             };
             if ids.insert(client) {
                 self.items += 1;
@@ -427,8 +428,9 @@ impl Keyspace {
                 let empty = [Bytes::new()];
                 let list = if prefixes.is_empty() { &empty[..] } else { prefixes };
                 for p in list {
+                    let p = Bytes::copy_from_slice(p);
                     if t.prefixes.insert(p.clone()) {
-                        added.push(p.clone());
+                        added.push(p);
                     }
                 }
             }
