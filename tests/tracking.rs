@@ -485,3 +485,30 @@ fn connection_state_session(port: u16) -> Vec<String> {
 fn connection_state_matches_redis() {
     same_on_both(connection_state_session);
 }
+
+/// RESP2 without a usable redirection: keys are tracked (and counted) but nothing is sent,
+/// as Redis drops the message.
+fn resp2_silent_session(port: u16) -> Vec<String> {
+    let mut t = Conn::connect(port);
+    let mut w = Conn::connect(port);
+    let mut quiet = Conn::connect(port);
+    let quiet_id = quiet.cmd(&["CLIENT", "ID"]).int().to_string();
+    let mut got = vec![t.raw(&["CLIENT", "TRACKING", "on"])];
+    got.push(t.raw(&["GET", "k"]));
+    got.push(w.info_field("stats", "tracking_total_keys").unwrap_or_default());
+    got.push(w.raw(&["SET", "k", "1"]));
+    got.push(t.raw(&["PING"]));
+    got.push(w.info_field("stats", "tracking_total_keys").unwrap_or_default());
+    // Redirected to a RESP2 connection that subscribed to nothing: dropped too.
+    got.push(t.raw(&["CLIENT", "TRACKING", "on", "REDIRECT", &quiet_id]));
+    got.push(t.raw(&["GET", "k"]));
+    got.push(w.raw(&["SET", "k", "2"]));
+    got.push(quiet.raw(&["PING"]));
+    got.push(t.raw(&["PING"]));
+    got
+}
+
+#[test]
+fn resp2_without_redirection_is_silent_as_in_redis() {
+    same_on_both(resp2_silent_session);
+}

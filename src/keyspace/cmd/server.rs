@@ -126,7 +126,7 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         },
         ("help", _) => {
             ctx.out.array(1);
-            ctx.out.simple("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: SLEEP, SET-ACTIVE-EXPIRE, POPULATE, OBJECT, DIGEST, DIGEST-VALUE, RELOAD");
+            ctx.out.simple("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: SLEEP, SET-ACTIVE-EXPIRE, PAUSE-CRON, POPULATE, OBJECT, DIGEST, DIGEST-VALUE, RELOAD");
         }
         _ => match debug_extra(ks, ctx, &sub, a) {
             true => {}
