@@ -512,3 +512,26 @@ fn resp2_silent_session(port: u16) -> Vec<String> {
 fn resp2_without_redirection_is_silent_as_in_redis() {
     same_on_both(resp2_silent_session);
 }
+
+/// A script's writes are its Lua client's: BCAST NOLOOP still reports them to the caller,
+/// while per-key NOLOOP does not (the caller is the current client).
+fn script_noloop_session(port: u16) -> Vec<String> {
+    let (mut t, _) = resp3_pair(port);
+    let mut got = vec![t.raw(&["CLIENT", "TRACKING", "on", "BCAST", "NOLOOP"])];
+    t.send_cmd(&["EVAL", "redis.call('set', KEYS[1], 'v') return 1", "1", "sk"]);
+    got.push(next(&mut t));
+    got.push(next(&mut t));
+    got.push(t.raw(&["SET", "own", "1"]));
+    got.push(t.raw(&["PING"]));
+    got.push(t.raw(&["CLIENT", "TRACKING", "off"]));
+    got.push(t.raw(&["CLIENT", "TRACKING", "on", "NOLOOP"]));
+    got.push(t.raw(&["GET", "sk"]));
+    got.push(t.raw(&["EVAL", "redis.call('set', KEYS[1], 'w') return 2", "1", "sk"]));
+    got.push(t.raw(&["PING"]));
+    got
+}
+
+#[test]
+fn scripts_and_noloop_match_redis() {
+    same_on_both(script_noloop_session);
+}

@@ -551,7 +551,10 @@ impl Keyspace {
     /// A key changed (Redis's signalModifiedKey): dooms the transactions watching it and
     /// invalidates it for the connections tracking it.
     pub fn touch_watched(&mut self, db: usize, key: &[u8]) {
-        self.signal_modified(db, key, self.running);
+        // A script's commands run as Redis's Lua client, not as its caller: BCAST NOLOOP
+        // does not hide a script's changes from the connection that ran it.
+        let by = if self.call_depth > 1 { tracking::SCRIPT_CLIENT } else { self.running };
+        self.signal_modified(db, key, by);
     }
 
     /// [`touch_watched`](Self::touch_watched) naming who changed the key (0: nobody, as

@@ -27,6 +27,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
+/// Who changed a key when a script's command did (Redis's Lua client, no connection's id).
+pub(crate) const SCRIPT_CLIENT: u64 = u64::MAX;
+
 /// The channel RESP2 redirection clients receive invalidations on.
 const CHANNEL: &[u8] = b"__redis__:invalidate";
 
