@@ -535,3 +535,23 @@ fn script_noloop_session(port: u16) -> Vec<String> {
 fn scripts_and_noloop_match_redis() {
     same_on_both(script_noloop_session);
 }
+
+/// A connection blocked in BLPOP still receives its invalidations, before its reply.
+fn blocked_session(port: u16) -> Vec<String> {
+    let (mut t, mut w) = resp3_pair(port);
+    let mut got = vec![t.raw(&["CLIENT", "TRACKING", "on"])];
+    got.push(t.raw(&["GET", "k"]));
+    t.send_cmd(&["BLPOP", "list", "0"]);
+    wait_for("the BLPOP to block", || w.info_field("clients", "blocked_clients").as_deref() == Some("1"));
+    got.push(w.raw(&["SET", "k", "1"]));
+    // Read while still blocked.
+    got.push(next(&mut t));
+    got.push(w.raw(&["RPUSH", "list", "x"]));
+    got.push(next(&mut t));
+    got
+}
+
+#[test]
+fn blocked_connection_gets_invalidations_as_redis() {
+    same_on_both(blocked_session);
+}

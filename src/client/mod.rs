@@ -227,14 +227,24 @@ impl Client {
 
     /// Waits for a blocked command's reply, staying responsive to CLIENT KILL and shutdown.
     async fn wait_unblocked(&mut self, rx: flume::Receiver<keyspace::blocking::Unblocked>) -> Option<keyspace::blocking::Unblocked> {
+        // Invalidations reach a blocked connection while it waits, as in Redis (its push
+        // waiter cannot reach this actor until the wait is over).
+        let invalidations = self.meta.gets_invalidations.load(Relaxed);
+        let tick = std::time::Duration::from_millis(if invalidations { 10 } else { 50 });
         loop {
-            match rt::timeout(std::time::Duration::from_millis(50), rx.recv_async()).await {
+            match rt::timeout(tick, rx.recv_async()).await {
                 Some(Ok(u)) => return Some(u),
                 Some(Err(_)) => return None,
                 None => {
                     if self.meta.killed.load(Relaxed) || self.shared.shutting_down.load(Relaxed) {
                         let _ = self.keyspace.send(keyspace::ClientGone(self.id));
                         return None;
+                    }
+                    if invalidations && self.meta.push.maybe_pending() {
+                        self.meta.push.drain_into(&mut self.out.buf);
+                        if !self.write_out().await {
+                            return None;
+                        }
                     }
                 }
             }
