@@ -130,7 +130,7 @@ impl Tracking {
         let Some(t) = self.clients.remove(&id) else { return };
         let flags = t.flags();
         if flags & track::BCAST == 0 {
-            self.readers -= 1;
+            self.readers = self.readers.saturating_sub(1);
         }
         self.remove_prefixes(id, &t.prefixes);
         t.meta.tracking.store(0, Relaxed);
@@ -244,7 +244,7 @@ impl Keyspace {
             self.tracking.gather(key, by);
         }
         let Some(ids) = self.tracking.table.remove(key) else { return };
-        self.tracking.items -= ids.len() as u64;
+        self.tracking.items = self.tracking.items.saturating_sub(ids.len() as u64);
         let mut body = None;
         for id in ids {
             let Some(t) = self.tracking.clients.get(&id) else { continue };
