@@ -189,7 +189,7 @@ impl Tracking {
     }
 }
 
-/// `*N` then the keys as bulk strings (skipping those `skip` changed): a BCAST key list.
+/// `*N` then the keys as bulk strings: an invalidation's key list.
 fn key_array<'a>(keys: impl Iterator<Item = &'a Bytes> + Clone) -> Bytes {
     let mut b = BytesMut::new();
     b.extend_from_slice(format!("*{}\r\n", keys.clone().count()).as_bytes());
@@ -322,16 +322,17 @@ impl Keyspace {
                 }
             }
         }
-        let head: &[u8] = if dest.resp.load(Relaxed) == 3 {
-            b">2\r\n$10\r\ninvalidate\r\n"
+        let mut f = BytesMut::with_capacity(64 + body.len());
+        if dest.resp.load(Relaxed) == 3 {
+            f.extend_from_slice(b">2\r\n$10\r\ninvalidate\r\n");
         } else if redirected && dest.in_pubsub() {
-            b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n"
+            // A Pub/Sub message whose payload is the key list.
+            f.extend_from_slice(format!("*3\r\n$7\r\nmessage\r\n${}\r\n", CHANNEL.len()).as_bytes());
+            f.extend_from_slice(CHANNEL);
+            f.extend_from_slice(b"\r\n");
         } else {
             return;
-        };
-        debug_assert_eq!(CHANNEL.len(), 20);
-        let mut f = BytesMut::with_capacity(head.len() + body.len());
-        f.extend_from_slice(head);
+        }
         f.extend_from_slice(body);
         self.tracking_deliver(&dest, f.freeze(), inline);
     }
