@@ -10,7 +10,10 @@
 //!   CLIENT LIST flags, INFO fields;
 //! - `tracking-table-max-keys` evicts keys from the table with invalidations;
 //! - writes from the master's stream invalidate clients tracking on a replica (tandem and
-//!   redis-server masters).
+//!   redis-server masters);
+//! - a connection blocked in BLPOP still gets its invalidations; an unblocked BLMOVE's reply
+//!   precedes the invalidation of its own write; a script's writes are its Lua client's for
+//!   BCAST NOLOOP; CLIENT KILL of the redirection client breaks the redirection.
 
 mod support;
 use std::time::Duration;
@@ -554,4 +557,26 @@ fn blocked_session(port: u16) -> Vec<String> {
 #[test]
 fn blocked_connection_gets_invalidations_as_redis() {
     same_on_both(blocked_session);
+}
+
+/// CLIENT KILL of the redirection client breaks the redirection (RESP2: only the flag).
+fn killed_redirect_session(port: u16) -> Vec<String> {
+    let mut redir = Conn::connect(port);
+    let id = redir.cmd(&["CLIENT", "ID"]).int();
+    let mut t = Conn::connect(port);
+    let mut w = Conn::connect(port);
+    let mut got = vec![t.raw(&["CLIENT", "TRACKING", "on", "REDIRECT", &id.to_string()])];
+    got.push(t.raw(&["GET", "k"]));
+    got.push(w.raw(&["CLIENT", "KILL", "ID", &id.to_string()]));
+    got.push(w.raw(&["SET", "k", "1"]));
+    got.push(t.raw(&["PING"]));
+    got.push(without_id(t.raw(&["CLIENT", "TRACKINGINFO"]), id));
+    let line = t.raw(&["CLIENT", "INFO"]);
+    got.push(without_id(line.split(' ').filter(|f| f.starts_with("flags=") || f.starts_with("redir=")).collect::<Vec<_>>().join(" ") + " ", id));
+    got
+}
+
+#[test]
+fn killed_redirection_matches_redis() {
+    same_on_both(killed_redirect_session);
 }
