@@ -251,6 +251,43 @@ async fn pubsub() -> Diagrams {
     ]
 }
 
+/// Client-side caching: a key read by a tracking connection on the master and one on the
+/// replica (RESP2, redirected to a connection subscribed to `__redis__:invalidate`), then
+/// written on the master: each keyspace pushes the invalidation, the replica's from the
+/// master's stream.
+async fn tracking() -> Diagrams {
+    let mut sc = Scenario::new("tracking");
+    sc.linked_pair().await;
+    let mut conns = vec![];
+    for side in ["master", "replica"] {
+        let mut redir = sc.get(side).connect().await.unwrap();
+        let id = redir.exec(&["CLIENT", "ID"]).await.unwrap().as_int().unwrap().to_string();
+        redir.exec(&["SUBSCRIBE", "__redis__:invalidate"]).await.unwrap();
+        let mut t = sc.get(side).connect().await.unwrap();
+        t.exec(&["CLIENT", "TRACKING", "on", "REDIRECT", &id]).await.unwrap();
+        conns.push((redir, t));
+    }
+    sc.get("master").exec(&["SET", "k", "v"]).await.unwrap();
+    until(sc.get("replica"), "keyspace", "db0:keys=1").await;
+    for (_, t) in conns.iter_mut() {
+        t.exec(&["GET", "k"]).await.unwrap();
+    }
+    async_std::task::sleep(Duration::from_millis(50)).await;
+    let (m0, r0) = (mark(&sc, "master"), mark(&sc, "replica"));
+    sc.get("master").exec(&["SET", "k", "w"]).await.unwrap();
+    for (redir, _) in conns.iter_mut() {
+        let msg = redir.read().await.unwrap();
+        assert!(format!("{msg:?}").contains("__redis__:invalidate"), "{msg:?}");
+    }
+    async_std::task::sleep(Duration::from_millis(50)).await;
+    drop(conns);
+    let logs = sc.finish().await;
+    vec![
+        ("tracking-master".into(), render(&[logs[0][m0..].to_string()], Some("tracking"))),
+        ("tracking-replica".into(), render(&[logs[1][r0..].to_string()], Some("tracking"))),
+    ]
+}
+
 /// Every scenario's diagrams.
 async fn all_diagrams() -> Diagrams {
     let mut d = full_resync(false).await;
@@ -260,6 +297,7 @@ async fn all_diagrams() -> Diagrams {
     d.extend(failover().await);
     d.extend(promotion().await);
     d.extend(pubsub().await);
+    d.extend(tracking().await);
     d
 }
 

@@ -38,6 +38,9 @@ pub(super) fn config(c: &mut Client, a: &[Bytes]) {
                     if pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case(b"maxmemory")) {
                         warn_maxmemory_below_usage(c);
                     }
+                    if pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case(b"tracking-table-max-keys")) {
+                        let _ = c.keyspace.send(keyspace::tracking::TrackingLimit);
+                    }
                     c.out.ok()
                 }
                 Err(e) => c.out.error(&e),

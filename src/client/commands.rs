@@ -167,6 +167,8 @@ fn valid_name(n: &[u8]) -> bool {
 
 const CLIENT_HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)", "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR", "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME", "    Return the name of the current connection.",
     "ID", "    Return the ID of the current connection.",
     "INFO", "    Return information about the current client connection.",
@@ -177,6 +179,10 @@ const CLIENT_HELP: &[&str] = &[
     "PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
     "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
     "SETNAME <name>", "    Assign the name <name> to the current connection.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO", "    Report tracking status for the current connection.",
     "HELP", "    Print this help.",
 ];
 
@@ -268,7 +274,7 @@ async fn client(c: &mut Client, a: &[Bytes]) -> Next {
                 c.out.simple(l);
             }
         }
-        "id" | "getname" | "setname" | "info" | "kill" | "pause" | "unpause" | "reply" => arity(c),
+        "id" | "getname" | "setname" | "info" | "kill" | "pause" | "unpause" | "reply" | "tracking" | "caching" | "getredir" | "trackinginfo" => arity(c),
         _ => c.out.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "CLIENT")),
     }
     Next::Continue

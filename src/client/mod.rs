@@ -131,7 +131,7 @@ impl Client {
         self.wait_if_paused().await;
         let mut items = std::mem::take(&mut self.pending);
         while !items.is_empty() {
-            let pushes = self.meta.in_pubsub() || self.meta.monitor.load(Relaxed);
+            let pushes = self.meta.in_pubsub() || self.meta.monitor.load(Relaxed) || self.meta.gets_invalidations.load(Relaxed);
             self.exec_seq += 1;
             let scripts = items.iter().any(has_script);
             let in_flight = &self.shared.script.in_flight;
@@ -257,14 +257,24 @@ impl Client {
 
     /// Waits for a blocked command's reply, staying responsive to CLIENT KILL and shutdown.
     async fn wait_unblocked(&mut self, rx: flume::Receiver<keyspace::blocking::Unblocked>) -> Option<keyspace::blocking::Unblocked> {
+        // Invalidations reach a blocked connection while it waits, as in Redis (its push
+        // waiter cannot reach this actor until the wait is over).
+        let invalidations = self.meta.gets_invalidations.load(Relaxed);
+        let tick = std::time::Duration::from_millis(if invalidations { 10 } else { 50 });
         loop {
-            match rt::timeout(std::time::Duration::from_millis(50), rx.recv_async()).await {
+            match rt::timeout(tick, rx.recv_async()).await {
                 Some(Ok(u)) => return Some(u),
                 Some(Err(_)) => return None,
                 None => {
                     if self.meta.killed.load(Relaxed) || self.shared.shutting_down.load(Relaxed) {
                         let _ = self.keyspace.send(keyspace::ClientGone(self.id));
                         return None;
+                    }
+                    if invalidations && self.meta.push.maybe_pending() {
+                        self.meta.push.drain_into(&mut self.out.buf);
+                        if !self.write_out().await {
+                            return None;
+                        }
                     }
                 }
             }
@@ -378,6 +388,8 @@ impl Client {
             self.reject_cmd(spec, &cmd::arity_error(spec.name)).await;
             return Next::Continue;
         }
+        // CLIENT TRACKING and its kin run in the keyspace, which owns the tracking table.
+        let spec = keyspace::tracking::routed(spec, &argv);
         if let Some(e) = self.protected_refusal(spec, &argv) {
             self.shared.stat(spec, &argv).rejected.fetch_add(1, Relaxed);
             self.reject_cmd(spec, e).await;
@@ -476,6 +488,10 @@ impl Client {
                 self.take_failed();
                 let next = self.local(spec, &argv).await;
                 let failed = self.take_failed();
+                if !matches!(spec.name, "client" | "multi") {
+                    // CLIENT CACHING applies to the next command only (CLIENT ones aside).
+                    self.meta.tracking.fetch_and(!crate::shared::track::CACHING, Relaxed);
+                }
                 if self.shared.hot.monitors.load(Relaxed) > 0 && monitor_shows(spec, &argv) {
                     let _ = self.keyspace.send(keyspace::MonitorFeed { client_id: self.id, db, argv: redacted(spec, &argv) });
                 }
@@ -826,6 +842,11 @@ impl Handler<Batch> for Client {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: Batch) -> bool {
         crate::trace_msg!(self.shared.log, "reader", format_args!("client:{}", self.id), "Batch({} requests)", msg.reqs.len());
         *self.meta.last_interaction.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        if self.meta.gets_invalidations.load(Relaxed) && self.meta.push.maybe_pending() {
+            // Invalidations already queued precede the replies of these requests (a reply the
+            // client actor makes itself, QUEUED, would otherwise overtake them).
+            self.meta.push.drain_into(&mut self.out.buf);
+        }
         let mut next = Next::Continue;
         let mut processed = 0;
         self.pending.reserve(msg.reqs.len());
@@ -859,6 +880,10 @@ impl Handler<Batch> for Client {
             self.out.raw(e.reply().as_bytes());
             crate::verbose!(self.shared.log, "Protocol error ({}) from client: id={} addr={}", e.0, self.id, self.meta.addr);
             next = Next::Close;
+        }
+        if next == Next::Close {
+            // Gone for the server from now on (a tracking redirection to it is broken).
+            self.meta.push.close();
         }
         let ok = self.write_out().await;
         if !ok || next == Next::Close || self.meta.killed.load(Relaxed) {

@@ -152,6 +152,10 @@ impl Keyspace {
                     self.blocking.serving_waiter = true;
                     let blocked_again = self.call_for_waiter(&w.cmd, &mut wdb, w.client_id, &mut out);
                     self.blocking.serving_waiter = false;
+                    if self.tracking.has_pending() {
+                        // Its own write's invalidations follow its reply.
+                        self.tracking_flush_pending(w.client_id, &mut out);
+                    }
                     if blocked_again.is_some() {
                         // Nothing for it after all: back at the head of the line, with its
                         // original deadline.

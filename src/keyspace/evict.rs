@@ -154,7 +154,7 @@ impl Keyspace {
         }
         drop(k);
         self.stats.evicted_keys += 1;
-        self.touch_watched(db, key);
+        self.signal_modified(db, key, 0);
         let verb: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
         let key = Bytes::copy_from_slice(key);
         self.feed.propagate(db, vec![vec![Bytes::from_static(verb), key.clone()]], false);

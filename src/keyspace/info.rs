@@ -150,7 +150,7 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("client_recent_max_input_buffer:0");
             f!("client_recent_max_output_buffer:0");
             f!("blocked_clients:{}", st.blocked_clients.load(Relaxed));
-            f!("tracking_clients:0");
+            f!("tracking_clients:{}", ks.tracking.client_count());
             f!("clients_in_timeout_table:0");
         }
         "memory" => {
@@ -265,9 +265,9 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("active_defrag_key_misses:0");
             f!("total_active_defrag_time:0");
             f!("current_active_defrag_time:0");
-            f!("tracking_total_keys:0");
-            f!("tracking_total_items:0");
-            f!("tracking_total_prefixes:0");
+            f!("tracking_total_keys:{}", ks.tracking.key_count());
+            f!("tracking_total_items:{}", ks.tracking.item_count());
+            f!("tracking_total_prefixes:{}", ks.tracking.prefix_count());
             f!("unexpected_error_replies:{}", st.unexpected_error_replies.load(Relaxed));
             f!("total_error_replies:{}", sh.errorstats.total.load(Relaxed));
             f!("dump_payload_sanitizations:0");

@@ -27,6 +27,7 @@ pub mod script;
 pub mod segmap;
 pub mod snapshot;
 pub mod thin;
+pub mod tracking;
 pub mod value;
 
 use cmd::{CommandSpec, Route};
@@ -85,7 +86,7 @@ pub struct Exec {
     pub db: usize,
     pub resp3: bool,
     pub items: Vec<Item>,
-    /// The client receives pushes (subscribed or MONITOR): frames already queued for it
+    /// The client receives pushes (subscribed, MONITOR, invalidations): frames already queued for it
     /// go into this reply first, so they precede the replies to these commands.
     pub pushes: bool,
     /// The client's reply buffer, lent so replies are appended in place (no copy): it
@@ -128,6 +129,7 @@ impl Handler<ResetClient> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: ResetClient) {
         crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.0), "keyspace", "ResetClient");
         self.unwatch_all(msg.0);
+        self.tracking_forget(msg.0);
         if let Some(m) = self.pubsub.push_target(msg.0) {
             m.monitor.store(false, Relaxed);
         }
@@ -298,6 +300,15 @@ pub struct Keyspace {
     scripting: script::Scripting,
     /// The time a running script started (its commands all see it).
     script_time: Option<i64>,
+    /// CLIENT TRACKING: the tracking table, BCAST prefixes, invalidations held back.
+    tracking: tracking::Tracking,
+    /// The client whose command runs (Redis's `current_client`; 0: none): a script's
+    /// commands run for its caller, a served blocked command for its waiter.
+    running: u64,
+    /// How deep `call` is nested (a script's commands run at depth 2).
+    call_depth: u32,
+    /// DEBUG PAUSE-CRON: the cron's periodic work is skipped.
+    cron_paused: bool,
 }
 
 impl Keyspace {
@@ -330,6 +341,10 @@ impl Keyspace {
             evictor: Default::default(),
             scripting: Default::default(),
             script_time: None,
+            tracking: Default::default(),
+            running: 0,
+            call_depth: 0,
+            cron_paused: false,
         }
     }
 
@@ -385,7 +400,7 @@ impl Keyspace {
             d.raw.remove(key);
         }
         self.stats.expired_keys += 1;
-        self.touch_watched(db, key);
+        self.signal_modified(db, key, 0);
     }
 
     /// Looks a key up for reading (counts hits and misses, updates the key's access word).
@@ -538,8 +553,21 @@ impl Keyspace {
         self.touch_watched(ctx.db, key);
     }
 
-    /// Marks every client watching `key` as dirty.
+    /// A key changed (Redis's signalModifiedKey): dooms the transactions watching it and
+    /// invalidates it for the connections tracking it.
     pub fn touch_watched(&mut self, db: usize, key: &[u8]) {
+        // A script's commands run as Redis's Lua client, not as its caller: BCAST NOLOOP
+        // does not hide a script's changes from the connection that ran it.
+        let by = if self.call_depth > 1 { tracking::SCRIPT_CLIENT } else { self.running };
+        self.signal_modified(db, key, by);
+    }
+
+    /// [`touch_watched`](Self::touch_watched) naming who changed the key (0: nobody, as
+    /// expiry and eviction: BCAST NOLOOP connections hear of it).
+    pub fn signal_modified(&mut self, db: usize, key: &[u8], by: u64) {
+        if self.tracking.watches_writes() {
+            self.tracking_invalidate(key, by, true);
+        }
         if self.watch.by_key.is_empty() {
             return;
         }
@@ -694,9 +722,21 @@ impl Keyspace {
             in_txn,
         };
         lru::set_now(ctx.now);
+        let prev_running = std::mem::replace(&mut self.running, client_id);
+        self.call_depth += 1;
+        let tracking_reads = self.tracking.has_readers();
+        let script_keys = if tracking_reads && self.call_depth == 1 { Some(self.tracking_script_start(cmd.spec, &cmd.argv)) } else { None };
         // A bug in one command must not kill the keyspace actor (and with it the server):
         // it becomes an error reply and a log line.
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self, &mut ctx, &cmd.argv)));
+        if tracking_reads || self.tracking.has_readers() {
+            self.tracking_after_call(cmd.spec, &cmd.argv, client_id, self.call_depth > 1);
+        }
+        if let Some(prev) = script_keys {
+            self.tracking.script_keys = prev;
+        }
+        self.call_depth -= 1;
+        self.running = prev_running;
         if ran.is_err() {
             crate::warning!(self.shared.log, "== BUG == command '{}' panicked; replied with an error", cmd.spec.name);
             ctx.error(format!("ERR internal error while running '{}'", cmd.spec.name));
@@ -801,12 +841,26 @@ impl Keyspace {
                 Item::Txn(cmds) => self.run_txn(cmds, Some(cmds.len()), db, client_id, out, client_cmds),
                 Item::TxnPart { cmds, header } => self.run_txn(cmds, *header, db, client_id, out, client_cmds),
             }
+            if self.tracking.client_count() > 0 {
+                self.tracking_item_done(item, client_id, out);
+            }
             if !self.blocking.ready.is_empty() {
                 self.serve_ready();
             }
         }
         self.clock.end_batch();
         blocked
+    }
+
+    /// After a client's command or transaction: the invalidations its own writes caused go
+    /// out after its reply, and CLIENT CACHING stops applying (unless this was CLIENT).
+    fn tracking_item_done(&mut self, item: &Item, client_id: u64, out: &mut Out) {
+        if self.tracking.has_pending() {
+            self.tracking_flush_pending(client_id, out);
+        }
+        if !matches!(item, Item::Cmd(c) if c.spec.name == "client") {
+            self.tracking_command_done(client_id);
+        }
     }
 
     /// Starts loading the first key of each command of a pipelined batch into cache, so the
@@ -965,8 +1019,18 @@ impl Handler<Exec> for Keyspace {
         let mut client_cmds = Vec::new();
         self.txn_aborted = false;
         self.exec_client = msg.client_id;
+        // Over tracking-table-max-keys: keys leave the table before the commands run (their
+        // invalidations, this client's included, precede the replies), as Redis's
+        // processCommand.
+        if self.tracking.key_count() > 0 {
+            self.tracking_limit();
+        }
         if msg.pushes {
-            if let Some(m) = self.pubsub.push_target(msg.client_id) {
+            let target = match self.pubsub.push_target(msg.client_id) {
+                Some(m) => Some(m.clone()),
+                None => self.invalidation_target(msg.client_id),
+            };
+            if let Some(m) = target {
                 m.push.drain_into(&mut out.buf);
                 self.exec_pushes.extend_from_slice(&out.buf[lent..]);
             }
@@ -983,6 +1047,8 @@ impl Handler<Exec> for Keyspace {
         {
             self.evict_round(ctx);
         }
+        // BCAST invalidations of this batch (Redis sends them before it sleeps again).
+        self.tracking_broadcast(Some((msg.client_id, &mut out)));
         self.flush_feed_soon(ctx);
         let blocked = blocked.map(|(i, rx)| {
             let mut items = msg.items;
@@ -1067,6 +1133,7 @@ impl Handler<ClientGone> for Keyspace {
         self.unwatch_all(msg.0);
         self.unblock(msg.0, None);
         self.pubsub.remove_client(msg.0);
+        self.tracking_forget(msg.0);
         self.shared.hot.monitors.store(self.pubsub.monitor_total() as u64, Relaxed);
     }
 }
@@ -1102,7 +1169,9 @@ impl Keyspace {
 impl Handler<Evict> for Keyspace {
     async fn handle(&mut self, ctx: &mut Context<Self>, _msg: Evict) -> bool {
         crate::trace_msg!(self.shared.log, "client", "keyspace", "Evict");
-        self.evict_round(ctx) != evict::Outcome::Fail
+        let may_run = self.evict_round(ctx) != evict::Outcome::Fail;
+        self.tracking_broadcast(None);
+        may_run
     }
 }
 
@@ -1111,6 +1180,7 @@ impl Handler<EvictMore> for Keyspace {
     async fn handle(&mut self, ctx: &mut Context<Self>, _msg: EvictMore) {
         self.evictor.more_queued = false;
         self.evict_round(ctx);
+        self.tracking_broadcast(None);
     }
 }
 
@@ -1118,6 +1188,10 @@ impl Handler<EvictMore> for Keyspace {
 impl Handler<Cron> for Keyspace {
     async fn handle(&mut self, ctx: &mut Context<Self>, _msg: Cron) {
         crate::trace_msg!(self.shared.log, "timer", "keyspace", "Cron");
+        if self.cron_paused {
+            self.feed.flush();
+            return;
+        }
         self.clock.resync();
         let started = Instant::now();
         self.active_expire_cycle();
@@ -1125,6 +1199,10 @@ impl Handler<Cron> for Keyspace {
         if self.shared.hot.maxmemory.load(Relaxed) > 0 && !self.evictor.more_queued {
             self.evict_round(ctx);
         }
+        if self.tracking.key_count() > 0 {
+            self.tracking_limit();
+        }
+        self.tracking_broadcast(None);
         self.expire_waiters(crate::util::now_ms());
         self.cron_ticks += 1;
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;

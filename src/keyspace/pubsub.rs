@@ -335,7 +335,7 @@ impl Keyspace {
     }
 
     /// The connection metadata of a client (to push to it).
-    fn client_meta(&self, client: u64) -> Option<Arc<ClientMeta>> {
+    pub(crate) fn client_meta(&self, client: u64) -> Option<Arc<ClientMeta>> {
         if let Some(m) = self.pubsub.push_target(client) {
             return Some(m.clone());
         }

@@ -46,6 +46,7 @@ impl Keyspace {
         }
         self.replica_own_expires.clear();
         self.touch_all_watched(None);
+        self.tracking_flush();
         self.feed.load_history(replid, offset, stream_db);
     }
 
@@ -57,6 +58,7 @@ impl Keyspace {
         self.applying_master = true;
         let _ = self.exec_items(items, &mut db, 0, &mut out, &mut Vec::new());
         self.applying_master = false;
+        self.tracking_broadcast(None);
         self.feed.applied(raw, db);
         db
     }

@@ -12,7 +12,7 @@ pub mod repl;
 use crate::config::Config;
 pub use repl::ReplShared;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::Instant;
 
@@ -113,6 +113,27 @@ pub struct ClientMeta {
     /// `enable-protected-configs local`: a Unix socket, or TCP from exactly 127.0.0.1 or ::1
     /// (Redis's `islocalClient`).
     pub local: bool,
+    /// CLIENT TRACKING state ([`track`] bits), kept by the keyspace (which owns the tracking
+    /// table); CLIENT LIST shows it, the client actor clears `CACHING` after its own commands.
+    pub tracking: AtomicU32,
+    /// The client tracking invalidations are redirected to (0: none), while tracking is on.
+    pub tracking_redir: AtomicU64,
+    /// Invalidations may be pushed to this connection (it tracks keys, or another client
+    /// redirects to it): its batches take pushed frames first, so they precede the replies.
+    pub gets_invalidations: AtomicBool,
+}
+
+/// CLIENT TRACKING flags of a connection (`ClientMeta::tracking`), as Redis's client flags.
+pub mod track {
+    pub const ON: u32 = 1;
+    pub const BCAST: u32 = 2;
+    pub const OPTIN: u32 = 4;
+    pub const OPTOUT: u32 = 8;
+    /// CLIENT CACHING YES (OPTIN) or NO (OPTOUT) given for the next command.
+    pub const CACHING: u32 = 16;
+    pub const NOLOOP: u32 = 32;
+    /// The redirection client went away.
+    pub const BROKEN_REDIR: u32 = 64;
 }
 
 impl ClientMeta {
@@ -154,6 +175,9 @@ impl ClientMeta {
             monitor: Default::default(),
             blocked: Default::default(),
             local,
+            tracking: Default::default(),
+            tracking_redir: Default::default(),
+            gets_invalidations: Default::default(),
         }
     }
 }
@@ -244,6 +268,8 @@ pub struct ScriptBusy {
 /// Settings read on hot paths, copied out of the config table (refreshed by CONFIG SET).
 #[derive(Default)]
 pub struct Hot {
+    /// `tracking-table-max-keys` (0: no limit).
+    pub tracking_max_keys: AtomicU64,
     pub proto_max_bulk_len: AtomicI64,
     pub query_buffer_limit: AtomicU64,
     pub min_replicas_to_write: AtomicU64,
@@ -501,6 +527,7 @@ impl Shared {
         h.slowlog_max_len.store(c.int("slowlog-max-len") as u64, Relaxed);
         h.latency_threshold_ms.store(c.int("latency-monitor-threshold") as u64, Relaxed);
         h.latency_tracking.store(c.latency_tracking(), Relaxed);
+        h.tracking_max_keys.store(c.int("tracking-table-max-keys").max(0) as u64, Relaxed);
     }
 
     /// Records a command's latency: its histogram (a container's per subcommand, as

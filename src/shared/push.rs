@@ -109,6 +109,16 @@ impl PushQueue {
         self.lock().bytes
     }
 
+    /// Whether the connection closed (nothing more reaches it).
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Whether frames may be waiting (a wake-up is pending): one atomic load.
+    pub fn maybe_pending(&self) -> bool {
+        self.woken.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Frames waiting (CLIENT LIST `oll`).
     pub fn pending_frames(&self) -> usize {
         self.lock().frames.len()

@@ -113,6 +113,12 @@ pub const KINDS: &[KindSpec] = &[
         wire: &["stream", "*"],
     },
     KindSpec {
+        name: "tracking",
+        about: "client-side caching: reads and writes through the keyspace, invalidations pushed to tracking (or redirection) connections",
+        messages: &["Exec", "ExecDone", "Push", "WritePushes", "ApplyStream", "TrackingLimit"],
+        wire: &[],
+    },
+    KindSpec {
         name: "promotion",
         about: "a replica becomes a master (REPLICAOF NO ONE, or the target of a FAILOVER)",
         messages: &["SetRole", "SetMaster", "StopLink", "Promote", "ShiftReplid", "DropAll"],

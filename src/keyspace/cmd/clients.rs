@@ -5,7 +5,7 @@
 
 use super::err;
 use crate::resp::Out;
-use crate::shared::{ClientMeta, Shared};
+use crate::shared::{track, ClientMeta, Shared};
 use crate::util::num;
 use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
@@ -24,7 +24,8 @@ pub fn client_line(m: &ClientMeta) -> String {
         Some(c) => c.name.to_string(),
         None => String::new(),
     };
-    // Redis's letters, in its order: O (monitor) or S (replica), M, P, x; N for none.
+    // Redis's letters, in its order: O (monitor) or S (replica), M, P, x, b, t, R, B; N for
+    // none.
     let mut flags = String::new();
     if m.monitor.load(Relaxed) {
         flags.push('O');
@@ -43,11 +44,17 @@ pub fn client_line(m: &ClientMeta) -> String {
     if m.blocked.load(Relaxed) {
         flags.push('b');
     }
+    let tracking = m.tracking.load(Relaxed);
+    for (bit, letter) in [(track::ON, 't'), (track::BROKEN_REDIR, 'R'), (track::BCAST, 'B')] {
+        if tracking & bit != 0 {
+            flags.push(letter);
+        }
+    }
     if flags.is_empty() {
         flags.push('N');
     }
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={} omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={} omem={} tot-mem=0 events=r cmd={} user=default redir={} resp={}",
         m.id,
         m.addr,
         m.laddr,
@@ -65,6 +72,7 @@ pub fn client_line(m: &ClientMeta) -> String {
         m.push.pending_frames(),
         m.omem.load(Relaxed) + m.push.pending_bytes() as u64,
         if cmd.is_empty() { "NULL".to_string() } else { cmd },
+        if tracking & track::ON != 0 { m.tracking_redir.load(Relaxed) as i64 } else { -1 },
         m.resp.load(Relaxed).max(2),
     )
 }

@@ -345,6 +345,7 @@ fn empty_db(ks: &mut Keyspace, ctx: &mut Ctx, i: usize, lazy: bool) {
 pub fn flushdb(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Some(lazy) = flush_async(ks, ctx, a) else { return };
     ks.touch_all_watched(Some(ctx.db));
+    ks.tracking_flush();
     empty_db(ks, ctx, ctx.db, lazy);
     ctx.dirty += 1;
     ctx.out.ok();
@@ -353,6 +354,7 @@ pub fn flushdb(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 pub fn flushall(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Some(lazy) = flush_async(ks, ctx, a) else { return };
     ks.touch_all_watched(None);
+    ks.tracking_flush();
     for i in 0..ks.dbs.len() {
         empty_db(ks, ctx, i, lazy);
     }

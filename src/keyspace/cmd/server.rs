@@ -76,6 +76,12 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             ks.active_expire = a[2][..] != b"0"[..];
             ctx.out.ok();
         }
+        ("pause-cron", 3) => {
+            // The keyspace's periodic work stops (expiry, eviction, the tracking limit), as
+            // Redis's serverCron does while paused.
+            ks.cron_paused = num::parse_i64(&a[2]).unwrap_or(0) != 0;
+            ctx.out.ok();
+        }
         ("set-disable-deny-scripts", 3) => {
             ks.scripting.disable_deny = num::parse_i64(&a[2]).unwrap_or(0) != 0;
             ctx.out.ok();
@@ -120,7 +126,7 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         },
         ("help", _) => {
             ctx.out.array(1);
-            ctx.out.simple("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: SLEEP, SET-ACTIVE-EXPIRE, POPULATE, OBJECT, DIGEST, DIGEST-VALUE, RELOAD");
+            ctx.out.simple("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: SLEEP, SET-ACTIVE-EXPIRE, PAUSE-CRON, POPULATE, OBJECT, DIGEST, DIGEST-VALUE, RELOAD");
         }
         _ => match debug_extra(ks, ctx, &sub, a) {
             true => {}
