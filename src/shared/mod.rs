@@ -4,6 +4,7 @@
 //! with its own `Shared`. Plain data only: no actor addresses (those are passed where needed).
 
 pub mod latency;
+pub mod acl;
 pub mod push;
 pub mod slowlog;
 pub mod repl;
@@ -72,6 +73,8 @@ pub struct ClientMeta {
     pub is_master: AtomicBool,
     pub killed: AtomicBool,
     pub authenticated: AtomicBool,
+    /// The ACL user the connection runs as.
+    pub user: Mutex<String>,
     /// Frames pushed to this connection (Pub/Sub messages, notifications, MONITOR lines).
     pub push: push::PushQueue,
     /// Subscriptions (channels, patterns, shard channels), kept by the keyspace, which owns
@@ -122,6 +125,7 @@ impl ClientMeta {
             is_master: master.into(),
             killed: Default::default(),
             authenticated: master.into(),
+            user: Mutex::new("default".to_string()),
             push: push::PushQueue::new(),
             subs: Default::default(),
             psubs: Default::default(),
@@ -359,10 +363,14 @@ pub struct Shared {
     /// SHUTDOWN requests reach the server's supervisor through this channel.
     pub shutdown_tx: flume::Sender<ShutdownRequest>,
     pub shutdown_rx: flume::Receiver<ShutdownRequest>,
-    /// Commands the default user may not run (`ACL SETUSER default -cmd`).
-    pub acl_denied: Mutex<std::collections::HashSet<String>>,
-    /// Whether `acl_denied` is non-empty (checked on every command, without the lock).
+    /// ACL users and the ACL LOG (`client::acl` fills and checks them).
+    pub acl: RwLock<acl::Acl>,
+    /// Whether some user is restricted: the permission check runs only then (read on every
+    /// command, without the lock).
     pub acl_active: AtomicBool,
+    /// The `requirepass` last given to the default user (CONFIG SET requirepass changes the
+    /// default user's password, as in Redis).
+    requirepass_applied: Mutex<Option<Option<Vec<u8>>>>,
     /// When (unix seconds) the cross-protocol warning was last logged (once a minute at most).
     pub security_warning_at: AtomicI64,
     /// The RDB file is being loaded at start: commands without the `loading` flag get
@@ -408,8 +416,9 @@ impl Shared {
             is_replica: AtomicBool::new(false),
             shutdown_tx,
             shutdown_rx,
-            acl_denied: Mutex::new(Default::default()),
+            acl: RwLock::new(acl::Acl::default()),
             acl_active: AtomicBool::new(false),
+            requirepass_applied: Mutex::new(None),
             loading: AtomicBool::new(false),
             loading_bytes: Arc::new(AtomicU64::new(0)),
         });
@@ -439,9 +448,36 @@ impl Shared {
     /// Applies configuration changes that live outside the config table (log level).
     pub fn apply_config(&self) {
         self.refresh_hot();
+        self.sync_requirepass();
         let cfg = self.cfg();
         let _ = self.log.set_level(cfg.loglevel());
         self.log.set_trace(cfg.flag("trace"));
+    }
+
+    /// Gives the default user `requirepass` as its only password (nopass when empty) when
+    /// that setting changed since it was last applied.
+    pub fn sync_requirepass(&self) {
+        let pass = self.cfg().requirepass();
+        let mut applied = self.requirepass_applied.lock().unwrap_or_else(|e| e.into_inner());
+        if applied.as_ref() == Some(&pass) {
+            return;
+        }
+        let mut acl = self.acl.write().unwrap_or_else(|e| e.into_inner());
+        let Some(u) = acl.users.get_mut("default") else { return };
+        u.passwords.clear();
+        match &pass {
+            Some(p) => {
+                u.nopass = false;
+                u.passwords.push(crate::util::sha256::hex(p));
+            }
+            None => u.nopass = true,
+        }
+        *applied = Some(pass);
+    }
+
+    /// The ACL user of a connection.
+    pub fn user_of(m: &ClientMeta) -> String {
+        m.user.lock().map(|u| u.clone()).unwrap_or_default()
     }
 
     /// Copies hot-path settings into atomics.
