@@ -683,6 +683,7 @@ impl Client {
             self.out.error("EXECABORT Transaction discarded because of previous errors.");
             return;
         }
+        let queue = if self.shared.acl_active.load(Relaxed) { self.acl_recheck(queue) } else { queue };
         if !queue.iter().any(runs_in_client) {
             self.pending.push(Item::Txn(queue));
             return self.flush().await;
@@ -725,7 +726,9 @@ impl Client {
             if !killed_before && cut.is_none() && self.meta.killed.load(Relaxed) {
                 cut = Some(self.out.buf.len());
             }
-            self.shared.cmd_stats[c.spec.index].calls.fetch_add(1, Relaxed);
+            if let Some(s) = self.shared.cmd_stats.get(c.spec.index) {
+                s.calls.fetch_add(1, Relaxed);
+            }
         }
         if let Some(at) = cut {
             self.out.buf.truncate(at);

@@ -371,6 +371,9 @@ pub struct Shared {
     /// The `requirepass` last given to the default user (CONFIG SET requirepass changes the
     /// default user's password, as in Redis).
     requirepass_applied: Mutex<Option<Option<Vec<u8>>>>,
+    /// The ACL check of commands scripts call (set by the client layer, which knows the
+    /// rules): Some(error) when the caller's user may not run it.
+    pub acl_script_check: std::sync::OnceLock<AclScriptCheck>,
     /// When (unix seconds) the cross-protocol warning was last logged (once a minute at most).
     pub security_warning_at: AtomicI64,
     /// The RDB file is being loaded at start: commands without the `loading` flag get
@@ -381,6 +384,9 @@ pub struct Shared {
     /// The long script in progress, if any.
     pub script: ScriptBusy,
 }
+
+/// See [`Shared::acl_script_check`]: (shared, caller's client id, command table index, argv).
+pub type AclScriptCheck = fn(&Shared, u64, usize, &[bytes::Bytes]) -> Option<String>;
 
 impl Shared {
     /// A server's shared state; `commands` is the size of the command table (INFO
@@ -419,6 +425,7 @@ impl Shared {
             acl: RwLock::new(acl::Acl::default()),
             acl_active: AtomicBool::new(false),
             requirepass_applied: Mutex::new(None),
+            acl_script_check: std::sync::OnceLock::new(),
             loading: AtomicBool::new(false),
             loading_bytes: Arc::new(AtomicU64::new(0)),
         });

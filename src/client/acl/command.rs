@@ -48,6 +48,10 @@ fn text(b: &[u8]) -> String {
 pub fn acl(c: &mut Client, a: &[Bytes]) -> Next {
     let sub = text(&a[1]).to_ascii_lowercase();
     let no_file = c.shared.cfg().string("aclfile").is_none_or(|f| f.is_empty());
+    if let Some(e) = arity_error(&sub, a.len()) {
+        c.out.error(e);
+        return Next::Continue;
+    }
     match (sub.as_str(), a.len()) {
         ("setuser", 3..) => setuser(c, a),
         ("deluser", 3..) => return deluser(c, a),
@@ -81,6 +85,18 @@ pub fn acl(c: &mut Client, a: &[Bytes]) -> Next {
         _ => c.out.error(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.", String::from_utf8_lossy(cmd::cstr(&a[1], 128)))),
     }
     Next::Continue
+}
+
+/// Redis's arity of each ACL subcommand (negative: at least).
+const ARITY: &[(&str, i32)] = &[
+    ("cat", -2), ("deluser", -3), ("dryrun", -4), ("genpass", -2), ("getuser", 3), ("help", 2), ("list", 2), ("load", 2),
+    ("log", -2), ("save", 2), ("setuser", -3), ("users", 2), ("whoami", 2),
+];
+
+fn arity_error(sub: &str, argc: usize) -> Option<String> {
+    let &(_, n) = ARITY.iter().find(|(s, _)| *s == sub)?;
+    let ok = if n > 0 { argc as i32 == n } else { argc as i32 >= -n };
+    (!ok).then(|| format!("ERR wrong number of arguments for 'acl|{}' command", sub))
 }
 
 fn has_spaces(s: &[u8]) -> bool {

@@ -14,11 +14,17 @@ pub fn init(shared: &Shared) -> Result<(), String> {
         (cfg.users.clone(), acl_filename(shared))
     };
     shared.acl.write().unwrap_or_else(|e| e.into_inner()).users.insert("default".to_string(), rules::default_user());
+    let _ = shared.acl_script_check.set(super::script_check);
     shared.sync_requirepass();
     if aclfile.is_some() && !lines.is_empty() {
         return Err("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.".to_string());
     }
+    let mut seen = std::collections::HashSet::new();
     for line in &lines {
+        let name = line.first().cloned().unwrap_or_default();
+        if !seen.insert(name.clone()) {
+            return Err(format!("Error in user declaration '{}': Duplicate user found. A user can only be defined once in config files", String::from_utf8_lossy(&name)));
+        }
         config_user(shared, line)?;
     }
     if aclfile.is_some() {
@@ -28,8 +34,14 @@ pub fn init(shared: &Shared) -> Result<(), String> {
     Ok(())
 }
 
+/// `aclfile` as configured (a relative path is found in `dir`, where Redis runs).
 fn acl_filename(shared: &Shared) -> Option<String> {
     shared.cfg().string("aclfile").filter(|f| !f.is_empty()).map(|f| String::from_utf8_lossy(&f).to_string())
+}
+
+fn acl_path(shared: &Shared) -> std::path::PathBuf {
+    let name = acl_filename(shared).unwrap_or_default();
+    shared.cfg().dir().join(name)
 }
 
 /// One `user name rules...` line of the configuration file.
@@ -39,12 +51,11 @@ fn config_user(shared: &Shared, line: &[Vec<u8>]) -> Result<(), String> {
     let d = defaults(shared);
     let mut acl = shared.acl.write().unwrap_or_else(|e| e.into_inner());
     let base = match acl.users.get(&name) {
-        Some(u) if name == "default" => {
+        Some(u) => {
             let mut u = u.clone();
             let _ = rules::apply_rule(&mut u, b"reset", d);
             u
         }
-        Some(_) => return Err(format!("Error in user declaration '{}': Duplicate user found. A user can only be defined once in config files", name)),
         None => User::new(&name, super::catalog::catalog().len(), d.all_channels),
     };
     let u = rules::apply_all(&base, args, d).map_err(|e| format!("Error in user declaration '{}': {}", name, e.trim_start_matches("ERR ")))?;
@@ -116,7 +127,7 @@ fn parse(path: &str, text: &str, d: rules::Defaults) -> Result<BTreeMap<String, 
 /// none). Ok: the users that were replaced (their connections are to be closed).
 pub fn load(shared: &Shared) -> Result<Vec<String>, String> {
     let path = acl_filename(shared).unwrap_or_default();
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("Error loading ACLs, opening file '{}': {}", path, strerror(&e)))?;
+    let text = std::fs::read_to_string(acl_path(shared)).map_err(|e| format!("Error loading ACLs, opening file '{}': {}", path, strerror(&e)))?;
     let mut users = parse(&path, &text, defaults(shared))?;
     let mut acl = shared.acl.write().unwrap_or_else(|e| e.into_inner());
     if !users.contains_key("default") {
@@ -135,8 +146,9 @@ pub fn save(shared: &Shared) -> Result<(), String> {
         let acl = shared.acl.read().unwrap_or_else(|e| e.into_inner());
         acl.users.values().map(|u| format!("user {} {}\n", u.name, describe::user(u))).collect()
     };
-    let tmp = format!("{}.tmp-{}-{}", path, std::process::id(), crate::util::now_ms());
-    let write = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &path));
+    let full = acl_path(shared);
+    let tmp = format!("{}.tmp-{}-{}", full.display(), std::process::id(), crate::util::now_ms());
+    let write = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &full));
     write.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         format!("Failed to save the ACLs in '{}': {}", path, e)

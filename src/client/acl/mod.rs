@@ -42,7 +42,78 @@ fn user(shared: &Shared, name: &str) -> Option<User> {
     shared.acl.read().unwrap_or_else(|e| e.into_inner()).users.get(name).cloned()
 }
 
+/// The stand-in for a queued command the user may no longer run: it answers its error
+/// (`argv[0]`) inside EXEC's reply.
+pub const DENIED_IN_EXEC: &str = "acl-denied-in-exec";
+static DENIED_SPEC: CommandSpec = CommandSpec {
+    name: DENIED_IN_EXEC,
+    arity: 1,
+    flags: 0,
+    first_key: 0,
+    last_key: 0,
+    step: 0,
+    group: "server",
+    summary: "",
+    route: crate::keyspace::cmd::Route::Client,
+    index: usize::MAX,
+};
+
+/// The ACL check of a command called by a script run by client `id` (context `lua`).
+pub fn script_check(shared: &Shared, id: u64, index: usize, argv: &[Bytes]) -> Option<String> {
+    let spec = crate::keyspace::cmd::table().get(index)?;
+    let meta = shared.clients.lock().unwrap_or_else(|e| e.into_inner()).get(&id).map(|e| e.meta.clone())?;
+    let name = Shared::user_of(&meta);
+    let r = {
+        let acl = shared.acl.read().unwrap_or_else(|e| e.into_inner());
+        match acl.users.get(&name) {
+            Some(u) if u.unrestricted() => Ok(()),
+            Some(u) => check::check(u, spec, argv),
+            None => Err(check::Denied::Command),
+        }
+    };
+    let d = r.err()?;
+    let object = match d {
+        check::Denied::Command => check::fullname(spec, argv),
+        check::Denied::Key(i) | check::Denied::Channel(i) => String::from_utf8_lossy(&argv[i]).to_string(),
+    };
+    log_denial(shared, &meta, d.reason(), "lua", object, name);
+    let why = match d {
+        check::Denied::Command => "can't run this command or subcommand",
+        check::Denied::Key(_) => "can't access at least one of the keys mentioned in the command arguments",
+        check::Denied::Channel(_) => "can't publish to the channel mentioned in the command",
+    };
+    Some(format!("ERR The user executing the script {}", why))
+}
+
+fn log_denial(shared: &Shared, meta: &crate::shared::ClientMeta, reason: &'static str, context: &'static str, object: String, username: String) {
+    let client_info = crate::keyspace::cmd::clients::client_line(meta);
+    let max = shared.cfg().int("acllog-max-len").max(0) as usize;
+    let e = LogEntry { count: 1, reason, context, object, username, ctime_ms: crate::util::now_ms(), client_info };
+    shared.acl.write().unwrap_or_else(|e| e.into_inner()).log_denial(e, max);
+}
+
 impl Client {
+    /// EXEC checks the queued commands again (the rules may have changed since MULTI): a
+    /// refused one answers NOPERM in place, as Redis.
+    pub(super) fn acl_recheck(&mut self, queue: Vec<crate::keyspace::Cmd>) -> Vec<crate::keyspace::Cmd> {
+        let was = std::mem::replace(&mut self.in_exec, true);
+        let out = queue.into_iter().map(|c| match self.acl_refusal(c.spec, &c.argv) {
+            None => c,
+            Some(msg) => {
+                let why = match msg.as_str() {
+                    m if m.contains("to run the") => "no permission to execute the command or subcommand",
+                    m if m.contains("keys") => "no permission to touch the specified keys",
+                    _ => "no permission to access one of the channels used as arguments",
+                };
+                let err = format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {}", why);
+                crate::keyspace::Cmd { spec: &DENIED_SPEC, argv: vec![Bytes::from(err)] }
+            }
+        }).collect();
+        self.in_exec = was;
+        out
+    }
+
+
     /// The permission check of this connection's user (None: allowed); refusals go to the
     /// ACL LOG. Called only while some user is restricted.
     pub(super) fn acl_refusal(&self, spec: &CommandSpec, argv: &[Bytes]) -> Option<String> {
@@ -67,10 +138,7 @@ impl Client {
     }
 
     fn log_acl(&self, reason: &'static str, context: &'static str, object: String, username: String) {
-        let client_info = crate::keyspace::cmd::clients::client_line(&self.meta);
-        let max = self.shared.cfg().int("acllog-max-len").max(0) as usize;
-        let e = LogEntry { count: 1, reason, context, object, username, ctime_ms: crate::util::now_ms(), client_info };
-        self.shared.acl.write().unwrap_or_else(|e| e.into_inner()).log_denial(e, max);
+        log_denial(&self.shared, &self.meta, reason, context, object, username);
     }
 
     /// AUTH / HELLO AUTH: `user` (`default` when None) with `pass`. On success the
