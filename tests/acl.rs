@@ -2,6 +2,7 @@
 //! restricted replication user; replies compared with a real redis-server run side by side.
 
 mod support;
+use std::time::Duration;
 use support::*;
 
 /// Rules with at most one single-command rule per selector: Redis lists several in its
@@ -118,6 +119,9 @@ fn dryrun_same_as_redis() {
             &["alice", "get", "r1"],
             &["alice", "set", "r1", "v"],
             &["alice", "set", "w1", "v"],
+            &["alice", "set", "w1", "v", "GET"],
+            &["alice", "bitfield", "r1", "GET", "u8", "0"],
+            &["alice", "bitfield", "r1", "SET", "u8", "0", "1"],
             &["alice", "get", "w1"],
             &["alice", "incr", "k1"],
             &["alice", "copy", "r1", "w1"],
@@ -250,7 +254,8 @@ fn auth_hello_and_client_list_user() {
             c.raw(&["AUTH", "u", "pw"]),
             c.raw(&["ACL", "WHOAMI"]),
         ];
-        let list = c.raw(&["CLIENT", "LIST", "ID", &c.cmd(&["CLIENT", "ID"]).text()]);
+        let id = c.cmd(&["CLIENT", "ID"]).text();
+        let list = c.raw(&["CLIENT", "LIST", "ID", &id]);
         out.push(list.split(' ').filter(|w| w.starts_with("user=")).collect::<Vec<_>>().join(" "));
         out.push(c.raw(&["RESET"]));
         out.push(c.raw(&["ACL", "WHOAMI"]));
@@ -380,7 +385,7 @@ fn aclfile_load_and_save_same_as_redis() {
 
 #[test]
 fn user_lines_in_config_same_as_redis() {
-    same_on_both_with(&["--user", "default on nopass ~* +@all -flushdb", "--user", "ro on >pw %R~* +@read"], |port| {
+    same_on_both_with(&["--user", "default", "on", "nopass", "~*", "+@all", "-flushdb", "--user", "ro", "on", ">pw", "%R~*", "+@read"], |port| {
         let mut c = Conn::connect(port);
         vec![c.raw(&["ACL", "LIST"]), c.raw(&["FLUSHDB"]), c.raw(&["AUTH", "ro", "pw"]), c.raw(&["SET", "a", "1"]), c.raw(&["GET", "a"])]
     });

@@ -108,6 +108,11 @@ fn is_shard_channel_cmd(spec: &CommandSpec) -> bool {
 /// The read/write permissions the key at `pos` needs, from the command's key specs.
 fn key_perms(cat: &Catalog, id: usize, spec: &CommandSpec, argv: &[Bytes], pos: usize) -> u8 {
     use crate::shared::acl::{READ, WRITE};
+    match spec.name {
+        "set" => return if argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) { READ | WRITE } else { WRITE },
+        "bitfield" => return if bitfield_read_only(argv) { READ } else { READ | WRITE },
+        _ => {}
+    }
     let specs = &cat.entries[id].keyspecs;
     let keyword = pos.checked_sub(1).map(|i| String::from_utf8_lossy(&argv[i]).to_ascii_lowercase());
     let by_keyword = specs.iter().find(|k| matches!(&k.begin, Begin::Keyword(w) if Some(w) == keyword.as_ref() && pos > 1));
@@ -118,6 +123,23 @@ fn key_perms(cat: &Catalog, id: usize, spec: &CommandSpec, argv: &[Bytes], pos: 
         None if spec.has(cmd::WRITE) => WRITE,
         None => READ,
     }
+}
+
+/// Whether a BITFIELD only reads (GET and OVERFLOW operations only), as Redis decides.
+fn bitfield_read_only(argv: &[Bytes]) -> bool {
+    let mut i = 2;
+    while i < argv.len() {
+        let rem = argv.len() - i - 1;
+        let a = &argv[i];
+        if a.eq_ignore_ascii_case(b"get") && rem >= 2 {
+            i += 3;
+        } else if a.eq_ignore_ascii_case(b"overflow") && rem >= 1 {
+            i += 2;
+        } else {
+            return false;
+        }
+    }
+    true
 }
 
 /// The channel arguments of a Pub/Sub command, and whether each is a pattern.

@@ -37,7 +37,7 @@ const HELP: &[&str] = &[
     "WHOAMI",
     "    Return the current connection username.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 fn text(b: &[u8]) -> String {
@@ -82,7 +82,10 @@ pub fn acl(c: &mut Client, a: &[Bytes]) -> Next {
             c.out.array(HELP.len());
             HELP.iter().for_each(|l| c.out.simple(l));
         }
-        _ => c.out.error(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.", String::from_utf8_lossy(cmd::cstr(&a[1], 128)))),
+        _ if ARITY.iter().any(|(s, _)| *s == sub) => {
+            c.out.error(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.", String::from_utf8_lossy(cmd::cstr(&a[1], 128))))
+        }
+        _ => c.out.error(cmd::unknown_subcommand(&a[1], "ACL")),
     }
     Next::Continue
 }

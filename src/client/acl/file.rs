@@ -47,6 +47,9 @@ fn acl_path(shared: &Shared) -> std::path::PathBuf {
 /// One `user name rules...` line of the configuration file.
 fn config_user(shared: &Shared, line: &[Vec<u8>]) -> Result<(), String> {
     let Some((name, args)) = line.split_first() else { return Err("Missing user name".to_string()) };
+    if name.iter().any(|&b| b == 0 || b.is_ascii_whitespace()) {
+        return Err("Spaces not allowed in ACL usernames".to_string());
+    }
     let name = String::from_utf8_lossy(name).to_string();
     let d = defaults(shared);
     let mut acl = shared.acl.write().unwrap_or_else(|e| e.into_inner());
