@@ -13,19 +13,36 @@ pub const CATEGORIES: &[&str] = &[
     "admin", "fast", "slow", "blocking", "dangerous", "connection", "transaction", "scripting",
 ];
 
-/// Where a key spec starts looking.
+/// Where a key spec starts looking: an index, or after a keyword searched from an index
+/// (backwards from the end when negative).
 #[derive(Debug)]
 pub enum Begin {
     Index(usize),
-    Keyword(String),
+    Keyword(String, i64),
+    Unknown,
+}
+
+/// How a key spec finds its keys from where it begins.
+#[derive(Debug)]
+pub enum Find {
+    /// Up to `last` (relative to the start, or from the end when negative; with `limit`,
+    /// a fraction of what remains), every `step`.
+    Range { last: i64, step: usize, limit: i64 },
+    /// A key count at `idx` (relative), the keys from `first` (relative), every `step`.
+    Keynum { idx: usize, first: usize, step: usize },
     Unknown,
 }
 
 #[derive(Debug)]
 pub struct KeySpec {
     pub begin: Begin,
+    pub find: Find,
     /// `shared::acl::READ` / `WRITE` bits the key needs.
     pub perms: u8,
+    /// The spec may miss keys (the command's own key finder is used instead).
+    pub incomplete: bool,
+    /// Not a key (a shard channel).
+    pub not_key: bool,
 }
 
 #[derive(Debug)]
@@ -37,6 +54,8 @@ pub struct Entry {
     pub parent: Option<usize>,
     pub children: Vec<usize>,
     pub keyspecs: Vec<KeySpec>,
+    /// A tandem command Redis lacks: its keys come from tandem's table.
+    pub derived: bool,
 }
 
 pub struct Catalog {
@@ -61,16 +80,28 @@ fn parse_perms(s: &str) -> u8 {
     p
 }
 
+/// `i:1/r:0:1:0/RW`, `k:STORE:6/r:0:1:0/W`, `i:2/n:0:1:1/R`, `?/?/R/inc`.
 fn parse_keyspec(s: &str) -> Option<KeySpec> {
-    let (b, perms) = s.rsplit_once('=')?;
-    let begin = if let Some(k) = b.strip_prefix("k:") {
-        Begin::Keyword(k.split(':').next().unwrap_or_default().to_ascii_lowercase())
-    } else if let Ok(i) = b.parse() {
-        Begin::Index(i)
+    let parts: Vec<&str> = s.split('/').collect();
+    let nums = |t: &str| t.split(':').skip(1).map(|x| x.parse::<i64>().unwrap_or(0)).collect::<Vec<i64>>();
+    let b = parts.first()?;
+    let begin = if let Some(i) = b.strip_prefix("i:") {
+        Begin::Index(i.parse().ok()?)
+    } else if let Some(k) = b.strip_prefix("k:") {
+        let (word, from) = k.rsplit_once(':')?;
+        Begin::Keyword(word.to_string(), from.parse().ok()?)
     } else {
         Begin::Unknown
     };
-    Some(KeySpec { begin, perms: parse_perms(perms) })
+    let f = parts.get(1)?;
+    let n = nums(f);
+    let find = match (f.chars().next(), n.as_slice()) {
+        (Some('r'), [last, step, limit]) => Find::Range { last: *last, step: (*step).max(1) as usize, limit: *limit },
+        (Some('n'), [idx, first, step]) => Find::Keynum { idx: *idx as usize, first: *first as usize, step: (*step).max(1) as usize },
+        _ => Find::Unknown,
+    };
+    let perms = parse_perms(parts.get(2)?);
+    Some(KeySpec { begin, find, perms, incomplete: parts.contains(&"inc"), not_key: parts.contains(&"notkey") })
 }
 
 /// Categories of a tandem command Redis does not have, from its flags.
@@ -104,7 +135,11 @@ fn build() -> Catalog {
     for spec in cmd::table() {
         let id = match c.by_name.get(spec.name) {
             Some(&id) => id,
-            None => c.add(spec.name, derived_categories(spec)),
+            None => {
+                let id = c.add(spec.name, derived_categories(spec));
+                c.entries[id].derived = true;
+                id
+            }
         };
         c.by_table.push(id);
     }
@@ -118,7 +153,7 @@ impl Catalog {
         if let Some(p) = parent {
             self.entries[p].children.push(id);
         }
-        self.entries.push(Entry { name: name.to_string(), cats, parent, children: vec![], keyspecs: vec![] });
+        self.entries.push(Entry { name: name.to_string(), cats, parent, children: vec![], keyspecs: vec![], derived: false });
         self.by_name.insert(name.to_string(), id);
         id
     }

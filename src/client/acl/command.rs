@@ -288,15 +288,18 @@ fn dryrun(c: &mut Client, a: &[Bytes]) {
     let Some(u) = user(&c.shared, &name) else {
         return c.out.error(format!("ERR User '{}' not found", name));
     };
-    let Some(spec) = cmd::lookup(&a[3]) else {
-        return c.out.error(format!("ERR Command '{}' not found", text(&a[3])));
-    };
     let argv = &a[3..];
-    let full = check::fullname(spec, argv);
-    if !spec.arity_ok(argv.len()) {
-        return c.out.error(format!("ERR wrong number of arguments for '{}' command", full));
-    }
-    match check::check(&u, spec, argv) {
+    let req = match cmd::lookup(&a[3]) {
+        Some(spec) if spec.arity_ok(argv.len()) => check::Request::new(spec, argv),
+        Some(spec) => return c.out.error(format!("ERR wrong number of arguments for '{}' command", check::fullname(spec, argv))),
+        // A command Redis has and tandem does not (MIGRATE): its permissions still apply.
+        None => match catalog().find(&text(&a[3])).filter(|&id| catalog().entries[id].parent.is_none()) {
+            Some(id) => check::Request::catalog_only(id, argv),
+            None => return c.out.error(format!("ERR Command '{}' not found", text(&a[3]))),
+        },
+    };
+    let full = req.fullname().to_string();
+    match check::check_request(&u, &req) {
         Ok(()) => c.out.ok(),
         Err(check::Denied::Command) => c.out.bulk(format!("This user has no permissions to run the '{}' command", full).as_bytes()),
         Err(check::Denied::Key(i)) => c.out.bulk(format!("This user has no permissions to access the '{}' key", text(&argv[i])).as_bytes()),

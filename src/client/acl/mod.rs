@@ -99,6 +99,7 @@ impl Client {
         let was = std::mem::replace(&mut self.in_exec, true);
         let out = queue.into_iter().map(|c| match self.acl_refusal(c.spec, &c.argv) {
             None => c,
+            Some(msg) if !msg.starts_with("NOPERM") => crate::keyspace::Cmd { spec: &DENIED_SPEC, argv: vec![Bytes::from(msg)] },
             Some(msg) => {
                 let why = match msg.as_str() {
                     m if m.contains("to run the") => "no permission to execute the command or subcommand",
@@ -118,15 +119,18 @@ impl Client {
     /// ACL LOG. Called only while some user is restricted.
     pub(super) fn acl_refusal(&self, spec: &CommandSpec, argv: &[Bytes]) -> Option<String> {
         let name = Shared::user_of(&self.meta);
-        let r = {
+        let r: Result<(), check::Denied> = {
             let acl = self.shared.acl.read().unwrap_or_else(|e| e.into_inner());
             match acl.users.get(&name) {
-                Some(u) if u.unrestricted() => Ok(()),
-                Some(u) => check::check(u, spec, argv),
+                Some(u) if u.unrestricted() => return None,
+                Some(u) => match check::check(u, spec, argv) {
+                    Ok(()) => return check::sort_refusal(u, spec, argv).map(String::from),
+                    Err(d) => Err(d),
+                },
                 None => Err(check::Denied::Command),
             }
         };
-        let d = r.err()?;
+        let d: check::Denied = r.err()?;
         let full = check::fullname(spec, argv);
         let object = match d {
             check::Denied::Command => full.clone(),
