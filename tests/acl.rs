@@ -137,6 +137,27 @@ fn dryrun_same_as_redis() {
             &["erin", "select", "1"],
             &["frank", "set", "a", "1"],
             &["frank", "set", "b", "1"],
+            &["alice", "eval", "", "1", "k1"],
+            &["alice", "eval", "", "2", "k1", "r1"],
+            &["alice", "eval_ro", "", "1", "r1"],
+            &["alice", "eval", "", "0", "r1"],
+            &["alice", "eval", "", "3", "k1"],
+            &["alice", "sort", "r1", "STORE", "w1"],
+            &["alice", "sort", "w1", "STORE", "w1"],
+            &["alice", "zunionstore", "w1", "2", "r1", "k1"],
+            &["alice", "zunionstore", "r1", "2", "r1", "k1"],
+            &["alice", "georadius", "r1", "0", "0", "1", "m", "STORE", "w1"],
+            &["alice", "georadius", "r1", "0", "0", "1", "m", "STOREDIST", "r2"],
+            &["alice", "xread", "STREAMS", "r1", "k1", "0", "0"],
+            &["alice", "xread", "STREAMS", "r1", "w1", "0", "0"],
+            &["alice", "memory", "usage", "zz"],
+            &["alice", "exists", "w1"],
+            &["alice", "lmove", "k1", "w1", "LEFT", "RIGHT"],
+            &["alice", "lmove", "w1", "k1", "LEFT", "RIGHT"],
+            &["alice", "migrate", "h", "1", "", "0", "5000", "AUTH", "KEYS", "KEYS", "k1"],
+            &["alice", "migrate", "h", "1", "r1", "0", "5000"],
+            &["bob", "sintercard", "2", "x", "x"],
+            &["alice", "spublish", "k1", "m"],
         ];
         let mut out = vec![];
         for case in cases {
@@ -441,4 +462,25 @@ fn redis_replica_of_tandem_with_restricted_user() {
         return;
     }
     restricted_replication(Kind::Tandem, Kind::Redis);
+}
+
+#[test]
+fn scripts_and_sort_patterns_follow_the_callers_rules() {
+    same_on_both(|port| {
+        let mut admin = Conn::connect(port);
+        admin.raw(&["ACL", "SETUSER", "lua", "on", "nopass", "+@all", "-incr", "~s*", "~l*"]);
+        admin.raw(&["RPUSH", "l1", "1", "2"]);
+        let mut c = Conn::connect(port);
+        let mut out = vec![
+            c.raw(&["AUTH", "lua", "x"]),
+            c.raw(&["EVAL", "return redis.call('incr','s1')", "0"]),
+            c.raw(&["EVAL", "return redis.pcall('get','other')", "0"]),
+            c.raw(&["EVAL", "return redis.call('set','s1','v')", "0"]),
+            c.raw(&["SORT", "l1", "BY", "w*"]),
+            c.raw(&["SORT", "l1", "BY", "nosort"]),
+            c.raw(&["SORT", "l1", "GET", "#"]),
+        ];
+        out.extend(log_summary(&mut admin));
+        out
+    });
 }
