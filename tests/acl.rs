@@ -484,3 +484,24 @@ fn scripts_and_sort_patterns_follow_the_callers_rules() {
         out
     });
 }
+
+#[test]
+fn config_rewrite_writes_the_users_as_redis() {
+    let run = |kind: Kind| -> Vec<String> {
+        let dir = TempDir::new("aclrw");
+        let conf = dir.path().join("s.conf");
+        std::fs::write(&conf, "user bob on >x ~k* +get\nuser old on nopass\n").unwrap();
+        let s = Server::launch(kind).config(&conf).start();
+        let mut c = s.conn();
+        c.raw(&["ACL", "SETUSER", "carol", "on", "nopass", "(+set ~x)"]);
+        c.raw(&["ACL", "DELUSER", "old"]);
+        assert_eq!(c.raw(&["CONFIG", "REWRITE"]), "+OK\r\n");
+        let text = std::fs::read_to_string(&conf).unwrap();
+        text.lines().filter(|l| l.starts_with("user ")).map(String::from).collect()
+    };
+    let got = run(Kind::Tandem);
+    assert_eq!(got.len(), 3, "{:?}", got);
+    if have_redis() {
+        assert_eq!(got, run(Kind::Redis));
+    }
+}

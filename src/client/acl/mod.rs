@@ -37,6 +37,16 @@ pub fn default_user_open(shared: &Shared) -> bool {
     acl.users.get("default").is_some_and(|u| u.enabled && u.nopass)
 }
 
+/// The `user` lines CONFIG REWRITE writes: every user as it is now (none when users live
+/// in an ACL file).
+pub fn rewrite_lines(shared: &Shared) -> Vec<String> {
+    if shared.cfg().string("aclfile").is_some_and(|f| !f.is_empty()) {
+        return vec![];
+    }
+    let acl = shared.acl.read().unwrap_or_else(|e| e.into_inner());
+    acl.users.values().map(|u| format!("user {} {}", u.name, describe::user(u))).collect()
+}
+
 /// A copy of a user.
 fn user(shared: &Shared, name: &str) -> Option<User> {
     shared.acl.read().unwrap_or_else(|e| e.into_inner()).users.get(name).cloned()
