@@ -124,14 +124,14 @@ impl Client {
         out
     }
 
-
     /// The permission check of this connection's user (None: allowed); refusals go to the
     /// ACL LOG. Called only while some user is restricted.
     pub(super) fn acl_refusal(&self, spec: &CommandSpec, argv: &[Bytes]) -> Option<String> {
-        let name = Shared::user_of(&self.meta);
+        // No copy of the name on the way: most commands pass.
         let r: Result<(), check::Denied> = {
+            let name = self.meta.user.lock().unwrap_or_else(|e| e.into_inner());
             let acl = self.shared.acl.read().unwrap_or_else(|e| e.into_inner());
-            match acl.users.get(&name) {
+            match acl.users.get(name.as_str()) {
                 Some(u) if u.unrestricted() => return None,
                 Some(u) => match check::check(u, spec, argv) {
                     Ok(()) => return check::sort_refusal(u, spec, argv).map(String::from),
@@ -141,6 +141,7 @@ impl Client {
             }
         };
         let d: check::Denied = r.err()?;
+        let name = Shared::user_of(&self.meta);
         let full = check::fullname(spec, argv);
         let object = match d {
             check::Denied::Command => full.clone(),
