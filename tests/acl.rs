@@ -352,8 +352,26 @@ fn subscribers_lose_revoked_channels() {
         // Gaining channels keeps the subscriber; losing them closes it.
         admin.raw(&["ACL", "SETUSER", "ps", "&bar"]);
         assert!(!sub.is_closed(Duration::from_millis(300)), "{}", kind.label());
+        // Another subscriber of the user, to a channel it keeps, stays.
+        let mut keeps = s.conn();
+        keeps.raw(&["AUTH", "ps", "x"]);
+        keeps.cmd(&["SUBSCRIBE", "bar"]);
+        let mut pat = s.conn();
+        pat.raw(&["AUTH", "ps", "x"]);
+        pat.cmd(&["PSUBSCRIBE", "foo"]);
         admin.raw(&["ACL", "SETUSER", "ps", "resetchannels", "&bar"]);
         assert!(sub.is_closed(Duration::from_secs(3)), "{}", kind.label());
+        assert!(pat.is_closed(Duration::from_secs(3)), "{}", kind.label());
+        assert!(!keeps.is_closed(Duration::from_millis(300)), "{}", kind.label());
+        // A pattern subscription needs the same pattern literally.
+        admin.raw(&["ACL", "SETUSER", "ps", "&b*"]);
+        let mut pat = s.conn();
+        pat.raw(&["AUTH", "ps", "x"]);
+        assert!(pat.raw(&["PSUBSCRIBE", "ba*"]).starts_with("-NOPERM"), "{}", kind.label());
+        pat.cmd(&["PSUBSCRIBE", "b*"]);
+        admin.raw(&["ACL", "SETUSER", "ps", "resetchannels", "&bar"]);
+        assert!(pat.is_closed(Duration::from_secs(3)), "{}", kind.label());
+        assert!(!keeps.is_closed(Duration::from_millis(300)), "{}", kind.label());
     }
 }
 

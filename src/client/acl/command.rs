@@ -45,7 +45,7 @@ fn text(b: &[u8]) -> String {
 }
 
 /// The ACL command; Close when the caller's own user was deleted.
-pub fn acl(c: &mut Client, a: &[Bytes]) -> Next {
+pub async fn acl(c: &mut Client, a: &[Bytes]) -> Next {
     let sub = text(&a[1]).to_ascii_lowercase();
     let no_file = c.shared.cfg().string("aclfile").is_none_or(|f| f.is_empty());
     if let Some(e) = arity_error(&sub, a.len()) {
@@ -53,7 +53,7 @@ pub fn acl(c: &mut Client, a: &[Bytes]) -> Next {
         return Next::Continue;
     }
     match (sub.as_str(), a.len()) {
-        ("setuser", 3..) => setuser(c, a),
+        ("setuser", 3..) => return setuser(c, a).await,
         ("deluser", 3..) => return deluser(c, a),
         ("getuser", 3) => getuser(c, &text(&a[2])),
         ("list", 2) | ("users", 2) => list(c, sub == "users"),
@@ -119,10 +119,20 @@ fn channels_shrank(old: &User, new: &User) -> bool {
     old.all_selectors().flat_map(|s| s.channels.iter()).any(|ch| !kept.contains(&ch))
 }
 
-fn setuser(c: &mut Client, a: &[Bytes]) {
+/// Whether `new`'s channel patterns still allow every subscription (a pattern subscription
+/// must be one of them literally; a channel must match one).
+fn subscriptions_allowed(new: &User, channels: &[Bytes], patterns: &[Bytes], shard: &[Bytes]) -> bool {
+    let allowed: Vec<&Vec<u8>> = new.all_selectors().flat_map(|s: &Selector| s.channels.iter()).collect();
+    let matches = |ch: &Bytes| allowed.iter().any(|p| crate::util::glob::glob_match(p, ch, false));
+    channels.iter().chain(shard).all(matches) && patterns.iter().all(|p| allowed.iter().any(|a| a[..] == p[..]))
+}
+
+/// ACL SETUSER; Close when the caller's own subscriptions are no longer allowed.
+async fn setuser(c: &mut Client, a: &[Bytes]) -> Next {
     let name = text(&a[2]);
     if has_spaces(&a[2]) {
-        return c.out.error("ERR Usernames can't contain spaces or null characters");
+        c.out.error("ERR Usernames can't contain spaces or null characters");
+        return Next::Continue;
     }
     let d = defaults(&c.shared);
     let args: Vec<Vec<u8>> = a[3..].iter().map(|x| x.to_vec()).collect();
@@ -130,27 +140,45 @@ fn setuser(c: &mut Client, a: &[Bytes]) {
     let base = old.clone().unwrap_or_else(|| User::new(&name, catalog().len(), d.all_channels));
     let new = match rules::apply_all(&base, &args, d) {
         Ok(u) => u,
-        Err(e) => return c.out.error(e),
-    };
-    if let Some(old) = &old {
-        if channels_shrank(old, &new) {
-            kill_pubsub_clients(&c.shared, c.id, &name);
+        Err(e) => {
+            c.out.error(e);
+            return Next::Continue;
         }
-    }
+    };
+    let me_killed = match &old {
+        Some(old) if channels_shrank(old, &new) => kill_pubsub_clients(c, &name, &new).await,
+        _ => false,
+    };
     c.shared.acl.write().unwrap_or_else(|e| e.into_inner()).users.insert(name, new);
     refresh_active(&c.shared);
     c.out.ok();
+    if me_killed {
+        return Next::Close;
+    }
+    Next::Continue
 }
 
-/// Closes the Pub/Sub connections of `user` (its channel permissions shrank).
-fn kill_pubsub_clients(shared: &Shared, me: u64, user: &str) {
-    let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
-    for e in clients.values() {
-        if e.meta.id != me && e.meta.in_pubsub() && Shared::user_of(&e.meta) == user {
-            e.meta.killed.store(true, std::sync::atomic::Ordering::Relaxed);
+/// Closes the Pub/Sub connections of `user` holding subscriptions its new rules (`new`)
+/// no longer allow; whether the caller's is one of them.
+async fn kill_pubsub_clients(c: &mut Client, user: &str, new: &User) -> bool {
+    let ids: Vec<u64> = {
+        let clients = c.shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients.values().filter(|e| e.meta.in_pubsub() && Shared::user_of(&e.meta) == user).map(|e| e.meta.id).collect()
+    };
+    if ids.is_empty() {
+        return false;
+    }
+    let subs = c.keyspace.call(crate::keyspace::SubscriptionsOf(ids)).await.unwrap_or_default();
+    let doomed: Vec<u64> = subs.iter().filter(|(_, ch, p, s)| !subscriptions_allowed(new, ch, p, s)).map(|x| x.0).collect();
+    let clients = c.shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+    for &id in &doomed {
+        let Some(e) = clients.get(&id) else { continue };
+        e.meta.killed.store(true, std::sync::atomic::Ordering::Relaxed);
+        if id != c.id {
             (e.kill)();
         }
     }
+    doomed.contains(&c.id)
 }
 
 fn deluser(c: &mut Client, a: &[Bytes]) -> Next {
