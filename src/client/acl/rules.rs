@@ -81,6 +81,9 @@ pub fn set_all(s: &mut Selector, allow: bool) {
 /// Applies one rule that selectors accept (commands, keys, channels).
 pub fn apply_selector_rule(s: &mut Selector, op: &[u8]) -> Result<(), RuleError> {
     let cat = catalog();
+    if op.is_empty() {
+        return Err(RuleError::Syntax);
+    }
     if is(op, "allkeys") || op == b"~*" {
         s.all_keys = true;
         s.keys.clear();
