@@ -108,6 +108,7 @@ impl Server {
     /// this server's lines through the application's own `log` logger).
     pub async fn start_with_log(config: Config, log: Arc<crate::logging::ServerLog>) -> Result<ServerHandle, String> {
         let shared = Shared::new(config, log, crate::keyspace::cmd::table().len());
+        crate::client::acl::init(&shared)?;
         let (port, binds, backlog) = {
             let c = shared.cfg();
             (c.port(), c.bind(), c.int("tcp-backlog").clamp(0, i32::MAX as i128) as i32)

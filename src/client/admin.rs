@@ -60,6 +60,8 @@ pub(super) fn config(c: &mut Client, a: &[Bytes]) {
             c.out.ok();
         }
         "rewrite" if a.len() == 2 => {
+            let users = super::acl::rewrite_lines(&c.shared);
+            c.shared.cfg_mut().acl_rewrite = Some(users);
             let r = c.shared.cfg().rewrite();
             match r {
                 Ok(()) => c.out.ok(),

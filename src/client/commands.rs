@@ -21,7 +21,8 @@ pub(super) async fn run(c: &mut Client, spec: &'static CommandSpec, a: &[Bytes])
         "command" => admin::command(c, a),
         "shutdown" => return admin::shutdown(c, a),
         "replconf" | "psync" | "sync" | "wait" | "replicaof" | "slaveof" | "failover" => return replication(c, spec.name, a).await,
-        "acl" => acl::acl(c, a),
+        "acl" => return acl::acl(c, a).await,
+        acl::DENIED_IN_EXEC => c.out.error(&a[0]),
         "module" => admin::module(c, a),
         "slowlog" => admin::slowlog(c, a),
         "latency" => admin::latency(c, a),
@@ -55,30 +56,24 @@ async fn replication(c: &mut Client, name: &str, a: &[Bytes]) -> Next {
     }
 }
 
-/// Checks a password (and user, which must be `default`); replies on failure.
-fn check_password(c: &mut Client, user: Option<&[u8]>, pass: &[u8]) -> bool {
-    let required = c.shared.cfg().requirepass().clone();
-    let ok = match (&required, user) {
-        (_, Some(u)) if u != b"default" => false,
-        (Some(p), _) => p.as_slice() == pass,
-        (None, Some(_)) => true,
-        (None, None) => {
-            c.out.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
-            return false;
-        }
-    };
-    if !ok {
+/// Checks a user's password (`default` without a user); replies on failure.
+fn check_password(c: &mut Client, cmd: &[u8], user: Option<&[u8]>, pass: &[u8]) -> bool {
+    let default_nopass = c.shared.acl.read().map(|a| a.users.get("default").is_some_and(|u| u.nopass)).unwrap_or(false);
+    if user.is_none() && default_nopass {
+        c.out.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+        return false;
+    }
+    if !c.authenticate(cmd, user, pass) {
         c.out.error("WRONGPASS invalid username-password pair or user is disabled.");
         return false;
     }
-    c.meta.authenticated.store(true, Relaxed);
     true
 }
 
 fn auth(c: &mut Client, a: &[Bytes]) {
     let ok = match a.len() {
-        2 => check_password(c, None, &a[1]),
-        3 => check_password(c, Some(&a[1]), &a[2]),
+        2 => check_password(c, &a[0], None, &a[1]),
+        3 => check_password(c, &a[0], Some(&a[1]), &a[2]),
         _ => {
             c.out.error(err::SYNTAX);
             return;
@@ -103,7 +98,7 @@ fn hello(c: &mut Client, a: &[Bytes]) {
     let mut name = None;
     while i < a.len() {
         if eq(&a[i], "AUTH") && i + 2 < a.len() {
-            if !check_password(c, Some(&a[i + 1]), &a[i + 2]) {
+            if !check_password(c, &a[0], Some(&a[i + 1]), &a[i + 2]) {
                 return;
             }
             i += 3;
@@ -154,8 +149,9 @@ async fn reset(c: &mut Client) {
     c.reply_off = false;
     c.reply_skip = false;
     *c.meta.name.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    let authed = c.shared.cfg().requirepass().is_none();
+    let authed = acl::default_user_open(&c.shared);
     c.meta.authenticated.store(authed, Relaxed);
+    *c.meta.user.lock().unwrap_or_else(|e| e.into_inner()) = "default".to_string();
     // Awaited: the next command must find the client out of Pub/Sub and MONITOR.
     let _ = c.keyspace.call(keyspace::ResetClient(c.id)).await;
     c.out.simple("RESET");

@@ -6,7 +6,7 @@
 //! protocol, name), runs connection commands itself, sends everything else to the keyspace
 //! as one [`Exec`], and writes all replies with one write.
 
-mod acl;
+pub mod acl;
 mod admin;
 mod commands;
 
@@ -90,7 +90,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(stream: Conn, shared: Arc<Shared>, keyspace: Addr<Keyspace>, repl: crate::repl::ReplActors, meta: Arc<ClientMeta>) -> Self {
-        let authenticated = shared.cfg().requirepass().is_none();
+        let authenticated = acl::default_user_open(&shared);
         meta.authenticated.store(authenticated, Relaxed);
         Client {
             id: meta.id,
@@ -399,12 +399,11 @@ impl Client {
             self.reject_cmd(spec, "NOAUTH Authentication required.").await;
             return Next::Continue;
         }
-        if self.shared.acl_active.load(Relaxed)
-            && self.shared.acl_denied.lock().map(|d| d.contains(spec.name)).unwrap_or(false)
-        {
-            let msg = format!("NOPERM this user has no permissions to run the '{}' command", spec.name);
-            self.reject_cmd(spec, &msg).await;
-            return Next::Continue;
+        if self.shared.acl_active.load(Relaxed) {
+            if let Some(msg) = self.acl_refusal(spec, &argv) {
+                self.reject_cmd(spec, &msg).await;
+                return Next::Continue;
+            }
         }
         if self.shared.script.busy.load(Relaxed) != 0 {
             if let Some(next) = self.while_script_busy(spec, &argv).await {
@@ -736,6 +735,7 @@ impl Client {
             self.out.error("EXECABORT Transaction discarded because of previous errors.");
             return;
         }
+        let queue = if self.shared.acl_active.load(Relaxed) { self.acl_recheck(queue) } else { queue };
         if !queue.iter().any(runs_in_client) {
             self.pending.push(Item::Txn(queue));
             return self.flush().await;

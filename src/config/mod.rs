@@ -159,6 +159,9 @@ pub struct Config {
     pub rename_commands: Vec<(Vec<u8>, Vec<u8>)>,
     /// `user ...` lines (arguments after `user`), in order.
     pub users: Vec<Vec<Vec<u8>>>,
+    /// The `user` lines CONFIG REWRITE writes in place of the old ones (the ACL users as
+    /// they are now; none with an ACL file); None keeps the old lines.
+    pub acl_rewrite: Option<Vec<String>>,
     /// Things worth one warning line in the start-up log (ignored include /
     /// loadmodule lines, unknown TANDEM_* variables).
     pub startup_warnings: Vec<String>,
@@ -175,6 +178,7 @@ impl Default for Config {
             config_file: None,
             rename_commands: Vec::new(),
             users: Vec::new(),
+            acl_rewrite: None,
             startup_warnings: Vec::new(),
             no_effect: Vec::new(),
             explicitly_set: vec![false; SPECS.len()],

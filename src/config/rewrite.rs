@@ -119,6 +119,12 @@ pub fn rewrite_content(old: &str, cfg: &Config) -> String {
             st.rewrite_line(name, line, force);
         }
     }
+    if let Some(users) = &cfg.acl_rewrite {
+        st.processed.insert("user".to_string());
+        for line in users {
+            st.rewrite_line("user", line.clone(), true);
+        }
+    }
     st.finish()
 }
 

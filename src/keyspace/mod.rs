@@ -118,6 +118,21 @@ pub struct ExecDone {
     pub pushes: BytesMut,
 }
 
+/// The subscriptions of some clients: (id, channels, patterns, shard channels) for each
+/// subscribed one (ACL SETUSER closes those a user's new rules no longer allow).
+pub struct SubscriptionsOf(pub Vec<u64>);
+pub type Subscriptions = Vec<(u64, Vec<Bytes>, Vec<Bytes>, Vec<Bytes>)>;
+impl Message for SubscriptionsOf {
+    type Result = Subscriptions;
+}
+
+#[async_trait]
+impl Handler<SubscriptionsOf> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: SubscriptionsOf) -> Subscriptions {
+        msg.0.into_iter().filter_map(|id| self.pubsub.subscriptions(id).map(|(c, p, s)| (id, c, p, s))).collect()
+    }
+}
+
 /// RESET: the client leaves Pub/Sub and MONITOR and forgets its WATCHed keys.
 pub struct ResetClient(pub u64);
 impl Message for ResetClient {
@@ -313,6 +328,14 @@ pub struct Keyspace {
 
 impl Keyspace {
     /// A keyspace of empty databases (the RDB file loads when the actor starts).
+    /// The ACL check of a command a script calls (only while some user is restricted).
+    pub fn script_acl_refusal(&self, client: u64, spec: &cmd::CommandSpec, argv: &[Bytes]) -> Option<String> {
+        if !self.shared.acl_active.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        self.shared.acl_script_check.get().and_then(|check| check(&self.shared, client, spec.index, argv))
+    }
+
     pub fn new(shared: Arc<Shared>) -> Self {
         let n = shared.cfg().databases().max(1);
         let feed = Feed::new(shared.log.clone());

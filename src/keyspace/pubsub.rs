@@ -131,6 +131,11 @@ impl PubSub {
         self.clients.get(&client).and_then(|c| c.meta.as_ref()).or_else(|| self.monitors.get(&client))
     }
 
+    /// What `client` is subscribed to: (channels, patterns, shard channels).
+    pub fn subscriptions(&self, client: u64) -> Option<(Vec<Bytes>, Vec<Bytes>, Vec<Bytes>)> {
+        self.clients.get(&client).map(|s| (s.channels.clone(), s.patterns.clone(), s.shard.clone()))
+    }
+
     /// Forgets everything about `client` (it disconnected, or RESET).
     pub fn remove_client(&mut self, client: u64) {
         if let Some(m) = self.monitors.remove(&client) {

@@ -5,6 +5,7 @@
 
 pub mod errorstats;
 pub mod latency;
+pub mod acl;
 pub mod push;
 pub mod slowlog;
 pub mod repl;
@@ -97,6 +98,8 @@ pub struct ClientMeta {
     pub is_master: AtomicBool,
     pub killed: AtomicBool,
     pub authenticated: AtomicBool,
+    /// The ACL user the connection runs as.
+    pub user: Mutex<String>,
     /// Frames pushed to this connection (Pub/Sub messages, notifications, MONITOR lines).
     pub push: push::PushQueue,
     /// Subscriptions (channels, patterns, shard channels), kept by the keyspace, which owns
@@ -168,6 +171,7 @@ impl ClientMeta {
             is_master: master.into(),
             killed: Default::default(),
             authenticated: master.into(),
+            user: Mutex::new("default".to_string()),
             push: push::PushQueue::new(),
             subs: Default::default(),
             psubs: Default::default(),
@@ -412,10 +416,17 @@ pub struct Shared {
     /// SHUTDOWN requests reach the server's supervisor through this channel.
     pub shutdown_tx: flume::Sender<ShutdownRequest>,
     pub shutdown_rx: flume::Receiver<ShutdownRequest>,
-    /// Commands the default user may not run (`ACL SETUSER default -cmd`).
-    pub acl_denied: Mutex<std::collections::HashSet<String>>,
-    /// Whether `acl_denied` is non-empty (checked on every command, without the lock).
+    /// ACL users and the ACL LOG (`client::acl` fills and checks them).
+    pub acl: RwLock<acl::Acl>,
+    /// Whether some user is restricted: the permission check runs only then (read on every
+    /// command, without the lock).
     pub acl_active: AtomicBool,
+    /// The `requirepass` last given to the default user (CONFIG SET requirepass changes the
+    /// default user's password, as in Redis).
+    requirepass_applied: Mutex<Option<Option<Vec<u8>>>>,
+    /// The ACL check of commands scripts call (set by the client layer, which knows the
+    /// rules): Some(error) when the caller's user may not run it.
+    pub acl_script_check: std::sync::OnceLock<AclScriptCheck>,
     /// When (unix seconds) the cross-protocol warning was last logged (once a minute at most).
     pub security_warning_at: AtomicI64,
     /// The RDB file is being loaded at start: commands without the `loading` flag get
@@ -426,6 +437,9 @@ pub struct Shared {
     /// The long script in progress, if any.
     pub script: ScriptBusy,
 }
+
+/// See [`Shared::acl_script_check`]: (shared, caller's client id, command table index, argv).
+pub type AclScriptCheck = fn(&Shared, u64, usize, &[bytes::Bytes]) -> Option<String>;
 
 impl Shared {
     /// A server's shared state; `commands` is the size of the command table (INFO
@@ -462,8 +476,10 @@ impl Shared {
             is_replica: AtomicBool::new(false),
             shutdown_tx,
             shutdown_rx,
-            acl_denied: Mutex::new(Default::default()),
+            acl: RwLock::new(acl::Acl::default()),
             acl_active: AtomicBool::new(false),
+            requirepass_applied: Mutex::new(None),
+            acl_script_check: std::sync::OnceLock::new(),
             loading: AtomicBool::new(false),
             loading_bytes: Arc::new(AtomicU64::new(0)),
         });
@@ -493,9 +509,36 @@ impl Shared {
     /// Applies configuration changes that live outside the config table (log level).
     pub fn apply_config(&self) {
         self.refresh_hot();
+        self.sync_requirepass();
         let cfg = self.cfg();
         let _ = self.log.set_level(cfg.loglevel());
         self.log.set_trace(cfg.flag("trace"));
+    }
+
+    /// Gives the default user `requirepass` as its only password (nopass when empty) when
+    /// that setting changed since it was last applied.
+    pub fn sync_requirepass(&self) {
+        let pass = self.cfg().requirepass();
+        let mut applied = self.requirepass_applied.lock().unwrap_or_else(|e| e.into_inner());
+        if applied.as_ref() == Some(&pass) {
+            return;
+        }
+        let mut acl = self.acl.write().unwrap_or_else(|e| e.into_inner());
+        let Some(u) = acl.users.get_mut("default") else { return };
+        u.passwords.clear();
+        match &pass {
+            Some(p) => {
+                u.nopass = false;
+                u.passwords.push(crate::util::sha256::hex(p));
+            }
+            None => u.nopass = true,
+        }
+        *applied = Some(pass);
+    }
+
+    /// The ACL user of a connection.
+    pub fn user_of(m: &ClientMeta) -> String {
+        m.user.lock().map(|u| u.clone()).unwrap_or_default()
     }
 
     /// Copies hot-path settings into atomics.
@@ -552,7 +595,11 @@ impl Shared {
                 let mut subs = self.sub_stats.lock().unwrap_or_else(|e| e.into_inner());
                 Stat::Sub(subs.entry(full).or_default().clone())
             }
-            None => Stat::Top(&self.cmd_stats[spec.index]),
+            None => match self.cmd_stats.get(spec.index) {
+                Some(s) => Stat::Top(s),
+                // A stand-in outside the table (ACL's refused-in-EXEC command): not counted.
+                None => Stat::Sub(Arc::default()),
+            },
         }
     }
 

@@ -4,6 +4,7 @@ pub mod geohash;
 pub mod glob;
 pub mod longdouble;
 pub mod num;
+pub mod sha256;
 pub mod splitargs;
 
 use std::time::{SystemTime, UNIX_EPOCH};

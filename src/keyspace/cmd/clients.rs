@@ -54,7 +54,7 @@ pub fn client_line(m: &ClientMeta) -> String {
         flags.push('N');
     }
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={} omem={} tot-mem=0 events=r cmd={} user=default redir={} resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={} omem={} tot-mem=0 events=r cmd={} user={} redir={} resp={}",
         m.id,
         m.addr,
         m.laddr,
@@ -72,6 +72,7 @@ pub fn client_line(m: &ClientMeta) -> String {
         m.push.pending_frames(),
         m.omem.load(Relaxed) + m.push.pending_bytes() as u64,
         if cmd.is_empty() { "NULL".to_string() } else { cmd },
+        Shared::user_of(m),
         if tracking & track::ON != 0 { m.tracking_redir.load(Relaxed) as i64 } else { -1 },
         m.resp.load(Relaxed).max(2),
     )
@@ -106,7 +107,7 @@ pub fn kill_cmd(shared: &Shared, me: u64, out: &mut Out, a: &[Bytes]) -> bool {
         }
         return me_killed;
     }
-    let (mut id, mut addr, mut laddr, mut typ, mut skipme) = (None, None, None, None, true);
+    let (mut id, mut addr, mut laddr, mut typ, mut skipme, mut user) = (None, None, None, None, true, None);
     let mut i = 2;
     while i < a.len() {
         if i + 1 >= a.len() {
@@ -144,11 +145,12 @@ pub fn kill_cmd(shared: &Shared, me: u64, out: &mut Out, a: &[Bytes]) -> bool {
                     return false;
                 }
             }
-            // Only the default user exists until ACL users do; it is everyone's user.
-            "user" if v == "default" => {}
             "user" => {
-                out.error(format!("ERR No such user '{}'", v));
-                return false;
+                if !shared.acl.read().map(|a| a.users.contains_key(&v)).unwrap_or(false) {
+                    out.error(format!("ERR No such user '{}'", v));
+                    return false;
+                }
+                user = Some(v);
             }
             _ => {
                 out.error(err::SYNTAX);
@@ -165,6 +167,7 @@ pub fn kill_cmd(shared: &Shared, me: u64, out: &mut Out, a: &[Bytes]) -> bool {
                 && addr.as_ref().is_none_or(|x| &m.addr == x)
                 && laddr.as_ref().is_none_or(|x| &m.laddr == x)
                 && typ.as_ref().is_none_or(|x| x == client_type(m))
+                && user.as_ref().is_none_or(|x| Shared::user_of(m) == *x)
         },
         skipme,
     );
@@ -173,6 +176,12 @@ pub fn kill_cmd(shared: &Shared, me: u64, out: &mut Out, a: &[Bytes]) -> bool {
 }
 
 /// Closes every client matching `pred`; returns how many, and whether `me` was one.
+/// Closes the connections running as one of `users` (ACL DELUSER, ACL LOAD); whether the
+/// caller's own is among them (it closes after its reply).
+pub fn kill_users(shared: &Shared, me: u64, users: &[String]) -> bool {
+    kill_matching(shared, me, |m| users.contains(&Shared::user_of(m)), false).1
+}
+
 fn kill_matching(shared: &Shared, me: u64, pred: impl Fn(&ClientMeta) -> bool, skipme: bool) -> (usize, bool) {
     let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
     let (mut n, mut me_killed) = (0, false);

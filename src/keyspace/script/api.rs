@@ -288,6 +288,9 @@ pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
     // SAFETY: see KsPtr: the keyspace set this pointer for the run in progress and does not
     // touch itself until the Lua call returns.
     let ks = unsafe { &mut *run.ks.0 };
+    if let Some(e) = ks.script_acl_refusal(run.client_id, spec, &argv) {
+        return status(lua, 1, &e);
+    }
     let denied = spec.has(cmd::NOSCRIPT) && !(ks.scripting.disable_deny && spec.name != "eval" && spec.name != "fcall");
     if denied || matches!(spec.route, Route::Client) {
         drop(run);
