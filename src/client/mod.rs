@@ -296,13 +296,13 @@ impl Client {
             self.take_failed();
             let _ = commands::run(self, c.spec, &c.argv).await;
             if self.take_failed() {
-                self.shared.stat(c.spec, &c.argv).failed.fetch_add(1, Relaxed);
+                cmd::stat(&self.shared, c.spec, &c.argv).failed.fetch_add(1, Relaxed);
             }
             // No replies after the client killed itself, as Redis.
             if self.reply_off || killed {
                 self.out.buf.truncate(start);
             }
-            self.shared.stat(c.spec, &c.argv).calls.fetch_add(1, Relaxed);
+            cmd::stat(&self.shared, c.spec, &c.argv).calls.fetch_add(1, Relaxed);
         }
         if !self.reply_off {
             self.out.buf.extend_from_slice(&out[prev..]);
@@ -384,14 +384,14 @@ impl Client {
         };
         self.last_spec = Some(spec);
         if !spec.arity_ok(argv.len()) {
-            self.shared.stat(spec, &argv).rejected.fetch_add(1, Relaxed);
+            cmd::stat(&self.shared, spec, &argv).rejected.fetch_add(1, Relaxed);
             self.reject_cmd(spec, &cmd::arity_error(spec.name)).await;
             return Next::Continue;
         }
         // CLIENT TRACKING and its kin run in the keyspace, which owns the tracking table.
         let spec = keyspace::tracking::routed(spec, &argv);
         if let Some(e) = self.protected_refusal(spec, &argv) {
-            self.shared.stat(spec, &argv).rejected.fetch_add(1, Relaxed);
+            cmd::stat(&self.shared, spec, &argv).rejected.fetch_add(1, Relaxed);
             self.reject_cmd(spec, e).await;
             return Next::Continue;
         }
@@ -425,7 +425,7 @@ impl Client {
         }
         if self.out_of_memory(spec).await {
             const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
-            self.shared.stat(spec, &argv).rejected.fetch_add(1, Relaxed);
+            cmd::stat(&self.shared, spec, &argv).rejected.fetch_add(1, Relaxed);
             self.reject_cmd(spec, OOM).await;
             return Next::Continue;
         }
@@ -496,7 +496,7 @@ impl Client {
                 }
                 let ns = start.elapsed().as_nanos() as u64;
                 let micros = ns / 1000;
-                let st = self.shared.stat(spec, &argv);
+                let st = cmd::stat(&self.shared, spec, &argv);
                 st.calls.fetch_add(1, Relaxed);
                 if failed {
                     st.failed.fetch_add(1, Relaxed);
@@ -780,7 +780,7 @@ impl Client {
             if !killed_before && cut.is_none() && self.meta.killed.load(Relaxed) {
                 cut = Some(self.out.buf.len());
             }
-            let st = self.shared.stat(c.spec, &c.argv);
+            let st = cmd::stat(&self.shared, c.spec, &c.argv);
             st.calls.fetch_add(1, Relaxed);
             if failed {
                 st.failed.fetch_add(1, Relaxed);

@@ -211,7 +211,7 @@ impl Keyspace {
             Some(e) => {
                 out.error(e);
                 // The command ends in an error: a failed call (Redis counts it so).
-                self.shared.stat(w.cmd.spec, &w.cmd.argv).failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                crate::keyspace::cmd::stat(&self.shared, w.cmd.spec, &w.cmd.argv).failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 self.shared.errorstats.record(&mut out.errors);
             }
             None => out.null_array(),

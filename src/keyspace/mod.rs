@@ -772,7 +772,7 @@ impl Keyspace {
         // The keyspace is the only writer of a keyspace command's calls, usec and failed (the
         // client actors count their own commands and the rejections): plain load + store, no
         // locked read-modify-write on every command.
-        let stat = self.shared.stat(cmd.spec, &cmd.argv);
+        let stat = crate::keyspace::cmd::stat(&self.shared, cmd.spec, &cmd.argv);
         let bump = |a: &std::sync::atomic::AtomicU64, n: u64| a.store(a.load(Relaxed) + n, Relaxed);
         bump(&stat.calls, 1);
         let end = self.clock.finish();
@@ -928,7 +928,7 @@ impl Keyspace {
                     if cmd::clients::kill_cmd(&self.shared, client_id, out, &c.argv) {
                         cut.get_or_insert(out.buf.len());
                     }
-                    self.shared.stat(c.spec, &c.argv).calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    crate::keyspace::cmd::stat(&self.shared, c.spec, &c.argv).calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 } else {
                     client_cmds.push((out.buf.len(), c.clone()));
                 }

@@ -502,7 +502,7 @@ fn reject_rogue(shared: &Shared, meta: &ClientMeta, argv: &[Bytes]) {
     );
     let error = match spec {
         Some(s) if s.is_write() || s.has(crate::keyspace::cmd::READONLY) || s.has(crate::keyspace::cmd::MAY_REPLICATE) => {
-            shared.stat(s, argv).rejected.fetch_add(1, Relaxed);
+            crate::keyspace::cmd::stat(&shared, s, argv).rejected.fetch_add(1, Relaxed);
             Some("Replica can't interact with the keyspace".to_string())
         }
         Some(_) => None,

@@ -64,15 +64,6 @@ impl std::ops::Deref for Stat<'_> {
     }
 }
 
-/// `container|subcommand` for a container command given a subcommand-like first argument.
-pub fn sub_name(spec: &crate::keyspace::cmd::CommandSpec, argv: &[bytes::Bytes]) -> Option<String> {
-    let sub = argv.get(1)?;
-    if !spec.has(crate::keyspace::cmd::CONTAINER) || sub.is_empty() || !sub.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-') {
-        return None;
-    }
-    Some(format!("{}|{}", spec.name, String::from_utf8_lossy(sub).to_ascii_lowercase()))
-}
-
 /// What CLIENT LIST shows of a connection, updated by its actor.
 pub struct ClientMeta {
     pub id: u64,
@@ -589,13 +580,14 @@ impl Shared {
 
     /// The counters of a command as INFO commandstats names it: its own, or for a container
     /// (CONFIG, CLIENT, XGROUP, ...) given a subcommand, the subcommand's (`config|set`).
-    pub fn stat(&self, spec: &crate::keyspace::cmd::CommandSpec, argv: &[bytes::Bytes]) -> Stat<'_> {
-        match sub_name(spec, argv) {
+    /// (`sub`: the `container|subcommand` name, from `keyspace::cmd::sub_name`.)
+    pub fn stat(&self, index: usize, sub: Option<String>) -> Stat<'_> {
+        match sub {
             Some(full) => {
                 let mut subs = self.sub_stats.lock().unwrap_or_else(|e| e.into_inner());
                 Stat::Sub(subs.entry(full).or_default().clone())
             }
-            None => match self.cmd_stats.get(spec.index) {
+            None => match self.cmd_stats.get(index) {
                 Some(s) => Stat::Top(s),
                 // A stand-in outside the table (ACL's refused-in-EXEC command): not counted.
                 None => Stat::Sub(Arc::default()),

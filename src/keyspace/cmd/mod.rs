@@ -424,3 +424,18 @@ pub fn arg_i64(ctx: &mut Ctx, a: &[u8]) -> Option<i64> {
 pub fn eq(a: &[u8], b: &str) -> bool {
     a.eq_ignore_ascii_case(b.as_bytes())
 }
+
+/// `container|subcommand` for a container command given a subcommand-like first argument
+/// (INFO commandstats and latencystats count subcommands apart, as Redis 7.0).
+pub fn sub_name(spec: &CommandSpec, argv: &[Bytes]) -> Option<String> {
+    let sub = argv.get(1)?;
+    if !spec.has(CONTAINER) || sub.is_empty() || !sub.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-') {
+        return None;
+    }
+    Some(format!("{}|{}", spec.name, String::from_utf8_lossy(sub).to_ascii_lowercase()))
+}
+
+/// The INFO commandstats counters of a command as called with `argv`.
+pub fn stat<'a>(shared: &'a crate::shared::Shared, spec: &CommandSpec, argv: &[Bytes]) -> crate::shared::Stat<'a> {
+    shared.stat(spec.index, sub_name(spec, argv))
+}
