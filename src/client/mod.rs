@@ -384,24 +384,22 @@ impl Client {
         };
         self.last_spec = Some(spec);
         if !spec.arity_ok(argv.len()) {
-            cmd::stat(&self.shared, spec, &argv).rejected.fetch_add(1, Relaxed);
-            self.reject_cmd(spec, &cmd::arity_error(spec.name)).await;
+            self.reject_cmd(spec, &argv, &cmd::arity_error(spec.name)).await;
             return Next::Continue;
         }
         // CLIENT TRACKING and its kin run in the keyspace, which owns the tracking table.
         let spec = keyspace::tracking::routed(spec, &argv);
         if let Some(e) = self.protected_refusal(spec, &argv) {
-            cmd::stat(&self.shared, spec, &argv).rejected.fetch_add(1, Relaxed);
-            self.reject_cmd(spec, e).await;
+            self.reject_cmd(spec, &argv, e).await;
             return Next::Continue;
         }
         if !self.authenticated() && !spec.has(cmd::NO_AUTH) {
-            self.reject_cmd(spec, "NOAUTH Authentication required.").await;
+            self.reject_cmd(spec, &argv, "NOAUTH Authentication required.").await;
             return Next::Continue;
         }
         if self.shared.acl_active.load(Relaxed) {
             if let Some(msg) = self.acl_refusal(spec, &argv) {
-                self.reject_cmd(spec, &msg).await;
+                self.reject_cmd(spec, &argv, &msg).await;
                 return Next::Continue;
             }
         }
@@ -416,17 +414,16 @@ impl Client {
             return Next::Continue;
         }
         if let Some(e) = self.role_check(spec) {
-            self.reject_cmd(spec, e).await;
+            self.reject_cmd(spec, &argv, e).await;
             return Next::Continue;
         }
         if self.shared.loading.load(Relaxed) && self.denied_while_loading(spec) && self.still_loading().await {
-            self.reject_cmd(spec, "LOADING Redis is loading the dataset in memory").await;
+            self.reject_cmd(spec, &argv, "LOADING Redis is loading the dataset in memory").await;
             return Next::Continue;
         }
         if self.out_of_memory(spec).await {
             const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
-            cmd::stat(&self.shared, spec, &argv).rejected.fetch_add(1, Relaxed);
-            self.reject_cmd(spec, OOM).await;
+            self.reject_cmd(spec, &argv, OOM).await;
             return Next::Continue;
         }
         if !self.resp3 && !spec.has(cmd::SUBSCRIBING) && self.meta.in_pubsub() {
@@ -434,14 +431,14 @@ impl Client {
                 "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                 command_name(spec, &argv)
             );
-            self.reject_cmd(spec, msg).await;
+            self.reject_cmd(spec, &argv, msg).await;
             return Next::Continue;
         }
         if self.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
             // Inside MULTI, a command MISCONF would refuse dooms the transaction at once, as
             // Redis's processCommand (outside MULTI the keyspace refuses it where it runs).
             if (spec.is_write() || spec.name == "ping") && crate::keyspace::persist::writes_denied_by_disk_error(&self.shared) {
-                self.reject_cmd(spec, crate::keyspace::persist::MISCONF).await;
+                self.reject_cmd(spec, &argv, crate::keyspace::persist::MISCONF).await;
                 return Next::Continue;
             }
             if spec.has(cmd::NO_MULTI) {
@@ -546,7 +543,7 @@ impl Client {
         } else {
             "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
         };
-        self.reject_cmd(spec, msg).await;
+        self.reject_cmd(spec, &argv, msg).await;
         Some(Next::Continue)
     }
 
@@ -667,7 +664,9 @@ impl Client {
 
     /// [`reject`](Self::reject) for a known command: a rejected EXEC discards the transaction
     /// and answers EXECABORT with the reason, as Redis's `rejectCommand` does.
-    async fn reject_cmd(&mut self, spec: &CommandSpec, msg: impl AsRef<[u8]>) {
+    /// Counts a rejected call (`rejected_calls`), as Redis for every command it rejects.
+    async fn reject_cmd(&mut self, spec: &CommandSpec, argv: &[Bytes], msg: impl AsRef<[u8]>) {
+        cmd::stat(&self.shared, spec, argv).rejected.fetch_add(1, Relaxed);
         if spec.name != "exec" {
             return self.reject(msg).await;
         }
