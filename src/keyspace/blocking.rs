@@ -115,7 +115,7 @@ impl Keyspace {
     }
 
     /// Removes a waiter from every list.
-    fn unpark(&mut self, client_id: u64) -> Option<Waiter> {
+    pub(super) fn unpark(&mut self, client_id: u64) -> Option<Waiter> {
         let w = self.blocking.waiters.remove(&client_id)?;
         for k in &w.spec.keys {
             let key = (w.db, k.clone());
@@ -196,6 +196,7 @@ impl Keyspace {
             if let Some(w) = self.unpark(id) {
                 let mut out = Out::new(w.resp3);
                 out.null_array();
+                crate::keyspace::cmd::stat(&self.shared, w.cmd.spec, &w.cmd.argv).calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 // A timeout writes nothing: the client's WAIT offset stays.
                 let _ = w.tx.send(Unblocked { out: out.buf, db: w.db, repl_offset: 0 });
             }
@@ -207,6 +208,7 @@ impl Keyspace {
     pub fn unblock(&mut self, client_id: u64, error: Option<&str>) -> bool {
         let Some(w) = self.unpark(client_id) else { return false };
         let mut out = Out::new(w.resp3);
+        crate::keyspace::cmd::stat(&self.shared, w.cmd.spec, &w.cmd.argv).calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match error {
             Some(e) => {
                 out.error(e);

@@ -774,12 +774,13 @@ impl Keyspace {
         // locked read-modify-write on every command.
         let stat = crate::keyspace::cmd::stat(&self.shared, cmd.spec, &cmd.argv);
         let bump = |a: &std::sync::atomic::AtomicU64, n: u64| a.store(a.load(Relaxed) + n, Relaxed);
-        bump(&stat.calls, 1);
         let end = self.clock.finish();
         let micros = self.clock.micros(start, end);
-        bump(&stat.usec, micros);
-        // A command that parks its client is logged when it is served, as Redis.
+        // A command that parks its client is counted and logged when it is served, times
+        // out or is unblocked, as Redis.
         if block.is_none() || in_txn || self.applying_master {
+            bump(&stat.calls, 1);
+            bump(&stat.usec, micros);
             self.shared.slowlog_command(client_id, &cmd.argv, micros);
             let spec = cmd.spec;
             let ns = self.clock.nanos(start, end);
@@ -1154,7 +1155,8 @@ impl Handler<ClientGone> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: ClientGone) {
         crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.0), "keyspace", "ClientGone");
         self.unwatch_all(msg.0);
-        self.unblock(msg.0, None);
+        // Gone: nothing to answer, and the call is not counted (as Redis frees it).
+        let _ = self.unpark(msg.0);
         self.pubsub.remove_client(msg.0);
         self.tracking_forget(msg.0);
         self.shared.hot.monitors.store(self.pubsub.monitor_total() as u64, Relaxed);
