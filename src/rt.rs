@@ -93,15 +93,32 @@ pub async fn unix_listen(path: &str, backlog: i32) -> std::io::Result<UnixListen
 /// socket (one reader task, one writer), like async-std's own streams.
 #[derive(Clone, Debug)]
 pub enum Conn {
-    Tcp(TcpStream),
+    /// Held as async-io's `Async` (what async-std's stream wraps) for `readable`.
+    Tcp(std::sync::Arc<async_io::Async<std::net::TcpStream>>),
     Unix(UnixStream),
 }
 
 impl Conn {
+    /// A connection over an accepted TCP stream.
+    pub fn tcp(s: TcpStream) -> std::io::Result<Conn> {
+        let s = std::net::TcpStream::try_from(s)?;
+        Ok(Conn::Tcp(std::sync::Arc::new(async_io::Async::new(s)?)))
+    }
+
+    /// Waits until the socket has bytes to read (or is closed), without reading. A reader
+    /// that expects to wait (it has answered everything it read) waits here first instead of
+    /// trying a read that would fail with EAGAIN: one system call less per request batch.
+    pub async fn readable(&self) -> std::io::Result<()> {
+        match self {
+            Conn::Tcp(s) => s.readable().await,
+            Conn::Unix(_) => Ok(()),
+        }
+    }
+
     /// `ip:port` of the peer (`/path:0` style for Unix sockets, as Redis shows them).
     pub fn peer(&self) -> String {
         match self {
-            Conn::Tcp(s) => s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
+            Conn::Tcp(s) => s.get_ref().peer_addr().map(|a| a.to_string()).unwrap_or_default(),
             Conn::Unix(s) => s
                 .local_addr()
                 .ok()
@@ -112,7 +129,7 @@ impl Conn {
 
     pub fn local(&self) -> String {
         match self {
-            Conn::Tcp(s) => s.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            Conn::Tcp(s) => s.get_ref().local_addr().map(|a| a.to_string()).unwrap_or_default(),
             Conn::Unix(s) => s
                 .local_addr()
                 .ok()
@@ -126,6 +143,7 @@ impl Conn {
     pub fn is_local(&self) -> bool {
         match self {
             Conn::Tcp(s) => s
+                .get_ref()
                 .peer_addr()
                 .map(|a| a.ip() == std::net::Ipv4Addr::LOCALHOST || a.ip() == std::net::Ipv6Addr::LOCALHOST)
                 .unwrap_or(false),
@@ -135,14 +153,14 @@ impl Conn {
 
     pub fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
         match self {
-            Conn::Tcp(s) => s.shutdown(how),
+            Conn::Tcp(s) => s.get_ref().shutdown(how),
             Conn::Unix(s) => s.shutdown(how),
         }
     }
 
     pub fn set_nodelay(&self) {
         if let Conn::Tcp(s) = self {
-            let _ = s.set_nodelay(true);
+            let _ = s.get_ref().set_nodelay(true);
         }
     }
 }
@@ -154,7 +172,7 @@ impl futures::AsyncRead for Conn {
         buf: &mut [u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
         match self.get_mut() {
-            Conn::Tcp(s) => std::pin::Pin::new(s).poll_read(cx, buf),
+            Conn::Tcp(s) => std::pin::Pin::new(&mut &**s).poll_read(cx, buf),
             Conn::Unix(s) => std::pin::Pin::new(s).poll_read(cx, buf),
         }
     }
@@ -167,19 +185,19 @@ impl futures::AsyncWrite for Conn {
         buf: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
         match self.get_mut() {
-            Conn::Tcp(s) => std::pin::Pin::new(s).poll_write(cx, buf),
+            Conn::Tcp(s) => std::pin::Pin::new(&mut &**s).poll_write(cx, buf),
             Conn::Unix(s) => std::pin::Pin::new(s).poll_write(cx, buf),
         }
     }
     fn poll_flush(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
         match self.get_mut() {
-            Conn::Tcp(s) => std::pin::Pin::new(s).poll_flush(cx),
+            Conn::Tcp(s) => std::pin::Pin::new(&mut &**s).poll_flush(cx),
             Conn::Unix(s) => std::pin::Pin::new(s).poll_flush(cx),
         }
     }
     fn poll_close(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
         match self.get_mut() {
-            Conn::Tcp(s) => std::pin::Pin::new(s).poll_close(cx),
+            Conn::Tcp(s) => std::pin::Pin::new(&mut &**s).poll_close(cx),
             Conn::Unix(s) => std::pin::Pin::new(s).poll_close(cx),
         }
     }

@@ -225,7 +225,7 @@ enum Sock {
 impl Sock {
     async fn accept(&self) -> std::io::Result<Conn> {
         match self {
-            Sock::Tcp(l) => l.accept().await.map(|(s, _)| Conn::Tcp(s)),
+            Sock::Tcp(l) => Conn::tcp(l.accept().await?.0),
             Sock::Unix(l) => l.accept().await.map(|(s, _)| Conn::Unix(s)),
         }
     }

@@ -919,11 +919,18 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, me
     let mut chunk = vec![0u8; 16 * 1024];
     // Sized as the last batch: a steady pipeline allocates its request list once per batch.
     let mut last_batch = 1;
+    // Whether the socket is likely drained (the last read did not fill the chunk): then the
+    // client is waiting for our replies, so wait for readability rather than try a read.
+    let mut drained = false;
     loop {
+        if drained && stream.readable().await.is_err() {
+            break;
+        }
         let n = match stream.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        drained = n < chunk.len();
         if meta.killed.load(Relaxed) {
             break;
         }
