@@ -976,8 +976,11 @@ impl Keyspace {
             if self.dbs[dbi].expires.is_empty() {
                 continue;
             }
-            // Visit up to 64 segments per db per cycle, more while many keys are expiring.
+            // Passes as Redis's: each looks at about 20 keys with an expire (visiting at most
+            // 400 segments, so a sparse table is still covered quickly), and another pass
+            // follows while more than a tenth of what was looked at had expired.
             let mut visited = 0;
+            let (mut pass_checked, mut pass_expired, mut pass_visited) = (0usize, 0usize, 0usize);
             loop {
                 let db = &mut self.dbs[dbi];
                 let seg = db.expire_cursor;
@@ -988,14 +991,18 @@ impl Keyspace {
                     .filter(|(_, &w)| w <= now)
                     .map(|(k, _)| k.to_bytes())
                     .collect();
-                checked += db.expires.segment_len(seg);
+                let seg_len = db.expires.segment_len(seg);
+                checked += seg_len;
+                pass_checked += seg_len;
                 for k in due {
                     self.delete_expired(dbi, &k);
                     self.notify_db(None, crate::config::notify::EXPIRED, "expired", &k, dbi);
                     self.feed.propagate(dbi, vec![vec![Bytes::from_static(b"DEL"), k]], false);
                     expired += 1;
+                    pass_expired += 1;
                 }
                 visited += 1;
+                pass_visited += 1;
                 if visited >= segmap::SEGMENTS || self.dbs[dbi].expires.is_empty() {
                     break;
                 }
@@ -1003,8 +1010,11 @@ impl Keyspace {
                     self.stats.expired_time_cap_reached_count += 1;
                     break;
                 }
-                if visited >= 64 && expired * 10 < checked.max(1) {
-                    break;
+                if pass_checked >= 20 || pass_visited >= 400 {
+                    if pass_expired * 10 <= pass_checked {
+                        break;
+                    }
+                    (pass_checked, pass_expired, pass_visited) = (0, 0, 0);
                 }
             }
             if start.elapsed() > budget {
