@@ -904,12 +904,7 @@ impl Handler<Kill> for Client {
 /// The name CLIENT LIST shows in `cmd=`: `container|subcommand` for container commands, as
 /// Redis does (`client|info`, `config|get`).
 fn command_name(spec: &CommandSpec, argv: &[Bytes]) -> String {
-    match argv.get(1) {
-        Some(sub) if spec.has(cmd::CONTAINER) && !sub.is_empty() && sub.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-') => {
-            format!("{}|{}", spec.name, String::from_utf8_lossy(sub).to_ascii_lowercase())
-        }
-        _ => spec.name.to_string(),
-    }
+    cmd::sub_name(spec, argv).unwrap_or_else(|| spec.name.to_string())
 }
 
 /// The reader task: socket -> requests -> one `Batch` call per read.
