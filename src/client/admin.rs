@@ -282,10 +282,7 @@ pub(super) fn module(c: &mut Client, a: &[Bytes]) {
                 "HELP",
                 "    Prints this help.",
             ];
-            c.out.array(lines.len());
-            for l in lines {
-                c.out.simple(l);
-            }
+            c.out.help(&lines);
         }
         ("list" | "load" | "loadex" | "unload" | "help", _) => {
             c.out.error(format!("ERR wrong number of arguments for 'module|{}' command", sub))
@@ -345,10 +342,7 @@ pub(super) fn slowlog(c: &mut Client, a: &[Bytes]) {
                 "HELP",
                 "    Prints this help.",
             ];
-            c.out.array(lines.len());
-            for l in lines {
-                c.out.simple(l);
-            }
+            c.out.help(&lines);
         }
         ("get" | "len" | "reset" | "help", _) => {
             c.out.error(format!("ERR wrong number of arguments for 'slowlog|{}' command", sub))
@@ -421,10 +415,7 @@ pub(super) fn latency(c: &mut Client, a: &[Bytes]) {
                 "HELP",
                 "    Prints this help.",
             ];
-            c.out.array(lines.len());
-            for l in lines {
-                c.out.simple(l);
-            }
+            c.out.help(&lines);
         }
         ("latest" | "history" | "graph" | "doctor" | "help", _) => {
             c.out.error(format!("ERR wrong number of arguments for 'latency|{}' command", sub))

@@ -265,10 +265,7 @@ async fn client(c: &mut Client, a: &[Bytes]) -> Next {
             c.out.int(r as i64);
         }
         "help" => {
-            c.out.array(CLIENT_HELP.len());
-            for l in CLIENT_HELP {
-                c.out.simple(l);
-            }
+            c.out.help(&CLIENT_HELP);
         }
         "id" | "getname" | "setname" | "info" | "kill" | "pause" | "unpause" | "reply" | "tracking" | "caching" | "getredir" | "trackinginfo" => arity(c),
         _ => c.out.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "CLIENT")),

@@ -561,10 +561,7 @@ pub fn pubsub(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
     match (sub.as_str(), a.len()) {
         ("help", 2) => {
-            ctx.out.array(PUBSUB_HELP.len());
-            for l in PUBSUB_HELP {
-                ctx.out.simple(l);
-            }
+            ctx.out.help(&PUBSUB_HELP);
         }
         ("channels", 2 | 3) | ("shardchannels", 2 | 3) => {
             let table = if sub == "channels" { &ks.pubsub.channels } else { &ks.pubsub.shard };

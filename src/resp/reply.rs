@@ -70,6 +70,14 @@ impl Out {
         self.buf.put_slice(b"\r\n");
     }
 
+    /// A HELP reply: one simple string per line.
+    pub fn help(&mut self, lines: &[&str]) {
+        self.array(lines.len());
+        for l in lines {
+            self.simple(l);
+        }
+    }
+
     pub fn int(&mut self, v: i64) {
         self.prefixed_num(b':', v);
     }

@@ -79,8 +79,7 @@ pub async fn acl(c: &mut Client, a: &[Bytes]) -> Next {
         ("log", 2 | 3) => log(c, a),
         ("dryrun", 4..) => dryrun(c, a),
         ("help", 2) => {
-            c.out.array(HELP.len());
-            HELP.iter().for_each(|l| c.out.simple(l));
+            c.out.help(HELP);
         }
         _ if ARITY.iter().any(|(s, _)| *s == sub) => {
             c.out.error(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.", String::from_utf8_lossy(cmd::cstr(&a[1], 128))))

@@ -509,10 +509,7 @@ const OBJECT_HELP: &[&str] = &[
 pub fn object(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let sub = String::from_utf8_lossy(&a[1]).to_lowercase();
     if sub == "help" && a.len() == 2 {
-        ctx.out.array(OBJECT_HELP.len());
-        for l in OBJECT_HELP {
-            ctx.out.simple(l);
-        }
+        ctx.out.help(&OBJECT_HELP);
         return;
     }
     if !["encoding", "refcount", "idletime", "freq"].contains(&sub.as_str()) {

@@ -480,10 +480,7 @@ pub fn xinfo(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             "HELP",
             "    Prints this help.",
         ];
-        ctx.out.array(lines.len());
-        for l in lines {
-            ctx.out.simple(l);
-        }
+        ctx.out.help(&lines);
         return;
     }
     let key = &a[2];

@@ -75,10 +75,7 @@ pub fn xgroup(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         return ctx.error(super::arity_error(&format!("xgroup|{name}")));
     }
     if *name == "help" {
-        ctx.out.array(XGROUP_HELP.len());
-        for l in XGROUP_HELP {
-            ctx.out.simple(l);
-        }
+        ctx.out.help(&XGROUP_HELP);
         return;
     }
     // The container is not flagged `write` (its HELP is not); its other subcommands are.

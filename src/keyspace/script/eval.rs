@@ -209,10 +209,7 @@ pub fn script(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
                 "HELP",
                 "    Prints this help.",
             ];
-            ctx.out.array(lines.len());
-            for l in lines {
-                ctx.out.simple(l);
-            }
+            ctx.out.help(&lines);
         }
         ("load" | "exists" | "flush" | "kill" | "help", _) => {
             ctx.error(format!("ERR wrong number of arguments for 'script|{}' command", sub))

@@ -483,8 +483,5 @@ fn help(ctx: &mut Ctx) {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.out.array(lines.len());
-    for l in lines {
-        ctx.out.simple(l);
-    }
+    ctx.out.help(&lines);
 }
