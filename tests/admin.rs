@@ -581,3 +581,47 @@ fn latency_matches_redis() {
         out
     });
 }
+
+/// COMMAND GETKEYS finds keys as Redis 7.0 does for commands whose keys move: a key count
+/// (scripts, functions, ZUNIONSTORE, LMPOP, ...), a keyword (XREAD STREAMS), subcommands
+/// (MEMORY USAGE, XINFO, XGROUP, OBJECT), and its errors.
+#[test]
+fn command_getkeys_movable_keys_as_redis() {
+    let cases: &[&[&str]] = &[
+        &["EVAL", "return 1", "2", "a", "b", "c"],
+        &["EVALSHA", "0123", "1", "a", "b"],
+        &["EVAL_RO", "x", "0", "a"],
+        &["EVAL", "x", "5", "a"],
+        &["FCALL", "f", "2", "a", "b", "c"],
+        &["FCALL_RO", "f", "1", "a"],
+        &["ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2"],
+        &["ZDIFFSTORE", "d", "2", "a", "b"],
+        &["ZUNION", "2", "a", "b"],
+        &["ZUNION", "0", "a"],
+        &["ZINTERCARD", "2", "a", "b", "LIMIT", "1"],
+        &["SINTERCARD", "3", "a", "b", "c"],
+        &["LMPOP", "2", "a", "b", "LEFT"],
+        &["BLMPOP", "0", "2", "a", "b", "LEFT"],
+        &["BZMPOP", "0", "1", "a", "MIN"],
+        &["XREAD", "COUNT", "1", "STREAMS", "a", "b", "0", "0"],
+        &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "a", "b", ">", ">"],
+        &["MEMORY", "USAGE", "a"],
+        &["MEMORY", "STATS"],
+        &["XINFO", "STREAM", "a"],
+        &["XGROUP", "CREATE", "a", "g", "$"],
+        &["OBJECT", "ENCODING", "a"],
+        &["LCS", "a", "b"],
+        &["SET", "a"],
+        &["GET"],
+        &["PING"],
+        &["NOSUCHCOMMAND", "a"],
+    ];
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        cases.iter().map(|args| {
+            let mut v = vec!["COMMAND", "GETKEYS"];
+            v.extend_from_slice(args);
+            format!("{:?} -> {}", args, c.raw(&v))
+        }).collect()
+    });
+}

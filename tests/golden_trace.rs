@@ -23,7 +23,7 @@ use tandem::ServerHandle;
 
 /// Trace kinds that are periodic or incidental to every conversation (timers, polling).
 const NOISE: &[&str] = &[
-    "Cron", "Tick", "FlushFeed", "Batch", "Accepted", "Start(addr=", "Kill", "ClientGone", "Streaming", "Progress", "GetStatus",
+    "Cron", "Tick", "FlushFeed", "Batch", "AwaitedBatch", "ReaderGone", "Accepted", "Start(addr=", "Kill", "ClientGone", "Streaming", "Progress", "GetStatus",
     "Reconnect", "State(ReceivePong)",
 ];
 

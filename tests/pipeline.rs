@@ -88,3 +88,63 @@ fn pipeline_split_across_many_small_writes() {
     }
     assert_eq!(c.raw(&["DBSIZE"]), ":200\r\n");
 }
+
+/// Polls `INFO clients` until `blocked_clients` reads `n` (at most two seconds).
+fn wait_blocked(c: &mut Conn, n: u32) {
+    c.wait_info("clients", "blocked_clients", std::time::Duration::from_secs(2), |v| v == n.to_string());
+}
+
+/// A client blocked in BLPOP whose peer closes must not take what is pushed later: the element
+/// stays in the list (Redis frees a blocked client at EOF). Before the reader told the keyspace,
+/// the dead client stayed parked and swallowed the element.
+#[test]
+fn a_blocked_client_that_disconnects_takes_nothing() {
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let mut b = Conn::connect(port);
+        b.send_cmd(&["BLPOP", "q", "0"]);
+        wait_blocked(&mut c, 1);
+        drop(b);
+        wait_blocked(&mut c, 0);
+        vec![c.raw(&["RPUSH", "q", "a"]), c.raw(&["LRANGE", "q", "0", "-1"])]
+    });
+}
+
+/// Requests read after QUIT are not run, even when they reach the server in a later read
+/// while the QUIT is still held (here by CLIENT PAUSE WRITE), as Redis reads nothing more from
+/// a client it closes.
+#[test]
+fn nothing_read_after_quit_runs() {
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let mut q = Conn::connect(port);
+        let paused = c.raw(&["CLIENT", "PAUSE", "300", "WRITE"]);
+        let mut first = encode_str(&["SET", "b", "1"]);
+        first.extend(encode_str(&["QUIT"]));
+        q.send(&first);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        q.send(&encode_str(&["SET", "b", "2"]));
+        let replies = String::from_utf8_lossy(&q.read_to_close(std::time::Duration::from_secs(3))).to_string();
+        vec![paused, replies, c.raw(&["GET", "b"])]
+    });
+}
+
+/// A client that sends its requests and closes its side at once is answered in full, and
+/// every request runs.
+#[test]
+fn requests_before_a_half_close_are_all_answered() {
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let mut buf = Vec::new();
+        for _ in 0..20_000 {
+            buf.extend(encode_str(&["INCR", "n"]));
+        }
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        std::io::Write::write_all(&mut s, &buf).unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(&mut s, &mut got).unwrap();
+        let last = String::from_utf8_lossy(&got[got.len().saturating_sub(8)..]).to_string();
+        vec![format!("{} replies, last {last:?}", got.split(|&b| b == b'\n').count() - 1), c.raw(&["GET", "n"])]
+    });
+}

@@ -202,17 +202,15 @@ pub(super) fn command(c: &mut Client, a: &[Bytes]) {
                 c.out.bulk(s.group.as_bytes());
             }
         }
-        "getkeys" if a.len() >= 3 => {
+        "getkeys" if a.len() < 4 => c.out.error("ERR wrong number of arguments for 'command|getkeys' command"),
+        "getkeys" => {
             let Some(spec) = cmd::lookup(&a[2]) else {
                 return c.out.error("ERR Invalid command specified");
             };
-            if !spec.arity_ok(a.len() - 2) {
-                return c.out.error("ERR Invalid number of arguments specified for command");
-            }
-            let pos = spec.keys_of(&a[2..]);
-            if pos.is_empty() {
-                return c.out.error("ERR The command has no key arguments");
-            }
+            let pos = match super::acl::getkeys(spec, &a[2..]) {
+                Ok(pos) => pos,
+                Err(e) => return c.out.error(e),
+            };
             c.out.array(pos.len());
             for p in pos {
                 c.out.bulk(&a[2 + p]);

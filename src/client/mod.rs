@@ -12,11 +12,12 @@ mod commands;
 
 use crate::keyspace::cmd::{self, CommandSpec, Route};
 use crate::keyspace::{self, Cmd, Exec, Item, Keyspace};
+use crate::resp::request::Argv;
 use crate::resp::{Limits, Out, ProtoError, Request, RequestParser};
 use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, Conn, WriteExt};
 use crate::shared::{ClientMeta, Shared};
 use bytes::{Bytes, BytesMut};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -25,8 +26,17 @@ use std::time::Instant;
 pub struct Batch {
     pub reqs: Vec<Request>,
     pub error: Option<ProtoError>,
+    /// Bytes of the requests (CLIENT LIST's qbuf while they run).
+    pub bytes: u64,
 }
 impl Message for Batch {
+    type Result = ();
+}
+
+/// A batch whose outcome the reader waits for (whether the connection stays open): one that
+/// decides how the rest is read.
+pub struct AwaitedBatch(pub Batch);
+impl Message for AwaitedBatch {
     type Result = bool;
 }
 
@@ -86,6 +96,8 @@ pub struct Client {
     last_spec: Option<&'static CommandSpec>,
     /// Execs sent to the keyspace so far.
     exec_seq: u64,
+    /// Stopping: batches still in the mailbox are dropped.
+    stopping: bool,
 }
 
 impl Client {
@@ -116,6 +128,7 @@ impl Client {
             txn_aborted: false,
             last_spec: None,
             exec_seq: 0,
+            stopping: false,
         }
     }
 
@@ -123,12 +136,22 @@ impl Client {
         self.meta.authenticated.load(Relaxed)
     }
 
+    /// [`flush`](Self::flush) from a path taken rarely: boxed, so the futures of the callers
+    /// (moved to the heap with every batch) stay small.
+    async fn flush_boxed(&mut self) {
+        if !self.pending.is_empty() {
+            Box::pin(self.flush()).await;
+        }
+    }
+
     /// Sends the pending keyspace commands as one Exec and appends the replies.
     async fn flush(&mut self) {
         if self.pending.is_empty() {
             return;
         }
-        self.wait_if_paused().await;
+        if self.shared.pause.maybe_set() {
+            Box::pin(self.wait_if_paused()).await;
+        }
         let mut items = std::mem::take(&mut self.pending);
         while !items.is_empty() {
             let pushes = self.meta.in_pubsub() || self.meta.monitor.load(Relaxed) || self.meta.gets_invalidations.load(Relaxed);
@@ -146,7 +169,9 @@ impl Client {
             let lend = !watch && !self.reply_off;
             let out = if lend { std::mem::take(&mut self.out.buf) } else { BytesMut::new() };
             let msg = Exec { client_id: self.id, seq: self.exec_seq, db: self.db, resp3: self.resp3, items, pushes, out };
-            let done = if watch { self.call_keyspace(msg).await } else { Some(self.keyspace.call(msg).await) };
+            // The rare paths' futures are boxed: this one stays small, and so does every
+            // future that awaits it (a batch's future is moved into the heap per batch).
+            let done = if watch { Box::pin(self.call_keyspace(msg)).await } else { Some(self.keyspace.call(msg).await) };
             if scripts {
                 self.shared.script.in_flight.fetch_sub(1, Relaxed);
             }
@@ -175,12 +200,19 @@ impl Client {
                     return;
                 }
             };
-            self.txn_aborted |= done.txn_aborted;
-            if self.reply_off && !done.pushes.is_empty() {
-                // CLIENT REPLY OFF silences replies, not pushes (as Redis's CLIENT_PUSHING).
-                self.out.buf.extend_from_slice(&done.pushes);
+            if self.pending.capacity() == 0 && done.items.capacity() <= 1024 {
+                self.pending = done.items;
             }
-            let (mut out, mut cmds) = (done.out, done.client_cmds);
+            let mut rare = done.rare;
+            if let Some(r) = &rare {
+                self.txn_aborted |= r.txn_aborted;
+                if self.reply_off && !r.pushes.is_empty() {
+                    // CLIENT REPLY OFF silences replies, not pushes (as Redis's CLIENT_PUSHING).
+                    self.out.buf.extend_from_slice(&r.pushes);
+                }
+            }
+            let mut cmds = rare.as_mut().map(|r| std::mem::take(&mut r.client_cmds)).unwrap_or_default();
+            let mut out = done.out;
             if lend {
                 // Ours again: what it held before, then this Exec's replies.
                 debug_assert!(self.out.buf.is_empty(), "nothing is written to the buffer while it is lent");
@@ -195,23 +227,33 @@ impl Client {
                 }
             }
             if !cmds.is_empty() {
-                self.splice_client_cmds(out, cmds).await;
+                Box::pin(self.splice_client_cmds(out, cmds)).await;
                 self.absorb(&[], done.db, done.repl_offset);
             } else {
                 self.absorb(&out, done.db, done.repl_offset);
             }
-            let Some((rx, rest)) = done.blocked else { return };
-            // Blocked: what is answered so far goes out now; the rest waits for the reply.
-            self.write_out().await;
-            self.meta.blocked.store(true, Relaxed);
-            let unblocked = self.wait_unblocked(rx).await;
-            self.meta.blocked.store(false, Relaxed);
-            match unblocked {
+            let Some((rx, rest)) = rare.and_then(|mut r| r.blocked.take()) else { return };
+            match Box::pin(self.wait_blocked(rx)).await {
                 Some(u) => self.absorb(&u.out, u.db, u.repl_offset),
                 None => return,
             }
             items = rest;
         }
+    }
+
+    /// A command blocked: what is answered so far goes out now; the rest waits for the
+    /// reply.
+    async fn wait_blocked(&mut self, rx: flume::Receiver<keyspace::blocking::Unblocked>) -> Option<keyspace::blocking::Unblocked> {
+        self.write_out().await;
+        self.meta.blocked.store(true, Relaxed);
+        // The peer left before the command blocked (its reader's ReaderGone may have reached
+        // the keyspace first): drop the command now.
+        if self.meta.eof.load(SeqCst) {
+            let _ = self.keyspace.send(keyspace::ReaderGone(self.id));
+        }
+        let unblocked = self.wait_unblocked(rx).await;
+        self.meta.blocked.store(false, Relaxed);
+        unblocked
     }
 
     /// Sends an Exec and waits for it; None when a script turned busy meanwhile (the Exec is
@@ -266,7 +308,7 @@ impl Client {
                 Some(Ok(u)) => return Some(u),
                 Some(Err(_)) => return None,
                 None => {
-                    if self.meta.killed.load(Relaxed) || self.shared.shutting_down.load(Relaxed) {
+                    if self.meta.killed.load(Relaxed) || self.meta.eof.load(Relaxed) || self.shared.shutting_down.load(Relaxed) {
                         let _ = self.keyspace.send(keyspace::ClientGone(self.id));
                         return None;
                     }
@@ -404,12 +446,12 @@ impl Client {
             }
         }
         if self.shared.script.busy.load(Relaxed) != 0 {
-            if let Some(next) = self.while_script_busy(spec, &argv).await {
+            if let Some(next) = Box::pin(self.while_script_busy(spec, &argv)).await {
                 return next;
             }
         }
         if self.shared.shutting_down.load(Relaxed) && spec.name != "shutdown" {
-            self.flush().await;
+            self.flush_boxed().await;
             self.out.error("ERR server is shutting down");
             return Next::Continue;
         }
@@ -417,11 +459,11 @@ impl Client {
             self.reject_cmd(spec, &argv, e).await;
             return Next::Continue;
         }
-        if self.shared.loading.load(Relaxed) && self.denied_while_loading(spec) && self.still_loading().await {
+        if self.shared.loading.load(Relaxed) && self.denied_while_loading(spec) && Box::pin(self.still_loading()).await {
             self.reject_cmd(spec, &argv, "LOADING Redis is loading the dataset in memory").await;
             return Next::Continue;
         }
-        if self.out_of_memory(spec).await {
+        if self.shared.hot.maxmemory.load(Relaxed) > 0 && Box::pin(self.out_of_memory(spec)).await {
             const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
             self.reject_cmd(spec, &argv, OOM).await;
             return Next::Continue;
@@ -446,7 +488,7 @@ impl Client {
                 return Next::Continue;
             }
             // Replies must stay in request order: anything pending goes out first.
-            self.flush().await;
+            self.flush_boxed().await;
             if let Some(q) = self.multi.as_mut() {
                 q.push(Cmd { spec, argv });
             }
@@ -460,7 +502,7 @@ impl Client {
         match spec.route {
             Route::Keyspace(_) => {
                 if spec.name == "watch" && self.multi.is_some() {
-                    self.flush().await;
+                    self.flush_boxed().await;
                     self.out.error("ERR WATCH inside MULTI is not allowed");
                     return Next::Continue;
                 }
@@ -473,40 +515,43 @@ impl Client {
                 self.pending.push(Item::Cmd(Cmd { spec, argv }));
                 if subscribing {
                     // The commands after it are checked against the subscribed context.
-                    self.flush().await;
+                    self.flush_boxed().await;
                 }
                 Next::Continue
             }
-            Route::Client => {
-                self.flush().await;
-                let start = Instant::now();
-                let db = self.db;
-                self.take_failed();
-                let next = self.local(spec, &argv).await;
-                let failed = self.take_failed();
-                if !matches!(spec.name, "client" | "multi") {
-                    // CLIENT CACHING applies to the next command only (CLIENT ones aside).
-                    self.meta.tracking.fetch_and(!crate::shared::track::CACHING, Relaxed);
-                }
-                if self.shared.hot.monitors.load(Relaxed) > 0 && monitor_shows(spec, &argv) {
-                    let _ = self.keyspace.send(keyspace::MonitorFeed { client_id: self.id, db, argv: redacted(spec, &argv) });
-                }
-                let ns = start.elapsed().as_nanos() as u64;
-                let micros = ns / 1000;
-                let st = cmd::stat(&self.shared, spec, &argv);
-                st.calls.fetch_add(1, Relaxed);
-                if failed {
-                    st.failed.fetch_add(1, Relaxed);
-                }
-                st.usec.fetch_add(micros, Relaxed);
-                // EXEC itself is not logged: the commands it ran are.
-                if spec.name != "exec" {
-                    self.shared.slowlog_command(self.id, &argv, micros);
-                }
-                self.shared.record_latency(&st, spec.has(cmd::FAST), ns, false);
-                next
-            }
+            Route::Client => Box::pin(self.run_local(spec, argv)).await,
         }
+    }
+
+    /// Runs a connection command here, after the keyspace answered what came before it.
+    async fn run_local(&mut self, spec: &'static CommandSpec, argv: Argv) -> Next {
+        self.flush().await;
+        let start = Instant::now();
+        let db = self.db;
+        self.take_failed();
+        let next = self.local(spec, &argv).await;
+        let failed = self.take_failed();
+        if !matches!(spec.name, "client" | "multi") {
+            // CLIENT CACHING applies to the next command only (CLIENT ones aside).
+            self.meta.tracking.fetch_and(!crate::shared::track::CACHING, Relaxed);
+        }
+        if self.shared.hot.monitors.load(Relaxed) > 0 && monitor_shows(spec, &argv) {
+            let _ = self.keyspace.send(keyspace::MonitorFeed { client_id: self.id, db, argv: redacted(spec, &argv) });
+        }
+        let ns = start.elapsed().as_nanos() as u64;
+        let micros = ns / 1000;
+        let st = cmd::stat(&self.shared, spec, &argv);
+        st.calls.fetch_add(1, Relaxed);
+        if failed {
+            st.failed.fetch_add(1, Relaxed);
+        }
+        st.usec.fetch_add(micros, Relaxed);
+        // EXEC itself is not logged: the commands it ran are.
+        if spec.name != "exec" {
+            self.shared.slowlog_command(self.id, &argv, micros);
+        }
+        self.shared.record_latency(&st, spec.has(cmd::FAST), ns, false);
+        next
     }
 
     /// A script runs past busy-reply-threshold (the keyspace is inside it): SCRIPT KILL and
@@ -670,7 +715,7 @@ impl Client {
         if spec.name != "exec" {
             return self.reject(msg).await;
         }
-        self.flush().await;
+        self.flush_boxed().await;
         self.multi = None;
         self.multi_error = false;
         self.meta.multi.store(-1, Relaxed);
@@ -683,7 +728,7 @@ impl Client {
     /// Replies with an error for a command that could not even be queued; inside MULTI it
     /// dooms the transaction. Earlier pipelined commands are answered first.
     async fn reject(&mut self, msg: impl AsRef<[u8]>) {
-        self.flush().await;
+        self.flush_boxed().await;
         if self.multi.is_some() {
             self.multi_error = true;
         }
@@ -819,12 +864,13 @@ impl Actor for Client {
         let shared = self.shared.clone();
         let meta = self.meta.clone();
         rt::spawn(push_loop(meta.push.waiter(), addr.downgrade()));
-        rt::spawn(read_loop(stream, addr, shared, meta));
+        rt::spawn(read_loop(stream, addr, self.keyspace.clone(), shared, meta));
         Ok(())
     }
 
     async fn stopped(&mut self, _ctx: &mut Context<Self>) {
         self.meta.push.close();
+        self.meta.gate.close();
         if self.handed_over {
             let _ = self.keyspace.send(keyspace::ClientGone(self.id));
             return;
@@ -838,8 +884,42 @@ impl Actor for Client {
 
 #[async_trait]
 impl Handler<Batch> for Client {
-    async fn handle(&mut self, ctx: &mut Context<Self>, msg: Batch) -> bool {
+    async fn handle(&mut self, ctx: &mut Context<Self>, msg: Batch) {
         crate::trace_msg!(self.shared.log, "reader", format_args!("client:{}", self.id), "Batch({} requests)", msg.reqs.len());
+        self.start_batch(ctx, msg).await;
+    }
+}
+
+#[async_trait]
+impl Handler<AwaitedBatch> for Client {
+    async fn handle(&mut self, ctx: &mut Context<Self>, msg: AwaitedBatch) -> bool {
+        crate::trace_msg!(self.shared.log, "reader", format_args!("client:{}", self.id), "AwaitedBatch({} requests)", msg.0.reqs.len());
+        self.start_batch(ctx, msg.0).await
+    }
+}
+
+impl Client {
+    /// Stops the actor: batches already in the mailbox are not run (Redis reads nothing more
+    /// from a client it closes).
+    fn stop(&mut self, ctx: &mut Context<Self>) {
+        self.stopping = true;
+        ctx.stop(None);
+    }
+
+    async fn start_batch(&mut self, ctx: &mut Context<Self>, msg: Batch) -> bool {
+        self.meta.gate.started();
+        if self.stopping || self.meta.killed.load(Relaxed) {
+            return false;
+        }
+        self.meta.qbuf_batch.store(msg.bytes, Relaxed);
+        let open = self.run_batch(ctx, msg).await;
+        self.meta.qbuf_batch.store(0, Relaxed);
+        open
+    }
+
+    /// Runs a batch's requests in order and writes their replies; false when the connection
+    /// closes.
+    async fn run_batch(&mut self, ctx: &mut Context<Self>, msg: Batch) -> bool {
         *self.meta.last_interaction.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         if self.meta.gets_invalidations.load(Relaxed) && self.meta.push.maybe_pending() {
             // Invalidations already queued precede the replies of these requests (a reply the
@@ -854,13 +934,13 @@ impl Handler<Batch> for Client {
             // CLIENT REPLY SKIP: this command's reply is dropped (earlier ones go out).
             let skip = std::mem::take(&mut self.reply_skip).then_some(());
             if skip.is_some() {
-                self.flush().await;
+                self.flush_boxed().await;
                 self.skip_from = Some(self.out.buf.len());
             }
             next = self.process(req).await;
             // CLIENT REPLY ON, as the skipped command, cancels the skip (its +OK goes out).
             if let Some(at) = self.skip_from.take() {
-                self.flush().await;
+                self.flush_boxed().await;
                 self.out.buf.truncate(at);
             }
             if next != Next::Continue {
@@ -872,7 +952,7 @@ impl Handler<Batch> for Client {
         if next == Next::Abort {
             // What came before ran (as in Redis), but no reply goes out.
             self.out.buf.clear();
-            ctx.stop(None);
+            self.stop(ctx);
             return false;
         }
         if let Some(e) = msg.error.filter(|_| next == Next::Continue) {
@@ -886,7 +966,7 @@ impl Handler<Batch> for Client {
         }
         let ok = self.write_out().await;
         if !ok || next == Next::Close || self.meta.killed.load(Relaxed) {
-            ctx.stop(None);
+            self.stop(ctx);
             return false;
         }
         true
@@ -897,7 +977,7 @@ impl Handler<Batch> for Client {
 impl Handler<Kill> for Client {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: Kill) {
         crate::trace_msg!(self.shared.log, msg.0, format_args!("client:{}", self.id), "Kill({})", msg.1);
-        ctx.stop(None);
+        self.stop(ctx);
     }
 }
 
@@ -908,7 +988,7 @@ fn command_name(spec: &CommandSpec, argv: &[Bytes]) -> String {
 }
 
 /// The reader task: socket -> requests -> one `Batch` call per read.
-async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, meta: Arc<ClientMeta>) {
+async fn read_loop(mut stream: Conn, addr: Addr<Client>, keyspace: Addr<Keyspace>, shared: Arc<Shared>, meta: Arc<ClientMeta>) {
     let mut parser = RequestParser::new();
     let mut buf = BytesMut::with_capacity(16 * 1024);
     let mut chunk = vec![0u8; 16 * 1024];
@@ -917,12 +997,18 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, me
     // Whether the socket is likely drained (the last read did not fill the chunk): then the
     // client is waiting for our replies, so wait for readability rather than try a read.
     let mut drained = false;
+    // Whether the reader stops because the peer closed (not because the actor did).
+    let mut eof = false;
     loop {
         if drained && stream.readable().await.is_err() {
+            eof = true;
             break;
         }
         let n = match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => break,
+            Ok(0) | Err(_) => {
+                eof = true;
+                break;
+            }
             Ok(n) => n,
         };
         drained = n < chunk.len();
@@ -932,8 +1018,6 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, me
         shared.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
         meta.tot_net_in.fetch_add(n as u64, Relaxed);
         buf.extend_from_slice(&chunk[..n]);
-        // While a batch runs, CLIENT LIST shows all it came in (as Redis's query buffer holds
-        // the commands being run until the whole read is processed): 26 for a lone CLIENT LIST.
         let held = buf.len() + parser.partial_bytes();
         let max_bulk = shared.hot.proto_max_bulk_len.load(Relaxed);
         let qbuf_limit = shared.hot.query_buffer_limit.load(Relaxed) as usize;
@@ -941,7 +1025,8 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, me
         let mut reqs = Vec::with_capacity(last_batch);
         let error = parser.parse(&mut buf, limits, &mut reqs).err();
         last_batch = reqs.len().clamp(1, 1024);
-        meta.qbuf.store((buf.len() + parser.partial_bytes()) as u64, Relaxed);
+        let left = buf.len() + parser.partial_bytes();
+        meta.qbuf.store(left as u64, Relaxed);
         if reqs.is_empty() && error.is_none() {
             // As Redis 7.0, the limit is on bytes not yet parsed: the arguments of a
             // half-read multibulk already parsed out of the buffer do not count.
@@ -957,20 +1042,41 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, shared: Arc<Shared>, me
             }
             continue;
         }
+        // The answers are awaited when the batch decides how the rest is read: a protocol
+        // error closes the connection, SYNC/PSYNC hand the socket to a replica actor, and
+        // before authentication the parser's limits depend on the outcome.
         let closing = error.is_some();
-        let left = meta.qbuf.swap(held as u64, Relaxed);
-        let r = addr.call(Batch { reqs, error }).await;
-        meta.qbuf.store(left, Relaxed);
-        match r {
-            Ok(true) if !closing => {}
-            _ => break,
+        let wait = closing || !limits.authenticated || reqs.iter().any(|r| takes_socket(&r.argv));
+        if !meta.gate.room().await {
+            break;
+        }
+        meta.gate.sent();
+        let batch = Batch { reqs, error, bytes: held.saturating_sub(left) as u64 };
+        if wait {
+            match addr.call(AwaitedBatch(batch)).await {
+                Ok(true) if !closing => {}
+                _ => break,
+            }
+        } else if addr.send(batch).is_err() {
+            break;
         }
         // Give back memory a huge request left behind.
         if buf.is_empty() && buf.capacity() > 1024 * 1024 {
             buf = BytesMut::with_capacity(16 * 1024);
         }
     }
+    if eof {
+        // A command blocked for this connection is dropped now; batches already sent still
+        // run, as Redis answers what it read before the end of the stream.
+        meta.eof.store(true, SeqCst);
+        let _ = keyspace.send(keyspace::ReaderGone(meta.id));
+    }
     let _ = addr.send(Kill("reader", "connection closed"));
+}
+
+/// SYNC and PSYNC: the connection becomes a replica's, read by its own actor from then on.
+fn takes_socket(argv: &[Bytes]) -> bool {
+    cmd::eq(&argv[0], "sync") || cmd::eq(&argv[0], "psync")
 }
 
 /// Whether MONITOR shows a connection command: not admin ones (CONFIG, most of CLIENT),
@@ -1019,7 +1125,7 @@ impl Handler<WritePushes> for Client {
         }
         crate::trace_msg!(self.shared.log, "push-waiter", format_args!("client:{}", self.id), "WritePushes({} bytes)", n);
         if !self.write_out().await {
-            ctx.stop(None);
+            self.stop(ctx);
             return false;
         }
         true

@@ -153,7 +153,9 @@ impl Feed {
                 for (db, argv) in &cmds {
                     self.emit(*db, argv);
                 }
-                self.emit(db, &[Bytes::from_static(b"EXEC")]);
+                // In the db the last command selected: no SELECT before EXEC.
+                let last = self.last_db.unwrap_or(db);
+                self.emit(last, &[Bytes::from_static(b"EXEC")]);
             }
         }
     }

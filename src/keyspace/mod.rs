@@ -103,12 +103,21 @@ impl Message for Exec {
 pub struct ExecDone {
     /// The lent buffer with this Exec's replies appended.
     pub out: BytesMut,
+    pub db: usize,
+    pub repl_offset: i64,
+    /// The Exec's item list, emptied: the client's next batch reuses its allocation.
+    pub items: Vec<Item>,
+    /// What few Execs have, boxed so that the answer every Exec gets stays small to move.
+    pub rare: Option<Box<ExecRare>>,
+}
+
+/// The parts of an [`ExecDone`] most Execs do not have.
+#[derive(Default)]
+pub struct ExecRare {
     /// Connection commands (CONFIG, CLIENT, ...) queued in a transaction: the keyspace leaves
     /// their replies to the client, which inserts each at the given offset of `out` (an
     /// offset into the whole buffer, what it held before included).
     pub client_cmds: Vec<(usize, Cmd)>,
-    pub db: usize,
-    pub repl_offset: i64,
     /// Set when a command blocked: its reply comes through the receiver, and the items after
     /// it must be sent again once it is answered.
     pub blocked: Option<(flume::Receiver<blocking::Unblocked>, Vec<Item>)>,
@@ -177,6 +186,15 @@ impl Handler<MonitorFeed> for Keyspace {
 /// The client has gone: forget its WATCHed keys.
 pub struct ClientGone(pub u64);
 impl Message for ClientGone {
+    type Result = ();
+}
+
+/// The peer of a client closed its connection (its reader saw the end): a command blocked
+/// for it is dropped unanswered, so what arrives for the key goes to a live waiter or stays,
+/// as Redis frees a blocked client on EOF. Sent by the reader task, which is not held up by
+/// the blocked command as the client actor is.
+pub struct ReaderGone(pub u64);
+impl Message for ReaderGone {
     type Result = ();
 }
 
@@ -298,6 +316,10 @@ pub struct Keyspace {
     flush_queued: bool,
     /// Set when WATCH aborts a transaction of the Exec being run.
     txn_aborted: bool,
+    /// A transaction runs on past a connection command (its first piece was admitted with
+    /// the EXEC): its writes are not refused as a read-only replica's even when that command
+    /// was REPLICAOF, as Redis checks the role once, for EXEC.
+    txn_continuing: bool,
     /// Saves, BGSAVE, and what the RDB loaded at start held.
     persist: persist::PersistState,
     /// Our own address (weak), for work that reports back (BGSAVE).
@@ -358,6 +380,7 @@ impl Keyspace {
             clock: Default::default(),
             flush_queued: false,
             txn_aborted: false,
+            txn_continuing: false,
             pubsub: Default::default(),
             exec_client: 0,
             exec_pushes: BytesMut::new(),
@@ -504,8 +527,7 @@ impl Keyspace {
         // it on a writable replica creates a new key, without the old TTL.
         let expired = self.expire_if_needed(ctx, key);
         let db = &mut self.dbs[ctx.db];
-        let k = Bytes::copy_from_slice(key);
-        let created = db.keys.insert(k, value).is_none();
+        let created = db.keys.insert(key, value).is_none();
         if (!keep_ttl || expired) && !db.expires.is_empty() {
             db.expires.remove(key);
         }
@@ -706,7 +728,7 @@ impl Keyspace {
         };
         // The role may have changed while the command waited (FAILOVER, REPLICAOF): a replica
         // accepts writes only from its master's stream.
-        if self.is_replica && !self.applying_master && cmd.spec.is_write() && self.shared.hot.replica_read_only.load(Relaxed) {
+        if self.is_replica && !self.applying_master && !self.txn_continuing && cmd.spec.is_write() && self.shared.hot.replica_read_only.load(Relaxed) {
             out.error("READONLY You can't write against a read only replica.");
             return None;
         }
@@ -935,7 +957,9 @@ impl Keyspace {
                 }
                 continue;
             }
+            self.txn_continuing = header.is_none();
             let _ = self.call(c, db, client_id, out, true);
+            self.txn_continuing = false;
         }
         self.feed.end_txn();
         if let Some(cut) = cut {
@@ -1045,7 +1069,7 @@ impl Handler<Exec> for Keyspace {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: Exec) -> ExecDone {
         crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.client_id), "keyspace", "Exec({})", item_names(&msg.items));
         if self.shared.script.cancelled_count.load(Relaxed) > 0 && self.exec_cancelled(msg.client_id, msg.seq) {
-            return ExecDone { out: msg.out, client_cmds: vec![], db: msg.db, repl_offset: 0, blocked: None, txn_aborted: false, pushes: BytesMut::new() };
+            return ExecDone { out: msg.out, db: msg.db, repl_offset: 0, items: Vec::new(), rare: None };
         }
         let mut out = Out::with_buf(msg.out, msg.resp3);
         let lent = out.buf.len();
@@ -1084,10 +1108,9 @@ impl Handler<Exec> for Keyspace {
         // BCAST invalidations of this batch (Redis sends them before it sleeps again).
         self.tracking_broadcast(Some((msg.client_id, &mut out)));
         self.flush_feed_soon(ctx);
-        let blocked = blocked.map(|(i, rx)| {
-            let mut items = msg.items;
-            (rx, items.split_off(i + 1))
-        });
+        let mut items = msg.items;
+        let blocked = blocked.map(|(i, rx)| (rx, items.split_off(i + 1)));
+        items.clear();
         // WAIT counts from the client's last propagated write (Redis's `woff`): only an Exec
         // that produced stream bytes moves it.
         let repl_offset = if self.feed.offset() != offset_before { self.feed.offset() } else { 0 };
@@ -1097,7 +1120,9 @@ impl Handler<Exec> for Keyspace {
         self.exec_client = 0;
         self.shared.errorstats.record(&mut out.errors);
         let pushes = if self.exec_pushes.is_empty() { BytesMut::new() } else { self.exec_pushes.split() };
-        ExecDone { out: out.buf, client_cmds, db, repl_offset, blocked, txn_aborted: self.txn_aborted, pushes }
+        let rare = (!client_cmds.is_empty() || blocked.is_some() || self.txn_aborted || !pushes.is_empty())
+            .then(|| Box::new(ExecRare { client_cmds, blocked, txn_aborted: self.txn_aborted, pushes }));
+        ExecDone { out: out.buf, db, repl_offset, items, rare }
     }
 }
 
@@ -1157,6 +1182,14 @@ impl Handler<FlushFeed> for Keyspace {
         crate::trace_msg!(self.shared.log, "keyspace", "keyspace", "FlushFeed {{off={}}}", self.feed.offset);
         self.flush_queued = false;
         self.feed.flush();
+    }
+}
+
+#[async_trait]
+impl Handler<ReaderGone> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: ReaderGone) {
+        crate::trace_msg!(self.shared.log, "reader", "keyspace", "ReaderGone(client:{})", msg.0);
+        let _ = self.unpark(msg.0);
     }
 }
 

@@ -4,6 +4,7 @@
 //! with its own `Shared`. Plain data only: no actor addresses (those are passed where needed).
 
 pub mod errorstats;
+pub mod gate;
 pub mod latency;
 pub mod acl;
 pub mod push;
@@ -80,7 +81,16 @@ pub struct ClientMeta {
     pub last_sub: Mutex<String>,
     pub multi: AtomicI64,
     pub resp: AtomicU64,
+    /// Query buffer: bytes read and not yet parsed into requests (the reader's count)...
     pub qbuf: AtomicU64,
+    /// ...and those of the batch being run (the client actor's), as Redis's query buffer
+    /// holds the commands being run until the whole read is processed.
+    pub qbuf_batch: AtomicU64,
+    /// Batches between the reader and the client actor.
+    pub gate: gate::ReaderGate,
+    /// The peer closed the connection (the reader hit the end of the stream or an error): a
+    /// command blocked for it is dropped at once, as Redis frees such a client.
+    pub eof: AtomicBool,
     pub omem: AtomicU64,
     pub tot_net_in: AtomicU64,
     pub tot_net_out: AtomicU64,
@@ -154,6 +164,9 @@ impl ClientMeta {
             multi: (-1).into(),
             resp: 2.into(),
             qbuf: Default::default(),
+            qbuf_batch: Default::default(),
+            gate: Default::default(),
+            eof: Default::default(),
             omem: Default::default(),
             tot_net_in: Default::default(),
             tot_net_out: Default::default(),
@@ -205,6 +218,11 @@ pub struct Pause {
 }
 
 impl Pause {
+    /// Whether a pause may hold commands (checked per batch before the slower look).
+    pub fn maybe_set(&self) -> bool {
+        self.failover.load(Relaxed) || self.until_ms.load(Relaxed) != 0
+    }
+
     /// A wake-up for the next change of the pause (register, then check the pause again).
     pub fn waiter(&self) -> flume::Receiver<()> {
         let (tx, rx) = flume::bounded(1);

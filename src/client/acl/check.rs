@@ -84,6 +84,39 @@ impl<'a> Request<'a> {
     }
 }
 
+/// The keys COMMAND GETKEYS names (argument positions), found as Redis 7.0 finds them: the
+/// key specs of the command or subcommand, or its own key finder where they fall short (SORT,
+/// MIGRATE). Errors are Redis's replies.
+pub fn getkeys(spec: &CommandSpec, argv: &[Bytes]) -> Result<Vec<usize>, &'static str> {
+    const NO_KEYS: &str = "ERR The command has no key arguments";
+    let cat = catalog();
+    let id = cat.id_of(spec, argv);
+    let e = &cat.entries[id];
+    let has_keys = if e.derived { spec.first_key > 0 } else { e.keyspecs.iter().any(|k| !k.not_key) };
+    if !has_keys {
+        return Err(NO_KEYS);
+    }
+    if !spec.arity_ok(argv.len()) {
+        return Err("ERR Invalid number of arguments specified for command");
+    }
+    let keys = if e.derived {
+        Some(spec.keys_of(argv))
+    } else {
+        match spec.name {
+            "sort" | "sort_ro" => Some(spec.keys_of(argv)),
+            "migrate" => Some(migrate_keys(argv)),
+            _ => keys_from_specs(&e.keyspecs, argv).map(|v| v.into_iter().map(|(p, _)| p).collect()),
+        }
+    };
+    match keys {
+        Some(k) if !k.is_empty() => Ok(k),
+        // Scripts and functions may name no key (Redis's NO_MANDATORY_KEYS): an empty list,
+        // even for a key count the arguments do not hold.
+        _ if matches!(spec.name, "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro") => Ok(vec![]),
+        _ => Err("ERR Invalid arguments specified for command"),
+    }
+}
+
 /// MIGRATE's keys: the key argument, or what follows KEYS when it is empty.
 fn migrate_keys(argv: &[Bytes]) -> Vec<usize> {
     if argv.len() > 3 && !argv[3].is_empty() {
@@ -225,6 +258,9 @@ fn keys_from_specs(specs: &[KeySpec], argv: &[Bytes]) -> Option<Vec<(usize, u8)>
             Find::Keynum { idx, first: fk, step } => {
                 let at = first as usize + idx;
                 let n = argv.get(at).and_then(|a| crate::util::num::parse_i64(a)).filter(|&n| n >= 0)?;
+                if n == 0 {
+                    continue;
+                }
                 let f = first + fk as i64;
                 (f, f + n - 1, step)
             }

@@ -68,7 +68,7 @@ pub fn client_line(m: &ClientMeta) -> String {
         m.psubs.load(Relaxed),
         m.ssubs.load(Relaxed),
         m.multi.load(Relaxed),
-        m.qbuf.load(Relaxed),
+        m.qbuf.load(Relaxed) + m.qbuf_batch.load(Relaxed),
         m.push.pending_frames(),
         m.omem.load(Relaxed) + m.push.pending_bytes() as u64,
         if cmd.is_empty() { "NULL".to_string() } else { cmd },
