@@ -250,3 +250,60 @@ fn connection_commands_inside_multi_run_in_order() {
         assert_eq!(ours, connection_commands_in_order(&Server::redis(&[])));
     }
 }
+
+/// CLIENT PAUSE WRITE holds scripts that may write, not those that declared `no-writes` (a
+/// shebang flag, a registered function's flag), as Redis reads the declared flags first.
+#[test]
+fn write_pause_lets_no_writes_scripts_through() {
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let mut v = vec![c.raw(&["FUNCTION", "LOAD", "#!lua name=pl\nredis.register_function{function_name='ro', callback=function() return 'ro' end, flags={'no-writes'}}"])];
+        v.push(c.raw(&["CLIENT", "PAUSE", "2000", "WRITE"]));
+        let t0 = std::time::Instant::now();
+        v.push(c.raw(&["EVAL", "#!lua flags=no-writes\nreturn 'x'", "0"]));
+        v.push(c.raw(&["FCALL", "ro", "0"]));
+        v.push(c.raw(&["EVAL_RO", "return 1", "0"]));
+        v.push(format!("fast: {}", t0.elapsed() < std::time::Duration::from_millis(1000)));
+        // A script that may write waits for the pause.
+        let t0 = std::time::Instant::now();
+        v.push(c.raw(&["EVAL", "return 2", "0"]));
+        v.push(format!("held: {}", t0.elapsed() >= std::time::Duration::from_millis(1000)));
+        // Read-only scripts may not even publish (a command that propagates).
+        v.push(c.raw(&["EVAL_RO", "return redis.call('publish','ch','m')", "0"]).split(" script:").next().unwrap_or("").to_string());
+        v
+    });
+}
+
+/// EXEC is judged by what it queued: a queued write is refused with EXECABORT when
+/// min-replicas-to-write cannot be met any more, and the transaction does not run.
+#[test]
+fn exec_is_refused_by_its_queued_writes() {
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let mut admin = Conn::connect(port);
+        let mut v = vec![c.raw(&["SET", "xx", "1"]), c.raw(&["MULTI"]), c.raw(&["INCR", "xx"])];
+        v.push(admin.raw(&["CONFIG", "SET", "min-replicas-to-write", "2"]));
+        v.push(c.raw(&["EXEC"]));
+        v.push(admin.raw(&["CONFIG", "SET", "min-replicas-to-write", "0"]));
+        v.push(c.raw(&["GET", "xx"]));
+        v
+    });
+}
+
+/// While clients are paused nothing expires: a key past its TTL reads as missing but is not
+/// deleted (no `expired_keys`, no DEL) until the pause ends.
+#[test]
+fn paused_clients_hold_expiry_back() {
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let before = c.info_field("stats", "expired_keys").unwrap_or_default();
+        let mut v = vec![c.raw(&["MULTI"]), c.raw(&["SET", "foo", "bar", "PX", "10"]), c.raw(&["CLIENT", "PAUSE", "50000", "WRITE"]), c.raw(&["EXEC"])];
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        v.push(c.raw(&["GET", "foo"]));
+        v.push(format!("expired during pause: {}", c.info_field("stats", "expired_keys").unwrap_or_default() != before));
+        v.push(c.raw(&["CLIENT", "UNPAUSE"]));
+        v.push(c.raw(&["GET", "foo"]));
+        v.push(format!("expired after: {}", c.info_field("stats", "expired_keys").unwrap_or_default() != before));
+        v
+    });
+}

@@ -149,7 +149,8 @@ impl Client {
         if self.pending.is_empty() {
             return;
         }
-        if self.shared.pause.maybe_set() {
+        // A transaction that paused clients itself runs to its end (the pause starts after it).
+        if self.shared.pause.maybe_set() && !self.in_exec {
             Box::pin(self.wait_if_paused()).await;
         }
         let mut items = std::mem::take(&mut self.pending);
@@ -352,17 +353,44 @@ impl Client {
         self.in_exec = false;
     }
 
+    /// Whether a write pause holds `c`: writes, and commands that may propagate (PFCOUNT, a
+    /// script), except a script that declared `no-writes` (Redis reads a script's declared
+    /// flags before running it; the keyspace holds them).
+    async fn held_by_write_pause(&self, c: &Cmd) -> bool {
+        if c.spec.is_write() {
+            return true;
+        }
+        if !c.spec.has(cmd::MAY_REPLICATE) {
+            return false;
+        }
+        if !matches!(c.spec.name, "eval" | "evalsha" | "fcall") {
+            return true;
+        }
+        match self.keyspace.call(keyspace::ScriptFlags(c.argv.to_vec())).await {
+            Ok(Some(flags)) => flags & keyspace::script::NO_WRITES == 0,
+            _ => true,
+        }
+    }
+
     /// CLIENT PAUSE (and FAILOVER's write pause): hold commands until the pause ends. Woken
     /// when the pause changes (UNPAUSE, a new PAUSE, the failover's end) or when its time is
     /// up; no polling.
     async fn wait_if_paused(&self) {
         // As Redis, commands that may propagate (PFCOUNT) wait with the writes; a transaction
         // waits when it holds one of those.
-        let held_by_write = |c: &Cmd| c.spec.is_write() || c.spec.has(cmd::MAY_REPLICATE);
-        let writes = self.pending.iter().any(|i| match i {
-            Item::Cmd(c) => held_by_write(c),
-            Item::Txn(cmds) | Item::TxnPart { cmds, .. } => cmds.iter().any(held_by_write),
-        });
+        let mut writes = false;
+        for i in &self.pending {
+            let cmds = match i {
+                Item::Cmd(c) => std::slice::from_ref(c),
+                Item::Txn(cmds) | Item::TxnPart { cmds, .. } => &cmds[..],
+            };
+            for c in cmds {
+                if self.held_by_write_pause(c).await {
+                    writes = true;
+                    break;
+                }
+            }
+        }
         let pause = &self.shared.pause;
         // How long the pause still holds these commands (None: not paused).
         let held = || {
@@ -628,21 +656,30 @@ impl Client {
     }
 
     /// Errors that depend on replication: read-only replica, stale data, min-replicas.
+    /// EXEC is judged by what it queued, as Redis's processCommand uses the transaction's
+    /// flags: a write if any queued command writes, refused on a stale replica if any lacks
+    /// `stale`.
     fn role_check(&self, spec: &CommandSpec) -> Option<&'static str> {
         let sh = &self.shared;
+        let queued = match &self.multi {
+            Some(q) if spec.name == "exec" => &q[..],
+            _ => &[],
+        };
+        let writes = spec.is_write() || queued.iter().any(|c| c.spec.is_write());
+        let stale_allowed = spec.has(cmd::STALE) && queued.iter().all(|c| c.spec.has(cmd::STALE));
         if sh.is_replica.load(Relaxed) {
             let ro = sh.hot.replica_read_only.load(Relaxed);
             let stale_ok = sh.hot.replica_serve_stale_data.load(Relaxed);
-            if ro && spec.is_write() {
+            if ro && writes {
                 return Some("READONLY You can't write against a read only replica.");
             }
-            if !stale_ok && !spec.has(cmd::STALE) {
+            if !stale_ok && !stale_allowed {
                 let up = sh.repl.link_up();
                 if !up {
                     return Some("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
                 }
             }
-        } else if spec.is_write() {
+        } else if writes {
             let min = sh.hot.min_replicas_to_write.load(Relaxed);
             let lag = sh.hot.min_replicas_max_lag.load(Relaxed);
             if min > 0 {

@@ -189,6 +189,21 @@ impl Message for ClientGone {
     type Result = ();
 }
 
+/// The flags a script command declared (shebang or registered function), for a client
+/// deciding whether CLIENT PAUSE WRITE holds it: a `no-writes` script is not held.
+pub struct ScriptFlags(pub Vec<Bytes>);
+impl Message for ScriptFlags {
+    type Result = Option<u32>;
+}
+
+#[async_trait]
+impl Handler<ScriptFlags> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: ScriptFlags) -> Option<u32> {
+        crate::trace_msg!(self.shared.log, "client", "keyspace", "ScriptFlags({})", String::from_utf8_lossy(msg.0.first().map_or(&b""[..], |a| &a[..])));
+        self.scripting.declared_flags(&msg.0)
+    }
+}
+
 /// The peer of a client closed its connection (its reader saw the end): a command blocked
 /// for it is dropped unanswered, so what arrives for the key goes to a live waiter or stays,
 /// as Redis frees a blocked client on EOF. Sent by the reader task, which is not held up by
@@ -431,10 +446,25 @@ impl Keyspace {
                 return !self.applying_master;
             }
         }
+        // While clients are paused (CLIENT PAUSE, a failover) nothing expires: the key reads
+        // as gone but stays until the pause ends, as Redis (the DEL would be a write).
+        if self.expiry_paused() {
+            return true;
+        }
         self.delete_expired(ctx.db, key);
         self.notify(ctx, crate::config::notify::EXPIRED, "expired", key);
         ctx.prop.push(vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(key)]);
         true
+    }
+
+    /// Whether a client pause holds expiry back (Redis's checkClientPauseTimeoutAndReturnIfPaused).
+    fn expiry_paused(&self) -> bool {
+        let p = &self.shared.pause;
+        if p.failover.load(Relaxed) {
+            return true;
+        }
+        let until = p.until_ms.load(Relaxed);
+        until != 0 && until > crate::util::now_ms()
     }
 
     /// Deletes an expired key and counts it; the caller propagates the DEL.
@@ -987,7 +1017,7 @@ impl Keyspace {
                 self.notify_db(None, crate::config::notify::EXPIRED, "expired", &k, db);
             }
         }
-        if !self.active_expire || self.is_replica {
+        if !self.active_expire || self.is_replica || self.expiry_paused() {
             return;
         }
         let hz = self.shared.cfg().hz().max(1) as u64;

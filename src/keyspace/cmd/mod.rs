@@ -284,11 +284,11 @@ commands! {
     "watch", -2, "noscript loading stale fast", 1, -1, 1, "transactions", K(k::watch), "Watch the given keys to determine execution of the MULTI/EXEC block";
     "unwatch", 1, "noscript loading stale fast", 0, 0, 0, "transactions", K(k::unwatch), "Forget about all watched keys";
     // transactions and connection state (client actor)
-    "multi", 1, "noscript loading stale fast", 0, 0, 0, "transactions", C, "Mark the start of a transaction block";
+    "multi", 1, "noscript loading stale fast allow_busy", 0, 0, 0, "transactions", C, "Mark the start of a transaction block";
     "exec", 1, "noscript loading stale", 0, 0, 0, "transactions", C, "Execute all commands issued after MULTI";
-    "discard", 1, "noscript loading stale fast", 0, 0, 0, "transactions", C, "Discard all commands issued after MULTI";
-    "auth", -2, "noscript loading stale fast no_auth", 0, 0, 0, "connection", C, "Authenticate to the server";
-    "hello", -1, "noscript loading stale fast no_auth", 0, 0, 0, "connection", C, "Handshake with Redis";
+    "discard", 1, "noscript loading stale fast allow_busy", 0, 0, 0, "transactions", C, "Discard all commands issued after MULTI";
+    "auth", -2, "noscript loading stale fast no_auth allow_busy", 0, 0, 0, "connection", C, "Authenticate to the server";
+    "hello", -1, "noscript loading stale fast no_auth allow_busy", 0, 0, 0, "connection", C, "Handshake with Redis";
     "quit", -1, "noscript loading stale fast no_auth allow_busy", 0, 0, 0, "connection", C, "Close the connection";
     "reset", 1, "noscript loading stale fast no_auth", 0, 0, 0, "connection", C, "Reset the connection";
     "client", -2, "admin noscript loading stale", 0, 0, 0, "connection", C, "A container for client connection commands";

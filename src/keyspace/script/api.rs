@@ -296,11 +296,12 @@ pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
         drop(run);
         return refused(lua, "ERR This Redis command is not allowed from script");
     }
+    // Commands that may propagate (PUBLISH, PFCOUNT) count as writes here, as in Redis.
+    if run.read_only && (spec.is_write() || spec.has(cmd::MAY_REPLICATE)) {
+        drop(run);
+        return refused(lua, "ERR Write commands are not allowed from read-only scripts.");
+    }
     if spec.is_write() {
-        if run.read_only {
-            drop(run);
-            return refused(lua, "ERR Write commands are not allowed from read-only scripts.");
-        }
         if let Some(e) = ks.script_write_refusal(spec, &run) {
             drop(run);
             return refused(lua, e);

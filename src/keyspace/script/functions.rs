@@ -133,7 +133,7 @@ impl Libraries {
         true
     }
 
-    fn find(&self, fname: &str) -> Option<&FuncDef> {
+    pub(crate) fn find(&self, fname: &str) -> Option<&FuncDef> {
         let (lib, name) = self.index.get(&fname.to_ascii_lowercase())?;
         self.libs.get(lib)?.functions.get(name)
     }

@@ -189,6 +189,23 @@ impl Default for Scripting {
 }
 
 impl Scripting {
+    /// The flags a script command runs with when it declared them (a shebang, a registered
+    /// function), as Redis's evalGetCommandFlags / fcallGetCommandFlags read them before the
+    /// command runs; None: no declared flags (a pre-7.0 script, an unknown SHA or function).
+    pub fn declared_flags(&self, argv: &[Bytes]) -> Option<u32> {
+        let name = String::from_utf8_lossy(argv.first()?).to_ascii_lowercase();
+        let flags = match name.as_str() {
+            "eval" | "eval_ro" => match self.scripts.get(&sha1_hex(argv.get(1)?)) {
+                Some(s) => s.flags,
+                None => parse_shebang(argv.get(1)?, false).ok()??.0,
+            },
+            "evalsha" | "evalsha_ro" => self.scripts.get(&String::from_utf8_lossy(argv.get(1)?).to_ascii_lowercase())?.flags,
+            "fcall" | "fcall_ro" => self.libs.find(&String::from_utf8_lossy(argv.get(1)?))?.flags,
+            _ => return None,
+        };
+        (flags & HAS_SHEBANG != 0).then_some(flags)
+    }
+
     /// The EVAL engine, made on first use.
     pub(crate) fn eval_engine(&mut self) -> Result<&Engine, String> {
         if self.eval.is_none() {
