@@ -615,11 +615,19 @@ fn command_getkeys_movable_keys_as_redis() {
         &["GET"],
         &["PING"],
         &["NOSUCHCOMMAND", "a"],
+        &["SET", "k", "v", "GET"],
+        &["SET", "k", "v"],
+        &["BITFIELD", "k", "GET", "u8", "0"],
+        &["BITFIELD", "k", "SET", "u8", "0", "1"],
+        &["LMOVE", "a", "b", "LEFT", "RIGHT"],
+        &["SORT", "a", "STORE", "b"],
+        &["SORT_RO", "a"],
+        &["GEORADIUS", "g", "0", "0", "1", "km", "STORE", "d"],
     ];
     same_on_both(|port| {
         let mut c = Conn::connect(port);
-        cases.iter().map(|args| {
-            let mut v = vec!["COMMAND", "GETKEYS"];
+        cases.iter().flat_map(|args| [&["COMMAND", "GETKEYS"][..], &["COMMAND", "GETKEYSANDFLAGS"][..]].map(|sub| (sub, args))).map(|(sub, args)| {
+            let mut v = sub.to_vec();
             v.extend_from_slice(args);
             format!("{:?} -> {}", args, c.raw(&v))
         }).collect()

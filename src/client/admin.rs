@@ -202,24 +202,53 @@ pub(super) fn command(c: &mut Client, a: &[Bytes]) {
                 c.out.bulk(s.group.as_bytes());
             }
         }
-        "getkeys" if a.len() < 4 => c.out.error("ERR wrong number of arguments for 'command|getkeys' command"),
-        "getkeys" => {
+        "getkeys" | "getkeysandflags" if a.len() < 4 => c.out.error(format!("ERR wrong number of arguments for 'command|{}' command", sub)),
+        "getkeys" | "getkeysandflags" => {
             let Some(spec) = cmd::lookup(&a[2]) else {
                 return c.out.error("ERR Invalid command specified");
             };
-            let pos = match super::acl::getkeys(spec, &a[2..]) {
-                Ok(pos) => pos,
+            let keys = match super::acl::getkeys(spec, &a[2..]) {
+                Ok(keys) => keys,
                 Err(e) => return c.out.error(e),
             };
-            c.out.array(pos.len());
-            for p in pos {
+            c.out.array(keys.len());
+            for (p, flags) in keys {
+                if sub == "getkeys" {
+                    c.out.bulk(&a[2 + p]);
+                    continue;
+                }
+                c.out.array(2);
                 c.out.bulk(&a[2 + p]);
+                let names: Vec<&str> = super::acl::KEY_FLAG_NAMES.iter().enumerate().filter(|(i, _)| flags & (1 << i) != 0).map(|(_, n)| *n).collect();
+                c.out.set(names.len());
+                for n in names {
+                    c.out.simple(n);
+                }
             }
         }
-        "help" => {
-            c.out.array(1);
-            c.out.simple("COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are: COUNT, DOCS, GETKEYS, INFO, LIST, HELP");
-        }
+        "help" if a.len() == 2 => c.out.help(&[
+            "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
+            "HELP",
+            "    Prints this help.",
+        ]),
         _ => c.out.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "COMMAND")),
     }
 }

@@ -1,6 +1,7 @@
 //! The command catalog ACL rules work on: every Redis 7.0 command and subcommand with its ACL
 //! categories and key specs (as `COMMAND INFO` of Redis 7.0.15 reports them, kept in
-//! `categories.txt` and `keyspecs.txt`), plus any command of tandem's table Redis lacks.
+//! `categories.txt` and `keyspecs.txt`, with each spec's flags in `keyflags.txt`), plus any
+//! command of tandem's table Redis lacks.
 //! Each entry has an id: the index of its bit in a selector.
 
 use crate::keyspace::cmd::{self, CommandSpec};
@@ -43,6 +44,16 @@ pub struct KeySpec {
     pub incomplete: bool,
     /// Not a key (a shard channel).
     pub not_key: bool,
+    /// The spec's flags as COMMAND GETKEYSANDFLAGS names them ([`KEY_FLAG_NAMES`] bits).
+    pub flags: u16,
+}
+
+/// Key spec flags, in the order Redis prints them.
+pub const KEY_FLAG_NAMES: &[&str] = &["RO", "RW", "OW", "RM", "access", "update", "insert", "delete", "not_key", "incomplete", "variable_flags"];
+
+/// The bits of `ro,access`-style flag lists.
+pub fn key_flags(list: &str) -> u16 {
+    list.split(',').filter_map(|f| KEY_FLAG_NAMES.iter().position(|n| n.eq_ignore_ascii_case(f))).fold(0, |a, i| a | 1 << i)
 }
 
 #[derive(Debug)]
@@ -101,7 +112,7 @@ fn parse_keyspec(s: &str) -> Option<KeySpec> {
         _ => Find::Unknown,
     };
     let perms = parse_perms(parts.get(2)?);
-    Some(KeySpec { begin, find, perms, incomplete: parts.contains(&"inc"), not_key: parts.contains(&"notkey") })
+    Some(KeySpec { begin, find, perms, incomplete: parts.contains(&"inc"), not_key: parts.contains(&"notkey"), flags: 0 })
 }
 
 /// Categories of a tandem command Redis does not have, from its flags.
@@ -131,6 +142,13 @@ fn build() -> Catalog {
         let mut words = line.split_whitespace();
         let Some(&id) = words.next().and_then(|n| c.by_name.get(n)) else { continue };
         c.entries[id].keyspecs = words.filter_map(parse_keyspec).collect();
+    }
+    for line in include_str!("keyflags.txt").lines() {
+        let mut words = line.split_whitespace();
+        let Some(&id) = words.next().and_then(|n| c.by_name.get(n)) else { continue };
+        for (spec, flags) in c.entries[id].keyspecs.iter_mut().zip(words) {
+            spec.flags = key_flags(flags);
+        }
     }
     for spec in cmd::table() {
         let id = match c.by_name.get(spec.name) {

@@ -2,7 +2,7 @@
 //! (by each key spec's read/write needs) and the Pub/Sub channels, selector by selector, as
 //! Redis 7.0's ACL check.
 
-use super::catalog::{catalog, Begin, Catalog, Find, KeySpec};
+use super::catalog::{catalog, key_flags, Begin, Catalog, Find, KeySpec};
 use crate::shared::acl::{READ, WRITE};
 use crate::keyspace::cmd::{self, CommandSpec};
 use crate::shared::acl::{Selector, User};
@@ -84,10 +84,11 @@ impl<'a> Request<'a> {
     }
 }
 
-/// The keys COMMAND GETKEYS names (argument positions), found as Redis 7.0 finds them: the
-/// key specs of the command or subcommand, or its own key finder where they fall short (SORT,
-/// MIGRATE). Errors are Redis's replies.
-pub fn getkeys(spec: &CommandSpec, argv: &[Bytes]) -> Result<Vec<usize>, &'static str> {
+/// The keys COMMAND GETKEYS and GETKEYSANDFLAGS name (argument positions, with their key
+/// flags as [`KEY_FLAG_NAMES`] bits), found as Redis 7.0 finds them: the key specs of the
+/// command or subcommand, or its own key finder where they fall short or the flags depend on
+/// the arguments (SET, BITFIELD, SORT, MIGRATE). Errors are Redis's replies.
+pub fn getkeys(spec: &CommandSpec, argv: &[Bytes]) -> Result<Vec<(usize, u16)>, &'static str> {
     const NO_KEYS: &str = "ERR The command has no key arguments";
     let cat = catalog();
     let id = cat.id_of(spec, argv);
@@ -99,13 +100,23 @@ pub fn getkeys(spec: &CommandSpec, argv: &[Bytes]) -> Result<Vec<usize>, &'stati
     if !spec.arity_ok(argv.len()) {
         return Err("ERR Invalid number of arguments specified for command");
     }
-    let keys = if e.derived {
-        Some(spec.keys_of(argv))
+    let f = key_flags;
+    let spec_flags = |i: usize| e.keyspecs.get(i).map_or(0, |k| k.flags);
+    let keys: Option<Vec<(usize, u16)>> = if e.derived {
+        let flags = if spec.is_write() { f("RW,access,update") } else { f("RO,access") };
+        Some(spec.keys_of(argv).into_iter().map(|p| (p, flags)).collect())
     } else {
         match spec.name {
-            "sort" | "sort_ro" => Some(spec.keys_of(argv)),
-            "migrate" => Some(migrate_keys(argv)),
-            _ => keys_from_specs(&e.keyspecs, argv).map(|v| v.into_iter().map(|(p, _)| p).collect()),
+            "sort" | "sort_ro" => {
+                Some(spec.keys_of(argv).into_iter().map(|p| (p, if p == 1 { f("RO,access") } else { f("OW,update") })).collect())
+            }
+            "migrate" => Some(migrate_keys(argv).into_iter().map(|p| (p, f("RW,access,delete"))).collect()),
+            "set" => {
+                let get = argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get"));
+                Some(vec![(1, if get { f("RW,access,update") } else { f("OW,update") })])
+            }
+            "bitfield" => Some(vec![(1, if bitfield_read_only(argv) { f("RO,access") } else { f("RW,access,update") })]),
+            _ => spec_positions(&e.keyspecs, argv).map(|v| v.into_iter().map(|(p, i)| (p, spec_flags(i))).collect()),
         }
     };
     match keys {
@@ -236,9 +247,15 @@ fn spec_start(k: &KeySpec, argv: &[Bytes]) -> Option<Result<usize, ()>> {
 
 /// The keys the specs name; None when a spec cannot say (invalid or incomplete).
 fn keys_from_specs(specs: &[KeySpec], argv: &[Bytes]) -> Option<Vec<(usize, u8)>> {
+    Some(spec_positions(specs, argv)?.into_iter().map(|(p, i)| (p, specs[i].perms)).collect())
+}
+
+/// The keys the specs name, each with the index of the spec that found it; None when a spec
+/// cannot say (invalid or incomplete).
+fn spec_positions(specs: &[KeySpec], argv: &[Bytes]) -> Option<Vec<(usize, usize)>> {
     let argc = argv.len() as i64;
     let mut out = vec![];
-    for k in specs.iter().filter(|k| !k.not_key) {
+    for (si, k) in specs.iter().enumerate().filter(|(_, k)| !k.not_key) {
         let first = match spec_start(k, argv) {
             None => continue,
             Some(Err(())) => return None,
@@ -271,7 +288,7 @@ fn keys_from_specs(specs: &[KeySpec], argv: &[Bytes]) -> Option<Vec<(usize, u8)>
         }
         let mut i = first;
         while i <= last {
-            out.push((i as usize, k.perms));
+            out.push((i as usize, si));
             i += step as i64;
         }
         if k.incomplete {
