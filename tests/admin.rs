@@ -293,7 +293,10 @@ fn command_count_info_docs() {
     let n = c.cmd(&["COMMAND", "COUNT"]).int();
     assert!(n >= 60, "COMMAND COUNT {}", n);
     assert_eq!(c.cmd(&["COMMAND"]).array().len() as i64, n);
-    assert_eq!(c.cmd(&["COMMAND", "LIST"]).array().len() as i64, n);
+    // COMMAND LIST names subcommands too (`client|list`), as Redis 7.0's.
+    let list = c.cmd(&["COMMAND", "LIST"]).strings();
+    assert_eq!(list.iter().filter(|n| !n.contains('|')).count() as i64, n);
+    assert!(list.iter().any(|n| n == "client|list"), "{:?}", list);
     let info = c.raw(&["COMMAND", "INFO", "get"]);
     assert!(
         info.starts_with("*1\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@string\r\n+@fast\r\n"),
@@ -362,7 +365,7 @@ fn arity_errors_match_redis_for_every_command() {
     let mut rc = r.as_ref().map(|r| r.conn());
     let mut checked = 0;
     for name in names {
-        if matches!(name.as_str(), "shutdown" | "quit" | "reset" | "debug") {
+        if matches!(name.as_str(), "shutdown" | "quit" | "reset" | "debug") || name.contains('|') {
             continue;
         }
         let info = tc.cmd(&["COMMAND", "INFO", &name]);
@@ -631,5 +634,30 @@ fn command_getkeys_movable_keys_as_redis() {
             v.extend_from_slice(args);
             format!("{:?} -> {}", args, c.raw(&v))
         }).collect()
+    });
+}
+
+/// COMMAND LIST with FILTERBY (ACLCAT, PATTERN over subcommands too, MODULE) and its syntax
+/// errors, as Redis 7.0.
+#[test]
+fn command_list_filterby_as_redis() {
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let mut sorted = |args: &[&str]| {
+            let mut v = c.cmd(args).strings();
+            v.sort();
+            format!("{:?} -> {:?}", args, v)
+        };
+        let mut v = vec![
+            sorted(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "config|*"]),
+            sorted(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "GET"]),
+            sorted(&["COMMAND", "LIST", "FILTERBY", "ACLCAT", "hyperloglog"]),
+            sorted(&["COMMAND", "LIST", "FILTERBY", "ACLCAT", "nosuchcategory"]),
+            sorted(&["COMMAND", "LIST", "FILTERBY", "MODULE", "nosuchmodule"]),
+        ];
+        for args in [&["COMMAND", "LIST", "bad"][..], &["COMMAND", "LIST", "FILTERBY", "x"], &["COMMAND", "LIST", "FILTERBY", "x", "y"]] {
+            v.push(c.raw(args));
+        }
+        v
     });
 }

@@ -160,9 +160,24 @@ pub(super) fn command(c: &mut Client, a: &[Bytes]) {
     match sub.as_str() {
         "count" if a.len() == 2 => c.out.int(table.len() as i64),
         "list" => {
-            c.out.array(table.len());
-            for s in table {
-                c.out.bulk(s.name.as_bytes());
+            // COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]
+            let names = match a.len() {
+                2 => super::acl::command_list(None, None),
+                5 if eq(&a[2], "filterby") => {
+                    let what = String::from_utf8_lossy(&a[3]).to_ascii_lowercase();
+                    match what.as_str() {
+                        // No modules are loaded.
+                        "module" => vec![],
+                        "aclcat" => super::acl::command_list(Some(&String::from_utf8_lossy(&a[4])), None),
+                        "pattern" => super::acl::command_list(None, Some(&a[4])),
+                        _ => return c.out.error(err::SYNTAX),
+                    }
+                }
+                _ => return c.out.error(err::SYNTAX),
+            };
+            c.out.array(names.len());
+            for n in names {
+                c.out.bulk(n.as_bytes());
             }
         }
         "info" => {

@@ -213,3 +213,27 @@ pub fn catalog() -> &'static Catalog {
     static C: OnceLock<Catalog> = OnceLock::new();
     C.get_or_init(build)
 }
+
+/// COMMAND LIST: the names of the commands tandem runs and of their subcommands
+/// (`client|list`), optionally only those in an ACL category or matching a glob pattern
+/// (case-insensitive), in the catalog's order.
+pub fn command_list(aclcat: Option<&str>, pattern: Option<&[u8]>) -> Vec<String> {
+    let cat = catalog();
+    let bit = match aclcat {
+        Some(name) => match category_bit(name) {
+            Some(b) => Some(b),
+            None => return vec![],
+        },
+        None => None,
+    };
+    cat.entries
+        .iter()
+        .filter(|e| {
+            let top = e.parent.map_or(e.name.as_str(), |p| cat.entries[p].name.as_str());
+            cmd::lookup(top.as_bytes()).is_some()
+        })
+        .filter(|e| bit.is_none_or(|b| e.cats & b != 0))
+        .filter(|e| pattern.is_none_or(|p| crate::util::glob::glob_match(p, e.name.as_bytes(), true)))
+        .map(|e| e.name.clone())
+        .collect()
+}

@@ -21,9 +21,9 @@ crate::command_specs! {
     "geodist", -4, "readonly", 1, 1, 1, "geo", K(geodist), "Returns the distance between two members of a geospatial index";
     "geohash", -2, "readonly", 1, 1, 1, "geo", K(geohash), "Returns members of a geospatial index as standard geohash strings";
     "geopos", -2, "readonly", 1, 1, 1, "geo", K(geopos), "Returns longitude and latitude of members of a geospatial index";
-    "georadius", -6, "write denyoom", 1, 1, 1, "geo", K(georadius), "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point";
+    "georadius", -6, "write denyoom movablekeys", 1, 1, 1, "geo", K(georadius), "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point";
     "georadius_ro", -6, "readonly", 1, 1, 1, "geo", K(georadius_ro), "A read-only variant for GEORADIUS";
-    "georadiusbymember", -5, "write denyoom", 1, 1, 1, "geo", K(georadiusbymember), "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member";
+    "georadiusbymember", -5, "write denyoom movablekeys", 1, 1, 1, "geo", K(georadiusbymember), "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member";
     "georadiusbymember_ro", -5, "readonly", 1, 1, 1, "geo", K(georadiusbymember_ro), "A read-only variant for GEORADIUSBYMEMBER";
     "geosearch", -7, "readonly", 1, 1, 1, "geo", K(geosearch), "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.";
     "geosearchstore", -8, "write denyoom", 1, 2, 1, "geo", K(geosearchstore), "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.";

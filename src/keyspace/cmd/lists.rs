@@ -27,12 +27,12 @@ crate::command_specs! {
     "lpos", -3, "readonly", 1, 1, 1, "list", K(lpos), "Return the index of matching elements on a list";
     "rpoplpush", 3, "write denyoom", 1, 2, 1, "list", K(rpoplpush), "Remove the last element in a list, prepend it to another list and return it";
     "lmove", 5, "write denyoom", 1, 2, 1, "list", K(lmove), "Pop an element from a list, push it to another list and return it";
-    "lmpop", -4, "write", 0, 0, 0, "list", K(lmpop), "Pop elements from a list";
+    "lmpop", -4, "write movablekeys", 0, 0, 0, "list", K(lmpop), "Pop elements from a list";
     "blpop", -3, "write noscript blocking", 1, -2, 1, "list", K(blpop), "Remove and get the first element in a list, or block until one is available";
     "brpop", -3, "write noscript blocking", 1, -2, 1, "list", K(brpop), "Remove and get the last element in a list, or block until one is available";
     "brpoplpush", 4, "write denyoom noscript blocking", 1, 2, 1, "list", K(brpoplpush), "Pop an element from a list, push it to another list and return it; or block until one is available";
     "blmove", 6, "write denyoom noscript blocking", 1, 2, 1, "list", K(blmove), "Pop an element from a list, push it to another list and return it; or block until one is available";
-    "blmpop", -5, "write blocking", 0, 0, 0, "list", K(blmpop), "Pop elements from a list, or block until one is available";
+    "blmpop", -5, "write blocking movablekeys", 0, 0, 0, "list", K(blmpop), "Pop elements from a list, or block until one is available";
 }
 
 type List = VecDeque<Bytes>;

@@ -14,8 +14,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 crate::command_specs! {
-    "sort", -2, "write denyoom", 1, 1, 1, "generic", K(sort), "Sort the elements in a list, set or sorted set";
-    "sort_ro", -2, "readonly", 1, 1, 1, "generic", K(sort_ro), "Sort the elements in a list, set or sorted set. Read-only variant of SORT.";
+    "sort", -2, "write denyoom movablekeys", 1, 1, 1, "generic", K(sort), "Sort the elements in a list, set or sorted set";
+    "sort_ro", -2, "readonly movablekeys", 1, 1, 1, "generic", K(sort_ro), "Sort the elements in a list, set or sorted set. Read-only variant of SORT.";
 }
 
 pub fn sort(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
