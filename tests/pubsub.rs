@@ -136,6 +136,10 @@ fn monitor_lines(port: u16) -> Vec<String> {
     c.raw(&["SELECT", "3"]);
     c.raw(&["CLIENT", "ID"]);
     c.raw(&["CONFIG", "GET", "port"]);
+    // A script and a function show before the commands they run, which show as `lua`.
+    c.raw(&["EVAL", "return redis.call('set', KEYS[1], ARGV[1])", "1", "s", "v"]);
+    c.raw(&["FUNCTION", "LOAD", "#!lua name=mon\nredis.register_function('mf', function() return redis.call('incr', 'n') end)"]);
+    c.raw(&["FCALL", "mf", "0"]);
     c.raw(&["PUBLISH", "c", "m"]);
     let mut lines = Vec::new();
     loop {
@@ -145,8 +149,8 @@ fn monitor_lines(port: u16) -> Vec<String> {
         assert!(ts.starts_with('+') && ts[1..].split_once('.').is_some_and(|(s, us)| s.len() >= 10 && us.len() == 6), "{l}");
         let (db_peer, args) = rest.split_once("] ").unwrap();
         let (db, peer) = db_peer.trim_start_matches('[').split_once(' ').unwrap();
-        assert!(peer.starts_with("127.0.0.1:"), "{l}");
-        lines.push(format!("{db} {args}"));
+        assert!(peer.starts_with("127.0.0.1:") || peer == "lua", "{l}");
+        lines.push(format!("{db} {} {args}", if peer == "lua" { "lua" } else { "client" }));
         if args.starts_with("\"PUBLISH\"") {
             return lines;
         }

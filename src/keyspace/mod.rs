@@ -178,7 +178,7 @@ impl Handler<MonitorFeed> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: MonitorFeed) {
         crate::trace_msg!(self.shared.log, format_args!("client:{}", msg.client_id), "keyspace", "MonitorFeed({})", String::from_utf8_lossy(&msg.argv[0]));
         if self.pubsub.has_monitors() {
-            self.feed_monitors(msg.client_id, msg.db, &msg.argv, None);
+            self.feed_monitors(msg.client_id, msg.db, &msg.argv, None, false);
         }
     }
 }
@@ -819,7 +819,9 @@ impl Keyspace {
         let block = ctx.block.take();
         if self.pubsub.has_monitors() && !cmd.spec.has(self::cmd::ADMIN | self::cmd::SKIP_MONITOR) {
             // After the command, with the db it leaves selected (SELECT shows the new one).
-            self.feed_monitors(client_id, ctx.db, &cmd.argv, Some(ctx.out));
+            // Still inside another call: a script's command.
+            let by_script = self.call_depth > 0;
+            self.feed_monitors(client_id, ctx.db, &cmd.argv, Some(ctx.out), by_script);
         }
         // The keyspace is the only writer of a keyspace command's calls, usec and failed (the
         // client actors count their own commands and the rejections): plain load + store, no

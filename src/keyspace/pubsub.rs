@@ -256,7 +256,7 @@ impl Keyspace {
     /// Shows a command to the MONITOR connections, as Redis's `replicationFeedMonitors`:
     /// `+<unix time with µs> [<db> <peer>] "arg" ...` (the master's stream shows the
     /// master link's peer address, an in-process connection its own address).
-    pub(crate) fn feed_monitors(&mut self, client: u64, db: usize, argv: &[Bytes], out: Option<&mut crate::resp::Out>) {
+    pub(crate) fn feed_monitors(&mut self, client: u64, db: usize, argv: &[Bytes], out: Option<&mut crate::resp::Out>, by_script: bool) {
         let meta = if self.applying_master {
             // The master's stream: shown with the master link's peer address, as Redis.
             self.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).values().find(|e| e.meta.is_master.load(Relaxed)).map(|e| e.meta.clone())
@@ -264,6 +264,8 @@ impl Keyspace {
             self.client_meta(client)
         };
         let peer = match meta {
+            // A command a script runs (Redis's CLIENT_SCRIPT client).
+            _ if by_script => String::from("lua"),
             Some(m) if m.addr.starts_with('/') => format!("unix:{}", m.addr),
             Some(m) => m.addr.clone(),
             None => String::from("?"),

@@ -108,6 +108,10 @@ pub(crate) fn over_maxmemory(ks: &Keyspace) -> bool {
 }
 
 fn eval_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], by_sha: bool, ro: bool) {
+    // MONITOR shows the script before the commands it runs, as Redis's evalCommand.
+    if ks.pubsub.has_monitors() {
+        ks.feed_monitors(ctx.client_id, ctx.db, a, Some(&mut *ctx.out), false);
+    }
     let Some(nkeys) = numkeys(ctx, a) else { return };
     let sha = if by_sha {
         let sha = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();

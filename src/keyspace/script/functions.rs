@@ -215,6 +215,10 @@ pub fn fcall_ro(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 }
 
 fn fcall_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], ro: bool) {
+    // MONITOR shows the call before the commands the function runs, as Redis.
+    if ks.pubsub.has_monitors() {
+        ks.feed_monitors(ctx.client_id, ctx.db, a, Some(&mut *ctx.out), false);
+    }
     if crate::util::num::parse_i64(&a[2]).is_none() {
         return ctx.error("ERR Bad number of keys provided");
     }
