@@ -154,3 +154,57 @@ fn restore_propagates_as_redis() {
         out
     });
 }
+
+/// MIGRATE from tandem and from redis-server to a real redis-server target: the same
+/// replies (OK, NOKEY, the target's errors, IOERR, syntax errors), the same keys moved (TTL
+/// kept), and the same replication stream on the source (each MIGRATE as DEL of the keys the
+/// target acknowledged). Then from redis-server to tandem as the target.
+#[test]
+fn migrate_as_redis() {
+    if !have_redis() {
+        return;
+    }
+    let target = Server::redis(&[]);
+    let tport = target.port.to_string();
+    let tp = tport.as_str();
+    let run = |port: u16| -> Vec<String> {
+        let mut t = target.conn();
+        t.raw(&["FLUSHALL"]);
+        let mut c = Conn::connect(port);
+        c.raw(&["SET", "k1", "v1"]);
+        c.raw(&["RPUSH", "l", "a", "b", "c"]);
+        c.raw(&["SET", "t", "x", "PX", "100000"]);
+        let steps: &[&[&str]] = &[
+            &["MIGRATE", "127.0.0.1", tp, "k1", "0", "1000"],
+            &["MIGRATE", "127.0.0.1", tp, "", "0", "1000", "KEYS", "l", "t", "nosuch"],
+            &["MIGRATE", "127.0.0.1", tp, "nosuch", "0", "1000"],
+            &["SET", "k1", "v2"],
+            &["MIGRATE", "127.0.0.1", tp, "k1", "0", "1000"],
+            &["MIGRATE", "127.0.0.1", tp, "k1", "0", "1000", "REPLACE", "COPY"],
+            &["MIGRATE", "127.0.0.1", "1", "k1", "0", "100"],
+            &["MIGRATE", "127.0.0.1", tp, "k1", "0", "100", "AUTH", "x"],
+            &["MIGRATE", "127.0.0.1", tp, "k1", "0", "100", "KEYS", "a"],
+            &["MIGRATE", "127.0.0.1", tp, "k1", "x", "100"],
+            &["MIGRATE", "127.0.0.1", tp, "k1", "0", "100", "BOGUS"],
+            &["MIGRATE", "127.0.0.1", tp, "k1", "0", "100", "REPLACE"],
+        ];
+        let mut out = replies_and_stream(port, steps);
+        out.push(format!("dbsize {}", c.raw(&["DBSIZE"])));
+        let mut keys = t.cmd(&["KEYS", "*"]).strings();
+        keys.sort();
+        out.push(format!("target keys {:?} k1={} ttl>0 {}", keys, t.raw(&["GET", "k1"]), t.cmd(&["PTTL", "t"]).int() > 0));
+        out
+    };
+    let t = Server::tandem(&[]);
+    let r = Server::redis(&[]);
+    assert_eq!(run(t.port), run(r.port));
+    // tandem as the target of a redis-server source.
+    let mut src = r.conn();
+    src.raw(&["FLUSHALL"]);
+    src.raw(&["HSET", "h", "f", "v"]);
+    let tport2 = t.port.to_string();
+    assert_eq!(src.raw(&["MIGRATE", "127.0.0.1", &tport2, "h", "3", "1000"]), "+OK\r\n");
+    let mut tc = t.conn();
+    tc.raw(&["SELECT", "3"]);
+    assert_eq!(tc.cmd(&["HGET", "h", "f"]).text(), "v");
+}

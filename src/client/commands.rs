@@ -26,6 +26,7 @@ pub(super) async fn run(c: &mut Client, spec: &'static CommandSpec, a: &[Bytes])
         "module" => admin::module(c, a),
         "slowlog" => admin::slowlog(c, a),
         "latency" => admin::latency(c, a),
+        "migrate" => super::migrate::migrate(c, a).await,
         _ => c.out.error(format!("ERR '{}' cannot run here", spec.name)),
     }
     Next::Continue

@@ -1,14 +1,15 @@
 //! The client actor: one per connection.
 //!
-//! A reader task reads the socket, parses every complete request it has, and `call`s the
-//! actor with the whole batch (so a pipeline costs one message, and a slow actor slows the
-//! reader: backpressure). The actor keeps the connection's state (db, MULTI queue, auth,
+//! A reader task reads the socket, parses every complete request it has, and sends the actor
+//! the whole batch (so a pipeline costs one message); it runs at most one batch ahead of the
+//! actor (backpressure: a slow actor slows the reader). The actor keeps the connection's state (db, MULTI queue, auth,
 //! protocol, name), runs connection commands itself, sends everything else to the keyspace
 //! as one [`Exec`], and writes all replies with one write.
 
 pub mod acl;
 mod admin;
 mod commands;
+mod migrate;
 
 use crate::keyspace::cmd::{self, CommandSpec, Route};
 use crate::keyspace::{self, Cmd, Exec, Item, Keyspace};
@@ -1141,6 +1142,7 @@ fn redacted(spec: &CommandSpec, argv: &[Bytes]) -> Vec<Bytes> {
                 }
             }
         }
+        "migrate" => return crate::shared::slowlog::redact(argv),
         _ => {}
     }
     v

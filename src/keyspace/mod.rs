@@ -19,6 +19,7 @@ pub mod fullsync;
 pub mod info;
 pub mod lazyfree;
 pub mod lru;
+pub mod migrate;
 pub mod evict;
 pub mod persist;
 pub mod pubsub;

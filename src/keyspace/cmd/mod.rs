@@ -306,6 +306,7 @@ commands! {
     "module", -2, "admin noscript", 0, 0, 0, "server", C, "A container for module commands";
     "slowlog", -2, "admin loading stale", 0, 0, 0, "server", C, "A container for slow log commands";
     "latency", -2, "admin noscript loading stale", 0, 0, 0, "server", C, "A container for latency diagnostics commands";
+    "migrate", -6, "write movablekeys", 3, 3, 1, "generic", C, "Atomically transfer a key from a Redis instance to another one.";
     "failover", -1, "admin noscript stale", 0, 0, 0, "server", C, "Start a coordinated failover between this server and one of its replicas";
     "role", 1, "noscript loading stale fast", 0, 0, 0, "server", K(sv::role), "Return the role of the instance in the context of replication";
     "save", 1, "admin noscript no_multi", 0, 0, 0, "server", K(crate::keyspace::persist::save_cmd), "Synchronously save the dataset to disk";
