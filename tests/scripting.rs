@@ -361,3 +361,35 @@ fn a_lock_with_the_redis_crate_scripts() {
     let exists: i64 = redis::cmd("EXISTS").arg("lock").query(&mut con).unwrap();
     assert_eq!(exists, 0);
 }
+
+/// FUNCTION LOAD of code that never returns fails after Redis's 500 ms (`FUNCTION LOAD
+/// timeout`) instead of holding the server; register_function's argument errors; FUNCTION
+/// STATS answers while a function is busy; FLUSH/RESTORE with extra arguments.
+#[test]
+fn function_load_timeout_stats_while_busy_and_errors() {
+    same_on_both_with(&["--busy-reply-threshold", "50"], |port| {
+        let mut c = Conn::connect(port);
+        let mut v = vec![];
+        let e = c.raw(&["FUNCTION", "LOAD", "#!lua name=lib\nlocal a = 1\nwhile 1 do a = a + 1 end"]);
+        v.push(format!("timeout: {}", e.contains("FUNCTION LOAD timeout")));
+        v.push(c.raw(&["PING"]));
+        let e = c.raw(&["FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f2', 'not a function')"]);
+        v.push(format!("second: {}", e.contains("second argument to redis.register_function must be a function")));
+        let e = c.raw(&["FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function({}, function() return 1 end)"]);
+        v.push(format!("first: {}", e.contains("first argument to redis.register_function must be a string")));
+        v.push(c.raw(&["FUNCTION", "FLUSH", "SYNC", "extra"]));
+        v.push(c.raw(&["FUNCTION", "RESTORE", "a", "b", "c"]));
+        v.push(c.raw(&["FUNCTION", "LOAD", "#!lua name=spin\nredis.register_function('spin', function() local a = 1 while true do a = a + 1 end end)"]));
+        let mut runner = Conn::connect(port);
+        runner.send_cmd(&["FCALL", "spin", "0"]);
+        std::thread::sleep(Duration::from_millis(300));
+        let stats = c.cmd(&["FUNCTION", "STATS"]);
+        let top = stats.array();
+        let running = top[1].array();
+        v.push(format!("{} {} {} {:?} {}", top[0].text(), running[0].text(), running[1].text(), running[3].strings(), running[4].text()));
+        v.push(c.raw(&["FUNCTION", "KILL"]));
+        v.push(runner.reply().split(" script:").next().unwrap_or("").to_string());
+        v.push(c.raw(&["FUNCTION", "STATS"]));
+        v
+    });
+}

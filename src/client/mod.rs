@@ -606,9 +606,12 @@ impl Client {
             }
             return Some(Next::Continue);
         }
-        let allowed = spec.has(cmd::ALLOW_BUSY)
-            || (spec.name == "shutdown" && argv.len() == 2 && cmd::eq(&argv[1], "nosave"))
-            || (spec.name == "function" && argv.len() == 2 && cmd::eq(&argv[1], "stats"));
+        if spec.name == "function" && argv.len() == 2 && cmd::eq(&argv[1], "stats") {
+            self.flush().await;
+            self.function_stats_while_busy(busy);
+            return Some(Next::Continue);
+        }
+        let allowed = spec.has(cmd::ALLOW_BUSY) || (spec.name == "shutdown" && argv.len() == 2 && cmd::eq(&argv[1], "nosave"));
         if allowed {
             return None;
         }
@@ -619,6 +622,37 @@ impl Client {
         };
         self.reject_cmd(spec, &argv, msg).await;
         Some(Next::Continue)
+    }
+
+    /// FUNCTION STATS while a script is busy (the keyspace is inside it): the running
+    /// function as the keyspace published it; -BUSY while an EVAL script runs, as Redis.
+    fn function_stats_while_busy(&mut self, busy: u8) {
+        let running = self.shared.script.running.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(r) = running.as_ref().filter(|_| busy == 2) else {
+            drop(running);
+            return self.out.error("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+        };
+        let out = &mut self.out;
+        out.map(2);
+        out.bulk(b"running_script");
+        out.map(3);
+        out.bulk(b"name");
+        out.bulk(r.name.as_bytes());
+        out.bulk(b"command");
+        out.array(r.argv.len());
+        for a in &r.argv {
+            out.bulk(a);
+        }
+        out.bulk(b"duration_ms");
+        out.int(r.started.elapsed().as_millis() as i64);
+        out.bulk(b"engines");
+        out.map(1);
+        out.bulk(b"LUA");
+        out.map(2);
+        out.bulk(b"libraries_count");
+        out.int(r.libraries as i64);
+        out.bulk(b"functions_count");
+        out.int(r.functions as i64);
     }
 
     /// An HTTP request line or header reached us: someone is trying cross-protocol scripting

@@ -276,6 +276,17 @@ pub struct ScriptBusy {
     /// Execs holding a script sent and not answered yet: while there are any, a client
     /// waiting for the keyspace watches for a busy script (else it just waits).
     pub in_flight: AtomicU64,
+    /// The busy function, for FUNCTION STATS (answered by the connections meanwhile).
+    pub running: Mutex<Option<RunningScript>>,
+}
+
+/// A function past busy-reply-threshold, as FUNCTION STATS shows it.
+pub struct RunningScript {
+    pub name: String,
+    pub argv: Vec<bytes::Bytes>,
+    pub started: std::time::Instant,
+    pub libraries: u64,
+    pub functions: u64,
 }
 
 /// Settings read on hot paths, copied out of the config table (refreshed by CONFIG SET).

@@ -166,6 +166,7 @@ pub(crate) fn new_run(ks: &Keyspace, ctx: &Ctx, flags: u32, ro: bool, name: Stri
         started: Instant::now(),
         name,
         is_function: false,
+        argv: Vec::new(),
         busy_after_ms: 0,
         busy: false,
         killed: false,

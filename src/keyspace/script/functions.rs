@@ -34,6 +34,16 @@ pub struct Libraries {
 /// Functions registered by the library being loaded (Lua app data during FUNCTION LOAD).
 struct Loading {
     functions: BTreeMap<String, FuncDef>,
+    started: std::time::Instant,
+}
+
+/// How long a library's code may run while it loads (Redis's LOAD_TIMEOUT_MS).
+const LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Called by the instruction hook: a library whose loading code runs too long fails
+/// (`FUNCTION LOAD timeout`) instead of holding the keyspace forever.
+pub(crate) fn load_timed_out(lua: &Lua) -> bool {
+    lua.app_data_ref::<Loading>().is_some_and(|l| l.started.elapsed() > LOAD_TIMEOUT)
 }
 
 impl Libraries {
@@ -55,8 +65,12 @@ impl Libraries {
         self.libs.values().map(|l| l.code.clone()).collect()
     }
 
-    fn function_count(&self) -> usize {
+    pub(crate) fn function_count(&self) -> usize {
         self.index.len()
+    }
+
+    pub(crate) fn library_count(&self) -> usize {
+        self.libs.len()
     }
 
     /// Compiles and runs a library's code, collecting its functions (nothing is installed).
@@ -79,7 +93,7 @@ impl Libraries {
         let src: Vec<u8> = [&b"--"[..], &code[..]].concat();
         let chunk = engine.compile(&src, "@user_function").map_err(|e| format!("ERR Error compiling function: {}", e))?;
         let lua = &engine.lua;
-        lua.set_app_data(Loading { functions: BTreeMap::new() });
+        lua.set_app_data(Loading { functions: BTreeMap::new(), started: std::time::Instant::now() });
         let _ = engine.set_loading.call::<()>(true);
         let ran: mlua::Result<(bool, Value)> = engine.runner.call((chunk, Value::Nil, Value::Nil));
         let _ = engine.set_loading.call::<()>(false);
@@ -171,10 +185,19 @@ pub fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
             let Some(func) = func else { return fail("redis.register_function must get a callback argument") };
             (name, func, flags, description)
         }
-        (2, Some(Value::String(s))) => match &args[1] {
-            Value::Function(f) => (s.to_string_lossy().to_string(), f.clone(), 0, None),
-            _ => return fail("wrong number of arguments to redis.register_function"),
-        },
+        (2, Some(first)) => {
+            // A number is a string to Lua (lua_isstring), as Redis takes it.
+            let name = match first {
+                Value::String(s) => s.to_string_lossy().to_string(),
+                Value::Integer(_) | Value::Number(_) => match lua.coerce_string(first.clone()) {
+                    Ok(Some(s)) => s.to_string_lossy().to_string(),
+                    _ => return fail("first argument to redis.register_function must be a string"),
+                },
+                _ => return fail("first argument to redis.register_function must be a string"),
+            };
+            let Value::Function(f) = &args[1] else { return fail("second argument to redis.register_function must be a function") };
+            (name, f.clone(), 0, None)
+        }
         (1, _) => return fail("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments)."),
         _ => return fail("wrong number of arguments to redis.register_function"),
     };
@@ -246,6 +269,7 @@ fn fcall_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], ro: bool) {
         _ => return ctx.error("ERR out of memory"),
     };
     let mut run = new_run(ks, ctx, flags, ro, fname);
+    run.argv = a.to_vec();
     run.is_function = true;
     run_script(ks, ctx, &engine, func, (Value::Table(keys), Value::Table(argv)), run);
 }
@@ -280,6 +304,7 @@ pub fn function(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
                 ctx.error("ERR Library not found");
             }
         }
+        ("flush", 4..) => ctx.error(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.", String::from_utf8_lossy(&a[1]))),
         ("flush", 2 | 3) => {
             if a.len() == 3 && !eq(&a[2], "async") && !eq(&a[2], "sync") {
                 return ctx.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
@@ -308,6 +333,7 @@ pub fn function(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             ctx.out.bulk(&payload);
         }
         ("restore", 3 | 4) => restore(ks, ctx, a),
+        ("restore", 5..) => ctx.error(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.", String::from_utf8_lossy(&a[1]))),
         ("help", 2) => help(ctx),
         ("load" | "delete" | "flush" | "kill" | "stats" | "dump" | "restore" | "help", _) => {
             ctx.error(format!("ERR wrong number of arguments for 'function|{}' command", sub))

@@ -68,6 +68,8 @@ pub(crate) struct Run {
     pub name: String,
     /// A function (FCALL), not an EVAL script.
     pub is_function: bool,
+    /// The FCALL command (FUNCTION STATS shows it while the function is busy).
+    pub argv: Vec<Bytes>,
     /// busy-reply-threshold in ms (0: never busy).
     pub busy_after_ms: u64,
     /// Past the threshold: the connections answer -BUSY.
@@ -77,16 +79,21 @@ pub(crate) struct Run {
 }
 
 /// The error a killed script ends with.
-fn kill_error(run: &Run) -> mlua::Error {
-    let cmd = if run.is_function { "FUNCTION" } else { "SCRIPT" };
-    mlua::Error::external(api::ScriptErr(format!("ERR Script killed by user with {} KILL...", cmd).into_bytes()))
+fn kill_error(_run: &Run) -> mlua::Error {
+    // Redis 7.0 says SCRIPT KILL for a function stopped by FUNCTION KILL too.
+    mlua::Error::external(api::ScriptErr(b"ERR Script killed by user with SCRIPT KILL...".to_vec()))
 }
 
 /// Runs every 100,000 Lua instructions: past busy-reply-threshold the script is published as
 /// busy (and an executor thread lent, so the connections answer -BUSY), then a kill request
 /// is honoured while the script has not written.
 fn busy_hook(lua: &Lua, _: mlua::Debug) -> mlua::Result<mlua::VmState> {
-    let Some(mut run) = lua.app_data_mut::<Run>() else { return Ok(mlua::VmState::Continue) };
+    let Some(mut run) = lua.app_data_mut::<Run>() else {
+        if functions::load_timed_out(lua) {
+            return Err(mlua::Error::RuntimeError("FUNCTION LOAD timeout".into()));
+        }
+        return Ok(mlua::VmState::Continue);
+    };
     if run.killed {
         return Err(kill_error(&run));
     }
@@ -102,6 +109,17 @@ fn busy_hook(lua: &Lua, _: mlua::Debug) -> mlua::Result<mlua::VmState> {
             run.started.elapsed().as_millis(), if run.is_function { "FUNCTION KILL" } else { "SCRIPT KILL" }, run.name);
         sh.script.wrote.store(run.wrote, std::sync::atomic::Ordering::SeqCst);
         sh.script.client.store(run.client_id, std::sync::atomic::Ordering::SeqCst);
+        if run.is_function {
+            // What FUNCTION STATS shows while the function is busy (the connections answer it).
+            let running = crate::shared::RunningScript {
+                name: run.name.clone(),
+                argv: run.argv.clone(),
+                started: run.started,
+                libraries: ks.scripting.libs.library_count() as u64,
+                functions: ks.scripting.libs.function_count() as u64,
+            };
+            *sh.script.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(running);
+        }
         sh.script.busy.store(if run.is_function { 2 } else { 1 }, std::sync::atomic::Ordering::SeqCst);
         crate::rt::lend_executor_thread();
     }
@@ -280,6 +298,7 @@ pub(crate) fn run_script(
         let sc = &ks.shared().script;
         sc.busy.store(0, std::sync::atomic::Ordering::SeqCst);
         sc.kill.store(false, std::sync::atomic::Ordering::SeqCst);
+        *sc.running.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
     let name = run.as_ref().map(|r| r.name.clone()).unwrap_or_default();
     let lua_resp3 = run.as_ref().is_some_and(|r| r.resp == 3);
