@@ -393,3 +393,22 @@ fn function_load_timeout_stats_while_busy_and_errors() {
         v
     });
 }
+
+/// FUNCTION LOAD's shebang as Redis parses it: the engine is what follows `#!` directly,
+/// options may be quoted, a name given twice is refused; and FUNCTION LOAD is refused over
+/// maxmemory (denyoom) like any write that adds data.
+#[test]
+fn function_shebang_edge_cases_and_oom() {
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let body = "\nredis.register_function('foo', function() return 1 end)";
+        let mut v: Vec<String> = ["#! name=test", "#!lua name=test foo=bar", "#!lua", "#!lua name=foo name=bar", "#!lua name=\"quoted\""]
+            .iter()
+            .map(|sb| c.raw(&["FUNCTION", "LOAD", "REPLACE", &format!("{sb}{body}")]))
+            .collect();
+        v.push(c.raw(&["CONFIG", "SET", "maxmemory", "1"]));
+        v.push(c.raw(&["FUNCTION", "LOAD", "REPLACE", &format!("#!lua name=oom{body}")]));
+        v.push(c.raw(&["CONFIG", "SET", "maxmemory", "0"]));
+        v
+    });
+}

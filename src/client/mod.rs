@@ -492,7 +492,7 @@ impl Client {
             self.reject_cmd(spec, &argv, "LOADING Redis is loading the dataset in memory").await;
             return Next::Continue;
         }
-        if self.shared.hot.maxmemory.load(Relaxed) > 0 && Box::pin(self.out_of_memory(spec)).await {
+        if self.shared.hot.maxmemory.load(Relaxed) > 0 && Box::pin(self.out_of_memory(spec, &argv)).await {
             const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
             self.reject_cmd(spec, &argv, OOM).await;
             return Next::Continue;
@@ -756,7 +756,7 @@ impl Client {
     /// `noeviction`, or this is a replica with `replica-ignore-maxmemory`); then, if memory
     /// is still over the limit, commands that may grow memory are refused, anything but
     /// EXEC/DISCARD/QUIT/RESET inside MULTI, and an EXEC with such commands queued.
-    async fn out_of_memory(&mut self, spec: &CommandSpec) -> bool {
+    async fn out_of_memory(&mut self, spec: &CommandSpec, argv: &[Bytes]) -> bool {
         let maxmemory = self.shared.hot.maxmemory.load(Relaxed);
         if maxmemory == 0 || !crate::keyspace::evict::evicts_here(&self.shared) {
             return false;
@@ -766,9 +766,9 @@ impl Client {
             return false;
         }
         let reject = match &self.multi {
-            Some(q) if spec.name == "exec" => q.iter().any(|c| c.spec.has(cmd::DENYOOM)),
+            Some(q) if spec.name == "exec" => q.iter().any(|c| denied_by_oom(c.spec, &c.argv)),
             Some(_) => !matches!(spec.name, "exec" | "discard" | "quit" | "reset"),
-            None => spec.has(cmd::DENYOOM),
+            None => denied_by_oom(spec, argv),
         };
         if self.shared.hot.policy() == crate::shared::Policy::NoEviction {
             return reject;
@@ -1149,6 +1149,12 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, keyspace: Addr<Keyspace
 /// SYNC and PSYNC: the connection becomes a replica's, read by its own actor from then on.
 fn takes_socket(argv: &[Bytes]) -> bool {
     cmd::eq(&argv[0], "sync") || cmd::eq(&argv[0], "psync")
+}
+
+/// Commands refused over maxmemory (Redis's `denyoom`), judged per subcommand where a
+/// container's subcommands differ (FUNCTION LOAD and RESTORE add code to the dataset).
+fn denied_by_oom(spec: &CommandSpec, argv: &[Bytes]) -> bool {
+    spec.has(cmd::DENYOOM) || (spec.name == "function" && argv.get(1).is_some_and(|s| cmd::eq(s, "load") || cmd::eq(s, "restore")))
 }
 
 /// Whether MONITOR shows a connection command: not admin ones (CONFIG, most of CLIENT),

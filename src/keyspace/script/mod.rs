@@ -327,8 +327,14 @@ pub(crate) fn parse_shebang(body: &[u8], allow_name: bool) -> Result<Option<(u32
     }
     let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
     let line = String::from_utf8_lossy(&body[2..end]).to_string();
-    let mut parts = line.split(' ').filter(|p| !p.is_empty());
-    let engine = parts.next().unwrap_or("");
+    // The engine is what directly follows `#!` (empty in `#! name=x`); the options are split
+    // as Redis splits them (quotes allowed: `name="foo"`).
+    let (engine, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+    let opts: Vec<String> = match crate::util::splitargs::splitargs(rest.as_bytes()) {
+        Some(v) => v.into_iter().map(|o| String::from_utf8_lossy(&o).into_owned()).collect(),
+        None => return Err("ERR Invalid metadata value given: unbalanced quotes".to_string()),
+    };
+    let parts = opts.iter().map(|o| o.as_str());
     // Function engines are looked up ignoring case (`#!LUA`); EVAL wants `#!lua`.
     if engine != "lua" && !(allow_name && engine.eq_ignore_ascii_case("lua")) {
         return Err(format!("ERR Unexpected engine in script shebang: #!{}", engine));
@@ -344,6 +350,9 @@ pub(crate) fn parse_shebang(body: &[u8], allow_name: bool) -> Result<Option<(u32
                 }
             }
         } else if let (true, Some(n)) = (allow_name, p.strip_prefix("name=")) {
+            if name.is_some() {
+                return Err("ERR Invalid metadata value, name argument was given multiple times".to_string());
+            }
             name = Some(n.to_string());
         } else {
             return Err(format!("ERR Unknown lua shebang option: {}", p));
