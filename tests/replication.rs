@@ -760,6 +760,36 @@ fn replica_restart_continues_partially() {
     assert_same_data(&m, &r, 2);
 }
 
+/// A master restarted from its RDB (written with data, so its offset is far from 0) keeps its
+/// history as replid2 with a backlog starting at the restored offset: its replica continues
+/// with a partial resync, and keys that expired while it was down reach the replica as DELs.
+#[test]
+fn master_restart_with_data_continues_partially() {
+    let m = Server::repl_tandem("m", &[]);
+    let r = Server::repl_tandem("r", &[]);
+    r.replicaof(&m);
+    r.wait_link_up();
+    let _: () = q(&mut m.client(), &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    workload(&m, "w", 2);
+    let _: () = q(&mut m.client(), &["SET", "short", "1", "PX", "300"]);
+    wait_synced(&m, &[&r]);
+    assert_eq!(q::<i64>(&mut r.client(), &["EXISTS", "short"]), 1);
+    let _: () = q(&mut m.client(), &["SAVE"]);
+    let offset: i64 = m.info_field("replication", "master_repl_offset").parse().unwrap();
+    assert!(offset > 1000, "offset {offset}");
+    std::thread::sleep(Duration::from_millis(400));
+    let m = m.restart(&[]);
+    r.wait_link_up();
+    assert_eq!(m.info_field("replication", "repl_backlog_first_byte_offset"), (offset + 1).to_string());
+    assert_eq!(m.info_field("replication", "second_repl_offset"), (offset + 1).to_string());
+    wait_for("the replica continued partially", || stat(&m, "sync_partial_ok") == 1);
+    assert_eq!(stat(&m, "sync_full"), 0, "the restarted master sent a full resync");
+    workload(&m, "after-restart", 2);
+    wait_synced(&m, &[&r]);
+    assert_eq!(q::<i64>(&mut r.client(), &["EXISTS", "short"]), 0, "the expired key's DEL did not reach the replica");
+    assert_same_data(&m, &r, 2);
+}
+
 // ---------------------------------------------------------------------------------------
 // 12. repl-timeout, both sides
 // ---------------------------------------------------------------------------------------

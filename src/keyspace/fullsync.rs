@@ -215,6 +215,10 @@ impl Keyspace {
     /// False when the backlog no longer holds the bytes after `offset`.
     async fn attach(&mut self, t: &Target, replid: &str, offset: i64) -> bool {
         if !t.replica.subscribe(offset + 1).await {
+            // Cannot happen while the backlog follows the feed; if it ever does, the replica
+            // is dropped (it reconnects and asks again) rather than left waiting.
+            crate::warning!(self.shared.log, "Can't attach the replica {} to the replication backlog at offset {}: dropping it", t.name, offset + 1);
+            t.replica.rdb_ready(false, false);
             return false;
         }
         if t.psync {

@@ -1338,15 +1338,23 @@ impl Handler<ResetStats> for Keyspace {
 impl Handler<SetBacklog> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: SetBacklog) {
         self.feed.sink = Some(msg.0);
-        if self.feed.active {
-            // History restored from the RDB: the backlog starts at its offset, then the
-            // keys that expired while we were down go out as DELs.
-            self.feed.restart_backlog(self.feed.offset);
-            for (db, key) in std::mem::take(&mut self.persist.load.expired) {
-                self.feed.propagate(db, vec![vec![Bytes::from_static(b"DEL"), key]], false);
-            }
-            self.feed.flush();
+        self.resume_restored_history();
+    }
+}
+
+impl Keyspace {
+    /// A master restarted from an RDB with replication info keeps its history: once both the
+    /// load is done and the backlog exists (either may come first), the backlog starts at the
+    /// restored offset, then the keys that expired while we were down go out as DELs.
+    pub(crate) fn resume_restored_history(&mut self) {
+        if !self.feed.active || self.feed.sink.is_none() {
+            return;
         }
+        self.feed.restart_backlog(self.feed.offset);
+        for (db, key) in std::mem::take(&mut self.persist.load.expired) {
+            self.feed.propagate(db, vec![vec![Bytes::from_static(b"DEL"), key]], false);
+        }
+        self.feed.flush();
     }
 }
 

@@ -328,6 +328,9 @@ fn finish_load(ks: &mut Keyspace, r: Result<(Vec<super::Db>, LoadInfo), crate::r
                 }
             }
             ks.persist.load = info;
+            if !replica {
+                ks.resume_restored_history();
+            }
         }
         Err(e) => {
             crate::warning!(ks.shared.log, "Fatal error loading the DB: {}. Exiting.", e);
