@@ -12,12 +12,23 @@ use std::ptr::NonNull;
 const HDR: usize = 4;
 /// Set in the first `u32` of the growable form.
 const GROWN: u32 = 1 << 31;
-/// Set in the first `u32` of the clocked form (keys): `[len | CLOCKED][clock: u32][bytes]`,
-/// the clock being the key's access word (see `super::lru`). Exact forms are shorter than
-/// this bit, so it never collides with a length.
-const CLOCKED: u32 = 1 << 30;
-/// Header of the clocked form.
-const CLOCKED_HDR: usize = 8;
+/// Strings this long or longer take the growable form (the exact form's length stays clear
+/// of `GROWN`), and keys this long carry no access word.
+const EXACT_MAX: u32 = 1 << 30;
+/// The form of a key (clocked) is kept in the low bits of the pointer (allocations are
+/// 4-aligned), so the access word can come first and short keys pay 5 bytes of header:
+/// a 10-byte key takes a 16-byte allocation, as Redis's sds key does.
+const TAG_MASK: usize = 3;
+/// Tag 0: exact or growable form (the first word says which).
+const TAG_PLAIN: usize = 0;
+/// Tag 1, short key: `[clock: u32][len: u8][bytes]`.
+const TAG_KEY_SHORT: usize = 1;
+/// Tag 2, long key: `[clock: u32][len: u32][bytes]`.
+const TAG_KEY_LONG: usize = 2;
+/// Header of the short key form.
+const SHORT_HDR: usize = 5;
+/// Header of the long key form.
+const LONG_HDR: usize = 8;
 /// Header of the growable form: the tag word, padding, the length and the capacity (`u64`s).
 const GROWN_HDR: usize = 24;
 /// Growth as Redis's sds: double up to 1 MiB, then 1 MiB more at a time.
@@ -32,6 +43,13 @@ const MAX_PREALLOC: usize = 1024 * 1024;
 /// is grown in place (APPEND, SETRANGE, SETBIT), so that repeated growth is amortised as
 /// Redis's sds greedy preallocation, and strings of 2 GiB and more.
 pub struct Thin(NonNull<u8>);
+
+/// `p` with `tag` in its low bits.
+#[inline]
+fn tagged(p: NonNull<u8>, tag: usize) -> NonNull<u8> {
+    // SAFETY: `p` is non-null and 4-aligned, so setting its two low bits keeps it non-null.
+    unsafe { NonNull::new_unchecked(p.as_ptr().map_addr(|a| a | tag)) }
+}
 
 // The allocation is owned exclusively; the bytes are plain data.
 unsafe impl Send for Thin {}
@@ -49,8 +67,19 @@ impl Thin {
         }
     }
 
+    /// The allocation's start (the pointer without its tag).
+    #[inline]
+    fn base(&self) -> *mut u8 {
+        self.0.as_ptr().map_addr(|a| a & !TAG_MASK)
+    }
+
+    #[inline]
+    fn tag(&self) -> usize {
+        self.0.as_ptr().addr() & TAG_MASK
+    }
+
     pub fn new(data: &[u8]) -> Thin {
-        if data.len() as u64 >= CLOCKED as u64 {
+        if data.len() as u64 >= EXACT_MAX as u64 {
             let mut t = Self::with_capacity(data.len());
             // SAFETY: the capacity holds `data.len()` bytes.
             unsafe {
@@ -73,7 +102,7 @@ impl Thin {
 
     /// `len` zero bytes, exact.
     pub fn zeroed(len: usize) -> Thin {
-        if len as u64 >= CLOCKED as u64 {
+        if len as u64 >= EXACT_MAX as u64 {
             let mut t = Self::with_capacity(len);
             t.grow_zeroed(len);
             return t;
@@ -88,40 +117,47 @@ impl Thin {
         }
     }
 
-    /// A key: the clocked form holding `clock` (the exact form for keys of 1 GiB and more,
+    /// A key: a clocked form holding `clock` (the exact form for keys of 1 GiB and more,
     /// whose clock then reads 0).
     pub fn new_clocked(data: &[u8], clock: u32) -> Thin {
-        if data.len() as u64 >= CLOCKED as u64 {
+        if data.len() as u64 >= EXACT_MAX as u64 {
             return Thin::new(data);
         }
-        let layout = Self::clocked_layout(data.len());
-        // SAFETY: the layout has a non-zero size; header, clock and data are written inside
+        let short = data.len() <= u8::MAX as usize;
+        let layout = Self::clocked_layout(short, data.len());
+        // SAFETY: the layout has a non-zero size; clock, length and data are written inside
         // the allocation before use.
         unsafe {
             let p = alloc(layout);
             let Some(p) = NonNull::new(p) else { handle_alloc_error(layout) };
-            (p.as_ptr() as *mut u32).write(data.len() as u32 | CLOCKED);
-            (p.as_ptr().add(4) as *mut u32).write(clock);
-            std::ptr::copy_nonoverlapping(data.as_ptr(), p.as_ptr().add(CLOCKED_HDR), data.len());
-            Thin(p)
+            (p.as_ptr() as *mut u32).write(clock);
+            if short {
+                p.as_ptr().add(4).write(data.len() as u8);
+                std::ptr::copy_nonoverlapping(data.as_ptr(), p.as_ptr().add(SHORT_HDR), data.len());
+                Thin(tagged(p, TAG_KEY_SHORT))
+            } else {
+                (p.as_ptr().add(4) as *mut u32).write(data.len() as u32);
+                std::ptr::copy_nonoverlapping(data.as_ptr(), p.as_ptr().add(LONG_HDR), data.len());
+                Thin(tagged(p, TAG_KEY_LONG))
+            }
         }
     }
 
-    fn clocked_layout(len: usize) -> Layout {
-        Layout::from_size_align(CLOCKED_HDR + len, 4).unwrap_or_else(|_| handle_alloc_error(Layout::new::<u64>()))
+    fn clocked_layout(short: bool, len: usize) -> Layout {
+        let hdr = if short { SHORT_HDR } else { LONG_HDR };
+        Layout::from_size_align(hdr + len, 4).unwrap_or_else(|_| handle_alloc_error(Layout::new::<u64>()))
     }
 
     #[inline]
     fn is_clocked(&self) -> bool {
-        // SAFETY: the first word is always initialised and 4-aligned.
-        unsafe { (self.0.as_ptr() as *const u32).read() & (GROWN | CLOCKED) == CLOCKED }
+        self.tag() != TAG_PLAIN
     }
 
     #[inline]
     fn clock_cell(&self) -> Option<&std::sync::atomic::AtomicU32> {
-        // SAFETY: the clocked form keeps a 4-aligned u32 at offset 4 that is only ever
+        // SAFETY: the clocked forms keep a 4-aligned u32 at offset 0 that is only ever
         // accessed atomically (no `&`/`&mut` to plain bytes covers it).
-        self.is_clocked().then(|| unsafe { &*(self.0.as_ptr().add(4) as *const std::sync::atomic::AtomicU32) })
+        self.is_clocked().then(|| unsafe { &*(self.base() as *const std::sync::atomic::AtomicU32) })
     }
 
     /// The access word of a key (0 for other forms).
@@ -155,19 +191,27 @@ impl Thin {
 
     #[inline]
     fn is_grown(&self) -> bool {
-        // SAFETY: the first word is always initialised and 4-aligned.
-        unsafe { (self.0.as_ptr() as *const u32).read() & GROWN != 0 }
+        // SAFETY: the plain forms' first word is always initialised and 4-aligned.
+        self.tag() == TAG_PLAIN && unsafe { (self.0.as_ptr() as *const u32).read() & GROWN != 0 }
     }
 
     #[inline]
     pub fn len(&self) -> usize {
-        // SAFETY: the header of either form is initialised; the growable form is 8-aligned.
+        let p = self.base();
+        // SAFETY: the header of each form is initialised; the growable form is 8-aligned;
+        // the clocked forms' length follows their access word.
         unsafe {
-            let w = (self.0.as_ptr() as *const u32).read();
-            if w & GROWN == 0 {
-                (w & !CLOCKED) as usize
-            } else {
-                (self.0.as_ptr().add(8) as *const u64).read() as usize
+            match self.tag() {
+                TAG_KEY_SHORT => p.add(4).read() as usize,
+                TAG_KEY_LONG => (p.add(4) as *const u32).read() as usize,
+                _ => {
+                    let w = (p as *const u32).read();
+                    if w & GROWN == 0 {
+                        w as usize
+                    } else {
+                        (p.add(8) as *const u64).read() as usize
+                    }
+                }
             }
         }
     }
@@ -191,22 +235,21 @@ impl Thin {
     /// an RDB writer, prefetch a few entries ahead of the one they work on).
     #[inline]
     pub fn prefetch(&self) {
-        crate::util::prefetch(self.0.as_ptr() as *const u8);
+        crate::util::prefetch(self.base() as *const u8);
     }
 
     #[inline]
     fn data_ptr(&self) -> *mut u8 {
-        // SAFETY: the first word is always initialised and 4-aligned.
-        let w = unsafe { (self.0.as_ptr() as *const u32).read() };
-        let off = if w & GROWN != 0 {
-            GROWN_HDR
-        } else if w & CLOCKED != 0 {
-            CLOCKED_HDR
-        } else {
-            HDR
+        let p = self.base();
+        let off = match self.tag() {
+            TAG_KEY_SHORT => SHORT_HDR,
+            TAG_KEY_LONG => LONG_HDR,
+            // SAFETY: the plain forms' first word is always initialised and 4-aligned.
+            _ if unsafe { (p as *const u32).read() } & GROWN != 0 => GROWN_HDR,
+            _ => HDR,
         };
         // SAFETY: the data starts right after the header of its form.
-        unsafe { self.0.as_ptr().add(off) }
+        unsafe { p.add(off) }
     }
 
     #[inline]
@@ -293,12 +336,13 @@ impl Drop for Thin {
         let layout = if self.is_grown() {
             Self::grown_layout(self.capacity())
         } else if self.is_clocked() {
-            Self::clocked_layout(self.len())
+            Self::clocked_layout(self.tag() == TAG_KEY_SHORT, self.len())
         } else {
             Self::exact_layout(self.len())
         };
-        // SAFETY: allocated with this same layout (`new`, `with_capacity` or `reserve_total`).
-        unsafe { dealloc(self.0.as_ptr(), layout) }
+        // SAFETY: allocated with this same layout (`new`, `new_clocked`, `with_capacity` or
+        // `reserve_total`).
+        unsafe { dealloc(self.base(), layout) }
     }
 }
 
@@ -373,7 +417,7 @@ mod tests {
 
     #[test]
     fn clocked_keys() {
-        for n in [0usize, 1, 5, 100] {
+        for n in [0usize, 1, 5, 100, 255, 256, 5000] {
             let v: Vec<u8> = (0..n).map(|i| i as u8).collect();
             let t = Thin::new_clocked(&v, 77);
             assert_eq!((t.len(), &t[..], t.clock()), (n, &v[..], 77));
