@@ -790,6 +790,30 @@ fn master_restart_with_data_continues_partially() {
     assert_same_data(&m, &r, 2);
 }
 
+/// CLIENT PAUSE WRITE on a replica holds its master's stream as Redis holds its master
+/// client: the bytes are read (slave_read_repl_offset grows) but not applied
+/// (slave_repl_offset stays, the key is absent) until UNPAUSE.
+#[test]
+fn paused_replica_reads_but_does_not_apply() {
+    let m = Server::repl_tandem("m", &["--repl-ping-replica-period", "3600"]);
+    let r = Server::repl_tandem("r", &[]);
+    r.replicaof(&m);
+    r.wait_link_up();
+    let _: () = q(&mut m.client(), &["SET", "foo", "bar"]);
+    wait_synced(&m, &[&r]);
+    let before = r.info_field("replication", "slave_repl_offset");
+    let _: () = q(&mut r.client(), &["CLIENT", "PAUSE", "100000", "WRITE"]);
+    let _: () = q(&mut m.client(), &["SET", "foo2", "bar2"]);
+    let moff = m.info_field("replication", "master_repl_offset");
+    wait_for("the replica read the write", || r.info_field("replication", "slave_read_repl_offset") == moff);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(r.info_field("replication", "slave_repl_offset"), before, "a paused replica applied its master's write");
+    assert_eq!(q::<Option<String>>(&mut r.client(), &["GET", "foo2"]), None);
+    let _: () = q(&mut r.client(), &["CLIENT", "UNPAUSE"]);
+    wait_for("applied after UNPAUSE", || r.info_field("replication", "slave_repl_offset") == moff);
+    assert_eq!(q::<Option<String>>(&mut r.client(), &["GET", "foo2"]).as_deref(), Some("bar2"));
+}
+
 // ---------------------------------------------------------------------------------------
 // 12. repl-timeout, both sides
 // ---------------------------------------------------------------------------------------

@@ -393,48 +393,12 @@ impl Client {
             }
         }
         let pause = &self.shared.pause;
-        // How long the pause still holds these commands (None: not paused).
-        let held = || {
-            let failover = writes && pause.failover.load(Relaxed);
-            let until = pause.until_ms.load(Relaxed);
-            // The clock is read only while a pause is set (this runs for every batch).
-            let left = if until != 0 { until - crate::util::now_ms() } else { 0 };
-            let timed = left > 0 && (writes || pause.all.load(Relaxed));
-            match (failover, timed) {
-                (false, false) => None,
-                (true, _) => Some(std::time::Duration::from_secs(1)),
-                (false, true) => Some(std::time::Duration::from_millis(left as u64)),
-            }
-        };
-        if held().is_none() {
+        if pause.held(writes).is_none() {
             return;
         }
         // Counted as blocked while held, as Redis counts its postponed clients.
-        let blocked = &self.shared.stats.blocked_clients;
-        blocked.fetch_add(1, Relaxed);
-        struct Unblock<'a>(&'a std::sync::atomic::AtomicU64);
-        impl Drop for Unblock<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_sub(1, Relaxed);
-            }
-        }
-        let _unblock = Unblock(blocked);
-        // CLIENT LIST shows a held client as blocked (`b`), as Redis's postponed clients.
-        struct Unflag<'a>(&'a std::sync::atomic::AtomicBool);
-        impl Drop for Unflag<'_> {
-            fn drop(&mut self) {
-                self.0.store(false, Relaxed);
-            }
-        }
-        self.meta.blocked.store(true, Relaxed);
-        let _unflag = Unflag(&self.meta.blocked);
-        while held().is_some() {
-            let woken = pause.waiter();
-            // Looked at again after registering, so a change in between is not missed.
-            let Some(wait) = held() else { return };
-            // The failover's bound is only a safety net: its end wakes us.
-            let _ = rt::timeout(wait.min(std::time::Duration::from_secs(1)), woken.recv_async()).await;
-        }
+        let _blocked = crate::shared::Postponed::new(&self.shared.stats.blocked_clients, &self.meta.blocked);
+        pause.released(writes).await;
     }
 
     /// Routes one request: queue it, send it to the keyspace, or run it here.

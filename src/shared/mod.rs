@@ -205,6 +205,28 @@ pub struct ClientEntry {
     pub kill: Box<dyn Fn() + Send + Sync>,
 }
 
+/// A connection held by a pause: counted in `blocked_clients` and flagged blocked (`b` in
+/// CLIENT LIST), as Redis's postponed clients, until dropped.
+pub struct Postponed<'a> {
+    count: &'a AtomicU64,
+    flag: &'a AtomicBool,
+}
+
+impl<'a> Postponed<'a> {
+    pub fn new(count: &'a AtomicU64, flag: &'a AtomicBool) -> Self {
+        count.fetch_add(1, Relaxed);
+        flag.store(true, Relaxed);
+        Postponed { count, flag }
+    }
+}
+
+impl Drop for Postponed<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Relaxed);
+        self.flag.store(false, Relaxed);
+    }
+}
+
 /// Pause state for CLIENT PAUSE (deadline in ms since the epoch, and whether all or only
 /// writes are paused).
 #[derive(Default)]
@@ -230,6 +252,33 @@ impl Pause {
         w.retain(|t| !t.is_disconnected());
         w.push(tx);
         rx
+    }
+
+    /// How long the pause still holds commands (`writes`: some of them write or may
+    /// propagate); None when it does not hold them.
+    pub fn held(&self, writes: bool) -> Option<std::time::Duration> {
+        let failover = writes && self.failover.load(Relaxed);
+        let until = self.until_ms.load(Relaxed);
+        // The clock is read only while a pause is set (this runs for every batch).
+        let left = if until != 0 { until - crate::util::now_ms() } else { 0 };
+        let timed = left > 0 && (writes || self.all.load(Relaxed));
+        match (failover, timed) {
+            (false, false) => None,
+            // The failover's bound is only a safety net: its end wakes the waiters.
+            (true, _) => Some(std::time::Duration::from_secs(1)),
+            (false, true) => Some(std::time::Duration::from_millis(left as u64)),
+        }
+    }
+
+    /// Waits until the pause no longer holds such commands: woken when the pause changes
+    /// (UNPAUSE, a new PAUSE, the failover's end) or when its time is up; no polling.
+    pub async fn released(&self, writes: bool) {
+        while self.held(writes).is_some() {
+            let woken = self.waiter();
+            // Looked at again after registering, so a change in between is not missed.
+            let Some(wait) = self.held(writes) else { return };
+            let _ = crate::rt::timeout(wait.min(std::time::Duration::from_secs(1)), woken.recv_async()).await;
+        }
     }
 
     /// The pause changed (CLIENT PAUSE/UNPAUSE, a FAILOVER ended): waiting clients look again.

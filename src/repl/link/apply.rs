@@ -57,20 +57,23 @@ impl Attempt {
                 } else {
                     data.extend_from_slice(&fresh);
                 }
+                // What was read counts at once (INFO's slave_read_repl_offset), even while a
+                // pause holds what it carries.
+                self.report(LinkEvent::Streaming { read_offset: applied.load(Relaxed) + p.raw.len() as i64 });
                 let mut reqs = vec![];
                 let r = parser.parse(&mut data, limits, &mut reqs);
                 for req in reqs {
-                    self.take(conn, &mut p, req.argv, req.wire_len).await;
+                    self.take(conn, meta, &mut p, req.argv, req.wire_len).await;
                 }
                 if let Err(e) = r {
                     crate::warning!(self.shared.log, "Protocol error from master: {}", e.0);
                     return LinkEnd::Retry(e.0);
                 }
                 if p.ready_len > 0 {
-                    let off = self.apply(&mut p).await;
-                    applied.store(off, Relaxed);
+                    if let Some(off) = self.apply(meta, &mut p).await {
+                        applied.store(off, Relaxed);
+                    }
                 }
-                self.report(LinkEvent::Streaming { read_offset: applied.load(Relaxed) + p.raw.len() as i64 });
             }
             if meta.killed.load(Relaxed) {
                 return LinkEnd::Retry("killed".into());
@@ -87,7 +90,7 @@ impl Attempt {
     }
 
     /// Takes one parsed command of `len` stream bytes.
-    async fn take(&mut self, conn: &Conn, p: &mut Pending, argv: crate::resp::request::Argv, len: usize) {
+    async fn take(&mut self, conn: &Conn, meta: &ClientMeta, p: &mut Pending, argv: crate::resp::request::Argv, len: usize) {
         if let Some((cmds, tlen)) = p.txn.as_mut() {
             *tlen += len;
             if argv.first().is_some_and(|a| a.eq_ignore_ascii_case(b"EXEC")) {
@@ -115,7 +118,7 @@ impl Attempt {
             if argv.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"GETACK")) {
                 // Answer with the offset before this command's own bytes.
                 self.wire_in(format_args!("REPLCONF GETACK *"));
-                let off = self.apply(p).await;
+                let Some(off) = self.apply(meta, p).await else { return };
                 conn.acked.store(off, Relaxed);
                 self.wire_out(format_args!("REPLCONF ACK {}", off));
                 conn.ack(off);
@@ -139,8 +142,15 @@ impl Attempt {
         p.ready_len += len;
     }
 
-    /// Sends the ready commands and their raw bytes to the keyspace; returns the new offset.
-    async fn apply(&mut self, p: &mut Pending) -> i64 {
+    /// Sends the ready commands and their raw bytes to the keyspace; returns the new offset
+    /// (None: the link was stopped while a pause held them, nothing applied).
+    async fn apply(&mut self, meta: &ClientMeta, p: &mut Pending) -> Option<i64> {
+        if self.shared.pause.maybe_set() {
+            Box::pin(self.wait_if_paused(meta, &p.items)).await;
+            if !self.current() {
+                return None;
+            }
+        }
         let bytes = p.raw.split_to(p.ready_len).freeze();
         p.ready_len = 0;
         let items = std::mem::take(&mut p.items);
@@ -150,9 +160,29 @@ impl Attempt {
             Ok((db, off)) => {
                 crate::trace_reply!(self.shared.log, "keyspace", "link-io", "Applied(offset={}) {{off={} conv={}}}", off, off, self.conv);
                 self.db = db;
-                off
+                Some(off)
             }
-            Err(_) => 0,
+            Err(_) => None,
         }
+    }
+
+    /// CLIENT PAUSE on this replica holds the master's stream as Redis holds its master
+    /// client: under PAUSE WRITE while the commands write (or may propagate), under PAUSE ALL
+    /// always. The stream is still read (its read offset grows); it is applied once the
+    /// pause ends, or dropped with the link.
+    async fn wait_if_paused(&self, meta: &ClientMeta, items: &[Item]) {
+        let may_write = |c: &Cmd| c.spec.is_write() || c.spec.has(cmd::MAY_REPLICATE);
+        let writes = items.iter().any(|i| match i {
+            Item::Cmd(c) => may_write(c),
+            Item::Txn(cmds) | Item::TxnPart { cmds, .. } => cmds.iter().any(may_write),
+        });
+        let pause = &self.shared.pause;
+        if pause.held(writes).is_none() {
+            return;
+        }
+        crate::trace_msg!(self.shared.log, "link-io", "link-io", "Paused({} commands) {{conv={}}}", items.len(), self.conv);
+        let _held = crate::shared::Postponed::new(&self.shared.stats.blocked_clients, &meta.blocked);
+        let stopped = self.stop.recv_async();
+        futures::future::select(Box::pin(pause.released(writes)), Box::pin(stopped)).await;
     }
 }
