@@ -107,6 +107,13 @@ impl Server {
     /// start-up lines, or [`ServerLog::via_app`](crate::logging::ServerLog::via_app) to route
     /// this server's lines through the application's own `log` logger).
     pub async fn start_with_log(config: Config, log: Arc<crate::logging::ServerLog>) -> Result<ServerHandle, String> {
+        for (old, _) in &config.rename_commands {
+            if crate::keyspace::cmd::lookup(old).is_none() {
+                let msg = format!("No such command in rename-command: {}", String::from_utf8_lossy(old));
+                crate::warning!(log, "{}", msg);
+                return Err(msg);
+            }
+        }
         let shared = Shared::new(config, log, crate::keyspace::cmd::table().len());
         crate::client::acl::init(&shared)?;
         let (port, binds, backlog) = {
@@ -114,33 +121,13 @@ impl Server {
             (c.port(), c.bind(), c.int("tcp-backlog").clamp(0, i32::MAX as i128) as i32)
         };
         check_backlog(&shared.log, backlog);
-        let mut listeners = vec![];
-        for b in &binds {
-            let (optional, host) = match b.strip_prefix('-') {
-                Some(h) => (true, h),
-                None => (false, b.as_str()),
-            };
-            let host = if host == "*" { "0.0.0.0" } else { host };
-            let addr = if host.contains(':') { format!("[{}]:{}", host, port) } else { format!("{}:{}", host, port) };
-            // The first listener picks the port when 0 is configured; the others reuse it.
-            let addr = match (listeners.first(), port) {
-                (Some(l), 0) => {
-                    let l: &TcpListener = l;
-                    let p = l.local_addr().map(|a| a.port()).unwrap_or(0);
-                    if host.contains(':') { format!("[{}]:{}", host, p) } else { format!("{}:{}", host, p) }
-                }
-                _ => addr,
-            };
-            match rt::tcp_listen(&addr, backlog).await {
-                Ok(l) => listeners.push(l),
-                Err(e) if optional => crate::verbose!(shared.log, "Skipping optional bind {}: {}", addr, e),
-                Err(e) => {
-                    let msg = format!("Warning: Could not create server TCP listening socket {}: {}", addr, e);
-                    crate::warning!(shared.log, "{}", msg);
-                    return Err(format!("Failed listening on port {} (tcp), aborting.", port));
-                }
+        let listeners = match bind_tcp(&shared, port, &binds, backlog).await {
+            Ok(l) => l,
+            Err((addr, e)) => {
+                crate::warning!(shared.log, "Warning: Could not create server TCP listening socket {}: {}", addr, e);
+                return Err(format!("Failed listening on port {} (tcp), aborting.", port));
             }
-        }
+        };
         let Some(first) = listeners.first() else {
             return Err(format!("Failed listening on port {} (tcp), aborting.", port));
         };
@@ -171,11 +158,42 @@ impl Server {
         }
         let keyspace = rt::start(Keyspace::new(shared.clone())).await.map_err(|e| e.to_string())?;
         let repl = crate::repl::start(&shared, &keyspace).await?;
-        let listener = rt::start(Listener { shared: shared.clone(), keyspace: keyspace.clone(), repl: repl.clone(), sockets: Mutex::new(socks) })
+        let listener = rt::start(Listener { shared: shared.clone(), keyspace: keyspace.clone(), repl: repl.clone(), sockets: Mutex::new(socks), stops: vec![] })
             .await
             .map_err(|e| e.to_string())?;
+        let _ = shared.listener.set(Box::new(ListenerRef(listener.downgrade())));
         Ok(ServerHandle { addr, keyspace, listener, shared, repl, default_conn: Default::default() })
     }
+}
+
+/// Binds `port` on every configured address (`-addr`: optional). With port 0 the first
+/// listener picks the port and the others reuse it. Err((addr, reason)) for the first
+/// address that cannot be bound.
+async fn bind_tcp(shared: &Shared, port: u16, binds: &[String], backlog: i32) -> Result<Vec<TcpListener>, (String, String)> {
+    let mut listeners: Vec<TcpListener> = vec![];
+    for b in binds {
+        let (optional, host) = match b.strip_prefix('-') {
+            Some(h) => (true, h),
+            None => (false, b.as_str()),
+        };
+        // `*`: every IPv4 address; `::*`: every IPv6 address.
+        let host = match host {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            h => h,
+        };
+        let p = match (listeners.first(), port) {
+            (Some(l), 0) => l.local_addr().map(|a| a.port()).unwrap_or(0),
+            _ => port,
+        };
+        let addr = if host.contains(':') { format!("[{}]:{}", host, p) } else { format!("{}:{}", host, p) };
+        match rt::tcp_listen(&addr, backlog).await {
+            Ok(l) => listeners.push(l),
+            Err(e) if optional => crate::verbose!(shared.log, "Skipping optional bind {}: {}", addr, e),
+            Err(e) => return Err((addr, crate::util::strerror(&e))),
+        }
+    }
+    Ok(listeners)
 }
 
 /// Warns, as Redis does, when the kernel caps the listen queue below `tcp-backlog`.
@@ -211,6 +229,8 @@ pub struct Listener {
     keyspace: Addr<Keyspace>,
     repl: ReplActors,
     sockets: Mutex<Vec<Sock>>,
+    /// One per accept task (true: a TCP socket): dropping it ends the task.
+    stops: Vec<(bool, flume::Sender<()>)>,
 }
 
 /// A connection accepted by an accept task.
@@ -239,36 +259,90 @@ impl Actor for Listener {
     async fn started(&mut self, ctx: &mut Context<Self>) -> rt::ActorResult<()> {
         let sockets = std::mem::take(&mut *self.sockets.lock().unwrap_or_else(|e| e.into_inner()));
         for l in sockets {
-            let addr = ctx.address().downgrade();
-            let shared = self.shared.clone();
-            rt::spawn(async move {
-                loop {
-                    let conn = l.accept().fuse();
-                    let stopping = async {
-                        while !shared.shutting_down.load(Relaxed) {
-                            rt::sleep(std::time::Duration::from_millis(50)).await;
-                        }
-                    }
-                    .fuse();
-                    futures::pin_mut!(conn, stopping);
-                    let accepted = futures::select! {
-                        c = conn => c,
-                        _ = stopping => break,
-                    };
-                    let Some(a) = addr.upgrade() else { break };
-                    match accepted {
-                        Ok(stream) => {
-                            let _ = a.send(Accepted(stream));
-                        }
-                        Err(e) => {
-                            crate::warning!(shared.log, "Accepting client connection: {}", e);
-                            rt::sleep(std::time::Duration::from_millis(10)).await;
-                        }
-                    }
-                }
-            });
+            self.spawn_accept(ctx, l);
         }
         Ok(())
+    }
+}
+
+impl Listener {
+    /// Starts the accept task of `l`: it hands each connection to this actor and ends (closing
+    /// the socket) when its stop sender is dropped: when this actor stops (the server's end)
+    /// or CONFIG SET port replaces the TCP sockets.
+    fn spawn_accept(&mut self, ctx: &mut Context<Self>, l: Sock) {
+        let (stop_tx, stop_rx) = flume::bounded::<()>(1);
+        self.stops.push((matches!(l, Sock::Tcp(_)), stop_tx));
+        let addr = ctx.address().downgrade();
+        let shared = self.shared.clone();
+        rt::spawn(async move {
+            loop {
+                let conn = l.accept().fuse();
+                let stopping = stop_rx.recv_async().fuse();
+                futures::pin_mut!(conn, stopping);
+                let accepted = futures::select! {
+                    c = conn => c,
+                    _ = stopping => break,
+                };
+                let Some(a) = addr.upgrade() else { break };
+                match accepted {
+                    Ok(stream) => {
+                        let _ = a.send(Accepted(stream));
+                    }
+                    Err(e) => {
+                        crate::warning!(shared.log, "Accepting client connection: {}", e);
+                        rt::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// CONFIG SET port: listen on the new port on every configured address, then close the old
+/// TCP sockets (0: no TCP listener). Err(why) when the new port cannot be bound; the old
+/// sockets stay.
+struct Rebind(u16);
+impl Message for Rebind {
+    type Result = Result<(), String>;
+}
+
+#[async_trait]
+impl Handler<Rebind> for Listener {
+    async fn handle(&mut self, ctx: &mut Context<Self>, msg: Rebind) -> Result<(), String> {
+        crate::trace_msg!(self.shared.log, "client", "listener", "Rebind({})", msg.0);
+        let fresh = if msg.0 == 0 {
+            vec![]
+        } else {
+            let (binds, backlog) = {
+                let c = self.shared.cfg();
+                (c.bind(), c.int("tcp-backlog").clamp(0, i32::MAX as i128) as i32)
+            };
+            match bind_tcp(&self.shared, msg.0, &binds, backlog).await {
+                Ok(l) => l,
+                Err((addr, why)) => {
+                    crate::warning!(self.shared.log, "Warning: Could not create server TCP listening socket {}: bind: {}", addr, why);
+                    return Err(why);
+                }
+            }
+        };
+        // Dropping the old TCP tasks' senders ends them (their sockets close).
+        self.stops.retain(|(tcp, _)| !tcp);
+        self.shared.port.store(msg.0 as u64, Relaxed);
+        for l in fresh {
+            self.spawn_accept(ctx, Sock::Tcp(l));
+        }
+        Ok(())
+    }
+}
+
+/// The listener as the client layer sees it (CONFIG SET port).
+struct ListenerRef(rt::WeakAddr<Listener>);
+
+#[async_trait]
+impl crate::shared::ListenerControl for ListenerRef {
+    async fn rebind(&self, port: u16) -> Result<(), String> {
+        let Some(l) = self.0.upgrade() else { return Err("the server is stopping".into()) };
+        l.call(Rebind(port)).await.unwrap_or_else(|e| Err(e.to_string()))
     }
 }
 

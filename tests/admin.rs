@@ -661,3 +661,78 @@ fn command_list_filterby_as_redis() {
         v
     });
 }
+
+/// CONFIG SET port moves the listener (the old port closes); a port in use fails with
+/// Redis's error and rolls back every value of the same CONFIG SET, the old port still
+/// serving. Same replies from redis-server.
+#[test]
+fn config_set_port_rebinds_or_rolls_back() {
+    let mut servers = vec![Server::tandem(&[])];
+    if have_redis() {
+        servers.push(Server::redis(&[]));
+    }
+    for s in servers {
+        let busy = std::net::TcpListener::bind(("127.0.0.1", free_port())).unwrap();
+        let busy_port = busy.local_addr().unwrap().port().to_string();
+        let mut c = s.conn();
+        let before = c.raw(&["CONFIG", "GET", "maxmemory"]);
+        let r = c.raw(&["CONFIG", "SET", "maxmemory", "10000001", "port", &busy_port, "client-query-buffer-limit", "10m"]);
+        assert!(
+            r.starts_with("-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs."),
+            "{}: {}", s.name, r
+        );
+        assert_eq!(c.raw(&["CONFIG", "GET", "maxmemory"]), before, "{}", s.name);
+        assert_eq!(c.raw(&["CONFIG", "GET", "client-query-buffer-limit"]), "*2\r\n$25\r\nclient-query-buffer-limit\r\n$10\r\n1073741824\r\n", "{}", s.name);
+        assert_eq!(c.raw(&["CONFIG", "GET", "port"]), format!("*2\r\n$4\r\nport\r\n${}\r\n{}\r\n", s.port.to_string().len(), s.port), "{}", s.name);
+        assert_eq!(Conn::connect(s.port).raw(&["PING"]), "+PONG\r\n", "{}", s.name);
+        drop(busy);
+
+        let new_port = free_port();
+        assert_eq!(c.raw(&["CONFIG", "SET", "port", &new_port.to_string()]), "+OK\r\n", "{}", s.name);
+        assert_eq!(Conn::connect(new_port).raw(&["PING"]), "+PONG\r\n", "{}", s.name);
+        assert!(std::net::TcpStream::connect(("127.0.0.1", s.port)).is_err(), "{}: the old port still accepts", s.name);
+        // The connection made before the move still works.
+        assert_eq!(c.raw(&["PING"]), "+PONG\r\n");
+    }
+}
+
+/// `rename-command`: the old name is unknown, the new one runs the command (in MULTI too),
+/// an empty name disables it; same replies as redis-server. The command line's `save` adds
+/// to the defaults' replacement as Redis reads it, and the built-in `bind` is `* -::*`.
+#[test]
+fn rename_command_and_startup_config_as_redis() {
+    let args = ["--rename-command", "flushdb", "badger", "--rename-command", "debug", "", "--save", "100 100", "--save", "200 200"];
+    let mut servers = vec![Server::tandem(&args)];
+    if have_redis() {
+        servers.push(Server::redis(&args));
+    }
+    let mut replies = vec![];
+    for s in servers {
+        let mut c = s.conn();
+        let r: Vec<String> = vec![
+            c.raw(&["SET", "k", "v"]),
+            c.raw(&["FLUSHDB"]),
+            c.raw(&["flushdb", "async"]),
+            c.raw(&["DEBUG", "HELP"]),
+            c.raw(&["DBSIZE"]),
+            c.raw(&["BADGER"]),
+            c.raw(&["DBSIZE"]),
+            c.raw(&["SET", "k", "v"]),
+            c.raw(&["MULTI"]),
+            c.raw(&["badger"]),
+            c.raw(&["EXEC"]),
+            c.raw(&["DBSIZE"]),
+            c.raw(&["CONFIG", "GET", "save"]),
+            c.raw(&["CONFIG", "GET", "bind"]),
+        ];
+        replies.push((s.name.clone(), r));
+    }
+    let (name, ours) = &replies[0];
+    assert_eq!(ours[1], "-ERR unknown command 'FLUSHDB', with args beginning with: \r\n", "{name}");
+    assert_eq!(ours[5], "+OK\r\n");
+    assert_eq!(ours[12], "*2\r\n$4\r\nsave\r\n$15\r\n100 100 200 200\r\n");
+    assert_eq!(ours[13], "*2\r\n$4\r\nbind\r\n$6\r\n* -::*\r\n");
+    if let Some((_, theirs)) = replies.get(1) {
+        assert_eq!(ours, theirs);
+    }
+}

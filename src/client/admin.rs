@@ -8,7 +8,7 @@ use crate::util::num;
 use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
 
-pub(super) fn config(c: &mut Client, a: &[Bytes]) {
+pub(super) async fn config(c: &mut Client, a: &[Bytes]) {
     let sub = String::from_utf8_lossy(&a[1]).to_lowercase();
     match sub.as_str() {
         "get" if a.len() >= 3 => {
@@ -30,8 +30,28 @@ pub(super) fn config(c: &mut Client, a: &[Bytes]) {
         }
         "set" if a.len() >= 4 && a.len().is_multiple_of(2) => {
             let pairs: Vec<(Vec<u8>, Vec<u8>)> = a[2..].chunks(2).map(|p| (p[0].to_vec(), p[1].to_vec())).collect();
+            // Directives that cannot change while the RDB loads (Redis's DENY_LOADING_CONFIG).
+            let deny_loading = |k: &[u8]| ["dir", "appendonly", "repl-diskless-load"].iter().any(|n| k.eq_ignore_ascii_case(n.as_bytes()));
+            if c.shared.loading.load(Relaxed) && pairs.iter().any(|(k, _)| deny_loading(k)) {
+                return c.out.error("LOADING Redis is loading the dataset in memory");
+            }
             let local = c.meta.local;
-            let r = c.shared.config.write().unwrap_or_else(|e| e.into_inner()).set_ext(&pairs, local);
+            let old_port = c.shared.cfg().port();
+            // What the set changes, to put back if applying it fails.
+            let backup: Vec<(Vec<u8>, Vec<u8>)> = {
+                let cfg = c.shared.cfg();
+                pairs.iter().flat_map(|(k, _)| cfg.get(k)).map(|(k, v)| (k.into_bytes(), v.into_bytes())).collect()
+            };
+            let mut r = c.shared.config.write().unwrap_or_else(|e| e.into_inner()).set_ext(&pairs, local);
+            if r.is_ok() {
+                let port = c.shared.cfg().port();
+                if port != old_port {
+                    if rebind(c, port).await.is_err() {
+                        let _ = c.shared.cfg_mut().set_ext(&backup, true);
+                        r = Err("ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.".into());
+                    }
+                }
+            }
             match r {
                 Ok(_) => {
                     c.shared.apply_config();
@@ -76,6 +96,14 @@ pub(super) fn config(c: &mut Client, a: &[Bytes]) {
             c.out.error(format!("ERR wrong number of arguments for 'config|{}' command", sub))
         }
         _ => c.out.error(crate::keyspace::cmd::unknown_subcommand(&a[1], "CONFIG")),
+    }
+}
+
+/// CONFIG SET port: the listener moves to the new port (the old sockets stay on failure).
+async fn rebind(c: &Client, port: u16) -> Result<(), String> {
+    match c.shared.listener.get() {
+        Some(l) => l.rebind(port).await,
+        None => Err("no listener".into()),
     }
 }
 

@@ -17,7 +17,7 @@ pub(super) async fn run(c: &mut Client, spec: &'static CommandSpec, a: &[Bytes])
         "hello" => hello(c, a),
         "reset" => reset(c).await,
         "client" => return client(c, a).await,
-        "config" => admin::config(c, a),
+        "config" => admin::config(c, a).await,
         "command" => admin::command(c, a),
         "shutdown" => return admin::shutdown(c, a),
         "replconf" | "psync" | "sync" | "wait" | "replicaof" | "slaveof" | "failover" => return replication(c, spec.name, a).await,

@@ -413,7 +413,12 @@ impl Client {
         }
         // A pipeline mostly repeats one command: try the previous one before the table.
         let cached = self.last_spec.filter(|s| argv[0].len() == s.name.len() && argv[0].eq_ignore_ascii_case(s.name.as_bytes()));
-        let Some(spec) = cached.or_else(|| cmd::lookup(&argv[0])) else {
+        let found = if self.shared.renames.is_empty() {
+            cached.or_else(|| cmd::lookup(&argv[0]))
+        } else {
+            self.shared.renames.resolve(&argv[0]).ok().and_then(cmd::lookup)
+        };
+        let Some(spec) = found else {
             self.reject(&cmd::unknown_command_error(&argv)).await;
             return Next::Continue;
         };

@@ -111,12 +111,13 @@ impl State {
 }
 
 /// New file content for the configuration `cfg` over the old content.
-pub fn rewrite_content(old: &str, cfg: &Config) -> String {
+/// `force_all`: every directive is written, defaults included (DEBUG CONFIG-REWRITE-FORCE-ALL).
+pub fn rewrite_content(old: &str, cfg: &Config, force_all: bool) -> String {
     let mut st = State::from_old(old);
     for (name, lines) in cfg.rewrite_entries() {
         st.processed.insert(name.to_string());
         for (line, force) in lines {
-            st.rewrite_line(name, line, force);
+            st.rewrite_line(name, line, force || force_all);
         }
     }
     if let Some(users) = &cfg.acl_rewrite {
@@ -129,14 +130,14 @@ pub fn rewrite_content(old: &str, cfg: &Config) -> String {
 }
 
 /// Rewrites `path` atomically (temporary file in the same folder, then rename).
-pub fn rewrite_file(path: &Path, cfg: &Config) -> Result<(), String> {
+pub fn rewrite_file(path: &Path, cfg: &Config, force_all: bool) -> Result<(), String> {
     let err = |e: std::io::Error| format!("ERR Rewriting config file: {}", io_error_text(&e));
     let old = match std::fs::read(path) {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(err(e)),
     };
-    let content = rewrite_content(&old, cfg);
+    let content = rewrite_content(&old, cfg, force_all);
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);

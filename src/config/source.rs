@@ -128,10 +128,16 @@ pub fn split_line(line: &str) -> Option<Option<Directive>> {
 }
 
 /// Keys of the merged map an accepted line is stored under.
-fn keys_for(kind: &LineKind) -> Vec<String> {
+fn keys_for(kind: &LineKind, layer: i64) -> Vec<String> {
     match kind {
         LineKind::Spec(i, args) => {
             let spec = &SPECS[*i];
+            // Redis reads the file and then the command line as one text, where `save` lines
+            // add up (the first one drops the defaults): the command line's are kept apart
+            // so that they add to the file's instead of replacing them.
+            if matches!(spec.kind, table::Kind::Special(Special::Save)) && layer == LAYER_ARGV {
+                return vec![format!("{}_argv", spec.name)];
+            }
             if matches!(spec.kind, table::Kind::Special(Special::ClientOutputBufferLimit)) {
                 let mut keys: Vec<String> = args
                     .chunks(4)
@@ -176,7 +182,7 @@ pub fn parse_text(
             Some(Some(d)) => d,
         };
         let kind = classify(&d).map_err(fail)?;
-        for key in keys_for(&kind) {
+        for key in keys_for(&kind, layer) {
             out.entry(key).or_default().push(occ.to_value());
         }
     }

@@ -62,8 +62,8 @@ pub const OBUF_DEFAULTS: [ObufLimit; 3] = [
 pub const SAVE_DEFAULT: [(u64, u64); 3] = [(3600, 1), (300, 100), (60, 10000)];
 /// `oom-score-adj-values` default: 0 200 800.
 pub const OOM_DEFAULTS: [i32; 3] = [0, 200, 800];
-/// `bind` default: 127.0.0.1 and, if available, ::1.
-pub const BIND_DEFAULT: [&str; 2] = ["127.0.0.1", "-::1"];
+/// `bind` default (no `bind` directive): every IPv4 address and, if available, every IPv6 one, as Redis 7.0 (protected mode keeps a server without a password to loopback clients).
+pub const BIND_DEFAULT: [&str; 2] = ["*", "-::*"];
 /// `latency-tracking-info-percentiles` default: 50 99 99.9.
 pub const PERCENTILES_DEFAULT: [f64; 3] = [50.0, 99.0, 99.9];
 
@@ -443,14 +443,7 @@ fn check_string(check: StrCheck, v: &[u8]) -> Result<(), String> {
     }
 }
 
-/// strerror-style text of an I/O error (without Rust's "(os error N)").
-pub fn io_error_text(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(p) => s[..p].to_string(),
-        None => s,
-    }
-}
+pub use crate::util::strerror as io_error_text;
 
 // ---------------------------------------------------------------- parse
 

@@ -496,6 +496,10 @@ pub struct Shared {
     /// The ACL check of commands scripts call (set by the client layer, which knows the
     /// rules): Some(error) when the caller's user may not run it.
     pub acl_script_check: std::sync::OnceLock<AclScriptCheck>,
+    /// `rename-command` directives (fixed at start).
+    pub renames: Renames,
+    /// The server's listener, for CONFIG SET port (set once it runs).
+    pub listener: std::sync::OnceLock<Box<dyn ListenerControl>>,
     /// When (unix seconds) the cross-protocol warning was last logged (once a minute at most).
     pub security_warning_at: AtomicI64,
     /// The RDB file is being loaded at start: commands without the `loading` flag get
@@ -507,6 +511,56 @@ pub struct Shared {
     pub script: ScriptBusy,
 }
 
+/// The commands `rename-command` renamed: a client's command name is looked up here first.
+#[derive(Default)]
+pub struct Renames {
+    /// New name (lowercase) -> the command's own name.
+    by_new: HashMap<Vec<u8>, Vec<u8>>,
+    /// Own names (lowercase) no longer reachable under them.
+    hidden: std::collections::HashSet<Vec<u8>>,
+}
+
+impl Renames {
+    /// From the config's (command, new name) pairs; an empty new name disables the command.
+    pub fn new(pairs: &[(Vec<u8>, Vec<u8>)]) -> Self {
+        let mut r = Renames::default();
+        for (old, new) in pairs {
+            let old = old.to_ascii_lowercase();
+            r.hidden.insert(old.clone());
+            if !new.is_empty() {
+                r.by_new.insert(new.to_ascii_lowercase(), old);
+            }
+        }
+        r
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hidden.is_empty()
+    }
+
+    /// The name to look up for what a client sent: Err(()) when it names a command only by
+    /// a name it was renamed away from (or disabled).
+    pub fn resolve<'a>(&'a self, name: &'a [u8]) -> Result<&'a [u8], ()> {
+        let lower = name.to_ascii_lowercase();
+        if let Some(own) = self.by_new.get(&lower) {
+            return Ok(own);
+        }
+        if self.hidden.contains(&lower) {
+            return Err(());
+        }
+        Ok(name)
+    }
+}
+
+/// What the client layer asks of the server's listener (the server module implements it: it
+/// sits above the client, so the dependency points down through this trait).
+#[crate::rt::async_trait]
+pub trait ListenerControl: Send + Sync {
+    /// Listen on `port` instead (0: no TCP listener). Err(the OS's reason) keeps the old
+    /// sockets, as Redis's CONFIG SET port.
+    async fn rebind(&self, port: u16) -> Result<(), String>;
+}
+
 /// See [`Shared::acl_script_check`]: (shared, caller's client id, command table index, argv).
 pub type AclScriptCheck = fn(&Shared, u64, usize, &[bytes::Bytes]) -> Option<String>;
 
@@ -515,6 +569,7 @@ impl Shared {
     /// commandstats keeps counters for each command, indexed like the table).
     pub fn new(config: Config, log: Arc<crate::logging::ServerLog>, commands: usize) -> Arc<Self> {
         let config_file = config.config_file().map(|p| p.to_path_buf());
+        let renames = Renames::new(&config.rename_commands);
         let (shutdown_tx, shutdown_rx) = flume::unbounded();
         let shared = Arc::new(Shared {
             log,
@@ -549,6 +604,8 @@ impl Shared {
             acl_active: AtomicBool::new(false),
             requirepass_applied: Mutex::new(None),
             acl_script_check: std::sync::OnceLock::new(),
+            listener: std::sync::OnceLock::new(),
+            renames,
             loading: AtomicBool::new(false),
             loading_bytes: Arc::new(AtomicU64::new(0)),
         });

@@ -40,3 +40,13 @@ pub fn prefetch(p: *const u8) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
 }
+
+/// An I/O error as C's strerror words it (without Rust's "(os error N)"), as Redis's
+/// messages quote it.
+pub fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}

@@ -66,14 +66,7 @@ fn config_user(shared: &Shared, line: &[Vec<u8>]) -> Result<(), String> {
     Ok(())
 }
 
-/// An I/O error as C's strerror words it (without Rust's "(os error N)").
-fn strerror(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
-}
+use crate::util::strerror;
 
 /// Splits an ACL file line on spaces (as Redis: no quoting).
 fn words(line: &str) -> Vec<Vec<u8>> {

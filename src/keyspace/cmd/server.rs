@@ -85,6 +85,10 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             std::thread::sleep(std::time::Duration::from_secs_f64(secs));
             ctx.out.ok();
         }
+        ("config-rewrite-force-all", 2) => match ks.shared.cfg().rewrite_ext(true) {
+            Ok(()) => ctx.out.ok(),
+            Err(e) => ctx.error(&format!("ERR CONFIG-REWRITE-FORCE-ALL failed: {}", e.trim_start_matches("ERR "))),
+        },
         ("set-active-expire", 3) => {
             ks.active_expire = a[2][..] != b"0"[..];
             ctx.out.ok();
@@ -139,7 +143,7 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         },
         ("help", _) => {
             ctx.out.array(1);
-            ctx.out.simple("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: SLEEP, SET-ACTIVE-EXPIRE, PAUSE-CRON, POPULATE, OBJECT, DIGEST, DIGEST-VALUE, RELOAD");
+            ctx.out.simple("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: SLEEP, SET-ACTIVE-EXPIRE, PAUSE-CRON, POPULATE, OBJECT, DIGEST, DIGEST-VALUE, RELOAD, CONFIG-REWRITE-FORCE-ALL");
         }
         _ => match debug_extra(ks, ctx, &sub, a) {
             true => {}
