@@ -412,3 +412,44 @@ fn function_shebang_edge_cases_and_oom() {
         v
     });
 }
+
+/// redis.acl_check_cmd (allowed, denied command, denied key, unknown command), XREAD /
+/// XREADGROUP with BLOCK refused inside scripts, and DEBUG RELOAD's MERGE / NOFLUSH / NOSAVE
+/// options with keys and function libraries: the same replies as redis-server.
+#[test]
+fn acl_check_cmd_xread_block_and_debug_reload_as_redis() {
+    same_on_both_with(&["--enable-debug-command", "yes"], |port| {
+        let mut c = Conn::connect(port);
+        let mut out = vec![];
+        let mut run = |c: &mut Conn, cmd: &[&str]| out.push(format!("{:?} -> {}", cmd, c.raw(cmd)));
+        run(&mut c, &["ACL", "SETUSER", "bob", "on", "nopass", "~xx", "+@all", "-hset"]);
+        run(&mut c, &["AUTH", "bob", "any"]);
+        run(&mut c, &["EVAL", "return redis.acl_check_cmd('set','xx',1)", "1", "xx"]);
+        run(&mut c, &["EVAL", "return redis.acl_check_cmd('hset','xx','f',1)", "1", "xx"]);
+        run(&mut c, &["EVAL", "return redis.acl_check_cmd('set','yy',1)", "0"]);
+        run(&mut c, &["EVAL", "return redis.acl_check_cmd('invalid-cmd','arg')", "0"]);
+        run(&mut c, &["AUTH", "default", "x"]);
+        run(&mut c, &["XADD", "s", "1-1", "f", "v"]);
+        run(&mut c, &["XGROUP", "CREATE", "s", "g", "0"]);
+        run(&mut c, &["EVAL", "return redis.pcall('xread','STREAMS','s','0')", "1", "s"]);
+        run(&mut c, &["EVAL", "return redis.pcall('xread','BLOCK',0,'STREAMS','s','$')", "1", "s"]);
+        run(&mut c, &["EVAL", "return redis.pcall('xreadgroup','group','g','c','BLOCK',0,'STREAMS','s','>')", "1", "s"]);
+        run(&mut c, &["FLUSHALL"]);
+        run(&mut c, &["FUNCTION", "LOAD", "#!lua name=lib1\nredis.register_function('f1', function() return 1 end)"]);
+        run(&mut c, &["SET", "x", "1"]);
+        run(&mut c, &["DEBUG", "RELOAD"]);
+        run(&mut c, &["DEBUG", "RELOAD", "NOFLUSH"]);
+        run(&mut c, &["DEBUG", "RELOAD", "BADOPT"]);
+        run(&mut c, &["FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function('f2', function() return 2 end)"]);
+        run(&mut c, &["SET", "y", "2"]);
+        run(&mut c, &["DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"]);
+        run(&mut c, &["FCALL", "f1", "0"]);
+        run(&mut c, &["FCALL", "f2", "0"]);
+        run(&mut c, &["MGET", "x", "y"]);
+        run(&mut c, &["DEBUG", "RELOAD", "NOSAVE"]);
+        run(&mut c, &["FCALL", "f2", "0"]);
+        run(&mut c, &["MGET", "x", "y"]);
+        run(&mut c, &["DBSIZE"]);
+        out
+    });
+}

@@ -365,7 +365,6 @@ pub struct Keyspace {
 }
 
 impl Keyspace {
-    /// A keyspace of empty databases (the RDB file loads when the actor starts).
     /// The ACL check of a command a script calls (only while some user is restricted).
     pub fn script_acl_refusal(&self, client: u64, spec: &cmd::CommandSpec, argv: &[Bytes]) -> Option<String> {
         if !self.shared.acl_active.load(std::sync::atomic::Ordering::Relaxed) {
@@ -374,6 +373,7 @@ impl Keyspace {
         self.shared.acl_script_check.get().and_then(|check| check(&self.shared, client, spec.index, argv))
     }
 
+    /// A keyspace of empty databases (the RDB file loads when the actor starts).
     pub fn new(shared: Arc<Shared>) -> Self {
         let n = shared.cfg().databases().max(1);
         let feed = Feed::new(shared.log.clone());

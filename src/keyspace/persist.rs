@@ -28,7 +28,7 @@ pub struct PersistState {
     pub(super) loading: Option<Loading>,
 }
 
-fn rdb_path(shared: &Shared) -> PathBuf {
+pub(crate) fn rdb_path(shared: &Shared) -> PathBuf {
     shared.cfg().rdb_path()
 }
 

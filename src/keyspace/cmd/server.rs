@@ -174,7 +174,10 @@ fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> bool
             }
         }
         // tandem keeps no AOF: LOADAOF round-trips the dataset through an RDB image, as RELOAD.
-        "reload" | "loadaof" => {
+        "reload" => debug_reload(ks, ctx, &a[2..]),
+        "loadaof" => {
+            // No AOF here: the dataset goes through an RDB image and back (what a rewrite
+            // and reload would give).
             let snap = Snapshot { dbs: ks.dbs.clone(), replid: ks.feed.replid.clone(), offset: ks.feed.offset, stream_db: -1, key_save_delay: 0, functions: ks.scripting.libs.codes() };
             let compress = ks.shared.cfg().rdbcompression();
             match snapshot::write_rdb(&snap, Vec::new(), compress) {
@@ -196,6 +199,73 @@ fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> bool
         _ => return false,
     }
     true
+}
+
+/// `DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]`: save the RDB file (unless NOSAVE), drop the
+/// dataset (unless NOFLUSH) and load the file back. With NOFLUSH a key or library already
+/// present fails the load unless MERGE lets the file's copy replace it (checked before
+/// anything changes).
+fn debug_reload(ks: &mut Keyspace, ctx: &mut Ctx, opts: &[Bytes]) {
+    let (mut merge, mut flush, mut save) = (false, true, true);
+    for o in opts {
+        match String::from_utf8_lossy(o).to_ascii_lowercase().as_str() {
+            "merge" => merge = true,
+            "noflush" => flush = false,
+            "nosave" => save = false,
+            _ => return ctx.error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."),
+        }
+    }
+    if save && ks.save_now().is_err() {
+        return ctx.error("ERR");
+    }
+    let load_err = "ERR Error trying to load the RDB dump";
+    let path = crate::keyspace::persist::rdb_path(&ks.shared);
+    let loaded = std::fs::File::open(&path).map_err(|e| e.to_string()).and_then(|f| {
+        let size = f.metadata().ok().map(|m| m.len());
+        snapshot::load_rdb(std::io::BufReader::new(f), size, ks.dbs.len(), !ks.is_replica).map_err(|e| e.to_string())
+    });
+    let (dbs, info) = match loaded {
+        Ok(l) => l,
+        Err(e) => {
+            crate::warning!(ks.shared.log, "DEBUG RELOAD: loading {}: {}", path.display(), e);
+            return ctx.error(load_err);
+        }
+    };
+    if flush {
+        ks.dbs = dbs;
+        ks.load_functions(&info.functions);
+    } else {
+        if !merge {
+            for (i, db) in dbs.iter().enumerate() {
+                if let Some((k, _)) = db.keys.iter().find(|(k, _)| ks.dbs[i].keys.contains_key(k)) {
+                    crate::warning!(ks.shared.log, "RDB has duplicated key '{}' in DB {}", String::from_utf8_lossy(k), i);
+                    return ctx.error(load_err);
+                }
+            }
+        }
+        for code in &info.functions {
+            if let Err(e) = ks.scripting.libs.load(code, merge) {
+                crate::warning!(ks.shared.log, "Failed loading library from the RDB: {}", e);
+                return ctx.error(load_err);
+            }
+        }
+        for (i, db) in dbs.into_iter().enumerate() {
+            let target = &mut ks.dbs[i];
+            for (k, v) in db.keys.iter() {
+                target.keys.insert(&k[..], v.clone());
+                match db.expires.get(k) {
+                    Some(at) => {
+                        target.expires.insert(&k[..], *at);
+                    }
+                    None => {
+                        target.expires.remove(k);
+                    }
+                }
+            }
+        }
+    }
+    crate::warning!(ks.shared.log, "DB reloaded by DEBUG RELOAD");
+    ctx.out.ok();
 }
 
 /// DEBUG POPULATE count [prefix] [size]: creates `prefix:N` keys holding `value:N`.

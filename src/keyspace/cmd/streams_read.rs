@@ -163,6 +163,11 @@ fn resolve_ids(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], r: &ReadArgs) -> R
 
 fn read(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], gm: bool) {
     let Some(r) = parse(ctx, a, gm) else { return };
+    if r.block.is_some() && ks.call_depth > 1 {
+        // There is no sense in blocking inside a script (it runs to its end atomically).
+        ctx.rewritten = true;
+        return ctx.error(format!("ERR {} command is not allowed with BLOCK option from scripts", String::from_utf8_lossy(&a[0])));
+    }
     let Ok(ids) = resolve_ids(ks, ctx, a, &r) else {
         ctx.rewritten = true;
         return;

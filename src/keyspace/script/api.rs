@@ -26,6 +26,7 @@ pub fn install(lua: &Lua, redis: &Table) -> mlua::Result<()> {
     redis.raw_set("setresp", lua.create_function(setresp)?)?;
     redis.raw_set("set_repl", lua.create_function(set_repl)?)?;
     redis.raw_set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
+    redis.raw_set("acl_check_cmd", lua.create_function(acl_check_cmd)?)?;
     redis.raw_set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
     redis.raw_set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
     Ok(())
@@ -257,6 +258,32 @@ fn refused(lua: &Lua, msg: &str) -> mlua::Result<(i64, Value)> {
         ks.shared().errorstats.record_one(msg.as_bytes());
     }
     Ok((1, counted_error_table(lua, msg.as_bytes())?))
+}
+
+/// `redis.acl_check_cmd(command, args...)`: whether the script's caller (its ACL user) may
+/// run the command with these arguments (keys and channels included); an unknown command
+/// raises an error, as Redis.
+fn acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<bool> {
+    let raise_text = |msg: &str| mlua::Error::external(ScriptErr(msg.as_bytes().to_vec()));
+    if args.is_empty() {
+        return Err(raise_text("ERR Please specify at least one argument for this redis lib call"));
+    }
+    let mut argv = Vec::with_capacity(args.len());
+    for a in args.iter() {
+        match arg_bytes(a) {
+            Some(b) => argv.push(b),
+            None => return Err(raise_text("ERR Lua redis lib command arguments must be strings or integers")),
+        }
+    }
+    let Some(spec) = cmd::lookup(&argv[0]).filter(|s| s.arity_ok(argv.len())) else {
+        return Err(raise_text("ERR Invalid command passed to redis.acl_check_cmd()"));
+    };
+    let Some(run) = lua.app_data_ref::<Run>() else {
+        return Err(raise_text("ERR redis.acl_check_cmd can only be called inside a script invocation"));
+    };
+    // SAFETY: see KsPtr; the keyspace is alive for the whole run and only read here.
+    let ks = unsafe { &*run.ks.0 };
+    Ok(ks.script_acl_refusal(run.client_id, spec, &argv).is_none())
 }
 
 /// redis.call/pcall's work: checks, runs the command in the keyspace, converts its reply.
