@@ -53,6 +53,9 @@ impl ServerHandle {
     /// hold the process back once it said it is ready to exit.
     pub async fn join(mut self) {
         let req = self.shared.shutdown_rx.recv_async().await.unwrap_or_default();
+        // The listener is its own actor: a busy keyspace (a script SHUTDOWN NOSAVE ends)
+        // does not hold this back.
+        let _ = rt::timeout(std::time::Duration::from_secs(1), self.listener.call(StopAccepting)).await;
         finish(&self.shared, &self.keyspace, &req).await;
         let actors = &self.repl;
         let _ = actors.link.send(crate::repl::link::StopLink);
@@ -229,8 +232,9 @@ pub struct Listener {
     keyspace: Addr<Keyspace>,
     repl: ReplActors,
     sockets: Mutex<Vec<Sock>>,
-    /// One per accept task (true: a TCP socket): dropping it ends the task.
-    stops: Vec<(bool, flume::Sender<()>)>,
+    /// One per accept task: (a TCP socket?, dropping it ends the task, disconnected once
+    /// the task ended and closed its socket).
+    stops: Vec<(bool, flume::Sender<()>, flume::Receiver<()>)>,
 }
 
 /// A connection accepted by an accept task.
@@ -271,10 +275,12 @@ impl Listener {
     /// or CONFIG SET port replaces the TCP sockets.
     fn spawn_accept(&mut self, ctx: &mut Context<Self>, l: Sock) {
         let (stop_tx, stop_rx) = flume::bounded::<()>(1);
-        self.stops.push((matches!(l, Sock::Tcp(_)), stop_tx));
+        let (done_tx, done_rx) = flume::bounded::<()>(1);
+        self.stops.push((matches!(l, Sock::Tcp(_)), stop_tx, done_rx));
         let addr = ctx.address().downgrade();
         let shared = self.shared.clone();
         rt::spawn(async move {
+            let _done = done_tx;
             loop {
                 let conn = l.accept().fuse();
                 let stopping = stop_rx.recv_async().fuse();
@@ -325,13 +331,44 @@ impl Handler<Rebind> for Listener {
                 }
             }
         };
-        // Dropping the old TCP tasks' senders ends them (their sockets close).
-        self.stops.retain(|(tcp, _)| !tcp);
+        self.close(true).await;
         self.shared.port.store(msg.0 as u64, Relaxed);
         for l in fresh {
             self.spawn_accept(ctx, Sock::Tcp(l));
         }
         Ok(())
+    }
+}
+
+impl Listener {
+    /// Ends the accept tasks (of TCP sockets only, or all) and waits until their sockets are
+    /// closed.
+    async fn close(&mut self, tcp_only: bool) {
+        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.stops).into_iter().partition(|(tcp, _, _)| *tcp || !tcp_only);
+        self.stops = kept;
+        let mut done = vec![];
+        for (_, stop, d) in gone {
+            drop(stop);
+            done.push(d);
+        }
+        for d in done {
+            let _ = d.recv_async().await;
+        }
+    }
+}
+
+/// The server is shutting down: no more connections (the sockets are closed on return, as
+/// Redis closes its listening sockets before it exits).
+pub(crate) struct StopAccepting;
+impl Message for StopAccepting {
+    type Result = ();
+}
+
+#[async_trait]
+impl Handler<StopAccepting> for Listener {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: StopAccepting) {
+        crate::trace_msg!(self.shared.log, "server", "listener", "StopAccepting");
+        self.close(false).await;
     }
 }
 
@@ -343,6 +380,11 @@ impl crate::shared::ListenerControl for ListenerRef {
     async fn rebind(&self, port: u16) -> Result<(), String> {
         let Some(l) = self.0.upgrade() else { return Err("the server is stopping".into()) };
         l.call(Rebind(port)).await.unwrap_or_else(|e| Err(e.to_string()))
+    }
+    async fn stop_accepting(&self) {
+        if let Some(l) = self.0.upgrade() {
+            let _ = l.call(StopAccepting).await;
+        }
     }
 }
 

@@ -453,3 +453,44 @@ fn acl_check_cmd_xread_block_and_debug_reload_as_redis() {
         out
     });
 }
+
+/// On a stale replica (link down, `replica-serve-stale-data no`) only functions flagged
+/// `allow-stale` run, and inside them only commands flagged `stale`; a busy script that
+/// wrote is ended by SHUTDOWN NOSAVE, after which the port refuses connections. Same replies
+/// as redis-server.
+#[test]
+fn stale_replica_functions_and_shutdown_nosave_as_redis() {
+    same_on_both_with(&["--busy-reply-threshold", "50"], |port| {
+        let mut c = Conn::connect(port);
+        let mut out = vec![];
+        let lib = "#!lua name=test\n\
+            redis.register_function{function_name='f1', callback=function() return 'hello' end, flags={'no-writes'}}\n\
+            redis.register_function{function_name='f2', callback=function() return 'hello' end, flags={'allow-stale', 'no-writes'}}\n\
+            redis.register_function{function_name='f3', callback=function() return redis.call('get', 'x') end, flags={'allow-stale', 'no-writes'}}\n\
+            redis.register_function{function_name='f4', callback=function() return redis.call('ping') end, flags={'allow-stale', 'no-writes'}}\n\
+            redis.register_function('spin', function(keys) redis.call('set', keys[1], 'y') while true do end end)";
+        for cmd in [
+            &["FUNCTION", "LOAD", lib][..],
+            &["CONFIG", "SET", "replica-serve-stale-data", "no"],
+            &["REPLICAOF", "127.0.0.1", "1"],
+            &["FCALL", "f1", "0"],
+            &["FCALL", "f2", "0"],
+            &["FCALL", "f3", "0"],
+            &["FCALL", "f4", "0"],
+            &["EVAL", "return 1", "0"],
+            &["EVAL", "#!lua flags=allow-stale,no-writes\nreturn 1", "0"],
+            &["REPLICAOF", "NO", "ONE"],
+        ] {
+            out.push(format!("{:?} -> {}", cmd, c.raw(cmd)));
+        }
+        let mut busy = Conn::connect(port);
+        busy.send(&encode_str(&["FCALL", "spin", "1", "x"]));
+        std::thread::sleep(Duration::from_millis(200));
+        out.push(c.raw(&["PING"]));
+        out.push(c.raw(&["FUNCTION", "KILL"]));
+        c.send(&encode_str(&["SHUTDOWN", "NOSAVE"]));
+        out.push(format!("closed: {}", c.wait_closed()));
+        out.push(format!("reconnect refused: {}", std::net::TcpStream::connect(("127.0.0.1", port)).is_err()));
+        out
+    });
+}

@@ -296,7 +296,7 @@ pub(super) fn command(c: &mut Client, a: &[Bytes]) {
     }
 }
 
-pub(super) fn shutdown(c: &mut Client, a: &[Bytes]) -> Next {
+pub(super) async fn shutdown(c: &mut Client, a: &[Bytes]) -> Next {
     let mut req = crate::shared::ShutdownRequest::default();
     for o in &a[1..] {
         if eq(o, "NOSAVE") {
@@ -323,6 +323,11 @@ pub(super) fn shutdown(c: &mut Client, a: &[Bytes]) -> Next {
         return Next::Continue;
     }
     c.shared.request_shutdown(req);
+    // As Redis, the connection of SHUTDOWN closes only once nothing new can connect (a
+    // client that sees it close and reconnects gets "connection refused").
+    if let Some(l) = c.shared.listener.get() {
+        let _ = crate::rt::timeout(std::time::Duration::from_secs(1), l.stop_accepting()).await;
+    }
     Next::Close
 }
 

@@ -3,7 +3,7 @@
 //! `repl::commands`, which borrow what they need of the connection.
 
 use super::{acl, admin, Client, Next};
-use crate::keyspace::cmd::clients::{client_line, client_type, kill_cmd};
+use crate::keyspace::cmd::clients::{client_line, kill_cmd};
 use crate::keyspace::cmd::{self, eq, err, CommandSpec};
 use crate::keyspace;
 use crate::repl::commands::{After, Caller};
@@ -19,7 +19,7 @@ pub(super) async fn run(c: &mut Client, spec: &'static CommandSpec, a: &[Bytes])
         "client" => return client(c, a).await,
         "config" => admin::config(c, a).await,
         "command" => admin::command(c, a),
-        "shutdown" => return admin::shutdown(c, a),
+        "shutdown" => return admin::shutdown(c, a).await,
         "replconf" | "psync" | "sync" | "wait" | "replicaof" | "slaveof" | "failover" => return replication(c, spec.name, a).await,
         "acl" => return acl::acl(c, a).await,
         acl::DENIED_IN_EXEC => c.out.error(&a[0]),
@@ -301,21 +301,7 @@ fn client_list(c: &mut Client, a: &[Bytes]) {
             return c.out.error(err::SYNTAX);
         }
     }
-    let clients = c.shared.clients.lock().unwrap_or_else(|e| e.into_inner());
-    let mut metas: Vec<_> = clients.values().map(|e| e.meta.clone()).collect();
-    drop(clients);
-    metas.sort_by_key(|m| m.id);
-    let mut s = String::new();
-    for m in metas {
-        if typ.as_ref().is_some_and(|t| t != client_type(&m)) {
-            continue;
-        }
-        if ids.as_ref().is_some_and(|v| !v.contains(&m.id)) {
-            continue;
-        }
-        s.push_str(&client_line(&m));
-        s.push('\n');
-    }
+    let s = crate::keyspace::cmd::clients::list_text(&c.shared, typ.as_deref(), ids.as_deref());
     c.out.verbatim(&s);
 }
 

@@ -559,6 +559,8 @@ pub trait ListenerControl: Send + Sync {
     /// Listen on `port` instead (0: no TCP listener). Err(the OS's reason) keeps the old
     /// sockets, as Redis's CONFIG SET port.
     async fn rebind(&self, port: u16) -> Result<(), String>;
+    /// Closes every listening socket (the server is shutting down); returns once closed.
+    async fn stop_accepting(&self);
 }
 
 /// See [`Shared::acl_script_check`]: (shared, caller's client id, command table index, argv).

@@ -149,6 +149,19 @@ impl Conn {
         out
     }
 
+    /// Waits until the server closes the connection (EOF or an error); true on EOF.
+    pub fn wait_closed(&mut self) -> bool {
+        use std::io::Read;
+        let mut buf = [0u8; 4096];
+        loop {
+            match self.r.read(&mut buf) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// Reads one reply as text (invalid UTF-8 replaced).
     pub fn reply(&mut self) -> String {
         String::from_utf8_lossy(&self.reply_bytes()).into_owned()

@@ -79,6 +79,23 @@ pub fn client_line(m: &ClientMeta) -> String {
 }
 
 /// A connection's type as CLIENT LIST TYPE and CLIENT KILL TYPE name it.
+/// CLIENT LIST's text: a line per connection (of type `typ`, with an id in `ids`), by id.
+pub fn list_text(shared: &Shared, typ: Option<&str>, ids: Option<&[u64]>) -> String {
+    let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+    let mut metas: Vec<_> = clients.values().map(|e| e.meta.clone()).collect();
+    drop(clients);
+    metas.sort_by_key(|m| m.id);
+    let mut s = String::new();
+    for m in metas {
+        if typ.is_some_and(|t| t != client_type(&m)) || ids.is_some_and(|v| !v.contains(&m.id)) {
+            continue;
+        }
+        s.push_str(&client_line(&m));
+        s.push('\n');
+    }
+    s
+}
+
 pub fn client_type(m: &ClientMeta) -> &'static str {
     if m.is_master.load(Relaxed) {
         "master"

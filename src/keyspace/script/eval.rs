@@ -1,6 +1,6 @@
 //! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT.
 
-use super::{parse_shebang, run_script, sha1_hex, Run, Script, ALLOW_OOM, HAS_SHEBANG, NO_WRITES, REPL_ALL};
+use super::{parse_shebang, run_script, sha1_hex, Run, Script, ALLOW_OOM, ALLOW_STALE, HAS_SHEBANG, NO_WRITES, REPL_ALL};
 use crate::keyspace::cmd::{self, eq, CommandSpec};
 use crate::keyspace::{Ctx, Keyspace};
 use bytes::Bytes;
@@ -59,7 +59,15 @@ impl Keyspace {
     /// Why a script declared with flags may not start (checked before it runs, as Redis's
     /// scriptPrepareForRun): writes on a read-only replica, out of memory, min-replicas.
     pub(crate) fn script_start_refusal(&self, flags: u32, ro_cmd: bool) -> Option<&'static str> {
-        if flags & HAS_SHEBANG == 0 || flags & NO_WRITES != 0 || self.applying_master {
+        if self.applying_master {
+            return None;
+        }
+        // A stale replica runs only scripts that declare `allow-stale` (Redis drops EVAL's
+        // `stale` command flag for the others).
+        if self.running_stale() && (flags & HAS_SHEBANG == 0 || flags & ALLOW_STALE == 0) {
+            return Some("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+        }
+        if flags & HAS_SHEBANG == 0 || flags & NO_WRITES != 0 {
             return None;
         }
         let hot = &self.shared.hot;
@@ -73,6 +81,11 @@ impl Keyspace {
             return Some("OOM command not allowed when used memory > 'maxmemory'.");
         }
         self.min_replicas_refusal()
+    }
+
+    /// A replica whose link is down while `replica-serve-stale-data` is `no`.
+    pub(crate) fn running_stale(&self) -> bool {
+        self.is_replica && !self.shared.hot.replica_serve_stale_data.load(Relaxed) && !self.shared.repl.link_up()
     }
 
     fn min_replicas_refusal(&self) -> Option<&'static str> {
