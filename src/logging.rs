@@ -148,9 +148,11 @@ impl ServerLog {
         })
     }
 
-    /// A logger following the config's `loglevel`, `logfile` and `trace`.
+    /// A logger following the config's `loglevel`, `logfile` (a relative path is inside
+    /// `dir`, as Redis, which opens it after changing to `dir`) and `trace`.
     pub fn from_config(cfg: &crate::config::Config) -> Result<Arc<Self>, String> {
-        Self::new(cfg.loglevel(), &cfg.logfile(), cfg.flag("trace"))
+        let path = cfg.logfile_path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        Self::new(cfg.loglevel(), &path, cfg.flag("trace"))
     }
 
     /// A logger handing its records to the process's `log` logger (the embedding

@@ -760,6 +760,40 @@ fn replica_restart_continues_partially() {
     assert_same_data(&m, &r, 2);
 }
 
+/// A replica restarted from its RDB that continued partially has a backlog from there: once
+/// promoted, its old master (now its replica) continues partially too, and a new replica's
+/// full sync attaches (Sentinel's sequence after restarting a killed instance).
+#[test]
+fn restarted_replica_promoted_serves_partial_and_full_syncs() {
+    let m = Server::repl_tandem("m", &[]);
+    let r = Server::repl_tandem("r", &[]);
+    r.replicaof(&m);
+    workload(&m, "w", 2);
+    r.wait_link_up();
+    wait_synced(&m, &[&r]);
+    let _: () = q(&mut r.client(), &["SAVE"]);
+    let mport = m.port.to_string();
+    let r = r.restart(&["--replicaof", "127.0.0.1", &mport]);
+    r.wait_link_up();
+    workload(&m, "after-restart", 1);
+    wait_synced(&m, &[&r]);
+    let off: i64 = r.info_field("replication", "master_repl_offset").parse().unwrap();
+    let first: i64 = r.info_field("replication", "repl_backlog_first_byte_offset").parse().unwrap();
+    assert!(first > 1 && first <= off, "backlog of the restarted replica starts at {first}, offset {off}");
+    r.replicaof_no_one();
+    let pok = stat(&r, "sync_partial_ok");
+    m.replicaof(&r);
+    m.wait_link_up();
+    assert_eq!(stat(&r, "sync_partial_ok"), pok + 1, "the old master did not continue partially");
+    let n = Server::repl_tandem("n", &[]);
+    n.replicaof(&r);
+    n.wait_link_up();
+    workload(&r, "promoted", 1);
+    wait_synced(&r, &[&m, &n]);
+    assert_same_data(&r, &m, 2);
+    assert_same_data(&r, &n, 2);
+}
+
 /// A master restarted from its RDB (written with data, so its offset is far from 0) keeps its
 /// history as replid2 with a backlog starting at the restored offset: its replica continues
 /// with a partial resync, and keys that expired while it was down reach the replica as DELs.

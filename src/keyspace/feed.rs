@@ -319,6 +319,11 @@ impl Feed {
     /// Replica side: the master answered `+CONTINUE <replid>`: our history goes on, under the
     /// master's new ID if it changed.
     pub(crate) fn continue_history(&mut self, replid: String) {
+        if !self.active {
+            // A replica restarted from its RDB continues: its backlog starts here (what
+            // follows is served to sub-replicas, and to replicas once it is promoted).
+            self.restart_backlog(self.offset);
+        }
         self.active = true;
         self.replica_mode = true;
         if replid != self.replid {
