@@ -53,9 +53,9 @@ impl ServerHandle {
     /// hold the process back once it said it is ready to exit.
     pub async fn join(mut self) {
         let req = self.shared.shutdown_rx.recv_async().await.unwrap_or_default();
-        // The listener is its own actor: a busy keyspace (a script SHUTDOWN NOSAVE ends)
-        // does not hold this back.
-        let _ = rt::timeout(std::time::Duration::from_secs(1), self.listener.call(StopAccepting)).await;
+        // Sent, not awaited: a thread held by a long command (DEBUG SLEEP) must not delay the
+        // exit (SHUTDOWN itself waits for the sockets to close before its connection does).
+        let _ = self.listener.send(StopAccepting);
         finish(&self.shared, &self.keyspace, &req).await;
         let actors = &self.repl;
         let _ = actors.link.send(crate::repl::link::StopLink);
