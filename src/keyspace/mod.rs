@@ -864,7 +864,15 @@ impl Keyspace {
             self.feed.propagate_argv(start_db, &cmd.argv);
         } else if !ctx.prop.is_empty() {
             let prop = std::mem::take(&mut ctx.prop);
-            self.feed.propagate(start_db, prop, in_txn);
+            if matches!(cmd.spec.name, "scan" | "randomkey") && self.call_depth == 0 && !in_txn {
+                // Commands that touch arbitrary keys (Redis's CMD_TOUCHES_ARBITRARY_KEYS), run
+                // directly: their lazy-expire DELs go out one by one, as active expiry's do.
+                for c in prop {
+                    self.feed.propagate(start_db, vec![c], in_txn);
+                }
+            } else {
+                self.feed.propagate(start_db, prop, in_txn);
+            }
         }
         match block {
             // Inside MULTI (or a master's stream) a blocking command never blocks.
