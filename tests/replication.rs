@@ -739,20 +739,32 @@ fn corrupt_rdb_from_master_keeps_data_and_retries() {
 // 11. restart of a replica continues with a partial resync (needs persistence)
 // ---------------------------------------------------------------------------------------
 
-#[test]
-fn replica_restart_continues_partially() {
-    let m = Server::repl_tandem("m", &[]);
+/// A replica of `m` in sync with a workload, its RDB saved.
+fn synced_saved_replica(m: &Server) -> Server {
     let r = Server::repl_tandem("r", &[]);
-    r.replicaof(&m);
-    workload(&m, "w", 2);
+    r.replicaof(m);
+    workload(m, "w", 2);
     r.wait_link_up();
-    wait_synced(&m, &[&r]);
+    wait_synced(m, &[&r]);
     let _: () = q(&mut r.client(), &["SAVE"]);
-    let full0 = stat(&m, "sync_full");
-    let pok0 = stat(&m, "sync_partial_ok");
+    r
+}
+
+/// `r` restarted from its RDB as a replica of `m`, its link up again.
+fn restart_as_replica(r: Server, m: &Server) -> Server {
     let mport = m.port.to_string();
     let r = r.restart(&["--replicaof", "127.0.0.1", &mport]);
     r.wait_link_up();
+    r
+}
+
+#[test]
+fn replica_restart_continues_partially() {
+    let m = Server::repl_tandem("m", &[]);
+    let r = synced_saved_replica(&m);
+    let full0 = stat(&m, "sync_full");
+    let pok0 = stat(&m, "sync_partial_ok");
+    let r = restart_as_replica(r, &m);
     workload(&m, "after-restart", 2);
     wait_synced(&m, &[&r]);
     assert_eq!(stat(&m, "sync_full"), full0, "the restarted replica needed a full resync");
@@ -766,15 +778,7 @@ fn replica_restart_continues_partially() {
 #[test]
 fn restarted_replica_promoted_serves_partial_and_full_syncs() {
     let m = Server::repl_tandem("m", &[]);
-    let r = Server::repl_tandem("r", &[]);
-    r.replicaof(&m);
-    workload(&m, "w", 2);
-    r.wait_link_up();
-    wait_synced(&m, &[&r]);
-    let _: () = q(&mut r.client(), &["SAVE"]);
-    let mport = m.port.to_string();
-    let r = r.restart(&["--replicaof", "127.0.0.1", &mport]);
-    r.wait_link_up();
+    let r = restart_as_replica(synced_saved_replica(&m), &m);
     workload(&m, "after-restart", 1);
     wait_synced(&m, &[&r]);
     let off: i64 = r.info_field("replication", "master_repl_offset").parse().unwrap();
