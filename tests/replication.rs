@@ -572,6 +572,57 @@ fn rogue_replica_is_disconnected() {
     }
 }
 
+/// Commands of the master's stream that fail on the replica (DEBUG REPLICATE sends any
+/// command; a writable replica's own key makes INCRBY fail) are logged as Redis logs them,
+/// with the stream's latest bytes, counted, and the stream goes on. Checked on redis-server.
+fn replica_errors_from_master(m: &Server, r: &Server) -> Vec<String> {
+    r.replicaof(m);
+    r.wait_link_up();
+    m.conn().raw(&["SET", "before", "1"]);
+    wait_synced(m, &[r]);
+    m.conn().raw(&["DEBUG", "REPLICATE", "fake-command-1"]);
+    m.conn().raw(&["SET", "foo", "bar2"]);
+    wait_synced(m, &[r]);
+    r.wait_log("== CRITICAL == This replica is sending an error to its master: 'unknown command 'fake-command-1', with args beginning with: ' after processing the command '<unknown>'");
+    r.wait_log("Latest backlog is: '\"");
+    assert_eq!(q::<String>(&mut r.client(), &["GET", "foo"]), "bar2", "{}", r.name);
+    r.conn().raw(&["CONFIG", "SET", "replica-read-only", "no"]);
+    r.conn().raw(&["SET", "number2", "foo"]);
+    m.conn().raw(&["INCRBY", "number2", "1"]);
+    wait_synced(m, &[r]);
+    r.wait_log("This replica is sending an error to its master: 'value is not an integer or out of range' after processing the command 'incrby'");
+    assert_eq!(r.info_i64("stats", "unexpected_error_replies"), 2, "{}", r.name);
+    assert_eq!(q::<String>(&mut r.client(), &["GET", "number2"]), "foo", "{}", r.name);
+    // The error lines and the stream dumps, without the log prefix (pid, time).
+    let log = r.log_text();
+    log.lines().filter_map(|l| l.split_once(" # ").map(|(_, m)| m.to_string())).filter(|m| m.contains("CRITICAL") || m.starts_with("Latest backlog")).collect()
+}
+
+#[test]
+fn replica_logs_errors_from_master() {
+    let m = Server::repl_tandem("m", &["--enable-debug-command", "yes"]);
+    let ours = replica_errors_from_master(&m, &Server::repl_tandem("r", &[]));
+    assert_eq!(ours.len(), 4, "{ours:#?}");
+    if have_redis() {
+        let m = Server::repl_redis("redis-m", &["--enable-debug-command", "yes"]);
+        let theirs = replica_errors_from_master(&m, &Server::repl_redis("redis-r", &[]));
+        assert_eq!(ours, theirs);
+    }
+}
+
+/// With `propagation-error-behavior panic`, a read-only replica stops at the first command
+/// of its master that fails, as Redis panics, instead of diverging silently.
+#[test]
+fn propagation_error_panic_stops_the_replica() {
+    let m = Server::repl_tandem("m", &["--enable-debug-command", "yes"]);
+    let mut r = Server::repl_tandem("r", &["--propagation-error-behavior", "panic"]);
+    r.replicaof(&m);
+    r.wait_link_up();
+    m.conn().raw(&["DEBUG", "REPLICATE", "fake-command-1"]);
+    wait_for("the replica stopped", || r.exited().is_some());
+    r.wait_log("Guru Meditation: This replica panicked sending an error to its master after processing the command '<unknown>'");
+}
+
 #[test]
 fn raw_psync_full_resync_payload() {
     let m = Server::repl_tandem("m", &[]);

@@ -20,6 +20,8 @@ pub trait StreamSink: Send {
     fn reset(&self, offset: i64);
     /// The history changed under the replicas following it: drop them (they must resync).
     fn drop_all(&self);
+    /// Logs the stream's latest bytes (a command from the master failed: what came before).
+    fn show_latest(&self) {}
 }
 
 /// Full/partial resync counters (INFO stats).
@@ -241,6 +243,14 @@ impl Feed {
         self.pending.clear();
         if let Some(sink) = &self.sink {
             sink.append(b);
+        }
+    }
+
+    /// Has the backlog log the stream's latest bytes, up to what was produced so far.
+    pub fn show_latest(&mut self) {
+        self.flush();
+        if let Some(sink) = &self.sink {
+            sink.show_latest();
         }
     }
 

@@ -24,6 +24,7 @@ pub mod evict;
 pub mod persist;
 pub mod pubsub;
 mod role;
+pub(crate) use role::{MasterBatch, Refusal};
 pub mod script;
 pub mod segmap;
 pub mod snapshot;

@@ -8,7 +8,48 @@ use crate::resp::Out;
 use crate::shared::repl::Role;
 use std::sync::atomic::Ordering::Relaxed;
 
+/// A batch of the master's stream for the keyspace to apply.
+pub struct MasterBatch {
+    /// The commands and transactions, in stream order.
+    pub items: Vec<Item>,
+    /// Where each item's bytes begin in `raw`.
+    pub starts: Vec<usize>,
+    /// Commands the link refused, in stream order.
+    pub refused: Vec<Refusal>,
+    /// The batch's exact stream bytes (what the offset counts).
+    pub raw: bytes::Bytes,
+}
+
+/// A command of the master's stream the link could not hand over: unknown, or with the wrong
+/// number of arguments (a transaction holding one is discarded at its EXEC).
+pub struct Refusal {
+    /// Index of the item it came before.
+    pub before: usize,
+    /// Where its bytes begin in the batch's `raw`.
+    pub at: usize,
+    /// The error a client would have got.
+    pub error: Vec<u8>,
+    /// The command's name (None: unknown).
+    pub cmd: Option<&'static str>,
+}
+
 impl Keyspace {
+    /// An item of the master's stream answered with an error (in `reply`): logged, with the
+    /// stream's latest bytes as the backlog holds them before this batch, as Redis does.
+    fn master_item_failed(&mut self, item: &Item, reply: &[u8]) {
+        let error = reply
+            .split(|&b| b == b'\n')
+            .find_map(|line| line.strip_prefix(b"-"))
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .unwrap_or(b"ERR");
+        let name = match item {
+            Item::Cmd(c) => c.spec.name,
+            Item::Txn(_) | Item::TxnPart { .. } => "exec",
+        };
+        master_command_failed(&self.shared, error, Some(name));
+        self.feed.show_latest();
+    }
+
     /// Applies the role the MasterLink actor decided, and publishes it for the client actors.
     pub(crate) fn set_role(&mut self, role: Role) {
         self.feed.flush();
@@ -51,15 +92,84 @@ impl Keyspace {
     }
 
     /// Replica side: runs commands from the master's stream (starting in `db`), then appends
-    /// their raw bytes to our own stream. Returns the db the stream ends in.
-    pub(crate) fn apply_master_stream(&mut self, items: &[Item], raw: &[u8], db: usize) -> usize {
+    /// their raw bytes to our own stream. Returns the db the stream ends in. `starts` holds
+    /// where each item's bytes begin in `raw`, `refused` the commands the link could not hand
+    /// over (unknown, wrong arity): a failure is logged with the stream as it stood just
+    /// before the failing command, as Redis logs its master client's errors.
+    pub(crate) fn apply_master_stream(&mut self, batch: &MasterBatch, db: usize) -> usize {
         let mut out = Out::new(false);
         let mut db = db;
+        // Bytes of `raw` already handed to our own stream.
+        let mut fed = 0;
+        let mut refused = batch.refused.iter().peekable();
         self.applying_master = true;
-        let _ = self.exec_items(items, &mut db, 0, &mut out, &mut Vec::new());
+        for (i, item) in batch.items.iter().enumerate() {
+            while let Some(r) = refused.next_if(|r| r.before <= i) {
+                self.feed_applied_to(&batch.raw, &mut fed, r.at, db);
+                master_command_failed(&self.shared, &r.error, r.cmd);
+                self.feed.show_latest();
+            }
+            let (errors, start) = (out.error_count, out.buf.len());
+            let _ = self.exec_items(std::slice::from_ref(item), &mut db, 0, &mut out, &mut Vec::new());
+            if out.error_count > errors {
+                let at = batch.starts.get(i).copied().unwrap_or(fed);
+                self.feed_applied_to(&batch.raw, &mut fed, at, db);
+                self.master_item_failed(item, &out.buf[start..]);
+            }
+            out.buf.clear();
+        }
+        for r in refused {
+            self.feed_applied_to(&batch.raw, &mut fed, r.at, db);
+            master_command_failed(&self.shared, &r.error, r.cmd);
+            self.feed.show_latest();
+        }
         self.applying_master = false;
         self.tracking_broadcast(None);
-        self.feed.applied(raw, db);
+        self.feed.applied(&batch.raw[fed..], db);
         db
+    }
+
+    /// Hands `raw[fed..upto]` to our own stream (what came before a failed command).
+    fn feed_applied_to(&mut self, raw: &[u8], fed: &mut usize, upto: usize, db: usize) {
+        let upto = upto.clamp(*fed, raw.len());
+        self.feed.applied(&raw[*fed..upto], db);
+        *fed = upto;
+    }
+}
+
+/// A command of the master's stream failed here (Redis's error path for its master client):
+/// the error is logged as Redis logs it (operators and Redis's tests look for `== CRITICAL ==`
+/// and the command's name), counted in `unexpected_error_replies`, and with
+/// `propagation-error-behavior panic` (or `panic-on-replicas`) on a read-only replica the
+/// process stops, since the replica's data can no longer be trusted. `cmd` is the command's
+/// name, None when the master sent one tandem does not know.
+pub(crate) fn master_command_failed(shared: &crate::shared::Shared, error: &[u8], cmd: Option<&str>) {
+    let text = String::from_utf8_lossy(error);
+    // Redis shows errors without their own code as added ("value is not an integer ..."),
+    // and coded ones with their dash ("-WRONGTYPE ...").
+    let shown = match text.strip_prefix("ERR ") {
+        Some(t) => t.to_string(),
+        None => format!("-{text}"),
+    };
+    let cmd = cmd.unwrap_or("<unknown>");
+    shared.stats.unexpected_error_replies.fetch_add(1, Relaxed);
+    crate::warning!(
+        shared.log,
+        "== CRITICAL == This replica is sending an error to its master: '{}' after processing the command '{}'",
+        shown,
+        cmd
+    );
+    let behavior = shared.cfg().enum_name("propagation-error-behavior");
+    if behavior != "ignore" && shared.cfg().flag("replica-read-only") {
+        crate::warning!(shared.log, "------------------------------------------------");
+        crate::warning!(shared.log, "!!! Software Failure. Press left mouse button to continue");
+        crate::warning!(
+            shared.log,
+            "Guru Meditation: This replica panicked sending an error to its master after processing the command '{}' #{}:{}",
+            cmd,
+            file!(),
+            line!()
+        );
+        std::process::abort();
     }
 }

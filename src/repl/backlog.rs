@@ -200,6 +200,38 @@ impl StreamSink for Addr<Backlog> {
     fn drop_all(&self) {
         let _ = self.send(DropAll);
     }
+    fn show_latest(&self) {
+        let _ = self.send(ShowLatest);
+    }
+}
+
+/// Log the stream's last bytes (at most 256), as Redis's showLatestBacklog.
+pub struct ShowLatest;
+impl Message for ShowLatest {
+    type Result = ();
+}
+
+#[async_trait]
+impl Handler<ShowLatest> for Backlog {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: ShowLatest) {
+        crate::trace_msg!(self.shared.log, "keyspace", "backlog", "ShowLatest");
+        if self.histlen == 0 {
+            return;
+        }
+        // Redis quotes each of its 16 KiB buffer blocks on its own; 256 bytes nearly always
+        // lie in one, so the tail is shown as one quoted string.
+        let want = self.histlen.min(256);
+        let mut tail: Vec<u8> = Vec::with_capacity(want);
+        for c in self.chunks.iter().rev() {
+            if tail.len() >= want {
+                break;
+            }
+            let take = (want - tail.len()).min(c.len());
+            tail.splice(0..0, c[c.len() - take..].iter().copied());
+        }
+        let shown = crate::util::splitargs::repr(&tail);
+        crate::warning!(self.shared.log, "Latest backlog is: '{}'", shown);
+    }
 }
 
 #[async_trait]

@@ -10,7 +10,7 @@ use super::backlog::{Backlog, Subscribe};
 use super::replica::Replica;
 use super::Role;
 use crate::keyspace::fullsync::Outlet;
-use crate::keyspace::{Db, Item, Keyspace};
+use crate::keyspace::{Db, Keyspace};
 use crate::rt::{async_trait, Addr, Context, Handler, Message};
 use crate::shared::ClientMeta;
 use bytes::Bytes;
@@ -59,8 +59,7 @@ impl Message for LoadSnapshot {
 
 /// Replica side: commands from the master's stream, with their raw bytes.
 pub struct ApplyStream {
-    pub items: Vec<Item>,
-    pub raw: Bytes,
+    pub batch: crate::keyspace::MasterBatch,
     pub db: usize,
 }
 impl Message for ApplyStream {
@@ -187,7 +186,7 @@ impl Handler<LoadSnapshot> for Keyspace {
 #[async_trait]
 impl Handler<ApplyStream> for Keyspace {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: ApplyStream) -> (usize, i64) {
-        let db = self.apply_master_stream(&msg.items, &msg.raw, msg.db);
+        let db = self.apply_master_stream(&msg.batch, msg.db);
         self.flush_feed_soon(ctx);
         (db, self.feed().offset())
     }

@@ -89,6 +89,14 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             Ok(()) => ctx.out.ok(),
             Err(e) => ctx.error(&format!("ERR CONFIG-REWRITE-FORCE-ALL failed: {}", e.trim_start_matches("ERR "))),
         },
+        ("replicate", 3..) => {
+            // The arguments go to the replicas as a command of the stream, whatever they are
+            // (tests provoke a replica's error replies this way), in the db the stream last
+            // selected, as Redis's DEBUG REPLICATE.
+            let db = ks.feed.last_db.unwrap_or(ctx.db);
+            ks.feed.propagate(db, vec![a[2..].to_vec()], false);
+            ctx.out.ok();
+        }
         ("set-active-expire", 3) => {
             ks.active_expire = a[2][..] != b"0"[..];
             ctx.out.ok();
@@ -143,7 +151,7 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         },
         ("help", _) => {
             ctx.out.array(1);
-            ctx.out.simple("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: SLEEP, SET-ACTIVE-EXPIRE, PAUSE-CRON, POPULATE, OBJECT, DIGEST, DIGEST-VALUE, RELOAD, CONFIG-REWRITE-FORCE-ALL");
+            ctx.out.simple("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: SLEEP, SET-ACTIVE-EXPIRE, PAUSE-CRON, POPULATE, OBJECT, DIGEST, DIGEST-VALUE, RELOAD, REPLICATE, CONFIG-REWRITE-FORCE-ALL");
         }
         _ => match debug_extra(ks, ctx, &sub, a) {
             true => {}

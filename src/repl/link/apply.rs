@@ -7,7 +7,7 @@ use super::attempt::{Attempt, LinkEnd};
 use super::conn::{Conn, TIMEOUT};
 use super::{LinkEvent, MasterLinkState};
 use crate::keyspace::cmd;
-use crate::keyspace::{Cmd, Item};
+use crate::keyspace::{Cmd, Item, MasterBatch, Refusal};
 use crate::repl::ApplyStream;
 use crate::resp::{Limits, RequestParser};
 use crate::shared::ClientMeta;
@@ -23,8 +23,13 @@ struct Pending {
     /// Bytes of `raw` that belong to complete commands ready to apply.
     ready_len: usize,
     items: Vec<Item>,
-    /// A MULTI block being collected, with its byte length so far.
-    txn: Option<(Vec<Cmd>, usize)>,
+    /// Where each item's bytes begin in `raw`.
+    starts: Vec<usize>,
+    /// Commands refused so far (logged by the keyspace in stream order).
+    refused: Vec<Refusal>,
+    /// A MULTI block being collected, with its byte length so far and whether a command in it
+    /// was refused (EXEC then discards it, as Redis's EXECABORT).
+    txn: Option<(Vec<Cmd>, usize, bool)>,
 }
 
 impl Attempt {
@@ -91,17 +96,26 @@ impl Attempt {
 
     /// Takes one parsed command of `len` stream bytes.
     async fn take(&mut self, conn: &Conn, meta: &ClientMeta, p: &mut Pending, argv: crate::resp::request::Argv, len: usize) {
-        if let Some((cmds, tlen)) = p.txn.as_mut() {
+        if let Some((cmds, tlen, aborted)) = p.txn.as_mut() {
+            let at = p.ready_len + *tlen;
             *tlen += len;
             if argv.first().is_some_and(|a| a.eq_ignore_ascii_case(b"EXEC")) {
-                let (cmds, tlen) = p.txn.take().unwrap_or_default();
-                p.items.push(Item::Txn(cmds));
-                p.ready_len += tlen;
-            } else if let Some(spec) = argv.first().and_then(|n| cmd::lookup(n)) {
-                if spec.arity_ok(argv.len()) {
-                    cmds.push(Cmd { spec, argv });
+                let (cmds, tlen, aborted) = p.txn.take().unwrap_or_default();
+                if aborted {
+                    let error = b"EXECABORT Transaction discarded because of previous errors.".to_vec();
+                    p.refused.push(Refusal { before: p.items.len(), at, error, cmd: Some("exec") });
                 } else {
-                    crate::warning!(self.shared.log, "Wrong number of arguments for '{}' from master, ignored", spec.name);
+                    p.starts.push(p.ready_len);
+                    p.items.push(Item::Txn(cmds));
+                }
+                p.ready_len += tlen;
+            } else {
+                match checked(argv) {
+                    Ok(c) => cmds.push(c),
+                    Err((error, cmd)) => {
+                        *aborted = true;
+                        p.refused.push(Refusal { before: p.items.len(), at, error, cmd });
+                    }
                 }
             }
             return;
@@ -111,7 +125,7 @@ impl Attempt {
             return;
         };
         if name.eq_ignore_ascii_case(b"MULTI") {
-            p.txn = Some((vec![], len));
+            p.txn = Some((vec![], len, false));
             return;
         }
         if name.eq_ignore_ascii_case(b"REPLCONF") {
@@ -130,14 +144,12 @@ impl Attempt {
             p.ready_len += len;
             return;
         }
-        match cmd::lookup(name) {
-            // Commands are implemented assuming a checked arity: a malformed one from the
-            // master must not reach them.
-            Some(spec) if !spec.arity_ok(argv.len()) => {
-                crate::warning!(self.shared.log, "Wrong number of arguments for '{}' from master, ignored", spec.name)
+        match checked(argv) {
+            Ok(c) => {
+                p.starts.push(p.ready_len);
+                p.items.push(Item::Cmd(c));
             }
-            Some(spec) => p.items.push(Item::Cmd(Cmd { spec, argv })),
-            None => crate::warning!(self.shared.log, "Unknown command '{}' from master, ignored", String::from_utf8_lossy(name)),
+            Err((error, cmd)) => p.refused.push(Refusal { before: p.items.len(), at: p.ready_len, error, cmd }),
         }
         p.ready_len += len;
     }
@@ -155,7 +167,8 @@ impl Attempt {
         p.ready_len = 0;
         let items = std::mem::take(&mut p.items);
         crate::trace_msg!(self.shared.log, "link-io", "keyspace", "ApplyStream({} commands, {} bytes) {{conv={}}}", items.len(), bytes.len(), self.conv);
-        let msg = ApplyStream { items, raw: bytes, db: self.db };
+        let batch = MasterBatch { items, starts: std::mem::take(&mut p.starts), refused: std::mem::take(&mut p.refused), raw: bytes };
+        let msg = ApplyStream { batch, db: self.db };
         match self.keyspace.call(msg).await {
             Ok((db, off)) => {
                 crate::trace_reply!(self.shared.log, "keyspace", "link-io", "Applied(offset={}) {{off={} conv={}}}", off, off, self.conv);
@@ -184,5 +197,17 @@ impl Attempt {
         let _held = crate::shared::Postponed::new(&self.shared.stats.blocked_clients, &meta.blocked);
         let stopped = self.stop.recv_async();
         futures::future::select(Box::pin(pause.released(writes)), Box::pin(stopped)).await;
+    }
+}
+
+/// A command of the stream, if tandem knows it and its arity is right (commands are
+/// implemented assuming a checked arity); otherwise the error a client would get and the
+/// command's name (None: unknown), for the keyspace to log as Redis logs its master's failed
+/// commands. A refused command is not applied.
+fn checked(argv: crate::resp::request::Argv) -> Result<Cmd, (Vec<u8>, Option<&'static str>)> {
+    match argv.first().and_then(|n| cmd::lookup(n)) {
+        Some(spec) if spec.arity_ok(argv.len()) => Ok(Cmd { spec, argv }),
+        Some(spec) => Err((cmd::arity_error(spec.name).into_bytes(), Some(spec.name))),
+        None => Err((cmd::unknown_command_error(&argv), None)),
     }
 }
