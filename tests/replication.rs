@@ -623,6 +623,101 @@ fn propagation_error_panic_stops_the_replica() {
     r.wait_log("Guru Meditation: This replica panicked sending an error to its master after processing the command '<unknown>'");
 }
 
+/// `repl-diskless-load swapdb`, as Redis 7.0: a full sync from a master with another history
+/// loads with clients answered -LOADING and the old data back if the transfer fails; one from
+/// the master whose history the replica holds loads asynchronously, the old data served
+/// meanwhile and only REPLICAOF-like commands refused. Checked on redis-server.
+fn swapdb_loading(m: &Server, r: &Server) {
+    let run = |s: &Server, a: &[&str]| match s.conn().cmd(a) {
+        Reply::Nil => String::new(),
+        Reply::Error(e) => format!("-{e}"),
+        other => other.text(),
+    };
+    run(m, &["CONFIG", "SET", "repl-diskless-sync", "yes"]);
+    run(m, &["CONFIG", "SET", "repl-diskless-sync-delay", "0"]);
+    run(m, &["CONFIG", "SET", "rdbcompression", "no"]);
+    run(m, &["DEBUG", "POPULATE", "600", "master", "100000"]);
+    run(r, &["CONFIG", "SET", "repl-diskless-load", "swapdb"]);
+    run(r, &["CONFIG", "SET", "replica-read-only", "no"]);
+    run(r, &["DEBUG", "POPULATE", "20", "slave", "10"]);
+    run(r, &["SET", "mykey", "myvalue"]);
+    // 10 ms per key: the transfer lasts 6 s (Redis answers clients every 2 MB loaded, 20 keys).
+    run(m, &["CONFIG", "SET", "rdb-key-save-delay", "10000"]);
+    r.replicaof(m);
+    r.wait_info("persistence", "loading", Duration::from_secs(10), |v| v == "1");
+    assert_eq!(r.info_field("persistence", "async_loading"), "0", "{}", r.name);
+    // The transfer fails, and the master refuses the replica's next attempts (it requires
+    // a password now) until the old data has been checked.
+    let mut mc = m.conn();
+    mc.cmd(&["CONFIG", "SET", "requirepass", "later"]);
+    mc.cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
+    r.wait_info("persistence", "loading", Duration::from_secs(20), |v| v == "0");
+    assert_eq!(run(r, &["GET", "mykey"]), "myvalue", "{}: the old data is back", r.name);
+    assert_eq!(run(r, &["DBSIZE"]), "21", "{}", r.name);
+    mc.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    mc.cmd(&["CONFIG", "SET", "requirepass", ""]);
+    r.wait_link_up();
+    wait_synced(m, &[r]);
+    assert_eq!(run(r, &["GET", "mykey"]), "", "{}: the master's dataset replaced it", r.name);
+}
+
+/// The async half of [`swapdb_loading`], on a fresh pair: a failed asynchronous load keeps
+/// serving the old data.
+fn swapdb_async_loading(m: &Server, r: &Server) {
+    let run = |s: &Server, a: &[&str]| match s.conn().cmd(a) {
+        Reply::Nil => String::new(),
+        Reply::Error(e) => format!("-{e}"),
+        other => other.text(),
+    };
+    run(m, &["CONFIG", "SET", "repl-diskless-sync", "yes"]);
+    run(m, &["CONFIG", "SET", "repl-diskless-sync-delay", "0"]);
+    run(m, &["CONFIG", "SET", "rdbcompression", "no"]);
+    run(m, &["DEBUG", "POPULATE", "600", "master", "100000"]);
+    run(r, &["CONFIG", "SET", "repl-diskless-load", "swapdb"]);
+    run(r, &["CONFIG", "SET", "replica-read-only", "no"]);
+    r.replicaof(m);
+    // A full sync with the history the replica holds (the backlog is too small for the
+    // replica's offset): asynchronous.
+    r.wait_link_up();
+    wait_synced(m, &[r]);
+    r.wait_info("replication", "master_sync_in_progress", Duration::from_secs(10), |v| v == "0");
+    run(r, &["SET", "mykey", "myvalue"]);
+    assert_eq!(run(r, &["GET", "mykey"]), "myvalue", "{}", r.name);
+    run(m, &["CONFIG", "SET", "repl-backlog-size", "16384"]);
+    run(m, &["CONFIG", "SET", "rdb-key-save-delay", "10000"]);
+    let mut c = m.conn();
+    c.raw(&["MULTI"]);
+    c.raw(&["CLIENT", "KILL", "TYPE", "replica"]);
+    let big = "A".repeat(16384);
+    for i in 0..4 {
+        c.raw(&["SET", &format!("big{i}"), &big]);
+    }
+    c.raw(&["EXEC"]);
+    r.wait_info("persistence", "async_loading", Duration::from_secs(10), |v| v == "1");
+    assert_eq!(r.info_field("persistence", "loading"), "0", "{}", r.name);
+    assert_eq!(run(r, &["GET", "mykey"]), "myvalue", "{}: the old data is served", r.name);
+    assert!(run(r, &["REPLICAOF", "NO", "ONE"]).starts_with("-LOADING"), "{}", r.name);
+    assert!(run(r, &["CONFIG", "SET", "repl-diskless-load", "disabled"]).starts_with("-LOADING"), "{}", r.name);
+    c.cmd(&["CONFIG", "SET", "requirepass", "later"]);
+    c.cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
+    r.wait_info("persistence", "async_loading", Duration::from_secs(20), |v| v == "0");
+    assert_eq!(run(r, &["GET", "mykey"]), "myvalue", "{}", r.name);
+    for line in ["Loading DB in memory", "Discarding temporary DB in background", "Swapping active DB with loaded DB", "Discarding old DB in background"] {
+        assert!(r.log_count(line) > 0, "{}: no {line:?} in the log", r.name);
+    }
+}
+
+#[test]
+fn swapdb_loading_states() {
+    let extra = ["--enable-debug-command", "yes"];
+    swapdb_loading(&Server::repl_tandem("m", &extra), &Server::repl_tandem("r", &extra));
+    swapdb_async_loading(&Server::repl_tandem("m2", &extra), &Server::repl_tandem("r2", &extra));
+    if have_redis() {
+        swapdb_loading(&Server::repl_redis("redis-m", &extra), &Server::repl_redis("redis-r", &extra));
+        swapdb_async_loading(&Server::repl_redis("redis-m2", &extra), &Server::repl_redis("redis-r2", &extra));
+    }
+}
+
 #[test]
 fn raw_psync_full_resync_payload() {
     let m = Server::repl_tandem("m", &[]);

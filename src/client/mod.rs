@@ -711,12 +711,18 @@ impl Client {
         false
     }
 
-    /// While the RDB loads at start, commands without the `loading` flag are refused, and an
-    /// EXEC with such a command queued (Redis's `is_denyloading_command`).
+    /// While an RDB loads, commands without the `loading` flag are refused, and an EXEC with
+    /// such a command queued (Redis's `is_denyloading_command`).
+    /// While a replica loads its master's RDB asynchronously, only the commands flagged
+    /// `no_async_loading` are refused (Redis's `is_deny_async_loading_command`).
     fn denied_while_loading(&self, spec: &CommandSpec) -> bool {
+        let denied = |s: &CommandSpec| match self.shared.async_loading.load(Relaxed) {
+            true => s.has(cmd::NO_ASYNC_LOADING),
+            false => !s.has(cmd::LOADING),
+        };
         match &self.multi {
-            Some(q) if spec.name == "exec" => q.iter().any(|c| !c.spec.has(cmd::LOADING)),
-            _ => !spec.has(cmd::LOADING),
+            Some(q) if spec.name == "exec" => q.iter().any(|c| denied(c.spec)),
+            _ => denied(spec),
         }
     }
 

@@ -309,7 +309,7 @@ pub static SPECS: &[Spec] = &[
     enumeration("enable-debug-command", IMMUTABLE, PROTECTED_ACTION, 0, H),
     enumeration("enable-module-command", IMMUTABLE, PROTECTED_ACTION, 0, H),
     enumeration("cluster-preferred-endpoint-type", 0, CLUSTER_ENDPOINT_TYPE, 0, N),
-    enumeration("propagation-error-behavior", 0, PROPAGATION_ERROR_BEHAVIOR, 0, N),
+    enumeration("propagation-error-behavior", 0, PROPAGATION_ERROR_BEHAVIOR, 0, H),
     shutdown("shutdown-on-sigint"),
     shutdown("shutdown-on-sigterm"),
     // signed int

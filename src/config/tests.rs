@@ -412,9 +412,10 @@ fn test_suite_configs_parse() {
     assert_eq!(c.latency_monitor_threshold(), 1);
     assert_eq!(c.repl_diskless_sync_delay(), 0);
     let ne = c.no_effect_directives();
-    for n in ["always-show-logo", "latency-monitor-threshold", "propagation-error-behavior"] {
+    for n in ["always-show-logo", "latency-monitor-threshold"] {
         assert!(ne.contains(&n), "{n} missing from {ne:?}");
     }
+    assert!(!ne.contains(&"propagation-error-behavior"), "a replica honours it");
     assert!(!ne.contains(&"notify-keyspace-events"), "keyspace notifications are published");
     assert!(!ne.contains(&"appendfsync"), "default value is not reported");
     assert!(!ne.contains(&"enable-module-command"), "enable-module-command guards MODULE LOAD/UNLOAD");

@@ -138,6 +138,8 @@ impl Message for JobDone {
 struct Running {
     id: u64,
     diskless: bool,
+    /// Stops the writer (the job is no longer needed).
+    cancel: Arc<std::sync::atomic::AtomicBool>,
     offset: i64,
     replid: String,
     targets: Vec<Target>,
@@ -211,6 +213,20 @@ impl std::io::Write for FanoutWriter {
 }
 
 impl Keyspace {
+    /// Stops the full-sync jobs no one needs any more, as Redis kills its RDB child: a disk
+    /// job whose replicas all left, unless save points make the RDB worth finishing (from
+    /// the cron), or every job when `all` (FLUSHALL: the snapshot is of data that is gone;
+    /// the replicas are dropped and sync again).
+    pub(crate) fn cancel_jobs(&mut self, all: bool) {
+        let has_save_points = !self.shared.cfg().save_params().is_empty();
+        for job in &self.jobs.running {
+            let unneeded = !job.diskless && !has_save_points && job.targets.iter().all(|t| t.out.is_gone());
+            if (all || unneeded) && !job.cancel.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                crate::notice!(self.shared.log, "Background RDB job for replicas stopped: {}", if all { "the dataset was flushed" } else { "no replica waits for it" });
+            }
+        }
+    }
+
     /// Subscribes `t` to the backlog right after `offset` and tells it the sync began.
     /// False when the backlog no longer holds the bytes after `offset`.
     async fn attach(&mut self, t: &Target, replid: &str, offset: i64) -> bool {
@@ -263,7 +279,13 @@ impl Keyspace {
             }
         }
         crate::trace_msg!(self.shared.log, "keyspace", "rdb-writer", "Write(job={}, offset={}, replicas={})", id, snap.offset, live.len());
-        self.jobs.running.push(Running { id, diskless, offset: snap.offset, replid: snap.replid.clone(), targets: live });
+        let cancel = snap.cancel.clone();
+        self.jobs.running.push(Running { id, diskless, cancel, offset: snap.offset, replid: snap.replid.clone(), targets: live });
+        if diskless {
+            crate::notice!(self.shared.log, "Background RDB transfer started by pid {}", std::process::id());
+        } else {
+            crate::notice!(self.shared.log, "Background saving started by pid {}", std::process::id());
+        }
         rt::spawn_blocking(move || {
             let result = if diskless {
                 let w = FanoutWriter { outs, buf: Vec::with_capacity(STREAM_CHUNK), max_unsent };
@@ -359,6 +381,18 @@ impl Handler<JobDone> for Keyspace {
                         t.out.push(rdb.clone());
                     }
                     t.replica.rdb_ready(true, job.diskless);
+                }
+            }
+            Err(_) if job.cancel.load(Relaxed) => {
+                for t in job.targets {
+                    t.replica.rdb_ready(false, job.diskless);
+                }
+            }
+            Err(_) if job.diskless && job.targets.iter().all(|t| t.out.is_gone()) => {
+                // Every replica of this transfer disconnected: the writer stopped.
+                crate::warning!(self.shared.log, "Diskless rdb transfer, last replica dropped, killing fork child.");
+                for t in job.targets {
+                    t.replica.rdb_ready(false, job.diskless);
                 }
             }
             Err(e) => {

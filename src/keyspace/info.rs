@@ -183,8 +183,9 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
         }
         "persistence" => {
             f!("# Persistence");
-            f!("loading:{}", ks.persist.loading.is_some() as u8);
-            f!("async_loading:0");
+            let asynchronous = ks.persist.loading.as_ref().is_some_and(|l| l.sync == Some(crate::keyspace::persist::SyncLoad::Async));
+            f!("loading:{}", (ks.persist.loading.is_some() && !asynchronous) as u8);
+            f!("async_loading:{}", asynchronous as u8);
             f!("current_cow_peak:0");
             f!("current_cow_size:0");
             f!("current_fork_perc:0.00");

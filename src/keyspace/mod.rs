@@ -1314,6 +1314,9 @@ impl Handler<Cron> for Keyspace {
         }
         self.tracking_broadcast(None);
         self.expire_waiters(crate::util::now_ms());
+        if self.jobs.in_progress() {
+            self.cancel_jobs(false);
+        }
         self.cron_ticks += 1;
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
         if self.cron_ticks.is_multiple_of(hz) {

@@ -99,6 +99,7 @@ impl Keyspace {
             stream_db: self.feed.last_db.map_or(-1, |d| d as i64),
             key_save_delay: self.shared.cfg().int("rdb-key-save-delay") as i64,
             functions: self.scripting.libs.codes(),
+            cancel: Default::default(),
         }
     }
 
@@ -268,7 +269,7 @@ pub fn load_at_start(ks: &mut Keyspace) {
     };
     let progress = ks.shared.loading_bytes.clone();
     progress.store(0, Relaxed);
-    ks.persist.loading = Some(Loading { start_unix: crate::util::now_ms() / 1000, total_bytes: size.unwrap_or(0), loaded: progress.clone() });
+    ks.persist.loading = Some(Loading { start_unix: crate::util::now_ms() / 1000, total_bytes: size.unwrap_or(0), loaded: progress.clone(), sync: None });
     ks.shared.loading.store(true, Relaxed);
     let ndbs = ks.dbs.len();
     crate::rt::spawn_blocking(move || {
@@ -283,6 +284,22 @@ pub struct Loading {
     pub total_bytes: u64,
     /// Bytes of the file read so far.
     pub loaded: Arc<std::sync::atomic::AtomicU64>,
+    /// A master's RDB received in a full sync (not the file at start).
+    pub sync: Option<SyncLoad>,
+}
+
+/// How a replica loads its master's RDB during a full sync (`repl-diskless-load`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncLoad {
+    /// Received as a whole before it replaces the data (`disabled`, or `on-empty-db` with
+    /// data): the old data is served during the transfer.
+    Disk,
+    /// Loaded as it arrives with clients answered `-LOADING` (`on-empty-db` with no data,
+    /// `swapdb` from a master with another history); a failed transfer leaves the old data.
+    Blocking,
+    /// Loaded as it arrives while the old data is served (`swapdb` from the master whose
+    /// history this replica holds: the old data is the same dataset at an earlier point).
+    Async,
 }
 
 /// The RDB loaded at start (on its thread) or failed.

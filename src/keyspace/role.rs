@@ -34,6 +34,38 @@ pub struct Refusal {
 }
 
 impl Keyspace {
+    /// A full sync's RDB from the master with `master_replid` starts arriving (`size` bytes,
+    /// None: unknown): decides how it loads (`repl-diskless-load`), and enters the loading
+    /// state that decision implies, as Redis's readSyncBulkPayload does.
+    pub(crate) fn begin_sync_load(&mut self, master_replid: &str, size: Option<u64>) -> super::persist::SyncLoad {
+        use super::persist::{Loading, SyncLoad};
+        let empty = self.dbs.iter().all(|d| d.keys.len() == 0);
+        let mode = match self.shared.cfg().repl_diskless_load() {
+            "swapdb" if self.feed.replid == master_replid => SyncLoad::Async,
+            "swapdb" => SyncLoad::Blocking,
+            "on-empty-db" if empty => SyncLoad::Blocking,
+            _ => SyncLoad::Disk,
+        };
+        if mode != SyncLoad::Disk && self.persist.loading.is_none() {
+            let loaded = self.shared.loading_bytes.clone();
+            loaded.store(0, Relaxed);
+            let start_unix = crate::util::now_ms() / 1000;
+            self.persist.loading = Some(Loading { start_unix, total_bytes: size.unwrap_or(0), loaded, sync: Some(mode) });
+            self.shared.async_loading.store(mode == SyncLoad::Async, Relaxed);
+            self.shared.loading.store(true, Relaxed);
+        }
+        mode
+    }
+
+    /// The full sync's load ended (loaded, or the transfer failed).
+    pub(crate) fn end_sync_load(&mut self) {
+        if self.persist.loading.as_ref().is_some_and(|l| l.sync.is_some()) {
+            self.persist.loading = None;
+            self.shared.loading.store(false, Relaxed);
+            self.shared.async_loading.store(false, Relaxed);
+        }
+    }
+
     /// An item of the master's stream answered with an error (in `reply`): logged, with the
     /// stream's latest bytes as the backlog holds them before this batch, as Redis does.
     fn master_item_failed(&mut self, item: &Item, reply: &[u8]) {

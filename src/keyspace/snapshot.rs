@@ -27,6 +27,8 @@ pub struct Snapshot {
     pub key_save_delay: i64,
     /// The function libraries' codes (FUNCTION2 records, before the databases).
     pub functions: Vec<Bytes>,
+    /// Set to stop writing this snapshot (no one needs it any more): the writer fails.
+    pub cancel: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn key_delay(us: i64) {
@@ -115,6 +117,9 @@ pub fn write_rdb<W: Write>(snap: &Snapshot, w: W, compress: bool) -> std::io::Re
             wr.key(k, value_ref(v), exp)?;
             if snap.key_save_delay != 0 {
                 key_delay(snap.key_save_delay);
+            }
+            if snap.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(std::io::Error::other("cancelled"));
             }
         }
     }

@@ -180,6 +180,40 @@ impl Handler<LoadSnapshot> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: LoadSnapshot) {
         self.load_snapshot(msg.dbs, msg.replid, msg.offset, msg.stream_db);
         self.load_functions(&msg.functions);
+        self.end_sync_load();
+    }
+}
+
+/// Replica side: a full sync's RDB starts arriving from the master with `master_replid`;
+/// the keyspace answers how it loads (and enters the loading state that implies).
+pub struct BeginSyncLoad {
+    pub master_replid: String,
+    pub size: Option<u64>,
+}
+impl Message for BeginSyncLoad {
+    type Result = crate::keyspace::persist::SyncLoad;
+}
+
+#[async_trait]
+impl Handler<BeginSyncLoad> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: BeginSyncLoad) -> crate::keyspace::persist::SyncLoad {
+        let mode = self.begin_sync_load(&msg.master_replid, msg.size);
+        crate::trace_reply!(self.shared().log, "keyspace", "link-io", "{:?}", mode);
+        mode
+    }
+}
+
+/// Replica side: the full sync's load ended without a dataset (the transfer failed).
+pub struct EndSyncLoad;
+impl Message for EndSyncLoad {
+    type Result = ();
+}
+
+#[async_trait]
+impl Handler<EndSyncLoad> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: EndSyncLoad) {
+        crate::trace_msg!(self.shared().log, "link-io", "keyspace", "EndSyncLoad");
+        self.end_sync_load();
     }
 }
 

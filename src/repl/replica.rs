@@ -48,6 +48,8 @@ pub struct Replica {
     /// An ACK came before `RdbReady`: the replica read the whole RDB before the keyspace
     /// reported the transfer done (the RDB's last bytes race `JobDone`).
     acked_early: bool,
+    /// The RDB for this replica is being produced or sent (after `+FULLRESYNC`).
+    in_transfer: bool,
     /// Socket progress during a full sync: (bytes sent, when that count last changed).
     progress: (u64, Instant),
     closing: bool,
@@ -161,6 +163,7 @@ impl Replica {
             writer_rx: Some(rx),
             wait_first_ack: false,
             acked_early: false,
+            in_transfer: false,
             progress: (0, Instant::now()),
             closing: false,
             me: None,
@@ -357,7 +360,9 @@ impl Handler<Begin> for Replica {
 impl Handler<BulkStarted> for Replica {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: BulkStarted) {
         crate::debug!(self.shared.log, "Replica {} gets the RDB of offset {}", self.info.name(), msg.offset);
-        self.set_state(ReplicaState::SendBulk);
+        // Still `wait_bgsave` for INFO, as Redis shows a replica whose RDB is being produced
+        // (disk) or streamed by its child (diskless).
+        self.in_transfer = true;
     }
 }
 
@@ -402,7 +407,7 @@ impl Handler<Ack> for Replica {
         if self.wait_first_ack {
             self.wait_first_ack = false;
             self.go_online();
-        } else if self.info.state() == ReplicaState::SendBulk {
+        } else if self.in_transfer && self.info.state() == ReplicaState::WaitBgsave {
             self.acked_early = true;
         }
         // The backlog counts ACKs for WAIT (after Online, so this ACK counts at once).
@@ -437,7 +442,7 @@ impl Handler<Tick> for Replica {
         let sent = self.out.sent();
         if sent != self.progress.0 || self.out.unsent() == 0 {
             self.progress = (sent, Instant::now());
-        } else if self.info.state() == ReplicaState::SendBulk && self.progress.1.elapsed().as_millis() as i64 > timeout {
+        } else if self.in_transfer && self.info.state() == ReplicaState::WaitBgsave && self.progress.1.elapsed().as_millis() as i64 > timeout {
             crate::warning!(self.shared.log, "Disconnecting timedout replica (full sync): {}", self.info.name());
             return self.close(ctx);
         }

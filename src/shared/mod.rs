@@ -502,9 +502,14 @@ pub struct Shared {
     pub listener: std::sync::OnceLock<Box<dyn ListenerControl>>,
     /// When (unix seconds) the cross-protocol warning was last logged (once a minute at most).
     pub security_warning_at: AtomicI64,
-    /// The RDB file is being loaded at start: commands without the `loading` flag get
+    /// An RDB is being loaded (the file at start, or a master's in a full sync with
+    /// `repl-diskless-load swapdb|on-empty-db`): commands without the `loading` flag get
     /// `-LOADING`.
     pub loading: AtomicBool,
+    /// The load is asynchronous (a full sync from the master whose history we hold, with
+    /// `repl-diskless-load swapdb`): the old data is served meanwhile, and only the commands
+    /// flagged `no_async_loading` get `-LOADING`.
+    pub async_loading: AtomicBool,
     /// Bytes of the RDB file loaded so far (while `loading`).
     pub loading_bytes: Arc<AtomicU64>,
     /// The long script in progress, if any.
@@ -609,6 +614,7 @@ impl Shared {
             listener: std::sync::OnceLock::new(),
             renames,
             loading: AtomicBool::new(false),
+            async_loading: AtomicBool::new(false),
             loading_bytes: Arc::new(AtomicU64::new(0)),
         });
         shared.refresh_hot();

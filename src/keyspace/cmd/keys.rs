@@ -355,6 +355,7 @@ pub fn flushall(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let Some(lazy) = flush_async(ks, ctx, a) else { return };
     ks.touch_all_watched(None);
     ks.tracking_flush();
+    ks.cancel_jobs(true);
     for i in 0..ks.dbs.len() {
         empty_db(ks, ctx, i, lazy);
     }

@@ -70,6 +70,9 @@ pub const CONTAINER: u32 = 1 << 16;
 /// SUBSCRIBE and its kin: RESP2's subscribed context allows them (with PING, QUIT, RESET);
 /// set when the table is built, never shown.
 pub const SUBSCRIBING: u32 = 1 << 17;
+/// Refused with -LOADING while a replica loads its master's RDB asynchronously (serving the
+/// old data meanwhile): the commands that would change the role or persistence under it.
+pub const NO_ASYNC_LOADING: u32 = 1 << 18;
 
 const FLAG_NAMES: &[(u32, &str)] = &[
     (WRITE, "write"),
@@ -85,6 +88,7 @@ const FLAG_NAMES: &[(u32, &str)] = &[
     (FAST, "fast"),
     (NO_AUTH, "no_auth"),
     (MAY_REPLICATE, "may_replicate"),
+    (NO_ASYNC_LOADING, "no_async_loading"),
     (NO_MULTI, "no_multi"),
     (ALLOW_BUSY, "allow_busy"),
     (MOVABLEKEYS, "movablekeys"),
@@ -297,11 +301,11 @@ commands! {
     "shutdown", -1, "admin noscript loading stale no_multi allow_busy", 0, 0, 0, "server", C, "Synchronously save the dataset to disk and then shut down the server";
     // replication (client actor: they take over the connection or wait)
     "replconf", -1, "admin noscript loading stale allow_busy", 0, 0, 0, "server", C, "An internal command for configuring the replication stream";
-    "psync", -3, "admin noscript no_multi", 0, 0, 0, "server", C, "Internal command used for replication";
-    "sync", 1, "admin noscript no_multi", 0, 0, 0, "server", C, "Internal command used for replication";
+    "psync", -3, "admin noscript no_async_loading no_multi", 0, 0, 0, "server", C, "Internal command used for replication";
+    "sync", 1, "admin noscript no_async_loading no_multi", 0, 0, 0, "server", C, "Internal command used for replication";
     "wait", 3, "noscript", 0, 0, 0, "generic", C, "Wait for the synchronous replication of all the write commands sent in the context of the current connection";
-    "replicaof", 3, "admin noscript stale", 0, 0, 0, "server", C, "Make the server a replica of another instance, or promote it as master";
-    "slaveof", 3, "admin noscript stale", 0, 0, 0, "server", C, "Make the server a replica of another instance, or promote it as master";
+    "replicaof", 3, "admin noscript stale no_async_loading", 0, 0, 0, "server", C, "Make the server a replica of another instance, or promote it as master";
+    "slaveof", 3, "admin noscript stale no_async_loading", 0, 0, 0, "server", C, "Make the server a replica of another instance, or promote it as master";
     "acl", -2, "admin noscript loading stale", 0, 0, 0, "server", C, "A container for Access List Control commands";
     "module", -2, "admin noscript", 0, 0, 0, "server", C, "A container for module commands";
     "slowlog", -2, "admin loading stale", 0, 0, 0, "server", C, "A container for slow log commands";
@@ -309,8 +313,8 @@ commands! {
     "migrate", -6, "write movablekeys", 3, 3, 1, "generic", C, "Atomically transfer a key from a Redis instance to another one.";
     "failover", -1, "admin noscript stale", 0, 0, 0, "server", C, "Start a coordinated failover between this server and one of its replicas";
     "role", 1, "noscript loading stale fast", 0, 0, 0, "server", K(sv::role), "Return the role of the instance in the context of replication";
-    "save", 1, "admin noscript no_multi", 0, 0, 0, "server", K(crate::keyspace::persist::save_cmd), "Synchronously save the dataset to disk";
-    "bgsave", -1, "admin noscript no_multi", 0, 0, 0, "server", K(crate::keyspace::persist::bgsave_cmd), "Asynchronously save the dataset to disk";
+    "save", 1, "admin noscript no_async_loading no_multi", 0, 0, 0, "server", K(crate::keyspace::persist::save_cmd), "Synchronously save the dataset to disk";
+    "bgsave", -1, "admin noscript no_async_loading no_multi", 0, 0, 0, "server", K(crate::keyspace::persist::bgsave_cmd), "Asynchronously save the dataset to disk";
     // pub/sub (keyspace actor: it owns the channel table)
     "subscribe", -2, "pubsub noscript loading stale", 0, 0, 0, "pubsub", K(ps::subscribe), "Listen for messages published to the given channels";
     "unsubscribe", -1, "pubsub noscript loading stale", 0, 0, 0, "pubsub", K(ps::unsubscribe), "Stop listening for messages posted to the given channels";

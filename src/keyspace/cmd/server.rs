@@ -186,7 +186,7 @@ fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> bool
         "loadaof" => {
             // No AOF here: the dataset goes through an RDB image and back (what a rewrite
             // and reload would give).
-            let snap = Snapshot { dbs: ks.dbs.clone(), replid: ks.feed.replid.clone(), offset: ks.feed.offset, stream_db: -1, key_save_delay: 0, functions: ks.scripting.libs.codes() };
+            let snap = Snapshot { dbs: ks.dbs.clone(), replid: ks.feed.replid.clone(), offset: ks.feed.offset, stream_db: -1, key_save_delay: 0, functions: ks.scripting.libs.codes(), cancel: Default::default() };
             let compress = ks.shared.cfg().rdbcompression();
             match snapshot::write_rdb(&snap, Vec::new(), compress) {
                 Ok(buf) => match snapshot::load_rdb(&buf[..], Some(buf.len() as u64), ks.dbs.len(), false) {

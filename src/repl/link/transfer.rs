@@ -4,15 +4,33 @@
 //! master's replication id and offset (`LoadSnapshot`).
 
 use super::attempt::{Attempt, LinkEnd};
-use super::conn::{ChanReader, Conn};
+use super::conn::{ChanReader, Conn, STOPPED, TIMEOUT};
 use super::{LinkEvent, MasterLinkState};
-use crate::keyspace::snapshot::load_rdb;
-use crate::repl::LoadSnapshot;
+use crate::keyspace::snapshot::load_rdb_with;
+use crate::keyspace::persist::SyncLoad;
+use crate::repl::{BeginSyncLoad, EndSyncLoad, LoadSnapshot};
 use crate::rt;
 use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
 
 impl Attempt {
+    /// The connection failed during the transfer: logged as Redis logs it (a diskless load
+    /// fails in the RDB parser; a disk transfer in the read), the new tables dropped.
+    fn transfer_failed(&self, mode: SyncLoad, e: String) -> LinkEnd {
+        // A stopped link (REPLICAOF) or a timeout is logged where the attempt ends.
+        let lost = if e == "connection closed" { "connection lost" } else { e.as_str() };
+        if e == STOPPED || e == TIMEOUT {
+        } else if mode == SyncLoad::Disk {
+            crate::warning!(self.shared.log, "I/O error trying to sync with MASTER: {}", lost);
+        } else {
+            crate::warning!(self.shared.log, "Failed trying to load the MASTER synchronization DB from socket: {}", lost);
+        }
+        if mode != SyncLoad::Disk && self.shared.cfg().repl_diskless_load() == "swapdb" {
+            crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Discarding temporary DB in background");
+        }
+        LinkEnd::Retry(e)
+    }
+
     /// Receives and loads the RDB; on success the keyspace holds the master's dataset at
     /// `offset` and the stream can be applied.
     pub(super) async fn transfer(&mut self, conn: &mut Conn, replid: String, offset: i64) -> Result<(), LinkEnd> {
@@ -32,11 +50,33 @@ impl Attempt {
         };
         self.wire_in(format_args!("RDB start ({})", if eof_mark.is_some() { "$EOF".to_string() } else { format!("${len}") }));
         let size = eof_mark.is_none().then_some(len as u64);
+        // How it loads (`repl-diskless-load`). Either way tandem parses the RDB as it arrives
+        // into new tables; the mode decides what clients see meanwhile: the old data (disk,
+        // async) or -LOADING (blocking).
+        let begin = BeginSyncLoad { master_replid: replid.clone(), size };
+        crate::trace_msg!(self.shared.log, "link-io", "keyspace", "BeginSyncLoad(master_replid={}) {{conv={}}}", replid, self.conv);
+        let mode = self.keyspace.call(begin).await.unwrap_or(SyncLoad::Disk);
+        let _loading = LoadingGuard(mode != SyncLoad::Disk, self.keyspace.clone());
+        let target = if mode == SyncLoad::Disk { "to disk" } else { "to parser" };
+        if let Some(_) = eof_mark {
+            crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {}", target);
+        } else {
+            crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: receiving {} bytes from master {}", len, target);
+        }
+        if mode == SyncLoad::Blocking {
+            crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Flushing old data");
+        }
+        if mode != SyncLoad::Disk {
+            crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Loading DB in memory");
+        }
+        let progress = (mode != SyncLoad::Disk).then(|| self.shared.loading_bytes.clone());
         let (tx, rx) = flume::bounded::<Bytes>(64);
-        let loader = rt::spawn_blocking(move || load_rdb(ChanReader { rx, cur: Bytes::new() }, size, ndbs, false));
+        // `key-load-delay` (a debugging aid) slows the parser, and so the transfer, as it
+        // slows Redis's diskless load.
+        let key_delay = self.shared.cfg().int("key-load-delay") as i64;
+        let loader = rt::spawn_blocking(move || load_rdb_with(ChanReader { rx, cur: Bytes::new() }, size, ndbs, false, key_delay, progress));
         let mut received = 0usize;
         if let Some(mark) = eof_mark {
-            crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
             let mark = mark.as_bytes().to_vec();
             let mut tail: Vec<u8> = Vec::with_capacity(2 * mark.len());
             loop {
@@ -52,10 +92,11 @@ impl Attempt {
                 if tail == mark {
                     break;
                 }
-                conn.fill().await.map_err(LinkEnd::Retry)?;
+                if let Err(e) = conn.fill().await {
+                    return Err(self.transfer_failed(mode, e));
+                }
             }
         } else {
-            crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: receiving {} bytes from master to disk", len);
             loop {
                 let take = conn.buf.len().min(len - received);
                 let chunk = conn.buf.split_to(take).freeze();
@@ -65,19 +106,27 @@ impl Attempt {
                 if received >= len {
                     break;
                 }
-                conn.fill().await.map_err(LinkEnd::Retry)?;
+                if let Err(e) = conn.fill().await {
+                    return Err(self.transfer_failed(mode, e));
+                }
             }
         }
         drop(tx);
         self.wire_in(format_args!("RDB end ({} bytes)", received));
         self.shared.stats.net_repl_input_bytes.fetch_add(received as u64, Relaxed);
-        crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Flushing old data");
-        crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Loading DB in memory");
+        if mode == SyncLoad::Disk {
+            crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Flushing old data");
+            crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Loading DB in memory");
+        }
         let (dbs, info) = match loader.await {
             Ok(v) => v,
             Err(e) => {
                 crate::warning!(self.shared.log, "Failed trying to load the MASTER synchronization DB from socket: {}", e);
-                crate::warning!(self.shared.log, "Failed trying to load the MASTER synchronization DB from disk, check server logs.");
+                if mode == SyncLoad::Disk {
+                    crate::warning!(self.shared.log, "Failed trying to load the MASTER synchronization DB from disk, check server logs.");
+                } else if self.shared.cfg().repl_diskless_load() == "swapdb" {
+                    crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Discarding temporary DB in background");
+                }
                 return Err(LinkEnd::Retry(e.to_string()));
             }
         };
@@ -98,8 +147,26 @@ impl Attempt {
             self.conv
         );
         let functions = info.functions;
+        if mode != SyncLoad::Disk && self.shared.cfg().repl_diskless_load() == "swapdb" {
+            crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
+        }
         let _ = self.keyspace.call(LoadSnapshot { dbs, replid, offset, stream_db, functions }).await;
+        if mode != SyncLoad::Disk && self.shared.cfg().repl_diskless_load() == "swapdb" {
+            crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Discarding old DB in background");
+        }
         crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Finished with success");
         Ok(())
+    }
+}
+
+/// Ends the keyspace's loading state when the transfer ends, whichever way (a successful
+/// `LoadSnapshot` has ended it already; ending it twice does nothing).
+struct LoadingGuard(bool, crate::rt::Addr<crate::keyspace::Keyspace>);
+
+impl Drop for LoadingGuard {
+    fn drop(&mut self) {
+        if self.0 {
+            let _ = self.1.send(EndSyncLoad);
+        }
     }
 }
