@@ -562,6 +562,18 @@ fn rogue_replica_disconnected(m: &Server) {
     assert!(stats["cmdstat_set"].contains("rejected_calls=1"), "{}: {:?}", m.name, stats.get("cmdstat_set"));
     assert_eq!(m.info_i64("stats", "unexpected_error_replies"), 1, "{}", m.name);
     wait_for("replica gone", || m.info_i64("replication", "connected_slaves") == 0);
+    // A container command is named with its subcommand.
+    let mut raw = Conn::connect(m.port);
+    raw.send_cmd(&["PSYNC", "?", "-1"]);
+    let _ = raw_fullsync(&mut raw);
+    raw.send_cmd(&["SLOWLOG", "GET"]);
+    raw.read_to_close(Duration::from_secs(5));
+    m.wait_log("Replica generated a reply to command 'slowlog|get', disconnecting it: id=");
+    // A PSYNC whose offset is not a number is refused, and logged.
+    let mut raw = Conn::connect(m.port);
+    assert_eq!(raw.raw(&["PSYNC", "replicationid", "offset_str"]), "-ERR value is not an integer or out of range\r\n");
+    m.wait_log("asks for synchronization but with a wrong offset");
+    assert_eq!(raw.raw(&["PING"]), "+PONG\r\n");
 }
 
 #[test]

@@ -155,6 +155,7 @@ async fn sync(c: &mut Caller<'_>, a: &[Bytes], psync: bool) -> After {
         match num::parse_i64(&a[2]) {
             Some(o) => (String::from_utf8_lossy(&a[1]).into_owned(), o),
             None => {
+                crate::warning!(c.shared.log, "Replica {} asks for synchronization but with a wrong offset", c.handshake.replica_name(&c.meta));
                 c.out.error(err::NOT_INT);
                 return After::Continue;
             }

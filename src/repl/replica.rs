@@ -30,6 +30,21 @@ pub struct Handshake {
     pub rdb_only: bool,
 }
 
+impl Handshake {
+    /// The replica's IP: the one it announced (`REPLCONF ip-address`), or its connection's.
+    pub fn ip(&self, meta: &ClientMeta) -> String {
+        self.ip_address.clone().unwrap_or_else(|| meta.addr.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_default())
+    }
+
+    /// The replica's name in log lines (Redis's replicationGetSlaveName).
+    pub fn replica_name(&self, meta: &ClientMeta) -> String {
+        match self.listening_port {
+            0 => format!("{}:<unknown-replica-port>", self.ip(meta)),
+            p => format!("{}:{}", self.ip(meta), p),
+        }
+    }
+}
+
 pub struct Replica {
     pub info: Arc<ReplicaInfo>,
     meta: Arc<ClientMeta>,
@@ -134,10 +149,7 @@ impl Replica {
         handshake: Handshake,
         psync: bool,
     ) -> Self {
-        let ip = handshake
-            .ip_address
-            .clone()
-            .unwrap_or_else(|| meta.addr.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_default());
+        let ip = handshake.ip(&meta);
         let info = Arc::new(ReplicaInfo {
             id: meta.id,
             ip,
@@ -499,7 +511,11 @@ fn from_replica(a: &[Bytes]) -> FromReplica {
 /// keyspace"): logged as Redis does, counted, and the replica disconnected by the caller.
 fn reject_rogue(shared: &Shared, meta: &ClientMeta, argv: &[Bytes]) {
     let spec = crate::keyspace::cmd::lookup(&argv[0]);
-    let name = spec.map_or("<unknown>", |s| s.name);
+    // Container commands by their subcommand's full name (`xinfo|help`), as Redis.
+    let name = match spec {
+        Some(s) => crate::keyspace::cmd::full_name(s, argv),
+        None => "<unknown>".to_string(),
+    };
     crate::warning!(shared.log, 
         "Replica generated a reply to command '{}', disconnecting it: {}",
         name,
