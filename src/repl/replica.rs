@@ -513,7 +513,7 @@ fn reject_rogue(shared: &Shared, meta: &ClientMeta, argv: &[Bytes]) {
     let spec = crate::keyspace::cmd::lookup(&argv[0]);
     // Container commands by their subcommand's full name (`xinfo|help`), as Redis.
     let name = match spec {
-        Some(s) => crate::keyspace::cmd::full_name(s, argv),
+        Some(s) => crate::keyspace::cmd::sub_name(s, argv).unwrap_or_else(|| s.name.to_string()),
         None => "<unknown>".to_string(),
     };
     crate::warning!(shared.log, 

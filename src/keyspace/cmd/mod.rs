@@ -445,13 +445,3 @@ pub fn stat<'a>(shared: &'a crate::shared::Shared, spec: &CommandSpec, argv: &[B
     shared.stat(spec.index, sub_name(spec, argv))
 }
 
-/// A command's name as Redis logs it: a container command with its subcommand
-/// (`xinfo|help`), any other by its own name.
-pub fn full_name<A: AsRef<[u8]>>(spec: &CommandSpec, argv: &[A]) -> String {
-    match argv.get(1) {
-        Some(sub) if clients::CONTAINERS.contains(&spec.name) => {
-            format!("{}|{}", spec.name, String::from_utf8_lossy(sub.as_ref()).to_ascii_lowercase())
-        }
-        _ => spec.name.to_string(),
-    }
-}

@@ -171,7 +171,7 @@ fn arg_bytes(v: &Value) -> Option<Bytes> {
 /// An error redis.call raises: its message travels to the error handler (or to pcall) as
 /// the error's cause.
 #[derive(Debug)]
-pub struct ScriptErr(pub Vec<u8>);
+pub struct ScriptErr(pub Vec<u8>, pub bool);
 impl std::fmt::Display for ScriptErr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&String::from_utf8_lossy(&self.0))
@@ -189,11 +189,12 @@ pub fn script_err(e: &mlua::Error) -> Option<&ScriptErr> {
 }
 
 fn raise(v: Value) -> mlua::Error {
-    let msg = match &v {
-        Value::Table(t) => t.raw_get::<mlua::String>("err").map(|s| s.as_bytes().to_vec()).unwrap_or_default(),
-        _ => Vec::new(),
+    let (msg, counted) = match &v {
+        Value::Table(t) => (t.raw_get::<mlua::String>("err").map(|s| s.as_bytes().to_vec()).unwrap_or_default(), convert::stats_counted(t)),
+        _ => (Vec::new(), false),
     };
-    mlua::Error::external(ScriptErr(msg))
+    // The flag travels with the error: the script's final error reply is not counted twice.
+    mlua::Error::external(ScriptErr(msg, counted))
 }
 
 /// redis.call: the reply, or the command's error raised.
@@ -260,11 +261,22 @@ fn refused(lua: &Lua, msg: &str) -> mlua::Result<(i64, Value)> {
     Ok((1, counted_error_table(lua, msg.as_bytes())?))
 }
 
+/// A known command refused from a script: [`refused`], and counted in the command's
+/// `rejected_calls`, as Redis's scriptCall does.
+fn rejected(lua: &Lua, spec: &cmd::CommandSpec, argv: &[Bytes], msg: &str) -> mlua::Result<(i64, Value)> {
+    if let Some(run) = lua.app_data_ref::<Run>() {
+        // SAFETY: see KsPtr; the keyspace is alive for the whole run.
+        let ks = unsafe { &*run.ks.0 };
+        cmd::stat(ks.shared(), spec, argv).rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    refused(lua, msg)
+}
+
 /// `redis.acl_check_cmd(command, args...)`: whether the script's caller (its ACL user) may
 /// run the command with these arguments (keys and channels included); an unknown command
 /// raises an error, as Redis.
 fn acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<bool> {
-    let raise_text = |msg: &str| mlua::Error::external(ScriptErr(msg.as_bytes().to_vec()));
+    let raise_text = |msg: &str| mlua::Error::external(ScriptErr(msg.as_bytes().to_vec(), false));
     if args.is_empty() {
         return Err(raise_text("ERR Please specify at least one argument for this redis lib call"));
     }
@@ -309,7 +321,7 @@ pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
         return refused(lua, "ERR Unknown Redis command called from script");
     };
     if !spec.arity_ok(argv.len()) {
-        return refused(lua, "ERR Wrong number of args calling Redis command from script");
+        return rejected(lua, spec, &argv, "ERR Wrong number of args calling Redis command from script");
     }
     let mut run = lua.app_data_mut::<Run>().expect("run");
     // SAFETY: see KsPtr: the keyspace set this pointer for the run in progress and does not
@@ -320,7 +332,7 @@ pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
     }
     if !spec.has(cmd::STALE) && ks.running_stale() {
         drop(run);
-        return refused(lua, "ERR Can not execute the command on a stale replica");
+        return rejected(lua, spec, &argv, "ERR Can not execute the command on a stale replica");
     }
     let denied = spec.has(cmd::NOSCRIPT) && !(ks.scripting.disable_deny && spec.name != "eval" && spec.name != "fcall");
     // DEBUG SET-DISABLE-DENY-SCRIPTS (a test hook of Redis's): CLIENT LIST, which runs in
@@ -332,17 +344,17 @@ pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
     }
     if denied || matches!(spec.route, Route::Client) {
         drop(run);
-        return refused(lua, "ERR This Redis command is not allowed from script");
+        return rejected(lua, spec, &argv, "ERR This Redis command is not allowed from script");
     }
     // Commands that may propagate (PUBLISH, PFCOUNT) count as writes here, as in Redis.
     if run.read_only && (spec.is_write() || spec.has(cmd::MAY_REPLICATE)) {
         drop(run);
-        return refused(lua, "ERR Write commands are not allowed from read-only scripts.");
+        return rejected(lua, spec, &argv, "ERR Write commands are not allowed from read-only scripts.");
     }
     if spec.is_write() {
         if let Some(e) = ks.script_write_refusal(spec, &run) {
             drop(run);
-            return refused(lua, e);
+            return rejected(lua, spec, &argv, e);
         }
         run.wrote = true;
     }
@@ -378,6 +390,9 @@ pub fn error_handler(lua: &Lua, e: Value) -> mlua::Result<Value> {
         Value::Error(ref x) if script_err(x).is_some() => {
             let t = lua.create_table()?;
             t.raw_set("err", lua.create_string(&script_err(x).map(|s| s.0.clone()).unwrap_or_default())?)?;
+            if script_err(x).is_some_and(|s| s.1) {
+                t.raw_set(convert::STATS_COUNTED, true)?;
+            }
             t
         }
         other => {

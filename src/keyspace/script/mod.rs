@@ -81,7 +81,7 @@ pub(crate) struct Run {
 /// The error a killed script ends with.
 fn kill_error(_run: &Run) -> mlua::Error {
     // Redis 7.0 says SCRIPT KILL for a function stopped by FUNCTION KILL too.
-    mlua::Error::external(api::ScriptErr(b"ERR Script killed by user with SCRIPT KILL...".to_vec()))
+    mlua::Error::external(api::ScriptErr(b"ERR Script killed by user with SCRIPT KILL...".to_vec(), false))
 }
 
 /// Runs every 100,000 Lua instructions: past busy-reply-threshold the script is published as
@@ -303,7 +303,16 @@ pub(crate) fn run_script(
     let name = run.as_ref().map(|r| r.name.clone()).unwrap_or_default();
     let lua_resp3 = run.as_ref().is_some_and(|r| r.resp == 3);
     match result {
-        Ok((true, v)) => convert::lua_to_resp(&lua, &v, ctx.out, lua_resp3),
+        Ok((true, v)) => {
+            // A returned error table (redis.pcall's) makes the script's call a failed one,
+            // whether or not its error was counted when the command failed.
+            if let Value::Table(t) = &v {
+                if convert::stats_counted(t) && t.raw_get::<Value>("err").is_ok_and(|e| !e.is_nil()) {
+                    ctx.failed = true;
+                }
+            }
+            convert::lua_to_resp(&lua, &v, ctx.out, lua_resp3)
+        }
         Ok((false, e)) => {
             let msg = convert::error_reply(&e, &name);
             if matches!(&e, Value::Table(t) if convert::stats_counted(t)) {
