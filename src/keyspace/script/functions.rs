@@ -25,7 +25,7 @@ pub(crate) struct Library {
 /// The loaded libraries and the engine they run in.
 #[derive(Default)]
 pub struct Libraries {
-    engine: Option<Engine>,
+    engine: Option<std::sync::Arc<Engine>>,
     libs: BTreeMap<String, Library>,
     /// Function name (lower case: FCALL ignores case) -> library name and the name as given.
     index: HashMap<String, (String, String)>,
@@ -47,9 +47,9 @@ pub(crate) fn load_timed_out(lua: &Lua) -> bool {
 }
 
 impl Libraries {
-    fn engine(&mut self) -> Result<Engine, String> {
+    fn engine(&mut self) -> Result<std::sync::Arc<Engine>, String> {
         if self.engine.is_none() {
-            self.engine = Some(Engine::new().map_err(|e| format!("ERR failed to start Lua: {}", e))?);
+            self.engine = Some(std::sync::Arc::new(Engine::new().map_err(|e| format!("ERR failed to start Lua: {}", e))?));
         }
         Ok(self.engine.clone().expect("engine"))
     }

@@ -137,8 +137,7 @@ fn killed(lua: &Lua, _: ()) -> mlua::Result<bool> {
     Ok(lua.app_data_ref::<Run>().is_some_and(|r| r.killed))
 }
 
-/// One Lua state with its sandbox (handles: cloning shares the state).
-#[derive(Clone)]
+/// One Lua state with its sandbox (shared through an `Arc`).
 pub(crate) struct Engine {
     pub lua: Lua,
     /// The scripts' global environment (read-only).
@@ -147,6 +146,8 @@ pub(crate) struct Engine {
     pub runner: Function,
     /// `set_loading(on)`: the globals become the library-loading API (FUNCTION LOAD).
     pub set_loading: Function,
+    /// Runs since the last explicit garbage-collection step.
+    pub runs: std::sync::atomic::AtomicU32,
 }
 
 impl Engine {
@@ -167,7 +168,7 @@ impl Engine {
         load_api.raw_set("redis", api::load_api(&lua)?)?;
         let prelude = lua.load(include_str!("prelude.lua")).set_name("=tandem").into_function()?;
         let (env, runner, set_loading): (Table, Function, Function) = prelude.call((err_text, handler, load_api, killed))?;
-        Ok(Engine { lua, env, runner, set_loading })
+        Ok(Engine { lua, env, runner, set_loading, runs: Default::default() })
     }
 
     /// Compiles a script body as Redis names it (`@user_script`) in the sandbox.
@@ -195,7 +196,8 @@ pub(crate) struct Script {
 pub struct Scripting {
     /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call `noscript` commands.
     pub disable_deny: bool,
-    eval: Option<Engine>,
+    /// Shared with the run in progress (one count, not four Lua handles, per EVAL).
+    eval: Option<std::sync::Arc<Engine>>,
     scripts: HashMap<String, Script>,
     pub(crate) libs: functions::Libraries,
 }
@@ -225,9 +227,9 @@ impl Scripting {
     }
 
     /// The EVAL engine, made on first use.
-    pub(crate) fn eval_engine(&mut self) -> Result<&Engine, String> {
+    pub(crate) fn eval_engine(&mut self) -> Result<&std::sync::Arc<Engine>, String> {
         if self.eval.is_none() {
-            self.eval = Some(Engine::new().map_err(|e| format!("ERR failed to start Lua: {}", e))?);
+            self.eval = Some(std::sync::Arc::new(Engine::new().map_err(|e| format!("ERR failed to start Lua: {}", e))?));
         }
         Ok(self.eval.as_ref().expect("engine"))
     }
@@ -324,9 +326,17 @@ pub(crate) fn run_script(
         }
         Err(e) => ctx.error(format!("ERR {}", error_text(&e))),
     }
-    // Lua's garbage is collected a step per run, as Redis does after each script.
-    let _ = lua.gc_step_kbytes(1);
+    // Lua's garbage is collected in steps besides the collector's own pace: a step of 50
+    // every 50 runs, as Redis does (a step per run costs more than it collects).
+    let runs = engine.runs.load(std::sync::atomic::Ordering::Relaxed) + 1;
+    engine.runs.store(runs % GC_CYCLE_PERIOD, std::sync::atomic::Ordering::Relaxed);
+    if runs == GC_CYCLE_PERIOD {
+        let _ = lua.gc_step_kbytes(GC_CYCLE_PERIOD as i32);
+    }
 }
+
+/// Runs between explicit garbage-collection steps (Redis's LUA_GC_CYCLE_PERIOD).
+const GC_CYCLE_PERIOD: u32 = 50;
 
 /// Parses a shebang line: `#!lua [name=<lib>] [flags=a,b]`. Returns the flags, the
 /// library name, and the body after the line; Err with Redis's message.
