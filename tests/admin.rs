@@ -535,6 +535,28 @@ fn slowlog_matches_redis() {
     });
 }
 
+/// A client blocked on a key a transaction feeds is served after the whole transaction, even
+/// one holding connection commands (the tandem client runs those between the keyspace's
+/// pieces): the SLOWLOG RESET inside it does not erase the served BLPOP, as with Redis.
+#[test]
+fn blocked_client_served_after_exec_with_connection_commands() {
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        c.raw(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+        let mut b = Conn::connect(port);
+        b.send_cmd(&["BLPOP", "l", "0"]);
+        wait_for("BLPOP blocked", || c.info_field("clients", "blocked_clients").as_deref() == Some("1"));
+        let mut out = vec![c.raw(&["MULTI"]), c.raw(&["LPUSH", "l", "foo"]), c.raw(&["SLOWLOG", "RESET"]), c.raw(&["EXEC"])];
+        out.push(b.reply());
+        match c.cmd(&["SLOWLOG", "GET"]) {
+            Reply::Array(entries) => out.extend(entries.iter().map(|e| format!("{:?}", e.array()[3].strings()))),
+            r => panic!("SLOWLOG GET: {r:?}"),
+        }
+        c.raw(&["CONFIG", "SET", "slowlog-log-slower-than", "-1"]);
+        out
+    });
+}
+
 /// LATENCY as redis-server answers it: HISTOGRAM's commands and call counts (a container's
 /// per subcommand; unknown names skipped), monitor events past the threshold (DEBUG SLEEP as
 /// a `command` event), RESET, HISTORY, GRAPH and the errors. Latencies themselves masked.

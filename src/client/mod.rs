@@ -839,6 +839,7 @@ impl Client {
     async fn exec_in_pieces(&mut self, queue: Vec<Cmd>) {
         let total = queue.len();
         let mut header = Some(total);
+        let mut serve_pending = false;
         let mut rest = queue.into_iter().peekable();
         self.in_exec = true;
         // Replies stop after the client killed itself (as Redis): where they stop.
@@ -849,8 +850,12 @@ impl Client {
             while let Some(c) = rest.next_if(|c| !runs_in_client(c)) {
                 cmds.push(c);
             }
-            if header.is_some() || !cmds.is_empty() {
-                self.pending.push(Item::TxnPart { cmds, header: header.take() });
+            // A last, possibly empty, piece after the last connection command lets the
+            // keyspace serve the clients blocked on keys the transaction fed.
+            if header.is_some() || !cmds.is_empty() || (serve_pending && rest.peek().is_none()) {
+                let more = rest.peek().is_some();
+                serve_pending = more;
+                self.pending.push(Item::TxnPart { cmds, header: header.take(), more });
                 self.txn_aborted = false;
                 self.flush().await;
                 if self.txn_aborted {
@@ -862,9 +867,12 @@ impl Client {
             }
             let Some(c) = rest.next() else { break };
             let start = self.out.buf.len();
+            let began = std::time::Instant::now();
             self.take_failed();
             let _ = commands::run(self, c.spec, &c.argv).await;
             let failed = self.take_failed();
+            let micros = began.elapsed().as_micros() as u64;
+            self.shared.slowlog_command(self.id, &c.argv, micros);
             if self.reply_off {
                 self.out.buf.truncate(start);
             }
@@ -873,6 +881,7 @@ impl Client {
             }
             let st = cmd::stat(&self.shared, c.spec, &c.argv);
             st.calls.fetch_add(1, Relaxed);
+            st.usec.fetch_add(micros, Relaxed);
             if failed {
                 st.failed.fetch_add(1, Relaxed);
             }

@@ -77,7 +77,9 @@ pub enum Item {
     /// the client runs those itself between the pieces, so every command takes effect in the
     /// order it was queued. The first piece (`header: Some(total)`) checks WATCH and writes
     /// the reply array's header; the others continue it.
-    TxnPart { cmds: Vec<Cmd>, header: Option<usize> },
+    /// `more`: connection commands and further pieces follow (clients blocked on keys the
+    /// transaction fed are served after its last piece, as Redis serves them after EXEC).
+    TxnPart { cmds: Vec<Cmd>, header: Option<usize>, more: bool },
 }
 
 /// A client's pipeline: run `items` for client `client_id` starting in database `db`.
@@ -927,12 +929,12 @@ impl Keyspace {
                     }
                 }
                 Item::Txn(cmds) => self.run_txn(cmds, Some(cmds.len()), db, client_id, out, client_cmds),
-                Item::TxnPart { cmds, header } => self.run_txn(cmds, *header, db, client_id, out, client_cmds),
+                Item::TxnPart { cmds, header, .. } => self.run_txn(cmds, *header, db, client_id, out, client_cmds),
             }
             if self.tracking.client_count() > 0 {
                 self.tracking_item_done(item, client_id, out);
             }
-            if !self.blocking.ready.is_empty() {
+            if !self.blocking.ready.is_empty() && !matches!(item, Item::TxnPart { more: true, .. }) {
                 self.serve_ready();
             }
         }
