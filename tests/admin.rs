@@ -535,6 +535,35 @@ fn slowlog_matches_redis() {
     });
 }
 
+/// CLUSTER and the other cluster commands answer as redis-server without cluster mode
+/// (subcommand and arity checks first), and COMMAND LIST names them (in Redis's hash-table
+/// order there, so compared sorted).
+#[test]
+fn cluster_commands_without_cluster_mode() {
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let mut out = vec![];
+        for args in [
+            &["CLUSTER", "INFO"][..],
+            &["CLUSTER", "INFO", "x"],
+            &["CLUSTER", "NOPE"],
+            &["CLUSTER", "HELP"],
+            &["CLUSTER", "SETSLOT", "1"],
+            &["CLUSTER"],
+            &["ASKING"],
+            &["READONLY"],
+            &["READWRITE"],
+            &["RESTORE-ASKING", "k", "0", "junk"],
+        ] {
+            out.push(c.raw(args));
+        }
+        let mut listed = c.cmd(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "cl*help"]).strings();
+        listed.sort();
+        out.push(listed.join(" "));
+        out
+    });
+}
+
 /// A client blocked on a key a transaction feeds is served after the whole transaction, even
 /// one holding connection commands (the tandem client runs those between the keyspace's
 /// pieces): the SLOWLOG RESET inside it does not erase the served BLPOP, as with Redis.

@@ -584,3 +584,28 @@ fn latency_doctor(events: &[(String, i64, u64, u64)], threshold: u64) -> String 
     out.push_str("\nSlow `command` events point at O(N) commands on large values (see SLOWLOG GET); `expire-cycle` at many keys expiring at once; `fast-command` at a machine too busy to run even O(1) commands quickly.\n");
     out
 }
+
+/// CLUSTER's subcommands with their arity (Redis 7.0's), for its errors.
+const CLUSTER_SUBCOMMANDS: &[(&str, i32)] = &[
+    ("addslots", -3), ("addslotsrange", -4), ("bumpepoch", 2), ("count-failure-reports", 3), ("countkeysinslot", 3),
+    ("delslots", -3), ("delslotsrange", -4), ("failover", -2), ("flushslots", 2), ("forget", 3), ("getkeysinslot", 4),
+    ("help", 2), ("info", 2), ("keyslot", 3), ("links", 2), ("meet", -4), ("myid", 2), ("nodes", 2), ("replicas", 3),
+    ("replicate", 3), ("reset", -2), ("saveconfig", 2), ("set-config-epoch", 3), ("setslot", -4), ("shards", 2),
+    ("slaves", 3), ("slots", 2),
+];
+
+/// CLUSTER, ASKING, READONLY, READWRITE: tandem runs standalone, and answers them as Redis
+/// does with `cluster-enabled no` (after the checks a subcommand gets first).
+pub fn cluster(c: &mut Client, a: &[Bytes]) {
+    if eq(&a[0], "cluster") {
+        let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+        let Some(&(_, arity)) = CLUSTER_SUBCOMMANDS.iter().find(|(n, _)| *n == sub) else {
+            return c.out.error(cmd::unknown_subcommand(&a[1], "CLUSTER"));
+        };
+        let n = a.len() as i32;
+        if (arity > 0 && n != arity) || (arity < 0 && n < -arity) {
+            return c.out.error(cmd::arity_error(&format!("cluster|{sub}")));
+        }
+    }
+    c.out.error("ERR This instance has cluster support disabled");
+}

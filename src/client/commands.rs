@@ -27,6 +27,7 @@ pub(super) async fn run(c: &mut Client, spec: &'static CommandSpec, a: &[Bytes])
         "slowlog" => admin::slowlog(c, a),
         "latency" => admin::latency(c, a),
         "migrate" => super::migrate::migrate(c, a).await,
+        "cluster" | "asking" | "readonly" | "readwrite" => admin::cluster(c, a),
         _ => c.out.error(format!("ERR '{}' cannot run here", spec.name)),
     }
     Next::Continue

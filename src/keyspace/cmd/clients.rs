@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 /// Commands whose CLIENT LIST `cmd=` names the subcommand too (`client|list`).
 pub const CONTAINERS: &[&str] = &[
-    "acl", "client", "command", "config", "function", "latency", "memory", "module", "object", "pubsub", "script", "slowlog", "xgroup", "xinfo",
+    "acl", "client", "cluster", "command", "config", "function", "latency", "memory", "module", "object", "pubsub", "script", "slowlog", "xgroup", "xinfo",
 ];
 
 /// One CLIENT LIST line.

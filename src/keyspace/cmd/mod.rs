@@ -310,6 +310,10 @@ commands! {
     "module", -2, "admin noscript", 0, 0, 0, "server", C, "A container for module commands";
     "slowlog", -2, "admin loading stale", 0, 0, 0, "server", C, "A container for slow log commands";
     "latency", -2, "admin noscript loading stale", 0, 0, 0, "server", C, "A container for latency diagnostics commands";
+    "cluster", -2, "", 0, 0, 0, "cluster", C, "A container for cluster commands";
+    "asking", 1, "fast", 0, 0, 0, "cluster", C, "Sent by cluster clients after an -ASK redirect";
+    "readonly", 1, "loading stale fast", 0, 0, 0, "cluster", C, "Enables read queries for a connection to a Redis Cluster replica node";
+    "readwrite", 1, "loading stale fast", 0, 0, 0, "cluster", C, "Disables read queries for a connection to a Redis Cluster replica node";
     "migrate", -6, "write movablekeys", 3, 3, 1, "generic", C, "Atomically transfer a key from a Redis instance to another one.";
     "failover", -1, "admin noscript stale", 0, 0, 0, "server", C, "Start a coordinated failover between this server and one of its replicas";
     "role", 1, "noscript loading stale fast", 0, 0, 0, "server", K(sv::role), "Return the role of the instance in the context of replication";
