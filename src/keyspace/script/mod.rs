@@ -284,7 +284,7 @@ pub(crate) fn run_script(
     mut run: Run,
 ) {
     let lua = engine.lua.clone();
-    let runner = engine.runner.clone();
+    let runner = &engine.runner;
     run.ks = KsPtr(ks as *mut Keyspace);
     run.busy_after_ms = ks.shared().cfg().busy_reply_threshold().max(0) as u64;
     ks.shared().script.kill.store(false, std::sync::atomic::Ordering::SeqCst);

@@ -97,6 +97,8 @@ rawset(G, '_G', env)
 
 -- Runs f(...) with the error handler; returns ok and f's first result.
 local function run(f, a, b)
+    -- EVAL's scripts take no arguments: no closure to make (and collect) per run.
+    if a == nil and b == nil then return xpcall(f, err_handler) end
     return xpcall(function() return f(a, b) end, err_handler)
 end
 local function set_loading(on) loading = on end
