@@ -9,6 +9,7 @@
 pub mod acl;
 mod admin;
 mod commands;
+mod ldb;
 mod migrate;
 
 use crate::keyspace::cmd::{self, CommandSpec, Route};
@@ -99,6 +100,8 @@ pub struct Client {
     exec_seq: u64,
     /// Stopping: batches still in the mailbox are dropped.
     stopping: bool,
+    /// SCRIPT DEBUG mode (see [`ldb::Mode`]).
+    ldb_mode: ldb::Mode,
 }
 
 impl Client {
@@ -130,6 +133,7 @@ impl Client {
             last_spec: None,
             exec_seq: 0,
             stopping: false,
+            ldb_mode: ldb::Mode::Off,
         }
     }
 
@@ -170,7 +174,7 @@ impl Client {
             // busy) or the replies are dropped anyway (CLIENT REPLY OFF).
             let lend = !watch && !self.reply_off;
             let out = if lend { std::mem::take(&mut self.out.buf) } else { BytesMut::new() };
-            let msg = Exec { client_id: self.id, seq: self.exec_seq, db: self.db, resp3: self.resp3, items, pushes, out };
+            let msg = Exec { client_id: self.id, seq: self.exec_seq, db: self.db, resp3: self.resp3, items, pushes, out, ldb: None };
             // The rare paths' futures are boxed: this one stays small, and so does every
             // future that awaits it (a batch's future is moved into the heap per batch).
             let done = if watch { Box::pin(self.call_keyspace(msg)).await } else { Some(self.keyspace.call(msg).await) };
@@ -499,6 +503,9 @@ impl Client {
         }
         match spec.route {
             Route::Keyspace(_) => {
+                if ldb::concerns(self.ldb_mode, spec, &argv) {
+                    return Box::pin(self.ldb_command(spec, argv)).await;
+                }
                 if spec.name == "watch" && self.multi.is_some() {
                     self.flush_boxed().await;
                     self.out.error("ERR WATCH inside MULTI is not allowed");
@@ -1065,6 +1072,10 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, keyspace: Addr<Keyspace
         shared.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
         meta.tot_net_in.fetch_add(n as u64, Relaxed);
         buf.extend_from_slice(&chunk[..n]);
+        // In a Lua debugging session, the debugger reads the bytes.
+        if ldb::forward(&meta, &mut buf) {
+            continue;
+        }
         let held = buf.len() + parser.partial_bytes();
         let max_bulk = shared.hot.proto_max_bulk_len.load(Relaxed);
         let qbuf_limit = shared.hot.query_buffer_limit.load(Relaxed) as usize;
@@ -1113,6 +1124,8 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, keyspace: Addr<Keyspace
         }
     }
     if eof {
+        // A debugging session sees the client leave (its script then runs to the end).
+        ldb::client_gone(&meta);
         // A command blocked for this connection is dropped now; batches already sent still
         // run, as Redis answers what it read before the end of the stream.
         meta.eof.store(true, SeqCst);
