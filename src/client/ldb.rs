@@ -65,11 +65,12 @@ async fn write_logs(mut stream: Conn, rx: flume::Receiver<Bytes>) {
 impl Client {
     /// SCRIPT DEBUG, or EVAL / EVALSHA with debugging on.
     pub(super) async fn ldb_command(&mut self, spec: &'static CommandSpec, argv: Argv) -> Next {
+        // Replies stay in order (and pending ones make SCRIPT DEBUG a pipeline's).
+        self.flush_boxed().await;
         if spec.name == "script" {
             self.script_debug(&argv[2]);
             return Next::Continue;
         }
-        self.flush_boxed().await;
         if spec.name.starts_with("evalsha") {
             // As Redis: a SHA of the wrong length is not looked at.
             let msg = if argv.len() > 1 && argv[1].len() != 40 {
@@ -86,7 +87,7 @@ impl Client {
     /// SCRIPT DEBUG YES|SYNC|NO (refused after other commands of the same pipeline whose
     /// replies are not written yet, as Redis).
     fn script_debug(&mut self, arg: &Bytes) {
-        if !self.pending.is_empty() || !self.out.buf.is_empty() {
+        if !self.out.buf.is_empty() {
             return self.out.error("ERR SCRIPT DEBUG must be called outside a pipeline");
         }
         let mode = if cmd::eq(arg, "no") {
