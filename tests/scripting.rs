@@ -689,3 +689,27 @@ fn redis_cli_ldb_sync_mode_same_as_redis() {
         vec![out.stdout]
     });
 }
+
+#[test]
+fn script_load_on_stale_replica_and_exec_of_write_script_on_replica_as_redis() {
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let mut other = Conn::connect(port);
+        let mut out = vec![];
+        // A transaction queued on a master holding a script that declared flags without
+        // no-writes: once the server is a read-only replica, EXEC is refused as a write.
+        out.push(c.raw(&["multi"]));
+        out.push(c.raw(&["eval", "#!lua\nreturn 1", "0"]));
+        out.push(other.raw(&["replicaof", "127.0.0.1", "1"]));
+        out.push(c.raw(&["exec"]));
+        out.push(c.raw(&["multi"]));
+        out.push(c.raw(&["eval", "return 1", "0"]));
+        out.push(c.raw(&["exec"]));
+        // SCRIPT LOAD is allowed on a stale replica, unlike SCRIPT EXISTS.
+        out.push(c.raw(&["config", "set", "replica-serve-stale-data", "no"]));
+        out.push(c.raw(&["script", "load", "#!lua flags=allow-stale,no-writes\nreturn 1"]));
+        out.push(c.raw(&["script", "exists", "abc"]));
+        out.push(c.raw(&["replicaof", "no", "one"]));
+        out
+    });
+}

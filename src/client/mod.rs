@@ -457,8 +457,12 @@ impl Client {
             self.out.error("ERR server is shutting down");
             return Next::Continue;
         }
-        if let Some(e) = self.role_check(spec) {
+        if let Some(e) = self.role_check(spec, &argv) {
             self.reject_cmd(spec, &argv, e).await;
+            return Next::Continue;
+        }
+        if spec.name == "exec" && self.multi.is_some() && Box::pin(self.queued_script_writes()).await {
+            self.reject_cmd(spec, &argv, "READONLY You can't write against a read only replica.").await;
             return Next::Continue;
         }
         if self.shared.loading.load(Relaxed) && self.denied_while_loading(spec) && Box::pin(self.still_loading()).await {
@@ -666,18 +670,42 @@ impl Client {
         })
     }
 
+    /// On a read-only replica, whether the transaction holds a script that declared flags
+    /// without `no-writes` (a write: Redis judges EXEC by its commands' flags, a script's
+    /// being the ones it declared).
+    async fn queued_script_writes(&self) -> bool {
+        let sh = &self.shared;
+        if !sh.is_replica.load(Relaxed) || !sh.hot.replica_read_only.load(Relaxed) {
+            return false;
+        }
+        let Some(queued) = &self.multi else { return false };
+        for c in queued {
+            if !matches!(c.spec.name, "eval" | "evalsha" | "fcall") {
+                continue;
+            }
+            if let Ok(Some(flags)) = self.keyspace.call(keyspace::ScriptFlags(c.argv.to_vec())).await {
+                if flags & keyspace::script::NO_WRITES == 0 {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
     /// Errors that depend on replication: read-only replica, stale data, min-replicas.
     /// EXEC is judged by what it queued, as Redis's processCommand uses the transaction's
     /// flags: a write if any queued command writes, refused on a stale replica if any lacks
     /// `stale`.
-    fn role_check(&self, spec: &CommandSpec) -> Option<&'static str> {
+    fn role_check(&self, spec: &CommandSpec, argv: &[Bytes]) -> Option<&'static str> {
         let sh = &self.shared;
         let queued = match &self.multi {
             Some(q) if spec.name == "exec" => &q[..],
             _ => &[],
         };
         let writes = spec.is_write() || queued.iter().any(|c| c.spec.is_write());
-        let stale_allowed = spec.has(cmd::STALE) && queued.iter().all(|c| c.spec.has(cmd::STALE));
+        // SCRIPT LOAD is the one SCRIPT subcommand flagged `stale` in Redis 7.0.
+        let script_load = spec.name == "script" && argv.get(1).is_some_and(|s| cmd::eq(s, "load"));
+        let stale_allowed = (spec.has(cmd::STALE) || script_load) && queued.iter().all(|c| c.spec.has(cmd::STALE));
         if sh.is_replica.load(Relaxed) {
             let ro = sh.hot.replica_read_only.load(Relaxed);
             let stale_ok = sh.hot.replica_serve_stale_data.load(Relaxed);
