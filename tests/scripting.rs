@@ -494,3 +494,222 @@ fn stale_replica_functions_and_shutdown_nosave_as_redis() {
         out
     });
 }
+
+// ----- The Lua debugger (SCRIPT DEBUG) -----
+
+/// A debugging session: each debugger command's reply (the log array) as raw bytes, then
+/// the script's reply after `<endsession>`, and whether the server closed the connection.
+fn ldb_session(port: u16, mode: &str, script: &str, numkeys_and_args: &[&str], steps: &[&[&str]]) -> Vec<Vec<u8>> {
+    let mut c = Conn::connect(port);
+    let mut out = vec![c.raw_bytes(&["script", "debug", mode])];
+    let mut eval = vec!["eval", script];
+    eval.extend_from_slice(numkeys_and_args);
+    out.push(c.raw_bytes(&eval));
+    for s in steps {
+        out.push(c.raw_bytes(s));
+    }
+    // The last step ended the session: the script's reply follows, then the server closes.
+    out.push(c.reply_bytes());
+    out.push(format!("closed: {}", c.wait_closed()).into_bytes());
+    out
+}
+
+const LDB_SCRIPT: &str = "local a = 1\nlocal t = {1,2,'x',{k='v'}}\nredis.call('set','k',a)\nredis.debug('hi', t, 3.5, nil, true)\nredis.breakpoint()\nlocal b = redis.call('get','k')\nreturn b\n";
+
+#[test]
+fn ldb_sync_session_same_as_redis() {
+    let steps: &[&[&str]] = &[
+        &["help"],
+        &["s"],
+        &["p"],
+        &["n"],
+        &["print", "t"],
+        &["p", "KEYS"],
+        &["p", "nosuchvar"],
+        &["b", "6"],
+        &["b", "100"],
+        &["b", "x"],
+        &["b"],
+        &["l"],
+        &["l", "2", "1"],
+        &["w"],
+        &["t"],
+        &["e", "1+1"],
+        &["e", "redis.call('get','k')"],
+        &["e", "("],
+        &["r", "get", "k"],
+        &["r", "nosuchcommand"],
+        &["r", "hset", "k", "a", "b"],
+        &["r", "lrange", "l", "0", "-1"],
+        &["m"],
+        &["m", "10"],
+        &["r", "set", "long", "0123456789012345678901234567890123456789012345678901234567890123456789"],
+        &["r", "get", "long"],
+        &["m", "0"],
+        &["nosuch"],
+        &["hello\0world"],
+        &["c"],
+        &["b", "-6"],
+        &["b", "0"],
+        &["c"],
+    ];
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        c.raw(&["set", "k", "orig"]);
+        c.raw(&["rpush", "l", "a", "b"]);
+        let mut out = ldb_session(port, "sync", LDB_SCRIPT, &["1", "key1", "arg1"], steps);
+        // SYNC: the script's changes stay.
+        out.push(Conn::connect(port).raw_bytes(&["get", "k"]));
+        out
+    });
+}
+
+#[test]
+fn ldb_errors_and_abort_same_as_redis() {
+    same_on_both(|port| {
+        let mut out = Vec::new();
+        // A script error ends the session; so does abort; so does a bad numkeys.
+        out.extend(ldb_session(port, "sync", "local t = {}\nt.x.y = 1\nreturn 1", &["0"], &[&["s"], &["s"]]));
+        out.extend(ldb_session(port, "sync", "local x = 1\nreturn x", &["0"], &[&["abort"]]));
+        let mut c = Conn::connect(port);
+        c.raw(&["script", "debug", "sync"]);
+        out.push(c.raw_bytes(&["eval", "return 1", "5"]));
+        out.push(c.reply_bytes());
+        // A debugger command of 100 arguments (Redis's "lua stack overflow" test).
+        let mut c = Conn::connect(port);
+        c.raw(&["script", "debug", "sync"]);
+        out.push(c.raw_bytes(&["eval", "return 'hello'", "0"]));
+        let mut big = vec!["redis"];
+        big.extend(std::iter::repeat("test").take(100));
+        out.push(c.raw_bytes(&big));
+        out.push(c.raw_bytes(&["c"]));
+        out.push(c.reply_bytes());
+        out.push(Conn::connect(port).raw_bytes(&["ping"]));
+        out
+    });
+}
+
+#[test]
+fn script_debug_arguments_same_as_redis() {
+    assert_same_as_redis(&[
+        &["script", "debug", "maybe"],
+        &["script", "debug"],
+        &["script", "debug", "yes", "no"],
+        &["script", "debug", "no"],
+        &["script", "debug", "sync"],
+        &["evalsha", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0"],
+        &["evalsha", "abc", "0"],
+        &["script", "debug", "no"],
+        &["eval", "return 1", "0"],
+    ]);
+    // Behind another command of the same pipeline, SCRIPT DEBUG is refused.
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let mut buf = support::encode_str(&["ping"]);
+        buf.extend(support::encode_str(&["script", "debug", "sync"]));
+        c.send(&buf);
+        vec![c.reply_bytes(), c.reply_bytes()]
+    });
+}
+
+#[test]
+fn ldb_yes_mode_rolls_back() {
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        c.raw(&["set", "k", "orig"]);
+        let script = "redis.call('set','k','new')\nredis.call('set','other','x')\nreturn redis.call('get','k')";
+        let mut out = ldb_session(port, "yes", script, &["0"], &[&["c"]]);
+        let mut c = Conn::connect(port);
+        out.push(c.raw_bytes(&["get", "k"]));
+        out.push(c.raw_bytes(&["exists", "other"]));
+        out
+    });
+}
+
+#[test]
+fn ldb_yes_mode_propagates_nothing() {
+    let t = Server::tandem(&[]);
+    let mut repl = support::attach_replica(t.port);
+    let out = ldb_session(t.port, "yes", "redis.call('set','k','new')\nreturn 1", &["0"], &[&["c"]]);
+    assert_eq!(out[out.len() - 2], b":1\r\n");
+    t.conn().raw(&["set", "end-marker", "1"]);
+    let stream = support::read_stream(&mut repl);
+    assert!(stream.iter().all(|c| !c.iter().any(|a| a == "new")), "the session's SET was propagated: {:?}", stream);
+}
+
+#[test]
+fn ldb_client_disconnect_releases_the_server() {
+    let t = Server::tandem(&[]);
+    let mut c = t.conn();
+    c.raw(&["script", "debug", "sync"]);
+    let first = c.raw(&["eval", "redis.call('set','x','1')\nredis.breakpoint()\nredis.call('set','y','2')\nreturn 1", "0"]);
+    assert!(first.contains("Stopped at 1"), "{}", first);
+    drop(c);
+    // The script runs to its end without stopping again, and the server serves others.
+    let mut other = t.conn();
+    support::wait_for("the script to end", || other.raw(&["get", "y"]) == "$1\r\n2\r\n");
+    assert_eq!(other.raw(&["ping"]), "+PONG\r\n");
+}
+
+#[test]
+fn ldb_session_ends_on_shutdown() {
+    for how in ["SIGTERM", "SHUTDOWN"] {
+        let mut t = Server::tandem(&[]);
+        let mut c = t.conn();
+        c.raw(&["script", "debug", "sync"]);
+        let first = c.raw(&["eval", "return 1", "0"]);
+        assert!(first.contains("Stopped at 1"), "{}", first);
+        if how == "SIGTERM" {
+            t.signal("TERM");
+        } else {
+            t.conn().send_cmd(&["shutdown", "nosave"]);
+        }
+        assert!(t.wait_exit(Duration::from_secs(10)).is_some(), "{}: the server did not exit during a debugging session", how);
+    }
+}
+
+#[test]
+fn redis_cli_ldb_sync_mode_same_as_redis() {
+    if !have(&["/usr/bin/redis-cli"]) {
+        return;
+    }
+    let dir = TempDir::new("ldb-cli");
+    let file = dir.path().join("s.lua");
+    std::fs::write(&file, "local a = 1\nredis.call('set','k',a)\nreturn a\n").unwrap();
+    same_on_both(|port| {
+        let mut child = std::process::Command::new("/usr/bin/redis-cli")
+            .args(["-p", &port.to_string(), "--ldb-sync-mode", "--eval", file.to_str().unwrap()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("redis-cli");
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"s\np\nr get k\nc\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        vec![out.stdout]
+    });
+}
+
+#[test]
+fn script_load_on_stale_replica_and_exec_of_write_script_on_replica_as_redis() {
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let mut other = Conn::connect(port);
+        let mut out = vec![];
+        // A transaction queued on a master holding a script that declared flags without
+        // no-writes: once the server is a read-only replica, EXEC is refused as a write.
+        out.push(c.raw(&["multi"]));
+        out.push(c.raw(&["eval", "#!lua\nreturn 1", "0"]));
+        out.push(other.raw(&["replicaof", "127.0.0.1", "1"]));
+        out.push(c.raw(&["exec"]));
+        out.push(c.raw(&["multi"]));
+        out.push(c.raw(&["eval", "return 1", "0"]));
+        out.push(c.raw(&["exec"]));
+        // SCRIPT LOAD is allowed on a stale replica, unlike SCRIPT EXISTS.
+        out.push(c.raw(&["config", "set", "replica-serve-stale-data", "no"]));
+        out.push(c.raw(&["script", "load", "#!lua flags=allow-stale,no-writes\nreturn 1"]));
+        out.push(c.raw(&["script", "exists", "abc"]));
+        out.push(c.raw(&["replicaof", "no", "one"]));
+        out
+    });
+}

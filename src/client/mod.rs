@@ -9,6 +9,7 @@
 pub mod acl;
 mod admin;
 mod commands;
+mod ldb;
 mod migrate;
 
 use crate::keyspace::cmd::{self, CommandSpec, Route};
@@ -99,6 +100,8 @@ pub struct Client {
     exec_seq: u64,
     /// Stopping: batches still in the mailbox are dropped.
     stopping: bool,
+    /// SCRIPT DEBUG mode (see [`ldb::Mode`]).
+    ldb_mode: ldb::Mode,
 }
 
 impl Client {
@@ -130,6 +133,7 @@ impl Client {
             last_spec: None,
             exec_seq: 0,
             stopping: false,
+            ldb_mode: ldb::Mode::Off,
         }
     }
 
@@ -170,7 +174,7 @@ impl Client {
             // busy) or the replies are dropped anyway (CLIENT REPLY OFF).
             let lend = !watch && !self.reply_off;
             let out = if lend { std::mem::take(&mut self.out.buf) } else { BytesMut::new() };
-            let msg = Exec { client_id: self.id, seq: self.exec_seq, db: self.db, resp3: self.resp3, items, pushes, out };
+            let msg = Exec { client_id: self.id, seq: self.exec_seq, db: self.db, resp3: self.resp3, items, pushes, out, ldb: None };
             // The rare paths' futures are boxed: this one stays small, and so does every
             // future that awaits it (a batch's future is moved into the heap per batch).
             let done = if watch { Box::pin(self.call_keyspace(msg)).await } else { Some(self.keyspace.call(msg).await) };
@@ -453,8 +457,12 @@ impl Client {
             self.out.error("ERR server is shutting down");
             return Next::Continue;
         }
-        if let Some(e) = self.role_check(spec) {
+        if let Some(e) = self.role_check(spec, &argv) {
             self.reject_cmd(spec, &argv, e).await;
+            return Next::Continue;
+        }
+        if spec.name == "exec" && self.multi.is_some() && Box::pin(self.queued_script_writes()).await {
+            self.reject_cmd(spec, &argv, "READONLY You can't write against a read only replica.").await;
             return Next::Continue;
         }
         if self.shared.loading.load(Relaxed) && self.denied_while_loading(spec) && Box::pin(self.still_loading()).await {
@@ -499,6 +507,9 @@ impl Client {
         }
         match spec.route {
             Route::Keyspace(_) => {
+                if ldb::concerns(self.ldb_mode, spec, &argv) {
+                    return Box::pin(self.ldb_command(spec, argv)).await;
+                }
                 if spec.name == "watch" && self.multi.is_some() {
                     self.flush_boxed().await;
                     self.out.error("ERR WATCH inside MULTI is not allowed");
@@ -659,18 +670,42 @@ impl Client {
         })
     }
 
+    /// On a read-only replica, whether the transaction holds a script that declared flags
+    /// without `no-writes` (a write: Redis judges EXEC by its commands' flags, a script's
+    /// being the ones it declared).
+    async fn queued_script_writes(&self) -> bool {
+        let sh = &self.shared;
+        if !sh.is_replica.load(Relaxed) || !sh.hot.replica_read_only.load(Relaxed) {
+            return false;
+        }
+        let Some(queued) = &self.multi else { return false };
+        for c in queued {
+            if !matches!(c.spec.name, "eval" | "evalsha" | "fcall") {
+                continue;
+            }
+            if let Ok(Some(flags)) = self.keyspace.call(keyspace::ScriptFlags(c.argv.to_vec())).await {
+                if flags & keyspace::script::NO_WRITES == 0 {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
     /// Errors that depend on replication: read-only replica, stale data, min-replicas.
     /// EXEC is judged by what it queued, as Redis's processCommand uses the transaction's
     /// flags: a write if any queued command writes, refused on a stale replica if any lacks
     /// `stale`.
-    fn role_check(&self, spec: &CommandSpec) -> Option<&'static str> {
+    fn role_check(&self, spec: &CommandSpec, argv: &[Bytes]) -> Option<&'static str> {
         let sh = &self.shared;
         let queued = match &self.multi {
             Some(q) if spec.name == "exec" => &q[..],
             _ => &[],
         };
         let writes = spec.is_write() || queued.iter().any(|c| c.spec.is_write());
-        let stale_allowed = spec.has(cmd::STALE) && queued.iter().all(|c| c.spec.has(cmd::STALE));
+        // SCRIPT LOAD is the one SCRIPT subcommand flagged `stale` in Redis 7.0.
+        let script_load = spec.name == "script" && argv.get(1).is_some_and(|s| cmd::eq(s, "load"));
+        let stale_allowed = (spec.has(cmd::STALE) || script_load) && queued.iter().all(|c| c.spec.has(cmd::STALE));
         if sh.is_replica.load(Relaxed) {
             let ro = sh.hot.replica_read_only.load(Relaxed);
             let stale_ok = sh.hot.replica_serve_stale_data.load(Relaxed);
@@ -1074,6 +1109,10 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, keyspace: Addr<Keyspace
         shared.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
         meta.tot_net_in.fetch_add(n as u64, Relaxed);
         buf.extend_from_slice(&chunk[..n]);
+        // In a Lua debugging session, the debugger reads the bytes.
+        if ldb::forward(&meta, &mut buf) {
+            continue;
+        }
         let held = buf.len() + parser.partial_bytes();
         let max_bulk = shared.hot.proto_max_bulk_len.load(Relaxed);
         let qbuf_limit = shared.hot.query_buffer_limit.load(Relaxed) as usize;
@@ -1122,6 +1161,8 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, keyspace: Addr<Keyspace
         }
     }
     if eof {
+        // A debugging session sees the client leave (its script then runs to the end).
+        ldb::client_gone(&meta);
         // A command blocked for this connection is dropped now; batches already sent still
         // run, as Redis answers what it read before the end of the stream.
         meta.eof.store(true, SeqCst);

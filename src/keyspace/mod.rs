@@ -96,6 +96,8 @@ pub struct Exec {
     /// The client's reply buffer, lent so replies are appended in place (no copy): it
     /// comes back as `ExecDone::out`, with what it held kept in front.
     pub out: BytesMut,
+    /// SCRIPT DEBUG is on: the EVAL of this Exec runs in a debugging session over this link.
+    pub ldb: Option<Box<script::ldb::LdbLink>>,
 }
 
 impl Message for Exec {
@@ -348,6 +350,10 @@ pub struct Keyspace {
     pubsub: pubsub::PubSub,
     /// The client whose Exec is running (its pushes go into its reply, in order).
     exec_client: u64,
+    /// The debugging session the Exec being run asked for (SCRIPT DEBUG, taken by its EVAL).
+    pub(crate) ldb_link: Option<script::ldb::LdbLink>,
+    /// A SCRIPT DEBUG YES session runs: the script's effects are not propagated.
+    pub(crate) ldb_discard: bool,
     /// The pushes of the running Exec alone (a client with CLIENT REPLY OFF still gets them).
     exec_pushes: BytesMut,
     /// maxmemory eviction's pool and state.
@@ -402,6 +408,8 @@ impl Keyspace {
             txn_continuing: false,
             pubsub: Default::default(),
             exec_client: 0,
+            ldb_link: None,
+            ldb_discard: false,
             exec_pushes: BytesMut::new(),
             evictor: Default::default(),
             scripting: Default::default(),
@@ -1139,7 +1147,9 @@ impl Handler<Exec> for Keyspace {
         }
         let offset_before = self.feed.offset();
         let dirty_before = self.stats.dirty;
+        self.ldb_link = msg.ldb.map(|l| *l);
         let blocked = self.exec_items(&msg.items, &mut db, msg.client_id, &mut out, &mut client_cmds);
+        self.ldb_link = None;
         // Writes that took memory over maxmemory: evict now (the allocator is read fresh),
         // so the next command, and INFO, see memory within the limit. Not between the pieces
         // of a transaction that has connection commands (its DELs would land inside it).

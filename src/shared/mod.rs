@@ -125,6 +125,9 @@ pub struct ClientMeta {
     /// Invalidations may be pushed to this connection (it tracks keys, or another client
     /// redirects to it): its batches take pushed frames first, so they precede the replies.
     pub gets_invalidations: AtomicBool,
+    /// A Lua debugging session runs for this connection: the reader forwards what it reads
+    /// here, unparsed (the debugger parses its commands itself).
+    pub ldb_input: Mutex<Option<flume::Sender<bytes::Bytes>>>,
 }
 
 /// CLIENT TRACKING flags of a connection (`ClientMeta::tracking`), as Redis's client flags.
@@ -186,6 +189,7 @@ impl ClientMeta {
             tracking: Default::default(),
             tracking_redir: Default::default(),
             gets_invalidations: Default::default(),
+            ldb_input: Mutex::new(None),
         }
     }
 }

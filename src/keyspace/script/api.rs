@@ -27,8 +27,8 @@ pub fn install(lua: &Lua, redis: &Table) -> mlua::Result<()> {
     redis.raw_set("set_repl", lua.create_function(set_repl)?)?;
     redis.raw_set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
     redis.raw_set("acl_check_cmd", lua.create_function(acl_check_cmd)?)?;
-    redis.raw_set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
-    redis.raw_set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
+    redis.raw_set("breakpoint", lua.create_function(super::ldb::breakpoint)?)?;
+    redis.raw_set("debug", lua.create_function(super::ldb::debug)?)?;
     Ok(())
 }
 
@@ -299,7 +299,28 @@ fn acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<bool> {
 }
 
 /// redis.call/pcall's work: checks, runs the command in the keyspace, converts its reply.
+/// In a debugging session that steps, the command and its reply (or error) are logged.
 pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
+    if !super::ldb::logging(lua) {
+        return run_call(lua, args, false);
+    }
+    let r = run_call(lua, args, true)?;
+    if r.0 != 0 {
+        if let Value::Table(t) = &r.1 {
+            if !t.contains_key(LOGGED).unwrap_or(false) {
+                let msg = t.raw_get::<mlua::String>("err").map(|s| s.as_bytes().to_vec()).unwrap_or_default();
+                super::ldb::log_error(lua, &msg);
+            }
+            let _ = t.raw_set(LOGGED, Value::Nil);
+        }
+    }
+    Ok(r)
+}
+
+/// Marks an error reply already logged as a reply (the debugger logs other errors).
+const LOGGED: &str = "ldb_logged";
+
+fn run_call(lua: &Lua, args: MultiValue, logging: bool) -> mlua::Result<(i64, Value)> {
     if lua.app_data_ref::<Run>().is_none() {
         return status(lua, 2, "ERR redis.call can only be called inside a script invocation");
     }
@@ -312,6 +333,9 @@ pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
             Some(b) => argv.push(b),
             None => return status(lua, 2, "ERR Lua redis lib command arguments must be strings or integers"),
         }
+    }
+    if logging {
+        super::ldb::log_command(lua, &argv);
     }
     let Some(spec) = cmd::lookup(&argv[0]) else {
         // CLUSTER is a command Redis has (refused in scripts); tandem has no cluster mode.
@@ -369,10 +393,21 @@ pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
     run.db = db;
     drop(run);
     let buf = out.buf;
+    if logging {
+        // As Redis: an error reply is logged as an error, then as the reply.
+        if buf.first() == Some(&b'-') {
+            super::ldb::log_error(lua, &buf[..buf.len().saturating_sub(2)]);
+        }
+        super::ldb::log_reply(lua, &buf);
+    }
     if buf.first() == Some(&b'-') {
         let end = buf.len().saturating_sub(2);
         // Counted when the command failed.
-        return Ok((1, counted_error_table(lua, &buf[1..end])?));
+        let t = counted_error_table(lua, &buf[1..end])?;
+        if let (true, Value::Table(t)) = (logging, &t) {
+            t.raw_set(LOGGED, true)?;
+        }
+        return Ok((1, t));
     }
     let mut pos = 0;
     Ok((0, convert::resp_to_lua(lua, &buf, &mut pos)?))

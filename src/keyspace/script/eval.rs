@@ -115,6 +115,18 @@ impl Keyspace {
     }
 }
 
+impl Keyspace {
+    /// A copy of the databases (copy-on-write: cheap), for a SCRIPT DEBUG YES session.
+    fn snapshot_dbs(&self) -> Vec<crate::keyspace::Db> {
+        self.dbs.clone()
+    }
+
+    /// Puts back the databases of [`snapshot_dbs`](Self::snapshot_dbs).
+    fn restore_dbs(&mut self, dbs: Vec<crate::keyspace::Db>) {
+        self.dbs = dbs;
+    }
+}
+
 pub(crate) fn over_maxmemory(ks: &Keyspace) -> bool {
     let max = ks.shared.hot.maxmemory.load(Relaxed);
     max > 0 && !ks.is_replica && crate::keyspace::info::used_memory_cached() > max
@@ -125,6 +137,34 @@ fn eval_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], by_sha: bool, ro:
     if ks.pubsub.has_monitors() {
         ks.feed_monitors(ctx.client_id, ctx.db, a, Some(&mut *ctx.out), false);
     }
+    // The client asked for a debugging session (SCRIPT DEBUG) for this EVAL.
+    if let (false, Some(link)) = (by_sha, ks.ldb_link.take()) {
+        return debug_eval(ks, ctx, a, ro, link);
+    }
+    eval_body(ks, ctx, a, by_sha, ro)
+}
+
+/// EVAL in a debugging session: the session starts before anything is checked (errors come
+/// after its `<endsession>`, as in Redis). In YES mode the dataset is restored at the end
+/// and the script's effects are not propagated (Redis runs it in a forked child).
+fn debug_eval(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], ro: bool, link: super::ldb::LdbLink) {
+    let sync = link.sync;
+    let engine = match ks.scripting.eval_engine() {
+        Ok(e) => e.clone(),
+        Err(e) => return ctx.error(e),
+    };
+    super::ldb::start(&engine.lua, engine.env.clone(), link, ks.shared().clone(), &a[1]);
+    let snapshot = (!sync).then(|| ks.snapshot_dbs());
+    ks.ldb_discard = !sync;
+    eval_body(ks, ctx, a, false, ro);
+    ks.ldb_discard = false;
+    super::ldb::end(&engine.lua);
+    if let Some(dbs) = snapshot {
+        ks.restore_dbs(dbs);
+    }
+}
+
+fn eval_body(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], by_sha: bool, ro: bool) {
     let Some(nkeys) = numkeys(ctx, a) else { return };
     let sha = if by_sha {
         let sha = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
@@ -212,6 +252,8 @@ pub fn script(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         ("help", 2) => {
             let lines = [
                 "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DEBUG (YES|SYNC|NO)",
+                "    Set the debug mode for subsequent scripts executed.",
                 "EXISTS <sha1> [<sha1> ...]",
                 "    Return information about the existence of the scripts in the script cache.",
                 "FLUSH [ASYNC|SYNC]",
@@ -229,7 +271,8 @@ pub fn script(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             ];
             ctx.out.help(&lines);
         }
-        ("load" | "exists" | "flush" | "kill" | "help", _) => {
+        // SCRIPT DEBUG YES|SYNC|NO is a connection setting: the client answers it.
+        ("load" | "exists" | "flush" | "kill" | "help" | "debug", _) => {
             ctx.error(format!("ERR wrong number of arguments for 'script|{}' command", sub))
         }
         _ => ctx.error(cmd::unknown_subcommand(&a[1], "SCRIPT")),

@@ -11,6 +11,7 @@ mod api;
 mod convert;
 pub mod eval;
 pub mod functions;
+pub mod ldb;
 pub mod libs;
 
 use crate::keyspace::Keyspace;
@@ -292,7 +293,12 @@ pub(crate) fn run_script(
     // Time stands still inside a script (keys do not expire halfway), as in Redis.
     let outer_time = ks.script_time.replace(ctx.now);
     ks.feed.begin_txn();
+    let mark = ks.feed.txn_len();
     let result: mlua::Result<(bool, Value)> = runner.call((func, args.0, args.1));
+    // A debugging session of SCRIPT DEBUG YES: its effects are rolled back, never propagated.
+    if ks.ldb_discard {
+        ks.feed.txn_truncate(mark);
+    }
     ks.feed.end_txn();
     ks.script_time = outer_time;
     let run = lua.remove_app_data::<Run>();

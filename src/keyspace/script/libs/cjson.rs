@@ -139,7 +139,7 @@ fn encode_number(n: f64, cfg: &Settings, out: &mut Vec<u8>) -> mlua::Result<()> 
 }
 
 /// `%.<p>g`.
-fn format_g(n: f64, p: usize) -> String {
+pub(crate) fn format_g(n: f64, p: usize) -> String {
     if n == 0.0 {
         return "0".into();
     }

@@ -3,7 +3,7 @@
 //! Ierusalimschy's struct library).
 
 mod bit;
-mod cjson;
+pub(crate) mod cjson;
 mod cmsgpack;
 mod lstruct;
 
