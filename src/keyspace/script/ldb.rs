@@ -406,7 +406,7 @@ fn hook(lua: &Lua, dbg: mlua::Debug) -> mlua::Result<VmState> {
 
 /// An error that ends the script (with Redis's message).
 fn raise(msg: &str) -> mlua::Error {
-    mlua::Error::external(api::ScriptErr(msg.as_bytes().to_vec()))
+    mlua::Error::external(api::ScriptErr(msg.as_bytes().to_vec(), false))
 }
 
 /// Logs a source line with its markers (`->` current line, `#` breakpoint).
