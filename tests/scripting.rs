@@ -282,9 +282,20 @@ fn busy_script_and_script_kill() {
         let mut v = vec![];
         let mut runner = Conn::connect(port);
         let mut c = Conn::connect(port);
+        // A script is busy once it has run past the threshold (polled: a loaded machine may
+        // start it late).
+        let wait_busy = |c: &mut Conn| {
+            let deadline = std::time::Instant::now() + Duration::from_secs(2);
+            loop {
+                let r = c.raw(&["PING"]);
+                if r.starts_with("-BUSY") || std::time::Instant::now() > deadline {
+                    return r;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        };
         runner.send_cmd(&["EVAL", "while true do end", "0"]);
-        std::thread::sleep(Duration::from_millis(300));
-        v.push(c.raw(&["PING"]));
+        v.push(wait_busy(&mut c));
         v.push(c.raw(&["FUNCTION", "KILL"]));
         v.push(c.raw(&["SCRIPT", "KILL"]));
         let killed = runner.reply();
@@ -292,12 +303,12 @@ fn busy_script_and_script_kill() {
         v.push(c.raw(&["PING"]));
         // pcall cannot catch the kill.
         runner.send_cmd(&["EVAL", "local f = function() while true do redis.call('ping') end end while true do pcall(f) end", "0"]);
-        std::thread::sleep(Duration::from_millis(300));
+        wait_busy(&mut c);
         v.push(c.raw(&["SCRIPT", "KILL"]));
         v.push(runner.reply().split(" script:").next().unwrap_or("").to_string());
         // A script that wrote cannot be killed.
-        runner.send_cmd(&["EVAL", "redis.call('set', 'x', '1') local t = redis.call('time')[1] while redis.call('time')[1] - t < 1 do end return 'done'", "0"]);
-        std::thread::sleep(Duration::from_millis(300));
+        runner.send_cmd(&["EVAL", "redis.call('set', 'x', '1') local t = redis.call('time')[1] while redis.call('time')[1] - t < 3 do end return 'done'", "0"]);
+        wait_busy(&mut c);
         v.push(c.raw(&["SCRIPT", "KILL"]));
         v.push(runner.reply());
         v.push(c.raw(&["GET", "x"]));
