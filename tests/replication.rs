@@ -635,22 +635,31 @@ fn propagation_error_panic_stops_the_replica() {
     r.wait_log("Guru Meditation: This replica panicked sending an error to its master after processing the command '<unknown>'");
 }
 
-/// `repl-diskless-load swapdb`, as Redis 7.0: a full sync from a master with another history
-/// loads with clients answered -LOADING and the old data back if the transfer fails; one from
-/// the master whose history the replica holds loads asynchronously, the old data served
-/// meanwhile and only REPLICAOF-like commands refused. Checked on redis-server.
-fn swapdb_loading(m: &Server, r: &Server) {
-    let run = |s: &Server, a: &[&str]| match s.conn().cmd(a) {
+/// A command's reply as text: "" for nil, `-<error>` for an error.
+fn run(s: &Server, a: &[&str]) -> String {
+    match s.conn().cmd(a) {
         Reply::Nil => String::new(),
         Reply::Error(e) => format!("-{e}"),
         other => other.text(),
-    };
+    }
+}
+
+/// A diskless master with 600 keys of 100 KB, and a writable `swapdb` replica (not attached).
+fn swapdb_pair(m: &Server, r: &Server) {
     run(m, &["CONFIG", "SET", "repl-diskless-sync", "yes"]);
     run(m, &["CONFIG", "SET", "repl-diskless-sync-delay", "0"]);
     run(m, &["CONFIG", "SET", "rdbcompression", "no"]);
     run(m, &["DEBUG", "POPULATE", "600", "master", "100000"]);
     run(r, &["CONFIG", "SET", "repl-diskless-load", "swapdb"]);
     run(r, &["CONFIG", "SET", "replica-read-only", "no"]);
+}
+
+/// `repl-diskless-load swapdb`, as Redis 7.0: a full sync from a master with another history
+/// loads with clients answered -LOADING and the old data back if the transfer fails; one from
+/// the master whose history the replica holds loads asynchronously, the old data served
+/// meanwhile and only REPLICAOF-like commands refused. Checked on redis-server.
+fn swapdb_loading(m: &Server, r: &Server) {
+    swapdb_pair(m, r);
     run(r, &["DEBUG", "POPULATE", "20", "slave", "10"]);
     run(r, &["SET", "mykey", "myvalue"]);
     // 10 ms per key: the transfer lasts 6 s (Redis answers clients every 2 MB loaded, 20 keys).
@@ -678,17 +687,7 @@ fn swapdb_loading(m: &Server, r: &Server) {
 /// The async half of [`swapdb_loading`], on a fresh pair: a failed asynchronous load keeps
 /// serving the old data.
 fn swapdb_async_loading(m: &Server, r: &Server) {
-    let run = |s: &Server, a: &[&str]| match s.conn().cmd(a) {
-        Reply::Nil => String::new(),
-        Reply::Error(e) => format!("-{e}"),
-        other => other.text(),
-    };
-    run(m, &["CONFIG", "SET", "repl-diskless-sync", "yes"]);
-    run(m, &["CONFIG", "SET", "repl-diskless-sync-delay", "0"]);
-    run(m, &["CONFIG", "SET", "rdbcompression", "no"]);
-    run(m, &["DEBUG", "POPULATE", "600", "master", "100000"]);
-    run(r, &["CONFIG", "SET", "repl-diskless-load", "swapdb"]);
-    run(r, &["CONFIG", "SET", "replica-read-only", "no"]);
+    swapdb_pair(m, r);
     r.replicaof(m);
     // A full sync with the history the replica holds (the backlog is too small for the
     // replica's offset): asynchronous.
