@@ -383,21 +383,18 @@ impl Handler<JobDone> for Keyspace {
                     t.replica.rdb_ready(true, job.diskless);
                 }
             }
-            Err(_) if job.cancel.load(Relaxed) => {
-                for t in job.targets {
-                    t.replica.rdb_ready(false, job.diskless);
-                }
-            }
-            Err(_) if job.diskless && job.targets.iter().all(|t| t.out.is_gone()) => {
-                // Every replica of this transfer disconnected: the writer stopped.
-                crate::warning!(self.shared.log, "Diskless rdb transfer, last replica dropped, killing fork child.");
-                for t in job.targets {
-                    t.replica.rdb_ready(false, job.diskless);
-                }
-            }
             Err(e) => {
+                // A stopped job (cancel_jobs) was logged when it was stopped; a diskless writer
+                // stops when every replica of its transfer disconnected.
+                let cancelled = job.cancel.load(Relaxed);
+                let deserted = !cancelled && job.diskless && job.targets.iter().all(|t| t.out.is_gone());
+                if deserted {
+                    crate::warning!(self.shared.log, "Diskless rdb transfer, last replica dropped, killing fork child.");
+                }
                 for t in job.targets {
-                    crate::warning!(self.shared.log, "Failed to produce the RDB for replica {}: {}", t.name, e);
+                    if !cancelled && !deserted {
+                        crate::warning!(self.shared.log, "Failed to produce the RDB for replica {}: {}", t.name, e);
+                    }
                     t.replica.rdb_ready(false, job.diskless);
                 }
             }

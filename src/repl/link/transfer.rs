@@ -15,17 +15,16 @@ use std::sync::atomic::Ordering::Relaxed;
 
 impl Attempt {
     /// The connection failed during the transfer: logged as Redis logs it (a diskless load
-    /// fails in the RDB parser; a disk transfer in the read), the new tables dropped.
-    fn transfer_failed(&self, mode: SyncLoad, e: String) -> LinkEnd {
-        // A stopped link (REPLICAOF) or a timeout is logged where the attempt ends.
+    /// fails in the RDB parser; a disk transfer in the read), the new tables dropped. A
+    /// stopped link (REPLICAOF) or a timeout is logged where the attempt ends.
+    fn transfer_failed(&self, mode: SyncLoad, swapdb: bool, e: String) -> LinkEnd {
         let lost = if e == "connection closed" { "connection lost" } else { e.as_str() };
-        if e == STOPPED || e == TIMEOUT {
-        } else if mode == SyncLoad::Disk {
-            crate::warning!(self.shared.log, "I/O error trying to sync with MASTER: {}", lost);
-        } else {
-            crate::warning!(self.shared.log, "Failed trying to load the MASTER synchronization DB from socket: {}", lost);
+        match mode {
+            _ if e == STOPPED || e == TIMEOUT => {}
+            SyncLoad::Disk => crate::warning!(self.shared.log, "I/O error trying to sync with MASTER: {}", lost),
+            _ => crate::warning!(self.shared.log, "Failed trying to load the MASTER synchronization DB from socket: {}", lost),
         }
-        if mode != SyncLoad::Disk && self.shared.cfg().repl_diskless_load() == "swapdb" {
+        if swapdb {
             crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Discarding temporary DB in background");
         }
         LinkEnd::Retry(e)
@@ -57,8 +56,10 @@ impl Attempt {
         crate::trace_msg!(self.shared.log, "link-io", "keyspace", "BeginSyncLoad(master_replid={}) {{conv={}}}", replid, self.conv);
         let mode = self.keyspace.call(begin).await.unwrap_or(SyncLoad::Disk);
         let _loading = LoadingGuard(mode != SyncLoad::Disk, self.keyspace.clone());
+        // Loaded into a temporary dataset swapped in at the end (Redis's log lines say so).
+        let swapdb = mode != SyncLoad::Disk && self.shared.cfg().repl_diskless_load() == "swapdb";
         let target = if mode == SyncLoad::Disk { "to disk" } else { "to parser" };
-        if let Some(_) = eof_mark {
+        if eof_mark.is_some() {
             crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {}", target);
         } else {
             crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: receiving {} bytes from master {}", len, target);
@@ -93,7 +94,7 @@ impl Attempt {
                     break;
                 }
                 if let Err(e) = conn.fill().await {
-                    return Err(self.transfer_failed(mode, e));
+                    return Err(self.transfer_failed(mode, swapdb, e));
                 }
             }
         } else {
@@ -107,7 +108,7 @@ impl Attempt {
                     break;
                 }
                 if let Err(e) = conn.fill().await {
-                    return Err(self.transfer_failed(mode, e));
+                    return Err(self.transfer_failed(mode, swapdb, e));
                 }
             }
         }
@@ -124,7 +125,7 @@ impl Attempt {
                 crate::warning!(self.shared.log, "Failed trying to load the MASTER synchronization DB from socket: {}", e);
                 if mode == SyncLoad::Disk {
                     crate::warning!(self.shared.log, "Failed trying to load the MASTER synchronization DB from disk, check server logs.");
-                } else if self.shared.cfg().repl_diskless_load() == "swapdb" {
+                } else if swapdb {
                     crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Discarding temporary DB in background");
                 }
                 return Err(LinkEnd::Retry(e.to_string()));
@@ -147,11 +148,11 @@ impl Attempt {
             self.conv
         );
         let functions = info.functions;
-        if mode != SyncLoad::Disk && self.shared.cfg().repl_diskless_load() == "swapdb" {
+        if swapdb {
             crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
         }
         let _ = self.keyspace.call(LoadSnapshot { dbs, replid, offset, stream_db, functions }).await;
-        if mode != SyncLoad::Disk && self.shared.cfg().repl_diskless_load() == "swapdb" {
+        if swapdb {
             crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Discarding old DB in background");
         }
         crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Finished with success");
