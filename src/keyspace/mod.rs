@@ -967,7 +967,7 @@ impl Keyspace {
         let Some(keys) = self.dbs.get(db).map(|d| &d.keys) else { return };
         for item in items {
             if let Item::Cmd(c) = item {
-                if let Some(k) = usize::try_from(c.spec.first_key).ok().filter(|&i| i > 0).and_then(|i| c.argv.get(i)) {
+                if let Some(k) = c.spec.first_key_of(&c.argv).and_then(|i| c.argv.get(i)) {
                     keys.prefetch(k);
                 }
             }

@@ -158,6 +158,17 @@ impl CommandSpec {
         keys
     }
 
+    /// Where the first key of `argv` is, if it has one: the fixed position, or for the
+    /// script commands (EVAL, FCALL...) the argument after numkeys when numkeys is not 0.
+    pub fn first_key_of<A: AsRef<[u8]>>(&self, argv: &[A]) -> Option<usize> {
+        if self.first_key > 0 {
+            return Some(self.first_key as usize);
+        }
+        let scripted = self.group == "scripting" && self.has(MOVABLEKEYS);
+        let numkeys = argv.get(2).map(|n| n.as_ref());
+        (scripted && argv.len() > 3 && numkeys.is_some_and(|n| n != b"0")).then_some(3)
+    }
+
     /// Positions of key arguments in `argv`.
     pub fn key_positions(&self, argc: usize) -> Vec<usize> {
         if self.first_key <= 0 {

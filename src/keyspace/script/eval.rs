@@ -167,12 +167,10 @@ fn debug_eval(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], ro: bool, link: sup
 fn eval_body(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], by_sha: bool, ro: bool) {
     let Some(nkeys) = numkeys(ctx, a) else { return };
     let sha = if by_sha {
-        let sha = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
-        if sha.len() != 40 || !ks.scripting.scripts.contains_key(&sha) {
-            ctx.error("NOSCRIPT No matching script. Please use EVAL.");
-            return;
+        match sha_arg(&a[1]).filter(|s| ks.scripting.scripts.contains_key(s)) {
+            Some(s) => s,
+            None => return ctx.error("NOSCRIPT No matching script. Please use EVAL."),
         }
-        sha
     } else {
         match ks.cache_script(&a[1]) {
             Ok(s) => s,
@@ -187,22 +185,42 @@ fn eval_body(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], by_sha: bool, ro: bo
         Ok(e) => e.clone(),
         Err(e) => return ctx.error(e),
     };
-    let lua = &engine.lua;
-    let set_args = || -> mlua::Result<()> {
-        let g = lua.globals();
-        g.raw_set("KEYS", lua.create_sequence_from(a[3..3 + nkeys].iter().map(|k| lua.create_string(k).ok()))?)?;
-        g.raw_set("ARGV", lua.create_sequence_from(a[3 + nkeys..].iter().map(|k| lua.create_string(k).ok()))?)?;
-        Ok(())
-    };
-    if let Err(e) = set_args() {
+    if let Err(e) = set_keys_argv(&engine.lua, &a[3..3 + nkeys], &a[3 + nkeys..]) {
         return ctx.error(format!("ERR {}", super::error_text(&e)));
     }
-    let run = new_run(ks, ctx, flags, ro, sha.clone());
     let func = match ks.scripting.scripts.get(&sha).map(|s| engine.lua.registry_value::<mlua::Function>(&s.func)) {
         Some(Ok(f)) => f,
         _ => return ctx.error("NOSCRIPT No matching script. Please use EVAL."),
     };
+    let run = new_run(ks, ctx, flags, ro, sha);
     run_script(ks, ctx, &engine, func, (Value::Nil, Value::Nil), run);
+}
+
+/// EVALSHA's SHA1 argument in lower case, if it has the length of one.
+fn sha_arg(arg: &[u8]) -> Option<String> {
+    (arg.len() == 40).then(|| String::from_utf8_lossy(arg).to_ascii_lowercase())
+}
+
+/// Sets the globals KEYS and ARGV for a run, through Lua's stack (no handle per string).
+fn set_keys_argv(lua: &mlua::Lua, keys: &[Bytes], argv: &[Bytes]) -> mlua::Result<()> {
+    use mlua::ffi;
+    unsafe fn push_seq(state: *mut ffi::lua_State, items: &[Bytes]) {
+        ffi::lua_createtable(state, items.len() as i32, 0);
+        for (i, item) in items.iter().enumerate() {
+            ffi::lua_pushlstring(state, item.as_ptr() as *const _, item.len());
+            ffi::lua_rawseti(state, -2, i as i64 + 1);
+        }
+    }
+    // SAFETY: the closure runs protected (a memory error is raised as an mlua error), uses
+    // three stack slots (exec_raw checks for them) and leaves the stack as it found it.
+    unsafe {
+        lua.exec_raw::<()>((), |state| {
+            push_seq(state, keys);
+            ffi::lua_setfield(state, ffi::LUA_GLOBALSINDEX, c"KEYS".as_ptr());
+            push_seq(state, argv);
+            ffi::lua_setfield(state, ffi::LUA_GLOBALSINDEX, c"ARGV".as_ptr());
+        })
+    }
 }
 
 pub(crate) fn new_run(ks: &Keyspace, ctx: &Ctx, flags: u32, ro: bool, name: String) -> Run {

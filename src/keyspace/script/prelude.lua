@@ -1,8 +1,7 @@
 -- tandem's scripting sandbox, run once in each new Lua state (chunk name "=tandem").
 -- Arguments: the raw command caller (Rust), the error handler (Rust), the real globals.
 local err_text, err_handler, load_api, killed = ...
--- FUNCTION LOAD runs a library's code with only `load_api` as its globals.
-local loading = false
+-- FUNCTION LOAD runs a library's code with only `load_api` as its globals (set_loading).
 local G = _G
 local type, error, tostring, rawget, rawset, select, xpcall, pcall =
       type, error, tostring, rawget, rawset, select, xpcall, pcall
@@ -79,19 +78,18 @@ for _, name in ipairs({'redis', 'cjson', 'bit', 'cmsgpack', 'struct', 'string', 
     if rawget(G, name) then rawset(G, name, protect(rawget(G, name))) end
 end
 
--- The scripts' globals: reads of unknown names and every write fail.
+-- The scripts' globals: reads of unknown names and every write fail. The environment's
+-- __index is a table (the real globals, or the loading API), so a global read costs one
+-- table lookup; only a missing name reaches the function that raises.
+local function missing(_, k)
+    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+local strict = {__index = missing}
+orig_setmetatable(G, strict)
+orig_setmetatable(load_api, strict)
 local env = {}
-orig_setmetatable(env, {
-    __index = function(_, k)
-        local v = rawget(loading and load_api or G, k)
-        if v == nil then
-            error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-        end
-        return v
-    end,
-    __newindex = ro_error,
-    __metatable = marker,
-})
+local env_mt = {__index = G, __newindex = ro_error, __metatable = marker}
+orig_setmetatable(env, env_mt)
 readonly[env] = true
 rawset(G, '_G', env)
 
@@ -101,5 +99,5 @@ local function run(f, a, b)
     if a == nil and b == nil then return xpcall(f, err_handler) end
     return xpcall(function() return f(a, b) end, err_handler)
 end
-local function set_loading(on) loading = on end
+local function set_loading(on) env_mt.__index = on and load_api or G end
 return env, run, set_loading
