@@ -585,6 +585,17 @@ impl Keyspace {
         self.signal_ready(ctx.db, key);
     }
 
+    /// A live key's value was replaced where it is (INCR): what [`set_key`](Self::set_key)
+    /// does after storing, for a key that existed and keeps its TTL.
+    pub fn overwritten(&mut self, ctx: &mut Ctx, key: &[u8]) {
+        let db = &mut self.dbs[ctx.db];
+        if !db.raw.is_empty() {
+            db.raw.remove(key);
+        }
+        self.modified(ctx, key);
+        self.signal_ready(ctx.db, key);
+    }
+
     /// A key was created (Redis's dbAdd): `new`, class n.
     pub fn notify_new(&mut self, ctx: &mut Ctx, key: &[u8]) {
         self.notify(ctx, crate::config::notify::NEW, "new", key);

@@ -353,6 +353,8 @@ pub struct Hot {
     pub min_replicas_max_lag: AtomicU64,
     pub replica_read_only: AtomicBool,
     pub replica_serve_stale_data: AtomicBool,
+    /// `busy-reply-threshold` in ms (read by every script run).
+    pub busy_reply_threshold: AtomicU64,
     pub maxmemory: AtomicU64,
     /// `maxmemory-policy` (a [`Policy`] as u8), read at every key lookup (LFU counting).
     pub maxmemory_policy: std::sync::atomic::AtomicU8,
@@ -689,6 +691,7 @@ impl Shared {
         h.min_replicas_max_lag.store(c.min_replicas_max_lag(), Relaxed);
         h.replica_read_only.store(c.replica_read_only(), Relaxed);
         h.replica_serve_stale_data.store(c.replica_serve_stale_data(), Relaxed);
+        h.busy_reply_threshold.store(c.busy_reply_threshold().max(0) as u64, Relaxed);
         h.maxmemory.store(c.maxmemory(), Relaxed);
         let policy = Policy::from_name(c.maxmemory_policy());
         h.maxmemory_policy.store(Policy::ALL.iter().position(|p| *p == policy).unwrap_or(7) as u8, Relaxed);

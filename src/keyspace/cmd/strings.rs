@@ -316,18 +316,25 @@ pub fn msetnx(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 
 fn incr_by(ks: &mut Keyspace, ctx: &mut Ctx, key: &[u8], by: i64) {
     let Ok(cur) = write_lookup_str(ks, ctx, key) else { return };
-    let cur = match cur {
+    let old = match &cur {
         None => 0,
         Some(s) => match num::parse_i64(s) {
             Some(v) => v,
             None => return ctx.error(err::NOT_INT),
         },
     };
-    let Some(new) = cur.checked_add(by) else {
+    let Some(new) = old.checked_add(by) else {
         return ctx.error(err::OVERFLOW);
     };
-    let s = Bytes::from(new.to_string());
-    ks.set_key(ctx, key, Value::Str(Thin::new(&s)), true);
+    let digits = crate::resp::reply::itoa_buf(new);
+    match cur {
+        // The key stays where it is (one lookup, its TTL kept), as Redis's dbOverwrite.
+        Some(s) => {
+            *s = Thin::new(digits.as_str().as_bytes());
+            ks.overwritten(ctx, key);
+        }
+        None => ks.set_key(ctx, key, Value::Str(Thin::new(digits.as_str().as_bytes())), true),
+    }
     ks.notify(ctx, N::STRING, "incrby", key);
     ctx.out.int(new);
 }

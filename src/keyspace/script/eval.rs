@@ -4,7 +4,6 @@ use super::{parse_shebang, run_script, sha1_hex, Run, Script, ALLOW_OOM, ALLOW_S
 use crate::keyspace::cmd::{self, eq, CommandSpec};
 use crate::keyspace::{Ctx, Keyspace};
 use bytes::Bytes;
-use mlua::Value;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
@@ -185,42 +184,15 @@ fn eval_body(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], by_sha: bool, ro: bo
         Ok(e) => e.clone(),
         Err(e) => return ctx.error(e),
     };
-    if let Err(e) = set_keys_argv(&engine.lua, &a[3..3 + nkeys], &a[3 + nkeys..]) {
-        return ctx.error(format!("ERR {}", super::error_text(&e)));
-    }
-    let func = match ks.scripting.scripts.get(&sha).map(|s| engine.lua.registry_value::<mlua::Function>(&s.func)) {
-        Some(Ok(f)) => f,
-        _ => return ctx.error("NOSCRIPT No matching script. Please use EVAL."),
-    };
+    let Some(func) = ks.scripting.scripts.get(&sha).map(|s| s.func.id() as i64) else { return };
+    let call = super::Call { func, keys: &a[3..3 + nkeys], argv: &a[3 + nkeys..], as_args: false };
     let run = new_run(ks, ctx, flags, ro, sha);
-    run_script(ks, ctx, &engine, func, (Value::Nil, Value::Nil), run);
+    run_script(ks, ctx, &engine, call, run);
 }
 
 /// EVALSHA's SHA1 argument in lower case, if it has the length of one.
 fn sha_arg(arg: &[u8]) -> Option<String> {
     (arg.len() == 40).then(|| String::from_utf8_lossy(arg).to_ascii_lowercase())
-}
-
-/// Sets the globals KEYS and ARGV for a run, through Lua's stack (no handle per string).
-fn set_keys_argv(lua: &mlua::Lua, keys: &[Bytes], argv: &[Bytes]) -> mlua::Result<()> {
-    use mlua::ffi;
-    unsafe fn push_seq(state: *mut ffi::lua_State, items: &[Bytes]) {
-        ffi::lua_createtable(state, items.len() as i32, 0);
-        for (i, item) in items.iter().enumerate() {
-            ffi::lua_pushlstring(state, item.as_ptr() as *const _, item.len());
-            ffi::lua_rawseti(state, -2, i as i64 + 1);
-        }
-    }
-    // SAFETY: the closure runs protected (a memory error is raised as an mlua error), uses
-    // three stack slots (exec_raw checks for them) and leaves the stack as it found it.
-    unsafe {
-        lua.exec_raw::<()>((), |state| {
-            push_seq(state, keys);
-            ffi::lua_setfield(state, ffi::LUA_GLOBALSINDEX, c"KEYS".as_ptr());
-            push_seq(state, argv);
-            ffi::lua_setfield(state, ffi::LUA_GLOBALSINDEX, c"ARGV".as_ptr());
-        })
-    }
 }
 
 pub(crate) fn new_run(ks: &Keyspace, ctx: &Ctx, flags: u32, ro: bool, name: String) -> Run {

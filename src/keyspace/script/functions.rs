@@ -7,7 +7,7 @@ use super::{parse_shebang, run_script, Engine, FLAG_NAMES, HAS_SHEBANG};
 use crate::keyspace::cmd::{self, eq};
 use crate::keyspace::{Ctx, Keyspace};
 use bytes::Bytes;
-use mlua::{Function, Lua, MultiValue, Table, Value};
+use mlua::{Lua, MultiValue, Table, Value};
 use std::collections::{BTreeMap, HashMap};
 
 pub(crate) struct FuncDef {
@@ -258,20 +258,14 @@ fn fcall_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], ro: bool) {
         Ok(e) => e,
         Err(e) => return ctx.error(e),
     };
-    let func = match ks.scripting.libs.find(&fname).map(|d| engine.lua.registry_value::<Function>(&d.func)) {
-        Some(Ok(f)) => f,
-        _ => return ctx.error("ERR Function not found"),
+    let Some(func) = ks.scripting.libs.find(&fname).map(|d| d.func.id() as i64) else {
+        return ctx.error("ERR Function not found");
     };
-    let lua = &engine.lua;
-    let seq = |items: &[Bytes]| lua.create_sequence_from(items.iter().map(|k| lua.create_string(k).ok()));
-    let (keys, argv) = match (seq(&a[3..3 + nkeys]), seq(&a[3 + nkeys..])) {
-        (Ok(k), Ok(v)) => (k, v),
-        _ => return ctx.error("ERR out of memory"),
-    };
+    let call = super::Call { func, keys: &a[3..3 + nkeys], argv: &a[3 + nkeys..], as_args: true };
     let mut run = new_run(ks, ctx, flags, ro, fname);
     run.argv = a.to_vec();
     run.is_function = true;
-    run_script(ks, ctx, &engine, func, (Value::Table(keys), Value::Table(argv)), run);
+    run_script(ks, ctx, &engine, call, run);
 }
 
 /// The FUNCTION command.

@@ -145,6 +145,10 @@ pub(crate) struct Engine {
     pub env: Table,
     /// `run(f, a, b)`: f(a, b) under the error handler.
     pub runner: Function,
+    /// The runner in the registry, for [`enter`].
+    runner_key: mlua::RegistryKey,
+    /// [`enter`] as a Lua function.
+    entry: Function,
     /// `set_loading(on)`: the globals become the library-loading API (FUNCTION LOAD).
     pub set_loading: Function,
     /// Runs since the last explicit garbage-collection step.
@@ -169,7 +173,10 @@ impl Engine {
         load_api.raw_set("redis", api::load_api(&lua)?)?;
         let prelude = lua.load(include_str!("prelude.lua")).set_name("=tandem").into_function()?;
         let (env, runner, set_loading): (Table, Function, Function) = prelude.call((err_text, handler, load_api, killed))?;
-        Ok(Engine { lua, env, runner, set_loading, runs: Default::default() })
+        let runner_key = lua.create_registry_value(runner.clone())?;
+        // SAFETY: `enter` follows the C function protocol (see its comment).
+        let entry = unsafe { lua.create_c_function(enter)? };
+        Ok(Engine { lua, env, runner, runner_key, entry, set_loading, runs: Default::default() })
     }
 
     /// Compiles a script body as Redis names it (`@user_script`) in the sandbox.
@@ -199,13 +206,13 @@ pub struct Scripting {
     pub disable_deny: bool,
     /// Shared with the run in progress (one count, not four Lua handles, per EVAL).
     eval: Option<std::sync::Arc<Engine>>,
-    scripts: HashMap<String, Script>,
+    scripts: HashMap<String, Script, ahash::RandomState>,
     pub(crate) libs: functions::Libraries,
 }
 
 impl Default for Scripting {
     fn default() -> Self {
-        Scripting { disable_deny: false, eval: None, scripts: HashMap::new(), libs: Default::default() }
+        Scripting { disable_deny: false, eval: None, scripts: HashMap::default(), libs: Default::default() }
     }
 }
 
@@ -274,27 +281,72 @@ pub(crate) fn error_text(e: &mlua::Error) -> String {
     }
 }
 
-/// Runs `func(a, b)` for a client: sets up [`Run`], wraps effects in one transaction, writes
-/// the reply (or the error with Redis's ` script: <name>, on <source>:<line>.` suffix).
-pub(crate) fn run_script(
-    ks: &mut Keyspace,
-    ctx: &mut crate::keyspace::Ctx,
-    engine: &Engine,
-    func: Function,
-    args: (Value, Value),
-    mut run: Run,
-) {
+/// What a run calls: a script function (in the registry) and its keys and arguments.
+pub(crate) struct Call<'a> {
+    /// The function's registry id (it stays registered for the run: SCRIPT FLUSH and
+    /// FUNCTION DELETE cannot run from a script).
+    pub func: i64,
+    pub keys: &'a [Bytes],
+    pub argv: &'a [Bytes],
+    /// A function (FCALL) takes them as arguments; an EVAL script finds them in the
+    /// globals KEYS and ARGV.
+    pub as_args: bool,
+}
+
+/// The frame [`enter`] reads (a light userdata pointing at it is its one argument).
+struct Entry<'a> {
+    runner: i64,
+    func: i64,
+    keys: &'a [Bytes],
+    argv: &'a [Bytes],
+    as_args: bool,
+}
+
+/// Calls the runner with a script function and its keys and arguments, building the Lua
+/// tables straight on the stack: one call into Lua per run, no handle per string. Returns
+/// the runner's two results (ok, value).
+///
+/// Errors raised here (out of memory) unwind through this frame, which owns nothing to drop.
+unsafe extern "C-unwind" fn enter(state: *mut mlua::ffi::lua_State) -> std::os::raw::c_int {
+    use mlua::ffi;
+    unsafe fn push_seq(state: *mut ffi::lua_State, items: &[Bytes]) {
+        ffi::lua_createtable(state, items.len() as i32, 0);
+        for (i, item) in items.iter().enumerate() {
+            ffi::lua_pushlstring(state, item.as_ptr() as *const _, item.len());
+            ffi::lua_rawseti(state, -2, i as i64 + 1);
+        }
+    }
+    let e = &*(ffi::lua_touserdata(state, 1) as *const Entry);
+    ffi::lua_settop(state, 0);
+    ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, e.runner);
+    ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, e.func);
+    push_seq(state, e.keys);
+    push_seq(state, e.argv);
+    if e.as_args {
+        ffi::lua_call(state, 3, 2);
+    } else {
+        ffi::lua_setfield(state, ffi::LUA_GLOBALSINDEX, c"ARGV".as_ptr());
+        ffi::lua_setfield(state, ffi::LUA_GLOBALSINDEX, c"KEYS".as_ptr());
+        ffi::lua_call(state, 1, 2);
+    }
+    2
+}
+
+/// Runs a script function for a client: sets up [`Run`], wraps effects in one transaction,
+/// writes the reply (or the error with Redis's ` script: <name>, on <source>:<line>.` suffix).
+pub(crate) fn run_script(ks: &mut Keyspace, ctx: &mut crate::keyspace::Ctx, engine: &Engine, call: Call, mut run: Run) {
     let lua = engine.lua.clone();
-    let runner = &engine.runner;
     run.ks = KsPtr(ks as *mut Keyspace);
-    run.busy_after_ms = ks.shared().cfg().busy_reply_threshold().max(0) as u64;
+    run.busy_after_ms = ks.shared().hot.busy_reply_threshold.load(std::sync::atomic::Ordering::Relaxed);
     ks.shared().script.kill.store(false, std::sync::atomic::Ordering::SeqCst);
     lua.set_app_data(run);
     // Time stands still inside a script (keys do not expire halfway), as in Redis.
     let outer_time = ks.script_time.replace(ctx.now);
     ks.feed.begin_txn();
     let mark = ks.feed.txn_len();
-    let result: mlua::Result<(bool, Value)> = runner.call((func, args.0, args.1));
+    let entry = Entry { runner: engine.runner_key.id() as i64, func: call.func, keys: call.keys, argv: call.argv, as_args: call.as_args };
+    let frame = mlua::LightUserData(&entry as *const Entry as *mut std::ffi::c_void);
+    let result: mlua::Result<(bool, Value)> = engine.entry.call(frame);
     // A debugging session of SCRIPT DEBUG YES: its effects are rolled back, never propagated.
     if ks.ldb_discard {
         ks.feed.txn_truncate(mark);
