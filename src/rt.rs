@@ -58,6 +58,31 @@ pub async fn timeout<F: Future>(d: Duration, fut: F) -> Option<F::Output> {
     async_std::future::timeout(d, fut).await.ok()
 }
 
+/// A broadcast wake-up: [`wait_or`](Signal::wait_or) returns when the future is done or the
+/// next [`notify_all`](Signal::notify_all) comes, whichever is first. No timer per wait.
+#[derive(Default)]
+pub struct Signal(event_listener::Event);
+
+impl Signal {
+    pub fn notify_all(&self) {
+        self.0.notify(usize::MAX);
+    }
+
+    /// Awaits `fut` until the next notification, checking `cond` once the wait is registered
+    /// (so a notification between the check and the wait is not missed): None when `cond`
+    /// held or a notification came first.
+    pub async fn wait_or<F: Future + Unpin>(&self, fut: &mut F, cond: impl Fn() -> bool) -> Option<F::Output> {
+        let listener = self.0.listen();
+        if cond() {
+            return None;
+        }
+        match futures::future::select(fut, listener).await {
+            futures::future::Either::Left((out, _)) => Some(out),
+            futures::future::Either::Right(_) => None,
+        }
+    }
+}
+
 /// Runs a future to completion on the current thread (binary entry point, tests).
 pub fn block_on<F: Future>(fut: F) -> F::Output {
     async_std::task::block_on(fut)

@@ -267,19 +267,18 @@ impl Client {
     async fn call_keyspace(&mut self, msg: Exec) -> Option<rt::ActorResult<keyspace::ExecDone>> {
         let seq = msg.seq;
         let mut call = Box::pin(self.keyspace.call(msg));
+        let sc = &self.shared.script;
+        let others_busy = || sc.busy.load(SeqCst) != 0 && sc.client.load(SeqCst) != self.id;
         loop {
-            match rt::timeout(std::time::Duration::from_millis(20), &mut call).await {
-                Some(r) => return Some(r),
-                None => {
-                    let sc = &self.shared.script;
-                    if sc.busy.load(Relaxed) != 0 && sc.client.load(Relaxed) != self.id {
-                        if let Ok(mut set) = sc.cancelled.lock() {
-                            set.insert((self.id, seq));
-                            sc.cancelled_count.store(set.len() as u64, Relaxed);
-                        }
-                        return None;
-                    }
+            if let Some(r) = sc.turned_busy.wait_or(&mut call, others_busy).await {
+                return Some(r);
+            }
+            if others_busy() {
+                if let Ok(mut set) = sc.cancelled.lock() {
+                    set.insert((self.id, seq));
+                    sc.cancelled_count.store(set.len() as u64, Relaxed);
                 }
+                return None;
             }
         }
     }

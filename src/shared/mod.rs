@@ -331,6 +331,8 @@ pub struct ScriptBusy {
     pub in_flight: AtomicU64,
     /// The busy function, for FUNCTION STATS (answered by the connections meanwhile).
     pub running: Mutex<Option<RunningScript>>,
+    /// Notified when a script turns busy: the clients waiting behind it answer -BUSY.
+    pub turned_busy: crate::rt::Signal,
 }
 
 /// A function past busy-reply-threshold, as FUNCTION STATS shows it.

@@ -166,7 +166,7 @@ fn debug_eval(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], ro: bool, link: sup
 fn eval_body(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], by_sha: bool, ro: bool) {
     let Some(nkeys) = numkeys(ctx, a) else { return };
     let sha = if by_sha {
-        match sha_arg(&a[1]).filter(|s| ks.scripting.scripts.contains_key(s)) {
+        match sha_arg(&a[1]) {
             Some(s) => s,
             None => return ctx.error("NOSCRIPT No matching script. Please use EVAL."),
         }
@@ -176,7 +176,9 @@ fn eval_body(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], by_sha: bool, ro: bo
             Err(e) => return ctx.error(e),
         }
     };
-    let Some(flags) = ks.scripting.scripts.get(&sha).map(|s| s.flags) else { return };
+    let Some((flags, func)) = ks.scripting.scripts.get(&sha).map(|s| (s.flags, s.func.id() as i64)) else {
+        return ctx.error("NOSCRIPT No matching script. Please use EVAL.");
+    };
     if let Some(e) = ks.script_start_refusal(flags, ro) {
         return ctx.error(e);
     }
@@ -184,7 +186,6 @@ fn eval_body(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], by_sha: bool, ro: bo
         Ok(e) => e.clone(),
         Err(e) => return ctx.error(e),
     };
-    let Some(func) = ks.scripting.scripts.get(&sha).map(|s| s.func.id() as i64) else { return };
     let call = super::Call { func, keys: &a[3..3 + nkeys], argv: &a[3 + nkeys..], as_args: false };
     let run = new_run(ks, ctx, flags, ro, sha);
     run_script(ks, ctx, &engine, call, run);
@@ -192,7 +193,8 @@ fn eval_body(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], by_sha: bool, ro: bo
 
 /// EVALSHA's SHA1 argument in lower case, if it has the length of one.
 fn sha_arg(arg: &[u8]) -> Option<String> {
-    (arg.len() == 40).then(|| String::from_utf8_lossy(arg).to_ascii_lowercase())
+    let sha = std::str::from_utf8(arg).ok().filter(|s| s.len() == 40)?;
+    Some(sha.to_ascii_lowercase())
 }
 
 pub(crate) fn new_run(ks: &Keyspace, ctx: &Ctx, flags: u32, ro: bool, name: String) -> Run {

@@ -122,6 +122,7 @@ fn busy_hook(lua: &Lua, _: mlua::Debug) -> mlua::Result<mlua::VmState> {
             *sh.script.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(running);
         }
         sh.script.busy.store(if run.is_function { 2 } else { 1 }, std::sync::atomic::Ordering::SeqCst);
+        sh.script.turned_busy.notify_all();
         crate::rt::lend_executor_thread();
     }
     sh.script.wrote.store(run.wrote, std::sync::atomic::Ordering::SeqCst);
