@@ -787,3 +787,29 @@ fn rename_command_and_startup_config_as_redis() {
         assert_eq!(ours, theirs);
     }
 }
+
+/// `watchdog-period`: a stall of the server's main work (here DEBUG SLEEP) longer than the
+/// period logs `--- WATCHDOG TIMER EXPIRED ---` once, on tandem as on redis-server; shorter
+/// stalls and a period of 0 log nothing.
+#[test]
+fn watchdog_reports_stalls_as_redis() {
+    const MARK: &str = "--- WATCHDOG TIMER EXPIRED ---";
+    for kind in [Kind::Tandem, Kind::Redis] {
+        if kind == Kind::Redis && !have_redis() {
+            continue;
+        }
+        let srv = Server::start(kind, &["--enable-debug-command", "yes"]);
+        let mut c = srv.conn();
+        assert_eq!(c.raw(&["CONFIG", "SET", "watchdog-period", "200"]), "+OK\r\n");
+        assert_eq!(c.raw(&["DEBUG", "SLEEP", "0.7"]), "+OK\r\n");
+        srv.wait_log(MARK);
+        assert_eq!(srv.log_count(MARK), 1, "{}: one report per stall", kind.label());
+        assert_eq!(c.raw(&["DEBUG", "SLEEP", "0.05"]), "+OK\r\n");
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(srv.log_count(MARK), 1, "{}: a short stall is no stall", kind.label());
+        assert_eq!(c.raw(&["CONFIG", "SET", "watchdog-period", "0"]), "+OK\r\n");
+        assert_eq!(c.raw(&["DEBUG", "SLEEP", "0.5"]), "+OK\r\n");
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(srv.log_count(MARK), 1, "{}: period 0 is off", kind.label());
+    }
+}

@@ -1326,6 +1326,11 @@ impl Handler<Cron> for Keyspace {
             return;
         }
         self.clock.resync();
+        // A blocking load stands for Redis's main thread inside its load loop, where
+        // serverCron does not run: the watchdog sees the server stalled.
+        if !self.shared.loading.load(Relaxed) || self.shared.async_loading.load(Relaxed) {
+            self.shared.cron_stamp.store(crate::util::now_ms() as u64, Relaxed);
+        }
         let started = Instant::now();
         self.active_expire_cycle();
         self.shared.latency_event("expire-cycle", started.elapsed().as_millis() as u64);

@@ -9,6 +9,7 @@ pub mod latency;
 pub mod acl;
 pub mod push;
 pub mod slowlog;
+pub mod watchdog;
 pub mod repl;
 
 use crate::config::Config;
@@ -518,6 +519,11 @@ pub struct Shared {
     /// `repl-diskless-load swapdb`): the old data is served meanwhile, and only the commands
     /// flagged `no_async_loading` get `-LOADING`.
     pub async_loading: AtomicBool,
+    /// When (ms) the keyspace last ran its cron as Redis's serverCron runs (not while a script
+    /// or a command holds it, nor during a blocking load): what the watchdog checks.
+    pub cron_stamp: AtomicU64,
+    /// Dropped with the server: the watchdog thread ends at once.
+    _watchdog_stop: flume::Sender<()>,
     /// Bytes of the RDB file loaded so far (while `loading`).
     pub loading_bytes: Arc<AtomicU64>,
     /// The long script in progress, if any.
@@ -586,6 +592,7 @@ impl Shared {
         let config_file = config.config_file().map(|p| p.to_path_buf());
         let renames = Renames::new(&config.rename_commands);
         let (shutdown_tx, shutdown_rx) = flume::unbounded();
+        let (watchdog_stop, watchdog_rx) = flume::bounded(1);
         let shared = Arc::new(Shared {
             log,
             events: Default::default(),
@@ -623,9 +630,12 @@ impl Shared {
             renames,
             loading: AtomicBool::new(false),
             async_loading: AtomicBool::new(false),
+            cron_stamp: AtomicU64::new(crate::util::now_ms() as u64),
+            _watchdog_stop: watchdog_stop,
             loading_bytes: Arc::new(AtomicU64::new(0)),
         });
         shared.refresh_hot();
+        watchdog::start(&shared, watchdog_rx);
         shared
     }
 
