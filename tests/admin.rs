@@ -813,3 +813,49 @@ fn watchdog_reports_stalls_as_redis() {
         assert_eq!(srv.log_count(MARK), 1, "{}: period 0 is off", kind.label());
     }
 }
+
+/// LOLWUT as redis-server 7.0 answers it: the version line by default (and for versions other
+/// than 5 and 6, RESP3 verbatim), Schotter (v5) and the skyline (v6) with Redis's canvas sizes
+/// for the given arguments (the art itself is random on both), Redis's errors and limits.
+#[test]
+fn lolwut_matches_redis() {
+    // The shape of an answer: lines, and characters (or terminal cells) per line.
+    fn shape(reply: &[u8]) -> String {
+        let text = String::from_utf8_lossy(reply).into_owned();
+        let cells = |l: &str| if l.contains('\x1b') { l.matches(" \x1b[0m").count() } else { l.chars().count() };
+        // The bulk's length is left out: colour escapes differ in length.
+        let lines = text.lines().filter(|l| !l.starts_with('$'));
+        let body: Vec<String> = lines.map(|l| if l.contains("Redis ver.") { l.to_string() } else { cells(l).to_string() }).collect();
+        body.join("|")
+    }
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let mut out = vec![];
+        for args in [
+            &["LOLWUT"][..],
+            &["LOLWUT", "VERSION", "7"],
+            &["LOLWUT", "VERSION", "50"],
+            &["LOLWUT", "VERSION", "-1"],
+            &["LOLWUT", "VERSION", "x"],
+            &["LOLWUT", "VERSION", "5", "x"],
+            &["LOLWUT", "VERSION", "6", "1", "y"],
+            &["LOLWUT", "extra", "args"],
+        ] {
+            out.push(c.raw(args).into_bytes());
+        }
+        for args in [
+            &["LOLWUT", "VERSION", "5"][..],
+            &["LOLWUT", "VERSION", "5", "10", "2", "3"],
+            &["LOLWUT", "VERSION", "5", "1", "1", "1"],
+            &["LOLWUT", "VERSION", "5", "0", "-4", "900"],
+            &["LOLWUT", "VERSION", "6"],
+            &["LOLWUT", "VERSION", "6", "12", "5"],
+            &["LOLWUT", "VERSION", "6", "-3", "0"],
+        ] {
+            out.push(shape(&c.raw_bytes(args)).into_bytes());
+        }
+        c.cmd(&["HELLO", "3"]);
+        out.push(c.raw(&["LOLWUT"]).into_bytes());
+        out
+    });
+}

@@ -129,50 +129,14 @@ fn command_info(c: &mut Client, spec: &CommandSpec) {
     c.out.int(spec.first_key as i64);
     c.out.int(spec.last_key as i64);
     c.out.int(spec.step as i64);
-    let cats = acl_categories(spec);
+    let cats = super::acl::category_names(spec);
     c.out.set(cats.len());
-    for cat in cats {
+    for cat in &cats {
         c.out.simple(cat);
     }
     c.out.array(0);
     c.out.array(0);
     c.out.array(0);
-}
-
-fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
-    let mut v = vec![];
-    if spec.is_write() {
-        v.push("@write");
-    }
-    if spec.has(cmd::READONLY) {
-        v.push("@read");
-    }
-    v.push(match spec.group {
-        "string" => "@string",
-        "bitmap" => "@bitmap",
-        "generic" => "@keyspace",
-        "list" => "@list",
-        "hash" => "@hash",
-        "set" => "@set",
-        "sorted-set" => "@sortedset",
-        "hyperloglog" => "@hyperloglog",
-        "connection" => "@connection",
-        "transactions" => "@transaction",
-        "scripting" => "@scripting",
-        _ => "@admin",
-    });
-    if spec.group == "hyperloglog" && spec.has(cmd::ADMIN) {
-        v.push("@admin");
-    }
-    if spec.has(cmd::FAST) {
-        v.push("@fast");
-    } else {
-        v.push("@slow");
-    }
-    if spec.has(cmd::ADMIN) {
-        v.push("@dangerous");
-    }
-    v
 }
 
 pub(super) fn command(c: &mut Client, a: &[Bytes]) {

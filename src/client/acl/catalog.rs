@@ -209,6 +209,13 @@ impl Catalog {
     }
 }
 
+/// A command's ACL categories as COMMAND INFO lists them (`@read`, ..., in Redis's order).
+pub fn category_names(spec: &CommandSpec) -> Vec<String> {
+    let c = catalog();
+    let cats = c.by_table.get(spec.index).and_then(|&id| c.entries.get(id)).map_or(0, |e| e.cats);
+    CATEGORIES.iter().enumerate().filter(|(i, _)| cats & 1 << i != 0).map(|(_, n)| format!("@{}", n)).collect()
+}
+
 pub fn catalog() -> &'static Catalog {
     static C: OnceLock<Catalog> = OnceLock::new();
     C.get_or_init(build)

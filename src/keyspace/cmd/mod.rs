@@ -13,6 +13,7 @@ pub mod hashes;
 pub mod hll;
 pub mod keys;
 pub mod lists;
+pub mod lolwut;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -347,6 +348,7 @@ commands! {
     "info", -1, "loading stale", 0, 0, 0, "server", K(sv::info), "Get information and statistics about the server";
     "time", 1, "loading stale fast", 0, 0, 0, "server", K(sv::time), "Return the current server time";
     "lastsave", 1, "loading stale fast", 0, 0, 0, "server", K(sv::lastsave), "Get the UNIX time stamp of the last successful save to disk";
+    "lolwut", -1, "readonly fast", 0, 0, 0, "server", K(lolwut::lolwut), "Display some computer art and the Redis version";
     "debug", -2, "admin noscript loading stale", 0, 0, 0, "server", K(sv::debug), "A container for debugging commands";
     "function", -2, "noscript", 0, 0, 0, "scripting", K(fun::function), "A container for function commands";
     "script", -2, "noscript", 0, 0, 0, "scripting", K(ev::script), "A container for Lua scripts management commands";
