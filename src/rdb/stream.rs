@@ -198,7 +198,8 @@ impl<R: Read> RdbReader<R> {
             let key = self.read_string()?;
             let Some(master) = StreamId::from_be_bytes(&key) else { return corrupt("node key") };
             let lp = self.read_string()?;
-            let node = node_from_listpack(master, &lp)?;
+            let mut node = node_from_listpack(master, &lp)?;
+            node.seal();
             s.nodes.insert(master, node);
         }
         s.length = self.read_len()?;

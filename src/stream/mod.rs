@@ -103,6 +103,9 @@ impl Stream {
             }
         };
         if need_new {
+            if let Some((_, n)) = tail {
+                n.seal();
+            }
             let fields = pairs.iter().step_by(2).copied();
             let mut n = Node::new(fields);
             n.push(id, id, pairs, false);

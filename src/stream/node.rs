@@ -169,6 +169,13 @@ impl Node {
         7 + lp_int_size(self.count as i64) + lp_int_size(self.deleted as i64) + self.lp_static as usize
     }
 
+    /// The node takes no more entries: its buffer gives back what growing left unused (a
+    /// listpack is reallocated to its exact size at every insert; this buffer grows by
+    /// doubling, then fits once).
+    pub fn seal(&mut self) {
+        self.buf.shrink_to_fit();
+    }
+
     /// Heap bytes held.
     pub fn mem_bytes(&self) -> usize {
         self.buf.capacity() + std::mem::size_of::<Node>()
