@@ -168,11 +168,14 @@ impl Client {
                 in_flight.fetch_add(1, Relaxed);
             }
             let watch = scripts || in_flight.load(Relaxed) > 0;
-            // Which items are transactions, for the -BUSY answers of a cancelled Exec.
-            let kinds: Vec<bool> = if watch { items.iter().map(|i| !matches!(i, Item::Cmd(_))).collect() } else { Vec::new() };
-            // The reply buffer is lent unless a cancelled Exec could lose it (a script may go
-            // busy) or the replies are dropped anyway (CLIENT REPLY OFF).
-            let lend = !watch && !self.reply_off;
+            // Which items are transactions, for the -BUSY answers of a cancelled Exec (none
+            // listed: all are commands).
+            let n_items = items.len();
+            let any_txn = watch && items.iter().any(|i| !matches!(i, Item::Cmd(_)));
+            let kinds: Vec<bool> = if any_txn { items.iter().map(|i| !matches!(i, Item::Cmd(_))).collect() } else { Vec::new() };
+            // The reply buffer is lent unless a cancelled Exec could lose replies in it (a
+            // script may go busy) or the replies are dropped anyway (CLIENT REPLY OFF).
+            let lend = !self.reply_off && (!watch || self.out.buf.is_empty());
             let out = if lend { std::mem::take(&mut self.out.buf) } else { BytesMut::new() };
             let msg = Exec { client_id: self.id, seq: self.exec_seq, db: self.db, resp3: self.resp3, items, pushes, out, ldb: None };
             // The rare paths' futures are boxed: this one stays small, and so does every
@@ -196,6 +199,7 @@ impl Client {
                     } else {
                         "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
                     };
+                    let kinds = if kinds.is_empty() { vec![false; n_items] } else { kinds };
                     for txn in kinds {
                         if txn {
                             self.out.error(format!("EXECABORT Transaction discarded because of: {}", msg));
