@@ -997,11 +997,13 @@ fn command_info_and_docs_match_redis_for_every_command() {
         v.sort();
         v
     };
+    // (A command only tandem has would be listed too: Redis's list does not hold it.)
+    let all = entry_names(&mut tc, &["COMMAND"]);
     for args in [&["COMMAND"][..], &["COMMAND", "INFO"][..]] {
-        let got = entry_names(&mut tc, args);
+        let got: Vec<String> = entry_names(&mut tc, args).into_iter().filter(|n| redis_names.contains(n)).collect();
         assert_eq!(got, tops, "{:?}: the entries of tandem (left) and of Redis's commands tandem runs (right)", args);
     }
-    assert_eq!(tc.cmd(&["COMMAND", "COUNT"]).int() as usize, tops.len());
+    assert_eq!(tc.cmd(&["COMMAND", "COUNT"]).int() as usize, all.len());
     let docs = tc.cmd(&["COMMAND", "DOCS"]);
-    assert_eq!(map_pairs(docs).1.len(), tops.len());
+    assert_eq!(map_pairs(docs).1.len(), all.len());
 }
