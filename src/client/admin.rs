@@ -1,6 +1,7 @@
 //! Server administration commands that run in the client actor: CONFIG, COMMAND, SHUTDOWN
 //! and MODULE.
 
+use super::cmddocs::{self, Target};
 use super::{Client, Next};
 use crate::keyspace::cmd::{self, eq, err, CommandSpec};
 use crate::keyspace;
@@ -117,36 +118,40 @@ fn warn_maxmemory_below_usage(c: &Client) {
     }
 }
 
-fn command_info(c: &mut Client, spec: &CommandSpec) {
-    c.out.array(10);
-    c.out.bulk(spec.name.as_bytes());
-    c.out.int(spec.arity as i64);
-    let flags = spec.flag_names();
-    c.out.set(flags.len());
-    for f in flags {
-        c.out.simple(f);
+/// COMMAND INFO [name ...]: every command of the table, or an entry per name asked (a null
+/// for an unknown one).
+fn command_info(c: &mut Client, names: &[Bytes], table: &'static [CommandSpec]) {
+    if names.is_empty() {
+        c.out.array(table.len());
+        for s in table {
+            cmddocs::info_reply(&mut c.out, Some(Target::Top(s)));
+        }
+        return;
     }
-    c.out.int(spec.first_key as i64);
-    c.out.int(spec.last_key as i64);
-    c.out.int(spec.step as i64);
-    let cats = super::acl::category_names(spec);
-    c.out.set(cats.len());
-    for cat in &cats {
-        c.out.simple(cat);
+    c.out.array(names.len());
+    for name in names {
+        cmddocs::info_reply(&mut c.out, cmddocs::resolve(name));
     }
-    c.out.array(0);
-    c.out.array(0);
-    c.out.array(0);
+}
+
+/// COMMAND DOCS [name ...]: a map of every command of the table, or of the names asked that
+/// exist.
+fn command_docs(c: &mut Client, names: &[Bytes], table: &'static [CommandSpec]) {
+    let targets: Vec<Target> = if names.is_empty() {
+        table.iter().map(Target::Top).collect()
+    } else {
+        names.iter().filter_map(|n| cmddocs::resolve(n)).collect()
+    };
+    c.out.map(targets.len());
+    for t in targets {
+        cmddocs::docs_reply(&mut c.out, t);
+    }
 }
 
 pub(super) fn command(c: &mut Client, a: &[Bytes]) {
     let table = cmd::table();
     if a.len() == 1 {
-        c.out.array(table.len());
-        for s in table {
-            command_info(c, s);
-        }
-        return;
+        return command_info(c, &[], table);
     }
     let sub = String::from_utf8_lossy(&a[1]).to_lowercase();
     match sub.as_str() {
@@ -172,43 +177,8 @@ pub(super) fn command(c: &mut Client, a: &[Bytes]) {
                 c.out.bulk(n.as_bytes());
             }
         }
-        "info" => {
-            let specs: Vec<Option<&'static CommandSpec>> = if a.len() == 2 {
-                table.iter().map(Some).collect()
-            } else {
-                a[2..].iter().map(|n| cmd::lookup(n)).collect()
-            };
-            c.out.array(specs.len());
-            for s in specs {
-                match s {
-                    Some(s) => command_info(c, s),
-                    None => c.out.null_array(),
-                }
-            }
-        }
-        "docs" => {
-            // Without names: an error, so redis-cli falls back to its built-in Redis 7.0 help
-            // table, whose argument hints are complete (ours carry summaries only).
-            if a.len() == 2 {
-                return c.out.error("ERR COMMAND DOCS needs command names on tandem (redis-cli then uses its built-in help and hints)");
-            }
-            let specs: Vec<&'static CommandSpec> = if a.len() == 2 {
-                table.iter().collect()
-            } else {
-                a[2..].iter().filter_map(|n| cmd::lookup(n)).collect()
-            };
-            c.out.map(specs.len());
-            for s in specs {
-                c.out.bulk(s.name.as_bytes());
-                c.out.map(3);
-                c.out.bulk(b"summary");
-                c.out.bulk(s.summary.as_bytes());
-                c.out.bulk(b"since");
-                c.out.bulk(b"1.0.0");
-                c.out.bulk(b"group");
-                c.out.bulk(s.group.as_bytes());
-            }
-        }
+        "info" => command_info(c, &a[2..], table),
+        "docs" => command_docs(c, &a[2..], table),
         "getkeys" | "getkeysandflags" if a.len() < 4 => c.out.error(format!("ERR wrong number of arguments for 'command|{}' command", sub)),
         "getkeys" | "getkeysandflags" => {
             let Some(spec) = cmd::lookup(&a[2]) else {

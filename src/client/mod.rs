@@ -8,6 +8,7 @@
 
 pub mod acl;
 mod admin;
+mod cmddocs;
 mod commands;
 mod ldb;
 mod migrate;
@@ -558,8 +559,8 @@ impl Client {
             st.failed.fetch_add(1, Relaxed);
         }
         st.usec.fetch_add(micros, Relaxed);
-        // EXEC itself is not logged: the commands it ran are.
-        if spec.name != "exec" {
+        // EXEC itself is not logged (skip_slowlog): the commands it ran are.
+        if !spec.has(cmd::SKIP_SLOWLOG) {
             self.shared.slowlog_command(self.id, &argv, micros);
         }
         self.shared.record_latency(&st, spec.has(cmd::FAST), ns, false);

@@ -213,6 +213,22 @@ impl Catalog {
 pub fn category_names(spec: &CommandSpec) -> Vec<String> {
     let c = catalog();
     let cats = c.by_table.get(spec.index).and_then(|&id| c.entries.get(id)).map_or(0, |e| e.cats);
+    names_of(cats)
+}
+
+/// The ACL categories of a catalog entry (`acl|cat`) by full name, as COMMAND INFO lists them.
+pub fn entry_category_names(name: &str) -> Vec<String> {
+    let c = catalog();
+    names_of(c.find(name).map_or(0, |id| c.entries[id].cats))
+}
+
+/// The key specs of a catalog entry by full name (none for an unknown one).
+pub fn entry_keyspecs(name: &str) -> &'static [KeySpec] {
+    let c = catalog();
+    c.find(name).map_or(&[], |id| c.entries[id].keyspecs.as_slice())
+}
+
+fn names_of(cats: u32) -> Vec<String> {
     CATEGORIES.iter().enumerate().filter(|(i, _)| cats & 1 << i != 0).map(|(_, n)| format!("@{}", n)).collect()
 }
 

@@ -123,7 +123,7 @@ pub fn getkeys(spec: &CommandSpec, argv: &[Bytes]) -> Result<Vec<(usize, u16)>, 
         Some(k) if !k.is_empty() => Ok(k),
         // Scripts and functions may name no key (Redis's NO_MANDATORY_KEYS): an empty list,
         // even for a key count the arguments do not hold.
-        _ if matches!(spec.name, "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro") => Ok(vec![]),
+        _ if spec.has(crate::keyspace::cmd::NO_MANDATORY_KEYS) => Ok(vec![]),
         _ => Err("ERR Invalid arguments specified for command"),
     }
 }

@@ -11,7 +11,7 @@ mod rules;
 
 pub(super) use command::acl;
 pub use file::init;
-pub use catalog::{category_names, command_list, KEY_FLAG_NAMES};
+pub use catalog::{category_names, command_list, entry_category_names, entry_keyspecs, Begin, Find, KeySpec, KEY_FLAG_NAMES};
 pub use check::getkeys;
 
 use super::Client;

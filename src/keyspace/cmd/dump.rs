@@ -13,7 +13,7 @@ use bytes::Bytes;
 crate::command_specs! {
     "dump", 2, "readonly", 1, 1, 1, "generic", K(dump), "Return a serialized version of the value stored at the specified key.";
     "restore", -4, "write denyoom", 1, 1, 1, "generic", K(restore), "Create a key using the provided serialized value, previously obtained using DUMP.";
-    "restore-asking", -4, "write denyoom", 1, 1, 1, "server", K(restore), "An internal command for migrating keys in a cluster";
+    "restore-asking", -4, "write denyoom asking", 1, 1, 1, "server", K(restore), "An internal command for migrating keys in a cluster";
 }
 
 /// The serialization options the configuration asks for (`rdbcompression`).

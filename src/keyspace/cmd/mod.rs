@@ -74,25 +74,35 @@ pub const SUBSCRIBING: u32 = 1 << 17;
 /// Refused with -LOADING while a replica loads its master's RDB asynchronously (serving the
 /// old data meanwhile): the commands that would change the role or persistence under it.
 pub const NO_ASYNC_LOADING: u32 = 1 << 18;
+/// Not logged in the slow log itself (EXEC: the commands it runs are).
+pub const SKIP_SLOWLOG: u32 = 1 << 19;
+/// Allowed on an importing slot after ASKING (shown only: there is no cluster mode).
+pub const ASKING: u32 = 1 << 20;
+/// May name no key at all (scripts, functions): COMMAND GETKEYS gives an empty list.
+pub const NO_MANDATORY_KEYS: u32 = 1 << 21;
 
+/// Command flags in the order Redis's COMMAND INFO lists them.
 const FLAG_NAMES: &[(u32, &str)] = &[
     (WRITE, "write"),
     (READONLY, "readonly"),
     (DENYOOM, "denyoom"),
     (ADMIN, "admin"),
+    (PUBSUB, "pubsub"),
     (NOSCRIPT, "noscript"),
     (BLOCKING, "blocking"),
     (LOADING, "loading"),
     (STALE, "stale"),
-    (PUBSUB, "pubsub"),
     (SKIP_MONITOR, "skip_monitor"),
+    (SKIP_SLOWLOG, "skip_slowlog"),
+    (ASKING, "asking"),
     (FAST, "fast"),
     (NO_AUTH, "no_auth"),
     (MAY_REPLICATE, "may_replicate"),
+    (NO_MANDATORY_KEYS, "no_mandatory_keys"),
     (NO_ASYNC_LOADING, "no_async_loading"),
     (NO_MULTI, "no_multi"),
-    (ALLOW_BUSY, "allow_busy"),
     (MOVABLEKEYS, "movablekeys"),
+    (ALLOW_BUSY, "allow_busy"),
 ];
 
 #[derive(Debug)]
@@ -301,7 +311,7 @@ commands! {
     "unwatch", 1, "noscript loading stale fast", 0, 0, 0, "transactions", K(k::unwatch), "Forget about all watched keys";
     // transactions and connection state (client actor)
     "multi", 1, "noscript loading stale fast allow_busy", 0, 0, 0, "transactions", C, "Mark the start of a transaction block";
-    "exec", 1, "noscript loading stale", 0, 0, 0, "transactions", C, "Execute all commands issued after MULTI";
+    "exec", 1, "noscript loading stale skip_slowlog", 0, 0, 0, "transactions", C, "Execute all commands issued after MULTI";
     "discard", 1, "noscript loading stale fast allow_busy", 0, 0, 0, "transactions", C, "Discard all commands issued after MULTI";
     "auth", -2, "noscript loading stale fast no_auth allow_busy", 0, 0, 0, "connection", C, "Authenticate to the server";
     "hello", -1, "noscript loading stale fast no_auth allow_busy", 0, 0, 0, "connection", C, "Handshake with Redis";
@@ -352,12 +362,12 @@ commands! {
     "debug", -2, "admin noscript loading stale", 0, 0, 0, "server", K(sv::debug), "A container for debugging commands";
     "function", -2, "noscript", 0, 0, 0, "scripting", K(fun::function), "A container for function commands";
     "script", -2, "noscript", 0, 0, 0, "scripting", K(ev::script), "A container for Lua scripts management commands";
-    "eval", -3, "noscript skip_monitor may_replicate stale movablekeys", 0, 0, 0, "scripting", K(ev::eval), "Execute a Lua script server side";
-    "evalsha", -3, "noscript skip_monitor may_replicate stale movablekeys", 0, 0, 0, "scripting", K(ev::evalsha), "Execute a Lua script server side";
-    "eval_ro", -3, "readonly noscript skip_monitor stale movablekeys", 0, 0, 0, "scripting", K(ev::eval_ro), "Execute a read-only Lua script server side";
-    "evalsha_ro", -3, "readonly noscript skip_monitor stale movablekeys", 0, 0, 0, "scripting", K(ev::evalsha_ro), "Execute a read-only Lua script server side";
-    "fcall", -3, "noscript skip_monitor may_replicate stale movablekeys", 0, 0, 0, "scripting", K(fun::fcall), "Invoke a function";
-    "fcall_ro", -3, "readonly noscript skip_monitor stale movablekeys", 0, 0, 0, "scripting", K(fun::fcall_ro), "Invoke a read-only function";
+    "eval", -3, "noscript skip_monitor may_replicate stale no_mandatory_keys movablekeys", 0, 0, 0, "scripting", K(ev::eval), "Execute a Lua script server side";
+    "evalsha", -3, "noscript skip_monitor may_replicate stale no_mandatory_keys movablekeys", 0, 0, 0, "scripting", K(ev::evalsha), "Execute a Lua script server side";
+    "eval_ro", -3, "readonly noscript skip_monitor stale no_mandatory_keys movablekeys", 0, 0, 0, "scripting", K(ev::eval_ro), "Execute a read-only Lua script server side";
+    "evalsha_ro", -3, "readonly noscript skip_monitor stale no_mandatory_keys movablekeys", 0, 0, 0, "scripting", K(ev::evalsha_ro), "Execute a read-only Lua script server side";
+    "fcall", -3, "noscript skip_monitor may_replicate stale no_mandatory_keys movablekeys", 0, 0, 0, "scripting", K(fun::fcall), "Invoke a function";
+    "fcall_ro", -3, "readonly noscript skip_monitor stale no_mandatory_keys movablekeys", 0, 0, 0, "scripting", K(fun::fcall_ro), "Invoke a read-only function";
     "memory", -2, "readonly", 0, 0, 0, "server", K(sv::memory), "A container for memory diagnostics commands";
 }
 
