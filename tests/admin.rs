@@ -925,9 +925,8 @@ fn sorted_doc_body(body: Reply) -> Reply {
 }
 
 /// Commands whose COMMAND INFO flags differ from Redis's because tandem behaves differently:
-/// WATCH, UNWATCH and RESET are refused while a script is busy (Redis: `allow_busy`), BGSAVE
-/// is refused inside MULTI (Redis schedules it: no `no_multi`).
-const FLAGS_DIFFER: &[&str] = &["watch", "unwatch", "reset", "bgsave"];
+/// WATCH, UNWATCH and RESET are refused while a script is busy (Redis: `allow_busy`).
+const FLAGS_DIFFER: &[&str] = &["watch", "unwatch", "reset"];
 
 /// A COMMAND INFO reply of one entry without its flags.
 fn without_flags(r: Reply) -> Reply {
@@ -1006,4 +1005,28 @@ fn command_info_and_docs_match_redis_for_every_command() {
     assert_eq!(tc.cmd(&["COMMAND", "COUNT"]).int() as usize, all.len());
     let docs = tc.cmd(&["COMMAND", "DOCS"]);
     assert_eq!(map_pairs(docs).1.len(), all.len());
+}
+
+/// BGSAVE inside MULTI/EXEC is scheduled (the cron starts it after the transaction) and a
+/// BGSAVE while one runs is refused, SCHEDULE or not, as redis-server answers.
+#[test]
+fn bgsave_in_transaction_is_scheduled_as_redis() {
+    same_on_both_with(&["--enable-debug-command", "yes"], |port| {
+        let mut c = Conn::connect(port);
+        let mut out = vec![c.raw(&["DEBUG", "POPULATE", "2000"])];
+        out.push(c.raw(&["CONFIG", "SET", "rdb-key-save-delay", "500"]));
+        for cmd in [&["MULTI"][..], &["BGSAVE"], &["BGSAVE", "SCHEDULE"], &["EXEC"]] {
+            out.push(c.raw(cmd));
+        }
+        // The scheduled save starts from the cron.
+        let started = Instant::now();
+        while c.info_field("persistence", "rdb_bgsave_in_progress").as_deref() != Some("1") && started.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        out.push(c.info_field("persistence", "rdb_bgsave_in_progress").unwrap_or_default());
+        out.push(c.raw(&["BGSAVE"]));
+        out.push(c.raw(&["BGSAVE", "SCHEDULE"]));
+        out.push(c.raw(&["CONFIG", "SET", "rdb-key-save-delay", "0"]));
+        out
+    });
 }

@@ -1345,6 +1345,7 @@ impl Handler<Cron> for Keyspace {
         if self.jobs.in_progress() {
             self.cancel_jobs(false);
         }
+        self.start_scheduled_bgsave();
         self.cron_ticks += 1;
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
         if self.cron_ticks.is_multiple_of(hz) {

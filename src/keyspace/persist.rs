@@ -17,6 +17,8 @@ use std::time::Instant;
 #[derive(Default)]
 pub struct PersistState {
     pub(super) bgsave_in_progress: bool,
+    /// A BGSAVE ran inside a transaction: the cron starts it (Redis's rdb_bgsave_scheduled).
+    pub(super) bgsave_scheduled: bool,
     pub(super) last_bgsave_ok: bool,
     pub(super) saves: u64,
     pub(super) last_save_ms: i64,
@@ -374,14 +376,26 @@ pub fn bgsave_cmd(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         return ctx.error(super::cmd::err::SYNTAX);
     }
     if ks.persist.bgsave_in_progress {
-        if schedule {
-            return ctx.out.simple("Background saving scheduled");
-        }
         return ctx.error("ERR Background save already in progress");
+    }
+    // Inside MULTI/EXEC the save starts after the transaction, from the cron, as Redis's.
+    if ctx.in_txn {
+        ks.persist.bgsave_scheduled = true;
+        return ctx.out.simple("Background saving scheduled");
     }
     if ks.bgsave() {
         ctx.out.simple("Background saving started");
     } else {
         ctx.error("ERR Background saving failed");
+    }
+}
+
+impl Keyspace {
+    /// The cron starts a BGSAVE a transaction scheduled, once no save runs.
+    pub(super) fn start_scheduled_bgsave(&mut self) {
+        if self.persist.bgsave_scheduled && !self.persist.bgsave_in_progress {
+            self.persist.bgsave_scheduled = false;
+            self.bgsave();
+        }
     }
 }
