@@ -296,3 +296,41 @@ fn incrbyfloat_prints_what_redis_prints() {
         out
     });
 }
+
+/// OBJECT ENCODING of strings modified in place is `raw` as in redis-server, and stays so
+/// through a snapshot (BGSAVE copies segments), RENAME, MOVE and COPY; a new value is not.
+#[test]
+fn in_place_writes_make_strings_raw_as_redis() {
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let mut out = vec![];
+        for cmd in [
+            &["SET", "a", "abc"][..],
+            &["APPEND", "a", "d"],
+            &["SETRANGE", "r", "0", "xy"],
+            &["SETBIT", "b", "3", "1"],
+            &["BITFIELD", "f", "SET", "u8", "0", "7"],
+            &["SET", "e", "plain"],
+            &["SET", "i", "12"],
+            &["INCR", "i"],
+            &["SET", "s", "abc"],
+            &["SETRANGE", "s", "1", "Z"],
+            &["SET", "s2", "abc"],
+            &["APPEND", "s2", "Q"],
+            &["SET", "s2", "fresh"],
+        ] {
+            out.push(c.raw(cmd));
+        }
+        let encodings = |c: &mut Conn| ["a", "r", "b", "f", "e", "i", "s", "s2"].iter().map(|k| c.raw(&["OBJECT", "ENCODING", k])).collect::<Vec<_>>().join("");
+        out.push(encodings(&mut c));
+        out.push(c.raw(&["SAVE"]));
+        out.push(c.raw(&["APPEND", "e", "!"]));
+        out.push(encodings(&mut c));
+        out.push(c.raw(&["RENAME", "a", "a2"]));
+        out.push(c.raw(&["COPY", "a2", "a3"]));
+        out.push(c.raw(&["MOVE", "s", "1"]));
+        out.push(c.raw(&["OBJECT", "ENCODING", "a2"]) + &c.raw(&["OBJECT", "ENCODING", "a3"]));
+        out.push(c.raw(&["SELECT", "1"]) + &c.raw(&["OBJECT", "ENCODING", "s"]));
+        out
+    });
+}

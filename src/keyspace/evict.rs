@@ -144,9 +144,6 @@ impl Keyspace {
         let Some((k, v)) = d.keys.remove_entry(key) else { return 0 };
         let cost = key_cost(k.len(), &v);
         d.expires.remove(key);
-        if !d.raw.is_empty() {
-            d.raw.remove(key);
-        }
         if lazy {
             super::lazyfree::free_later(&self.shared, v, 1);
         } else {

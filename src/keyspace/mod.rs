@@ -54,10 +54,6 @@ pub struct Db {
     pub expires: SegMap<i64>,
     /// Where the active expire cycle resumes (a segment index).
     pub expire_cursor: usize,
-    /// String keys modified in place (APPEND, SETRANGE, SETBIT): OBJECT ENCODING says `raw`
-    /// for them whatever they hold, as Redis's unshared strings. Cleared when the key is set
-    /// or deleted.
-    pub raw: HashSet<Bytes, ahash::RandomState>,
 }
 
 /// A command ready to run: its table entry and arguments.
@@ -484,9 +480,6 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         d.keys.remove(key);
         d.expires.remove(key);
-        if !d.raw.is_empty() {
-            d.raw.remove(key);
-        }
         self.stats.expired_keys += 1;
         self.signal_modified(db, key, 0);
     }
@@ -573,9 +566,6 @@ impl Keyspace {
         if (!keep_ttl || expired) && !db.expires.is_empty() {
             db.expires.remove(key);
         }
-        if !db.raw.is_empty() {
-            db.raw.remove(key);
-        }
         self.modified(ctx, key);
         if created {
             self.notify_new(ctx, key);
@@ -588,10 +578,6 @@ impl Keyspace {
     /// A live key's value was replaced where it is (INCR): what [`set_key`](Self::set_key)
     /// does after storing, for a key that existed and keeps its TTL.
     pub fn overwritten(&mut self, ctx: &mut Ctx, key: &[u8]) {
-        let db = &mut self.dbs[ctx.db];
-        if !db.raw.is_empty() {
-            db.raw.remove(key);
-        }
         self.modified(ctx, key);
         self.signal_ready(ctx.db, key);
     }
@@ -603,9 +589,8 @@ impl Keyspace {
 
     /// Marks a string key as modified in place (OBJECT ENCODING `raw`).
     pub fn mark_raw(&mut self, db: usize, key: &[u8]) {
-        // Looked up first: in-place writes mark on every call, the copy only once.
-        if !self.dbs[db].raw.contains(key) {
-            self.dbs[db].raw.insert(Bytes::copy_from_slice(key));
+        if let Some(Value::Str(s)) = self.dbs[db].keys.get_mut(key) {
+            s.set_raw();
         }
     }
 
@@ -632,9 +617,6 @@ impl Keyspace {
         if db.keys.remove(key).is_some() {
             if !db.expires.is_empty() {
                 db.expires.remove(key);
-            }
-            if !db.raw.is_empty() {
-                db.raw.remove(key);
             }
             self.modified(ctx, key);
             // A deleted stream ends the waits of XREADGROUP clients on it.

@@ -12,6 +12,10 @@ use std::ptr::NonNull;
 const HDR: usize = 4;
 /// Set in the first `u32` of the growable form.
 const GROWN: u32 = 1 << 31;
+/// Set in the first `u32` of the exact form of a string modified in place (OBJECT ENCODING
+/// `raw`, as Redis's unshared strings); exact lengths stay below it. The growable form is
+/// always raw.
+const RAW: u32 = 1 << 30;
 /// Strings this long or longer take the growable form (the exact form's length stays clear
 /// of `GROWN`), and keys this long carry no access word.
 const EXACT_MAX: u32 = 1 << 30;
@@ -207,7 +211,7 @@ impl Thin {
                 _ => {
                     let w = (p as *const u32).read();
                     if w & GROWN == 0 {
-                        w as usize
+                        (w & !RAW) as usize
                     } else {
                         (p.add(8) as *const u64).read() as usize
                     }
@@ -217,6 +221,24 @@ impl Thin {
     }
 
     /// Bytes the allocation can hold without growing.
+    /// A string modified in place (or grown): OBJECT ENCODING says `raw` whatever it holds.
+    #[inline]
+    pub fn is_raw(&self) -> bool {
+        // SAFETY: the plain forms' first word is always initialised and 4-aligned.
+        self.tag() == TAG_PLAIN && unsafe { (self.0.as_ptr() as *const u32).read() & (RAW | GROWN) != 0 }
+    }
+
+    /// Marks a string modified in place (see [`is_raw`](Self::is_raw)); keys are never marked.
+    pub fn set_raw(&mut self) {
+        if self.tag() == TAG_PLAIN && !self.is_grown() {
+            // SAFETY: the exact form's first word is its length, below `RAW`.
+            unsafe {
+                let w = self.0.as_ptr() as *mut u32;
+                w.write(w.read() | RAW);
+            }
+        }
+    }
+
     pub fn capacity(&self) -> usize {
         if self.is_grown() {
             // SAFETY: the growable form's header holds the capacity at offset 16.
@@ -352,7 +374,11 @@ impl Clone for Thin {
         if self.is_clocked() {
             return Thin::new_clocked(self.as_slice(), self.clock());
         }
-        Thin::new(self.as_slice())
+        let mut t = Thin::new(self.as_slice());
+        if self.is_raw() {
+            t.set_raw();
+        }
+        t
     }
 }
 

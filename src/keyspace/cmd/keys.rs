@@ -189,14 +189,10 @@ fn rename_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], nx: bool) {
     let db = &mut ks.dbs[ctx.db];
     let Some(v) = db.keys.remove(src) else { return ctx.error(err::NO_KEY) };
     db.expires.remove(src);
-    let raw = db.raw.remove(&src[..]);
     ks.touch_watched(ctx.db, src);
     ks.set_key(ctx, dst, v, false);
     if dst_existed {
         ks.notify_new(ctx, dst);
-    }
-    if raw {
-        ks.mark_raw(ctx.db, dst);
     }
     if let Some(t) = ttl {
         ks.set_expire(ctx, dst, t);
@@ -431,16 +427,12 @@ pub fn move_(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let ttl = ks.expire_of(ctx.db, key);
     let Some(v) = ks.dbs[ctx.db].keys.remove(key) else { return ctx.out.int(0) };
     ks.dbs[ctx.db].expires.remove(key);
-    let raw = ks.dbs[ctx.db].raw.remove(&key[..]);
     ks.modified(ctx, key);
     let src = ctx.db;
     ctx.db = dst;
     ks.set_key(ctx, key, v, false);
     if let Some(t) = ttl {
         ks.set_expire(ctx, key, t);
-    }
-    if raw {
-        ks.mark_raw(dst, key);
     }
     ctx.db = src;
     ks.notify(ctx, N::GENERIC, "move_from", key);
@@ -534,7 +526,7 @@ pub fn object(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         return ctx.out.null();
     };
     match sub.as_str() {
-        "encoding" => ctx.out.bulk_str(encoding_of(ks, ctx.db, &a[2], &v)),
+        "encoding" => ctx.out.bulk_str(encoding_of(ks, &v)),
         "refcount" => match &v {
             Value::Str(s) if shared_ints && num::parse_i64(s).is_some_and(|n| (0..10000).contains(&n)) => ctx.out.int(i32::MAX as i64),
             _ => ctx.out.int(1),
@@ -547,9 +539,9 @@ pub fn object(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 }
 
 /// OBJECT ENCODING of a key: strings modified in place are `raw`, as in Redis.
-pub fn encoding_of(ks: &Keyspace, db: usize, key: &[u8], v: &Value) -> &'static str {
+pub fn encoding_of(ks: &Keyspace, v: &Value) -> &'static str {
     match v {
-        Value::Str(_) if ks.dbs[db].raw.contains(key) => "raw",
+        Value::Str(s) if s.is_raw() => "raw",
         _ => v.encoding(&crate::keyspace::value::Limits::from_hot(&ks.shared.hot)),
     }
 }

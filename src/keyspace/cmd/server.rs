@@ -117,7 +117,7 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
                 let word = k.clock();
                 let s = format!(
                     "Value at:0x7f0000000000 refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
-                    super::keys::encoding_of(ks, ctx.db, &a[2], v),
+                    super::keys::encoding_of(ks, v),
                     v.approx_size(),
                     word >> 8,
                     crate::keyspace::lru::idle_secs(word, ctx.now)
