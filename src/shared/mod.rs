@@ -369,6 +369,9 @@ pub struct Hot {
     pub hash_max_listpack_entries: AtomicU64,
     pub hash_max_listpack_value: AtomicU64,
     pub set_max_intset_entries: AtomicU64,
+    /// Sorted sets' listpack thresholds (checked on every ZADD/GEOADD).
+    pub zset_max_listpack_entries: AtomicU64,
+    pub zset_max_listpack_value: AtomicU64,
     /// Largest sparse HyperLogLog before it turns dense (checked on every PFADD).
     pub hll_sparse_max_bytes: AtomicU64,
     /// `notify-keyspace-events` as class bits (checked by every write).
@@ -713,6 +716,8 @@ impl Shared {
         h.hash_max_listpack_entries.store(c.hash_max_listpack_entries(), Relaxed);
         h.hash_max_listpack_value.store(c.hash_max_listpack_value(), Relaxed);
         h.set_max_intset_entries.store(c.set_max_intset_entries(), Relaxed);
+        h.zset_max_listpack_entries.store(c.zset_max_listpack_entries(), Relaxed);
+        h.zset_max_listpack_value.store(c.zset_max_listpack_value(), Relaxed);
         h.hll_sparse_max_bytes.store(c.hll_sparse_max_bytes(), Relaxed);
         h.notify_flags.store(c.notify_keyspace_events(), Relaxed);
         let l = c.client_output_buffer_limit(crate::config::ClientClass::Pubsub);

@@ -316,7 +316,7 @@ struct BitfieldOp {
 /// Parses BITFIELD's subcommands; None after replying with the error.
 fn parse_bitfield(ks: &Keyspace, ctx: &mut Ctx, a: &[Bytes]) -> Option<Vec<BitfieldOp>> {
     const TYPE_ERR: &str = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
-    let max_bytes = ks.shared.cfg().proto_max_bulk_len();
+    let max_bytes = ks.shared.hot.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed).max(0) as u64;
     let mut ops = Vec::new();
     let mut overflow = Overflow::Wrap;
     let mut j = 2;

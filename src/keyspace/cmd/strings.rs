@@ -36,7 +36,7 @@ fn write_lookup_str<'k>(ks: &'k mut Keyspace, ctx: &mut Ctx, key: &[u8]) -> Resu
 
 
 fn max_bulk(ks: &Keyspace) -> usize {
-    ks.shared.cfg().proto_max_bulk_len() as usize
+    ks.shared.hot.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed).max(0) as usize
 }
 
 pub fn get(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {

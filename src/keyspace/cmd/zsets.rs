@@ -105,8 +105,9 @@ pub struct Limits {
 }
 
 pub fn limits(ks: &Keyspace) -> Limits {
-    let cfg = ks.shared.cfg();
-    Limits { entries: cfg.zset_max_listpack_entries(), value: cfg.zset_max_listpack_value() }
+    let hot = &ks.shared.hot;
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    Limits { entries: load(&hot.zset_max_listpack_entries), value: load(&hot.zset_max_listpack_value) }
 }
 
 // ----- lookups ---------------------------------------------------------------------------
