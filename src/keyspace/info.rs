@@ -178,6 +178,9 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("mem_allocator:jemalloc-5.3.0");
             f!("mem_not_counted_for_evict:{}", super::evict::not_counted_memory(sh));
             f!("mem_total_replication_buffers:{}", ks.feed.replication_buffer_bytes(sh));
+            let (clients_normal, clients_replicas) = super::cmd::clients::buffer_memory(sh);
+            f!("mem_clients_slaves:{}", clients_replicas);
+            f!("mem_clients_normal:{}", clients_normal);
             f!("lazyfree_pending_objects:{}", sh.stats.lazyfree_pending_objects.load(Relaxed));
             f!("lazyfreed_objects:{}", sh.stats.lazyfreed_objects.load(Relaxed));
         }

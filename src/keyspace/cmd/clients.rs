@@ -80,6 +80,24 @@ pub fn client_line(m: &ClientMeta) -> String {
 
 /// A connection's type as CLIENT LIST TYPE and CLIENT KILL TYPE name it.
 /// CLIENT LIST's text: a line per connection (of type `typ`, with an id in `ids`), by id.
+/// Buffer bytes held for clients, as INFO's `mem_clients_normal` and `mem_clients_slaves`:
+/// (normal and pubsub clients' query and output buffers, what replicas pin of the
+/// replication buffer).
+pub fn buffer_memory(shared: &Shared) -> (u64, u64) {
+    let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+    let (mut normal, mut replicas) = (0, 0);
+    for e in clients.values() {
+        let m = &e.meta;
+        let out = m.omem.load(Relaxed) + m.push.pending_bytes() as u64;
+        if m.is_replica.load(Relaxed) {
+            replicas += out;
+        } else if !m.is_master.load(Relaxed) {
+            normal += out + m.qbuf.load(Relaxed) as u64 + m.qbuf_batch.load(Relaxed) as u64;
+        }
+    }
+    (normal, replicas)
+}
+
 pub fn list_text(shared: &Shared, typ: Option<&str>, ids: Option<&[u64]>) -> String {
     let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
     let mut metas: Vec<_> = clients.values().map(|e| e.meta.clone()).collect();
