@@ -131,13 +131,16 @@ fn schotter(ctx: &mut Ctx, args: &[Bytes]) -> Option<String> {
             let mut angle = 0.0;
             // From the third row on, each square turns and moves a little more.
             if y > 1 {
-                let mut jitter = || {
-                    let r = rng.gen::<f32>() / per_col as f32 * y as f32;
-                    r
-                };
-                let (r1, r2, r3) = (jitter(), jitter(), jitter());
-                let mut sign = |r: f32| if rng.gen::<bool>() { -r } else { r };
-                let (r1, r2, r3) = (sign(r1), sign(r2), sign(r3));
+                let mut jitter = [0f32; 3];
+                for r in jitter.iter_mut() {
+                    *r = rng.gen::<f32>() / per_col as f32 * y as f32;
+                }
+                for r in jitter.iter_mut() {
+                    if rng.gen::<bool>() {
+                        *r = -*r;
+                    }
+                }
+                let [r1, r2, r3] = jitter;
                 angle = r1;
                 sx = (sx as f32 + r2 * side / 3.0) as i32;
                 sy = (sy as f32 + r3 * side / 3.0) as i32;
