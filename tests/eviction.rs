@@ -251,3 +251,28 @@ fn replica_ignores_maxmemory_and_follows_master_evictions() {
     wait_synced(&m, &[&r]);
     assert_eq!(dbsize(&mut rc), 1, "the master's evictions reached the replica");
 }
+
+/// `maxmemory-clients`: a connection whose buffers push the clients' total over the limit is
+/// closed and counted in `evicted_clients`; a CLIENT NO-EVICT one and the others stay, as in
+/// redis-server.
+#[test]
+fn client_eviction_closes_the_connection_holding_most() {
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        let mut out = vec![c.raw(&["CONFIG", "SET", "maxmemory-clients", "1mb"])];
+        let mut protect = Conn::connect(port);
+        out.push(protect.raw(&["CLIENT", "NO-EVICT", "on"]));
+        out.push(c.raw(&["CLIENT", "NO-EVICT", "maybe"]));
+        let mut victim = Conn::connect(port);
+        // Commands left unfinished: their bytes wait in the query buffers.
+        protect.send(&[&b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$20000\r\n"[..], &[b'x'; 10_000]].concat());
+        // The server may close the victim before it has sent it all.
+        let _ = std::io::Write::write_all(&mut victim.w, &[&b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3000000\r\n"[..], &vec![b'x'; 1_500_000]].concat());
+        out.push(victim.is_closed(Duration::from_secs(3)).to_string());
+        out.push(c.raw(&["PING"]));
+        out.push(c.info_field("stats", "evicted_clients").unwrap_or_default());
+        out.push(protect.is_closed(Duration::from_millis(300)).to_string());
+        out.push(c.raw(&["CONFIG", "SET", "maxmemory-clients", "0"]));
+        out
+    });
+}

@@ -248,7 +248,15 @@ async fn client(c: &mut Client, a: &[Bytes]) -> Next {
                 c.out.error(err::SYNTAX);
             }
         }
-        "no-evict" | "no-touch" if a.len() == 3 => c.out.ok(),
+        "no-evict" if a.len() == 3 => {
+            if eq(&a[2], "on") || eq(&a[2], "off") {
+                c.meta.no_evict.store(eq(&a[2], "on"), Relaxed);
+                c.out.ok();
+            } else {
+                c.out.error(err::SYNTAX);
+            }
+        }
+        "no-touch" if a.len() == 3 => c.out.ok(),
         "unblock" if a.len() == 3 || a.len() == 4 => {
             let Some(id) = num::parse_i64(&a[2]) else {
                 c.out.error(err::NOT_INT);

@@ -940,7 +940,10 @@ impl Client {
         let buf = std::mem::take(&mut self.out.buf);
         self.shared.stats.net_output_bytes.fetch_add(buf.len() as u64, Relaxed);
         self.meta.tot_net_out.fetch_add(buf.len() as u64, Relaxed);
+        // Held until written: CLIENT LIST `omem`, and what `maxmemory-clients` counts.
+        self.meta.omem.store(buf.len() as u64, Relaxed);
         let ok = self.stream.write_all(&buf).await.is_ok();
+        self.meta.omem.store(0, Relaxed);
         // Reuse the allocation for the next batch unless it grew large.
         let mut buf = buf;
         if buf.capacity() <= 64 * 1024 {

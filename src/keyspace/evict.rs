@@ -56,6 +56,57 @@ pub fn not_counted_memory(shared: &Shared) -> u64 {
     held.saturating_sub(shared.cfg().repl_backlog_size())
 }
 
+/// `maxmemory-clients` in bytes (a percentage is of `maxmemory`); 0: no client eviction.
+fn client_memory_limit(shared: &Shared) -> u64 {
+    let v = shared.cfg().int("maxmemory-clients");
+    if v >= 0 {
+        return v as u64;
+    }
+    shared.hot.maxmemory.load(Relaxed).saturating_mul(v.unsigned_abs() as u64) / 100
+}
+
+/// What a connection holds in buffers: its query buffer, the batch waiting for it, the
+/// replies being written and the pushes queued for it.
+fn client_memory(m: &crate::shared::ClientMeta) -> u64 {
+    m.qbuf.load(Relaxed) + m.qbuf_batch.load(Relaxed) + m.omem.load(Relaxed) + m.push.pending_bytes() as u64
+}
+
+/// Client eviction (`maxmemory-clients`), as Redis 7.0's: while the connections' buffers add
+/// up to more than the limit, the one holding the most is closed and counted in
+/// `evicted_clients`. Replicas and the master link are neither counted nor evicted, CLIENT
+/// NO-EVICT connections are counted but never evicted. True when a connection was (its memory is freed as its actor stops).
+pub fn evict_clients(shared: &Shared) -> bool {
+    let limit = client_memory_limit(shared);
+    if limit == 0 {
+        return false;
+    }
+    let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+    // Normal and Pub/Sub connections count, CLIENT NO-EVICT ones too (as in Redis, they can
+    // push the others out); only the others are candidates.
+    let normal = |m: &crate::shared::ClientMeta| !m.is_replica.load(Relaxed) && !m.is_master.load(Relaxed) && !m.killed.load(Relaxed);
+    let mut total: u64 = clients.values().filter(|e| normal(&e.meta)).map(|e| client_memory(&e.meta)).sum();
+    if total <= limit {
+        return false;
+    }
+    let mut mems: Vec<(u64, u64)> =
+        clients.iter().filter(|(_, e)| normal(&e.meta) && !e.meta.no_evict.load(Relaxed)).map(|(id, e)| (client_memory(&e.meta), *id)).collect();
+    mems.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    let mut evicted = false;
+    for (mem, id) in mems {
+        if total <= limit {
+            break;
+        }
+        let Some(e) = clients.get(&id) else { continue };
+        crate::verbose!(shared.log, "Evicting client: {}", crate::keyspace::cmd::clients::client_line(&e.meta));
+        e.meta.killed.store(true, Relaxed);
+        (e.kill)();
+        shared.stats.evicted_clients.fetch_add(1, Relaxed);
+        total -= mem;
+        evicted = true;
+    }
+    evicted
+}
+
 /// Bytes over `maxmemory` now, fresh from the allocator (0 when within it or unlimited).
 pub fn bytes_over(shared: &Shared) -> u64 {
     let max = shared.hot.maxmemory.load(Relaxed);
@@ -95,6 +146,11 @@ impl Keyspace {
     /// Evicts until memory is within `maxmemory`, the time budget runs out, or nothing is
     /// left to evict.
     pub fn perform_evictions(&mut self) -> Outcome {
+        // Connections over `maxmemory-clients` go first, as in Redis; their memory comes back
+        // as they stop, so keys wait for the next look.
+        if evict_clients(&self.shared) {
+            return Outcome::Ok;
+        }
         if !evicts_here(&self.shared) {
             return Outcome::Ok;
         }

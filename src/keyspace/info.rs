@@ -251,7 +251,7 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("expired_time_cap_reached_count:{}", ks.stats.expired_time_cap_reached_count);
             f!("expire_cycle_cpu_milliseconds:0");
             f!("evicted_keys:{}", ks.stats.evicted_keys);
-            f!("evicted_clients:0");
+            f!("evicted_clients:{}", sh.stats.evicted_clients.load(Relaxed));
             f!("total_eviction_exceeded_time:0");
             f!("current_eviction_exceeded_time:0");
             f!("keyspace_hits:{}", ks.stats.keyspace_hits);

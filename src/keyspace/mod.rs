@@ -1328,6 +1328,7 @@ impl Handler<Cron> for Keyspace {
             self.cancel_jobs(false);
         }
         self.start_scheduled_bgsave();
+        evict::evict_clients(&self.shared);
         self.cron_ticks += 1;
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
         if self.cron_ticks.is_multiple_of(hz) {

@@ -37,6 +37,8 @@ pub struct Stats {
     pub lazyfree_pending_objects: AtomicU64,
     /// Keys freed in the background (INFO lazyfreed_objects).
     pub lazyfreed_objects: AtomicU64,
+    /// Connections closed by `maxmemory-clients` (INFO evicted_clients).
+    pub evicted_clients: AtomicU64,
 }
 
 /// Per-command counters (INFO commandstats), indexed like the command table.
@@ -92,7 +94,11 @@ pub struct ClientMeta {
     /// The peer closed the connection (the reader hit the end of the stream or an error): a
     /// command blocked for it is dropped at once, as Redis frees such a client.
     pub eof: AtomicBool,
+    /// Output bytes held for the client (replies being written; for a replica, what it pins
+    /// of the replication buffer).
     pub omem: AtomicU64,
+    /// CLIENT NO-EVICT on: never closed by `maxmemory-clients`.
+    pub no_evict: AtomicBool,
     pub tot_net_in: AtomicU64,
     pub tot_net_out: AtomicU64,
     pub tot_cmds: AtomicU64,
@@ -172,6 +178,7 @@ impl ClientMeta {
             gate: Default::default(),
             eof: Default::default(),
             omem: Default::default(),
+            no_evict: Default::default(),
             tot_net_in: Default::default(),
             tot_net_out: Default::default(),
             tot_cmds: Default::default(),
@@ -806,6 +813,7 @@ impl Shared {
             &s.unexpected_error_replies,
             &s.client_qbuf_limit_disconnections,
             &s.lazyfreed_objects,
+            &s.evicted_clients,
         ] {
             a.store(0, Relaxed);
         }
