@@ -942,6 +942,9 @@ impl Client {
         self.meta.tot_net_out.fetch_add(buf.len() as u64, Relaxed);
         // Held until written: CLIENT LIST `omem`, and what `maxmemory-clients` counts.
         self.meta.omem.store(buf.len() as u64, Relaxed);
+        if buf.len() >= EVICTION_CHECK_BYTES && self.shared.hot.maxmemory_clients.load(Relaxed) != 0 {
+            keyspace::evict::evict_clients(&self.shared);
+        }
         let ok = self.stream.write_all(&buf).await.is_ok();
         self.meta.omem.store(0, Relaxed);
         // Reuse the allocation for the next batch unless it grew large.
@@ -1086,6 +1089,10 @@ fn command_name(spec: &CommandSpec, argv: &[Bytes]) -> String {
 }
 
 /// The reader task: socket -> requests -> one `Batch` call per read.
+/// Buffer size from which a read (query buffer) or a write (replies) checks
+/// `maxmemory-clients`.
+const EVICTION_CHECK_BYTES: usize = 64 * 1024;
+
 async fn read_loop(mut stream: Conn, addr: Addr<Client>, keyspace: Addr<Keyspace>, shared: Arc<Shared>, meta: Arc<ClientMeta>) {
     let mut parser = RequestParser::new();
     let mut buf = BytesMut::with_capacity(16 * 1024);
@@ -1141,6 +1148,11 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, keyspace: Addr<Keyspace
                 );
                 shared.stats.client_qbuf_limit_disconnections.fetch_add(1, Relaxed);
                 break;
+            }
+            // A query buffer this large may take the clients over `maxmemory-clients`: looked
+            // at now (Redis looks before each sleep), not only at the next cron.
+            if left >= EVICTION_CHECK_BYTES && shared.hot.maxmemory_clients.load(Relaxed) != 0 {
+                keyspace::evict::evict_clients(&shared);
             }
             continue;
         }

@@ -58,7 +58,7 @@ pub fn not_counted_memory(shared: &Shared) -> u64 {
 
 /// `maxmemory-clients` in bytes (a percentage is of `maxmemory`); 0: no client eviction.
 fn client_memory_limit(shared: &Shared) -> u64 {
-    let v = shared.cfg().int("maxmemory-clients");
+    let v = shared.hot.maxmemory_clients.load(Relaxed);
     if v >= 0 {
         return v as u64;
     }
@@ -107,6 +107,16 @@ pub fn evict_clients(shared: &Shared) -> bool {
     evicted
 }
 
+/// With client eviction on, whether a closed connection has not given its memory back yet
+/// (its actor stops soon): keys wait rather than pay for it.
+fn evicted_clients_pending(shared: &Shared) -> bool {
+    if shared.hot.maxmemory_clients.load(Relaxed) == 0 {
+        return false;
+    }
+    let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+    clients.values().any(|e| e.meta.killed.load(Relaxed) && !e.meta.is_replica.load(Relaxed))
+}
+
 /// Bytes over `maxmemory` now, fresh from the allocator (0 when within it or unlimited).
 pub fn bytes_over(shared: &Shared) -> u64 {
     let max = shared.hot.maxmemory.load(Relaxed);
@@ -148,7 +158,7 @@ impl Keyspace {
     pub fn perform_evictions(&mut self) -> Outcome {
         // Connections over `maxmemory-clients` go first, as in Redis; their memory comes back
         // as they stop, so keys wait for the next look.
-        if evict_clients(&self.shared) {
+        if evict_clients(&self.shared) || (bytes_over(&self.shared) > 0 && evicted_clients_pending(&self.shared)) {
             return Outcome::Ok;
         }
         if !evicts_here(&self.shared) {

@@ -363,6 +363,8 @@ pub struct Hot {
     pub min_replicas_max_lag: AtomicU64,
     pub replica_read_only: AtomicBool,
     pub replica_serve_stale_data: AtomicBool,
+    /// `maxmemory-clients` as configured (negative: a percentage of maxmemory; 0: off).
+    pub maxmemory_clients: AtomicI64,
     /// `busy-reply-threshold` in ms (read by every script run).
     pub busy_reply_threshold: AtomicU64,
     pub maxmemory: AtomicU64,
@@ -713,6 +715,7 @@ impl Shared {
         h.min_replicas_max_lag.store(c.min_replicas_max_lag(), Relaxed);
         h.replica_read_only.store(c.replica_read_only(), Relaxed);
         h.replica_serve_stale_data.store(c.replica_serve_stale_data(), Relaxed);
+        h.maxmemory_clients.store(c.int("maxmemory-clients") as i64, Relaxed);
         h.busy_reply_threshold.store(c.busy_reply_threshold().max(0) as u64, Relaxed);
         h.maxmemory.store(c.maxmemory(), Relaxed);
         let policy = Policy::from_name(c.maxmemory_policy());
