@@ -25,7 +25,10 @@ pub struct Report {
 
 async fn start(dir: &std::path::Path, name: &str, extra: &str) -> Result<ServerHandle, String> {
     let log = dir.join(format!("{name}.log"));
-    let text = format!("port 0\nsave \"\"\nrepl-diskless-sync-delay 0\nlogfile {}\n{extra}", log.display());
+    // Each server's files in a directory of its own (never a dump.rdb of the working directory).
+    let data = dir.join(name);
+    std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+    let text = format!("port 0\nsave \"\"\nrepl-diskless-sync-delay 0\ndir {}\nlogfile {}\n{extra}", data.display(), log.display());
     let cfg = Config::from_text(&text).map_err(|e| e.to_string())?;
     tandem::Server::start(cfg).await
 }
