@@ -250,16 +250,13 @@ fn fcall_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], ro: bool) {
     let Some(def) = ks.scripting.libs.find(&fname) else {
         return ctx.error("ERR Function not found");
     };
-    let flags = def.flags;
+    let (flags, func) = (def.flags, def.func.id() as i64);
     if let Some(e) = ks.script_start_refusal(flags, ro) {
         return ctx.error(e);
     }
     let engine = match ks.scripting.libs.engine() {
         Ok(e) => e,
         Err(e) => return ctx.error(e),
-    };
-    let Some(func) = ks.scripting.libs.find(&fname).map(|d| d.func.id() as i64) else {
-        return ctx.error("ERR Function not found");
     };
     let call = super::Call { func, keys: &a[3..3 + nkeys], argv: &a[3 + nkeys..], as_args: true };
     let mut run = new_run(ks, ctx, flags, ro, fname);
