@@ -52,4 +52,11 @@ pub(crate) mod util;
 
 pub use keyspace::info::set_allocated_probe;
 pub use rt::block_on;
+
+/// Makes this process's servers write BGSAVE and full-sync RDBs in forked children, as Redis
+/// does (the tandem binary calls it). Without it (the default for an embedding application,
+/// which a fork would copy whole) they are written on threads of the process.
+pub fn enable_save_children() {
+    util::fork::enable()
+}
 pub use server::{run, Server, ServerHandle, ShutdownRequest};

@@ -5,6 +5,7 @@ use tandem::logging::ServerLog;
 
 fn main() {
     tandem::set_allocated_probe(jemalloc_allocated);
+    tandem::enable_save_children();
     let argv: Vec<String> = std::env::args().collect();
     let env: Vec<(String, String)> = std::env::vars().collect();
     let cfg = match Config::startup(&argv, &mut std::io::stdin(), &env) {

@@ -65,6 +65,7 @@ impl ServerHandle {
         let _ = actors.backlog.clone().stop(None);
         let _ = self.listener.stop(None);
         let _ = self.keyspace.stop(None);
+        crate::keyspace::persist::stop_save_child(&self.shared);
         crate::keyspace::persist::remove_own_temp(&self.shared);
         crate::warning!(self.shared.log, "Redis is now ready to exit, bye bye...");
         self.shared.log.flush();
@@ -78,6 +79,7 @@ async fn finish(shared: &Arc<Shared>, keyspace: &Addr<Keyspace>, req: &ShutdownR
         Some(sig) => crate::warning!(shared.log, "Received {} scheduling shutdown...", sig),
         None => crate::warning!(shared.log, "User requested shutdown..."),
     }
+    crate::keyspace::persist::stop_save_child(shared);
     crate::keyspace::persist::final_save(shared, keyspace, req).await;
     let kills: Vec<_> = {
         let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());

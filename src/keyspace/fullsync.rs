@@ -20,6 +20,7 @@ use super::snapshot::write_rdb;
 use super::Keyspace;
 use crate::rt::{self, async_trait, Context, Handler, Message};
 use crate::shared::{ClientMeta, Shared};
+use crate::util::fork;
 use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -181,6 +182,12 @@ struct FanoutWriter {
 
 impl FanoutWriter {
     fn push_all(&mut self, b: Bytes) -> std::io::Result<()> {
+        self.push_all_while(b, || true)
+    }
+
+    /// [`Self::push_all`], giving up when `alive` turns false while a slow replica is waited
+    /// for (the save child died, or the job was cancelled).
+    fn push_all_while(&mut self, b: Bytes, mut alive: impl FnMut() -> bool) -> std::io::Result<()> {
         if b.is_empty() {
             return Ok(()); // an empty piece is the writer's end mark
         }
@@ -189,6 +196,9 @@ impl FanoutWriter {
             return Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "every replica is gone"));
         }
         while self.outs.iter().any(|o| !o.is_gone() && o.unsent() > self.max_unsent) {
+            if !alive() {
+                return Err(std::io::Error::other("the RDB child is gone"));
+            }
             std::thread::sleep(Duration::from_millis(1));
         }
         Ok(())
@@ -209,6 +219,60 @@ impl std::io::Write for FanoutWriter {
             self.push_all(Bytes::from(chunk))?;
         }
         Ok(())
+    }
+}
+
+/// The line Redis logs when its RDB child for replicas starts.
+fn started_line(diskless: bool, pid: i32) -> String {
+    if diskless {
+        format!("Background RDB transfer started by pid {}", pid)
+    } else {
+        format!("Background saving started by pid {}", pid)
+    }
+}
+
+/// Writes the RDB of `snap` in a forked child that pipes it back: streamed to the replicas
+/// through `fan` (diskless, with its end mark), or gathered for `$<len>` framing. The child
+/// is stopped when the job is cancelled; a child that dies (killed by anyone) fails the job.
+fn rdb_from_child(shared: &Shared, snap: super::snapshot::Snapshot, compress: bool, mut fan: Option<(FanoutWriter, String)>) -> Result<Option<Bytes>, String> {
+    use std::io::Write;
+    let cancel = snap.cancel.clone();
+    let forked = super::persist::fork_child(shared, |pipe| {
+        let written = write_rdb(&snap, std::io::BufWriter::with_capacity(STREAM_CHUNK, pipe), compress).and_then(|mut w| w.flush());
+        i32::from(written.is_err())
+    });
+    drop(snap); // the child has its copy
+    let mut child = forked.map_err(|e| format!("Can't start the RDB child: fork: {}", e))?;
+    crate::notice!(shared.log, "{}", started_line(fan.is_some(), child.pid));
+    let mut buf = vec![0u8; STREAM_CHUNK];
+    let mut gathered = Vec::new();
+    loop {
+        if cancel.load(Relaxed) {
+            child.kill();
+            return Err("cancelled".into());
+        }
+        let n = match child.read(&mut buf, Duration::from_millis(100)) {
+            Ok(None) => continue,
+            Ok(Some(0)) => break,
+            Ok(Some(n)) => n,
+            Err(e) => return Err(format!("reading the RDB child's pipe: {}", e)),
+        };
+        match &mut fan {
+            Some((w, _)) => {
+                let chunk = Bytes::copy_from_slice(&buf[..n]);
+                let alive = || !cancel.load(Relaxed) && child.try_wait().is_none_or(|e| e == fork::Exit::Code(0));
+                w.push_all_while(chunk, alive).map_err(|e| e.to_string())?;
+            }
+            None => gathered.extend_from_slice(&buf[..n]),
+        }
+    }
+    match child.wait() {
+        fork::Exit::Code(0) => {}
+        exit => return Err(format!("the RDB child {}", exit)),
+    }
+    match fan {
+        Some((mut w, mark)) => w.push_all(Bytes::from(mark)).map(|_| None).map_err(|e| e.to_string()),
+        None => Ok(Some(Bytes::from(gathered))),
     }
 }
 
@@ -281,13 +345,16 @@ impl Keyspace {
         crate::trace_msg!(self.shared.log, "keyspace", "rdb-writer", "Write(job={}, offset={}, replicas={})", id, snap.offset, live.len());
         let cancel = snap.cancel.clone();
         self.jobs.running.push(Running { id, diskless, cancel, offset: snap.offset, replid: snap.replid.clone(), targets: live });
-        if diskless {
-            crate::notice!(self.shared.log, "Background RDB transfer started by pid {}", std::process::id());
-        } else {
-            crate::notice!(self.shared.log, "Background saving started by pid {}", std::process::id());
+        let forks = fork::enabled();
+        if !forks {
+            crate::notice!(self.shared.log, "{}", started_line(diskless, std::process::id() as i32));
         }
+        let shared = self.shared.clone();
         rt::spawn_blocking(move || {
-            let result = if diskless {
+            let result = if forks {
+                let fan = diskless.then(|| (FanoutWriter { outs, buf: Vec::new(), max_unsent }, mark));
+                rdb_from_child(&shared, snap, compress, fan)
+            } else if diskless {
                 let w = FanoutWriter { outs, buf: Vec::with_capacity(STREAM_CHUNK), max_unsent };
                 write_rdb(&snap, w, compress)
                     .and_then(|mut w| {
@@ -296,12 +363,12 @@ impl Keyspace {
                         w.push_all(Bytes::from(mark))
                     })
                     .map(|_| None)
+                    .map_err(|e| e.to_string())
             } else {
-                write_rdb(&snap, Vec::new(), compress).map(|v| Some(Bytes::from(v)))
+                write_rdb(&snap, Vec::new(), compress).map(|v| Some(Bytes::from(v))).map_err(|e| e.to_string())
             };
-            drop(snap);
             if let Some(ks) = me.and_then(|w| w.upgrade()) {
-                let _ = ks.send(JobDone { id, result: result.map_err(|e| e.to_string()) });
+                let _ = ks.send(JobDone { id, result });
             }
         });
     }

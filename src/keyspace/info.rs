@@ -259,8 +259,8 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("pubsub_channels:{}", ks.pubsub.channel_count());
             f!("pubsub_patterns:{}", ks.pubsub.pattern_count());
             f!("pubsubshard_channels:{}", ks.pubsub.shard_count());
-            f!("latest_fork_usec:0");
-            f!("total_forks:0");
+            f!("latest_fork_usec:{}", sh.stats.latest_fork_usec.load(Relaxed));
+            f!("total_forks:{}", sh.stats.total_forks.load(Relaxed));
             f!("migrate_cached_sockets:0");
             f!("slave_expires_tracked_keys:0");
             f!("active_defrag_hits:0");

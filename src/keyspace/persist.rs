@@ -7,6 +7,7 @@ use super::{Ctx, Keyspace};
 use crate::rt::{async_trait, Addr, Context, Handler, Message};
 use crate::shared::ShutdownRequest;
 use crate::shared::Shared;
+use crate::util::fork;
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
@@ -41,7 +42,8 @@ pub fn temp_path(rdb: &Path, pid: u32) -> PathBuf {
 
 /// Writes `snap` to `path` through a temporary file renamed into place. A save that fails
 /// removes its temporary file (as Redis unlinks it), so a full disk is not made fuller.
-pub fn save_to(log: &crate::logging::ServerLog, path: &Path, snap: &Snapshot, compress: bool) -> std::io::Result<()> {
+/// `log` is None in a save child (it must not take the logger's lock).
+pub fn save_to(log: Option<&crate::logging::ServerLog>, path: &Path, snap: &Snapshot, compress: bool) -> std::io::Result<()> {
     let tmp = temp_path(path, std::process::id());
     let f = std::fs::File::create(&tmp)?;
     let written = (|| {
@@ -51,13 +53,84 @@ pub fn save_to(log: &crate::logging::ServerLog, path: &Path, snap: &Snapshot, co
         std::fs::rename(&tmp, path)
     })();
     if written.is_err() && std::fs::remove_file(&tmp).is_ok() {
-        crate::warning!(log, "Removed the temp RDB file {} of the failed save", tmp.display());
+        if let Some(log) = log {
+            crate::warning!(log, "Removed the temp RDB file {} of the failed save", tmp.display());
+        }
     }
     written
 }
 
-/// At shutdown: a save still running (BGSAVE) is abandoned with the process; its temporary
-/// file goes too.
+/// Forks a save child that runs `work` (counted in INFO's `total_forks` and
+/// `latest_fork_usec`). Only where [`fork::enabled`]: embedded servers save on threads.
+pub(crate) fn fork_child(shared: &Shared, work: impl FnOnce(std::fs::File) -> i32) -> std::io::Result<fork::Child> {
+    let start = Instant::now();
+    let child = fork::spawn(work);
+    if child.is_ok() {
+        shared.stats.total_forks.fetch_add(1, Relaxed);
+        shared.stats.latest_fork_usec.store(start.elapsed().as_micros() as u64, Relaxed);
+    }
+    child
+}
+
+/// How a BGSAVE ended badly.
+#[derive(Debug)]
+pub enum SaveFailure {
+    Error(String),
+    /// The save child was killed (by the OOM killer, or anyone).
+    Signal(i32),
+}
+
+/// BGSAVE in a forked child: the child writes the file (its errors come back through the
+/// pipe), the calling thread waits for it. Gives the snapshot back when this process does
+/// not fork.
+fn bgsave_in_child(shared: &Shared, snap: Snapshot, path: &Path, compress: bool) -> Result<Result<(), SaveFailure>, Snapshot> {
+    if !fork::enabled() {
+        return Err(snap);
+    }
+    let forked = fork_child(shared, |mut pipe| match save_to(None, path, &snap, compress) {
+        Ok(()) => 0,
+        Err(e) => {
+            use std::io::Write;
+            let _ = pipe.write_all(e.to_string().as_bytes());
+            1
+        }
+    });
+    drop(snap); // the child has its copy; the keyspace's segments need not be shared any more
+    let mut child = match forked {
+        Ok(c) => c,
+        Err(e) => {
+            crate::warning!(shared.log, "Can't save in background: fork: {}", e);
+            return Ok(Err(SaveFailure::Error(format!("fork: {}", e))));
+        }
+    };
+    shared.save_child.store(child.pid, Relaxed);
+    crate::notice!(shared.log, "Background saving started by pid {}", child.pid);
+    let mut msg = Vec::new();
+    let _ = child.read_to_end(&mut msg);
+    let exit = child.wait();
+    shared.save_child.store(0, Relaxed);
+    Ok(match exit {
+        fork::Exit::Code(0) => Ok(()),
+        fork::Exit::Signal(sig) => Err(SaveFailure::Signal(sig)),
+        fork::Exit::Code(c) if msg.is_empty() => Err(SaveFailure::Error(format!("the save child exited with code {}", c))),
+        fork::Exit::Code(_) => Err(SaveFailure::Error(String::from_utf8_lossy(&msg).into_owned())),
+    })
+}
+
+/// At shutdown: a BGSAVE child still writing is stopped and its temporary file removed, as
+/// Redis does before it exits.
+pub fn stop_save_child(shared: &Shared) {
+    let pid = shared.save_child.swap(0, Relaxed);
+    if pid <= 0 {
+        return;
+    }
+    crate::warning!(shared.log, "There is a child saving an .rdb. Killing it!");
+    fork::stop(pid);
+    let _ = std::fs::remove_file(temp_path(&rdb_path(shared), pid as u32));
+}
+
+/// At shutdown: a save still running (SAVE on a stuck shutdown) is abandoned with the
+/// process; its temporary file goes too.
 pub fn remove_own_temp(shared: &Shared) {
     let tmp = temp_path(&rdb_path(shared), std::process::id());
     if std::fs::remove_file(&tmp).is_ok() {
@@ -110,7 +183,7 @@ impl Keyspace {
         let snap = self.snapshot();
         let path = rdb_path(&self.shared);
         let compress = self.shared.cfg().rdbcompression();
-        match save_to(&self.shared.log, &path, &snap, compress) {
+        match save_to(Some(&self.shared.log), &path, &snap, compress) {
             Ok(()) => {
                 crate::notice!(self.shared.log, "DB saved on disk");
                 self.stats.dirty = 0;
@@ -140,11 +213,13 @@ impl Keyspace {
         let compress = self.shared.cfg().rdbcompression();
         self.persist.bgsave_in_progress = true;
         self.persist.dirty_at_start = self.stats.dirty;
-        crate::notice!(self.shared.log, "Background saving started by pid {}", std::process::id());
-        let log = self.shared.log.clone();
+        let shared = self.shared.clone();
         crate::rt::spawn_blocking(move || {
             let start = Instant::now();
-            let r = save_to(&log, &path, &snap, compress).map_err(|e| e.to_string());
+            let r = bgsave_in_child(&shared, snap, &path, compress).unwrap_or_else(|snap| {
+                crate::notice!(shared.log, "Background saving started by pid {}", std::process::id());
+                save_to(Some(&shared.log), &path, &snap, compress).map_err(|e| SaveFailure::Error(e.to_string()))
+            });
             let _ = me.send(BgsaveDone(r, start.elapsed().as_secs() as i64));
         });
         true
@@ -168,7 +243,7 @@ impl Keyspace {
 }
 
 /// A BGSAVE finished.
-pub struct BgsaveDone(Result<(), String>, i64);
+pub struct BgsaveDone(Result<(), SaveFailure>, i64);
 impl Message for BgsaveDone {
     type Result = ();
 }
@@ -190,8 +265,15 @@ impl Handler<BgsaveDone> for Keyspace {
                 self.persist.last_save_ms = crate::util::now_ms();
                 self.shared.lastsave_unix.store(crate::util::now_ms() / 1000, Relaxed);
             }
+            Err(SaveFailure::Signal(sig)) if sig == fork::STOP_SIGNAL => {
+                // Stopped on purpose (shutdown): not a failed save.
+                crate::warning!(self.shared.log, "Background saving terminated by signal {}", sig);
+            }
             Err(e) => {
-                crate::warning!(self.shared.log, "Background saving error: {}", e);
+                match e {
+                    SaveFailure::Signal(sig) => crate::warning!(self.shared.log, "Background saving terminated by signal {}", sig),
+                    SaveFailure::Error(e) => crate::warning!(self.shared.log, "Background saving error: {}", e),
+                }
                 self.persist.last_bgsave_ok = false;
                 self.shared.hot.bgsave_failed.store(true, Relaxed);
             }

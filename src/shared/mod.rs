@@ -39,6 +39,9 @@ pub struct Stats {
     pub lazyfreed_objects: AtomicU64,
     /// Connections closed by `maxmemory-clients` (INFO evicted_clients).
     pub evicted_clients: AtomicU64,
+    /// Save children forked (INFO total_forks) and how long the last fork took.
+    pub total_forks: AtomicU64,
+    pub latest_fork_usec: AtomicU64,
 }
 
 /// Per-command counters (INFO commandstats), indexed like the command table.
@@ -499,6 +502,9 @@ pub struct Shared {
     /// Set once shutdown has begun: new commands are refused.
     pub shutting_down: AtomicBool,
     pub lastsave_unix: AtomicI64,
+    /// The pid of the forked child writing a BGSAVE, 0 when none (shutdown stops it and
+    /// removes its temporary file).
+    pub save_child: std::sync::atomic::AtomicI32,
     pub executable: String,
     /// True while this server is a replica (ROLE, HELLO, read-only checks): the role the
     /// MasterLink actor decided, published by the keyspace when it applies it.
@@ -628,6 +634,7 @@ impl Shared {
             security_warning_at: AtomicI64::new(0),
             script: Default::default(),
             lastsave_unix: AtomicI64::new(crate::util::now_ms() / 1000),
+            save_child: Default::default(),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),

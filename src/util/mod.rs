@@ -1,5 +1,6 @@
 //! Small byte-level utilities: glob matching, number parsing/formatting, argument splitting.
 
+pub mod fork;
 pub mod geohash;
 pub mod glob;
 pub mod longdouble;
