@@ -55,6 +55,9 @@ impl ServerHandle {
         let req = self.shared.shutdown_rx.recv_async().await.unwrap_or_default();
         // Sent, not awaited: a thread held by a long command (DEBUG SLEEP) must not delay the
         // exit (SHUTDOWN itself waits for the sockets to close before its connection does).
+        // The save child goes first, as in Redis's prepareForShutdown: once connections are
+        // refused its temp file is gone.
+        crate::keyspace::persist::stop_save_child(&self.shared);
         let _ = self.listener.send(StopAccepting);
         finish(&self.shared, &self.keyspace, &req).await;
         let actors = &self.repl;
@@ -79,7 +82,6 @@ async fn finish(shared: &Arc<Shared>, keyspace: &Addr<Keyspace>, req: &ShutdownR
         Some(sig) => crate::warning!(shared.log, "Received {} scheduling shutdown...", sig),
         None => crate::warning!(shared.log, "User requested shutdown..."),
     }
-    crate::keyspace::persist::stop_save_child(shared);
     crate::keyspace::persist::final_save(shared, keyspace, req).await;
     let kills: Vec<_> = {
         let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());

@@ -138,3 +138,91 @@ fn port_in_use_fails_to_start() {
     let all = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(all.contains(&format!("Failed listening on port {} (tcp), aborting.", s.port)), "{}", all);
 }
+
+/// The one child a server has while it saves, once it appears.
+fn save_child(s: &Server) -> u32 {
+    let mut kids = Vec::new();
+    wait_for("the save child", || {
+        kids = child_pids(s.pid());
+        kids.len() == 1
+    });
+    kids[0]
+}
+
+/// BGSAVE runs in a forked child, as Redis's: the child writes `temp-<its pid>.rdb`; a child
+/// killed by anyone fails the save (writes then get -MISCONF, as from redis-server); SHUTDOWN
+/// stops a child still saving and removes its temp file; a child whose server is killed
+/// (SIGKILL) dies with it.
+#[test]
+fn bgsave_runs_in_a_child_process_as_redis() {
+    let mut s = Server::tandem(&["--enable-debug-command", "yes", "--save", "900 1"]);
+    let mut c = s.conn();
+    assert_eq!(c.raw(&["DEBUG", "POPULATE", "200"]), "+OK\r\n");
+    assert_eq!(c.raw(&["CONFIG", "SET", "rdb-key-save-delay", "100000"]), "+OK\r\n");
+    assert_eq!(c.raw(&["BGSAVE"]), "+Background saving started\r\n");
+    let child = save_child(&s);
+    let temp = s.dir().join(format!("temp-{}.rdb", child));
+    wait_for("the child's temp file", || temp.exists());
+    s.wait_log(&format!("Background saving started by pid {}", child));
+    signal(child, "KILL");
+    c.wait_info("persistence", "rdb_bgsave_in_progress", WAIT, |v| v == "0");
+    assert_eq!(c.info_field("persistence", "rdb_last_bgsave_status").as_deref(), Some("err"));
+    s.wait_log("Background saving terminated by signal 9");
+    assert!(c.raw(&["SET", "x", "y"]).starts_with("-MISCONF "));
+    assert_eq!(c.raw(&["GET", "x"]), "$-1\r\n");
+
+    // A save that completes lifts the refusal.
+    assert_eq!(c.raw(&["CONFIG", "SET", "rdb-key-save-delay", "0"]), "+OK\r\n");
+    assert_eq!(c.raw(&["BGSAVE"]), "+Background saving started\r\n");
+    c.wait_info("persistence", "rdb_bgsave_in_progress", WAIT, |v| v == "0");
+    assert_eq!(c.info_field("persistence", "rdb_last_bgsave_status").as_deref(), Some("ok"));
+    assert_eq!(c.raw(&["SET", "x", "y"]), "+OK\r\n");
+    assert_eq!(c.info_field("stats", "total_forks").as_deref(), Some("2"));
+    assert!(child_pids(s.pid()).is_empty(), "a finished child is reaped");
+
+    // SHUTDOWN stops a child still saving and removes its file.
+    assert_eq!(c.raw(&["CONFIG", "SET", "rdb-key-save-delay", "100000"]), "+OK\r\n");
+    assert_eq!(c.raw(&["BGSAVE"]), "+Background saving started\r\n");
+    let child = save_child(&s);
+    let temp = s.dir().join(format!("temp-{}.rdb", child));
+    wait_for("the child's temp file", || temp.exists());
+    c.send_cmd(&["SHUTDOWN", "NOSAVE"]);
+    assert!(c.is_closed(WAIT));
+    wait_for("the server to exit", || !process_alive(s.pid()));
+    wait_for("the child to end", || !process_alive(child));
+    assert!(!temp.exists(), "SHUTDOWN removes the child's temp file");
+    assert!(s.log_text().contains("There is a child saving an .rdb. Killing it!"));
+
+    // A server killed outright takes its save child with it.
+    let s = Server::tandem(&["--enable-debug-command", "yes"]);
+    let mut c = s.conn();
+    assert_eq!(c.raw(&["DEBUG", "POPULATE", "200"]), "+OK\r\n");
+    assert_eq!(c.raw(&["CONFIG", "SET", "rdb-key-save-delay", "100000"]), "+OK\r\n");
+    assert_eq!(c.raw(&["BGSAVE"]), "+Background saving started\r\n");
+    let child = save_child(&s);
+    s.crash();
+    wait_for("the orphaned child to end", || !process_alive(child));
+}
+
+/// A full sync's RDB is written by a forked child too: killing it ends the transfer (the
+/// master sees it at once, even while the replica reads slowly), and the replica then syncs.
+#[test]
+fn a_killed_rdb_child_fails_the_full_sync_and_the_replica_syncs_again() {
+    for diskless in ["yes", "no"] {
+        let m = Server::tandem(&["--enable-debug-command", "yes", "--repl-diskless-sync", diskless, "--repl-diskless-sync-delay", "0"]);
+        let mut mc = m.conn();
+        assert_eq!(mc.raw(&["DEBUG", "POPULATE", "2000", "k", "1000"]), "+OK\r\n");
+        assert_eq!(mc.raw(&["CONFIG", "SET", "rdb-key-save-delay", "10000"]), "+OK\r\n");
+        let r = Server::tandem(&["--enable-debug-command", "yes"]);
+        let mut rc = r.conn();
+        assert_eq!(rc.raw(&["REPLICAOF", "127.0.0.1", &m.port.to_string()]), "+OK\r\n");
+        let child = save_child(&m);
+        mc.wait_info("persistence", "rdb_bgsave_in_progress", WAIT, |v| v == "1");
+        signal(child, "KILL");
+        mc.wait_info("persistence", "rdb_bgsave_in_progress", WAIT, |v| v == "0");
+        assert_eq!(mc.raw(&["CONFIG", "SET", "rdb-key-save-delay", "0"]), "+OK\r\n");
+        rc.wait_info("replication", "master_link_status", WAIT, |v| v == "up");
+        assert_eq!(rc.cmd(&["DBSIZE"]).int(), 2000, "diskless {}", diskless);
+        assert_same_data(&m, &r, 1);
+    }
+}

@@ -199,7 +199,7 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("rdb_last_save_time:{}", sh.lastsave_unix.load(Relaxed));
             f!("rdb_last_bgsave_status:{}", if sh.hot.bgsave_failed.load(Relaxed) { "err" } else { "ok" });
             f!("rdb_last_bgsave_time_sec:{}", if ks.persist.saves > 0 { ks.persist.last_bgsave_secs } else { -1 });
-            f!("rdb_current_bgsave_time_sec:-1");
+            f!("rdb_current_bgsave_time_sec:{}", ks.persist.bgsave_started.map_or(-1, |t| t.elapsed().as_secs() as i64));
             f!("rdb_saves:{}", ks.persist.saves);
             f!("rdb_last_cow_size:0");
             f!("rdb_last_load_keys_expired:{}", ks.persist.load.keys_expired);

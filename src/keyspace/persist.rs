@@ -18,6 +18,8 @@ use std::time::Instant;
 #[derive(Default)]
 pub struct PersistState {
     pub(super) bgsave_in_progress: bool,
+    /// When the running BGSAVE started (INFO's rdb_current_bgsave_time_sec).
+    pub(super) bgsave_started: Option<Instant>,
     /// A BGSAVE ran inside a transaction: the cron starts it (Redis's rdb_bgsave_scheduled).
     pub(super) bgsave_scheduled: bool,
     pub(super) last_bgsave_ok: bool,
@@ -212,6 +214,7 @@ impl Keyspace {
         let path = rdb_path(&self.shared);
         let compress = self.shared.cfg().rdbcompression();
         self.persist.bgsave_in_progress = true;
+        self.persist.bgsave_started = Some(Instant::now());
         self.persist.dirty_at_start = self.stats.dirty;
         let shared = self.shared.clone();
         crate::rt::spawn_blocking(move || {
@@ -253,6 +256,7 @@ impl Handler<BgsaveDone> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: BgsaveDone) {
         crate::trace_msg!(self.shared.log, "rdb-writer", "keyspace", "BgsaveDone(ok={}, {} s)", msg.0.is_ok(), msg.1);
         self.persist.bgsave_in_progress = false;
+        self.persist.bgsave_started = None;
         self.persist.last_bgsave_secs = msg.1;
         match msg.0 {
             Ok(()) => {

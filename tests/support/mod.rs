@@ -148,3 +148,24 @@ impl Drop for Resume {
 pub fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{}/fd", pid)).unwrap_or_else(|e| panic!("/proc/{}/fd: {}", pid, e)).count()
 }
+
+/// The child processes of `pid` (from /proc/<pid>/task/*/children).
+pub fn child_pids(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", pid)) else { return Vec::new() };
+    let mut out: Vec<u32> = tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|s| s.split_whitespace().filter_map(|p| p.parse().ok()).collect::<Vec<u32>>())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// True while `pid` runs (a zombie, dead but not reaped, does not count).
+pub fn process_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{}/stat", pid))
+        .ok()
+        .and_then(|st| st.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')))
+        .unwrap_or(false)
+}
