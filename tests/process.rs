@@ -155,7 +155,7 @@ fn save_child(s: &Server) -> u32 {
 /// (SIGKILL) dies with it.
 #[test]
 fn bgsave_runs_in_a_child_process_as_redis() {
-    let mut s = Server::tandem(&["--enable-debug-command", "yes", "--save", "900 1"]);
+    let s = Server::tandem(&["--enable-debug-command", "yes", "--save", "900 1"]);
     let mut c = s.conn();
     assert_eq!(c.raw(&["DEBUG", "POPULATE", "200"]), "+OK\r\n");
     assert_eq!(c.raw(&["CONFIG", "SET", "rdb-key-save-delay", "100000"]), "+OK\r\n");
