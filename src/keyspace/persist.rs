@@ -20,6 +20,9 @@ pub struct PersistState {
     pub(super) bgsave_in_progress: bool,
     /// When the running BGSAVE started (INFO's rdb_current_bgsave_time_sec).
     pub(super) bgsave_started: Option<Instant>,
+    /// Stops the running BGSAVE when it is written on a thread (a save child is stopped by
+    /// its pid).
+    bgsave_cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// A BGSAVE ran inside a transaction: the cron starts it (Redis's rdb_bgsave_scheduled).
     pub(super) bgsave_scheduled: bool,
     pub(super) last_bgsave_ok: bool,
@@ -215,6 +218,7 @@ impl Keyspace {
         let compress = self.shared.cfg().rdbcompression();
         self.persist.bgsave_in_progress = true;
         self.persist.bgsave_started = Some(Instant::now());
+        self.persist.bgsave_cancel = Some(snap.cancel.clone());
         self.persist.dirty_at_start = self.stats.dirty;
         let shared = self.shared.clone();
         crate::rt::spawn_blocking(move || {
@@ -226,6 +230,21 @@ impl Keyspace {
             let _ = me.send(BgsaveDone(r, start.elapsed().as_secs() as i64));
         });
         true
+    }
+
+    /// FLUSHALL: a BGSAVE in progress saves data that is gone; it is stopped (not a failed
+    /// save), and with save points the empty dataset is saved now, as Redis does.
+    /// True when it saved.
+    pub fn flushall_saves(&mut self) -> bool {
+        if self.persist.bgsave_in_progress {
+            let pid = self.shared.save_child.load(Relaxed);
+            if pid > 0 {
+                fork::stop(pid);
+            } else if let Some(c) = &self.persist.bgsave_cancel {
+                c.store(true, Relaxed);
+            }
+        }
+        !self.shared.cfg().save_params().is_empty() && self.save_now().is_ok()
     }
 
     /// The `save` points: BGSAVE when enough changes happened in enough time.
@@ -257,6 +276,7 @@ impl Handler<BgsaveDone> for Keyspace {
         crate::trace_msg!(self.shared.log, "rdb-writer", "keyspace", "BgsaveDone(ok={}, {} s)", msg.0.is_ok(), msg.1);
         self.persist.bgsave_in_progress = false;
         self.persist.bgsave_started = None;
+        self.persist.bgsave_cancel = None;
         self.persist.last_bgsave_secs = msg.1;
         match msg.0 {
             Ok(()) => {
@@ -270,8 +290,11 @@ impl Handler<BgsaveDone> for Keyspace {
                 self.shared.lastsave_unix.store(crate::util::now_ms() / 1000, Relaxed);
             }
             Err(SaveFailure::Signal(sig)) if sig == fork::STOP_SIGNAL => {
-                // Stopped on purpose (shutdown): not a failed save.
+                // Stopped on purpose (FLUSHALL, shutdown): not a failed save.
                 crate::warning!(self.shared.log, "Background saving terminated by signal {}", sig);
+            }
+            Err(SaveFailure::Error(e)) if e == "cancelled" => {
+                crate::warning!(self.shared.log, "Background saving stopped (FLUSHALL)");
             }
             Err(e) => {
                 match e {
@@ -438,6 +461,12 @@ fn finish_load(ks: &mut Keyspace, r: Result<(Vec<super::Db>, LoadInfo), crate::r
             }
         }
         Err(e) => {
+            if matches!(e, crate::rdb::RdbError::Checksum) {
+                // Redis's lines for a file whose CRC64 trailer does not match.
+                crate::warning!(ks.shared.log, "Wrong RDB checksum. Aborting now.");
+                crate::warning!(ks.shared.log, "Internal error in RDB reading -> RDB CRC error");
+                crate::warning!(ks.shared.log, "Terminating server after rdb file reading failure.");
+            }
             crate::warning!(ks.shared.log, "Fatal error loading the DB: {}. Exiting.", e);
             std::process::exit(1);
         }

@@ -355,6 +355,9 @@ pub fn flushall(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     for i in 0..ks.dbs.len() {
         empty_db(ks, ctx, i, lazy);
     }
+    if ks.flushall_saves() {
+        ctx.dirty = 0; // the save took in what the flush changed
+    }
     ctx.dirty += 1;
     ctx.out.ok();
 }
