@@ -188,7 +188,7 @@ pub fn script_err(e: &mlua::Error) -> Option<&ScriptErr> {
     }
 }
 
-fn raise(v: Value) -> mlua::Error {
+pub(super) fn raise(v: Value) -> mlua::Error {
     let (msg, counted) = match &v {
         Value::Table(t) => (t.raw_get::<mlua::String>("err").map(|s| s.as_bytes().to_vec()).unwrap_or_default(), convert::stats_counted(t)),
         _ => (Vec::new(), false),
@@ -242,7 +242,7 @@ fn status(lua: &Lua, code: i64, msg: &str) -> mlua::Result<(i64, Value)> {
 
 /// An error table for an error already counted in INFO errorstats (see
 /// [`convert::STATS_COUNTED`]).
-fn counted_error_table(lua: &Lua, msg: &[u8]) -> mlua::Result<Value> {
+pub(super) fn counted_error_table(lua: &Lua, msg: &[u8]) -> mlua::Result<Value> {
     let t = error_table(lua, msg)?;
     if let Value::Table(t) = &t {
         t.raw_set(convert::STATS_COUNTED, true)?;

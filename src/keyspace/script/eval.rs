@@ -215,6 +215,7 @@ pub(crate) fn new_run(ks: &Keyspace, ctx: &Ctx, flags: u32, ro: bool, name: Stri
         busy_after_ms: 0,
         busy: false,
         killed: false,
+        pending: None,
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod api;
 mod convert;
+mod fastcall;
 pub mod eval;
 pub mod functions;
 pub mod ldb;
@@ -77,6 +78,8 @@ pub(crate) struct Run {
     pub busy: bool,
     /// SCRIPT KILL / FUNCTION KILL stopped it: every pcall re-raises.
     pub killed: bool,
+    /// The reply of a command redis.call ran, left for the finisher (see fastcall).
+    pub pending: Option<bytes::BytesMut>,
 }
 
 /// The error a killed script ends with.
@@ -164,8 +167,14 @@ impl Engine {
         api::install(&lua, &redis)?;
         globals.raw_set("redis", redis.clone())?;
         libs::install(&lua, &globals)?;
-        redis.raw_set("call", lua.create_function(api::call)?)?;
-        redis.raw_set("pcall", lua.create_function(api::pcall)?)?;
+        // redis.call/pcall are C functions that hand the rare cases to these (fastcall).
+        lua.set_named_registry_value(fastcall::SLOW_CALL.to_str().unwrap_or_default(), lua.create_function(api::call)?)?;
+        lua.set_named_registry_value(fastcall::SLOW_PCALL.to_str().unwrap_or_default(), lua.create_function(api::pcall)?)?;
+        lua.set_named_registry_value(fastcall::FINISH_CALL.to_str().unwrap_or_default(), lua.create_function(|lua, ()| fastcall::finish(lua, true))?)?;
+        lua.set_named_registry_value(fastcall::FINISH_PCALL.to_str().unwrap_or_default(), lua.create_function(|lua, ()| fastcall::finish(lua, false))?)?;
+        // SAFETY: both follow the C function protocol (see fastcall).
+        redis.raw_set("call", unsafe { lua.create_c_function(fastcall::call)? })?;
+        redis.raw_set("pcall", unsafe { lua.create_c_function(fastcall::pcall)? })?;
         let err_text = lua.create_function(api::err_text)?;
         let killed = lua.create_function(killed)?;
         lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(100_000), busy_hook);
@@ -341,6 +350,13 @@ pub(crate) fn run_script(ks: &mut Keyspace, ctx: &mut crate::keyspace::Ctx, engi
     run.busy_after_ms = ks.shared().hot.busy_reply_threshold.load(std::sync::atomic::Ordering::Relaxed);
     ks.shared().script.kill.store(false, std::sync::atomic::Ordering::SeqCst);
     lua.set_app_data(run);
+    // The fast redis.call finds the run through this pointer (not in a debugging session,
+    // whose redis.call logs).
+    let run_ptr = match (ldb::active(&lua), lua.app_data_mut::<Run>()) {
+        (false, Some(mut r)) => &mut *r as *mut Run,
+        _ => std::ptr::null_mut(),
+    };
+    let guard = fastcall::RunGuard::new(run_ptr);
     // Time stands still inside a script (keys do not expire halfway), as in Redis.
     let outer_time = ks.script_time.replace(ctx.now);
     ks.feed.begin_txn();
@@ -348,6 +364,7 @@ pub(crate) fn run_script(ks: &mut Keyspace, ctx: &mut crate::keyspace::Ctx, engi
     let entry = Entry { runner: engine.runner_key.id() as i64, func: call.func, keys: call.keys, argv: call.argv, as_args: call.as_args };
     let frame = mlua::LightUserData(&entry as *const Entry as *mut std::ffi::c_void);
     let result: mlua::Result<(bool, Value)> = engine.entry.call(frame);
+    drop(guard);
     // A debugging session of SCRIPT DEBUG YES: its effects are rolled back, never propagated.
     if ks.ldb_discard {
         ks.feed.txn_truncate(mark);
