@@ -162,7 +162,8 @@ fn set_repl(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
 fn arg_bytes(v: &Value) -> Option<Bytes> {
     match v {
         Value::String(s) => Some(Bytes::copy_from_slice(&s.as_bytes())),
-        Value::Integer(i) => Some(Bytes::from(i.to_string())),
+        // Lua 5.1's numbers are doubles: an "integer" is one mlua found integral.
+        Value::Integer(i) => Some(Bytes::from(crate::rdb::fmt_g17(*i as f64))),
         Value::Number(n) => Some(Bytes::from(crate::rdb::fmt_g17(*n))),
         _ => None,
     }

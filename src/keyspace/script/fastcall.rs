@@ -85,15 +85,9 @@ unsafe fn dispatch(state: *mut ffi::lua_State, slow: &CStr, finish: &CStr) -> c_
     }
 }
 
-/// An argument as redis.call sends it: a string as is, a number as mlua shows it (an
-/// integral one as an integer, any other in `%.17g`).
+/// A number argument as Redis sends it: in `%.17g` (`-0` keeps its sign).
 fn number_arg(x: f64) -> Bytes {
-    let i = x as i64;
-    if x.is_finite() && (x - i as f64).abs() < f64::EPSILON {
-        Bytes::from(i.to_string())
-    } else {
-        Bytes::from(crate::rdb::fmt_g17(x))
-    }
+    Bytes::from(crate::rdb::fmt_g17(x))
 }
 
 unsafe fn attempt(state: *mut ffi::lua_State, n: c_int) -> Outcome {
