@@ -164,6 +164,9 @@ fn bgsave_runs_in_a_child_process_as_redis() {
     let temp = s.dir().join(format!("temp-{}.rdb", child));
     wait_for("the child's temp file", || temp.exists());
     s.wait_log(&format!("Background saving started by pid {}", child));
+    // The child reports its progress (keys written, copy-on-write) through shared memory.
+    assert_eq!(c.info_field("persistence", "current_save_keys_total").as_deref(), Some("200"));
+    c.wait_info("persistence", "current_save_keys_processed", WAIT, |v| v.parse::<u64>().unwrap_or(0) >= 1);
     signal(child, "KILL");
     c.wait_info("persistence", "rdb_bgsave_in_progress", WAIT, |v| v == "0");
     assert_eq!(c.info_field("persistence", "rdb_last_bgsave_status").as_deref(), Some("err"));
@@ -178,6 +181,8 @@ fn bgsave_runs_in_a_child_process_as_redis() {
     assert_eq!(c.info_field("persistence", "rdb_last_bgsave_status").as_deref(), Some("ok"));
     assert_eq!(c.raw(&["SET", "x", "y"]), "+OK\r\n");
     assert_eq!(c.info_field("stats", "total_forks").as_deref(), Some("2"));
+    assert_eq!(c.info_field("persistence", "current_save_keys_total").as_deref(), Some("0"));
+    assert!(c.info_field("persistence", "rdb_last_cow_size").is_some_and(|v| v.parse::<u64>().is_ok()));
     assert!(child_pids(s.pid()).is_empty(), "a finished child is reaped");
 
     // SHUTDOWN stops a child still saving and removes its file.

@@ -266,9 +266,10 @@ fn rdb_from_child(shared: &Shared, snap: super::snapshot::Snapshot, compress: bo
             None => gathered.extend_from_slice(&buf[..n]),
         }
     }
-    match child.wait() {
-        fork::Exit::Code(0) => {}
-        exit => return Err(format!("the RDB child {}", exit)),
+    let exit = child.wait();
+    super::persist::child_ended(shared, &child);
+    if exit != fork::Exit::Code(0) {
+        return Err(format!("the RDB child {}", exit));
     }
     match fan {
         Some((mut w, mark)) => w.push_all(Bytes::from(mark)).map(|_| None).map_err(|e| e.to_string()),
@@ -346,6 +347,7 @@ impl Keyspace {
         let cancel = snap.cancel.clone();
         self.jobs.running.push(Running { id, diskless, cancel, offset: snap.offset, replid: snap.replid.clone(), targets: live });
         let forks = fork::enabled();
+        super::persist::set_save_keys_total(&self.shared, &snap);
         if !forks {
             crate::notice!(self.shared.log, "{}", started_line(diskless, std::process::id() as i32));
         }

@@ -66,15 +66,33 @@ pub fn save_to(log: Option<&crate::logging::ServerLog>, path: &Path, snap: &Snap
 }
 
 /// Forks a save child that runs `work` (counted in INFO's `total_forks` and
-/// `latest_fork_usec`). Only where [`fork::enabled`]: embedded servers save on threads.
+/// `latest_fork_usec`; its progress shown in INFO's current_* fields). Only where
+/// [`fork::enabled`]: embedded servers save on threads.
 pub(crate) fn fork_child(shared: &Shared, work: impl FnOnce(std::fs::File) -> i32) -> std::io::Result<fork::Child> {
     let start = Instant::now();
     let child = fork::spawn(work);
-    if child.is_ok() {
+    if let Ok(c) = &child {
         shared.stats.total_forks.fetch_add(1, Relaxed);
         shared.stats.latest_fork_usec.store(start.elapsed().as_micros() as u64, Relaxed);
+        *shared.save_progress.lock().unwrap_or_else(|e| e.into_inner()) = Some(c.progress.clone());
     }
     child
+}
+
+/// A save child ended: its last copy-on-write figure becomes INFO's rdb_last_cow_size, and
+/// the current_* fields go back to 0 (unless a later child runs).
+pub(crate) fn child_ended(shared: &Shared, child: &fork::Child) {
+    shared.stats.rdb_last_cow_size.store(child.progress.cow().0, Relaxed);
+    let mut live = shared.save_progress.lock().unwrap_or_else(|e| e.into_inner());
+    if live.as_ref().is_some_and(|p| Arc::ptr_eq(p, &child.progress)) {
+        *live = None;
+    }
+}
+
+/// The keys a save about to start writes (INFO's current_save_keys_total).
+pub(crate) fn set_save_keys_total(shared: &Shared, snap: &Snapshot) {
+    shared.save_keys_total.store(snap.dbs.iter().map(|d| d.keys.len() as u64).sum(), Relaxed);
+    *shared.save_progress.lock().unwrap_or_else(|e| e.into_inner()) = None;
 }
 
 /// How a BGSAVE ended badly.
@@ -113,6 +131,7 @@ fn bgsave_in_child(shared: &Shared, snap: Snapshot, path: &Path, compress: bool)
     let mut msg = Vec::new();
     let _ = child.read_to_end(&mut msg);
     let exit = child.wait();
+    child_ended(shared, &child);
     shared.save_child.store(0, Relaxed);
     Ok(match exit {
         fork::Exit::Code(0) => Ok(()),
@@ -219,6 +238,7 @@ impl Keyspace {
         self.persist.bgsave_in_progress = true;
         self.persist.bgsave_started = Some(Instant::now());
         self.persist.bgsave_cancel = Some(snap.cancel.clone());
+        set_save_keys_total(&self.shared, &snap);
         self.persist.dirty_at_start = self.stats.dirty;
         let shared = self.shared.clone();
         crate::rt::spawn_blocking(move || {

@@ -115,6 +115,7 @@ pub fn write_rdb<W: Write>(snap: &Snapshot, w: W, compress: bool) -> std::io::Re
             let Some((k, v)) = ahead.pop_front() else { break };
             let exp = if db.expires.is_empty() { None } else { db.expires.get(k).copied() };
             wr.key(k, value_ref(v), exp)?;
+            crate::util::fork::key_written();
             if snap.key_save_delay != 0 {
                 key_delay(snap.key_save_delay);
             }

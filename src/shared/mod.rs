@@ -42,6 +42,8 @@ pub struct Stats {
     /// Save children forked (INFO total_forks) and how long the last fork took.
     pub total_forks: AtomicU64,
     pub latest_fork_usec: AtomicU64,
+    /// Copy-on-write bytes of the last RDB child at its end.
+    pub rdb_last_cow_size: AtomicU64,
 }
 
 /// Per-command counters (INFO commandstats), indexed like the command table.
@@ -505,6 +507,10 @@ pub struct Shared {
     /// The pid of the forked child writing a BGSAVE, 0 when none (shutdown stops it and
     /// removes its temporary file).
     pub save_child: std::sync::atomic::AtomicI32,
+    /// The latest save child's progress while it runs, and the keys of its snapshot (INFO's
+    /// current_* fields).
+    pub save_progress: std::sync::Mutex<Option<Arc<crate::util::fork::Progress>>>,
+    pub save_keys_total: AtomicU64,
     pub executable: String,
     /// True while this server is a replica (ROLE, HELLO, read-only checks): the role the
     /// MasterLink actor decided, published by the keyspace when it applies it.
@@ -635,6 +641,8 @@ impl Shared {
             script: Default::default(),
             lastsave_unix: AtomicI64::new(crate::util::now_ms() / 1000),
             save_child: Default::default(),
+            save_progress: Default::default(),
+            save_keys_total: Default::default(),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),

@@ -21,7 +21,7 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -49,11 +49,109 @@ pub fn stop(pid: i32) {
 /// The descriptor the child's end of the pipe gets.
 const CHILD_FD: i32 = 3;
 
+/// What a child reports while it runs, in memory shared with its parent (an anonymous
+/// shared mapping made before the fork): keys written, and copy-on-write bytes (what the
+/// child's memory no longer shares with the parent's), refreshed about once a second.
+pub struct Progress {
+    map: *mut AtomicU64,
+}
+
+// SAFETY: the mapping holds atomics only and lives as long as the Progress.
+unsafe impl Send for Progress {}
+unsafe impl Sync for Progress {}
+
+const KEYS: usize = 0;
+const COW: usize = 1;
+const COW_PEAK: usize = 2;
+const COW_AT_MS: usize = 3;
+const FIELDS: usize = 4;
+
+impl Progress {
+    fn new() -> io::Result<Progress> {
+        // SAFETY: a fresh anonymous mapping, zero-filled, the size of the fields.
+        let p = unsafe {
+            libc::mmap(std::ptr::null_mut(), FIELDS * 8, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED | libc::MAP_ANONYMOUS, -1, 0)
+        };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Progress { map: p as *mut AtomicU64 })
+    }
+    fn field(&self, i: usize) -> &AtomicU64 {
+        // SAFETY: i < FIELDS, inside the mapping.
+        unsafe { &*self.map.add(i) }
+    }
+    /// Keys the child wrote so far.
+    pub fn keys(&self) -> u64 {
+        self.field(KEYS).load(Relaxed)
+    }
+    /// The child's copy-on-write bytes at its last report, and the largest reported.
+    pub fn cow(&self) -> (u64, u64) {
+        (self.field(COW).load(Relaxed), self.field(COW_PEAK).load(Relaxed))
+    }
+    /// Seconds since the last copy-on-write report (0 before the first).
+    pub fn cow_age_secs(&self) -> u64 {
+        let at = self.field(COW_AT_MS).load(Relaxed);
+        if at == 0 {
+            return 0;
+        }
+        (super::now_ms() as u64).saturating_sub(at) / 1000
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in new().
+        unsafe { libc::munmap(self.map as *mut libc::c_void, FIELDS * 8) };
+    }
+}
+
+thread_local! {
+    /// In a child: its progress report (null elsewhere).
+    static REPORT: std::cell::Cell<*const Progress> = const { std::cell::Cell::new(std::ptr::null()) };
+    static LAST_COW: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// A key was written (the RDB writer calls it for each key). In a save child it counts the
+/// key and, about once a second, measures copy-on-write; elsewhere it does nothing.
+pub fn key_written() {
+    let p = REPORT.with(|r| r.get());
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: set in the child to its Progress, which outlives the work.
+    let p = unsafe { &*p };
+    let n = p.field(KEYS).fetch_add(1, Relaxed) + 1;
+    if n % 128 == 0 {
+        let due = LAST_COW.with(|l| l.get().is_none_or(|t| t.elapsed() >= Duration::from_secs(1)));
+        if due {
+            LAST_COW.with(|l| l.set(Some(std::time::Instant::now())));
+            report_cow(p);
+        }
+    }
+}
+
+/// Measures the calling child's copy-on-write bytes: its private dirty memory.
+fn report_cow(p: &Progress) {
+    let Ok(text) = std::fs::read_to_string("/proc/self/smaps_rollup") else { return };
+    let kb: u64 = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("Private_Dirty:"))
+        .filter_map(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .sum();
+    let bytes = kb * 1024;
+    p.field(COW).store(bytes, Relaxed);
+    p.field(COW_PEAK).fetch_max(bytes, Relaxed);
+    p.field(COW_AT_MS).store(super::now_ms() as u64, Relaxed);
+}
+
 /// A running save child and the read end of its pipe.
 pub struct Child {
     pub pid: i32,
     pipe: File,
     status: Option<Exit>,
+    /// What the child reports while it runs.
+    pub progress: std::sync::Arc<Progress>,
 }
 
 /// How a child ended.
@@ -82,6 +180,7 @@ pub fn spawn(work: impl FnOnce(File) -> i32) -> io::Result<Child> {
     }
     // SAFETY: both descriptors are fresh and owned here.
     let (read, write) = unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
+    let progress = std::sync::Arc::new(Progress::new()?);
     let parent = std::process::id() as i32;
     // SAFETY: the child only runs `in_child`, which never returns (it ends in _exit).
     let pid = unsafe { libc::fork() };
@@ -89,13 +188,14 @@ pub fn spawn(work: impl FnOnce(File) -> i32) -> io::Result<Child> {
         return Err(io::Error::last_os_error());
     }
     if pid == 0 {
-        in_child(parent, write, work);
+        REPORT.with(|r| r.set(&*progress as *const Progress));
+        in_child(parent, write, work, &progress);
     }
     drop(write);
-    Ok(Child { pid, pipe: read, status: None })
+    Ok(Child { pid, pipe: read, status: None, progress })
 }
 
-fn in_child(parent: i32, write: File, work: impl FnOnce(File) -> i32) -> ! {
+fn in_child(parent: i32, write: File, work: impl FnOnce(File) -> i32, progress: &Progress) -> ! {
     // SAFETY: plain syscalls on this process's own state.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
@@ -112,6 +212,7 @@ fn in_child(parent: i32, write: File, work: impl FnOnce(File) -> i32) -> ! {
         libc::syscall(libc::SYS_close_range, (CHILD_FD + 1) as libc::c_uint, libc::c_uint::MAX, 0 as libc::c_uint);
         let pipe = File::from_raw_fd(CHILD_FD);
         let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(pipe))).unwrap_or(1);
+        report_cow(progress); // the final figure (INFO's rdb_last_cow_size)
         libc::_exit(code)
     }
 }
