@@ -42,7 +42,8 @@ impl ServerHandle {
 
     /// Stops the server: no new connections, in-flight replies finish, clients close.
     pub async fn stop(self) {
-        self.shared.request_shutdown(ShutdownRequest::default());
+        // Forced: stop() always ends the server, even when its final save fails.
+        self.shared.request_shutdown(ShutdownRequest { force: true, ..Default::default() });
         self.join().await;
     }
 
@@ -52,14 +53,32 @@ impl ServerHandle {
     /// a busy executor (a long command such as DEBUG SLEEP holding the only thread) cannot
     /// hold the process back once it said it is ready to exit.
     pub async fn join(mut self) {
-        let req = self.shared.shutdown_rx.recv_async().await.unwrap_or_default();
+        let req = loop {
+            let req = self.shared.shutdown_rx.recv_async().await.unwrap_or_default();
+            self.shared.shutdown_started.store(true, Relaxed);
+            if req.signal.is_none() {
+                crate::warning!(self.shared.log, "User requested shutdown...");
+            }
+            // The save child goes first, as in Redis's prepareForShutdown: once connections
+            // are refused its temp file is gone.
+            crate::keyspace::persist::stop_save_child(&self.shared);
+            if crate::keyspace::persist::final_save(&self.shared, &self.keyspace, &req).await || req.force {
+                break req;
+            }
+            // As Redis: a failed final save keeps the server running (SHUTDOWN FORCE exits).
+            crate::warning!(self.shared.log, "Errors trying to shut down the server. Check the logs for more information.");
+            self.shared.shutdown_started.store(false, Relaxed);
+            if let Some(tx) = &req.outcome {
+                let _ = tx.send(false);
+            }
+        };
+        if let Some(tx) = &req.outcome {
+            let _ = tx.send(true);
+        }
         // Sent, not awaited: a thread held by a long command (DEBUG SLEEP) must not delay the
         // exit (SHUTDOWN itself waits for the sockets to close before its connection does).
-        // The save child goes first, as in Redis's prepareForShutdown: once connections are
-        // refused its temp file is gone.
-        crate::keyspace::persist::stop_save_child(&self.shared);
         let _ = self.listener.send(StopAccepting);
-        finish(&self.shared, &self.keyspace, &req).await;
+        finish(&self.shared);
         let actors = &self.repl;
         let _ = actors.link.send(crate::repl::link::StopLink);
         // Other actors hold the backlog's and the link's addresses (the keyspace, clients,
@@ -75,14 +94,9 @@ impl ServerHandle {
     }
 }
 
-/// Stops accepting, lets clients finish, and closes them.
-async fn finish(shared: &Arc<Shared>, keyspace: &Addr<Keyspace>, req: &ShutdownRequest) {
+/// Refuses new commands and closes every client.
+fn finish(shared: &Arc<Shared>) {
     shared.shutting_down.store(true, Relaxed);
-    match req.signal {
-        Some(sig) => crate::warning!(shared.log, "Received {} scheduling shutdown...", sig),
-        None => crate::warning!(shared.log, "User requested shutdown..."),
-    }
-    crate::keyspace::persist::final_save(shared, keyspace, req).await;
     let kills: Vec<_> = {
         let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
         clients.values().map(|e| (e.meta.clone(), ())).collect()

@@ -1,6 +1,5 @@
 //! SIGTERM/SIGINT handling for the binary: a signal becomes a shutdown request.
 
-use crate::shared::ShutdownRequest;
 use crate::shared::Shared;
 use std::sync::Arc;
 
@@ -15,7 +14,7 @@ pub(crate) fn forward(signals: Option<signal_hook::iterator::Signals>, shared: A
     std::thread::spawn(move || {
         for sig in signals.forever() {
             let name = if sig == signal_hook::consts::SIGINT { "SIGINT" } else { "SIGTERM" };
-            shared.request_shutdown(ShutdownRequest { signal: Some(name), ..Default::default() });
+            shared.signal_shutdown(name);
         }
     });
 }

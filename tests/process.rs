@@ -231,3 +231,34 @@ fn a_killed_rdb_child_fails_the_full_sync_and_the_replica_syncs_again() {
         assert_same_data(&m, &r, 1);
     }
 }
+
+/// As Redis: a final save that fails keeps the server running (SHUTDOWN answers
+/// "Errors trying to SHUTDOWN", a signal logs that it can't exit), SHUTDOWN NOSAVE still
+/// exits; a signalled shutdown waits for the cron and SHUTDOWN ABORT cancels it.
+#[test]
+fn failed_final_save_and_shutdown_abort_as_redis() {
+    let mut s = Server::tandem(&["--enable-debug-command", "yes", "--save", "900 1"]);
+    let mut c = s.conn();
+    assert_eq!(c.raw(&["SHUTDOWN", "ABORT"]), "-ERR No shutdown in progress.\r\n");
+    // A signal waits for the cron: paused, it can still be aborted.
+    assert_eq!(c.raw(&["DEBUG", "PAUSE-CRON", "1"]), "+OK\r\n");
+    signal(s.pid(), "TERM");
+    s.wait_log("Received SIGTERM scheduling shutdown...");
+    assert_eq!(c.raw(&["SHUTDOWN", "ABORT"]), "+OK\r\n");
+    assert_eq!(c.raw(&["DEBUG", "PAUSE-CRON", "0"]), "+OK\r\n");
+    s.wait_log("Shutdown manually aborted.");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(c.raw(&["PING"]), "+PONG\r\n");
+
+    // dump.rdb is a non-empty directory: the final save cannot rename into place.
+    std::fs::create_dir_all(s.dir().join("dump.rdb").join("x")).unwrap();
+    assert_eq!(c.raw(&["SET", "k", "v"]), "+OK\r\n");
+    signal(s.pid(), "INT");
+    s.wait_log("Error trying to save the DB, can't exit");
+    assert_eq!(c.raw(&["PING"]), "+PONG\r\n");
+    assert_eq!(c.raw(&["SHUTDOWN"]), "-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+    assert_eq!(c.raw(&["GET", "k"]), "$1\r\nv\r\n");
+    c.send_cmd(&["SHUTDOWN", "NOSAVE"]);
+    assert!(c.is_closed(WAIT));
+    assert_eq!(s.wait_exit(WAIT), Some(0), "{}", s.log_text());
+}

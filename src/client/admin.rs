@@ -253,10 +253,20 @@ pub(super) async fn shutdown(c: &mut Client, a: &[Bytes]) -> Next {
         return Next::Continue;
     }
     if req.abort {
-        c.out.error("ERR No shutdown in progress.");
+        if c.shared.abort_shutdown() {
+            c.out.ok();
+        } else {
+            c.out.error("ERR No shutdown in progress.");
+        }
         return Next::Continue;
     }
+    let (tx, rx) = flume::bounded(1);
+    req.outcome = Some(tx);
     c.shared.request_shutdown(req);
+    if !rx.recv_async().await.unwrap_or(true) {
+        c.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
+        return Next::Continue;
+    }
     // As Redis, the connection of SHUTDOWN closes only once nothing new can connect (a
     // client that sees it close and reconnects gets "connection refused").
     if let Some(l) = c.shared.listener.get() {

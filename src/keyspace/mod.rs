@@ -1307,6 +1307,7 @@ impl Handler<Cron> for Keyspace {
             self.feed.flush();
             return;
         }
+        self.shared.take_signalled_shutdown();
         self.clock.resync();
         // A blocking load stands for Redis's main thread inside its load loop, where
         // serverCron does not run: the watchdog sees the server stalled.

@@ -351,16 +351,20 @@ impl Handler<FinalSave> for Keyspace {
     }
 }
 
-/// The save done on shutdown when save points are configured (or SHUTDOWN SAVE).
-pub async fn final_save(shared: &Arc<Shared>, keyspace: &Addr<Keyspace>, req: &ShutdownRequest) {
+/// The save done on shutdown when save points are configured (or SHUTDOWN SAVE). False
+/// when it failed (the shutdown is then given up unless forced, as Redis does).
+pub async fn final_save(shared: &Arc<Shared>, keyspace: &Addr<Keyspace>, req: &ShutdownRequest) -> bool {
     let has_points = !shared.cfg().save_params().is_empty();
     if req.nosave || !(has_points || req.save) {
-        return;
+        return true;
     }
     match keyspace.call(FinalSave).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => crate::warning!(shared.log, "Error trying to save the DB, can't exit: {}", e),
-        Err(_) => {}
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            crate::warning!(shared.log, "Error trying to save the DB, can't exit: {}", e);
+            false
+        }
+        Err(_) => true,
     }
 }
 

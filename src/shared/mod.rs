@@ -321,6 +321,9 @@ pub struct ShutdownRequest {
     pub abort: bool,
     /// Set for SIGTERM/SIGINT (only changes the log line).
     pub signal: Option<&'static str>,
+    /// Told whether the shutdown goes on (true) or was given up (false: the final save
+    /// failed), for the SHUTDOWN command's reply.
+    pub outcome: Option<flume::Sender<bool>>,
 }
 
 /// A script running past `busy-reply-threshold`, as the keyspace publishes it to the
@@ -507,6 +510,10 @@ pub struct Shared {
     /// The pid of the forked child writing a BGSAVE, 0 when none (shutdown stops it and
     /// removes its temporary file).
     pub save_child: std::sync::atomic::AtomicI32,
+    /// A shutdown signal the cron has not acted on yet (Redis's shutdown_asap).
+    pub shutdown_asap: std::sync::Mutex<Option<ShutdownRequest>>,
+    /// A shutdown is being carried out (its final save runs).
+    pub shutdown_started: AtomicBool,
     /// The latest save child's progress while it runs, and the keys of its snapshot (INFO's
     /// current_* fields).
     pub save_progress: std::sync::Mutex<Option<Arc<crate::util::fork::Progress>>>,
@@ -641,6 +648,8 @@ impl Shared {
             script: Default::default(),
             lastsave_unix: AtomicI64::new(crate::util::now_ms() / 1000),
             save_child: Default::default(),
+            shutdown_asap: Default::default(),
+            shutdown_started: Default::default(),
             save_progress: Default::default(),
             save_keys_total: Default::default(),
             executable: std::env::current_exe()
@@ -683,6 +692,53 @@ impl Shared {
     /// Asks the server to shut down (SHUTDOWN command, signals).
     pub fn request_shutdown(&self, req: ShutdownRequest) {
         let _ = self.shutdown_tx.send(req);
+    }
+
+    /// A shutdown signal: as Redis's handler, it is acted on by the next cron (see
+    /// [`Shared::take_signalled_shutdown`]); a SIGINT while one is pending or running
+    /// exits at once.
+    pub fn signal_shutdown(&self, name: &'static str) {
+        let mut asap = self.shutdown_asap.lock().unwrap_or_else(|e| e.into_inner());
+        if (asap.is_some() || self.shutdown_started.load(Relaxed)) && name == "SIGINT" {
+            crate::warning!(self.log, "You insist... exiting now.");
+            let tmp = crate::keyspace::persist::temp_path(&self.cfg().rdb_path(), std::process::id());
+            let _ = std::fs::remove_file(tmp);
+            self.log.flush();
+            std::process::exit(1);
+        }
+        let loading = self.loading.load(Relaxed);
+        if loading {
+            crate::warning!(self.log, "Received shutdown signal during loading, scheduling shutdown.");
+        } else {
+            crate::warning!(self.log, "Received {} scheduling shutdown...", name);
+        }
+        *asap = Some(ShutdownRequest { signal: Some(name), ..Default::default() });
+        drop(asap);
+        if loading {
+            // A load may hold the keyspace (and its cron) until it ends: start now.
+            self.take_signalled_shutdown();
+        }
+    }
+
+    /// The cron's turn: a signalled shutdown starts.
+    pub fn take_signalled_shutdown(&self) {
+        if self.shutdown_started.load(Relaxed) {
+            return;
+        }
+        let req = self.shutdown_asap.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(req) = req {
+            self.shutdown_started.store(true, Relaxed);
+            self.request_shutdown(req);
+        }
+    }
+
+    /// SHUTDOWN ABORT: cancels a signalled shutdown not started yet. False when there is none.
+    pub fn abort_shutdown(&self) -> bool {
+        let pending = self.shutdown_asap.lock().unwrap_or_else(|e| e.into_inner()).take().is_some();
+        if pending {
+            crate::warning!(self.log, "Shutdown manually aborted.");
+        }
+        pending
     }
 
     /// Applies configuration changes that live outside the config table (log level).
