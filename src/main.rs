@@ -82,15 +82,16 @@ fn main() {
         tandem::warning!(*handle.log(), "Server initialized");
         tandem::notice!(*handle.log(), "Ready to accept connections");
         handle.forward_signals(signals);
-        handle.join().await;
-        Ok::<(), String>(())
+        // A fatal error was logged where it happened: the process only exits with 1.
+        Ok::<bool, String>(handle.join().await.is_ok())
     });
     if let Some(p) = pidfile {
         let _ = std::fs::remove_file(p);
     }
     log.flush();
     match result {
-        Ok(()) => std::process::exit(0),
+        Ok(true) => std::process::exit(0),
+        Ok(false) => std::process::exit(1),
         Err(e) => {
             tandem::warning!(log, "{}", e);
             log.flush();

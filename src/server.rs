@@ -44,7 +44,7 @@ impl ServerHandle {
     pub async fn stop(self) {
         // Forced: stop() always ends the server, even when its final save fails.
         self.shared.request_shutdown(ShutdownRequest { force: true, ..Default::default() });
-        self.join().await;
+        let _ = self.join().await;
     }
 
     /// Waits until the server stops (SHUTDOWN, a signal, or `stop`), then tears it down.
@@ -52,7 +52,8 @@ impl ServerHandle {
     /// Nothing after the final save waits for an actor: the teardown is sent, not called, so
     /// a busy executor (a long command such as DEBUG SLEEP holding the only thread) cannot
     /// hold the process back once it said it is ready to exit.
-    pub async fn join(mut self) {
+    /// Err when the server stopped on a fatal error of its own (an unreadable RDB at start).
+    pub async fn join(mut self) -> Result<(), String> {
         let req = loop {
             let req = self.shared.shutdown_rx.recv_async().await.unwrap_or_default();
             self.shared.shutdown_started.store(true, Relaxed);
@@ -89,8 +90,12 @@ impl ServerHandle {
         let _ = self.keyspace.stop(None);
         crate::keyspace::persist::stop_save_child(&self.shared);
         crate::keyspace::persist::remove_own_temp(&self.shared);
-        crate::warning!(self.shared.log, "Redis is now ready to exit, bye bye...");
+        let fatal = self.shared.fatal.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if fatal.is_none() {
+            crate::warning!(self.shared.log, "Redis is now ready to exit, bye bye...");
+        }
         self.shared.log.flush();
+        fatal.map_or(Ok(()), Err)
     }
 }
 
@@ -240,8 +245,7 @@ pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()>
         shared.request_shutdown(ShutdownRequest { signal: Some("SIGTERM"), ..Default::default() });
     });
     crate::notice!(handle.shared.log, "Ready to accept connections");
-    handle.join().await;
-    Ok(())
+    handle.join().await
 }
 
 /// The listener actor: accepts connections and starts a client actor for each.

@@ -109,3 +109,37 @@ fn exec_is_a_real_client_and_logging_is_per_server() {
 fn a_port(log: &str) -> String {
     log.split(" . [").nth(1).and_then(|s| s.split(']').next()).unwrap_or_default().to_string()
 }
+
+/// An embedded server whose RDB cannot be loaded ends alone: `join` returns the error, the
+/// application (this test process) and its other servers go on.
+#[test]
+fn a_corrupt_rdb_ends_only_its_own_embedded_server() {
+    tandem::block_on(async {
+        let dir = std::env::temp_dir().join(format!("tandem-embed-corrupt-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // A valid header, then a record type no RDB has.
+        std::fs::write(dir.join("dump.rdb"), b"REDIS0010\xf1garbage").unwrap();
+        let cfg = |logname: &str| {
+            let text = format!("port 0\nsave \"\"\ndir {}\nlogfile {}", dir.display(), dir.join(logname).display());
+            tandem::config::Config::from_text(&text).unwrap()
+        };
+        let other = tandem::Server::start(cfg("other.log")).await;
+        // `other` loaded the same file: it ends too. A third server in another dir lives on.
+        let healthy_dir = dir.join("healthy");
+        std::fs::create_dir_all(&healthy_dir).unwrap();
+        let healthy = tandem::Server::start(
+            tandem::config::Config::from_text(&format!("port 0\nsave \"\"\ndir {}\nlogfile {}", healthy_dir.display(), dir.join("healthy.log").display())).unwrap(),
+        )
+        .await
+        .unwrap();
+        let failed = match other {
+            Ok(h) => h.join().await,
+            Err(e) => Err(e),
+        };
+        assert!(failed.as_ref().is_err_and(|e| e.contains("Fatal error loading the DB")), "{failed:?}");
+        assert_eq!(healthy.exec(&["SET", "k", "v"]).await.unwrap(), Value::Status("OK".into()));
+        healthy.stop().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}

@@ -492,7 +492,9 @@ fn finish_load(ks: &mut Keyspace, r: Result<(Vec<super::Db>, LoadInfo), crate::r
                 crate::warning!(ks.shared.log, "Terminating server after rdb file reading failure.");
             }
             crate::warning!(ks.shared.log, "Fatal error loading the DB: {}. Exiting.", e);
-            std::process::exit(1);
+            // This server ends (the binary then exits with status 1); an embedding
+            // application's other servers and the application itself go on.
+            ks.shared.fail(format!("Fatal error loading the DB: {}", e));
         }
     }
 }

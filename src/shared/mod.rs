@@ -514,6 +514,10 @@ pub struct Shared {
     pub shutdown_asap: std::sync::Mutex<Option<ShutdownRequest>>,
     /// A shutdown is being carried out (its final save runs).
     pub shutdown_started: AtomicBool,
+    /// DEBUG PAUSE-CRON is on (a signalled shutdown then waits for the cron).
+    pub cron_paused: AtomicBool,
+    /// Why the server stopped on its own, if it did (see [`Shared::fail`]).
+    pub fatal: std::sync::Mutex<Option<String>>,
     /// The latest save child's progress while it runs, and the keys of its snapshot (INFO's
     /// current_* fields).
     pub save_progress: std::sync::Mutex<Option<Arc<crate::util::fork::Progress>>>,
@@ -650,6 +654,8 @@ impl Shared {
             save_child: Default::default(),
             shutdown_asap: Default::default(),
             shutdown_started: Default::default(),
+            cron_paused: Default::default(),
+            fatal: Default::default(),
             save_progress: Default::default(),
             save_keys_total: Default::default(),
             executable: std::env::current_exe()
@@ -718,6 +724,13 @@ impl Shared {
             // A load may hold the keyspace (and its cron) until it ends: start now.
             self.take_signalled_shutdown();
         }
+    }
+
+    /// A fatal error (an unreadable RDB at start): the server shuts down without saving and
+    /// [`crate::ServerHandle::join`] returns the error.
+    pub fn fail(&self, why: String) {
+        *self.fatal.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+        self.request_shutdown(ShutdownRequest { nosave: true, force: true, ..Default::default() });
     }
 
     /// The cron's turn: a signalled shutdown starts.

@@ -105,6 +105,7 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             // The keyspace's periodic work stops (expiry, eviction, the tracking limit), as
             // Redis's serverCron does while paused.
             ks.cron_paused = num::parse_i64(&a[2]).unwrap_or(0) != 0;
+            ks.shared().cron_paused.store(ks.cron_paused, std::sync::atomic::Ordering::Relaxed);
             ctx.out.ok();
         }
         ("set-disable-deny-scripts", 3) => {

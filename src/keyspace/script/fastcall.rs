@@ -116,7 +116,9 @@ unsafe fn attempt(state: *mut ffi::lua_State, n: c_int) -> Outcome {
     }
     // SAFETY: see KsPtr: the keyspace set this pointer for the run in progress.
     let ks = &mut *run.ks.0;
-    let refused = ks.script_acl_refusal(run.client_id, spec, &argv).is_some()
+    // An ACL check logs its refusals (ACL LOG): with restricted users the mlua function
+    // makes the one check.
+    let refused = ks.shared().acl_active.load(std::sync::atomic::Ordering::Relaxed)
         || (!spec.has(cmd::STALE) && ks.running_stale())
         || spec.has(cmd::NOSCRIPT)
         || matches!(spec.route, Route::Client)
