@@ -57,7 +57,8 @@ impl ServerHandle {
         let req = loop {
             let req = self.shared.shutdown_rx.recv_async().await.unwrap_or_default();
             self.shared.shutdown_started.store(true, Relaxed);
-            if req.signal.is_none() {
+            let fatal = self.shared.fatal.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+            if req.signal.is_none() && !fatal {
                 crate::warning!(self.shared.log, "User requested shutdown...");
             }
             // The save child goes first, as in Redis's prepareForShutdown: once connections
