@@ -15,11 +15,11 @@ pub(crate) fn forward(signals: Option<signal_hook::iterator::Signals>, shared: A
         for sig in signals.forever() {
             let name = if sig == signal_hook::consts::SIGINT { "SIGINT" } else { "SIGTERM" };
             shared.signal_shutdown(name);
-            // A keyspace held for long (a debugging session, a long script) runs no cron: after
-            // a second the shutdown starts from here, unless DEBUG PAUSE-CRON holds it back.
+            // A keyspace held (a debugging session, a long command) runs no cron: after 200 ms
+            // the shutdown starts from here, unless DEBUG PAUSE-CRON holds it back.
             let shared = shared.clone();
             std::thread::spawn(move || {
-                std::thread::sleep(std::time::Duration::from_secs(1));
+                std::thread::sleep(std::time::Duration::from_millis(200));
                 if !shared.cron_paused.load(std::sync::atomic::Ordering::Relaxed) {
                     shared.take_signalled_shutdown();
                 }
