@@ -42,7 +42,7 @@ pub(crate) fn rdb_path(shared: &Shared) -> PathBuf {
 
 /// The temporary file a save by process `pid` writes before renaming it to `rdb`.
 pub fn temp_path(rdb: &Path, pid: u32) -> PathBuf {
-    rdb.with_file_name(format!("temp-{}.rdb", pid))
+    crate::util::fork::temp_rdb_path(rdb, pid)
 }
 
 /// Writes `snap` to `path` through a temporary file renamed into place. A save that fails

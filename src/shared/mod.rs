@@ -707,7 +707,7 @@ impl Shared {
         let mut asap = self.shutdown_asap.lock().unwrap_or_else(|e| e.into_inner());
         if (asap.is_some() || self.shutdown_started.load(Relaxed)) && name == "SIGINT" {
             crate::warning!(self.log, "You insist... exiting now.");
-            let tmp = crate::keyspace::persist::temp_path(&self.cfg().rdb_path(), std::process::id());
+            let tmp = crate::util::fork::temp_rdb_path(&self.cfg().rdb_path(), std::process::id());
             let _ = std::fs::remove_file(tmp);
             self.log.flush();
             std::process::exit(1);

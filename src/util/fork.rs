@@ -36,6 +36,11 @@ pub fn enabled() -> bool {
     ENABLED.load(Relaxed)
 }
 
+/// The temporary file a save by process `pid` writes before renaming it to `rdb`.
+pub fn temp_rdb_path(rdb: &std::path::Path, pid: u32) -> std::path::PathBuf {
+    rdb.with_file_name(format!("temp-{}.rdb", pid))
+}
+
 /// The signal that stops a child on purpose (as Redis kills its save child): a child ended by
 /// it did not fail.
 pub const STOP_SIGNAL: i32 = libc::SIGUSR1;

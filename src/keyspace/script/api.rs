@@ -318,6 +318,20 @@ pub fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(i64, Value)> {
     Ok(r)
 }
 
+/// Runs a command for the script of `run` (in its db, as its client, its effects kept or
+/// dropped as redis.set_repl says) and returns the reply.
+pub(super) fn execute(ks: &mut crate::keyspace::Keyspace, run: &mut Run, cmd: Cmd) -> bytes::BytesMut {
+    let mut out = super::script_out(run.resp);
+    let mut db = run.db;
+    let txn_mark = ks.feed.txn_len();
+    let _ = ks.call(&cmd, &mut db, run.client_id, &mut out, true);
+    if run.repl & REPL_REPLICA == 0 {
+        ks.feed.txn_truncate(txn_mark);
+    }
+    run.db = db;
+    out.buf
+}
+
 /// Marks an error reply already logged as a reply (the debugger logs other errors).
 const LOGGED: &str = "ldb_logged";
 
@@ -383,17 +397,8 @@ fn run_call(lua: &Lua, args: MultiValue, logging: bool) -> mlua::Result<(i64, Va
         }
         run.wrote = true;
     }
-    let cmd = Cmd { spec, argv: argv.into() };
-    let mut out = super::script_out(run.resp);
-    let mut db = run.db;
-    let txn_mark = ks.feed.txn_len();
-    let _ = ks.call(&cmd, &mut db, run.client_id, &mut out, true);
-    if run.repl & REPL_REPLICA == 0 {
-        ks.feed.txn_truncate(txn_mark);
-    }
-    run.db = db;
+    let buf = execute(ks, &mut run, Cmd { spec, argv: argv.into() });
     drop(run);
-    let buf = out.buf;
     if logging {
         // As Redis: an error reply is logged as an error, then as the reply.
         if buf.first() == Some(&b'-') {

@@ -11,7 +11,7 @@
 //! [`RunGuard`] for the length of one run (scripts run synchronously on the keyspace's
 //! thread).
 
-use super::{api, convert, Run, REPL_REPLICA};
+use super::{api, convert, Run};
 use crate::keyspace::cmd::{self, Route};
 use crate::keyspace::Cmd;
 use bytes::Bytes;
@@ -130,17 +130,7 @@ unsafe fn attempt(state: *mut ffi::lua_State, n: c_int) -> Outcome {
     if spec.is_write() {
         run.wrote = true;
     }
-    let cmd = Cmd { spec, argv };
-    let mut out = super::script_out(run.resp);
-    let mut db = run.db;
-    let txn_mark = ks.feed.txn_len();
-    let _ = ks.call(&cmd, &mut db, run.client_id, &mut out, true);
-    if run.repl & REPL_REPLICA == 0 {
-        ks.feed.txn_truncate(txn_mark);
-    }
-    run.db = db;
-    drop(cmd);
-    let buf = out.buf;
+    let buf = api::execute(ks, run, Cmd { spec, argv });
     if run.resp == 2 && simple(&buf, &mut 0, 0) {
         push_simple(state, &buf, &mut 0);
         return Outcome::Pushed;
