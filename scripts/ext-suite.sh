@@ -8,7 +8,7 @@ PID=$!
 sleep 0.5
 args=()
 for f in "$@"; do args+=(--single "$f"); done
-timeout 400 /work/shared/redis-suite/run.sh external $PORT --baseport $((42000 + RANDOM % 15000)) "${args[@]}" > $D/out 2>&1
+timeout 400 /work/shared/redis-suite/run.sh external $PORT --baseport $((10000 + RANDOM % 9000)) "${args[@]}" > $D/out 2>&1
 sed 's/\x1b\[[0-9;]*m//g' $D/out > $D/clean
 echo "ok=$(grep -c '^\[ok\]' $D/clean) err=$(grep -cE '^\[(err|exception)\]' $D/clean) $(grep -q 'All tests passed' $D/clean && echo PASSED)"
 grep -E '^\[(err|exception)\]' -A3 $D/clean | head -40

@@ -175,7 +175,7 @@ fn write_value(lua: &Lua, v: &Value, out: &mut Out, resp3: bool, depth: usize, l
     }
 }
 
-fn to_i64(n: f64) -> i64 {
+pub(super) fn to_i64(n: f64) -> i64 {
     if n.is_nan() {
         0
     } else {

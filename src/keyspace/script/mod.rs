@@ -151,8 +151,9 @@ pub(crate) struct Engine {
     pub runner: Function,
     /// The runner in the registry, for [`enter`].
     runner_key: mlua::RegistryKey,
-    /// [`enter`] as a Lua function.
-    entry: Function,
+    /// The Lua state itself, for [`call_entry`] (mlua's main state: scripts are never run
+    /// from inside a Lua callback).
+    state: RawState,
     /// `set_loading(on)`: the globals become the library-loading API (FUNCTION LOAD).
     pub set_loading: Function,
     /// Runs since the last explicit garbage-collection step.
@@ -186,7 +187,11 @@ impl Engine {
         let runner_key = lua.create_registry_value(runner.clone())?;
         // SAFETY: `enter` follows the C function protocol (see its comment).
         let entry = unsafe { lua.create_c_function(enter)? };
-        Ok(Engine { lua, env, runner, runner_key, entry, set_loading, runs: Default::default() })
+        lua.set_named_registry_value(ENTRY.to_str().unwrap_or_default(), entry)?;
+        let mut state = std::ptr::null_mut();
+        // SAFETY: only reads the state pointer.
+        unsafe { lua.exec_raw::<()>((), |s| state = s)? };
+        Ok(Engine { lua, env, runner, runner_key, state: RawState(state), set_loading, runs: Default::default() })
     }
 
     /// Compiles a script body as Redis names it (`@user_script`) in the sandbox.
@@ -312,6 +317,79 @@ struct Entry<'a> {
     as_args: bool,
 }
 
+/// The Lua state of an [`Engine`].
+struct RawState(*mut mlua::ffi::lua_State);
+// SAFETY: used only by the thread running a script, while the engine is alive (as the Lua
+// it belongs to, which mlua's `send` feature makes Send).
+unsafe impl Send for RawState {}
+unsafe impl Sync for RawState {}
+
+/// Registry names: [`enter`], and where [`call_entry`] leaves a result for mlua to take.
+const ENTRY: &std::ffi::CStr = c"tandem.enter";
+const RESULT: &std::ffi::CStr = c"tandem.result";
+
+/// What a run returned.
+enum Returned {
+    /// A plain value, already written as the reply.
+    Written,
+    /// (ok, value) for the mlua conversion.
+    Value(bool, Value),
+}
+
+/// Calls [`enter`] with a raw `lua_pcall` (mlua's call pushes an error-handler closure per
+/// call, garbage for the collector, and holds handles to the results). A plain result
+/// (number, string, nil) is written to `out` straight from the stack, as
+/// `convert::lua_to_resp` writes it; any other goes through the registry to mlua.
+fn call_entry(engine: &Engine, entry: &Entry, out: &mut crate::resp::reply::Out) -> mlua::Result<Returned> {
+    use mlua::ffi;
+    let state = engine.state.0;
+    // SAFETY: the engine's own state, not inside a callback; the stack is put back as found.
+    let ok = unsafe {
+        let top = ffi::lua_gettop(state);
+        if ffi::lua_checkstack(state, 4) == 0 {
+            return Err(mlua::Error::StackError);
+        }
+        ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, ENTRY.as_ptr());
+        ffi::lua_pushlightuserdata(state, entry as *const Entry as *mut std::ffi::c_void);
+        if ffi::lua_pcall(state, 1, 2, 0) != 0 {
+            let mut len = 0usize;
+            let p = ffi::lua_tolstring(state, -1, &mut len);
+            let msg = if p.is_null() { String::from("error in the script runner") } else { String::from_utf8_lossy(std::slice::from_raw_parts(p as *const u8, len)).into_owned() };
+            ffi::lua_settop(state, top);
+            return Err(mlua::Error::RuntimeError(msg));
+        }
+        let ok = ffi::lua_toboolean(state, -2) != 0;
+        let written = ok
+            && match ffi::lua_type(state, -1) {
+                ffi::LUA_TNUMBER => {
+                    out.int(convert::to_i64(ffi::lua_tonumber(state, -1)));
+                    true
+                }
+                ffi::LUA_TSTRING => {
+                    let mut len = 0usize;
+                    let p = ffi::lua_tolstring(state, -1, &mut len);
+                    out.bulk(std::slice::from_raw_parts(p as *const u8, len));
+                    true
+                }
+                ffi::LUA_TNIL => {
+                    out.null();
+                    true
+                }
+                _ => false,
+            };
+        if written {
+            ffi::lua_settop(state, top);
+            return Ok(Returned::Written);
+        }
+        ffi::lua_setfield(state, ffi::LUA_REGISTRYINDEX, RESULT.as_ptr());
+        ffi::lua_settop(state, top);
+        ok
+    };
+    let v: Value = engine.lua.named_registry_value(RESULT.to_str().unwrap_or_default())?;
+    engine.lua.unset_named_registry_value(RESULT.to_str().unwrap_or_default())?;
+    Ok(Returned::Value(ok, v))
+}
+
 /// Calls the runner with a script function and its keys and arguments, building the Lua
 /// tables straight on the stack: one call into Lua per run, no handle per string. Returns
 /// the runner's two results (ok, value).
@@ -362,8 +440,7 @@ pub(crate) fn run_script(ks: &mut Keyspace, ctx: &mut crate::keyspace::Ctx, engi
     ks.feed.begin_txn();
     let mark = ks.feed.txn_len();
     let entry = Entry { runner: engine.runner_key.id() as i64, func: call.func, keys: call.keys, argv: call.argv, as_args: call.as_args };
-    let frame = mlua::LightUserData(&entry as *const Entry as *mut std::ffi::c_void);
-    let result: mlua::Result<(bool, Value)> = engine.entry.call(frame);
+    let result = call_entry(engine, &entry, ctx.out);
     drop(guard);
     // A debugging session of SCRIPT DEBUG YES: its effects are rolled back, never propagated.
     if ks.ldb_discard {
@@ -381,7 +458,8 @@ pub(crate) fn run_script(ks: &mut Keyspace, ctx: &mut crate::keyspace::Ctx, engi
     let name = run.as_ref().map(|r| r.name.clone()).unwrap_or_default();
     let lua_resp3 = run.as_ref().is_some_and(|r| r.resp == 3);
     match result {
-        Ok((true, v)) => {
+        Ok(Returned::Written) => {}
+        Ok(Returned::Value(true, v)) => {
             // A returned error table (redis.pcall's) makes the script's call a failed one,
             // whether or not its error was counted when the command failed.
             if let Value::Table(t) = &v {
@@ -391,7 +469,7 @@ pub(crate) fn run_script(ks: &mut Keyspace, ctx: &mut crate::keyspace::Ctx, engi
             }
             convert::lua_to_resp(&lua, &v, ctx.out, lua_resp3)
         }
-        Ok((false, e)) => {
+        Ok(Returned::Value(false, e)) => {
             let msg = convert::error_reply(&e, &name);
             if matches!(&e, Value::Table(t) if convert::stats_counted(t)) {
                 ctx.failed = true;
