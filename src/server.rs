@@ -89,7 +89,6 @@ impl ServerHandle {
         let _ = actors.backlog.clone().stop(None);
         let _ = self.listener.stop(None);
         let _ = self.keyspace.stop(None);
-        crate::keyspace::persist::stop_save_child(&self.shared);
         crate::keyspace::persist::remove_own_temp(&self.shared);
         let fatal = self.shared.fatal.lock().unwrap_or_else(|e| e.into_inner()).take();
         if fatal.is_none() {

@@ -101,6 +101,8 @@ pub enum SaveFailure {
     Error(String),
     /// The save child was killed (by the OOM killer, or anyone).
     Signal(i32),
+    /// A save on a thread was stopped (FLUSHALL).
+    Cancelled,
 }
 
 /// BGSAVE in a forked child: the child writes the file (its errors come back through the
@@ -245,7 +247,13 @@ impl Keyspace {
             let start = Instant::now();
             let r = bgsave_in_child(&shared, snap, &path, compress).unwrap_or_else(|snap| {
                 crate::notice!(shared.log, "Background saving started by pid {}", std::process::id());
-                save_to(Some(&shared.log), &path, &snap, compress).map_err(|e| SaveFailure::Error(e.to_string()))
+                save_to(Some(&shared.log), &path, &snap, compress).map_err(|e| {
+                    if snap.cancel.load(Relaxed) {
+                        SaveFailure::Cancelled
+                    } else {
+                        SaveFailure::Error(e.to_string())
+                    }
+                })
             });
             let _ = me.send(BgsaveDone(r, start.elapsed().as_secs() as i64));
         });
@@ -313,13 +321,14 @@ impl Handler<BgsaveDone> for Keyspace {
                 // Stopped on purpose (FLUSHALL, shutdown): not a failed save.
                 crate::warning!(self.shared.log, "Background saving terminated by signal {}", sig);
             }
-            Err(SaveFailure::Error(e)) if e == "cancelled" => {
+            Err(SaveFailure::Cancelled) => {
                 crate::warning!(self.shared.log, "Background saving stopped (FLUSHALL)");
             }
             Err(e) => {
                 match e {
                     SaveFailure::Signal(sig) => crate::warning!(self.shared.log, "Background saving terminated by signal {}", sig),
                     SaveFailure::Error(e) => crate::warning!(self.shared.log, "Background saving error: {}", e),
+                    SaveFailure::Cancelled => {}
                 }
                 self.persist.last_bgsave_ok = false;
                 self.shared.hot.bgsave_failed.store(true, Relaxed);
