@@ -49,9 +49,9 @@ impl ServerHandle {
 
     /// Waits until the server stops (SHUTDOWN, a signal, or `stop`), then tears it down.
     ///
-    /// Nothing after the final save waits for an actor: the teardown is sent, not called, so
-    /// a busy executor (a long command such as DEBUG SLEEP holding the only thread) cannot
-    /// hold the process back once it said it is ready to exit.
+    /// After the final save only the listener is waited for, and at most a second: the rest
+    /// of the teardown is sent, not called, so a busy executor (a long command such as DEBUG
+    /// SLEEP) cannot hold the process back once it said it is ready to exit.
     /// Err when the server stopped on a fatal error of its own (an unreadable RDB at start).
     pub async fn join(mut self) -> Result<(), String> {
         let req = loop {
@@ -77,9 +77,10 @@ impl ServerHandle {
         if let Some(tx) = &req.outcome {
             let _ = tx.send(true);
         }
-        // Sent, not awaited: a thread held by a long command (DEBUG SLEEP) must not delay the
-        // exit (SHUTDOWN itself waits for the sockets to close before its connection does).
-        let _ = self.listener.send(StopAccepting);
+        // The listening sockets close before any client's connection does, as in Redis (a
+        // client that saw its connection close cannot connect again). Bounded: an executor
+        // held by a long command (DEBUG SLEEP, a busy script) must not hold the exit back.
+        let _ = rt::timeout(std::time::Duration::from_secs(1), self.listener.call(StopAccepting)).await;
         finish(&self.shared);
         let actors = &self.repl;
         let _ = actors.link.send(crate::repl::link::StopLink);
