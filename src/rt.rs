@@ -53,6 +53,15 @@ pub async fn sleep(d: Duration) {
     async_std::task::sleep(d).await
 }
 
+/// Stops a listening socket from accepting (new connections are refused) while its owner
+/// still holds it; a pending accept on it fails.
+pub fn stop_listening(fd: i32) {
+    // SAFETY: shutdown(2) on a descriptor the caller keeps open; no memory is involved.
+    unsafe {
+        libc::shutdown(fd, libc::SHUT_RDWR);
+    }
+}
+
 /// Awaits `fut` for at most `d`; `None` on timeout.
 pub async fn timeout<F: Future>(d: Duration, fut: F) -> Option<F::Output> {
     async_std::future::timeout(d, fut).await.ok()

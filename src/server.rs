@@ -49,9 +49,9 @@ impl ServerHandle {
 
     /// Waits until the server stops (SHUTDOWN, a signal, or `stop`), then tears it down.
     ///
-    /// After the final save only the listener is waited for, and at most a second: the rest
-    /// of the teardown is sent, not called, so a busy executor (a long command such as DEBUG
-    /// SLEEP) cannot hold the process back once it said it is ready to exit.
+    /// Nothing after the final save waits for an actor: the teardown is sent, not called, so
+    /// a busy executor (a long command such as DEBUG SLEEP holding the only thread) cannot
+    /// hold the process back once it said it is ready to exit.
     /// Err when the server stopped on a fatal error of its own (an unreadable RDB at start).
     pub async fn join(mut self) -> Result<(), String> {
         let req = loop {
@@ -64,6 +64,10 @@ impl ServerHandle {
             // The save child goes first, as in Redis's prepareForShutdown: once connections
             // are refused its temp file is gone.
             crate::keyspace::persist::stop_save_child(&self.shared);
+            crate::keyspace::aof::stop_rewrite_child(&self.shared);
+            if self.shared.cfg().flag("appendonly") {
+                let _ = rt::timeout(std::time::Duration::from_secs(5), self.keyspace.call(crate::keyspace::aof::AofShutdown)).await;
+            }
             if crate::keyspace::persist::final_save(&self.shared, &self.keyspace, &req).await || req.force {
                 break req;
             }
@@ -77,10 +81,11 @@ impl ServerHandle {
         if let Some(tx) = &req.outcome {
             let _ = tx.send(true);
         }
-        // The listening sockets close before any client's connection does, as in Redis (a
-        // client that saw its connection close cannot connect again). Bounded: an executor
-        // held by a long command (DEBUG SLEEP, a busy script) must not hold the exit back.
-        let _ = rt::timeout(std::time::Duration::from_secs(1), self.listener.call(StopAccepting)).await;
+        // Sent, not awaited: a thread held by a long command (DEBUG SLEEP) must not delay the
+        // exit. `finish` stops the listening sockets itself, before any client's connection
+        // closes, as Redis closes them first (a client that saw its connection close cannot
+        // connect again).
+        let _ = self.listener.send(StopAccepting);
         finish(&self.shared);
         let actors = &self.repl;
         let _ = actors.link.send(crate::repl::link::StopLink);
@@ -103,6 +108,11 @@ impl ServerHandle {
 /// Refuses new commands and closes every client.
 fn finish(shared: &Arc<Shared>) {
     shared.shutting_down.store(true, Relaxed);
+    // The listening sockets stop at once, whatever the executor's threads are doing (their
+    // accept tasks end when the listener actor handles StopAccepting).
+    for fd in std::mem::take(&mut *shared.listen_fds.lock().unwrap_or_else(|e| e.into_inner())) {
+        rt::stop_listening(fd);
+    }
     let kills: Vec<_> = {
         let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
         clients.values().map(|e| (e.meta.clone(), ())).collect()
@@ -257,7 +267,7 @@ pub struct Listener {
     sockets: Mutex<Vec<Sock>>,
     /// One per accept task: (a TCP socket?, dropping it ends the task, disconnected once
     /// the task ended and closed its socket).
-    stops: Vec<(bool, flume::Sender<()>, flume::Receiver<()>)>,
+    stops: Vec<(bool, i32, flume::Sender<()>, flume::Receiver<()>)>,
 }
 
 /// A connection accepted by an accept task.
@@ -270,6 +280,14 @@ enum Sock {
 }
 
 impl Sock {
+    fn raw_fd(&self) -> i32 {
+        use std::os::unix::io::AsRawFd;
+        match self {
+            Sock::Tcp(l) => l.as_raw_fd(),
+            Sock::Unix(l) => l.as_raw_fd(),
+        }
+    }
+
     async fn accept(&self) -> std::io::Result<Conn> {
         match self {
             Sock::Tcp(l) => Conn::tcp(l.accept().await?.0),
@@ -299,7 +317,9 @@ impl Listener {
     fn spawn_accept(&mut self, ctx: &mut Context<Self>, l: Sock) {
         let (stop_tx, stop_rx) = flume::bounded::<()>(1);
         let (done_tx, done_rx) = flume::bounded::<()>(1);
-        self.stops.push((matches!(l, Sock::Tcp(_)), stop_tx, done_rx));
+        let fd = l.raw_fd();
+        self.shared.listen_fds.lock().unwrap_or_else(|e| e.into_inner()).push(fd);
+        self.stops.push((matches!(l, Sock::Tcp(_)), fd, stop_tx, done_rx));
         let addr = ctx.address().downgrade();
         let shared = self.shared.clone();
         rt::spawn(async move {
@@ -317,6 +337,7 @@ impl Listener {
                     Ok(stream) => {
                         let _ = a.send(Accepted(stream));
                     }
+                    Err(_) if shared.shutting_down.load(Relaxed) => break,
                     Err(e) => {
                         crate::warning!(shared.log, "Accepting client connection: {}", e);
                         rt::sleep(std::time::Duration::from_millis(10)).await;
@@ -367,10 +388,12 @@ impl Listener {
     /// Ends the accept tasks (of TCP sockets only, or all) and waits until their sockets are
     /// closed.
     async fn close(&mut self, tcp_only: bool) {
-        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.stops).into_iter().partition(|(tcp, _, _)| *tcp || !tcp_only);
+        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.stops).into_iter().partition(|(tcp, _, _, _)| *tcp || !tcp_only);
         self.stops = kept;
         let mut done = vec![];
-        for (_, stop, d) in gone {
+        for (_, fd, stop, d) in gone {
+            // Off the list before the socket can close (its number may then be reused).
+            self.shared.listen_fds.lock().unwrap_or_else(|e| e.into_inner()).retain(|f| *f != fd);
             drop(stop);
             done.push(d);
         }

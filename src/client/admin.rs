@@ -56,6 +56,13 @@ pub(super) async fn config(c: &mut Client, a: &[Bytes]) {
             match r {
                 Ok(_) => {
                     c.shared.apply_config();
+                    if pairs.iter().any(|(k, _)| keyspace::aof::is_aof_setting(k)) {
+                        if let Ok(Err(e)) = c.keyspace.call(keyspace::aof::AofConfig).await {
+                            let _ = c.shared.cfg_mut().set_ext(&backup, true);
+                            c.shared.apply_config();
+                            return c.out.error(format!("ERR CONFIG SET failed (possibly related to argument 'appendonly') - {}", e));
+                        }
+                    }
                     if pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case(b"maxmemory")) {
                         warn_maxmemory_below_usage(c);
                     }

@@ -60,6 +60,10 @@ pub struct Feed {
     pub(super) has_history: bool,
     /// Since when (ms) a master with a backlog has had no replica (repl-backlog-ttl).
     pub(super) no_replicas_since: i64,
+    /// The AOF's copy of the stream (AOF on).
+    pub(crate) aof: Option<super::aof::AofFeed>,
+    /// Loading the AOF: what runs is neither propagated nor appended.
+    pub(crate) muted: bool,
 }
 
 impl Feed {
@@ -80,6 +84,8 @@ impl Feed {
             stats: ReplStats::default(),
             has_history: false,
             no_replicas_since: 0,
+            aof: None,
+            muted: false,
         }
     }
 }
@@ -156,15 +162,21 @@ impl Feed {
                     self.emit(*db, argv);
                 }
                 // In the db the last command selected: no SELECT before EXEC.
-                let last = self.last_db.unwrap_or(db);
-                self.emit(last, &[Bytes::from_static(b"EXEC")]);
+                self.emit_to(None, &[Bytes::from_static(b"EXEC")]);
             }
         }
     }
 
-    /// Whether commands executed here produce stream bytes.
+    /// Whether commands executed here are propagated: to a replication stream of our own, or
+    /// to the AOF.
     #[inline]
     pub fn wants(&self) -> bool {
+        (self.repl_wants() || self.aof.is_some()) && !self.muted
+    }
+
+    /// Whether commands executed here produce replication stream bytes.
+    #[inline]
+    fn repl_wants(&self) -> bool {
         self.active && !self.replica_mode
     }
 
@@ -182,7 +194,7 @@ impl Feed {
             for c in &cmds {
                 self.emit(db, c);
             }
-            self.emit(db, &[Bytes::from_static(b"EXEC")]);
+            self.emit_to(None, &[Bytes::from_static(b"EXEC")]);
         } else if let Some(c) = cmds.first() {
             self.emit(db, c);
         }
@@ -203,7 +215,7 @@ impl Feed {
 
     /// A command outside any db (PING, REPLCONF GETACK): no SELECT needed.
     pub fn emit_dbless(&mut self, argv: &[Bytes]) {
-        if !self.wants() {
+        if !self.repl_wants() || self.muted {
             return;
         }
         let before = self.pending.len();
@@ -212,13 +224,24 @@ impl Feed {
     }
 
     fn emit(&mut self, db: usize, argv: &[Bytes]) {
-        let before = self.pending.len();
-        if self.last_db != Some(db) {
-            encode_command(&[Bytes::from_static(b"SELECT"), Bytes::from(db.to_string())], &mut self.pending);
-            self.last_db = Some(db);
+        self.emit_to(Some(db), argv)
+    }
+
+    /// Appends one command to the replication stream and the AOF, each preceded by a SELECT
+    /// when it last selected another db (None: no SELECT, as for EXEC).
+    fn emit_to(&mut self, db: Option<usize>, argv: &[Bytes]) {
+        if self.repl_wants() {
+            let before = self.pending.len();
+            if let Some(db) = db.filter(|d| self.last_db != Some(*d)) {
+                encode_command(&[Bytes::from_static(b"SELECT"), Bytes::from(db.to_string())], &mut self.pending);
+                self.last_db = Some(db);
+            }
+            encode_command(argv, &mut self.pending);
+            self.offset += (self.pending.len() - before) as i64;
         }
-        encode_command(argv, &mut self.pending);
-        self.offset += (self.pending.len() - before) as i64;
+        if let Some(aof) = self.aof.as_mut() {
+            aof.emit(db, argv);
+        }
     }
 
     /// Appends bytes applied from our master (replica mode): the stream passes through.
@@ -352,7 +375,7 @@ impl Feed {
     /// The replication cron (once a second, from the keyspace's cron): PING replicas every
     /// `repl-ping-replica-period`.
     pub(super) fn cron(&mut self, shared: &Shared, tick: u64) {
-        if !self.wants() {
+        if !self.repl_wants() {
             return;
         }
         let period = shared.cfg().repl_ping_replica_period().max(1);

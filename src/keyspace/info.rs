@@ -209,17 +209,10 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("rdb_last_cow_size:{}", sh.stats.rdb_last_cow_size.load(Relaxed));
             f!("rdb_last_load_keys_expired:{}", ks.persist.load.keys_expired);
             f!("rdb_last_load_keys_loaded:{}", ks.persist.load.keys_loaded);
-            f!("aof_enabled:0");
-            f!("aof_rewrite_in_progress:0");
-            f!("aof_rewrite_scheduled:0");
-            f!("aof_last_rewrite_time_sec:-1");
-            f!("aof_current_rewrite_time_sec:-1");
-            f!("aof_last_bgrewrite_status:ok");
-            f!("aof_rewrites:0");
-            f!("aof_last_write_status:ok");
-            f!("aof_last_cow_size:0");
+            ks.aof_info(&mut |l| f!("{}", l));
             f!("module_fork_in_progress:0");
             f!("module_fork_last_cow_size:0");
+            ks.aof_info_on(&mut |l| f!("{}", l));
             if let Some(l) = &ks.persist.loading {
                 let now = crate::util::now_ms() / 1000;
                 let loaded = l.loaded.load(Relaxed);

@@ -12,6 +12,7 @@
 //! replication messages (in `repl`) use the methods it offers (`role.rs`, [`Feed`]).
 
 mod clock;
+pub mod aof;
 pub mod blocking;
 pub mod cmd;
 pub mod feed;
@@ -367,6 +368,8 @@ pub struct Keyspace {
     call_depth: u32,
     /// DEBUG PAUSE-CRON: the cron's periodic work is skipped.
     cron_paused: bool,
+    /// The append-only file.
+    aof: aof::Aof,
 }
 
 impl Keyspace {
@@ -414,6 +417,7 @@ impl Keyspace {
             running: 0,
             call_depth: 0,
             cron_paused: false,
+            aof: Default::default(),
         }
     }
 
@@ -777,6 +781,12 @@ impl Keyspace {
             out.error(persist::MISCONF);
             return None;
         }
+        if !self.applying_master && self.aof.write_error.is_some() && (cmd.spec.is_write() || cmd.spec.name == "ping") {
+            if let Some(e) = self.aof_write_refusal() {
+                out.error(e);
+                return None;
+            }
+        }
         if self.applying_master && cmd.spec.name == "debug" && !self.master_may_debug() {
             // DEBUG is never propagated: only a rogue master sends it. Refused as Redis refuses
             // it to any client (the master link is a client), with the error logged, not sent.
@@ -1102,7 +1112,12 @@ impl Actor for Keyspace {
     async fn started(&mut self, ctx: &mut Context<Self>) -> rt::ActorResult<()> {
         self.me = Some(ctx.address().downgrade());
         self.persist.last_save_ms = crate::util::now_ms();
-        persist::load_at_start(self);
+        if self.shared.cfg().flag("appendonly") {
+            // With the AOF on, it alone holds the dataset (the RDB is not read), as Redis.
+            self.aof_at_start(ctx);
+        } else {
+            persist::load_at_start(self);
+        }
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
         ctx.send_interval(Cron, Duration::from_millis(1000 / hz));
         Ok(())
@@ -1216,6 +1231,10 @@ impl Message for FlushFeed {
 impl Keyspace {
     /// Flushes the feed once the messages already queued are handled.
     pub fn flush_feed_soon(&mut self, ctx: &mut Context<Self>) {
+        // The AOF is written (and fsynced with `appendfsync always`) before the replies go.
+        if self.feed.aof.is_some() {
+            self.flush_aof(false);
+        }
         if self.feed.has_pending() && !self.flush_queued {
             self.flush_queued = true;
             let _ = ctx.address().send(FlushFeed);
@@ -1332,7 +1351,9 @@ impl Handler<Cron> for Keyspace {
         evict::evict_clients(&self.shared);
         self.cron_ticks += 1;
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
-        if self.cron_ticks.is_multiple_of(hz) {
+        let once_a_second = self.cron_ticks.is_multiple_of(hz);
+        self.aof_cron(once_a_second);
+        if once_a_second {
             self.feed.cron(&self.shared, self.cron_ticks / hz);
             self.start_pending(false).await;
             self.save_points_cron();

@@ -277,7 +277,7 @@ impl Keyspace {
 
     /// The `save` points: BGSAVE when enough changes happened in enough time.
     pub fn save_points_cron(&mut self) {
-        if self.persist.bgsave_in_progress || self.stats.dirty == 0 {
+        if self.persist.bgsave_in_progress || self.aof_blocks_bgsave() || self.stats.dirty == 0 {
             return;
         }
         let params = self.shared.cfg().save_params();
@@ -528,8 +528,11 @@ pub fn bgsave_cmd(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if ks.persist.bgsave_in_progress {
         return ctx.error("ERR Background save already in progress");
     }
+    if ks.aof_blocks_bgsave() && !schedule && !ctx.in_txn {
+        return ctx.error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+    }
     // Inside MULTI/EXEC the save starts after the transaction, from the cron, as Redis's.
-    if ctx.in_txn {
+    if ctx.in_txn || ks.aof_blocks_bgsave() {
         ks.persist.bgsave_scheduled = true;
         return ctx.out.simple("Background saving scheduled");
     }
@@ -543,7 +546,7 @@ pub fn bgsave_cmd(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
 impl Keyspace {
     /// The cron starts a BGSAVE a transaction scheduled, once no save runs.
     pub(super) fn start_scheduled_bgsave(&mut self) {
-        if self.persist.bgsave_scheduled && !self.persist.bgsave_in_progress {
+        if self.persist.bgsave_scheduled && !self.persist.bgsave_in_progress && !self.aof_blocks_bgsave() {
             self.persist.bgsave_scheduled = false;
             self.bgsave();
         }

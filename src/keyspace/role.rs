@@ -121,6 +121,7 @@ impl Keyspace {
         self.touch_all_watched(None);
         self.tracking_flush();
         self.feed.load_history(replid, offset, stream_db);
+        self.restart_aof_after_sync();
     }
 
     /// Replica side: runs commands from the master's stream (starting in `db`), then appends

@@ -31,7 +31,7 @@ pub struct Snapshot {
     pub cancel: Arc<std::sync::atomic::AtomicBool>,
 }
 
-fn key_delay(us: i64) {
+pub(crate) fn key_delay(us: i64) {
     let us = if us < 0 { i64::from(rand::random::<u64>().is_multiple_of(us.unsigned_abs())) } else { us };
     if us > 0 {
         std::thread::sleep(std::time::Duration::from_micros(us as u64));
@@ -90,8 +90,13 @@ const PREFETCH_AHEAD: usize = 8;
 
 /// Writes the snapshot as an RDB (version 10, CRC64) with the replication aux fields.
 pub fn write_rdb<W: Write>(snap: &Snapshot, w: W, compress: bool) -> std::io::Result<W> {
+    write_rdb_as(snap, w, compress, false)
+}
+
+/// [`write_rdb`], as an AOF base when `aof_base` (its `aof-base` aux field says so).
+pub fn write_rdb_as<W: Write>(snap: &Snapshot, w: W, compress: bool, aof_base: bool) -> std::io::Result<W> {
     let mut wr = RdbWriter::new(w, compress)?;
-    rdb::write_default_aux(&mut wr, super::info::used_memory(), Some((snap.stream_db, &snap.replid, snap.offset)))?;
+    rdb::write_default_aux(&mut wr, super::info::used_memory(), Some((snap.stream_db, &snap.replid, snap.offset)), aof_base)?;
     for code in &snap.functions {
         wr.function(code)?;
     }

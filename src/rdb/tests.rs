@@ -83,6 +83,7 @@ fn write_dataset(d: &Dataset, opts: RdbOptions) -> Vec<u8> {
         &mut w,
         12345,
         Some((0, "0123456789abcdef0123456789abcdef01234567", 42)),
+        false,
     )
     .unwrap();
     let mut cur: Option<u64> = None;

@@ -540,6 +540,7 @@ pub fn write_default_aux<W: Write>(
     w: &mut RdbWriter<W>,
     used_mem: u64,
     repl: Option<(i64, &str, i64)>,
+    aof_base: bool,
 ) -> io::Result<()> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -554,7 +555,7 @@ pub fn write_default_aux<W: Write>(
         w.aux(b"repl-id", id.as_bytes())?;
         w.aux_int(b"repl-offset", off)?;
     }
-    w.aux_int(b"aof-base", 0)
+    w.aux_int(b"aof-base", aof_base as i64)
 }
 
 /// Serialize one value as a `DUMP` payload: type byte, value, RDB version

@@ -510,6 +510,10 @@ pub struct Shared {
     /// The pid of the forked child writing a BGSAVE, 0 when none (shutdown stops it and
     /// removes its temporary file).
     pub save_child: std::sync::atomic::AtomicI32,
+    /// The pid of the forked child rewriting the AOF, 0 when none.
+    pub aof_child: std::sync::atomic::AtomicI32,
+    /// The listening sockets' descriptors (shutdown stops them before clients are closed).
+    pub listen_fds: std::sync::Mutex<Vec<i32>>,
     /// A shutdown signal the cron has not acted on yet (Redis's shutdown_asap).
     pub shutdown_asap: std::sync::Mutex<Option<ShutdownRequest>>,
     /// A shutdown is being carried out (its final save runs).
@@ -652,6 +656,8 @@ impl Shared {
             script: Default::default(),
             lastsave_unix: AtomicI64::new(crate::util::now_ms() / 1000),
             save_child: Default::default(),
+            aof_child: Default::default(),
+            listen_fds: Default::default(),
             shutdown_asap: Default::default(),
             shutdown_started: Default::default(),
             cron_paused: Default::default(),

@@ -341,6 +341,7 @@ commands! {
     "role", 1, "noscript loading stale fast", 0, 0, 0, "server", K(sv::role), "Return the role of the instance in the context of replication";
     "save", 1, "admin noscript no_async_loading no_multi", 0, 0, 0, "server", K(crate::keyspace::persist::save_cmd), "Synchronously save the dataset to disk";
     "bgsave", -1, "admin noscript no_async_loading", 0, 0, 0, "server", K(crate::keyspace::persist::bgsave_cmd), "Asynchronously save the dataset to disk";
+    "bgrewriteaof", 1, "admin noscript no_async_loading", 0, 0, 0, "server", K(crate::keyspace::aof::bgrewriteaof_cmd), "Asynchronously rewrite the append-only file";
     // pub/sub (keyspace actor: it owns the channel table)
     "subscribe", -2, "pubsub noscript loading stale", 0, 0, 0, "pubsub", K(ps::subscribe), "Listen for messages published to the given channels";
     "unsubscribe", -1, "pubsub noscript loading stale", 0, 0, 0, "pubsub", K(ps::unsubscribe), "Stop listening for messages posted to the given channels";

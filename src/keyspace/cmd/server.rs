@@ -1,7 +1,7 @@
 //! Server commands that run in the keyspace actor: PING, ECHO, INFO, TIME, DEBUG, ...
 
 use super::err;
-use crate::keyspace::snapshot::{self, Snapshot};
+use crate::keyspace::snapshot;
 use crate::keyspace::{Ctx, Keyspace, Value};
 use crate::shared::repl::{MasterLinkState, ReplicaState};
 use crate::util::num;
@@ -182,25 +182,12 @@ fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> bool
                 }
             }
         }
-        // tandem keeps no AOF: LOADAOF round-trips the dataset through an RDB image, as RELOAD.
         "reload" => debug_reload(ks, ctx, &a[2..]),
-        "loadaof" => {
-            // No AOF here: the dataset goes through an RDB image and back (what a rewrite
-            // and reload would give).
-            let snap = Snapshot { dbs: ks.dbs.clone(), replid: ks.feed.replid.clone(), offset: ks.feed.offset, stream_db: -1, key_save_delay: 0, functions: ks.scripting.libs.codes(), cancel: Default::default() };
-            let compress = ks.shared.cfg().rdbcompression();
-            match snapshot::write_rdb(&snap, Vec::new(), compress) {
-                Ok(buf) => match snapshot::load_rdb(&buf[..], Some(buf.len() as u64), ks.dbs.len(), false) {
-                    Ok((dbs, info)) => {
-                        ks.dbs = dbs;
-                        ks.load_functions(&info.functions);
-                        ctx.out.ok();
-                    }
-                    Err(e) => ctx.error(format!("ERR Error trying to load the RDB dump: {}", e)),
-                },
-                Err(e) => ctx.error(format!("ERR Error trying to save the RDB dump: {}", e)),
-            }
-        }
+        "loadaof" => match ks.debug_loadaof() {
+            Ok(()) => ctx.out.ok(),
+            // As Redis, a failed load ends the server (its log says why).
+            Err(()) => ctx.error("ERR Error loading the AOF: the server is shutting down"),
+        },
         "change-repl-id" => {
             ks.feed.shift_replid(None);
             ctx.out.ok();
