@@ -275,7 +275,8 @@ mod tests {
         assert_eq!(reason(b"file a seq 2 type i\nfile b seq 1 type i\n"), "Found a non-monotonic sequence number");
         assert_eq!(reason(b"file a seq 1 type x\n"), "Unknown AOF file type");
         assert_eq!(reason(b"file a seq 0 type i\n"), "Invalid AOF manifest file format");
-        assert!(Manifest::parse(&[b'#'; 2000]).is_err());
+        // Comment lines are read 1024 bytes at a time, each piece a comment: accepted.
+        assert!(Manifest::parse(&[b'#'; 2000]).unwrap().is_empty());
     }
 
     #[test]
