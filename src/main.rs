@@ -80,8 +80,10 @@ fn main() {
             pid
         );
         tandem::warning!(*handle.log(), "Server initialized");
-        tandem::notice!(*handle.log(), "Ready to accept connections");
         handle.forward_signals(signals);
+        if handle.load().await {
+            tandem::notice!(*handle.log(), "Ready to accept connections");
+        }
         // A fatal error was logged where it happened: the process only exits with 1.
         Ok::<bool, String>(handle.join().await.is_ok())
     });

@@ -40,6 +40,16 @@ impl ServerHandle {
         crate::signals::forward(signals, self.shared.clone());
     }
 
+    /// Loads the AOF now (with `appendonly yes`) and waits for it, clients being answered
+    /// -LOADING meanwhile: the binary calls it once it logged its start-up lines, so the
+    /// load's lines come between them and "Ready to accept connections", as in Redis's log.
+    /// (Left alone, the keyspace's first cron tick starts the load.) False when the load
+    /// failed: the server is then stopping.
+    pub async fn load(&self) -> bool {
+        let _ = self.keyspace.call(crate::keyspace::aof::LoadAof).await;
+        self.shared.fatal.lock().unwrap_or_else(|e| e.into_inner()).is_none()
+    }
+
     /// Stops the server: no new connections, in-flight replies finish, clients close.
     pub async fn stop(self) {
         // Forced: stop() always ends the server, even when its final save fails.
@@ -255,7 +265,9 @@ pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()>
         shutdown.await;
         shared.request_shutdown(ShutdownRequest { signal: Some("SIGTERM"), ..Default::default() });
     });
-    crate::notice!(handle.shared.log, "Ready to accept connections");
+    if handle.load().await {
+        crate::notice!(handle.shared.log, "Ready to accept connections");
+    }
     handle.join().await
 }
 

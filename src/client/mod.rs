@@ -451,6 +451,11 @@ impl Client {
                 return Next::Continue;
             }
         }
+        // -LOADING comes before -BUSY (a script in the AOF being loaded), as Redis checks.
+        if self.shared.loading.load(Relaxed) && self.denied_while_loading(spec) && Box::pin(self.still_loading()).await {
+            self.reject_cmd(spec, &argv, "LOADING Redis is loading the dataset in memory").await;
+            return Next::Continue;
+        }
         if self.shared.script.busy.load(Relaxed) != 0 {
             if let Some(next) = Box::pin(self.while_script_busy(spec, &argv)).await {
                 return next;
@@ -467,10 +472,6 @@ impl Client {
         }
         if spec.name == "exec" && self.multi.is_some() && Box::pin(self.queued_script_writes()).await {
             self.reject_cmd(spec, &argv, "READONLY You can't write against a read only replica.").await;
-            return Next::Continue;
-        }
-        if self.shared.loading.load(Relaxed) && self.denied_while_loading(spec) && Box::pin(self.still_loading()).await {
-            self.reject_cmd(spec, &argv, "LOADING Redis is loading the dataset in memory").await;
             return Next::Continue;
         }
         if self.shared.hot.maxmemory.load(Relaxed) > 0 && Box::pin(self.out_of_memory(spec, &argv)).await {
@@ -742,7 +743,7 @@ impl Client {
     async fn still_loading(&self) -> bool {
         let chunk = self.shared.cfg().int("loading-process-events-interval-bytes").max(0) as u64;
         while self.shared.loading.load(Relaxed) {
-            if self.shared.loading_bytes.load(Relaxed) >= chunk {
+            if self.shared.loading_bytes.load(Relaxed) >= chunk || self.shared.loading_aof.load(Relaxed) {
                 return true;
             }
             crate::rt::sleep(std::time::Duration::from_millis(1)).await;

@@ -370,6 +370,9 @@ pub struct Keyspace {
     cron_paused: bool,
     /// The append-only file.
     aof: aof::Aof,
+    /// The AOF is being replayed (Redis's `server.loading` for its fake client): a TTL already
+    /// in the past does not delete its key yet.
+    loading_aof: bool,
 }
 
 impl Keyspace {
@@ -418,6 +421,7 @@ impl Keyspace {
             call_depth: 0,
             cron_paused: false,
             aof: Default::default(),
+            loading_aof: false,
         }
     }
 
@@ -438,6 +442,12 @@ impl Keyspace {
 
     // ----- lookups -------------------------------------------------------------------------
 
+    /// Whether a TTL already in the past keeps its key for now (Redis's checkAlreadyExpired
+    /// is false): on a replica (its master deletes it) and while the AOF loads.
+    pub fn keeps_expired(&self) -> bool {
+        self.is_replica || self.loading_aof
+    }
+
     /// If `key` is past its expiry, deletes it (on a master) and returns true.
     ///
     /// A replica never deletes: it reports the key as gone to readers and waits for the
@@ -448,7 +458,8 @@ impl Keyspace {
             return false;
         }
         let Some(&when) = db.expires.get(key) else { return false };
-        if when > ctx.now {
+        if when > ctx.now || self.loading_aof {
+            // While the AOF loads, keys expire only once it is loaded (as Redis's loading).
             return false;
         }
         if self.is_replica {
@@ -1327,6 +1338,7 @@ impl Handler<Cron> for Keyspace {
             return;
         }
         self.shared.take_signalled_shutdown();
+        self.load_pending_aof();
         self.clock.resync();
         // A blocking load stands for Redis's main thread inside its load loop, where
         // serverCron does not run: the watchdog sees the server stalled.

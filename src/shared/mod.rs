@@ -565,6 +565,9 @@ pub struct Shared {
     _watchdog_stop: flume::Sender<()>,
     /// Bytes of the RDB file loaded so far (while `loading`).
     pub loading_bytes: Arc<AtomicU64>,
+    /// The AOF is loading: clients are answered -LOADING at once (Redis serves them from its
+    /// first command on, not every `loading-process-events-interval-bytes`).
+    pub loading_aof: AtomicBool,
     /// The long script in progress, if any.
     pub script: ScriptBusy,
 }
@@ -681,6 +684,7 @@ impl Shared {
             cron_stamp: AtomicU64::new(crate::util::now_ms() as u64),
             _watchdog_stop: watchdog_stop,
             loading_bytes: Arc::new(AtomicU64::new(0)),
+            loading_aof: AtomicBool::new(false),
         });
         shared.refresh_hot();
         watchdog::start(&shared, watchdog_rx);

@@ -155,6 +155,10 @@ pub struct Aof {
     /// Cached settings (refreshed by [`AofConfig`]).
     fsync: Fsync,
     no_fsync_on_rewrite: bool,
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds slept before each write.
+    flush_sleep_us: u64,
+    /// A master's AOF waits to be loaded (see [`LoadAof`]).
+    load_pending: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -254,7 +258,8 @@ impl Message for AofConfig {
     type Result = Result<(), String>;
 }
 
-/// Loads the AOF at start (a master loads in its own turn once it serves connections).
+/// Loads the AOF at start: a master loads once the server announced itself (its log lines
+/// then follow the start-up lines, as Redis's), answering -LOADING meanwhile.
 pub struct LoadAof;
 impl Message for LoadAof {
     type Result = ();
@@ -315,6 +320,9 @@ impl Keyspace {
             crate::notice!(self.shared.log, "Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.");
         }
         self.aof.flush_postponed_since = 0;
+        if self.aof.flush_sleep_us > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(self.aof.flush_sleep_us));
+        }
         let n = feed.buf.len() as u64;
         match (&*file).write_all(&feed.buf) {
             Ok(()) => {
@@ -367,6 +375,10 @@ impl Keyspace {
             }
             _ => {}
         }
+    }
+
+    pub(crate) fn set_aof_flush_sleep(&mut self, us: u64) {
+        self.aof.flush_sleep_us = us;
     }
 
     /// Whether writes are refused because the AOF cannot be written (Redis's -MISCONF).

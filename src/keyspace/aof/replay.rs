@@ -10,10 +10,20 @@ impl Keyspace {
     pub(crate) fn aof_at_start(&mut self, ctx: &mut Context<Self>) {
         self.aof_refresh_settings();
         self.shared.loading.store(true, Relaxed);
+        let _ = ctx;
         if self.shared.cfg().replicaof().is_some() {
             self.load_aof_at_start();
         } else {
-            let _ = ctx.address().send(LoadAof);
+            // Once the server announced itself (ServerHandle::begin_loading), or at the
+            // first cron tick.
+            self.aof.load_pending = true;
+        }
+    }
+
+    /// Loads the AOF if the start left it to load.
+    pub(crate) fn load_pending_aof(&mut self) {
+        if std::mem::take(&mut self.aof.load_pending) {
+            self.load_aof_at_start();
         }
     }
 
@@ -121,11 +131,13 @@ impl Keyspace {
         let progress = self.shared.loading_bytes.clone();
         progress.store(0, Relaxed);
         self.persist.loading = Some(crate::keyspace::persist::Loading { start_unix: now_secs(), total_bytes: total, loaded: progress.clone(), sync: None });
+        self.shared.loading_aof.store(true, Relaxed);
         self.shared.loading.store(true, Relaxed);
         progress
     }
 
     pub(super) fn end_aof_loading(&mut self) {
+        self.shared.loading_aof.store(false, Relaxed);
         self.persist.loading = None;
         self.shared.loading.store(false, Relaxed);
     }
@@ -211,6 +223,7 @@ impl Keyspace {
         let key_delay = self.shared.cfg().int("key-load-delay") as i64;
         self.feed.muted = true;
         self.applying_master = true;
+        self.loading_aof = true;
         let mut db = 0usize;
         let ndbs = self.dbs.len();
         let end = {
@@ -250,6 +263,7 @@ impl Keyspace {
         };
         self.feed.muted = false;
         self.applying_master = false;
+        self.loading_aof = false;
         progress.store(done_before + file_progress.load(Relaxed), Relaxed);
         let log = self.shared.log.clone();
         match end {
@@ -341,7 +355,7 @@ fn aof_cmd(argv: Vec<Bytes>) -> Result<crate::keyspace::Cmd, String> {
 #[async_trait]
 impl Handler<LoadAof> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: LoadAof) {
-        crate::trace_msg!(self.shared.log, "keyspace", "keyspace", "LoadAof");
-        self.load_aof_at_start();
+        crate::trace_msg!(self.shared.log, "server", "keyspace", "LoadAof");
+        self.load_pending_aof();
     }
 }

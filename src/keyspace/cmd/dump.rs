@@ -87,7 +87,7 @@ pub fn restore(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if ttl != 0 && !absttl {
         ttl = ttl.saturating_add(ctx.now);
     }
-    if ttl != 0 && ttl <= ctx.now && !ks.is_replica {
+    if ttl != 0 && ttl <= ctx.now && !ks.keeps_expired() {
         // Already expired: nothing is created.
         if deleted {
             let del = if ks.shared.cfg().lazyfree_lazy_server_del() { "UNLINK" } else { "DEL" };

@@ -102,7 +102,7 @@ fn expire_generic(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], relative: bool,
     if !allowed {
         return ctx.out.int(0);
     }
-    if when <= ctx.now && !ks.is_replica {
+    if when <= ctx.now && !ks.keeps_expired() {
         ks.delete(ctx, &a[1]);
         ks.notify(ctx, N::GENERIC, "del", &a[1]);
         ctx.rewrite(vec![Bytes::from_static(b"DEL"), a[1].clone()]);

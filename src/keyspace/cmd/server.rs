@@ -108,6 +108,11 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             ks.shared().cron_paused.store(ks.cron_paused, std::sync::atomic::Ordering::Relaxed);
             ctx.out.ok();
         }
+        ("aof-flush-sleep", 3) => {
+            // Microseconds slept before each AOF write (Redis's tests use it to widen races).
+            ks.set_aof_flush_sleep(num::parse_i64(&a[2]).unwrap_or(0).max(0) as u64);
+            ctx.out.ok();
+        }
         ("set-disable-deny-scripts", 3) => {
             ks.scripting.disable_deny = num::parse_i64(&a[2]).unwrap_or(0) != 0;
             ctx.out.ok();
