@@ -381,6 +381,8 @@ impl Handler<AofConfig> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: AofConfig) -> Result<(), String> {
         crate::trace_msg!(self.shared.log, "client", "keyspace", "AofConfig");
         self.aof_refresh_settings();
+        // aof-disable-auto-gc no: the history kept meanwhile goes now.
+        self.delete_aof_history();
         let on = self.shared.cfg().flag("appendonly");
         match (on, self.aof.state) {
             (true, AofState::Off) => self.start_append_only(),
@@ -433,7 +435,7 @@ pub fn bgrewriteaof_cmd(ks: &mut Keyspace, ctx: &mut crate::keyspace::Ctx, _a: &
 /// The directives the keyspace applies to the AOF when CONFIG SET changes them.
 pub fn is_aof_setting(name: &[u8]) -> bool {
     let n = String::from_utf8_lossy(name).to_ascii_lowercase();
-    matches!(n.as_str(), "appendonly" | "appendfsync" | "no-appendfsync-on-rewrite" | "aof-timestamp-enabled")
+    matches!(n.as_str(), "appendonly" | "appendfsync" | "no-appendfsync-on-rewrite" | "aof-timestamp-enabled" | "aof-disable-auto-gc")
 }
 
 /// Shutdown: the rewrite child is stopped, the AOF written and fsynced.
