@@ -55,6 +55,32 @@ pub struct Db {
     pub expires: SegMap<i64>,
     /// Where the active expire cycle resumes (a segment index).
     pub expire_cursor: usize,
+    /// The size Redis's hash table of these keys would have (DEBUG HTSTATS): it doubles as
+    /// keys are added, except while a child process runs (unless 5 times over), and shrinks
+    /// in the cron below 10% full.
+    pub ht_size: u64,
+}
+
+impl Db {
+    /// Follows Redis's dict growth after keys were added (`child`: a save child runs).
+    fn track_table_growth(&mut self, child: bool) {
+        let used = self.keys.len() as u64;
+        if used == 0 {
+            self.ht_size = 0;
+        } else if self.ht_size == 0 {
+            self.ht_size = used.next_power_of_two().max(4);
+        } else if used > self.ht_size && (!child || used / self.ht_size > 5) {
+            self.ht_size = used.next_power_of_two();
+        }
+    }
+
+    /// Redis's htNeedsResize / dictResize, from the cron (not while a child runs).
+    fn track_table_shrink(&mut self) {
+        let used = self.keys.len() as u64;
+        if self.ht_size > 4 && used * 100 / self.ht_size < 10 {
+            self.ht_size = used.next_power_of_two().max(4);
+        }
+    }
 }
 
 /// A command ready to run: its table entry and arguments.
@@ -885,6 +911,13 @@ impl Keyspace {
         }
         let start_db = *db;
         *db = ctx.db;
+        if ctx.dirty > 0 {
+            let child = self.child_active();
+            self.dbs[start_db].track_table_growth(child);
+            if ctx.db != start_db {
+                self.dbs[ctx.db].track_table_growth(child);
+            }
+        }
         if verbatim {
             self.feed.propagate_argv(start_db, &cmd.argv);
         } else if !ctx.prop.is_empty() {
@@ -1360,6 +1393,9 @@ impl Handler<Cron> for Keyspace {
             self.cancel_jobs(false);
         }
         self.start_scheduled_bgsave();
+        if !self.child_active() {
+            self.dbs.iter_mut().for_each(Db::track_table_shrink);
+        }
         evict::evict_clients(&self.shared);
         self.cron_ticks += 1;
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;

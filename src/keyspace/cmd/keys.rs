@@ -356,9 +356,13 @@ pub fn flushall(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         empty_db(ks, ctx, i, lazy);
     }
     if ks.flushall_saves() {
-        ctx.dirty = 0; // the save took in what the flush changed
+        // The save took in what the flush changed (rdb_changes_since_last_save is 0, as
+        // Redis 7.0); FLUSHALL still goes to replicas and the AOF.
+        ctx.dirty = 0;
+        ctx.force_propagate = true;
+    } else {
+        ctx.dirty += 1;
     }
-    ctx.dirty += 1;
     ctx.out.ok();
 }
 

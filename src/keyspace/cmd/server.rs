@@ -101,6 +101,20 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             ks.active_expire = a[2][..] != b"0"[..];
             ctx.out.ok();
         }
+        ("htstats", 3..=4) => {
+            match num::parse_i64(&a[2]) {
+                None => ctx.error(crate::keyspace::cmd::err::NOT_INT),
+                Some(id) if id < 0 || id as usize >= ks.dbs.len() => ctx.error("ERR Out of range database"),
+                Some(id) => {
+                    let d = &ks.dbs[id as usize];
+                    let mut s = String::from("[Dictionary HT]\n");
+                    ht_stats(&mut s, d.ht_size, d.keys.len());
+                    s.push_str("[Expires HT]\n");
+                    ht_stats(&mut s, (d.expires.len() as u64).next_power_of_two().max(4), d.expires.len());
+                    ctx.out.verbatim(&s);
+                }
+            }
+        }
         ("pause-cron", 3) => {
             // The keyspace's periodic work stops (expiry, eviction, the tracking limit), as
             // Redis's serverCron does while paused.
@@ -200,6 +214,15 @@ fn debug_extra(ks: &mut Keyspace, ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> bool
         _ => return false,
     }
     true
+}
+
+/// A hash table's lines in DEBUG HTSTATS (Redis's dictGetStats, its first lines).
+fn ht_stats(s: &mut String, size: u64, used: usize) {
+    if used == 0 {
+        s.push_str("No stats available for empty dictionaries\n");
+        return;
+    }
+    s.push_str(&format!("Hash table 0 stats (main hash table):\n table size: {}\n number of elements: {}\n", size, used));
 }
 
 /// `DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]`: save the RDB file (unless NOSAVE), drop the
