@@ -67,6 +67,7 @@ impl Client {
     pub(super) async fn ldb_command(&mut self, spec: &'static CommandSpec, argv: Argv) -> Next {
         // Replies stay in order (and pending ones make SCRIPT DEBUG a pipeline's).
         self.flush_boxed().await;
+        self.drain_output().await;
         if spec.name == "script" {
             self.script_debug(&argv[2]);
             return Next::Continue;

@@ -17,7 +17,7 @@ use crate::keyspace::cmd::{self, CommandSpec, Route};
 use crate::keyspace::{self, Cmd, Exec, Item, Keyspace};
 use crate::resp::request::Argv;
 use crate::resp::{Limits, Out, ProtoError, Request, RequestParser};
-use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, Conn, WriteExt};
+use crate::rt::{self, async_trait, Actor, Addr, Context, Handler, Message, ReadExt, Conn};
 use crate::shared::{ClientMeta, Shared};
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
@@ -103,6 +103,12 @@ pub struct Client {
     stopping: bool,
     /// SCRIPT DEBUG mode (see [`ldb::Mode`]).
     ldb_mode: ldb::Mode,
+    /// Replies the socket did not take at once, for the writer task (started on first use):
+    /// the client goes on reading and answering meanwhile, its output buffer (CLIENT LIST
+    /// `omem`) growing in memory as Redis's does, up to `client-output-buffer-limit`.
+    writer: Option<flume::Sender<Bytes>>,
+    /// Since when the output buffer is over the soft limit.
+    soft_limit_since: Option<std::time::Instant>,
 }
 
 impl Client {
@@ -135,6 +141,8 @@ impl Client {
             exec_seq: 0,
             stopping: false,
             ldb_mode: ldb::Mode::Off,
+            writer: None,
+            soft_limit_since: None,
         }
     }
 
@@ -941,20 +949,86 @@ impl Client {
         let buf = std::mem::take(&mut self.out.buf);
         self.shared.stats.net_output_bytes.fetch_add(buf.len() as u64, Relaxed);
         self.meta.tot_net_out.fetch_add(buf.len() as u64, Relaxed);
-        // Held until written: CLIENT LIST `omem`, and what `maxmemory-clients` counts.
-        self.meta.omem.store(buf.len() as u64, Relaxed);
-        if buf.len() >= EVICTION_CHECK_BYTES && self.shared.hot.maxmemory_clients.load(Relaxed) != 0 {
+        let mut buf = buf;
+        if self.meta.omem.load(Relaxed) == 0 {
+            // Nothing queued: what the socket takes now is written here.
+            let mut done = 0;
+            while done < buf.len() {
+                use futures::FutureExt;
+                match rt::WriteExt::write(&mut self.stream, &buf[done..]).now_or_never() {
+                    Some(Ok(0)) | Some(Err(_)) => return false,
+                    Some(Ok(n)) => done += n,
+                    None => break,
+                }
+            }
+            if done == buf.len() {
+                // Reuse the allocation for the next batch unless it grew large.
+                if buf.capacity() <= 64 * 1024 {
+                    buf.clear();
+                    self.out.buf = buf;
+                }
+                self.soft_limit_since = None;
+                return true;
+            }
+            // An exact-size copy is queued (what is counted is what is held); the buffer is
+            // reused for the next batch.
+            let rest = Bytes::copy_from_slice(&buf[done..]);
+            if buf.capacity() <= 64 * 1024 {
+                buf.clear();
+                self.out.buf = buf;
+            }
+            return self.queue_output(rest);
+        }
+        self.queue_output(buf.freeze())
+    }
+
+    /// Queues replies the socket did not take for the writer task. Held until written:
+    /// CLIENT LIST `omem`, what `maxmemory-clients` counts, and what
+    /// `client-output-buffer-limit` bounds (false: over it, the client is closed).
+    fn queue_output(&mut self, buf: Bytes) -> bool {
+        let queued = self.meta.omem.fetch_add(buf.len() as u64, Relaxed) + buf.len() as u64;
+        if self.over_output_limit(queued) {
+            crate::warning!(
+                self.shared.log,
+                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                crate::keyspace::cmd::clients::client_line(&self.meta)
+            );
+            self.meta.killed.store(true, Relaxed);
+            let _ = self.stream.shutdown(std::net::Shutdown::Both);
+            return false;
+        }
+        if queued >= EVICTION_CHECK_BYTES as u64 && self.shared.hot.maxmemory_clients.load(Relaxed) != 0 {
             keyspace::evict::evict_clients(&self.shared);
         }
-        let ok = self.stream.write_all(&buf).await.is_ok();
-        self.meta.omem.store(0, Relaxed);
-        // Reuse the allocation for the next batch unless it grew large.
-        let mut buf = buf;
-        if buf.capacity() <= 64 * 1024 {
-            buf.clear();
-            self.out.buf = buf;
+        let tx = self.writer.get_or_insert_with(|| {
+            let (tx, rx) = flume::unbounded();
+            rt::spawn(write_loop(self.stream.clone(), rx, self.meta.clone()));
+            tx
+        });
+        tx.send(buf).is_ok()
+    }
+
+    /// `client-output-buffer-limit` for this client's class (normal or pubsub): over the
+    /// hard limit, or over the soft one for longer than its seconds.
+    fn over_output_limit(&mut self, queued: u64) -> bool {
+        let l = if self.meta.in_pubsub() { self.shared.hot.pubsub_limit() } else { self.shared.hot.normal_limit() };
+        if l.hard_limit_bytes > 0 && queued >= l.hard_limit_bytes {
+            return true;
         }
-        ok
+        if l.soft_limit_bytes > 0 && queued >= l.soft_limit_bytes {
+            // As Redis: the first time only starts the clock.
+            let first = self.soft_limit_since.is_none();
+            let since = *self.soft_limit_since.get_or_insert_with(std::time::Instant::now);
+            return !first && since.elapsed().as_secs() > l.soft_limit_seconds;
+        }
+        self.soft_limit_since = None;
+        false
+    }
+
+    /// Waits until the writer task wrote everything queued (before the socket changes hands
+    /// or a debugging session writes to it directly).
+    pub(crate) async fn drain_output(&self) {
+        crate::shared::output_drained(&self.meta).await;
     }
 }
 
@@ -977,7 +1051,9 @@ impl Actor for Client {
             let _ = self.keyspace.send(keyspace::ClientGone(self.id));
             return;
         }
-        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        if self.writer.take().is_none() || self.meta.killed.load(Relaxed) {
+            let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        }
         self.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
         self.shared.stats.connected_clients.fetch_sub(1, Relaxed);
         let _ = self.keyspace.send(keyspace::ClientGone(self.id));
@@ -1094,6 +1170,20 @@ fn command_name(spec: &CommandSpec, argv: &[Bytes]) -> String {
 /// `maxmemory-clients`.
 const EVICTION_CHECK_BYTES: usize = 64 * 1024;
 
+/// Writes a client's queued replies in order. The queue ends with the client actor: what
+/// is still queued is written (QUIT's reply), then the socket is shut.
+async fn write_loop(mut stream: Conn, rx: flume::Receiver<Bytes>, meta: Arc<ClientMeta>) {
+    use rt::WriteExt;
+    while let Ok(chunk) = rx.recv_async().await {
+        if meta.killed.load(Relaxed) || stream.write_all(&chunk).await.is_err() {
+            break;
+        }
+        meta.omem.fetch_sub(chunk.len() as u64, Relaxed);
+    }
+    meta.omem.store(0, Relaxed);
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
 async fn read_loop(mut stream: Conn, addr: Addr<Client>, keyspace: Addr<Keyspace>, shared: Arc<Shared>, meta: Arc<ClientMeta>) {
     let mut parser = RequestParser::new();
     let mut buf = BytesMut::with_capacity(16 * 1024);
@@ -1137,6 +1227,7 @@ async fn read_loop(mut stream: Conn, addr: Addr<Client>, keyspace: Addr<Keyspace
         last_batch = reqs.len().clamp(1, 1024);
         let left = buf.len() + parser.partial_bytes();
         meta.qbuf.store(left as u64, Relaxed);
+        meta.qbuf_free.store((buf.capacity() - buf.len()) as u64, Relaxed);
         if reqs.is_empty() && error.is_none() {
             // As Redis 7.0, the limit is on bytes not yet parsed: the arguments of a
             // half-read multibulk already parsed out of the buffer do not count.

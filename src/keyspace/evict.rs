@@ -68,7 +68,7 @@ fn client_memory_limit(shared: &Shared) -> u64 {
 /// What a connection holds in buffers: its query buffer, the batch waiting for it, the
 /// replies being written and the pushes queued for it.
 fn client_memory(m: &crate::shared::ClientMeta) -> u64 {
-    m.qbuf.load(Relaxed) + m.qbuf_batch.load(Relaxed) + m.omem.load(Relaxed) + m.push.pending_bytes() as u64
+    m.qbuf.load(Relaxed) + m.qbuf_free.load(Relaxed) + m.qbuf_batch.load(Relaxed) + m.omem.load(Relaxed) + m.push.pending_bytes() as u64
 }
 
 /// Client eviction (`maxmemory-clients`), as Redis 7.0's: while the connections' buffers add

@@ -1381,6 +1381,8 @@ impl Handler<Cron> for Keyspace {
         let started = Instant::now();
         self.active_expire_cycle();
         self.shared.latency_event("expire-cycle", started.elapsed().as_millis() as u64);
+        // Connections over maxmemory-clients go before keys, as Redis evicts them first.
+        evict::evict_clients(&self.shared);
         if self.shared.hot.maxmemory.load(Relaxed) > 0 && !self.evictor.more_queued {
             self.evict_round(ctx);
         }
@@ -1396,7 +1398,6 @@ impl Handler<Cron> for Keyspace {
         if !self.child_active() {
             self.dbs.iter_mut().for_each(Db::track_table_shrink);
         }
-        evict::evict_clients(&self.shared);
         self.cron_ticks += 1;
         let hz = self.shared.cfg().hz().clamp(1, 500) as u64;
         let once_a_second = self.cron_ticks.is_multiple_of(hz);

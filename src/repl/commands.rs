@@ -163,7 +163,8 @@ async fn sync(c: &mut Caller<'_>, a: &[Bytes], psync: bool) -> After {
     } else {
         ("?".to_string(), -1)
     };
-    // Replies still buffered go out before the replica's stream.
+    // Replies still buffered (queued ones first) go out before the replica's stream.
+    crate::shared::output_drained(&c.meta).await;
     let pending = std::mem::take(&mut c.out.buf);
     if !pending.is_empty() {
         use crate::rt::WriteExt;

@@ -42,6 +42,8 @@ pub struct RequestParser {
     bulk_len: Option<usize>,
     /// Raw bytes consumed by the request in progress (replication offsets count them).
     consumed: usize,
+    /// Arguments of `args` already copied out of the read buffer (see `own_partial_args`).
+    owned: usize,
     /// Report empty requests (blank lines, `*0`) as requests with no arguments, so a replica
     /// can keep raw bytes and requests aligned.
     pub keep_empty: bool,
@@ -120,14 +122,32 @@ impl RequestParser {
                 }
             }
             match self.bulks(buf, limits)? {
-                Step::NeedMore => return Ok(()),
+                Step::NeedMore => {
+                    self.own_partial_args();
+                    return Ok(());
+                }
                 Step::Done => {
+                    self.owned = 0;
                     let argv = std::mem::take(&mut self.args);
                     out.push(Request { argv, wire_len: self.consumed });
                     self.consumed = 0;
                 }
             }
         }
+    }
+
+    /// A request waits for more bytes: its small arguments read so far get allocations of
+    /// their own, so the read buffer is not pinned by them (it can be reused, and a client's
+    /// memory is what its query buffer counts). Big ones keep theirs, as Redis keeps a big
+    /// argument's buffer.
+    fn own_partial_args(&mut self) {
+        const BIG_ARG: usize = 32 * 1024;
+        for a in self.args.iter_mut().skip(self.owned) {
+            if a.len() < BIG_ARG {
+                *a = Bytes::copy_from_slice(a);
+            }
+        }
+        self.owned = self.args.len();
     }
 
     /// Reads the `*<n>\r\n` header.

@@ -91,6 +91,9 @@ pub struct ClientMeta {
     pub resp: AtomicU64,
     /// Query buffer: bytes read and not yet parsed into requests (the reader's count)...
     pub qbuf: AtomicU64,
+    /// What the reader's buffer has allocated beyond `qbuf` (CLIENT LIST's qbuf-free; the
+    /// client's memory counts it, as Redis counts its query buffer's allocation).
+    pub qbuf_free: AtomicU64,
     /// ...and those of the batch being run (the client actor's), as Redis's query buffer
     /// holds the commands being run until the whole read is processed.
     pub qbuf_batch: AtomicU64,
@@ -179,6 +182,7 @@ impl ClientMeta {
             multi: (-1).into(),
             resp: 2.into(),
             qbuf: Default::default(),
+            qbuf_free: Default::default(),
             qbuf_batch: Default::default(),
             gate: Default::default(),
             eof: Default::default(),
@@ -399,6 +403,8 @@ pub struct Hot {
     /// `client-output-buffer-limit pubsub` (hard bytes, soft bytes, soft seconds), checked
     /// at every message a subscriber is sent.
     pub pubsub_limit: [AtomicU64; 3],
+    /// `client-output-buffer-limit normal`, likewise (checked when replies are queued).
+    pub normal_limit: [AtomicU64; 3],
     /// The last SAVE/BGSAVE failed (with `stop-writes-on-bgsave-error` and save points,
     /// writes and PING get -MISCONF until a save succeeds, as Redis).
     pub bgsave_failed: AtomicBool,
@@ -466,6 +472,15 @@ impl Hot {
     /// `maxmemory-policy` as last refreshed.
     pub fn policy(&self) -> Policy {
         Policy::ALL.get(self.maxmemory_policy.load(Relaxed) as usize).copied().unwrap_or(Policy::NoEviction)
+    }
+
+    /// `client-output-buffer-limit normal` as last refreshed.
+    pub fn normal_limit(&self) -> crate::config::ObufLimit {
+        crate::config::ObufLimit {
+            hard_limit_bytes: self.normal_limit[0].load(Relaxed),
+            soft_limit_bytes: self.normal_limit[1].load(Relaxed),
+            soft_limit_seconds: self.normal_limit[2].load(Relaxed),
+        }
     }
 
     /// `client-output-buffer-limit pubsub` as last refreshed.
@@ -828,6 +843,10 @@ impl Shared {
         h.pubsub_limit[0].store(l.hard_limit_bytes, Relaxed);
         h.pubsub_limit[1].store(l.soft_limit_bytes, Relaxed);
         h.pubsub_limit[2].store(l.soft_limit_seconds, Relaxed);
+        let l = c.client_output_buffer_limit(crate::config::ClientClass::Normal);
+        h.normal_limit[0].store(l.hard_limit_bytes, Relaxed);
+        h.normal_limit[1].store(l.soft_limit_bytes, Relaxed);
+        h.normal_limit[2].store(l.soft_limit_seconds, Relaxed);
         h.slowlog_slower_than.store(c.int("slowlog-log-slower-than") as i64, Relaxed);
         h.slowlog_max_len.store(c.int("slowlog-max-len") as u64, Relaxed);
         h.latency_threshold_ms.store(c.int("latency-monitor-threshold") as u64, Relaxed);
@@ -918,5 +937,13 @@ impl Shared {
 
     pub fn next_client_id(&self) -> u64 {
         self.next_client_id.fetch_add(1, Relaxed)
+    }
+}
+
+/// Waits until a client's queued replies are all written (its writer task brings `omem`
+/// back to 0), or the client is closed.
+pub async fn output_drained(meta: &ClientMeta) {
+    while meta.omem.load(Relaxed) > 0 && !meta.killed.load(Relaxed) {
+        crate::rt::sleep(std::time::Duration::from_millis(1)).await;
     }
 }

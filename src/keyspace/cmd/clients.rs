@@ -54,7 +54,7 @@ pub fn client_line(m: &ClientMeta) -> String {
         flags.push('N');
     }
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={} omem={} tot-mem=0 events=r cmd={} user={} redir={} resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={} omem={} tot-mem=0 events=r cmd={} user={} redir={} resp={}",
         m.id,
         m.addr,
         m.laddr,
@@ -69,6 +69,7 @@ pub fn client_line(m: &ClientMeta) -> String {
         m.ssubs.load(Relaxed),
         m.multi.load(Relaxed),
         m.qbuf.load(Relaxed) + m.qbuf_batch.load(Relaxed),
+        m.qbuf_free.load(Relaxed),
         m.push.pending_frames(),
         m.omem.load(Relaxed) + m.push.pending_bytes() as u64,
         if cmd.is_empty() { "NULL".to_string() } else { cmd },
@@ -92,7 +93,7 @@ pub fn buffer_memory(shared: &Shared) -> (u64, u64) {
         if m.is_replica.load(Relaxed) {
             replicas += out;
         } else if !m.is_master.load(Relaxed) {
-            normal += out + m.qbuf.load(Relaxed) as u64 + m.qbuf_batch.load(Relaxed) as u64;
+            normal += out + m.qbuf.load(Relaxed) + m.qbuf_free.load(Relaxed) + m.qbuf_batch.load(Relaxed);
         }
     }
     (normal, replicas)
