@@ -237,3 +237,29 @@ fn a_truncated_aof_is_cut_and_loaded_as_redis() {
     assert!(log.contains("AOF appendonly.aof.1.incr.aof loaded anyway because aof-load-truncated is enabled"), "{}", log);
     assert_eq!(std::fs::metadata(s.dir().join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap().len(), whole);
 }
+
+/// A replica with `appendonly yes` keeps its own AOF: the full sync's dataset (the AOF is
+/// rewritten from it) and the commands of the master's stream after it. Restarted alone, it
+/// holds the master's dataset.
+#[test]
+fn a_replica_keeps_its_own_aof_of_the_applied_stream() {
+    if !have_redis() {
+        return;
+    }
+    let master = Server::repl_redis("master", &["--enable-debug-command", "yes"]);
+    let mut m = master.conn();
+    write_dataset(&mut m, "synced");
+    let replica = loaded(Server::launch(Kind::Tandem).name("replica").repl().args(AOF).start());
+    replica.replicaof(&master);
+    replica.wait_link_up();
+    wait_rewrite_done(&replica);
+    write_dataset(&mut m, "streamed");
+    m.cmd(&["DEL", "synced:s3"]);
+    m.cmd(&["EXPIRE", "synced:list", "100000"]);
+    wait_synced(&master, &[&replica]);
+    let digest = master.digest();
+    assert_eq!(replica.digest(), digest);
+    let dir = replica.crash();
+    let again = loaded(Server::launch(Kind::Tandem).name("replica-again").dir(dir).args(AOF).start());
+    assert_eq!(again.digest(), digest, "{}", again.log_text());
+}
