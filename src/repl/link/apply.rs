@@ -71,6 +71,13 @@ impl Attempt {
                     self.take(conn, meta, &mut p, req.argv, req.wire_len).await;
                 }
                 if let Err(e) = r {
+                    // What came before the bad bytes runs first, as Redis runs a query
+                    // buffer's commands up to a protocol error.
+                    if p.ready_len > 0 {
+                        if let Some(off) = self.apply(meta, &mut p).await {
+                            applied.store(off, Relaxed);
+                        }
+                    }
                     crate::warning!(self.shared.log, "Protocol error from master: {}", e.0);
                     return LinkEnd::Retry(e.0);
                 }
