@@ -36,6 +36,7 @@ pub(crate) mod client;
 pub mod config;
 pub mod embed;
 pub mod events;
+#[doc(hidden)] pub mod fuzz;
 pub(crate) mod hll;
 pub(crate) mod keyspace;
 pub mod logging;

@@ -405,7 +405,8 @@ pub fn cstr(a: &[u8], max: usize) -> &[u8] {
 }
 
 /// Redis's reply for an unknown command: the name (128 bytes at most) and the first
-/// arguments, quoted, until the list reaches 128 bytes; raw bytes as sent.
+/// arguments, quoted, until the list reaches 128 bytes; raw bytes as sent. An empty argv
+/// (an empty request inside a master's MULTI) has an empty name.
 pub fn unknown_command_error(argv: &[Bytes]) -> Vec<u8> {
     let mut args: Vec<u8> = Vec::new();
     for a in argv.iter().skip(1) {
@@ -417,7 +418,7 @@ pub fn unknown_command_error(argv: &[Bytes]) -> Vec<u8> {
         args.extend_from_slice(b"' ");
     }
     let mut s = b"ERR unknown command '".to_vec();
-    s.extend_from_slice(cstr(&argv[0], 128));
+    s.extend_from_slice(cstr(argv.first().map_or(&b""[..], |a| &a[..]), 128));
     s.extend_from_slice(b"', with args beginning with: ");
     s.extend_from_slice(&args);
     s
