@@ -4,6 +4,8 @@
 //! last kill to heal. After the first full syncs every reconnection is a partial resync, the
 //! three end with equal `DEBUG DIGEST`, and the tandem processes' open fds and RSS stay flat.
 //! `TANDEM_SOAK_KILLS` sets the number of kills (1000 for the long run; a short pass here).
+//! Also: a replica stopped (SIGSTOP) while 200 MB are written, and a subscriber that never
+//! reads, each bounded by its `client-output-buffer-limit`.
 
 mod support;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -115,4 +117,66 @@ fn link_kill_soak_through_a_mixed_chain() {
     // The backlog (64mb, filling) and the dataset (bounded key space) account for growth.
     let limit = 64 * 1024 + 32 * 1024;
     assert!(rss1.0 < rss0.0 + limit && rss1.1 < rss0.1 + limit, "RSS grew: {:?} -> {:?}", rss0, rss1);
+}
+
+/// Sends `n` SETs of `size`-byte values over a few keys (the dataset stays small while the
+/// stream carries n * size bytes), pipelined; returns the highest RSS seen meanwhile.
+fn write_volume(s: &Server, n: usize, size: usize) -> u64 {
+    let mut c = Conn::connect(s.port);
+    let value = "v".repeat(size);
+    let mut peak = 0;
+    for chunk in 0..n / 20 {
+        let cmds: Vec<Vec<String>> = (0..20).map(|i| vec!["SET".into(), format!("big:{}", (chunk * 20 + i) % 10), value.clone()]).collect();
+        c.pipeline(&cmds);
+        peak = peak.max(rss_kb(s.pid()));
+    }
+    peak
+}
+
+/// A replica stopped (SIGSTOP) while 200 MB go through its master: the master holds at most
+/// its `client-output-buffer-limit replica` hard limit for it, drops it there, and after
+/// SIGCONT the replica syncs again to the same data.
+#[test]
+fn stopped_replica_bounded_by_its_output_limit() {
+    let m = Server::repl_tandem("master", &["--client-output-buffer-limit", "replica 32mb 16mb 60", "--repl-backlog-size", "1mb"]);
+    let r = Server::repl_tandem("replica", &[]);
+    r.replicaof(&m);
+    r.wait_link_up();
+    let _ = write_volume(&m, 20, 100_000);
+    wait_synced(&m, &[&r]);
+    let base = rss_kb(m.pid());
+    r.stop();
+    let _resume = Resume(r.pid());
+    let peak = write_volume(&m, 2000, 100_000);
+    wait_for("the master dropped the stopped replica", || m.log_text().contains("scheduled to be closed ASAP for overcoming of output buffer limits"));
+    eprintln!("stopped replica: master RSS {} kB before, peak {} kB while 200 MB were written", base, peak);
+    // The hard limit (32 MB) plus the client's input and allocator slack.
+    assert!(peak < base + 96 * 1024, "master RSS {} kB -> {} kB", base, peak);
+    r.cont();
+    r.wait_link_up();
+    wait_synced(&m, &[&r]);
+    assert_eq!(r.digest(), m.digest());
+}
+
+/// A subscriber that never reads is dropped at the pubsub limit; the server's memory stays
+/// bounded meanwhile.
+#[test]
+fn subscriber_that_never_reads_bounded_by_the_pubsub_limit() {
+    let s = Server::tandem(&["--client-output-buffer-limit", "pubsub 16mb 8mb 60"]);
+    let mut sub = Conn::connect(s.port);
+    sub.send(&encode_str(&["SUBSCRIBE", "news"]));
+    std::thread::sleep(Duration::from_millis(100));
+    let base = rss_kb(s.pid());
+    let mut p = Conn::connect(s.port);
+    let msg = "m".repeat(100_000);
+    let mut peak = 0;
+    for _ in 0..100 {
+        let cmds: Vec<Vec<String>> = (0..20).map(|_| vec!["PUBLISH".into(), "news".into(), msg.clone()]).collect();
+        p.pipeline(&cmds);
+        peak = peak.max(rss_kb(s.pid()));
+    }
+    wait_for("the subscriber was dropped", || s.log_text().contains("scheduled to be closed ASAP for overcoming of output buffer limits"));
+    eprintln!("silent subscriber: RSS {} kB before, peak {} kB while 200 MB were published", base, peak);
+    assert!(peak < base + 64 * 1024, "RSS {} kB -> {} kB", base, peak);
+    assert_eq!(p.raw(&["PUBLISH", "news", "x"]), ":0\r\n");
 }
