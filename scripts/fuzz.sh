@@ -14,7 +14,6 @@ cargo test --release --test fuzz -- --nocapture --test-threads=1 2>&1 | tee "$lo
 status=${PIPESTATUS[0]}
 echo
 echo "inputs per target:"
-grep -E '^fuzz [a-z_]+ +[0-9]+ inputs' "$log" | awk '{printf "  %-13s %12d\n", $2, $3}'
-grep -E '^fuzz [a-z_]+ +[0-9]+ inputs' "$log" | awk '{t += $3} END {printf "  %-13s %12d\n", "total", t}'
+grep -E '^fuzz [a-z_]+ +[0-9]+ inputs' "$log" | awk '$2 != "total" {printf "  %-13s %12d\n", $2, $3; t += $3} END {printf "  %-13s %12d\n", "total", t}'
 echo "full output: $log"
 exit "$status"

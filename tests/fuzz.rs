@@ -341,6 +341,7 @@ fn fuzz() {
     let hang_ms: u64 = std::env::var("TANDEM_FUZZ_HANG_MS").ok().and_then(|s| s.parse().ok()).unwrap_or(1000);
     let only: Option<Vec<String>> = std::env::var("TANDEM_FUZZ_TARGETS").ok().map(|s| s.split(',').map(|x| x.trim().to_string()).collect());
     let seed = std::env::var("TANDEM_FUZZ_SEED").ok().and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok());
+    println!();
     install_panic_hook();
     start_watchdog(Duration::from_millis(hang_ms));
     let mut total = 0;
