@@ -249,3 +249,17 @@ fn garbage_in_the_stream_after_a_good_sync() {
     assert_eq!(r.conn().raw(&["GET", "synced"]), "$1\r\n1\r\n");
     assert_eq!(r.conn().raw(&["PING"]), "+PONG\r\n");
 }
+
+/// An empty request (`*0`, a blank line) inside a MULTI of the master's stream is skipped,
+/// as Redis skips it: the transaction still runs.
+#[test]
+fn empty_request_inside_a_masters_multi() {
+    let rdb = empty_rdb();
+    let mut bytes = sized(&rdb, rdb.len());
+    bytes.extend_from_slice(b"*1\r\n$5\r\nMULTI\r\n*0\r\n\r\n*3\r\n$3\r\nSET\r\n$2\r\nin\r\n$3\r\ntxn\r\n*1\r\n$4\r\nEXEC\r\n");
+    let fake = FakeMaster::start(Script { bytes, close: false });
+    let r = Server::launch(Kind::Tandem).name("replica").repl().start();
+    r.replicaof_port(fake.port);
+    wait_for("the transaction ran", || r.conn().raw(&["GET", "in"]) == "$3\r\ntxn\r\n");
+    assert!(!r.log_text().contains("This replica is sending an error to its master"), "{}", r.log_text());
+}

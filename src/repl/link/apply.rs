@@ -106,6 +106,11 @@ impl Attempt {
         if let Some((cmds, tlen, aborted)) = p.txn.as_mut() {
             let at = p.ready_len + *tlen;
             *tlen += len;
+            if argv.is_empty() {
+                // An empty request (`*0`, a blank line) inside MULTI: skipped as Redis skips
+                // it, its bytes counted with the transaction's.
+                return;
+            }
             if argv.first().is_some_and(|a| a.eq_ignore_ascii_case(b"EXEC")) {
                 let (cmds, tlen, aborted) = p.txn.take().unwrap_or_default();
                 if aborted {
