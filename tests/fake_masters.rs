@@ -58,7 +58,7 @@ impl Drop for FakeMaster {
 
 /// Reads one command (RESP array or inline) from `s`; None when the peer is gone.
 fn read_command(s: &mut TcpStream, buf: &mut Vec<u8>, stop: &AtomicBool) -> Option<Vec<String>> {
-    let mut line = |s: &mut TcpStream, buf: &mut Vec<u8>| -> Option<String> {
+    let line = |s: &mut TcpStream, buf: &mut Vec<u8>| -> Option<String> {
         loop {
             if let Some(p) = buf.windows(2).position(|w| w == b"\r\n") {
                 let l: Vec<u8> = buf.drain(..p + 2).take(p).collect();
