@@ -59,6 +59,18 @@ pub const TYPE_HASH_LISTPACK: u8 = 16;
 pub const TYPE_ZSET_LISTPACK: u8 = 17;
 pub const TYPE_LIST_QUICKLIST_2: u8 = 18;
 pub const TYPE_STREAM_LISTPACKS_2: u8 = 19;
+/// Redis 7.2 / Valkey 8 (RDB 11): a set as one listpack of members.
+pub const TYPE_SET_LISTPACK: u8 = 20;
+/// Redis 7.2 / Valkey 8 (RDB 11): a stream whose consumers also carry an active time.
+pub const TYPE_STREAM_LISTPACKS_3: u8 = 21;
+/// Redis 7.4 (RDB 12): hashes with field expiration (22 and 23 from its release candidates).
+pub const TYPE_HASH_METADATA_PRE_GA: u8 = 22;
+pub const TYPE_HASH_LISTPACK_EX_PRE_GA: u8 = 23;
+pub const TYPE_HASH_METADATA: u8 = 24;
+pub const TYPE_HASH_LISTPACK_EX: u8 = 25;
+/// The newest RDB version loaded (Redis 7.4 / 8.x write 12, Valkey 8 writes 11); tandem
+/// writes [`RDB_VERSION`], what Redis 7.0 reads.
+pub const MAX_LOAD_VERSION: u32 = 12;
 
 // Opcodes.
 pub const OP_FUNCTION2: u8 = 0xF5;

@@ -185,7 +185,7 @@ impl<R: Read> RdbReader<R> {
             return corrupt("Wrong signature trying to load DB from file (bad version digits)");
         }
         let version: u32 = std::str::from_utf8(&magic[5..]).unwrap().parse().unwrap();
-        if !(1..=RDB_VERSION).contains(&version) {
+        if !(1..=MAX_LOAD_VERSION).contains(&version) {
             return Err(RdbError::Version(version));
         }
         let mut stats = LoadStats {
@@ -484,8 +484,20 @@ fn blob_err(what: &str) -> impl Fn(String) -> RdbError + '_ {
 fn read_value_of_type<R: Read>(r: &mut RdbReader<R>, t: u8) -> Result<RdbValue, RdbError> {
     Ok(match t {
         TYPE_STRING => RdbValue::Str(Bytes::from(r.read_string()?)),
-        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => {
-            RdbValue::Stream(std::sync::Arc::new(r.read_stream(t == TYPE_STREAM_LISTPACKS_2)?))
+        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 | TYPE_STREAM_LISTPACKS_3 => {
+            RdbValue::Stream(std::sync::Arc::new(r.read_stream(t)?))
+        }
+        TYPE_SET_LISTPACK => {
+            let blob = r.read_string()?;
+            let mut v = Vec::new();
+            listpack::parse(&blob, |e| v.push(lp_bytes(e))).map_err(blob_err("listpack"))?;
+            RdbValue::Set(v)
+        }
+        TYPE_HASH_METADATA_PRE_GA | TYPE_HASH_LISTPACK_EX_PRE_GA | TYPE_HASH_METADATA | TYPE_HASH_LISTPACK_EX => {
+            return Err(RdbError::Unsupported(format!(
+                "hash with field expiration (RDB type {}, Redis 7.4 HEXPIRE): tandem has no per-field TTLs",
+                t
+            )));
         }
         TYPE_LIST | TYPE_SET => {
             let n = r.read_len()?;

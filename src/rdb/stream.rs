@@ -190,8 +190,11 @@ impl<R: Read> RdbReader<R> {
         Ok(i64::from_le_bytes(b))
     }
 
-    /// A type-15 (`v2` false) or type-19 stream.
-    pub(super) fn read_stream(&mut self, v2: bool) -> Result<Stream, RdbError> {
+    /// A type-15, type-19 (Redis 7.0) or type-21 stream (Redis 7.2: consumers also carry an
+    /// active time, not kept here: Redis 7.0's XINFO has no `inactive`).
+    pub(super) fn read_stream(&mut self, t: u8) -> Result<Stream, RdbError> {
+        let v2 = t != super::TYPE_STREAM_LISTPACKS;
+        let v3 = t == super::TYPE_STREAM_LISTPACKS_3;
         let mut s = Stream::new();
         let nodes = self.read_len()?;
         for _ in 0..nodes {
@@ -233,6 +236,9 @@ impl<R: Read> RdbReader<R> {
             for _ in 0..consumers {
                 let cname = Bytes::from(self.read_string()?);
                 let seen_time = self.read_ms()?;
+                if v3 {
+                    let _active_time = self.read_ms()?;
+                }
                 let mut c = Consumer { seen_time, ..Default::default() };
                 let n = self.read_len()?;
                 for _ in 0..n {

@@ -581,11 +581,22 @@ fn dump_payload_round_trip() {
 fn errors_version_magic_checksum() {
     let d = sample_dataset();
     let out = write_dataset(&d, RdbOptions::default());
-    let mut v11 = out.clone();
-    v11[5..9].copy_from_slice(b"0011");
-    let e = load_bytes(&v11).err().unwrap();
-    assert!(matches!(e, RdbError::Version(11)));
-    assert_eq!(e.to_string(), "Can't handle RDB format version 11");
+    // Versions 11 and 12 (Redis 7.2-8.x, Valkey 8) load; 13 does not.
+    for (ver, ok) in [(b"0011", true), (b"0012", true), (b"0013", false)] {
+        let mut v = out.clone();
+        v[5..9].copy_from_slice(ver);
+        let n = v.len();
+        let crc = crate::rdb::crc64::crc64(&v[..n - 8]);
+        v[n - 8..].copy_from_slice(&crc.to_le_bytes());
+        match load_bytes(&v) {
+            Ok(_) => assert!(ok),
+            Err(e) => {
+                assert!(!ok);
+                assert!(matches!(e, RdbError::Version(13)));
+                assert_eq!(e.to_string(), "Can't handle RDB format version 13");
+            }
+        }
+    }
     let mut bad = out.clone();
     bad[0] = b'X';
     assert!(matches!(
@@ -1884,4 +1895,28 @@ fn stream_round_trip_keeps_nodes_groups_and_pel() {
         other => panic!("{other:?}"),
     }
     assert_eq!(digest_of(&c.data), digest_of(&d));
+}
+
+/// RDB 11 (Redis 7.2, Valkey 8): a set as a listpack (type 20) loads; a Redis 7.4 hash with
+/// field expiration (type 24) is refused with a message naming it.
+#[test]
+fn rdb_11_set_listpack_and_12_hash_field_expiration() {
+    let blob = crate::rdb::listpack::build([&b"a"[..], b"17", b"hello"]);
+    let mut f = b"REDIS0011".to_vec();
+    f.extend_from_slice(&[OP_SELECTDB, 0, TYPE_SET_LISTPACK, 1, b's']);
+    assert!(blob.len() < 64);
+    f.push(blob.len() as u8);
+    f.extend_from_slice(&blob);
+    f.push(OP_EOF);
+    let crc = crate::rdb::crc64::crc64(&f);
+    f.extend_from_slice(&crc.to_le_bytes());
+    let (c, _) = load_bytes(&f).unwrap();
+    let (v, _) = &c.data[&(0, b"s".to_vec())];
+    assert_eq!(norm(v), norm(&RdbValue::Set(vec![b("a"), b("17"), b("hello")])));
+    let mut h = b"REDIS0012".to_vec();
+    h.extend_from_slice(&[OP_SELECTDB, 0, TYPE_HASH_METADATA, 1, b'h', 0, 0, 0]);
+    match load_bytes(&h).err().unwrap() {
+        RdbError::Unsupported(m) => assert!(m.contains("hash with field expiration (RDB type 24"), "{m}"),
+        other => panic!("{other:?}"),
+    }
 }
