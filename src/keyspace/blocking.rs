@@ -174,6 +174,10 @@ impl Keyspace {
                         break;
                     }
                     self.feed.flush();
+                    // Its write is in the AOF (fsynced with `always`) before the reply goes.
+                    if self.feed.aof.is_some() {
+                        self.flush_aof(false);
+                    }
                     let _ = w.tx.send(Unblocked { out: out.buf, db: wdb, repl_offset: self.feed.offset() });
                 }
             }

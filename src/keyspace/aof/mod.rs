@@ -136,7 +136,6 @@ pub struct Aof {
     pub base_size: u64,
     fsync_offset: u64,
     last_fsync: i64,
-    flush_postponed_since: i64,
     running: Option<Running>,
     pub scheduled: bool,
     pub last_rewrite_failed: bool,
@@ -146,6 +145,8 @@ pub struct Aof {
     pub rewrites: u64,
     pub consecutive_failures: u64,
     pub last_rewrite_secs: Option<i64>,
+    /// Writes done while an fsync was still running (Redis's aof_delayed_fsync; tandem
+    /// never waits for it, so this stays 0).
     pub delayed_fsync: u64,
     pub last_cow: u64,
     /// When the rewrite limit lets the next automatic rewrite run (unix seconds), and the
@@ -308,18 +309,9 @@ impl Keyspace {
             return;
         }
         let Some(file) = self.aof.file.clone() else { return };
-        if self.aof.fsync == Fsync::EverySec && !force && fsync_running {
-            // The disk is busy with the last fsync: wait up to two seconds, as Redis.
-            if self.aof.flush_postponed_since == 0 {
-                self.aof.flush_postponed_since = now;
-                return;
-            } else if now - self.aof.flush_postponed_since < 2 {
-                return;
-            }
-            self.aof.delayed_fsync += 1;
-            crate::notice!(self.shared.log, "Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.");
-        }
-        self.aof.flush_postponed_since = 0;
+        // Unlike Redis, the write is not postponed while an `everysec` fsync runs: what a
+        // client was told is written is in the file (a kill -9 loses nothing acknowledged).
+        let _ = force;
         if self.aof.flush_sleep_us > 0 {
             std::thread::sleep(std::time::Duration::from_micros(self.aof.flush_sleep_us));
         }

@@ -14,8 +14,9 @@ impl Keyspace {
         if self.shared.cfg().replicaof().is_some() {
             self.load_aof_at_start();
         } else {
-            // Once the server announced itself (ServerHandle::begin_loading), or at the
-            // first cron tick.
+            // Once the server announced itself (ServerHandle::load), or at the first cron
+            // tick. Until then it is loading already (INFO says so, clients get -LOADING).
+            self.begin_aof_loading(0);
             self.aof.load_pending = true;
         }
     }
@@ -117,6 +118,7 @@ impl Keyspace {
         manifest::persist(&dir, &fname, &self.aof.manifest).map_err(|e| vec![e])?;
         self.aof.last_incr_size = f.metadata().map(|m| m.len()).unwrap_or(0);
         self.aof.file = Some(Arc::new(f));
+        self.aof.last_fsync = now_secs();
         self.aof.state = AofState::On;
         self.feed.aof = Some(AofFeed::new(self.shared.cfg().flag("aof-timestamp-enabled")));
         if had_incr {
