@@ -231,7 +231,9 @@ pub fn aof_manifest(data: &[u8]) {
 /// rewritten (CONFIG REWRITE over the same text), read back (CONFIG GET *) and its lines
 /// set again (CONFIG SET).
 pub fn config_text(data: &[u8]) {
-    let text = String::from_utf8_lossy(data);
+    // A last `logfile ""`: loading a config creates its log file (as Redis checks it opens),
+    // and fuzzed names must not land in the working directory.
+    let text = format!("{}\nlogfile \"\"\n", String::from_utf8_lossy(data));
     let _ = crate::config::Config::load_layers("", &[], &text);
     let Ok(mut cfg) = crate::config::Config::from_text(&text) else { return };
     let _ = cfg.rewrite_content(&text);
