@@ -13,6 +13,7 @@ use crate::resp::request::Argv;
 use crate::rt::{self, Conn, WriteExt};
 use crate::shared::ClientMeta;
 use bytes::{Bytes, BytesMut};
+use std::sync::atomic::Ordering;
 
 /// SCRIPT DEBUG mode of a connection.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -36,6 +37,9 @@ pub(crate) fn concerns(mode: Mode, spec: &CommandSpec, argv: &[Bytes]) -> bool {
 
 /// The reader's hook: in a session, what was read goes to the debugger (true).
 pub(crate) fn forward(meta: &ClientMeta, buf: &mut BytesMut) -> bool {
+    if !meta.ldb_on.load(Ordering::Acquire) {
+        return false;
+    }
     let tx = meta.ldb_input.lock().ok().and_then(|g| g.clone());
     match tx {
         Some(tx) => {
@@ -50,6 +54,7 @@ pub(crate) fn forward(meta: &ClientMeta, buf: &mut BytesMut) -> bool {
 pub(crate) fn client_gone(meta: &ClientMeta) {
     if let Ok(mut g) = meta.ldb_input.lock() {
         g.take();
+        meta.ldb_on.store(false, Ordering::Release);
     }
 }
 
@@ -113,6 +118,7 @@ impl Client {
         let (out_tx, out_rx) = flume::unbounded();
         if let Ok(mut g) = self.meta.ldb_input.lock() {
             *g = Some(in_tx);
+            self.meta.ldb_on.store(true, Ordering::Release);
         }
         let writer = rt::spawn(write_logs(self.stream.clone(), out_rx));
         let link = LdbLink { sync: self.ldb_mode == Mode::Sync, input: in_rx, output: out_tx, meta: self.meta.clone() };
@@ -132,6 +138,7 @@ impl Client {
         writer.await;
         if let Ok(mut g) = self.meta.ldb_input.lock() {
             g.take();
+            self.meta.ldb_on.store(false, Ordering::Release);
         }
         self.ldb_mode = Mode::Off;
         match done {

@@ -377,6 +377,8 @@ pub struct Keyspace {
     pub(crate) ldb_link: Option<script::ldb::LdbLink>,
     /// A SCRIPT DEBUG YES session runs: the script's effects are not propagated.
     pub(crate) ldb_discard: bool,
+    /// A SCRIPT DEBUG session (YES or SYNC) runs its script.
+    pub(crate) ldb_session: bool,
     /// The pushes of the running Exec alone (a client with CLIENT REPLY OFF still gets them).
     exec_pushes: BytesMut,
     /// maxmemory eviction's pool and state.
@@ -438,6 +440,7 @@ impl Keyspace {
             exec_client: 0,
             ldb_link: None,
             ldb_discard: false,
+            ldb_session: false,
             exec_pushes: BytesMut::new(),
             evictor: Default::default(),
             scripting: Default::default(),

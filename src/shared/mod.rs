@@ -143,6 +143,8 @@ pub struct ClientMeta {
     /// A Lua debugging session runs for this connection: the reader forwards what it reads
     /// here, unparsed (the debugger parses its commands itself).
     pub ldb_input: Mutex<Option<flume::Sender<bytes::Bytes>>>,
+    /// `ldb_input` holds a sender (the reader checks this before taking the lock).
+    pub ldb_on: AtomicBool,
 }
 
 /// CLIENT TRACKING flags of a connection (`ClientMeta::tracking`), as Redis's client flags.
@@ -207,6 +209,7 @@ impl ClientMeta {
             tracking_redir: Default::default(),
             gets_invalidations: Default::default(),
             ldb_input: Mutex::new(None),
+            ldb_on: AtomicBool::new(false),
         }
     }
 }

@@ -85,7 +85,7 @@ fn reply_table(lua: &Lua, v: Value, field: &str, _name: &str) -> mlua::Result<Ta
     Ok(t)
 }
 
-fn log(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
+fn log(_: &Lua, args: MultiValue) -> mlua::Result<()> {
     if args.len() < 2 {
         return Err(err("redis.log() requires two arguments or more."));
     }
@@ -107,7 +107,8 @@ fn log(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
             _ => {}
         }
     }
-    if let Some(run) = lua.app_data_ref::<Run>() {
+    // SAFETY: dropped before returning (logging does not call into Lua).
+    if let Some(run) = unsafe { super::running() } {
         // SAFETY: see KsPtr; the keyspace is alive for the whole run.
         let ks = unsafe { &*run.ks.0 };
         let lg = &ks.shared().log;
@@ -121,7 +122,7 @@ fn log(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
     Ok(())
 }
 
-fn setresp(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
+fn setresp(_: &Lua, args: MultiValue) -> mlua::Result<()> {
     if args.len() != 1 {
         return Err(err("redis.setresp() requires one argument."));
     }
@@ -133,13 +134,14 @@ fn setresp(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
     if v != 2 && v != 3 {
         return Err(err("RESP version must be 2 or 3."));
     }
-    if let Some(mut run) = lua.app_data_mut::<Run>() {
+    // SAFETY: dropped at once.
+    if let Some(run) = unsafe { super::running() } {
         run.resp = v as u8;
     }
     Ok(())
 }
 
-fn set_repl(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
+fn set_repl(_: &Lua, args: MultiValue) -> mlua::Result<()> {
     if args.len() != 1 {
         return Err(err("redis.set_repl() requires one argument."));
     }
@@ -151,7 +153,8 @@ fn set_repl(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
     if !(0..=3).contains(&v) {
         return Err(err("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE."));
     }
-    if let Some(mut run) = lua.app_data_mut::<Run>() {
+    // SAFETY: dropped at once.
+    if let Some(run) = unsafe { super::running() } {
         run.repl = v as u8;
     }
     Ok(())
@@ -254,7 +257,8 @@ pub(super) fn counted_error_table(lua: &Lua, msg: &[u8]) -> mlua::Result<Value> 
 /// A command refused from a script: counted as an error reply now, as Redis counts its
 /// script-call refusals, and handed to the script as an error reply.
 fn refused(lua: &Lua, msg: &str) -> mlua::Result<(i64, Value)> {
-    if let Some(run) = lua.app_data_ref::<Run>() {
+    // SAFETY: dropped before the error table is made.
+    if let Some(run) = unsafe { super::running() } {
         // SAFETY: see KsPtr; the keyspace is alive for the whole run.
         let ks = unsafe { &*run.ks.0 };
         ks.shared().errorstats.record_one(msg.as_bytes());
@@ -265,7 +269,8 @@ fn refused(lua: &Lua, msg: &str) -> mlua::Result<(i64, Value)> {
 /// A known command refused from a script: [`refused`], and counted in the command's
 /// `rejected_calls`, as Redis's scriptCall does.
 fn rejected(lua: &Lua, spec: &cmd::CommandSpec, argv: &[Bytes], msg: &str) -> mlua::Result<(i64, Value)> {
-    if let Some(run) = lua.app_data_ref::<Run>() {
+    // SAFETY: dropped before `refused` takes it again.
+    if let Some(run) = unsafe { super::running() } {
         // SAFETY: see KsPtr; the keyspace is alive for the whole run.
         let ks = unsafe { &*run.ks.0 };
         cmd::stat(ks.shared(), spec, argv).rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -276,7 +281,7 @@ fn rejected(lua: &Lua, spec: &cmd::CommandSpec, argv: &[Bytes], msg: &str) -> ml
 /// `redis.acl_check_cmd(command, args...)`: whether the script's caller (its ACL user) may
 /// run the command with these arguments (keys and channels included); an unknown command
 /// raises an error, as Redis.
-fn acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<bool> {
+fn acl_check_cmd(_: &Lua, args: MultiValue) -> mlua::Result<bool> {
     let raise_text = |msg: &str| mlua::Error::external(ScriptErr(msg.as_bytes().to_vec(), false));
     if args.is_empty() {
         return Err(raise_text("ERR Please specify at least one argument for this redis lib call"));
@@ -291,7 +296,8 @@ fn acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<bool> {
     let Some(spec) = cmd::lookup(&argv[0]).filter(|s| s.arity_ok(argv.len())) else {
         return Err(raise_text("ERR Invalid command passed to redis.acl_check_cmd()"));
     };
-    let Some(run) = lua.app_data_ref::<Run>() else {
+    // SAFETY: dropped before returning.
+    let Some(run) = (unsafe { super::running() }) else {
         return Err(raise_text("ERR redis.acl_check_cmd can only be called inside a script invocation"));
     };
     // SAFETY: see KsPtr; the keyspace is alive for the whole run and only read here.
@@ -336,7 +342,8 @@ pub(super) fn execute(ks: &mut crate::keyspace::Keyspace, run: &mut Run, cmd: Cm
 const LOGGED: &str = "ldb_logged";
 
 fn run_call(lua: &Lua, args: MultiValue, logging: bool) -> mlua::Result<(i64, Value)> {
-    if lua.app_data_ref::<Run>().is_none() {
+    // SAFETY: dropped at once.
+    if unsafe { super::running() }.is_none() {
         return status(lua, 2, "ERR redis.call can only be called inside a script invocation");
     }
     if args.is_empty() {
@@ -362,7 +369,10 @@ fn run_call(lua: &Lua, args: MultiValue, logging: bool) -> mlua::Result<(i64, Va
     if !spec.arity_ok(argv.len()) {
         return rejected(lua, spec, &argv, "ERR Wrong number of args calling Redis command from script");
     }
-    let mut run = lua.app_data_mut::<Run>().expect("run");
+    // SAFETY: dropped (or no longer used) before anything else takes it or calls into Lua.
+    let Some(run) = (unsafe { super::running() }) else {
+        return status(lua, 2, "ERR redis.call can only be called inside a script invocation");
+    };
     // SAFETY: see KsPtr: the keyspace set this pointer for the run in progress and does not
     // touch itself until the Lua call returns.
     let ks = unsafe { &mut *run.ks.0 };
@@ -370,35 +380,29 @@ fn run_call(lua: &Lua, args: MultiValue, logging: bool) -> mlua::Result<(i64, Va
         return status(lua, 1, &e);
     }
     if !spec.has(cmd::STALE) && ks.running_stale() {
-        drop(run);
         return rejected(lua, spec, &argv, "ERR Can not execute the command on a stale replica");
     }
     let denied = spec.has(cmd::NOSCRIPT) && !(ks.scripting.disable_deny && spec.name != "eval" && spec.name != "fcall");
     // DEBUG SET-DISABLE-DENY-SCRIPTS (a test hook of Redis's): CLIENT LIST, which runs in
     // the connection's actor, is answered here from the shared client table.
     if !denied && spec.name == "client" && argv.len() == 2 && argv[1].eq_ignore_ascii_case(b"list") {
-        drop(run);
         let text = crate::keyspace::cmd::clients::list_text(ks.shared(), None, None);
         return Ok((0, Value::String(lua.create_string(&text)?)));
     }
     if denied || matches!(spec.route, Route::Client) {
-        drop(run);
         return rejected(lua, spec, &argv, "ERR This Redis command is not allowed from script");
     }
     // Commands that may propagate (PUBLISH, PFCOUNT) count as writes here, as in Redis.
     if run.read_only && (spec.is_write() || spec.has(cmd::MAY_REPLICATE)) {
-        drop(run);
         return rejected(lua, spec, &argv, "ERR Write commands are not allowed from read-only scripts.");
     }
     if spec.is_write() {
-        if let Some(e) = ks.script_write_refusal(spec, &run) {
-            drop(run);
-            return rejected(lua, spec, &argv, e);
+        if let Some(e) = ks.script_write_refusal(spec, run) {
+                return rejected(lua, spec, &argv, e);
         }
         run.wrote = true;
     }
-    let buf = execute(ks, &mut run, Cmd { spec, argv: argv.into() });
-    drop(run);
+    let buf = execute(ks, run, Cmd { spec, argv: argv.into() });
     if logging {
         // As Redis: an error reply is logged as an error, then as the reply.
         if buf.first() == Some(&b'-') {

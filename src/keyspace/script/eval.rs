@@ -155,7 +155,9 @@ fn debug_eval(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes], ro: bool, link: sup
     super::ldb::start(&engine.lua, engine.env.clone(), link, ks.shared().clone(), &a[1]);
     let snapshot = (!sync).then(|| ks.snapshot_dbs());
     ks.ldb_discard = !sync;
+    ks.ldb_session = true;
     eval_body(ks, ctx, a, false, ro);
+    ks.ldb_session = false;
     ks.ldb_discard = false;
     super::ldb::end(&engine.lua);
     if let Some(dbs) = snapshot {
@@ -216,6 +218,7 @@ pub(crate) fn new_run(ks: &Keyspace, ctx: &Ctx, flags: u32, ro: bool, name: Stri
         busy: false,
         killed: false,
         pending: None,
+        ldb: false,
     }
 }
 

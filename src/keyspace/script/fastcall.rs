@@ -5,45 +5,23 @@
 //!
 //! Everything else is handed, before anything runs, to the mlua functions in `api` that do
 //! the whole work (argument errors, refusals, the debugger's logging), or, once the command
-//! ran, to a finisher that converts the reply kept in [`Run::pending`] (errors, RESP3).
+//! ran, to a finisher that converts the reply kept in [`super::Run::pending`] (errors, RESP3).
 //!
-//! The running script's [`Run`] is found through a thread-local pointer set by
-//! [`RunGuard`] for the length of one run (scripts run synchronously on the keyspace's
-//! thread).
+//! The running script's [`super::Run`] is found through [`super::running`].
 
-use super::{api, convert, Run};
+use super::{api, convert};
 use crate::keyspace::cmd::{self, Route};
 use crate::keyspace::Cmd;
 use bytes::Bytes;
 use mlua::ffi;
-use std::cell::Cell;
 use std::ffi::CStr;
 use std::os::raw::c_int;
-
-thread_local! {
-    static CURRENT: Cell<*mut Run> = const { Cell::new(std::ptr::null_mut()) };
-}
 
 /// Registry names of the mlua functions the C functions hand over to.
 pub(super) const SLOW_CALL: &CStr = c"tandem.call";
 pub(super) const SLOW_PCALL: &CStr = c"tandem.pcall";
 pub(super) const FINISH_CALL: &CStr = c"tandem.finish_call";
 pub(super) const FINISH_PCALL: &CStr = c"tandem.finish_pcall";
-
-/// Makes `run` the running script for the fast path until dropped.
-pub(super) struct RunGuard(*mut Run);
-
-impl RunGuard {
-    pub fn new(run: *mut Run) -> RunGuard {
-        RunGuard(CURRENT.with(|c| c.replace(run)))
-    }
-}
-
-impl Drop for RunGuard {
-    fn drop(&mut self) {
-        CURRENT.with(|c| c.set(self.0));
-    }
-}
 
 /// What [`attempt`] did.
 enum Outcome {
@@ -91,13 +69,11 @@ fn number_arg(x: f64) -> Bytes {
 }
 
 unsafe fn attempt(state: *mut ffi::lua_State, n: c_int) -> Outcome {
-    let p = CURRENT.with(|c| c.get());
-    if p.is_null() || n == 0 {
+    // SAFETY: dropped before this returns (nothing here calls into Lua).
+    let Some(run) = super::running() else { return Outcome::Delegate };
+    if n == 0 || run.ldb {
         return Outcome::Delegate;
     }
-    // SAFETY: set by RunGuard for the run in progress; no other reference to it is live
-    // while Lua calls this function.
-    let run = &mut *p;
     let mut argv = crate::resp::request::Argv::with_capacity(n as usize);
     for i in 1..=n {
         match ffi::lua_type(state, i) {
@@ -198,7 +174,8 @@ unsafe fn push_simple(state: *mut ffi::lua_State, buf: &[u8], pos: &mut usize) {
 /// The finisher of redis.call (`raise`) or redis.pcall: the reply the command left in
 /// `Run::pending`, converted; an error reply raised by call, returned by pcall.
 pub(super) fn finish(lua: &mlua::Lua, raise: bool) -> mlua::Result<mlua::Value> {
-    let pending = lua.app_data_mut::<Run>().and_then(|mut r| r.pending.take());
+    // SAFETY: dropped at once.
+    let pending = unsafe { super::running() }.and_then(|r| r.pending.take());
     let Some(buf) = pending else { return Ok(mlua::Value::Nil) };
     if buf.first() == Some(&b'-') {
         let end = buf.len().saturating_sub(2);

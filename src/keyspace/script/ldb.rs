@@ -123,11 +123,6 @@ fn trim_end_newlines(mut b: &[u8]) -> &[u8] {
     b
 }
 
-/// Whether a debugging session is open on this Lua state.
-pub(crate) fn active(lua: &Lua) -> bool {
-    lua.app_data_ref::<Ldb>().is_some()
-}
-
 /// Whether redis.call logs its commands and replies (a session, stepping).
 pub(crate) fn logging(lua: &Lua) -> bool {
     lua.app_data_ref::<Ldb>().is_some_and(|l| l.step)

@@ -2,9 +2,9 @@
 //!
 //! The Lua state belongs to the keyspace actor: a script runs within the actor's turn, so it
 //! is atomic as in Redis, and `redis.call` runs commands straight against the keyspace (the
-//! same `call` a client's command goes through). While a script runs, the Lua state holds a
-//! [`Run`] (app data) pointing back at the keyspace; the callbacks reach the keyspace through
-//! it. Effects are collected by the feed's transaction buffer and leave wrapped in MULTI/EXEC
+//! same `call` a client's command goes through). While a script runs, its [`Run`] (pointing
+//! back at the keyspace) is reachable through [`running`]; the callbacks reach the keyspace
+//! through it. Effects are collected by the feed's transaction buffer and leave wrapped in MULTI/EXEC
 //! when there are several, as Redis 7.0 propagates script effects.
 
 mod api;
@@ -49,7 +49,39 @@ pub(crate) struct KsPtr(pub *mut Keyspace);
 // The pointer is only dereferenced on the keyspace actor's thread, during the run that set it.
 unsafe impl Send for KsPtr {}
 
-/// The state of the running script (Lua app data).
+thread_local! {
+    /// The running script's [`Run`], set by [`RunGuard`] for the length of one run (scripts
+    /// run synchronously on the keyspace's thread, so one thread runs one script at a time).
+    static RUNNING: std::cell::Cell<*mut Run> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
+/// Makes a run the running script until dropped (the previous one, if any, afterwards).
+struct RunGuard(*mut Run);
+
+impl RunGuard {
+    fn new(run: *mut Run) -> RunGuard {
+        RunGuard(RUNNING.with(|c| c.replace(run)))
+    }
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        RUNNING.with(|c| c.set(self.0));
+    }
+}
+
+/// The running script's state, None outside a run.
+///
+/// # Safety
+/// The reference must be dropped before anything that can call [`running`] again (a call
+/// into Lua, a callback): one reference at a time.
+pub(super) unsafe fn running<'a>() -> Option<&'a mut Run> {
+    let p = RUNNING.with(|c| c.get());
+    // SAFETY: set by RunGuard to a Run alive for the guard's length; see the contract.
+    unsafe { p.as_mut() }
+}
+
+/// The state of the running script (see [`running`]).
 pub(crate) struct Run {
     pub ks: KsPtr,
     pub db: usize,
@@ -80,6 +112,8 @@ pub(crate) struct Run {
     pub killed: bool,
     /// The reply of a command redis.call ran, left for the finisher (see fastcall).
     pub pending: Option<bytes::BytesMut>,
+    /// A debugging session runs the script (redis.call logs: no fast path).
+    pub ldb: bool,
 }
 
 /// The error a killed script ends with.
@@ -92,14 +126,15 @@ fn kill_error(_run: &Run) -> mlua::Error {
 /// busy (and an executor thread lent, so the connections answer -BUSY), then a kill request
 /// is honoured while the script has not written.
 fn busy_hook(lua: &Lua, _: mlua::Debug) -> mlua::Result<mlua::VmState> {
-    let Some(mut run) = lua.app_data_mut::<Run>() else {
+    // SAFETY: dropped before returning to Lua.
+    let Some(run) = (unsafe { running() }) else {
         if functions::load_timed_out(lua) {
             return Err(mlua::Error::RuntimeError("FUNCTION LOAD timeout".into()));
         }
         return Ok(mlua::VmState::Continue);
     };
     if run.killed {
-        return Err(kill_error(&run));
+        return Err(kill_error(run));
     }
     // SAFETY: see KsPtr.
     let ks = unsafe { &*run.ks.0 };
@@ -132,14 +167,15 @@ fn busy_hook(lua: &Lua, _: mlua::Debug) -> mlua::Result<mlua::VmState> {
     if sh.script.kill.swap(false, std::sync::atomic::Ordering::SeqCst) && !run.wrote {
         run.killed = true;
         crate::warning!(sh.log, "Script killed by user with {} KILL...", if run.is_function { "FUNCTION" } else { "SCRIPT" });
-        return Err(kill_error(&run));
+        return Err(kill_error(run));
     }
     Ok(mlua::VmState::Continue)
 }
 
 /// Whether the running script was killed (the sandbox's pcall then re-raises).
-fn killed(lua: &Lua, _: ()) -> mlua::Result<bool> {
-    Ok(lua.app_data_ref::<Run>().is_some_and(|r| r.killed))
+fn killed(_: &Lua, _: ()) -> mlua::Result<bool> {
+    // SAFETY: read and dropped at once.
+    Ok(unsafe { running() }.is_some_and(|r| r.killed))
 }
 
 /// One Lua state with its sandbox (shared through an `Arc`).
@@ -423,18 +459,12 @@ unsafe extern "C-unwind" fn enter(state: *mut mlua::ffi::lua_State) -> std::os::
 /// Runs a script function for a client: sets up [`Run`], wraps effects in one transaction,
 /// writes the reply (or the error with Redis's ` script: <name>, on <source>:<line>.` suffix).
 pub(crate) fn run_script(ks: &mut Keyspace, ctx: &mut crate::keyspace::Ctx, engine: &Engine, call: Call, mut run: Run) {
-    let lua = engine.lua.clone();
+    let lua = &engine.lua;
     run.ks = KsPtr(ks as *mut Keyspace);
     run.busy_after_ms = ks.shared().hot.busy_reply_threshold.load(std::sync::atomic::Ordering::Relaxed);
     ks.shared().script.kill.store(false, std::sync::atomic::Ordering::SeqCst);
-    lua.set_app_data(run);
-    // The fast redis.call finds the run through this pointer (not in a debugging session,
-    // whose redis.call logs).
-    let run_ptr = match (ldb::active(&lua), lua.app_data_mut::<Run>()) {
-        (false, Some(mut r)) => &mut *r as *mut Run,
-        _ => std::ptr::null_mut(),
-    };
-    let guard = fastcall::RunGuard::new(run_ptr);
+    run.ldb = ks.ldb_session;
+    let guard = RunGuard::new(&mut run);
     // Time stands still inside a script (keys do not expire halfway), as in Redis.
     let outer_time = ks.script_time.replace(ctx.now);
     ks.feed.begin_txn();
@@ -448,15 +478,14 @@ pub(crate) fn run_script(ks: &mut Keyspace, ctx: &mut crate::keyspace::Ctx, engi
     }
     ks.feed.end_txn();
     ks.script_time = outer_time;
-    let run = lua.remove_app_data::<Run>();
-    if run.as_ref().is_some_and(|r| r.busy) {
+    if run.busy {
         let sc = &ks.shared().script;
         sc.busy.store(0, std::sync::atomic::Ordering::SeqCst);
         sc.kill.store(false, std::sync::atomic::Ordering::SeqCst);
         *sc.running.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
-    let name = run.as_ref().map(|r| r.name.clone()).unwrap_or_default();
-    let lua_resp3 = run.as_ref().is_some_and(|r| r.resp == 3);
+    let name = &run.name;
+    let lua_resp3 = run.resp == 3;
     match result {
         Ok(Returned::Written) => {}
         Ok(Returned::Value(true, v)) => {
@@ -470,7 +499,7 @@ pub(crate) fn run_script(ks: &mut Keyspace, ctx: &mut crate::keyspace::Ctx, engi
             convert::lua_to_resp(&lua, &v, ctx.out, lua_resp3)
         }
         Ok(Returned::Value(false, e)) => {
-            let msg = convert::error_reply(&e, &name);
+            let msg = convert::error_reply(&e, name);
             if matches!(&e, Value::Table(t) if convert::stats_counted(t)) {
                 ctx.failed = true;
                 ctx.out.error_uncounted(msg);
