@@ -51,7 +51,7 @@ pub mod signals;
 pub mod tracediag;
 pub(crate) mod util;
 
-pub use keyspace::info::set_allocated_probe;
+pub use keyspace::info::{set_allocated_probe, set_thread_alloc_probe};
 pub use rt::block_on;
 
 /// Makes this process's servers write BGSAVE and full-sync RDBs in forked children, as Redis

@@ -5,6 +5,7 @@ use tandem::logging::ServerLog;
 
 fn main() {
     tandem::set_allocated_probe(jemalloc_allocated);
+    tandem::set_thread_alloc_probe(jemalloc_thread_totals);
     tandem::enable_save_children();
     let argv: Vec<String> = std::env::args().collect();
     let env: Vec<(String, String)> = std::env::vars().collect();
@@ -116,6 +117,17 @@ fn jemalloc_allocated() -> Option<u64> {
     // SAFETY: the name is NUL-terminated and names a size_t statistic (MALLCTL_ARENAS_ALL).
     let cached = unsafe { tikv_jemalloc_ctl::raw::read::<usize>(b"stats.arenas.4096.tcache_bytes\0") }.unwrap_or(0) as u64;
     Some(allocated.saturating_sub(cached))
+}
+
+/// The calling thread's running totals of bytes allocated and freed (jemalloc keeps them per
+/// thread; reading them is two loads once the thread has its pointers).
+fn jemalloc_thread_totals() -> Option<(u64, u64)> {
+    use tikv_jemalloc_ctl::thread::{allocatedp, deallocatedp, ThreadLocal};
+    thread_local! {
+        static TOTALS: Option<(ThreadLocal<u64>, ThreadLocal<u64>)> =
+            allocatedp::read().ok().zip(deallocatedp::read().ok());
+    }
+    TOTALS.with(|t| t.map(|(a, d)| (a.get(), d.get())))
 }
 
 /// `io-threads N` runs the server's tasks on N executor threads (Redis's meaning: N threads

@@ -940,7 +940,9 @@ impl Client {
         self.in_exec = false;
     }
 
-    /// Writes buffered replies to the socket.
+    /// Writes buffered replies to the socket. The buffer's allocation is kept for the next
+    /// batch up to [`REPLY_BUF_KEEP`] bytes (as Redis keeps a client's 16 KiB reply buffer
+    /// and frees the larger reply blocks once written).
     async fn write_out(&mut self) -> bool {
         self.shared.errorstats.record(&mut self.out.errors);
         if self.out.buf.is_empty() {
@@ -963,7 +965,7 @@ impl Client {
             }
             if done == buf.len() {
                 // Reuse the allocation for the next batch unless it grew large.
-                if buf.capacity() <= 64 * 1024 {
+                if buf.capacity() <= REPLY_BUF_KEEP {
                     buf.clear();
                     self.out.buf = buf;
                 }
@@ -973,7 +975,7 @@ impl Client {
             // An exact-size copy is queued (what is counted is what is held); the buffer is
             // reused for the next batch.
             let rest = Bytes::copy_from_slice(&buf[done..]);
-            if buf.capacity() <= 64 * 1024 {
+            if buf.capacity() <= REPLY_BUF_KEEP {
                 buf.clear();
                 self.out.buf = buf;
             }
@@ -1346,6 +1348,9 @@ impl Handler<WritePushes> for Client {
         true
     }
 }
+
+/// The largest reply buffer a connection keeps between batches.
+const REPLY_BUF_KEEP: usize = 16 * 1024;
 
 /// Wakes the client actor when frames are pushed to its connection.
 async fn push_loop(waiter: flume::Receiver<()>, addr: rt::WeakAddr<Client>) {

@@ -47,13 +47,13 @@ pub struct Evictor {
 }
 
 /// Memory Redis does not count against maxmemory (`freeMemoryGetNotCountedMemory`): the
-/// shared replication buffer beyond `repl-backlog-size` (what lagging replicas pin).
+/// shared replication buffer beyond `repl-backlog-size` and its blocks' bookkeeping (what
+/// lagging replicas pin).
 pub fn not_counted_memory(shared: &Shared) -> u64 {
-    if shared.repl.replicas.lock().map(|r| r.is_empty()).unwrap_or(true) {
-        return 0;
-    }
-    let held = shared.repl.backlog_histlen.load(Relaxed).max(0) as u64;
-    held.saturating_sub(shared.cfg().repl_backlog_size())
+    let held = shared.repl.buffer_mem.load(Relaxed);
+    let size = shared.cfg().repl_backlog_size();
+    let counted = size + (size / crate::shared::REPL_BLOCK as u64 + 1) * crate::shared::REPL_BLOCK_OVERHEAD as u64;
+    held.saturating_sub(counted)
 }
 
 /// `maxmemory-clients` in bytes (a percentage is of `maxmemory`); 0: no client eviction.
@@ -179,8 +179,11 @@ impl Keyspace {
         let lazy = self.shared.cfg().lazyfree_lazy_eviction();
         let start = Instant::now();
         let mut evicted = 0u64;
-        // Keys are evicted until their estimated sizes add up to the excess, then the
-        // allocator is asked again (tables keep their capacity, so the estimate can be high).
+        let measured = super::info::thread_alloc().is_some();
+        // Keys are evicted until what they freed adds up to the excess. With the allocator's
+        // per-thread totals, that is what each deletion really freed (as Redis counts), and
+        // the pass ends there; otherwise the sizes are estimates and the allocator is asked
+        // again after each pass (tables keep their capacity, so an estimate can be high).
         loop {
             let mut freed = 0u64;
             while freed < to_free {
@@ -195,9 +198,12 @@ impl Keyspace {
                     return if bytes_over(&self.shared) == 0 { Outcome::Ok } else { Outcome::Running };
                 }
             }
+            super::info::forget_used_memory();
+            if measured && !lazy {
+                return Outcome::Ok;
+            }
             to_free = bytes_over(&self.shared);
             if to_free == 0 {
-                super::info::forget_used_memory();
                 return Outcome::Ok;
             }
         }
@@ -206,9 +212,10 @@ impl Keyspace {
     /// Deletes an evicted key: DEL (or UNLINK) to the replicas, `evicted` to subscribers,
     /// WATCHers dirtied. Returns the bytes it is estimated to free.
     fn evict_key(&mut self, db: usize, key: &[u8], lazy: bool) -> u64 {
+        let before = super::info::thread_alloc();
         let d = &mut self.dbs[db];
         let Some((k, v)) = d.keys.remove_entry(key) else { return 0 };
-        let cost = key_cost(k.len(), &v);
+        let mut cost = key_cost(k.len(), &v);
         d.expires.remove(key);
         if lazy {
             super::lazyfree::free_later(&self.shared, v, 1);
@@ -216,6 +223,11 @@ impl Keyspace {
             drop(v);
         }
         drop(k);
+        // What the deletion freed, measured before the invalidations and notifications
+        // below allocate their messages (Redis measures the same span).
+        if let (false, Some((a0, f0)), Some((a1, f1))) = (lazy, before, super::info::thread_alloc()) {
+            cost = (f1 - f0).saturating_sub(a1 - a0);
+        }
         self.stats.evicted_keys += 1;
         self.signal_modified(db, key, 0);
         let verb: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };

@@ -119,7 +119,7 @@ impl Feed {
     /// The shared replication buffer: the backlog, which also holds what replicas still
     /// need (INFO's `mem_total_replication_buffers`).
     pub fn replication_buffer_bytes(&self, shared: &Shared) -> u64 {
-        shared.repl.backlog_histlen.load(Relaxed).max(0) as u64
+        shared.repl.buffer_mem.load(Relaxed)
     }
 
     /// Starts collecting effects into one transaction; nested calls (a script inside MULTI)

@@ -22,9 +22,20 @@ use crate::rt::{self, async_trait, Context, Handler, Message};
 use crate::shared::{ClientMeta, Shared};
 use crate::util::fork;
 use bytes::Bytes;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// What a replica's socket writer is given, in order.
+pub enum WriterItem {
+    /// Bytes to write (replies, the RDB).
+    Data(Bytes),
+    /// From here on, write the replication stream from this offset, read from the shared
+    /// replication buffer (the backlog's blocks) as it grows.
+    Stream(i64),
+    /// Close the socket once everything before is written.
+    End,
+}
 
 /// A replica's socket output as the writer task sees it: bytes queued and bytes not yet
 /// written (counted against `client-output-buffer-limit replica`).
@@ -34,7 +45,7 @@ use std::time::Duration;
 /// the writer itself holds only a [`Meter`], never an outlet.
 #[derive(Clone)]
 pub struct Outlet {
-    tx: flume::Sender<Bytes>,
+    tx: flume::Sender<WriterItem>,
     meter: Meter,
     shared: Arc<Shared>,
 }
@@ -45,36 +56,51 @@ pub struct Meter {
     unsent: Arc<AtomicU64>,
     /// Bytes written to the socket so far (progress, for the full-sync timeout).
     sent: Arc<AtomicU64>,
+    /// Once streaming: the offset of the next stream byte to write (what the replica pins
+    /// of the replication buffer); -1 before.
+    stream_next: Arc<AtomicI64>,
 }
 
 impl Meter {
-    /// The writer task wrote `n` bytes.
+    /// The writer task wrote `n` bytes of queued data.
     pub fn written(&self, n: usize) {
         self.unsent.fetch_sub(n as u64, Relaxed);
         self.sent.fetch_add(n as u64, Relaxed);
     }
+
+    /// The writer task wrote the stream up to `next` (exclusive).
+    pub fn streamed(&self, n: usize, next: i64) {
+        self.sent.fetch_add(n as u64, Relaxed);
+        self.stream_next.store(next, Relaxed);
+    }
 }
 
 impl Outlet {
-    pub fn new(tx: flume::Sender<Bytes>, shared: Arc<Shared>) -> Self {
-        Outlet { tx, meter: Meter { unsent: Arc::new(AtomicU64::new(0)), sent: Arc::new(AtomicU64::new(0)) }, shared }
+    pub fn new(tx: flume::Sender<WriterItem>, shared: Arc<Shared>) -> Self {
+        let meter = Meter { unsent: Arc::new(AtomicU64::new(0)), sent: Arc::new(AtomicU64::new(0)), stream_next: Arc::new(AtomicI64::new(-1)) };
+        Outlet { tx, meter, shared }
     }
     /// Queues bytes for the socket; false when the writer is gone.
     pub fn push(&self, b: Bytes) -> bool {
         let n = b.len() as u64;
         if n == 0 {
-            return !self.tx.is_disconnected(); // empty pieces are reserved for the end mark
+            return !self.tx.is_disconnected();
         }
-        if self.tx.send(b).is_err() {
+        if self.tx.send(WriterItem::Data(b)).is_err() {
             return false;
         }
         self.meter.unsent.fetch_add(n, Relaxed);
         self.shared.stats.net_repl_output_bytes.fetch_add(n, Relaxed);
         true
     }
+    /// After what is queued, the writer streams the replication buffer from `from` on.
+    pub fn stream_from(&self, from: i64) -> bool {
+        self.meter.stream_next.store(from, Relaxed);
+        self.tx.send(WriterItem::Stream(from)).is_ok()
+    }
     /// Makes the writer task close the socket once everything queued before is written.
     pub fn finish(&self) {
-        let _ = self.tx.send(Bytes::new());
+        let _ = self.tx.send(WriterItem::End);
     }
     /// The counters the writer task updates.
     pub fn meter(&self) -> Meter {
@@ -85,6 +111,10 @@ impl Outlet {
     }
     pub fn unsent(&self) -> u64 {
         self.meter.unsent.load(Relaxed)
+    }
+    /// The offset of the next stream byte the writer sends (-1 before it streams).
+    pub fn stream_next(&self) -> i64 {
+        self.meter.stream_next.load(Relaxed)
     }
     pub fn is_gone(&self) -> bool {
         self.tx.is_disconnected()
@@ -189,7 +219,7 @@ impl FanoutWriter {
     /// for (the save child died, or the job was cancelled).
     fn push_all_while(&mut self, b: Bytes, mut alive: impl FnMut() -> bool) -> std::io::Result<()> {
         if b.is_empty() {
-            return Ok(()); // an empty piece is the writer's end mark
+            return Ok(()); // nothing to write
         }
         self.outs.retain(|o| o.push(b.clone()));
         if self.outs.is_empty() {

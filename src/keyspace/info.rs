@@ -25,6 +25,20 @@ pub fn set_allocated_probe(probe: fn() -> Option<u64>) {
     let _ = ALLOCATED.set(probe);
 }
 
+static THREAD_ALLOC: std::sync::OnceLock<fn() -> Option<(u64, u64)>> = std::sync::OnceLock::new();
+
+/// Lets the program tell the library how to read the calling thread's running totals of
+/// bytes allocated and freed (the tandem binary registers jemalloc's): eviction then counts
+/// what each deletion really freed, as Redis's counter does.
+pub fn set_thread_alloc_probe(probe: fn() -> Option<(u64, u64)>) {
+    let _ = THREAD_ALLOC.set(probe);
+}
+
+/// The calling thread's (allocated, freed) byte totals, when a probe is registered.
+pub fn thread_alloc() -> Option<(u64, u64)> {
+    THREAD_ALLOC.get().and_then(|p| p())
+}
+
 /// Memory in use as Redis's `used_memory` counts it: bytes allocated, from the allocator when
 /// a probe is registered, else the resident set size.
 pub fn used_memory() -> u64 {

@@ -692,6 +692,11 @@ impl Keyspace {
         if self.tracking.watches_writes() {
             self.tracking_invalidate(key, by, true);
         }
+        self.dirty_watchers(db, key);
+    }
+
+    /// Marks the transactions WATCHing `key` dirty.
+    pub(crate) fn dirty_watchers(&mut self, db: usize, key: &[u8]) {
         if self.watch.by_key.is_empty() {
             return;
         }

@@ -5,23 +5,21 @@
 //! (one waiting for its RDB, or with bytes its socket has not taken yet), so the history can
 //! grow past the configured size and still serve partial resyncs. The keyspace is the only
 //! sender of `Append`, so the stream is held in order. A replica subscribes from an offset
-//! (in the same handler as its snapshot or PSYNC check); once it is online, the backlog pushes
-//! everything from there straight into its socket writer. Chunks are `Bytes`: fan-out copies
-//! no data. `client-output-buffer-limit replica` is enforced here over what a replica pins.
+//! (in the same handler as its snapshot or PSYNC check); once it is online, its socket writer
+//! reads the stream from its offset straight out of the backlog's blocks ([`ReplBuf`]), as
+//! Redis's replicas reference its buffer blocks: fan-out copies no data and queues nothing
+//! per write. `client-output-buffer-limit replica` is enforced here over what a replica pins.
 
 use crate::keyspace::fullsync::Outlet;
 use super::replica::{Close, Replica};
 use crate::keyspace::StreamSink;
 use crate::rt::{async_trait, Actor, Addr, Context, Handler, Message};
 use crate::shared::{ClientMeta, Shared};
+use super::replbuf::ReplBuf;
 use bytes::Bytes;
-use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Largest piece of the stream kept as one chunk.
-const BLOCK: usize = 16 * 1024;
 
 /// A subscribed replica.
 struct Sub {
@@ -31,7 +29,8 @@ struct Sub {
     replica: Addr<Replica>,
     out: Outlet,
     meta: Arc<ClientMeta>,
-    /// Offset of the next byte to push to the socket writer.
+    /// Offset of the first byte this replica gets (the writer streams from there once the
+    /// replica is online).
     next: i64,
     online: bool,
     soft_since: Option<Instant>,
@@ -42,11 +41,11 @@ struct Sub {
 }
 
 impl Sub {
-    /// The oldest offset this replica still needs kept: bytes not pushed yet, or pushed and
-    /// not yet written (counted back from what was pushed).
+    /// The oldest offset this replica still needs kept: the next byte its writer sends.
     fn pinned(&self) -> i64 {
-        if self.online {
-            self.next - self.out.unsent() as i64
+        let streamed = self.out.stream_next();
+        if self.online && streamed >= 0 {
+            streamed
         } else {
             self.next
         }
@@ -55,7 +54,7 @@ impl Sub {
 
 pub struct Backlog {
     shared: Arc<Shared>,
-    chunks: VecDeque<Bytes>,
+    buf: ReplBuf,
     histlen: usize,
     /// Offset of the first byte held (meaningful when histlen > 0).
     first: i64,
@@ -70,8 +69,8 @@ pub struct Backlog {
 }
 
 impl Backlog {
-    pub fn new(shared: Arc<Shared>) -> Self {
-        Backlog { shared, chunks: VecDeque::new(), histlen: 0, first: 1, end: 0, subs: vec![], waiters: vec![], failover: None }
+    pub fn new(shared: Arc<Shared>, buf: ReplBuf) -> Self {
+        Backlog { shared, buf, histlen: 0, first: 1, end: 0, subs: vec![], waiters: vec![], failover: None }
     }
 
     /// FAILOVER: the first online replica (the named one, if any) that acknowledged exactly
@@ -117,40 +116,18 @@ impl Backlog {
     fn publish(&self) {
         self.shared.repl.backlog_first.store(if self.histlen > 0 { self.first } else { self.end + 1 }, Relaxed);
         self.shared.repl.backlog_histlen.store(self.histlen as i64, Relaxed);
+        self.shared.repl.buffer_mem.store(self.buf.memory() as u64, Relaxed);
     }
 
     /// Drops the oldest blocks beyond `repl-backlog-size` that no replica pins.
     fn trim(&mut self) {
         let size = self.shared.cfg().repl_backlog_size() as usize;
         let pinned = self.subs.iter().map(Sub::pinned).min().unwrap_or(i64::MAX);
-        while let Some(front) = self.chunks.front() {
-            let front_end = self.first + front.len() as i64; // first offset after the block
-            if self.histlen - front.len() < size || front_end > pinned {
-                break;
-            }
-            self.histlen -= front.len();
-            self.first = front_end;
-            self.chunks.pop_front();
+        while let Some(n) = self.buf.trim_front(pinned, size, self.end) {
+            self.histlen -= n;
+            self.first += n as i64;
         }
         self.publish();
-    }
-
-    /// Pushes the bytes from `sub.next` on into its socket writer.
-    fn push_from(chunks: &VecDeque<Bytes>, first: i64, sub: &mut Sub) -> usize {
-        let mut skip = (sub.next - first).max(0) as usize;
-        let mut n = 0;
-        for c in chunks {
-            if skip >= c.len() {
-                skip -= c.len();
-                continue;
-            }
-            let piece = c.slice(skip..);
-            skip = 0;
-            n += piece.len();
-            sub.out.push(piece);
-        }
-        sub.next += n as i64;
-        n
     }
 
     /// Applies `client-output-buffer-limit replica` to what each replica pins; drops those
@@ -220,15 +197,7 @@ impl Handler<ShowLatest> for Backlog {
         }
         // Redis quotes each of its 16 KiB buffer blocks on its own; 256 bytes nearly always
         // lie in one, so the tail is shown as one quoted string.
-        let want = self.histlen.min(256);
-        let mut tail: Vec<u8> = Vec::with_capacity(want);
-        for c in self.chunks.iter().rev() {
-            if tail.len() >= want {
-                break;
-            }
-            let take = (want - tail.len()).min(c.len());
-            tail.splice(0..0, c[c.len() - take..].iter().copied());
-        }
+        let tail = self.buf.tail(self.histlen.min(256));
         let shown = crate::util::splitargs::repr(&tail);
         crate::warning!(self.shared.log, "Latest backlog is: '{}'", shown);
     }
@@ -361,20 +330,10 @@ impl Handler<Append> for Backlog {
         let start = self.end + 1;
         self.end += b.len() as i64;
         self.histlen += b.len();
-        // Held in blocks of at most 16 KiB (slices, no copy), so trimming works block by
-        // block, as Redis's block list does.
-        let mut at = 0;
-        while at < b.len() {
-            let end = (at + BLOCK).min(b.len());
-            self.chunks.push_back(b.slice(at..end));
-            at = end;
-        }
-        for s in self.subs.iter_mut().filter(|s| s.online) {
-            if s.next == start {
-                s.next += b.len() as i64;
-                crate::trace_msg!(self.shared.log, "backlog", format_args!("replica:{}", s.name), "Stream({} bytes) {{off={} conv={}}}", b.len(), s.next - 1, s.name);
-                s.out.push(b.clone());
-            }
+        // Copied into the shared blocks; the writers of online replicas are woken by it.
+        self.buf.append(start, &b);
+        for s in self.subs.iter().filter(|s| s.online) {
+            crate::trace_msg!(self.shared.log, "backlog", format_args!("replica:{}", s.name), "Stream({} bytes) {{off={} conv={}}}", b.len(), self.end, s.name);
         }
         self.trim();
     }
@@ -384,7 +343,7 @@ impl Handler<Append> for Backlog {
 impl Handler<Reset> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Reset) {
         crate::trace_msg!(self.shared.log, "keyspace", "backlog", "Reset(offset={})", msg.offset);
-        self.chunks.clear();
+        self.buf.clear();
         self.histlen = 0;
         self.end = msg.offset;
         self.first = msg.offset + 1;
@@ -422,11 +381,11 @@ impl Handler<Subscribe> for Backlog {
 #[async_trait]
 impl Handler<Online> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Online) {
-        let (chunks, first) = (&self.chunks, self.first);
+        let end = self.end;
         if let Some(s) = self.subs.iter_mut().find(|s| s.id == msg.0) {
             s.online = true;
-            let n = Self::push_from(chunks, first, s);
-            crate::trace_msg!(self.shared.log, "backlog", format_args!("replica:{}", s.name), "Stream({} bytes) {{off={} conv={}}}", n, s.next - 1, s.name);
+            s.out.stream_from(s.next);
+            crate::trace_msg!(self.shared.log, "backlog", format_args!("replica:{}", s.name), "Stream({} bytes) {{off={} conv={}}}", end + 1 - s.next, end, s.name);
         }
         self.enforce_limits();
         self.answer_waiters();

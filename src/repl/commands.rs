@@ -176,6 +176,7 @@ async fn sync(c: &mut Caller<'_>, a: &[Bytes], psync: bool) -> After {
         c.shared.clone(),
         c.keyspace.clone(),
         c.repl.backlog.clone(),
+        c.repl.buf.clone(),
         c.handshake.clone(),
         psync,
     );
@@ -260,7 +261,7 @@ async fn failover(c: &mut Caller<'_>, a: &[Bytes]) {
         if c.shared.repl.failover_state() == FailoverState::NoFailover {
             return c.out.error("ERR No failover in progress.");
         }
-        fo::abort(c.shared, c.repl, "Failover manually aborted").await;
+        fo::abort(c.shared, &c.repl.backlog, &c.repl.link, "Failover manually aborted").await;
         return c.out.ok();
     }
     let (mut timeout, mut force, mut target) = (0i64, false, None::<(String, u16)>);

@@ -6,7 +6,7 @@
 //! target promote itself and continue our history.
 
 use super::backlog::Backlog;
-use super::link::{Requester, SetMaster, SetMasterFailover};
+use super::link::{MasterLink, Requester, SetMaster, SetMasterFailover};
 use super::ReplActors;
 use crate::keyspace::Keyspace;
 use crate::rt::{self, Addr};
@@ -27,7 +27,7 @@ pub fn clear(shared: &Shared, backlog: &Addr<Backlog>) {
 }
 
 /// Gives up: back to master if we already pointed at the target.
-pub async fn abort(shared: &Arc<Shared>, actors: &ReplActors, why: &str) {
+pub async fn abort(shared: &Arc<Shared>, backlog: &Addr<Backlog>, link: &Addr<MasterLink>, why: &str) {
     let f = shared.repl.failover.lock().map(|f| f.clone()).unwrap_or_default();
     if f.state == FailoverState::NoFailover {
         return;
@@ -37,9 +37,9 @@ pub async fn abort(shared: &Arc<Shared>, actors: &ReplActors, why: &str) {
         None => crate::notice!(shared.log, "FAILOVER to any replica aborted: {}", why),
     }
     if f.state == FailoverState::InProgress {
-        let _ = actors.link.call(SetMaster { target: None, by: Requester::server("failover") }).await;
+        let _ = link.call(SetMaster { target: None, by: Requester::server("failover") }).await;
     }
-    clear(shared, &actors.backlog);
+    clear(shared, backlog);
 }
 
 /// Waits until the target (or any) replica is in sync, or the timeout, then switches roles.
@@ -80,7 +80,7 @@ pub async fn run(shared: Arc<Shared>, keyspace: Addr<Keyspace>, actors: ReplActo
                         (h.clone(), *p)
                     }
                     _ => {
-                        abort(&shared, &actors, "Replica never caught up before timeout").await;
+                        abort(&shared, &actors.backlog, &actors.link, "Replica never caught up before timeout").await;
                         return;
                     }
                 }

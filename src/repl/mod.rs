@@ -19,6 +19,7 @@ pub mod failover;
 mod handlers;
 pub mod link;
 pub mod replica;
+pub mod replbuf;
 
 use crate::keyspace::Keyspace;
 use crate::rt::Addr;
@@ -31,12 +32,15 @@ pub use link::{LinkStatus, Role};
 #[derive(Clone)]
 pub struct ReplActors {
     pub backlog: Addr<Backlog>,
+    /// The backlog's blocks, which replicas' socket writers read.
+    pub buf: replbuf::ReplBuf,
     pub link: Addr<link::MasterLink>,
 }
 
 /// Starts the replication actors of a server: the backlog and the master link.
 pub async fn start(shared: &std::sync::Arc<crate::shared::Shared>, keyspace: &Addr<Keyspace>) -> Result<ReplActors, String> {
-    let backlog = crate::rt::start(Backlog::new(shared.clone())).await.map_err(|e| e.to_string())?;
+    let buf = replbuf::ReplBuf::default();
+    let backlog = crate::rt::start(Backlog::new(shared.clone(), buf.clone())).await.map_err(|e| e.to_string())?;
     crate::trace_msg!(shared.log, "server", "keyspace", "SetBacklog");
     let _ = keyspace.call(crate::keyspace::SetBacklog(Box::new(backlog.clone()))).await;
     let link = crate::rt::start(link::MasterLink::new(shared.clone(), keyspace.clone(), backlog.clone())).await.map_err(|e| e.to_string())?;
@@ -45,5 +49,5 @@ pub async fn start(shared: &std::sync::Arc<crate::shared::Shared>, keyspace: &Ad
         let by = link::Requester::server("config");
         let _ = link.call(link::SetMaster { target: Some(m), by }).await;
     }
-    Ok(ReplActors { backlog, link })
+    Ok(ReplActors { backlog, buf, link })
 }

@@ -8,7 +8,8 @@
 //! because one replica is slow.
 
 use super::backlog::{Acked, Backlog, Online, Subscribe, Unsubscribe};
-use crate::keyspace::fullsync::{FullSync, Outlet, SyncReplica, Target};
+use super::replbuf::{Read, ReplBuf};
+use crate::keyspace::fullsync::{FullSync, Meter, Outlet, SyncReplica, Target, WriterItem};
 use super::PsyncOutcome;
 use crate::keyspace::Keyspace;
 use crate::resp::{Limits, RequestParser};
@@ -57,7 +58,9 @@ pub struct Replica {
     psync: bool,
     /// The socket writer's queue (bytes handed to it and not yet written are counted).
     out: Outlet,
-    writer_rx: Option<flume::Receiver<Bytes>>,
+    writer_rx: Option<flume::Receiver<WriterItem>>,
+    /// The replication buffer the writer streams from once the replica is online.
+    buf: ReplBuf,
     /// For EOF-framed RDBs the stream waits for the replica's first ACK.
     wait_first_ack: bool,
     /// An ACK came before `RdbReady`: the replica read the whole RDB before the keyspace
@@ -146,6 +149,7 @@ impl Replica {
         shared: Arc<Shared>,
         keyspace: Addr<Keyspace>,
         backlog: Addr<Backlog>,
+        buf: ReplBuf,
         handshake: Handshake,
         psync: bool,
     ) -> Self {
@@ -173,6 +177,7 @@ impl Replica {
             psync,
             out,
             writer_rx: Some(rx),
+            buf,
             wait_first_ack: false,
             acked_early: false,
             in_transfer: false,
@@ -229,32 +234,10 @@ impl Actor for Replica {
         // of its queue and the counters, never a sender: it ends (closing its clone of the
         // socket) at the end mark `stopped` sends, or when every outlet is dropped.
         let Some(rx) = self.writer_rx.take() else { return Ok(()) };
-        let mut ws = self.stream.clone();
-        let meter = self.out.meter();
+        let writer = Writer { ws: self.stream.clone(), rx, meter: self.out.meter(), buf: self.buf.clone(), shared: self.shared.clone(), batch: Vec::new() };
         let me = ctx.address().downgrade();
         rt::spawn(async move {
-            let mut batch = Vec::new();
-            while let Ok(b) = rx.recv_async().await {
-                if b.is_empty() {
-                    break; // the end mark: close after what came before it
-                }
-                // Small pieces queued meanwhile go out in one write (fewer syscalls for the
-                // master and fewer, larger reads for the replica).
-                let (r, n, end) = if rx.is_empty() || b.len() >= COALESCE_MAX / 4 {
-                    (ws.write_all(&b).await, b.len(), false)
-                } else {
-                    let end = gather(b, &rx, &mut batch);
-                    (ws.write_all(&batch).await, batch.len(), end)
-                };
-                if r.is_err() || end {
-                    break;
-                }
-                meter.written(n);
-                if batch.capacity() > COALESCE_MAX * 2 {
-                    batch = Vec::new();
-                }
-            }
-            drop(rx);
+            writer.run().await;
             if let Some(a) = me.upgrade() {
                 let _ = a.send(Close("replica-writer", "socket written to its end"));
             }
@@ -268,6 +251,12 @@ impl Actor for Replica {
             let mut parser = RequestParser::new();
             let mut buf = BytesMut::with_capacity(1024);
             let mut chunk = [0u8; 4096];
+            // CLIENT LIST's qbuf and qbuf-free: this reader's buffer from now on.
+            let show_qbuf = |buf: &BytesMut| {
+                meta.qbuf.store(buf.len() as u64, Relaxed);
+                meta.qbuf_free.store((buf.capacity() - buf.len()) as u64, Relaxed);
+            };
+            show_qbuf(&buf);
             let limits = Limits { max_bulk_len: 512 * 1024 * 1024, authenticated: true };
             'read: loop {
                 let n = match rs.read(&mut chunk).await {
@@ -280,6 +269,7 @@ impl Actor for Replica {
                 if parser.parse(&mut buf, limits, &mut reqs).is_err() {
                     break;
                 }
+                show_qbuf(&buf);
                 let Some(addr) = me.upgrade() else { break };
                 for r in reqs {
                     match from_replica(&r.argv) {
@@ -464,19 +454,136 @@ impl Handler<Tick> for Replica {
 /// At most this many bytes are gathered into one socket write.
 const COALESCE_MAX: usize = 256 * 1024;
 
-/// `first` plus the pieces already queued behind it, into `batch`; true when the end mark
-/// (an empty piece) was among them.
-fn gather(first: Bytes, rx: &flume::Receiver<Bytes>, batch: &mut Vec<u8>) -> bool {
+/// A replica's socket writer: the queued data (replies, the RDB), then the replication
+/// stream read from the shared buffer at its own offset.
+struct Writer {
+    ws: Conn,
+    rx: flume::Receiver<WriterItem>,
+    meter: Meter,
+    buf: ReplBuf,
+    shared: Arc<Shared>,
+    batch: Vec<u8>,
+}
+
+/// What the writer does next.
+enum Step {
+    Go,
+    /// Stream from this offset on.
+    Stream(i64),
+    Stop,
+}
+
+impl Writer {
+    async fn run(mut self) {
+        let mut next = None;
+        loop {
+            let step = match next {
+                None => match self.rx.recv_async().await {
+                    Ok(item) => self.take(item).await,
+                    Err(_) => Step::Stop,
+                },
+                Some(at) => self.stream(at).await,
+            };
+            match step {
+                Step::Go => {}
+                Step::Stream(at) => {
+                    // The data phase (the RDB) is over: its gathering buffer goes.
+                    self.batch = Vec::new();
+                    next = Some(at);
+                }
+                Step::Stop => break,
+            }
+        }
+    }
+
+    /// Handles one queued item (data is written with the small pieces queued behind it).
+    async fn take(&mut self, item: WriterItem) -> Step {
+        match item {
+            WriterItem::End => Step::Stop,
+            WriterItem::Stream(at) => Step::Stream(at),
+            WriterItem::Data(b) => {
+                let (r, n, after) = if self.rx.is_empty() || b.len() >= COALESCE_MAX / 4 {
+                    (self.ws.write_all(&b).await, b.len(), None)
+                } else {
+                    let after = gather(b, &self.rx, &mut self.batch);
+                    (self.ws.write_all(&self.batch).await, self.batch.len(), after)
+                };
+                if r.is_err() {
+                    return Step::Stop;
+                }
+                self.meter.written(n);
+                if self.batch.capacity() > COALESCE_MAX * 2 {
+                    self.batch = Vec::new();
+                }
+                match after {
+                    Some(WriterItem::End) => Step::Stop,
+                    Some(WriterItem::Stream(at)) => Step::Stream(at),
+                    _ => Step::Go,
+                }
+            }
+        }
+    }
+
+    /// Streams what the buffer holds from `at` on, waiting for more when it has written it
+    /// all; queued items (the end mark) are taken between writes.
+    async fn stream(&mut self, mut at: i64) -> Step {
+        loop {
+            match self.rx.try_recv() {
+                Ok(WriterItem::End) | Err(flume::TryRecvError::Disconnected) => return Step::Stop,
+                Ok(WriterItem::Stream(from)) => at = from,
+                Ok(item @ WriterItem::Data(_)) => match self.take(item).await {
+                    Step::Stop => return Step::Stop,
+                    Step::Stream(from) => at = from,
+                    Step::Go => {}
+                },
+                Err(flume::TryRecvError::Empty) => {}
+            }
+            let listener = self.buf.listen();
+            match self.buf.read(at) {
+                Read::Piece(p) => {
+                    let n = p.bytes().len();
+                    if self.ws.write_all(p.bytes()).await.is_err() {
+                        return Step::Stop;
+                    }
+                    at += n as i64;
+                    self.meter.streamed(n, at);
+                    self.shared.stats.net_repl_output_bytes.fetch_add(n as u64, Relaxed);
+                }
+                Read::Gone => return Step::Stop,
+                Read::Wait => {
+                    let got = match futures::future::select(Box::pin(self.rx.recv_async()), listener).await {
+                        futures::future::Either::Left((got, _)) => Some(got),
+                        futures::future::Either::Right(_) => None,
+                    };
+                    match got {
+                        None => {}
+                        Some(Ok(WriterItem::End) | Err(_)) => return Step::Stop,
+                        Some(Ok(WriterItem::Stream(from))) => at = from,
+                        Some(Ok(item)) => match self.take(item).await {
+                            Step::Stop => return Step::Stop,
+                            Step::Stream(from) => at = from,
+                            Step::Go => {}
+                        },
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `first` plus the data queued behind it, into `batch`; returns the first other item met
+/// (the end mark, the start of the stream), which ends the gathering.
+fn gather(first: Bytes, rx: &flume::Receiver<WriterItem>, batch: &mut Vec<u8>) -> Option<WriterItem> {
     batch.clear();
     batch.extend_from_slice(&first);
     while batch.len() < COALESCE_MAX {
         match rx.try_recv() {
-            Ok(b) if b.is_empty() => return true,
-            Ok(b) => batch.extend_from_slice(&b),
+            Ok(WriterItem::Data(b)) => batch.extend_from_slice(&b),
+            Ok(other) => return Some(other),
             Err(_) => break,
         }
     }
-    false
+    None
 }
 
 /// What a command read from an attached replica's socket calls for.

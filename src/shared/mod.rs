@@ -13,7 +13,7 @@ pub mod watchdog;
 pub mod repl;
 
 use crate::config::Config;
-pub use repl::ReplShared;
+pub use repl::{ReplShared, REPL_BLOCK, REPL_BLOCK_OVERHEAD};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};

@@ -6,11 +6,20 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
+/// The size of a block of the shared replication buffer (Redis's PROTO_REPLY_CHUNK_BYTES).
+pub const REPL_BLOCK: usize = 16 * 1024;
+
+/// Bookkeeping per block of the replication buffer besides its bytes, as Redis counts
+/// `sizeof(replBufBlock) + sizeof(listNode)` per block.
+pub const REPL_BLOCK_OVERHEAD: usize = 64;
+
 /// Replication state other actors read (INFO, ROLE, WAIT, min-replicas).
 #[derive(Default)]
 pub struct ReplShared {
     pub backlog_first: AtomicI64,
     pub backlog_histlen: AtomicI64,
+    /// Memory of the shared replication buffer's blocks (Redis's `repl_buffer_mem`).
+    pub buffer_mem: AtomicU64,
     pub replicas: Mutex<Vec<Arc<ReplicaInfo>>>,
     /// Replica side: the link's status, as the MasterLink actor (its only writer) last
     /// published it.

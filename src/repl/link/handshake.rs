@@ -130,9 +130,9 @@ impl Attempt {
                 crate::notice!(self.shared.log, "FAILOVER target rejected psync request: {}", reply);
                 if let Some(link) = self.link.upgrade() {
                     let shared = self.shared.clone();
-                    let actors = crate::repl::ReplActors { backlog: self.backlog.clone(), link };
+                    let backlog = self.backlog.clone();
                     crate::rt::spawn(async move {
-                        crate::repl::failover::abort(&shared, &actors, "Failover target rejected psync request").await
+                        crate::repl::failover::abort(&shared, &backlog, &link, "Failover target rejected psync request").await
                     });
                 }
                 return Err(LinkEnd::Final(reply));
