@@ -307,3 +307,33 @@ fn paused_clients_hold_expiry_back() {
         v
     });
 }
+
+/// CONFIG SET queued in a transaction runs in the transaction's turn: the writes around it
+/// are propagated as one MULTI/EXEC, and the eviction it causes follows the EXEC (Redis's
+/// unit/maxmemory "propagation with eviction in MULTI"). Same replies and stream as
+/// redis-server.
+#[test]
+fn config_set_inside_multi_keeps_the_transaction_whole() {
+    same_on_both(|port| {
+        let mut c = Conn::connect(port);
+        c.raw(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
+        let mut out = replies_and_stream(
+            port,
+            &[
+                &["MULTI"],
+                &["INCR", "x"],
+                &["CONFIG", "SET", "maxmemory", "1"],
+                &["INCR", "x"],
+                &["CONFIG", "GET", "maxmemory"],
+                &["EXEC"],
+                &["CONFIG", "SET", "maxmemory", "0"],
+                &["DBSIZE"],
+            ],
+        );
+        // The end marker's SET may come before or after the eviction's DEL is written: keep
+        // the transaction's part of the stream.
+        out.retain(|l| !l.contains("end-marker"));
+        c.raw(&["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
+        out
+    });
+}

@@ -12,50 +12,21 @@ use std::sync::atomic::Ordering::Relaxed;
 pub(super) async fn config(c: &mut Client, a: &[Bytes]) {
     let sub = String::from_utf8_lossy(&a[1]).to_lowercase();
     match sub.as_str() {
-        "get" if a.len() >= 3 => {
-            let cfg = c.shared.cfg();
-            let mut pairs: Vec<(String, String)> = vec![];
-            for p in &a[2..] {
-                for kv in cfg.get(p) {
-                    if !pairs.iter().any(|(k, _)| *k == kv.0) {
-                        pairs.push(kv);
-                    }
-                }
-            }
-            drop(cfg);
-            c.out.map(pairs.len());
-            for (k, v) in pairs {
-                c.out.bulk(k.as_bytes());
-                c.out.bulk(v.as_bytes());
-            }
-        }
+        "get" if a.len() >= 3 => cmd::config::get(&c.shared, &mut c.out, a),
         "set" if a.len() >= 4 && a.len().is_multiple_of(2) => {
-            let pairs: Vec<(Vec<u8>, Vec<u8>)> = a[2..].chunks(2).map(|p| (p[0].to_vec(), p[1].to_vec())).collect();
-            // Directives that cannot change while the RDB loads (Redis's DENY_LOADING_CONFIG).
-            let deny_loading = |k: &[u8]| ["dir", "appendonly", "repl-diskless-load"].iter().any(|n| k.eq_ignore_ascii_case(n.as_bytes()));
-            if c.shared.loading.load(Relaxed) && pairs.iter().any(|(k, _)| deny_loading(k)) {
-                return c.out.error("LOADING Redis is loading the dataset in memory");
-            }
-            let local = c.meta.local;
+            let pairs = cmd::config::pairs(a);
             let old_port = c.shared.cfg().port();
-            // What the set changes, to put back if applying it fails.
-            let backup: Vec<(Vec<u8>, Vec<u8>)> = {
-                let cfg = c.shared.cfg();
-                pairs.iter().flat_map(|(k, _)| cfg.get(k)).map(|(k, v)| (k.into_bytes(), v.into_bytes())).collect()
-            };
-            let mut r = c.shared.config.write().unwrap_or_else(|e| e.into_inner()).set_ext(&pairs, local);
-            if r.is_ok() {
+            let mut r = cmd::config::set(&c.shared, &pairs, c.meta.local);
+            if let Ok(backup) = &r {
                 let port = c.shared.cfg().port();
-                if port != old_port {
-                    if rebind(c, port).await.is_err() {
-                        let _ = c.shared.cfg_mut().set_ext(&backup, true);
-                        r = Err("ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.".into());
-                    }
+                if port != old_port && rebind(c, port).await.is_err() {
+                    let _ = c.shared.cfg_mut().set_ext(backup, true);
+                    r = Err("ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.".into());
                 }
             }
             match r {
-                Ok(_) => {
-                    c.shared.apply_config();
+                Ok(backup) => {
+                    cmd::config::applied(&c.shared, &pairs);
                     if pairs.iter().any(|(k, _)| keyspace::aof::is_aof_setting(k)) {
                         if let Ok(Err(e)) = c.keyspace.call(keyspace::aof::AofConfig).await {
                             let _ = c.shared.cfg_mut().set_ext(&backup, true);
@@ -63,10 +34,7 @@ pub(super) async fn config(c: &mut Client, a: &[Bytes]) {
                             return c.out.error(format!("ERR CONFIG SET failed (possibly related to argument 'appendonly') - {}", e));
                         }
                     }
-                    if pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case(b"maxmemory")) {
-                        warn_maxmemory_below_usage(c);
-                    }
-                    if pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case(b"tracking-table-max-keys")) {
+                    if cmd::config::changes_tracking_limit(&pairs) {
                         let _ = c.keyspace.send(keyspace::tracking::TrackingLimit);
                     }
                     c.out.ok()
@@ -112,16 +80,6 @@ async fn rebind(c: &Client, port: u16) -> Result<(), String> {
     match c.shared.listener.get() {
         Some(l) => l.rebind(port).await,
         None => Err("no listener".into()),
-    }
-}
-
-/// CONFIG SET maxmemory below the memory in use: Redis's warning (the keyspace's cron then
-/// evicts, as Redis's eviction time proc).
-fn warn_maxmemory_below_usage(c: &Client) {
-    let max = c.shared.hot.maxmemory.load(Relaxed);
-    let used = keyspace::info::used_memory().saturating_sub(keyspace::evict::not_counted_memory(&c.shared));
-    if max > 0 && max < used {
-        crate::warning!(c.shared.log, "WARNING: the new maxmemory value set via CONFIG SET ({}) is smaller than the current memory usage ({}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.", max, used);
     }
 }
 

@@ -1365,10 +1365,12 @@ async fn push_loop(waiter: flume::Receiver<()>, addr: rt::WeakAddr<Client>) {
     }
 }
 
-/// Queued commands the client actor runs itself (CLIENT KILL runs in the keyspace, in place).
+/// Queued commands the client actor runs itself (CLIENT KILL and most CONFIG SET / GET run
+/// in the keyspace, in place).
 fn runs_in_client(c: &Cmd) -> bool {
     matches!(c.spec.route, cmd::Route::Client)
         && !(c.spec.name == "client" && c.argv.len() >= 3 && c.argv[1].eq_ignore_ascii_case(b"kill"))
+        && !(c.spec.name == "config" && cmd::config::runs_in_place(&c.argv))
 }
 
 /// Whether an item runs a script (EVAL, EVALSHA, FCALL and their _RO forms).

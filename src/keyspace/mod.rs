@@ -1059,6 +1059,10 @@ impl Keyspace {
                         cut.get_or_insert(out.buf.len());
                     }
                     crate::keyspace::cmd::stat(&self.shared, c.spec, &c.argv).calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                } else if c.spec.name == "config" && cmd::config::runs_in_place(&c.argv) {
+                    // In the transaction's turn: it stays atomic and is propagated whole.
+                    self.config_in_place(client_id, out, &c.argv);
+                    crate::keyspace::cmd::stat(&self.shared, c.spec, &c.argv).calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 } else {
                     client_cmds.push((out.buf.len(), c.clone()));
                 }

@@ -7,6 +7,7 @@
 
 pub mod bits;
 pub mod clients;
+pub mod config;
 pub mod dump;
 pub mod geo;
 pub mod hashes;
