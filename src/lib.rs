@@ -52,6 +52,7 @@ pub mod tracediag;
 pub(crate) mod util;
 
 pub use keyspace::info::{set_allocated_probe, set_thread_alloc_probe};
+pub use keyspace::memory::{set_allocator_probes, AllocatorProbes, AllocatorStats};
 pub use rt::block_on;
 
 /// Makes this process's servers write BGSAVE and full-sync RDBs in forked children, as Redis

@@ -6,6 +6,7 @@ use tandem::logging::ServerLog;
 fn main() {
     tandem::set_allocated_probe(jemalloc_allocated);
     tandem::set_thread_alloc_probe(jemalloc_thread_totals);
+    tandem::set_allocator_probes(tandem::AllocatorProbes { stats: jemalloc_stats, report: jemalloc_report, purge: jemalloc_purge });
     tandem::enable_save_children();
     let argv: Vec<String> = std::env::args().collect();
     let env: Vec<(String, String)> = std::env::vars().collect();
@@ -128,6 +129,36 @@ fn jemalloc_thread_totals() -> Option<(u64, u64)> {
             allocatedp::read().ok().zip(deallocatedp::read().ok());
     }
     TOTALS.with(|t| t.map(|(a, d)| (a.get(), d.get())))
+}
+
+/// jemalloc's allocated, active and resident bytes (MEMORY STATS, INFO memory).
+fn jemalloc_stats() -> Option<tandem::AllocatorStats> {
+    use tikv_jemalloc_ctl::stats;
+    tikv_jemalloc_ctl::epoch::advance().ok()?;
+    Some(tandem::AllocatorStats {
+        allocated: stats::allocated::read().ok()? as u64,
+        active: stats::active::read().ok()? as u64,
+        resident: stats::resident::read().ok()? as u64,
+    })
+}
+
+/// jemalloc's statistics report (MEMORY MALLOC-STATS), as `malloc_stats_print` writes it.
+fn jemalloc_report() -> Option<String> {
+    unsafe extern "C" fn append(out: *mut std::ffi::c_void, text: *const std::ffi::c_char) {
+        // SAFETY: `out` is the String passed below; jemalloc passes NUL-terminated text.
+        let (out, text) = unsafe { (&mut *(out as *mut String), std::ffi::CStr::from_ptr(text)) };
+        out.push_str(&text.to_string_lossy());
+    }
+    let mut report = String::new();
+    // SAFETY: the callback only appends to `report`, which outlives the call.
+    unsafe { tikv_jemalloc_sys::malloc_stats_print(Some(append), &mut report as *mut String as *mut std::ffi::c_void, std::ptr::null()) };
+    Some(report)
+}
+
+/// Returns every arena's dirty pages to the system (MEMORY PURGE).
+fn jemalloc_purge() -> bool {
+    // SAFETY: "arena.<MALLCTL_ARENAS_ALL>.purge" reads and writes nothing (null pointers).
+    unsafe { tikv_jemalloc_sys::mallctl(c"arena.4096.purge".as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), 0) == 0 }
 }
 
 /// `io-threads N` runs the server's tasks on N executor threads (Redis's meaning: N threads

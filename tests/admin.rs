@@ -1030,3 +1030,38 @@ fn bgsave_in_transaction_is_scheduled_as_redis() {
         out
     });
 }
+
+/// INFO memory and MEMORY STATS carry Redis 7.0's fields in Redis's order, with figures
+/// that hang together (the overhead and the dataset add up to the memory in use, the peak
+/// is at least the memory in use); MEMORY DOCTOR answers as Redis for an empty instance and
+/// MEMORY MALLOC-STATS gives jemalloc's report.
+#[test]
+fn memory_introspection_as_redis() {
+    if !have_redis() {
+        eprintln!("note: redis-server missing, skipping");
+        return;
+    }
+    let t = Server::tandem(&[]);
+    let r = Server::redis(&[]);
+    let mut tc = t.conn();
+    let mut rc = r.conn();
+    let names = |c: &mut Conn| c.info("memory").into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+    assert_eq!(names(&mut tc), names(&mut rc), "INFO memory fields");
+    let stats_keys = |c: &mut Conn| {
+        let s = c.cmd(&["MEMORY", "STATS"]).strings();
+        s.iter().step_by(2).cloned().collect::<Vec<_>>()
+    };
+    assert_eq!(stats_keys(&mut tc), stats_keys(&mut rc), "MEMORY STATS fields");
+    let info: std::collections::HashMap<String, String> = tc.info("memory").into_iter().collect();
+    let num = |k: &str| info[k].parse::<u64>().unwrap_or_else(|_| panic!("{} = {}", k, info[k]));
+    let used = num("used_memory");
+    assert!(num("used_memory_peak") >= used);
+    assert_eq!(num("used_memory_overhead") + num("used_memory_dataset"), used);
+    assert!(num("used_memory_startup") > 0 && num("used_memory_startup") <= num("used_memory_peak"));
+    assert!(num("allocator_resident") >= num("allocator_active") && num("allocator_active") >= num("allocator_allocated"));
+    for c in [&mut tc, &mut rc] {
+        assert!(c.cmd(&["MEMORY", "DOCTOR"]).text().starts_with("Hi Sam, this instance is empty"));
+        assert!(c.cmd(&["MEMORY", "MALLOC-STATS"]).text().starts_with("___ Begin jemalloc statistics ___"));
+        assert_eq!(c.raw(&["MEMORY", "PURGE"]), "+OK\r\n");
+    }
+}

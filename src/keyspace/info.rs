@@ -39,6 +39,13 @@ pub fn thread_alloc() -> Option<(u64, u64)> {
     THREAD_ALLOC.get().and_then(|p| p())
 }
 
+/// The machine's memory (INFO total_system_memory), from /proc/meminfo.
+fn system_memory() -> u64 {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let kb = text.lines().find_map(|l| l.strip_prefix("MemTotal:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+    kb.unwrap_or(0) * 1024
+}
+
 /// Memory in use as Redis's `used_memory` counts it: bytes allocated, from the allocator when
 /// a probe is registered, else the resident set size.
 pub fn used_memory() -> u64 {
@@ -168,33 +175,61 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("clients_in_timeout_table:0");
         }
         "memory" => {
-            let rss = rss_bytes();
-            let used = used_memory();
             f!("# Memory");
+            let o = ks.memory_overhead();
+            let used = o.total;
+            let lua = ks.scripting.memory().max(31744) as u64;
+            let functions = ks.scripting.libs.vm_memory().max(32768) as u64;
+            let system = system_memory();
             f!("used_memory:{}", used);
             f!("used_memory_human:{}", human_bytes(used));
-            f!("used_memory_rss:{}", rss);
-            f!("used_memory_rss_human:{}", human_bytes(rss));
-            f!("used_memory_peak:{}", used.max(rss));
-            f!("used_memory_peak_human:{}", human_bytes(used.max(rss)));
-            f!("used_memory_peak_perc:100.00%");
-            f!("used_memory_overhead:0");
-            f!("used_memory_startup:0");
-            f!("used_memory_dataset:{}", rss);
-            f!("used_memory_dataset_perc:100.00%");
-            f!("used_memory_lua:{}", ks.scripting.memory().max(31744));
-            f!("used_memory_scripts:{}", ks.scripting.scripts_bytes());
+            f!("used_memory_rss:{}", o.rss);
+            f!("used_memory_rss_human:{}", human_bytes(o.rss));
+            f!("used_memory_peak:{}", o.peak);
+            f!("used_memory_peak_human:{}", human_bytes(o.peak));
+            f!("used_memory_peak_perc:{:.2}%", o.peak_perc);
+            f!("used_memory_overhead:{}", o.overhead_total);
+            f!("used_memory_startup:{}", o.startup);
+            f!("used_memory_dataset:{}", o.dataset);
+            f!("used_memory_dataset_perc:{:.2}%", o.dataset_perc);
+            f!("allocator_allocated:{}", o.alloc.allocated);
+            f!("allocator_active:{}", o.alloc.active);
+            f!("allocator_resident:{}", o.alloc.resident);
+            f!("total_system_memory:{}", system);
+            f!("total_system_memory_human:{}", human_bytes(system));
+            f!("used_memory_lua:{}", lua);
+            f!("used_memory_vm_eval:{}", lua);
+            f!("used_memory_lua_human:{}", human_bytes(lua));
+            f!("used_memory_scripts_eval:{}", o.lua_caches);
             f!("number_of_cached_scripts:{}", ks.scripting.script_count());
+            f!("number_of_functions:{}", ks.scripting.libs.function_count());
+            f!("number_of_libraries:{}", ks.scripting.libs.library_count());
+            f!("used_memory_vm_functions:{}", functions);
+            f!("used_memory_vm_total:{}", functions + lua);
+            f!("used_memory_vm_total_human:{}", human_bytes(functions + lua));
+            f!("used_memory_functions:{}", o.functions_caches);
+            f!("used_memory_scripts:{}", o.lua_caches + o.functions_caches);
+            f!("used_memory_scripts_human:{}", human_bytes(o.lua_caches + o.functions_caches));
             f!("maxmemory:{}", cfg.maxmemory());
             f!("maxmemory_human:{}", human_bytes(cfg.maxmemory()));
             f!("maxmemory_policy:{}", cfg.maxmemory_policy());
-            f!("mem_fragmentation_ratio:1.00");
-            f!("mem_allocator:jemalloc-5.3.0");
+            f!("allocator_frag_ratio:{:.2}", o.allocator_frag());
+            f!("allocator_frag_bytes:{}", o.allocator_frag_bytes());
+            f!("allocator_rss_ratio:{:.2}", o.allocator_rss());
+            f!("allocator_rss_bytes:{}", o.allocator_rss_bytes());
+            f!("rss_overhead_ratio:{:.2}", o.rss_extra());
+            f!("rss_overhead_bytes:{}", o.rss_extra_bytes());
+            f!("mem_fragmentation_ratio:{:.2}", o.total_frag());
+            f!("mem_fragmentation_bytes:{}", o.total_frag_bytes());
             f!("mem_not_counted_for_evict:{}", super::evict::not_counted_memory(sh));
+            f!("mem_replication_backlog:{}", o.repl_backlog);
             f!("mem_total_replication_buffers:{}", ks.feed.replication_buffer_bytes(sh));
-            let (clients_normal, clients_replicas) = super::cmd::clients::buffer_memory(sh);
-            f!("mem_clients_slaves:{}", clients_replicas);
-            f!("mem_clients_normal:{}", clients_normal);
+            f!("mem_clients_slaves:{}", o.clients_slaves);
+            f!("mem_clients_normal:{}", o.clients_normal);
+            f!("mem_cluster_links:0");
+            f!("mem_aof_buffer:{}", o.aof_buffer);
+            f!("mem_allocator:jemalloc-5.3.0");
+            f!("active_defrag_running:0");
             f!("lazyfree_pending_objects:{}", sh.stats.lazyfree_pending_objects.load(Relaxed));
             f!("lazyfreed_objects:{}", sh.stats.lazyfreed_objects.load(Relaxed));
         }

@@ -20,6 +20,7 @@ pub mod fullsync;
 pub mod info;
 pub mod lazyfree;
 pub mod lru;
+pub mod memory;
 pub mod migrate;
 pub mod evict;
 pub mod persist;
@@ -1390,6 +1391,7 @@ impl Handler<Cron> for Keyspace {
         if !self.shared.loading.load(Relaxed) || self.shared.async_loading.load(Relaxed) {
             self.shared.cron_stamp.store(crate::util::now_ms() as u64, Relaxed);
         }
+        memory::note_usage(&self.shared, info::used_memory_cached());
         let started = Instant::now();
         self.active_expire_cycle();
         self.shared.latency_event("expire-cycle", started.elapsed().as_millis() as u64);

@@ -44,6 +44,10 @@ pub struct Stats {
     pub latest_fork_usec: AtomicU64,
     /// Copy-on-write bytes of the last RDB child at its end.
     pub rdb_last_cow_size: AtomicU64,
+    /// The most memory in use seen (INFO used_memory_peak).
+    pub peak_memory: AtomicU64,
+    /// Memory in use once the server was set up, before any data (used_memory_startup).
+    pub startup_memory: AtomicU64,
 }
 
 /// Per-command counters (INFO commandstats), indexed like the command table.

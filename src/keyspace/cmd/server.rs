@@ -53,8 +53,18 @@ pub fn memory(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             Some(v) => ctx.out.int((v.approx_size() + a[2].len() + 56) as i64),
             None => ctx.out.null(),
         },
-        ("doctor", 2) => ctx.out.bulk(b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base."),
-        ("purge", 2) => ctx.out.ok(),
+        ("doctor", 2) => {
+            let report = ks.memory_doctor();
+            ctx.out.verbatim(&report)
+        }
+        ("malloc-stats", 2) => ctx.out.verbatim(&crate::keyspace::memory::malloc_stats()),
+        ("purge", 2) => {
+            if crate::keyspace::memory::purge() {
+                ctx.out.ok()
+            } else {
+                ctx.error("ERR Error purging dirty pages")
+            }
+        }
         ("stats", 2) => memory_stats(ks, ctx),
         // Known subcommands with the wrong argument count get the arity error, as Redis.
         ("usage" | "doctor" | "purge" | "help" | "stats" | "malloc-stats", n) if n != 2 || sub == "usage" => {
@@ -64,16 +74,53 @@ pub fn memory(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     }
 }
 
-/// MEMORY STATS: the totals tandem knows, under Redis's field names.
+/// MEMORY STATS: Redis's breakdown, field by field.
 fn memory_stats(ks: &mut Keyspace, ctx: &mut Ctx) {
-    let used = crate::keyspace::info::used_memory() as i64;
-    let keys: usize = ks.dbs.iter().map(|d| d.keys.len()).sum();
-    let fields: [(&str, i64); 5] = [("peak.allocated", used), ("total.allocated", used), ("startup.allocated", 0), ("keys.count", keys as i64), ("dataset.bytes", used)];
-    ctx.out.map(fields.len());
-    for (k, v) in fields {
-        ctx.out.bulk(k.as_bytes());
-        ctx.out.int(v);
+    let o = ks.memory_overhead();
+    let out = &mut *ctx.out;
+    out.map(27 + o.dbs.len());
+    let int = |out: &mut crate::resp::Out, k: &str, v: i64| {
+        out.bulk(k.as_bytes());
+        out.int(v);
+    };
+    int(out, "peak.allocated", o.peak as i64);
+    int(out, "total.allocated", o.total as i64);
+    int(out, "startup.allocated", o.startup as i64);
+    int(out, "replication.backlog", o.repl_backlog as i64);
+    int(out, "clients.slaves", o.clients_slaves as i64);
+    int(out, "clients.normal", o.clients_normal as i64);
+    int(out, "cluster.links", 0);
+    int(out, "aof.buffer", o.aof_buffer as i64);
+    int(out, "lua.caches", o.lua_caches as i64);
+    int(out, "functions.caches", o.functions_caches as i64);
+    for (db, main, expires) in &o.dbs {
+        out.bulk(format!("db.{}", db).as_bytes());
+        out.map(3);
+        int(out, "overhead.hashtable.main", *main as i64);
+        int(out, "overhead.hashtable.expires", *expires as i64);
+        int(out, "overhead.hashtable.slot-to-keys", 0);
     }
+    int(out, "overhead.total", o.overhead_total as i64);
+    int(out, "keys.count", o.keys as i64);
+    int(out, "keys.bytes-per-key", o.bytes_per_key as i64);
+    int(out, "dataset.bytes", o.dataset as i64);
+    let double = |out: &mut crate::resp::Out, k: &str, v: f64| {
+        out.bulk(k.as_bytes());
+        out.double(v);
+    };
+    double(out, "dataset.percentage", o.dataset_perc);
+    double(out, "peak.percentage", o.peak_perc);
+    int(out, "allocator.allocated", o.alloc.allocated as i64);
+    int(out, "allocator.active", o.alloc.active as i64);
+    int(out, "allocator.resident", o.alloc.resident as i64);
+    double(out, "allocator-fragmentation.ratio", o.allocator_frag());
+    int(out, "allocator-fragmentation.bytes", o.allocator_frag_bytes());
+    double(out, "allocator-rss.ratio", o.allocator_rss());
+    int(out, "allocator-rss.bytes", o.allocator_rss_bytes());
+    double(out, "rss-overhead.ratio", o.rss_extra());
+    int(out, "rss-overhead.bytes", o.rss_extra_bytes());
+    double(out, "fragmentation", o.total_frag());
+    int(out, "fragmentation.bytes", o.total_frag_bytes());
 }
 
 pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {

@@ -65,6 +65,19 @@ impl Libraries {
         self.libs.values().map(|l| l.code.clone()).collect()
     }
 
+    /// Memory of the functions' Lua state (INFO used_memory_vm_functions).
+    pub(crate) fn vm_memory(&self) -> usize {
+        self.engine.as_ref().map_or(0, |e| e.lua.used_memory())
+    }
+
+    /// What the libraries and their function tables hold besides the Lua state (INFO
+    /// used_memory_functions): code and names.
+    pub(crate) fn memory_overhead(&self) -> usize {
+        let libs: usize = self.libs.iter().map(|(n, l)| n.len() + l.code.len() + 64).sum();
+        let funcs: usize = self.index.iter().map(|(k, (l, n))| k.len() + l.len() + n.len() + 96).sum();
+        libs + funcs
+    }
+
     pub(crate) fn function_count(&self) -> usize {
         self.index.len()
     }
