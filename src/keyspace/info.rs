@@ -168,11 +168,12 @@ fn section(ks: &Keyspace, name: &str, o: &mut String) {
             f!("connected_clients:{}", st.connected_clients.load(Relaxed));
             f!("cluster_connections:0");
             f!("maxclients:{}", cfg.maxclients());
-            f!("client_recent_max_input_buffer:0");
-            f!("client_recent_max_output_buffer:0");
+            let (max_in, max_out) = super::cmd::clients::largest_buffers(sh);
+            f!("client_recent_max_input_buffer:{}", max_in);
+            f!("client_recent_max_output_buffer:{}", max_out);
             f!("blocked_clients:{}", st.blocked_clients.load(Relaxed));
             f!("tracking_clients:{}", ks.tracking.client_count());
-            f!("clients_in_timeout_table:0");
+            f!("clients_in_timeout_table:{}", ks.blocking.waiters.values().filter(|w| w.spec.deadline.is_some()).count());
         }
         "memory" => {
             f!("# Memory");

@@ -99,6 +99,16 @@ pub fn buffer_memory(shared: &Shared) -> (u64, u64) {
     (normal, replicas)
 }
 
+/// The largest query buffer and the largest output buffer among the connections (INFO's
+/// `client_recent_max_input_buffer` / `client_recent_max_output_buffer`).
+pub fn largest_buffers(shared: &Shared) -> (u64, u64) {
+    let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+    clients.values().fold((0, 0), |(i, o), e| {
+        let m = &e.meta;
+        (i.max(m.qbuf.load(Relaxed) + m.qbuf_free.load(Relaxed)), o.max(m.omem.load(Relaxed)))
+    })
+}
+
 pub fn list_text(shared: &Shared, typ: Option<&str>, ids: Option<&[u64]>) -> String {
     let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
     let mut metas: Vec<_> = clients.values().map(|e| e.meta.clone()).collect();
