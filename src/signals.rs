@@ -4,7 +4,13 @@ use crate::shared::Shared;
 use std::sync::Arc;
 
 /// Registers for SIGTERM and SIGINT (before the server starts, so none is missed).
+///
+/// SIGXFSZ is ignored: a write past the process's file-size limit (`ulimit -f`) then fails
+/// with EFBIG, which the AOF and RDB writers report and recover from, instead of killing the
+/// server and losing what it holds in memory.
 pub fn listen() -> Option<signal_hook::iterator::Signals> {
+    // SAFETY: setting a signal's disposition to "ignore" before other threads use it.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT]).ok()
 }
 

@@ -263,3 +263,88 @@ fn a_replica_keeps_its_own_aof_of_the_applied_stream() {
     let again = loaded(Server::launch(Kind::Tandem).name("replica-again").dir(dir).args(AOF).start());
     assert_eq!(again.digest(), digest, "{}", again.log_text());
 }
+
+/// Starts tandem under a soft file-size limit (`prlimit --fsize`, which the test can lift
+/// later without privileges): its AOF writes fail with EFBIG once the incr file reaches the
+/// limit. Returns the process and its port.
+fn tandem_with_fsize_limit(dir: &std::path::Path, limit: u64, policy: &str) -> (std::process::Child, u16) {
+    let port = free_port();
+    let log = std::fs::File::create(dir.join("tandem.log")).expect("log file");
+    let child = std::process::Command::new("/usr/bin/prlimit")
+        .arg(format!("--fsize={}:unlimited", limit))
+        .arg(TANDEM)
+        .args(["--port", &port.to_string(), "--save", "", "--appendonly", "yes", "--appendfsync", policy])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("spawn prlimit tandem");
+    wait_for("tandem to answer", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    (child, port)
+}
+
+/// When the AOF cannot be written (here the process's file-size limit), Redis's behaviour:
+/// - `everysec`: writes are refused with `-MISCONF Errors writing to the AOF file: ...` and
+///   INFO shows `aof_last_write_status:err`; reads go on. Once the file can be written again
+///   the error clears ("AOF write error looks solved"), and after a restart every
+///   acknowledged write is there.
+/// - `always`: the server exits ("Can't recover from AOF write error ..."), without replying
+///   to the write that failed; restarted, it has every acknowledged write.
+#[test]
+fn aof_write_errors_as_redis() {
+    if !have(&["/usr/bin/prlimit"]) {
+        return;
+    }
+    let value = "v".repeat(1000);
+    for policy in ["everysec", "always"] {
+        let dir = TempDir::new("aof-write-error");
+        let (mut child, port) = tandem_with_fsize_limit(dir.path(), 128 * 1024, policy);
+        let mut c = Conn::connect(port);
+        let mut client = redis::Client::open(format!("redis://127.0.0.1:{}/", port)).and_then(|cl| cl.get_connection()).expect("connect");
+        let mut acked = 0;
+        let mut refusal = String::new();
+        for i in 0..1000 {
+            match redis::cmd("SET").arg(format!("k{}", i)).arg(&value).query::<String>(&mut client) {
+                Ok(_) => acked += 1,
+                Err(e) => {
+                    refusal = format!("-{} {}", e.code().unwrap_or("closed"), e.detail().unwrap_or(""));
+                    break;
+                }
+            }
+        }
+        assert!(acked > 50 && acked < 1000, "{}: {} writes acknowledged", policy, acked);
+        let log = || std::fs::read_to_string(dir.path().join("tandem.log")).unwrap_or_default();
+        if policy == "everysec" {
+            assert!(refusal.starts_with("-MISCONF Errors writing to the AOF file: File too large"), "{}", refusal);
+            assert_eq!(c.info_field("persistence", "aof_last_write_status").as_deref(), Some("err"));
+            assert_eq!(c.cmd(&["GET", "k0"]).text(), value, "reads go on");
+            // The limit goes; the cron writes the pending buffer and the error clears.
+            let pid = child.id().to_string();
+            let status = std::process::Command::new("/usr/bin/prlimit").args(["--pid", &pid, "--fsize=unlimited:unlimited"]).status().expect("prlimit --pid");
+            assert!(status.success());
+            c.wait_info("persistence", "aof_last_write_status", WAIT, |v| v == "ok");
+            assert!(log().contains("AOF write error looks solved, Redis can write again."));
+            assert_eq!(c.raw(&["SET", "after", "1"]), "+OK\r\n");
+            acked += 1;
+            c.send_cmd(&["SHUTDOWN", "NOSAVE"]);
+        } else {
+            assert!(!refusal.contains("MISCONF"), "always: the connection closes without a reply, got {}", refusal);
+            wait_for("the server to exit", || matches!(child.try_wait(), Ok(Some(_))));
+            assert!(log().contains("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..."), "{}", log());
+        }
+        let _ = child.wait();
+        // Restarted without the limit: every acknowledged write is in the AOF.
+        let s = Server::launch(Kind::Tandem).name("aof-write-error").args(&["--appendonly", "yes"]).dir(dir).start();
+        let mut c = s.conn();
+        let keys = c.cmd(&["DBSIZE"]).int();
+        assert!(keys >= acked as i64, "{}: {} keys after restart, {} acknowledged", policy, keys, acked);
+        for i in 0..acked.min(1000) {
+            let k = format!("k{}", i);
+            if policy == "everysec" && i + 1 == acked {
+                break; // the last acknowledged write of everysec is SET after
+            }
+            assert_eq!(c.cmd(&["EXISTS", &k]).int(), 1, "{}: {} lost", policy, k);
+        }
+    }
+}

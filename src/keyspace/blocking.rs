@@ -178,6 +178,9 @@ impl Keyspace {
                     if self.feed.aof.is_some() {
                         self.flush_aof(false);
                     }
+                    if self.aof.fatal {
+                        continue;
+                    }
                     let _ = w.tx.send(Unblocked { out: out.buf, db: wdb, repl_offset: self.feed.offset() });
                 }
             }

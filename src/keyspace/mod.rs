@@ -1227,6 +1227,11 @@ impl Handler<Exec> for Keyspace {
         // BCAST invalidations of this batch (Redis sends them before it sleeps again).
         self.tracking_broadcast(Some((msg.client_id, &mut out)));
         self.flush_feed_soon(ctx);
+        if self.aof.fatal {
+            // The AOF could not take these writes and the server is exiting: no reply says
+            // they were done.
+            out.buf.clear();
+        }
         let mut items = msg.items;
         let blocked = blocked.map(|(i, rx)| (rx, items.split_off(i + 1)));
         items.clear();

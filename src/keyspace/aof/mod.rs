@@ -141,6 +141,9 @@ pub struct Aof {
     pub last_rewrite_failed: bool,
     /// The last write error (writes are refused with -MISCONF while it lasts).
     pub write_error: Option<String>,
+    /// With `appendfsync always` a write or fsync failed: the server exits, and the replies
+    /// of the writes that were not persisted are never sent (as Redis exits before them).
+    pub fatal: bool,
     last_write_error_log: i64,
     pub rewrites: u64,
     pub consecutive_failures: u64,
@@ -334,6 +337,7 @@ impl Keyspace {
                 }
                 if self.aof.fsync == Fsync::Always {
                     crate::warning!(self.shared.log, "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
+                    self.aof.fatal = true;
                     self.shared.fail("AOF write error with appendfsync always".into());
                 }
                 self.aof.write_error = Some(strerror(&e));
@@ -352,6 +356,7 @@ impl Keyspace {
             Fsync::Always => {
                 if let Err(e) = file.sync_data() {
                     crate::warning!(self.shared.log, "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {}. Exiting...", strerror(&e));
+                    self.aof.fatal = true;
                     self.shared.fail("AOF fsync error with appendfsync always".into());
                     return;
                 }
