@@ -53,6 +53,13 @@ pub(crate) mod util;
 
 pub use keyspace::info::{set_allocated_probe, set_thread_alloc_probe};
 pub use keyspace::memory::{set_allocator_probes, AllocatorProbes, AllocatorStats};
+
+/// Lets the servers of this process set its title from `proc-title-template`, as Redis
+/// does (the tandem binary calls it once its arguments are read; an application embedding
+/// tandem keeps its own title by not calling it).
+pub fn enable_proc_title() {
+    util::proctitle::enable();
+}
 pub use rt::block_on;
 
 /// Makes this process's servers write BGSAVE and full-sync RDBs in forked children, as Redis

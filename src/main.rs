@@ -70,6 +70,8 @@ fn main() {
         let _ = std::fs::write(&pidfile, format!("{}\n", pid));
     }
     let pidfile = cfg.pidfile();
+    // The arguments were read: their memory may now hold the process title.
+    tandem::enable_proc_title();
     let signals = tandem::signals::listen();
     let server_log = log.clone();
     let result = tandem::block_on(async move {

@@ -209,6 +209,7 @@ impl Server {
             .await
             .map_err(|e| e.to_string())?;
         let _ = shared.listener.set(Box::new(ListenerRef(listener.downgrade())));
+        shared.update_proc_title();
         let used = crate::keyspace::info::used_memory();
         shared.stats.startup_memory.store(used, std::sync::atomic::Ordering::Relaxed);
         crate::keyspace::memory::note_usage(&shared, used);

@@ -262,3 +262,18 @@ fn failed_final_save_and_shutdown_abort_as_redis() {
     assert!(c.is_closed(WAIT));
     assert_eq!(s.wait_exit(WAIT), Some(0), "{}", s.log_text());
 }
+
+/// The process title follows `proc-title-template` as Redis's does (`/proc/<pid>/cmdline`
+/// shows the expanded template; an unknown variable is refused).
+#[test]
+fn process_title_follows_the_template() {
+    let s = Server::tandem(&[]);
+    let cmdline = || String::from_utf8_lossy(&std::fs::read(format!("/proc/{}/cmdline", s.pid())).unwrap_or_default()).trim_end_matches('\0').to_string();
+    assert_eq!(cmdline(), format!("{} *:{}", TANDEM, s.port));
+    let mut c = s.conn();
+    let t = "TEST {title} {listen-addr} {port} {tls-port} {config-file}";
+    assert_eq!(c.raw(&["CONFIG", "SET", "proc-title-template", t]), "+OK\r\n");
+    let words: Vec<String> = cmdline().split_whitespace().map(String::from).collect();
+    assert_eq!(words, ["TEST".to_string(), TANDEM.to_string(), format!("*:{}", s.port), s.port.to_string(), "0".into(), "-".into()]);
+    assert!(c.raw(&["CONFIG", "SET", "proc-title-template", "{invalid-var}"]).contains("template format is invalid"));
+}

@@ -793,6 +793,38 @@ impl Shared {
         let cfg = self.cfg();
         let _ = self.log.set_level(cfg.loglevel());
         self.log.set_trace(cfg.flag("trace"));
+        drop(cfg);
+        self.update_proc_title();
+    }
+
+    /// Sets the process title from `proc-title-template` (only the tandem binary lets the
+    /// library change its process's title).
+    pub fn update_proc_title(&self) {
+        use crate::util::proctitle;
+        let Some(program) = proctitle::program() else { return };
+        let cfg = self.cfg();
+        let template = cfg.get(b"proc-title-template").into_iter().next().map(|(_, v)| v).unwrap_or_default();
+        let port = cfg.port();
+        let unixsocket = cfg.unixsocket().unwrap_or_default();
+        let listen = match (port, cfg.bind().first()) {
+            (0, _) => format!("unixsocket:{}", unixsocket),
+            (p, Some(addr)) => format!("{}:{}", addr, p),
+            (p, None) => format!("*:{}", p),
+        };
+        let config_file = cfg.config_file().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string());
+        let title = proctitle::expand(&template, |name| match name {
+            "title" => Some(program.clone()),
+            "listen-addr" => Some(listen.clone()),
+            "server-mode" => Some(String::new()),
+            "config-file" => Some(config_file.clone().unwrap_or_else(|| "-".into())),
+            "port" => Some(port.to_string()),
+            "tls-port" => Some("0".into()),
+            "unixsocket" => Some(unixsocket.clone()),
+            _ => None,
+        });
+        if let Some(t) = title {
+            proctitle::set(&t);
+        }
     }
 
     /// Gives the default user `requirepass` as its only password (nopass when empty) when

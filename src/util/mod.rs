@@ -5,6 +5,7 @@ pub mod geohash;
 pub mod glob;
 pub mod longdouble;
 pub mod num;
+pub mod proctitle;
 pub mod sha256;
 pub mod splitargs;
 
