@@ -267,7 +267,7 @@ fn started_line(diskless: bool, pid: i32) -> String {
 fn rdb_from_child(shared: &Shared, snap: super::snapshot::Snapshot, compress: bool, mut fan: Option<(FanoutWriter, String)>) -> Result<Option<Bytes>, String> {
     use std::io::Write;
     let cancel = snap.cancel.clone();
-    let forked = super::persist::fork_child(shared, |pipe| {
+    let forked = super::persist::fork_child(shared, "redis-rdb-to-slaves", |pipe| {
         let written = write_rdb(&snap, std::io::BufWriter::with_capacity(STREAM_CHUNK, pipe), compress).and_then(|mut w| w.flush());
         i32::from(written.is_err())
     });

@@ -67,10 +67,17 @@ pub fn save_to(log: Option<&crate::logging::ServerLog>, path: &Path, snap: &Snap
 
 /// Forks a save child that runs `work` (counted in INFO's `total_forks` and
 /// `latest_fork_usec`; its progress shown in INFO's current_* fields). Only where
-/// [`fork::enabled`]: embedded servers save on threads.
-pub(crate) fn fork_child(shared: &Shared, work: impl FnOnce(std::fs::File) -> i32) -> std::io::Result<fork::Child> {
+/// [`fork::enabled`]: embedded servers save on threads. The child's process title is
+/// `proc-title-template` with `title` (Redis's `redis-rdb-bgsave`, ...) as its `{title}`.
+pub(crate) fn fork_child(shared: &Shared, title: &str, work: impl FnOnce(std::fs::File) -> i32) -> std::io::Result<fork::Child> {
     let start = Instant::now();
-    let child = fork::spawn(work);
+    let title = shared.proc_title(Some(title));
+    let child = fork::spawn(move |pipe| {
+        if let Some(t) = &title {
+            crate::util::proctitle::set(t);
+        }
+        work(pipe)
+    });
     if let Ok(c) = &child {
         shared.stats.total_forks.fetch_add(1, Relaxed);
         shared.stats.latest_fork_usec.store(start.elapsed().as_micros() as u64, Relaxed);
@@ -112,7 +119,7 @@ fn bgsave_in_child(shared: &Shared, snap: Snapshot, path: &Path, compress: bool)
     if !fork::enabled() {
         return Err(snap);
     }
-    let forked = fork_child(shared, |mut pipe| match save_to(None, path, &snap, compress) {
+    let forked = fork_child(shared, "redis-rdb-bgsave", |mut pipe| match save_to(None, path, &snap, compress) {
         Ok(()) => 0,
         Err(e) => {
             use std::io::Write;

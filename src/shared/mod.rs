@@ -800,8 +800,16 @@ impl Shared {
     /// Sets the process title from `proc-title-template` (only the tandem binary lets the
     /// library change its process's title).
     pub fn update_proc_title(&self) {
+        if let Some(t) = self.proc_title(None) {
+            crate::util::proctitle::set(&t);
+        }
+    }
+
+    /// `proc-title-template` expanded, with `title` (default: the program) as `{title}`;
+    /// None where the process title is not ours to set.
+    pub fn proc_title(&self, title: Option<&str>) -> Option<String> {
         use crate::util::proctitle;
-        let Some(program) = proctitle::program() else { return };
+        let program = title.map(String::from).or_else(proctitle::program)?;
         let cfg = self.cfg();
         let template = cfg.get(b"proc-title-template").into_iter().next().map(|(_, v)| v).unwrap_or_default();
         let port = cfg.port();
@@ -812,7 +820,7 @@ impl Shared {
             (p, None) => format!("*:{}", p),
         };
         let config_file = cfg.config_file().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string());
-        let title = proctitle::expand(&template, |name| match name {
+        proctitle::expand(&template, |name| match name {
             "title" => Some(program.clone()),
             "listen-addr" => Some(listen.clone()),
             "server-mode" => Some(String::new()),
@@ -821,10 +829,7 @@ impl Shared {
             "tls-port" => Some("0".into()),
             "unixsocket" => Some(unixsocket.clone()),
             _ => None,
-        });
-        if let Some(t) = title {
-            proctitle::set(&t);
-        }
+        })
     }
 
     /// Gives the default user `requirepass` as its only password (nopass when empty) when

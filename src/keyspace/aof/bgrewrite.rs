@@ -89,7 +89,7 @@ impl Keyspace {
         let started = Instant::now();
         let mut running = Running { started, child: 0, cancel };
         if fork::enabled() {
-            let forked = crate::keyspace::persist::fork_child(&shared, |mut pipe| {
+            let forked = crate::keyspace::persist::fork_child(&shared, "redis-aof-rewrite", |mut pipe| {
                 let path = temp_rewrite_path(&shared, std::process::id());
                 match write(&path, &snap) {
                     Ok(()) => 0,
