@@ -337,6 +337,7 @@ fn aof_write_errors_as_redis() {
         // Restarted without the limit: every acknowledged write is in the AOF.
         let s = Server::launch(Kind::Tandem).name("aof-write-error").args(&["--appendonly", "yes"]).dir(dir).start();
         let mut c = s.conn();
+        c.wait_info("persistence", "loading", WAIT, |v| v == "0");
         let keys = c.cmd(&["DBSIZE"]).int();
         assert!(keys >= acked as i64, "{}: {} keys after restart, {} acknowledged", policy, keys, acked);
         for i in 0..acked.min(1000) {
