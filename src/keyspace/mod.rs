@@ -21,6 +21,7 @@ pub mod info;
 pub mod lazyfree;
 pub mod lru;
 pub mod memory;
+pub mod memusage;
 pub mod migrate;
 pub mod evict;
 pub mod persist;

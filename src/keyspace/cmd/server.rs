@@ -49,10 +49,8 @@ pub fn lastsave(ks: &mut Keyspace, ctx: &mut Ctx, _a: &[Bytes]) {
 pub fn memory(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
     match (sub.as_str(), a.len()) {
-        ("usage", 3..) => match ks.dbs[ctx.db].keys.get(&a[2]) {
-            Some(v) => ctx.out.int((v.approx_size() + a[2].len() + 56) as i64),
-            None => ctx.out.null(),
-        },
+        // Redis's size estimate for the key (see `memusage`).
+        ("usage", 3..) => crate::keyspace::memusage::command(ks, ctx, a),
         ("doctor", 2) => {
             let report = ks.memory_doctor();
             ctx.out.verbatim(&report)
