@@ -2,7 +2,8 @@
 # One command's throughput, tandem vs redis-server side by side, alternating rounds.
 #   scripts/bench-cmd.sh PIPELINE ROUNDS [redis-benchmark options --] command args...
 # e.g. scripts/bench-cmd.sh 16 5 -r 100000 -- bitfield bf:__rand_int__ INCRBY i5 100 1 GET u4 0
-# Prints each round and the ratio of the medians (ours / redis). BIN overrides the binary.
+# Prints each round and the ratio of the medians (ours / redis). BIN overrides the binary;
+# SERVER_ARGS adds options to both servers, e.g. SERVER_ARGS="--appendonly yes".
 set -euo pipefail
 P=$1; ROUNDS=$2; shift 2
 opts=()
@@ -12,7 +13,8 @@ if [[ " $* " == *" -- "* ]]; then
 fi
 BIN=${BIN:-target/release/tandem}
 dir=$(mktemp -d)
-start() { "$1" --port "$2" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" >"$dir/$2.log" 2>&1 & echo $!; }
+# shellcheck disable=SC2086
+start() { mkdir -p "$dir/$2"; "$1" --port "$2" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir/$2" ${SERVER_ARGS:-} >"$dir/$2.log" 2>&1 & echo $!; }
 PO=$((20000 + RANDOM % 5000)); PR=$((PO + 1))
 po=$(start "$BIN" $PO); pr=$(start /usr/bin/redis-server $PR)
 trap 'kill $po $pr 2>/dev/null; rm -rf "$dir"' EXIT

@@ -342,6 +342,8 @@ pub struct Keyspace {
     rng: SmallRng,
     /// Whether the cron expires keys (DEBUG SET-ACTIVE-EXPIRE).
     active_expire: bool,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE does not check payload checksums.
+    pub(crate) skip_checksum: bool,
     /// True while this server replicates from a master: keys are not expired here.
     is_replica: bool,
     /// True while commands from our master's stream execute: they see logically expired
@@ -425,6 +427,7 @@ impl Keyspace {
             stats: KsStats::default(),
             rng: SmallRng::from_entropy(),
             active_expire: true,
+            skip_checksum: false,
             is_replica: false,
             applying_master: false,
             feed,

@@ -84,7 +84,7 @@ pub fn node_from_listpack(master: StreamId, lp: &[u8]) -> Result<Node, RdbError>
             LpEntry::Int(i) => El::I(i),
         })
     })
-    .map_err(|e| RdbError::Corrupt(format!("invalid stream node: {e}")))?;
+    .map_err(|e| RdbError::Corrupt(format!("Stream listpack integrity check failed: {e}")))?;
     let mut it = els.iter();
     let mut next = || it.next().map_or_else(|| corrupt("node ends early"), Ok);
     let _count = next()?.int()?;

@@ -71,14 +71,22 @@ pub fn restore(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
     if ttl < 0 {
         return ctx.error("ERR Invalid TTL value, must be >= 0");
     }
-    let value = match rdb::reader::parse_dump_payload(&a[3]) {
+    let value = match rdb::reader::parse_dump_payload_with(&a[3], !ks.skip_checksum) {
         Ok(v) => v,
         // Shorter than its footer: Redis's check of version and checksum fails first.
         Err(_) if a[3].len() < 10 => return ctx.error("ERR DUMP payload version or checksum are wrong"),
         Err(rdb::RdbError::Version(_)) | Err(rdb::RdbError::Checksum) => {
             return ctx.error("ERR DUMP payload version or checksum are wrong")
         }
-        Err(_) => return ctx.error("ERR Bad data format"),
+        Err(e) => {
+            // As Redis in a RESTORE: the loader's complaint at verbose level, then the error.
+            let why = match &e {
+                rdb::RdbError::Corrupt(m) => m.clone(),
+                other => other.to_string(),
+            };
+            crate::verbose!(ks.shared.log, "Internal error in RDB reading offset 0, function at restore -> {}", why);
+            return ctx.error("ERR Bad data format");
+        }
     };
     let deleted = replace && {
         ks.expire_if_needed(ctx, key);

@@ -146,6 +146,10 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
             ks.active_expire = a[2][..] != b"0"[..];
             ctx.out.ok();
         }
+        ("set-skip-checksum-validation", 3) => {
+            ks.skip_checksum = a[2][..] != b"0"[..];
+            ctx.out.ok();
+        }
         ("htstats", 3..=4) => {
             match num::parse_i64(&a[2]) {
                 None => ctx.error(crate::keyspace::cmd::err::NOT_INT),
@@ -216,7 +220,7 @@ pub fn debug(ks: &mut Keyspace, ctx: &mut Ctx, a: &[Bytes]) {
         },
         ("help", _) => {
             ctx.out.array(1);
-            ctx.out.simple("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: SLEEP, SET-ACTIVE-EXPIRE, PAUSE-CRON, POPULATE, OBJECT, DIGEST, DIGEST-VALUE, RELOAD, REPLICATE, CONFIG-REWRITE-FORCE-ALL");
+            ctx.out.simple("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are: SLEEP, SET-ACTIVE-EXPIRE, SET-SKIP-CHECKSUM-VALIDATION, PAUSE-CRON, POPULATE, OBJECT, DIGEST, DIGEST-VALUE, RELOAD, REPLICATE, CONFIG-REWRITE-FORCE-ALL");
         }
         _ => match debug_extra(ks, ctx, &sub, a) {
             true => {}
