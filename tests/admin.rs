@@ -1065,3 +1065,28 @@ fn memory_introspection_as_redis() {
         assert_eq!(c.raw(&["MEMORY", "PURGE"]), "+OK\r\n");
     }
 }
+
+/// LATENCY DOCTOR answers as Redis 7.0's: monitoring off, nothing observed, and a slow
+/// command's spike with the advice it calls for (the statistics themselves depend on the
+/// run's timings, so the spike line is compared up to its numbers).
+#[test]
+fn latency_doctor_as_redis() {
+    if !have_redis() {
+        eprintln!("note: redis-server missing, skipping");
+        return;
+    }
+    let doctor = |port: u16| -> Vec<String> {
+        let mut c = Conn::connect(port);
+        let mut out = vec![c.cmd(&["LATENCY", "DOCTOR"]).text()];
+        c.raw(&["CONFIG", "SET", "latency-monitor-threshold", "50"]);
+        out.push(c.cmd(&["LATENCY", "DOCTOR"]).text());
+        c.raw(&["DEBUG", "SLEEP", "0.1"]);
+        let report = c.cmd(&["LATENCY", "DOCTOR"]).text();
+        // "1. command: 1 latency spikes (average 100ms, ...": keep the words, not the numbers.
+        out.extend(report.lines().map(|l| if l.starts_with("1. command: 1 latency spikes (average ") { "1. command: 1 latency spikes ...".to_string() } else { l.to_string() }));
+        out
+    };
+    let t = Server::tandem(&["--enable-debug-command", "yes"]);
+    let r = Server::redis(&["--enable-debug-command", "yes"]);
+    assert_eq!(doctor(t.port), doctor(r.port));
+}

@@ -375,8 +375,10 @@ pub(super) fn latency(c: &mut Client, a: &[Bytes]) {
             }
         }
         ("doctor", 2) => {
-            let events = c.shared.latency.lock().unwrap_or_else(|e| e.into_inner()).latest();
-            c.out.verbatim(&latency_doctor(&events, c.shared.hot.latency_threshold_ms.load(Relaxed)));
+            let cx = doctor_context(c);
+            let now = crate::util::now_ms() / 1000;
+            let report = c.shared.latency.lock().unwrap_or_else(|e| e.into_inner()).doctor(&cx, now);
+            c.out.verbatim(&report);
         }
         ("histogram", _) => latency_histogram(c, &a[2..]),
         ("help", 2) => {
@@ -477,21 +479,20 @@ fn latency_graph(event: &str, s: &crate::shared::latency::Series) -> String {
     out
 }
 
-/// A plain report of the events seen and what the threshold is.
-fn latency_doctor(events: &[(String, i64, u64, u64)], threshold: u64) -> String {
-    if events.is_empty() {
-        return if threshold == 0 {
-            "The latency monitor is disabled (latency-monitor-threshold is 0): no event is recorded. Set it to a number of milliseconds to record events at least that slow.\n".to_string()
-        } else {
-            format!("No event reached the latency monitor threshold of {threshold} ms since the last reset.\n")
-        };
+/// What LATENCY DOCTOR's advice depends on: the settings it comments on and the last
+/// fork's rate (Redis's `stat_fork_rate`: memory in use over the fork's time, in GB/s).
+fn doctor_context(c: &Client) -> crate::shared::latency::DoctorContext {
+    let cfg = c.shared.cfg();
+    let fork_us = c.shared.stats.latest_fork_usec.load(Relaxed);
+    let fork_rate = if fork_us > 0 { keyspace::info::used_memory() as f64 * 1_000_000.0 / fork_us as f64 / (1024.0 * 1024.0 * 1024.0) } else { 0.0 };
+    crate::shared::latency::DoctorContext {
+        threshold_ms: c.shared.hot.latency_threshold_ms.load(Relaxed),
+        slowlog_slower_than_us: cfg.int("slowlog-log-slower-than") as i64,
+        hz: cfg.hz() as u64,
+        fsync_always: cfg.get(b"appendfsync").into_iter().any(|(_, v)| v == "always"),
+        fork_rate,
+        anon_huge_pages: crate::shared::latency::anon_huge_pages(),
     }
-    let mut out = format!("Latency events at or above {threshold} ms:\n\n");
-    for (i, (name, time, last, max)) in events.iter().enumerate() {
-        out.push_str(&format!("{}. {name}: latest {last} ms at unix time {time}, worst {max} ms.\n", i + 1));
-    }
-    out.push_str("\nSlow `command` events point at O(N) commands on large values (see SLOWLOG GET); `expire-cycle` at many keys expiring at once; `fast-command` at a machine too busy to run even O(1) commands quickly.\n");
-    out
 }
 
 /// CLUSTER's subcommands with their arity (Redis 7.0's), for its errors.
