@@ -55,8 +55,7 @@ impl Sub {
 pub struct Backlog {
     shared: Arc<Shared>,
     buf: ReplBuf,
-    histlen: usize,
-    /// Offset of the first byte held (meaningful when histlen > 0).
+    /// Offset of the first byte held (`end + 1` when nothing is).
     first: i64,
     /// Offset of the last byte appended (master_repl_offset).
     end: i64,
@@ -69,8 +68,13 @@ pub struct Backlog {
 }
 
 impl Backlog {
+    /// Bytes of the stream held.
+    fn histlen(&self) -> usize {
+        (self.end + 1 - self.first).max(0) as usize
+    }
+
     pub fn new(shared: Arc<Shared>, buf: ReplBuf) -> Self {
-        Backlog { shared, buf, histlen: 0, first: 1, end: 0, subs: vec![], waiters: vec![], failover: None }
+        Backlog { shared, buf, first: 1, end: 0, subs: vec![], waiters: vec![], failover: None }
     }
 
     /// FAILOVER: the first online replica (the named one, if any) that acknowledged exactly
@@ -114,8 +118,8 @@ impl Backlog {
     }
 
     fn publish(&self) {
-        self.shared.repl.backlog_first.store(if self.histlen > 0 { self.first } else { self.end + 1 }, Relaxed);
-        self.shared.repl.backlog_histlen.store(self.histlen as i64, Relaxed);
+        self.shared.repl.backlog_first.store(self.first, Relaxed);
+        self.shared.repl.backlog_histlen.store(self.histlen() as i64, Relaxed);
         self.shared.repl.buffer_mem.store(self.buf.memory() as u64, Relaxed);
     }
 
@@ -124,7 +128,6 @@ impl Backlog {
         let size = self.shared.cfg().repl_backlog_size() as usize;
         let pinned = self.subs.iter().map(Sub::pinned).min().unwrap_or(i64::MAX);
         while let Some(n) = self.buf.trim_front(pinned, size, self.end) {
-            self.histlen -= n;
             self.first += n as i64;
         }
         self.publish();
@@ -192,12 +195,12 @@ impl Message for ShowLatest {
 impl Handler<ShowLatest> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, _msg: ShowLatest) {
         crate::trace_msg!(self.shared.log, "keyspace", "backlog", "ShowLatest");
-        if self.histlen == 0 {
+        if self.histlen() == 0 {
             return;
         }
         // Redis quotes each of its 16 KiB buffer blocks on its own; 256 bytes nearly always
         // lie in one, so the tail is shown as one quoted string.
-        let tail = self.buf.tail(self.histlen.min(256));
+        let tail = self.buf.tail(self.histlen().min(256));
         let shown = crate::util::splitargs::repr(&tail);
         crate::warning!(self.shared.log, "Latest backlog is: '{}'", shown);
     }
@@ -324,12 +327,8 @@ impl Handler<Append> for Backlog {
         // Limits apply to what replicas had not taken before this piece: a replica keeping
         // up is never dropped because one write is large (as with Redis 7.0).
         self.enforce_limits();
-        if self.histlen == 0 {
-            self.first = self.end + 1;
-        }
         let start = self.end + 1;
         self.end += b.len() as i64;
-        self.histlen += b.len();
         // Copied into the shared blocks; the writers of online replicas are woken by it.
         self.buf.append(start, &b);
         for s in self.subs.iter().filter(|s| s.online) {
@@ -344,7 +343,6 @@ impl Handler<Reset> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Reset) {
         crate::trace_msg!(self.shared.log, "keyspace", "backlog", "Reset(offset={})", msg.offset);
         self.buf.clear();
-        self.histlen = 0;
         self.end = msg.offset;
         self.first = msg.offset + 1;
         self.publish();
@@ -355,7 +353,7 @@ impl Handler<Reset> for Backlog {
 impl Handler<Subscribe> for Backlog {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Subscribe) -> Result<usize, ()> {
         crate::trace_msg!(self.shared.log, "keyspace", "backlog", "Subscribe(replica:{}, from={}) {{off={} conv={}}}", msg.name, msg.from, msg.from, msg.name);
-        let lowest = if self.histlen > 0 { self.first } else { self.end + 1 };
+        let lowest = self.first;
         if msg.from < lowest || msg.from > self.end + 1 {
             crate::trace_reply!(self.shared.log, "backlog", "keyspace", "NotInBacklog(holds {}..{}) {{conv={}}}", lowest, self.end, msg.name);
             return Err(());
