@@ -64,6 +64,28 @@ pub struct Feed {
     pub(crate) aof: Option<super::aof::AofFeed>,
     /// Loading the AOF: what runs is neither propagated nor appended.
     pub(crate) muted: bool,
+    /// WAITOFFSET: clients waiting for this server to reach a point of a history.
+    pub(crate) offset_waiters: Vec<OffsetWaiter>,
+}
+
+/// Where this server stands against a point (`replid`, `offset`) of a replication history
+/// (WAITOFFSET).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Everything up to the point is in this dataset.
+    Reached,
+    /// Not yet (the history is ours and the point ahead, or the history is unknown here).
+    Pending,
+    /// The history is our previous one, and it ended before the point: whatever was written
+    /// there was lost (a failover promoted us before it reached us).
+    Lost,
+}
+
+/// A client waiting (WAITOFFSET) for this server to reach `offset` of history `replid`.
+pub struct OffsetWaiter {
+    pub replid: String,
+    pub offset: i64,
+    pub reply: flume::Sender<Reach>,
 }
 
 impl Feed {
@@ -86,6 +108,7 @@ impl Feed {
             no_replicas_since: 0,
             aof: None,
             muted: false,
+            offset_waiters: Vec::new(),
         }
     }
 }
@@ -109,6 +132,49 @@ impl Feed {
     /// The last offset `replid2` is valid for, plus one (-1: none).
     pub fn second_offset(&self) -> i64 {
         self.second_offset
+    }
+
+    /// Where this dataset stands against `offset` of history `replid`: the current history
+    /// holds everything up to our offset; the previous one everything before the point where
+    /// it became ours (`second_offset`), and nothing after it.
+    pub fn reach(&self, replid: &str, offset: i64) -> Reach {
+        if offset <= 0 {
+            return Reach::Reached;
+        }
+        if replid == self.replid {
+            return if offset <= self.offset { Reach::Reached } else { Reach::Pending };
+        }
+        if self.second_offset >= 0 && replid == self.replid2 {
+            return if offset < self.second_offset { Reach::Reached } else { Reach::Lost };
+        }
+        Reach::Pending
+    }
+
+    /// The history `offset` belongs to here (WRITEOFFSET): the previous ID before the point
+    /// where the current one took over, the current ID from there on.
+    pub fn history_of(&self, offset: i64) -> &str {
+        if self.second_offset >= 0 && offset > 0 && offset < self.second_offset {
+            &self.replid2
+        } else {
+            &self.replid
+        }
+    }
+
+    /// Answers the WAITOFFSET waiters whose point this server reached (or lost) since they
+    /// asked, and forgets those who stopped waiting.
+    pub fn answer_offset_waiters(&mut self) {
+        if self.offset_waiters.is_empty() {
+            return;
+        }
+        let mut waiters = std::mem::take(&mut self.offset_waiters);
+        waiters.retain(|w| match self.reach(&w.replid, w.offset) {
+            Reach::Pending => !w.reply.is_disconnected(),
+            r => {
+                let _ = w.reply.try_send(r);
+                false
+            }
+        });
+        self.offset_waiters = waiters;
     }
 
     /// The resync counters, for PSYNC to count its outcome.

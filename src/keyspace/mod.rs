@@ -1427,6 +1427,9 @@ impl Handler<Cron> for Keyspace {
         self.aof_cron(once_a_second);
         if once_a_second {
             self.feed.cron(&self.shared, self.cron_ticks / hz);
+            // Forgets the WAITOFFSET waiters that gave up (and answers any a history change
+            // outside the stream handlers settled).
+            self.feed.answer_offset_waiters();
             self.start_pending(false).await;
             self.save_points_cron();
         }

@@ -6,7 +6,8 @@ use super::backlog::{Backlog, WaitAcks, WaitEnd};
 use super::failover::{self as fo, Failover, FailoverState};
 use super::link::{Requester, SetMaster};
 use super::replica::{Begin, Handshake, Replica, ReplicaState};
-use super::{CachedMaster, GetAck, Psync, PsyncOutcome, ReplActors};
+use super::{CachedMaster, GetAck, HistoryOf, Psync, PsyncOutcome, ReplActors, WaitOffset};
+use crate::keyspace::feed::Reach;
 use crate::keyspace::cmd::clients::client_line;
 use crate::keyspace::cmd::{self, eq, err};
 use crate::keyspace::Keyspace;
@@ -53,6 +54,8 @@ pub async fn run(c: &mut Caller<'_>, name: &str, a: &[Bytes]) -> After {
         "psync" => return sync(c, a, true).await,
         "sync" => return sync(c, a, false).await,
         "wait" => wait(c, a).await,
+        "waitoffset" => wait_offset(c, a).await,
+        "writeoffset" => write_offset(c).await,
         "replicaof" | "slaveof" => replicaof(c, a).await,
         "failover" => failover(c, a).await,
         _ => c.out.error(format!("ERR '{}' cannot run here", name)),
@@ -230,6 +233,63 @@ async fn wait(c: &mut Caller<'_>, a: &[Bytes]) {
             let got = count_now(backlog).await;
             return c.out.int(got as i64);
         }
+    }
+}
+
+/// WRITEOFFSET: where this connection's last write stands in the replication stream, as the
+/// replication ID of its history and its offset (0: nothing written yet), for WAITOFFSET on
+/// a replica (read-your-writes).
+async fn write_offset(c: &mut Caller<'_>) {
+    let offset = c.repl_offset;
+    let Ok(replid) = c.keyspace.call(HistoryOf { client: c.id, offset }).await else {
+        return c.out.error("ERR server is shutting down");
+    };
+    c.out.array(2);
+    c.out.bulk(replid.as_bytes());
+    c.out.int(offset);
+}
+
+/// WAITOFFSET replid offset timeout: answers 1 once this server's dataset holds everything
+/// up to `offset` of history `replid` (the current history, or the previous one up to where
+/// it became ours after a failover), 0 when `timeout` ms (0: no limit) pass first, and an
+/// error when that point of the previous history never reached us (lost in a failover).
+/// A conversation with the keyspace, which answers from the handler that applies the stream
+/// reaching the point.
+async fn wait_offset(c: &mut Caller<'_>, a: &[Bytes]) {
+    let (Some(offset), Some(timeout)) = (num::parse_i64(&a[2]), num::parse_i64(&a[3])) else {
+        return c.out.error(err::NOT_INT);
+    };
+    if timeout < 0 {
+        return c.out.error("ERR timeout is negative");
+    }
+    let replid = String::from_utf8_lossy(&a[1]).into_owned();
+    let (tx, rx) = flume::bounded(1);
+    let msg = WaitOffset { client: c.id, replid: replid.clone(), offset, reply: tx };
+    let mut reach = c.keyspace.call(msg).await.unwrap_or(Reach::Pending);
+    if reach == Reach::Pending && !c.in_txn {
+        let deadline = (timeout > 0).then(|| std::time::Instant::now() + std::time::Duration::from_millis(timeout as u64));
+        loop {
+            // Woken by the answer; the slices only notice CLIENT KILL and shutdown meanwhile.
+            let slice = deadline.map_or(std::time::Duration::from_millis(100), |d| {
+                d.saturating_duration_since(std::time::Instant::now()).min(std::time::Duration::from_millis(100))
+            });
+            if let Some(Ok(r)) = crate::rt::timeout(slice, rx.recv_async()).await {
+                reach = r;
+                break;
+            }
+            let expired = deadline.is_some_and(|d| std::time::Instant::now() >= d);
+            if expired || c.meta.killed.load(Relaxed) || c.shared.shutting_down.load(Relaxed) {
+                break;
+            }
+        }
+    }
+    match reach {
+        Reach::Reached => c.out.int(1),
+        Reach::Pending => c.out.int(0),
+        Reach::Lost => c.out.error(format!(
+            "LOSTWRITE offset {} of replication ID {} is not in this server's dataset: that history ended here before it (a failover)",
+            offset, replid
+        )),
     }
 }
 

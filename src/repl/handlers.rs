@@ -181,6 +181,7 @@ impl Handler<LoadSnapshot> for Keyspace {
         self.load_snapshot(msg.dbs, msg.replid, msg.offset, msg.stream_db);
         self.load_functions(&msg.functions);
         self.end_sync_load();
+        self.feed_mut().answer_offset_waiters();
     }
 }
 
@@ -222,6 +223,7 @@ impl Handler<ApplyStream> for Keyspace {
     async fn handle(&mut self, ctx: &mut Context<Self>, msg: ApplyStream) -> (usize, i64) {
         let db = self.apply_master_stream(&msg.batch, msg.db);
         self.flush_feed_soon(ctx);
+        self.feed_mut().answer_offset_waiters();
         (db, self.feed().offset())
     }
 }
@@ -237,6 +239,7 @@ impl Handler<CachedMaster> for Keyspace {
 impl Handler<Continued> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Continued) {
         self.feed_mut().continue_history(msg.replid);
+        self.feed_mut().answer_offset_waiters();
     }
 }
 
@@ -244,6 +247,7 @@ impl Handler<Continued> for Keyspace {
 impl Handler<SetRole> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: SetRole) {
         self.set_role(msg.0);
+        self.feed_mut().answer_offset_waiters();
     }
 }
 
@@ -255,5 +259,53 @@ impl Handler<GetAck> for Keyspace {
         f.emit_dbless(&[Bytes::from_static(b"REPLCONF"), Bytes::from_static(b"GETACK"), Bytes::from_static(b"*")]);
         f.flush();
         f.offset()
+    }
+}
+
+/// WAITOFFSET: reach `offset` of history `replid`. Answered at once unless pending; a pending
+/// waiter is answered on `reply` by the handler that applies the stream (or changes the
+/// history) reaching it.
+pub struct WaitOffset {
+    pub client: u64,
+    pub replid: String,
+    pub offset: i64,
+    pub reply: flume::Sender<crate::keyspace::feed::Reach>,
+}
+impl Message for WaitOffset {
+    type Result = crate::keyspace::feed::Reach;
+}
+
+#[async_trait]
+impl Handler<WaitOffset> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: WaitOffset) -> crate::keyspace::feed::Reach {
+        use crate::keyspace::feed::{OffsetWaiter, Reach};
+        let f = self.feed_mut();
+        f.flush();
+        let reach = f.reach(&msg.replid, msg.offset);
+        crate::trace_msg!(self.shared().log, format_args!("client:{}", msg.client), "keyspace", "WaitOffset(replid={}, offset={}) {{off={}}}", msg.replid, msg.offset, self.feed().offset());
+        crate::trace_reply!(self.shared().log, "keyspace", format_args!("client:{}", msg.client), "{:?}", reach);
+        if reach == Reach::Pending {
+            self.feed_mut().offset_waiters.push(OffsetWaiter { replid: msg.replid, offset: msg.offset, reply: msg.reply });
+        }
+        reach
+    }
+}
+
+/// WRITEOFFSET: the history `offset` (a client's last write) belongs to here.
+pub struct HistoryOf {
+    pub client: u64,
+    pub offset: i64,
+}
+impl Message for HistoryOf {
+    type Result = String;
+}
+
+#[async_trait]
+impl Handler<HistoryOf> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: HistoryOf) -> String {
+        crate::trace_msg!(self.shared().log, format_args!("client:{}", msg.client), "keyspace", "HistoryOf(offset={})", msg.offset);
+        let id = self.feed().history_of(msg.offset).to_string();
+        crate::trace_reply!(self.shared().log, "keyspace", format_args!("client:{}", msg.client), "History({})", id);
+        id
     }
 }
