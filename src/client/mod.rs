@@ -245,6 +245,9 @@ impl Client {
                     }
                 }
             }
+            if done.repl_offset > self.repl_offset && self.shared.repl.throttle.on.load(Relaxed) {
+                Box::pin(self.held_for_replicas()).await;
+            }
             if !cmds.is_empty() {
                 Box::pin(self.splice_client_cmds(out, cmds)).await;
                 self.absorb(&[], done.db, done.repl_offset);
@@ -257,6 +260,21 @@ impl Client {
                 None => return,
             }
             items = rest;
+        }
+    }
+
+    /// `repl-backpressure`: the batch wrote while a replica lags near its output limit; its
+    /// replies wait until the backlog releases the throttle (or the connection is killed,
+    /// or the server shuts down).
+    async fn held_for_replicas(&mut self) {
+        let t = &self.shared.repl.throttle;
+        t.delayed.fetch_add(1, Relaxed);
+        loop {
+            let released = t.released.listen();
+            if !t.on.load(SeqCst) || self.meta.killed.load(Relaxed) || self.shared.shutting_down.load(Relaxed) {
+                return;
+            }
+            let _ = rt::timeout(std::time::Duration::from_millis(100), released).await;
         }
     }
 

@@ -774,6 +774,11 @@ impl Config {
     pub fn repl_disable_tcp_nodelay(&self) -> bool {
         self.flag("repl-disable-tcp-nodelay")
     }
+    /// `repl-backpressure` (tandem): hold write replies while a replica's lag nears its
+    /// output buffer limit instead of dropping it into a full sync (default no).
+    pub fn repl_backpressure(&self) -> bool {
+        self.flag("repl-backpressure")
+    }
     /// `replica-priority` (alias `slave-priority`): priority reported in INFO for
     /// promotion, lower is preferred, 0 = never promote (default 100).
     pub fn replica_priority(&self) -> i64 {

@@ -397,6 +397,7 @@ pub static SPECS: &[Spec] = &[
     special("latency-tracking-info-percentiles", None, MULTI_ARG, Special::LatencyPercentiles, N),
     // tandem's own
     boolean("trace", None, 0, false, H),
+    boolean("repl-backpressure", None, 0, false, H),
 ];
 
 /// Directives only understood while reading a config file (not CONFIG GET/SET).

@@ -497,4 +497,13 @@ fn replication(ks: &Keyspace, o: &mut String) {
     f!("repl_backlog_size:{}", sh.cfg().repl_backlog_size());
     f!("repl_backlog_first_byte_offset:{}", if feed.active { sh.repl.backlog_first.load(Relaxed) } else { 0 });
     f!("repl_backlog_histlen:{}", if feed.active { sh.repl.backlog_histlen.load(Relaxed) } else { 0 });
+    // tandem's own, after Redis's fields and only once the policy was used.
+    let t = &sh.repl.throttle;
+    if sh.cfg().repl_backpressure() || t.episode.load(Relaxed) > 0 {
+        f!("repl_backpressure:{}", if sh.cfg().repl_backpressure() { "yes" } else { "no" });
+        f!("repl_backpressure_active:{}", t.on.load(Relaxed) as u8);
+        f!("repl_backpressure_episodes:{}", t.episode.load(Relaxed));
+        f!("repl_backpressure_throttled_ms:{}", t.throttled_ms());
+        f!("repl_backpressure_delayed_replies:{}", t.delayed.load(Relaxed));
+    }
 }

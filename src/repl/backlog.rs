@@ -133,9 +133,8 @@ impl Backlog {
         self.publish();
     }
 
-    /// Applies `client-output-buffer-limit replica` to what each replica pins; drops those
-    /// over it.
-    fn enforce_limits(&mut self) {
+    /// `client-output-buffer-limit replica` as applied: (hard, soft, soft seconds).
+    fn limits(&self) -> (u64, u64, u64) {
         let lim = self.shared.cfg().client_output_buffer_limit(crate::config::ClientClass::Replica);
         let (mut hard, soft, secs) = (lim.hard_limit_bytes, lim.soft_limit_bytes, lim.soft_limit_seconds);
         // A hard limit below repl-backlog-size would only turn partial resyncs into loops: the
@@ -144,6 +143,42 @@ impl Backlog {
         if hard > 0 && hard < backlog_size {
             hard = backlog_size;
         }
+        (hard, soft, secs)
+    }
+
+    /// `repl-backpressure`: turns the throttle on when some replica's unsent stream reaches
+    /// three quarters of the limit that would drop it first (the soft one if set), and off
+    /// once every replica is back under half of it.
+    fn update_throttle(&mut self) {
+        let t = &self.shared.repl.throttle;
+        let (hard, soft, _) = self.limits();
+        let mark = if soft > 0 { soft } else { hard };
+        let enabled = self.shared.cfg().repl_backpressure() && mark > 0;
+        let end = self.end;
+        let lag = self.subs.iter().map(|s| (end + 1 - s.pinned()).max(0) as u64).max().unwrap_or(0);
+        let on = t.on.load(Relaxed);
+        if !on && enabled && lag >= mark / 4 * 3 {
+            t.low_mark.store(mark / 2, Relaxed);
+            t.since_ms.store(crate::util::now_ms(), Relaxed);
+            t.episode.fetch_add(1, Relaxed);
+            t.on.store(true, std::sync::atomic::Ordering::SeqCst);
+            crate::trace_msg!(self.shared.log, "backlog", "clients", "Throttle(on, lag={})", lag);
+            crate::notice!(self.shared.log, "Replica lag of {} bytes nears the output buffer limit: holding write replies (repl-backpressure)", lag);
+        } else if on && (!enabled || lag <= mark / 2) {
+            let began = t.since_ms.load(Relaxed);
+            let held = (crate::util::now_ms() - began).max(0) as u64;
+            t.total_ms.fetch_add(held, Relaxed);
+            t.on.store(false, std::sync::atomic::Ordering::SeqCst);
+            t.released.notify(usize::MAX);
+            crate::trace_msg!(self.shared.log, "backlog", "clients", "Throttle(off, lag={})", lag);
+            crate::notice!(self.shared.log, "Replicas caught up (lag {} bytes): write replies flow again after {} ms (repl-backpressure)", lag, held);
+        }
+    }
+
+    /// Applies `client-output-buffer-limit replica` to what each replica pins; drops those
+    /// over it.
+    fn enforce_limits(&mut self) {
+        let (hard, soft, secs) = self.limits();
         let end = self.end;
         self.subs.retain_mut(|s| {
             let used = (end + 1 - s.pinned()).max(0) as u64;
@@ -298,6 +333,22 @@ impl Message for WaitEnd {
     type Result = usize;
 }
 
+/// A replica's socket writer brought its lag under the throttle's low mark
+/// (`repl-backpressure`): the backlog looks again whether writers may go on.
+pub struct Drained(pub u64);
+impl Message for Drained {
+    type Result = ();
+}
+
+#[async_trait]
+impl Handler<Drained> for Backlog {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Drained) {
+        let name = self.subs.iter().find(|s| s.id == msg.0).map(|s| s.name.clone()).unwrap_or_default();
+        crate::trace_msg!(self.shared.log, format_args!("replica:{}", name), "backlog", "Drained {{conv={}}}", name);
+        self.update_throttle();
+    }
+}
+
 /// Checks the output limits once a second even when nothing is appended.
 #[derive(Clone)]
 struct Tick;
@@ -335,6 +386,7 @@ impl Handler<Append> for Backlog {
             crate::trace_msg!(self.shared.log, "backlog", format_args!("replica:{}", s.name), "Stream({} bytes) {{off={} conv={}}}", b.len(), self.end, s.name);
         }
         self.trim();
+        self.update_throttle();
     }
 }
 
@@ -445,6 +497,7 @@ impl Handler<Tick> for Backlog {
         crate::trace_msg!(self.shared.log, "timer", "backlog", "Tick");
         self.enforce_limits();
         self.trim();
+        self.update_throttle();
     }
 }
 
@@ -455,6 +508,7 @@ impl Handler<Unsubscribe> for Backlog {
         crate::trace_msg!(self.shared.log, format_args!("replica:{}", name), "backlog", "Unsubscribe {{conv={}}}", name);
         self.subs.retain(|s| s.id != msg.0);
         self.trim();
+        self.update_throttle();
     }
 }
 
@@ -466,5 +520,6 @@ impl Handler<DropAll> for Backlog {
                 let _ = s.replica.send(Close("backlog", "history changed"));
         }
         self.trim();
+        self.update_throttle();
     }
 }

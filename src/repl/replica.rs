@@ -234,7 +234,17 @@ impl Actor for Replica {
         // of its queue and the counters, never a sender: it ends (closing its clone of the
         // socket) at the end mark `stopped` sends, or when every outlet is dropped.
         let Some(rx) = self.writer_rx.take() else { return Ok(()) };
-        let writer = Writer { ws: self.stream.clone(), rx, meter: self.out.meter(), buf: self.buf.clone(), shared: self.shared.clone(), batch: Vec::new() };
+        let writer = Writer {
+            ws: self.stream.clone(),
+            rx,
+            meter: self.out.meter(),
+            buf: self.buf.clone(),
+            shared: self.shared.clone(),
+            batch: Vec::new(),
+            backlog: self.backlog.clone(),
+            id: self.meta.id,
+            told: 0,
+        };
         let me = ctx.address().downgrade();
         rt::spawn(async move {
             writer.run().await;
@@ -463,6 +473,12 @@ struct Writer {
     buf: ReplBuf,
     shared: Arc<Shared>,
     batch: Vec<u8>,
+    /// Told when this replica's lag fell under the throttle's low mark (repl-backpressure).
+    backlog: Addr<Backlog>,
+    /// This replica's id (its subscription's).
+    id: u64,
+    /// The throttle episode the backlog was last told about.
+    told: u64,
 }
 
 /// What the writer does next.
@@ -524,6 +540,25 @@ impl Writer {
         }
     }
 
+    /// While the throttle is on (repl-backpressure), tells the backlog once per episode that
+    /// this replica's unsent stream is under the low mark.
+    fn report_drained(&mut self, at: i64) {
+        let t = &self.shared.repl.throttle;
+        if !t.on.load(Relaxed) {
+            return;
+        }
+        let episode = t.episode.load(Relaxed);
+        if episode == self.told {
+            return;
+        }
+        let r = &self.shared.repl;
+        let end = r.backlog_first.load(Relaxed) + r.backlog_histlen.load(Relaxed) - 1;
+        if (end + 1 - at).max(0) as u64 <= t.low_mark.load(Relaxed) {
+            self.told = episode;
+            let _ = self.backlog.send(super::backlog::Drained(self.id));
+        }
+    }
+
     /// Streams what the buffer holds from `at` on, waiting for more when it has written it
     /// all; queued items (the end mark) are taken between writes.
     async fn stream(&mut self, mut at: i64) -> Step {
@@ -548,9 +583,11 @@ impl Writer {
                     at += n as i64;
                     self.meter.streamed(n, at);
                     self.shared.stats.net_repl_output_bytes.fetch_add(n as u64, Relaxed);
+                    self.report_drained(at);
                 }
                 Read::Gone => return Step::Stop,
                 Read::Wait => {
+                    self.report_drained(at);
                     let got = match futures::future::select(Box::pin(self.rx.recv_async()), listener).await {
                         futures::future::Either::Left((got, _)) => Some(got),
                         futures::future::Either::Right(_) => None,

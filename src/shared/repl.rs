@@ -25,6 +25,39 @@ pub struct ReplShared {
     /// published it.
     pub link: Mutex<LinkStatus>,
     pub failover: Mutex<Failover>,
+    /// `repl-backpressure`: write replies held while a replica's lag nears its output limit.
+    pub throttle: Throttle,
+}
+
+/// `repl-backpressure`: instead of dropping a replica that cannot keep up into a full sync
+/// (which lags again: the full-sync loop), the master holds the replies of write commands
+/// while any replica's unsent stream is near `client-output-buffer-limit replica`, so the
+/// writers slow to the replica's pace. The backlog actor, which measures the lag, turns it on
+/// and off; client actors wait on `released`; a replica's socket writer tells the backlog when
+/// its lag fell below `low_mark` (once per episode).
+#[derive(Default)]
+pub struct Throttle {
+    pub on: AtomicBool,
+    /// Bumped each time the throttle turns on.
+    pub episode: AtomicU64,
+    /// The lag (bytes) under which the throttle turns off.
+    pub low_mark: AtomicU64,
+    /// When the current episode began (ms since the epoch).
+    pub since_ms: AtomicI64,
+    /// Time spent throttled in episodes that ended (ms).
+    pub total_ms: AtomicU64,
+    /// Replies of write batches held so far.
+    pub delayed: AtomicU64,
+    /// Notified when the throttle turns off.
+    pub released: event_listener::Event,
+}
+
+impl Throttle {
+    /// Total time throttled, the current episode included (ms).
+    pub fn throttled_ms(&self) -> u64 {
+        let cur = if self.on.load(Relaxed) { (crate::util::now_ms() - self.since_ms.load(Relaxed)).max(0) as u64 } else { 0 };
+        self.total_ms.load(Relaxed) + cur
+    }
 }
 
 impl ReplShared {
