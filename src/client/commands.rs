@@ -20,7 +20,7 @@ pub(super) async fn run(c: &mut Client, spec: &'static CommandSpec, a: &[Bytes])
         "config" => admin::config(c, a).await,
         "command" => admin::command(c, a),
         "shutdown" => return admin::shutdown(c, a).await,
-        "replconf" | "psync" | "sync" | "wait" | "waitoffset" | "writeoffset" | "replicaof" | "slaveof" | "failover" => return replication(c, spec.name, a).await,
+        "replconf" | "psync" | "sync" | "wait" | "waitoffset" | "writeoffset" | "verifyreplicas" | "replicaof" | "slaveof" | "failover" => return replication(c, spec.name, a).await,
         "acl" => return acl::acl(c, a).await,
         acl::DENIED_IN_EXEC => c.out.error(&a[0]),
         "module" => admin::module(c, a),

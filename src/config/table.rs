@@ -398,6 +398,7 @@ pub static SPECS: &[Spec] = &[
     // tandem's own
     boolean("trace", None, 0, false, H),
     boolean("repl-backpressure", None, 0, false, H),
+    num("repl-verify-period", None, 0, 0, INT_MAX, 60, Int, H),
 ];
 
 /// Directives only understood while reading a config file (not CONFIG GET/SET).

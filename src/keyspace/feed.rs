@@ -22,6 +22,9 @@ pub trait StreamSink: Send {
     fn drop_all(&self);
     /// Logs the stream's latest bytes (a command from the master failed: what came before).
     fn show_latest(&self) {}
+    /// This server's digest of its dataset at `offset`: the reference its replicas' digests
+    /// for that offset are judged against (tandem-verify).
+    fn verify_reference(&self, _offset: i64, _digest: String) {}
 }
 
 /// Full/partial resync counters (INFO stats).

@@ -486,7 +486,22 @@ fn replication(ks: &Keyspace, o: &mut String) {
         // As Redis: the lag of a replica not yet online is 0 (it sends no ACKs before).
         let state = r.state().name();
         let lag = if state == "online" { (now - r.last_ack_ms.load(Relaxed)) / 1000 } else { 0 };
-        f!("slave{}:ip={},port={},state={},offset={},lag={}", i, r.ip, r.port.load(Relaxed), state, r.ack_offset.load(Relaxed), lag);
+        let verified = r.verified.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match verified {
+            // tandem-verify: the last judged digest, after Redis's fields.
+            Some(v) => f!(
+                "slave{}:ip={},port={},state={},offset={},lag={},digest_offset={},digest={}",
+                i,
+                r.ip,
+                r.port.load(Relaxed),
+                state,
+                r.ack_offset.load(Relaxed),
+                lag,
+                v.offset,
+                v.verdict.name()
+            ),
+            None => f!("slave{}:ip={},port={},state={},offset={},lag={}", i, r.ip, r.port.load(Relaxed), state, r.ack_offset.load(Relaxed), lag),
+        }
     }
     f!("master_failover_state:{}", sh.repl.failover_state().name());
     f!("master_replid:{}", feed.replid);
@@ -497,7 +512,14 @@ fn replication(ks: &Keyspace, o: &mut String) {
     f!("repl_backlog_size:{}", sh.cfg().repl_backlog_size());
     f!("repl_backlog_first_byte_offset:{}", if feed.active { sh.repl.backlog_first.load(Relaxed) } else { 0 });
     f!("repl_backlog_histlen:{}", if feed.active { sh.repl.backlog_histlen.load(Relaxed) } else { 0 });
-    // tandem's own, after Redis's fields and only once the policy was used.
+    // tandem's own, after Redis's fields, only where they have something to say.
+    let v = &sh.repl.verify;
+    if v.runs.load(Relaxed) + v.matches.load(Relaxed) + v.mismatches.load(Relaxed) > 0 {
+        f!("repl_verify_period:{}", sh.cfg().int("repl-verify-period"));
+        f!("repl_verify_rounds:{}", v.runs.load(Relaxed));
+        f!("repl_verify_matches:{}", v.matches.load(Relaxed));
+        f!("repl_verify_mismatches:{}", v.mismatches.load(Relaxed));
+    }
     let t = &sh.repl.throttle;
     if sh.cfg().repl_backpressure() || t.episode.load(Relaxed) > 0 {
         f!("repl_backpressure:{}", if sh.cfg().repl_backpressure() { "yes" } else { "no" });

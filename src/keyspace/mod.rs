@@ -34,6 +34,7 @@ pub mod snapshot;
 pub mod thin;
 pub mod tracking;
 pub mod value;
+pub mod verify;
 
 use cmd::{CommandSpec, Route};
 use crate::resp::Out;
@@ -393,6 +394,8 @@ pub struct Keyspace {
     script_time: Option<i64>,
     /// CLIENT TRACKING: the tracking table, BCAST prefixes, invalidations held back.
     tracking: tracking::Tracking,
+    /// Consistency-proof rounds (tandem-verify).
+    verify: verify::Rounds,
     /// The client whose command runs (Redis's `current_client`; 0: none): a script's
     /// commands run for its caller, a served blocked command for its waiter.
     running: u64,
@@ -451,6 +454,7 @@ impl Keyspace {
             scripting: Default::default(),
             script_time: None,
             tracking: Default::default(),
+            verify: Default::default(),
             running: 0,
             call_depth: 0,
             cron_paused: false,
@@ -1430,6 +1434,7 @@ impl Handler<Cron> for Keyspace {
             // Forgets the WAITOFFSET waiters that gave up (and answers any a history change
             // outside the stream handlers settled).
             self.feed.answer_offset_waiters();
+            self.verify_cron();
             self.start_pending(false).await;
             self.save_points_cron();
         }

@@ -53,7 +53,7 @@ impl Sub {
 }
 
 pub struct Backlog {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
     buf: ReplBuf,
     /// Offset of the first byte held (`end + 1` when nothing is).
     first: i64,
@@ -65,6 +65,8 @@ pub struct Backlog {
     waiters: Vec<WaitAcks>,
     /// The FAILOVER waiting for a replica to reach the paused master's offset.
     failover: Option<WaitSynced>,
+    /// Consistency-proof references and verdicts (tandem-verify).
+    pub(super) verify: super::verify::Verifier,
 }
 
 impl Backlog {
@@ -74,7 +76,7 @@ impl Backlog {
     }
 
     pub fn new(shared: Arc<Shared>, buf: ReplBuf) -> Self {
-        Backlog { shared, buf, first: 1, end: 0, subs: vec![], waiters: vec![], failover: None }
+        Backlog { shared, buf, first: 1, end: 0, subs: vec![], waiters: vec![], failover: None, verify: Default::default() }
     }
 
     /// FAILOVER: the first online replica (the named one, if any) that acknowledged exactly
@@ -217,6 +219,9 @@ impl StreamSink for Addr<Backlog> {
     }
     fn show_latest(&self) {
         let _ = self.send(ShowLatest);
+    }
+    fn verify_reference(&self, offset: i64, digest: String) {
+        super::verify::send_reference(self, offset, digest);
     }
 }
 

@@ -56,6 +56,7 @@ pub async fn run(c: &mut Caller<'_>, name: &str, a: &[Bytes]) -> After {
         "wait" => wait(c, a).await,
         "waitoffset" => wait_offset(c, a).await,
         "writeoffset" => write_offset(c).await,
+        "verifyreplicas" => verify_replicas(c, a).await,
         "replicaof" | "slaveof" => replicaof(c, a).await,
         "failover" => failover(c, a).await,
         _ => c.out.error(format!("ERR '{}' cannot run here", name)),
@@ -82,6 +83,8 @@ fn replconf(c: &mut Caller<'_>, a: &[Bytes]) {
                 c.handshake.capa_eof = true;
             } else if eq(v, "psync2") {
                 c.handshake.capa_psync2 = true;
+            } else if eq(v, "tandem-verify") {
+                c.handshake.capa_verify = true;
             }
         } else if eq(o, "rdb-only") {
             match num::parse_i64(v) {
@@ -290,6 +293,68 @@ async fn wait_offset(c: &mut Caller<'_>, a: &[Bytes]) {
             "LOSTWRITE offset {} of replication ID {} is not in this server's dataset: that history ended here before it (a failover)",
             offset, replid
         )),
+    }
+}
+
+/// VERIFYREPLICAS [timeout]: starts a consistency-proof round now (the master's snapshot at
+/// offset O and the marker after it in the stream), waits up to `timeout` ms (default 5000,
+/// 0: no limit) for every verifying replica's digest at O, and answers, per replica, its
+/// address, the offset of its last verdict, the verdict (`match`, `mismatch`, or `pending`
+/// when it has not answered for this round) and its digest.
+async fn verify_replicas(c: &mut Caller<'_>, a: &[Bytes]) {
+    let timeout = match a.get(1) {
+        None => 5000,
+        Some(t) => match num::parse_i64(t) {
+            Some(t) if t >= 0 => t,
+            Some(_) => return c.out.error("ERR timeout is negative"),
+            None => return c.out.error(err::NOT_INT),
+        },
+    };
+    if a.len() > 2 {
+        return c.out.error(err::SYNTAX);
+    }
+    let by = format!("client:{}", c.id);
+    let offset = match c.keyspace.call(crate::keyspace::verify::StartVerify { by }).await {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => return c.out.error(e),
+        Err(_) => return c.out.error("ERR server is shutting down"),
+    };
+    let (tx, rx) = flume::bounded(1);
+    let _ = c.repl.backlog.send(super::verify::AwaitVerdicts { client: c.id, offset, reply: tx });
+    let deadline = (timeout > 0).then(|| std::time::Instant::now() + std::time::Duration::from_millis(timeout as u64));
+    loop {
+        // Woken by the backlog; the slices only notice CLIENT KILL and shutdown meanwhile.
+        let slice = deadline.map_or(std::time::Duration::from_millis(100), |d| {
+            d.saturating_duration_since(std::time::Instant::now()).min(std::time::Duration::from_millis(100))
+        });
+        if let Some(r) = crate::rt::timeout(slice, rx.recv_async()).await {
+            if r.is_ok() {
+                break;
+            }
+        }
+        let expired = deadline.is_some_and(|d| std::time::Instant::now() >= d);
+        if expired || c.meta.killed.load(Relaxed) || c.shared.shutting_down.load(Relaxed) {
+            break;
+        }
+    }
+    let replicas = c.shared.repl.replicas.lock().map(|r| r.clone()).unwrap_or_default();
+    c.out.array(replicas.len());
+    for r in replicas {
+        let v = r.verified.lock().map(|v| v.clone()).unwrap_or_default();
+        c.out.array(4);
+        c.out.bulk(r.name().as_bytes());
+        match v {
+            Some(v) if v.offset == offset => {
+                c.out.int(v.offset);
+                c.out.bulk(v.verdict.name().as_bytes());
+                c.out.bulk(v.digest.as_bytes());
+            }
+            _ => {
+                c.out.int(offset);
+                c.out.bulk(b"pending");
+                c.out.null();
+            }
+        }
     }
 }
 

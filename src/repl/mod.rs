@@ -20,6 +20,7 @@ mod handlers;
 pub mod link;
 pub mod replica;
 pub mod replbuf;
+pub mod verify;
 
 use crate::keyspace::Keyspace;
 use crate::rt::Addr;

@@ -28,6 +28,8 @@ pub struct Handshake {
     pub ip_address: Option<String>,
     pub capa_eof: bool,
     pub capa_psync2: bool,
+    /// `REPLCONF capa tandem-verify`: a tandem replica that answers verification markers.
+    pub capa_verify: bool,
     pub rdb_only: bool,
 }
 
@@ -163,6 +165,8 @@ impl Replica {
             last_ack_ms: AtomicI64::new(crate::util::now_ms()),
             pre_psync: !psync,
             closed: AtomicBool::new(false),
+            capa_verify: handshake.capa_verify,
+            verified: Default::default(),
         });
         let (writer, rx) = flume::unbounded();
         let out = Outlet::new(writer, shared.clone());
@@ -285,6 +289,9 @@ impl Actor for Replica {
                     match from_replica(&r.argv) {
                         FromReplica::Ack(off) => {
                             let _ = addr.send(Ack(off));
+                        }
+                        FromReplica::Digest(offset, digest) => {
+                            let _ = addr.send(Digested { offset, digest });
                         }
                         FromReplica::Silent => {}
                         FromReplica::Rogue => {
@@ -426,6 +433,26 @@ impl Handler<Ack> for Replica {
         let listen = (self.info.ip.clone(), self.info.port.load(Relaxed) as u16);
         crate::trace_msg!(self.shared.log, self.who(), "backlog", "Acked(offset={}) {{off={} conv={}}}", msg.0, msg.0, self.info.name());
         let _ = self.backlog.send(Acked { replica: self.info.id, offset: msg.0, listen });
+    }
+}
+
+/// The replica's digest of its dataset at `offset` (tandem-verify), for the backlog to judge.
+struct Digested {
+    offset: i64,
+    digest: String,
+}
+impl Message for Digested {
+    type Result = ();
+}
+
+#[async_trait]
+impl Handler<Digested> for Replica {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: Digested) {
+        let name = self.info.name();
+        crate::trace_wire!(self.shared.log, format_args!("net:{}", self.meta.addr), self.who(), "REPLCONF DIGEST {} {} {{off={} conv={}}}", msg.offset, msg.digest, msg.offset, name);
+        crate::trace_msg!(self.shared.log, self.who(), "backlog", "ReplicaDigest(offset={}, {}) {{off={} conv={}}}", msg.offset, msg.digest, msg.offset, name);
+        let m = super::verify::ReplicaDigest { replica: self.info.id, offset: msg.offset, digest: msg.digest };
+        let _ = self.backlog.send(m);
     }
 }
 
@@ -627,6 +654,8 @@ fn gather(first: Bytes, rx: &flume::Receiver<WriterItem>, batch: &mut Vec<u8>) -
 #[derive(Debug, PartialEq)]
 enum FromReplica {
     Ack(i64),
+    /// tandem-verify: the replica's digest at an offset.
+    Digest(i64, String),
     /// Commands that answer nothing (REPLCONF ACK without a valid offset, GETACK).
     Silent,
     /// Anything that would produce a reply: Redis disconnects such a replica.
@@ -642,6 +671,12 @@ fn from_replica(a: &[Bytes]) -> FromReplica {
         match a.get(2).and_then(|o| crate::util::num::parse_i64(o)) {
             Some(off) => FromReplica::Ack(off),
             None => FromReplica::Silent,
+        }
+    } else if replconf && sub(b"DIGEST") {
+        // tandem-verify: `REPLCONF DIGEST <offset> <digest>`.
+        match (a.get(2).and_then(|o| crate::util::num::parse_i64(o)), a.get(3)) {
+            (Some(off), Some(d)) if a.len() == 4 => FromReplica::Digest(off, String::from_utf8_lossy(d).into_owned()),
+            _ => FromReplica::Silent,
         }
     } else if replconf && sub(b"GETACK") {
         FromReplica::Silent

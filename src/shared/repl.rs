@@ -27,6 +27,43 @@ pub struct ReplShared {
     pub failover: Mutex<Failover>,
     /// `repl-backpressure`: write replies held while a replica's lag nears its output limit.
     pub throttle: Throttle,
+    /// Consistency-proof rounds (tandem-verify).
+    pub verify: VerifyStats,
+}
+
+/// Consistency-proof rounds so far (INFO replication).
+#[derive(Default)]
+pub struct VerifyStats {
+    /// Rounds this master started.
+    pub runs: AtomicU64,
+    /// Replica digests that differed from this server's at the same offset.
+    pub mismatches: AtomicU64,
+    /// Replica digests that matched.
+    pub matches: AtomicU64,
+}
+
+/// How a replica's digest at an offset compared with ours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Match,
+    Mismatch,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Match => "match",
+            Verdict::Mismatch => "mismatch",
+        }
+    }
+}
+
+/// A replica's last judged digest.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    pub offset: i64,
+    pub verdict: Verdict,
+    pub digest: String,
 }
 
 /// `repl-backpressure`: instead of dropping a replica that cannot keep up into a full sync
@@ -183,6 +220,10 @@ pub struct ReplicaInfo {
     /// Connected with plain SYNC: no ACKs expected.
     pub pre_psync: bool,
     pub closed: AtomicBool,
+    /// Announced `REPLCONF capa tandem-verify`: it answers verification markers.
+    pub capa_verify: bool,
+    /// Its last judged digest (tandem-verify).
+    pub verified: Mutex<Option<Verified>>,
 }
 
 impl ReplicaInfo {

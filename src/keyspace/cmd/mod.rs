@@ -328,6 +328,7 @@ commands! {
     "sync", 1, "admin noscript no_async_loading no_multi", 0, 0, 0, "server", C, "Internal command used for replication";
     "wait", 3, "noscript", 0, 0, 0, "generic", C, "Wait for the synchronous replication of all the write commands sent in the context of the current connection";
     "waitoffset", 4, "noscript stale", 0, 0, 0, "generic", C, "Wait until this server has applied a point (replication ID and offset) of the replication stream (tandem)";
+    "verifyreplicas", -1, "admin noscript", 0, 0, 0, "server", C, "Prove that every replica holds this master's dataset at one replication offset (tandem)";
     "writeoffset", 1, "noscript stale fast", 0, 0, 0, "generic", C, "Return the replication ID and offset of the current connection's last write (tandem)";
     "replicaof", 3, "admin noscript stale no_async_loading", 0, 0, 0, "server", C, "Make the server a replica of another instance, or promote it as master";
     "slaveof", 3, "admin noscript stale no_async_loading", 0, 0, 0, "server", C, "Make the server a replica of another instance, or promote it as master";

@@ -143,11 +143,18 @@ impl Attempt {
         if name.eq_ignore_ascii_case(b"REPLCONF") {
             if argv.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"GETACK")) {
                 // Answer with the offset before this command's own bytes.
-                self.wire_in(format_args!("REPLCONF GETACK *"));
+                let mark = verify_mark(&argv);
+                match mark {
+                    Some(o) => self.wire_in(format_args!("REPLCONF GETACK * {} {}", crate::keyspace::verify::MARK, o)),
+                    None => self.wire_in(format_args!("REPLCONF GETACK *")),
+                }
                 let Some(off) = self.apply(meta, p).await else { return };
                 conn.acked.store(off, Relaxed);
                 self.wire_out(format_args!("REPLCONF ACK {}", off));
                 conn.ack(off);
+                if let Some(o) = mark {
+                    self.verify_at(conn, o).await;
+                }
             }
             p.ready_len += len;
             return;
@@ -164,6 +171,24 @@ impl Attempt {
             Err((error, cmd)) => p.refused.push(Refusal { before: p.items.len(), at: p.ready_len, error, cmd }),
         }
         p.ready_len += len;
+    }
+
+    /// tandem-verify: the master's marker for a round at `offset` was reached (everything
+    /// before it applied): the keyspace digests our dataset there, and the digest goes to the
+    /// master as `REPLCONF DIGEST <offset> <digest>` when it is ready, while the stream goes on.
+    async fn verify_at(&mut self, conn: &Conn, offset: i64) {
+        crate::trace_msg!(self.shared.log, "link-io", "keyspace", "VerifyAt(offset={}) {{off={} conv={}}}", offset, offset, self.conv);
+        let Ok(Some(rx)) = self.keyspace.call(crate::keyspace::verify::VerifyAt { offset }).await else { return };
+        let out = conn.sender();
+        let (log, conv, master) = (self.shared.log.clone(), self.conv.clone(), self.peer.clone());
+        crate::rt::spawn(async move {
+            let Ok(digest) = rx.recv_async().await else { return };
+            crate::trace_wire!(log, "link-io", master, "REPLCONF DIGEST {} {} {{off={} conv={}}}", offset, digest, offset, conv);
+            let mut b = bytes::BytesMut::new();
+            let o = offset.to_string();
+            crate::resp::reply::encode_command(&[&b"REPLCONF"[..], b"DIGEST", o.as_bytes(), digest.as_bytes()], &mut b);
+            let _ = out.send(b.freeze());
+        });
     }
 
     /// Sends the ready commands and their raw bytes to the keyspace; returns the new offset
@@ -222,4 +247,12 @@ fn checked(argv: crate::resp::request::Argv) -> Result<Cmd, (Vec<u8>, Option<&'s
         Some(spec) => Err((cmd::arity_error(spec.name).into_bytes(), Some(spec.name))),
         None => Err((cmd::unknown_command_error(&argv), None)),
     }
+}
+
+/// The round's offset of a verification marker, `REPLCONF GETACK * VERIFY <offset>`.
+fn verify_mark(argv: &[bytes::Bytes]) -> Option<i64> {
+    if argv.len() != 5 || !argv[3].eq_ignore_ascii_case(crate::keyspace::verify::MARK.as_bytes()) {
+        return None;
+    }
+    crate::util::num::parse_i64(&argv[4])
 }

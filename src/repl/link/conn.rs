@@ -23,8 +23,8 @@ pub(super) async fn or_stop<F: std::future::Future>(stop: &flume::Receiver<()>, 
 
 /// A connection to the master: buffered reads plus a writer task for ACKs and replies.
 ///
-/// `out` is the writer's only sender: dropping the `Conn` ends the writer, which drops its
-/// clone of the socket.
+/// `out` is the writer's sender: dropping the `Conn` (and any [`Conn::sender`] handle) ends
+/// the writer, which drops its clone of the socket.
 pub(super) struct Conn {
     pub stream: TcpStream,
     pub buf: BytesMut,
@@ -94,6 +94,12 @@ impl Conn {
         let mut b = BytesMut::new();
         crate::resp::reply::encode_command(argv, &mut b);
         let _ = self.out.send(b.freeze());
+    }
+
+    /// A handle that queues for the writer, for work that answers the master later
+    /// (tandem-verify's digest). The writer lasts while a handle does.
+    pub fn sender(&self) -> flume::Sender<Bytes> {
+        self.out.clone()
     }
 
     /// Queues `REPLCONF ACK <off>`.

@@ -66,8 +66,10 @@ impl Attempt {
             conn.send(&[b"REPLCONF", b"ip-address", ip.as_bytes()]);
             expect += 1;
         }
-        self.wire_out(format_args!("REPLCONF capa eof capa psync2"));
-        conn.send(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]);
+        // tandem-verify: this replica answers its master's verification markers (real
+        // Redis and Valkey masters ignore a capability they do not know).
+        self.wire_out(format_args!("REPLCONF capa eof capa psync2 capa tandem-verify"));
+        conn.send(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2", b"capa", b"tandem-verify"]);
         expect += 1;
         if auth.is_some() {
             step!(MasterLinkState::ReceiveAuth);
