@@ -288,6 +288,51 @@ async fn tracking() -> Diagrams {
     ]
 }
 
+/// Read-your-writes: a write on the master, WRITEOFFSET, then WAITOFFSET on a replica that
+/// holds the stream (CLIENT PAUSE WRITE): the keyspace answers the waiter from the handler
+/// that applies the stream once the pause ends.
+async fn read_your_writes() -> Diagrams {
+    let mut sc = Scenario::new("ryw");
+    sc.linked_pair().await;
+    sc.get("replica").exec(&["CLIENT", "PAUSE", "300", "WRITE"]).await.unwrap();
+    async_std::task::sleep(Duration::from_millis(50)).await;
+    let (m0, r0) = (mark(&sc, "master"), mark(&sc, "replica"));
+    let mut c = sc.get("master").connect().await.unwrap();
+    c.exec(&["SET", "k", "v"]).await.unwrap();
+    let at = c.exec(&["WRITEOFFSET"]).await.unwrap();
+    let at = format!("{at:?}");
+    let nums: Vec<String> = at.split(|ch: char| !ch.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect();
+    let replid = nums.iter().find(|w| w.len() == 40).expect("replid").clone();
+    let offset = nums.iter().rev().find(|w| w.parse::<i64>().is_ok()).expect("offset").clone();
+    let r = sc.get("replica").exec(&["WAITOFFSET", &replid, &offset, "5000"]).await.unwrap();
+    assert_eq!(r.as_int(), Some(1), "{r:?}");
+    async_std::task::sleep(Duration::from_millis(50)).await;
+    drop(c);
+    let logs = sc.finish().await;
+    vec![
+        ("waitoffset-master".into(), render(&[logs[0][m0..].to_string()], Some("waitoffset"))),
+        ("waitoffset-replica".into(), render(&[logs[1][r0..].to_string()], Some("waitoffset"))),
+    ]
+}
+
+/// VERIFYREPLICAS: the master's snapshot and marker, the replica's digest at the marker, the
+/// backlog's verdict.
+async fn verify() -> Diagrams {
+    let mut sc = Scenario::new("verify");
+    sc.linked_pair().await;
+    sc.get("master").exec(&["SET", "k", "v"]).await.unwrap();
+    sc.get("master").wait(1, Duration::from_secs(5)).await.unwrap();
+    let (m0, r0) = (mark(&sc, "master"), mark(&sc, "replica"));
+    let r = sc.get("master").exec(&["VERIFYREPLICAS"]).await.unwrap();
+    assert!(format!("{r:?}").contains("match"), "{r:?}");
+    async_std::task::sleep(Duration::from_millis(50)).await;
+    let logs = sc.finish().await;
+    vec![
+        ("verify-master".into(), render(&[logs[0][m0..].to_string()], Some("verify"))),
+        ("verify-replica".into(), render(&[logs[1][r0..].to_string()], Some("verify"))),
+    ]
+}
+
 /// Every scenario's diagrams.
 async fn all_diagrams() -> Diagrams {
     let mut d = full_resync(false).await;
@@ -298,6 +343,8 @@ async fn all_diagrams() -> Diagrams {
     d.extend(promotion().await);
     d.extend(pubsub().await);
     d.extend(tracking().await);
+    d.extend(read_your_writes().await);
+    d.extend(verify().await);
     d
 }
 

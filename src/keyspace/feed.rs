@@ -86,6 +86,8 @@ pub enum Reach {
 
 /// A client waiting (WAITOFFSET) for this server to reach `offset` of history `replid`.
 pub struct OffsetWaiter {
+    /// The waiting client's id (trace).
+    pub client: u64,
     pub replid: String,
     pub offset: i64,
     pub reply: flume::Sender<Reach>,
@@ -173,6 +175,7 @@ impl Feed {
         waiters.retain(|w| match self.reach(&w.replid, w.offset) {
             Reach::Pending => !w.reply.is_disconnected(),
             r => {
+                crate::trace_reply!(self.log, "keyspace", format_args!("client:{}", w.client), "{:?} {{off={}}}", r, self.offset);
                 let _ = w.reply.try_send(r);
                 false
             }

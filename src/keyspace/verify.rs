@@ -145,7 +145,6 @@ impl Handler<StartVerify> for Keyspace {
 #[async_trait]
 impl Handler<VerifyAt> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: VerifyAt) -> Option<flume::Receiver<String>> {
-        crate::trace_msg!(self.shared.log, "link-io", "keyspace", "VerifyAt(offset={}) {{off={}}}", msg.offset, msg.offset);
         self.feed.flush();
         if self.feed.offset() != msg.offset {
             crate::verbose!(self.shared.log, "Verification marker for offset {} met at offset {}: skipped", msg.offset, self.feed.offset());

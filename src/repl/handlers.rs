@@ -285,7 +285,7 @@ impl Handler<WaitOffset> for Keyspace {
         crate::trace_msg!(self.shared().log, format_args!("client:{}", msg.client), "keyspace", "WaitOffset(replid={}, offset={}) {{off={}}}", msg.replid, msg.offset, self.feed().offset());
         crate::trace_reply!(self.shared().log, "keyspace", format_args!("client:{}", msg.client), "{:?}", reach);
         if reach == Reach::Pending {
-            self.feed_mut().offset_waiters.push(OffsetWaiter { replid: msg.replid, offset: msg.offset, reply: msg.reply });
+            self.feed_mut().offset_waiters.push(OffsetWaiter { client: msg.client, replid: msg.replid, offset: msg.offset, reply: msg.reply });
         }
         reach
     }

@@ -76,6 +76,7 @@ impl Backlog {
         let shared = self.shared.clone();
         self.verify.waiters.retain(|w| {
             if round_done(&shared, w.offset) {
+                crate::trace_reply!(shared.log, "backlog", format_args!("client:{}", w.client), "Verdicts(offset={}) {{off={}}}", w.offset, w.offset);
                 let _ = w.reply.try_send(());
                 false
             } else {

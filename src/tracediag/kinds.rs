@@ -124,6 +124,24 @@ pub const KINDS: &[KindSpec] = &[
         messages: &["SetRole", "SetMaster", "StopLink", "Promote", "ShiftReplid", "DropAll"],
         wire: &["PSYNC ... FAILOVER", "REPLICAOF", "SLAVEOF"],
     },
+    KindSpec {
+        name: "waitoffset",
+        about: "read-your-writes: WRITEOFFSET on the master, WAITOFFSET answered by the replica's keyspace once it applied that point",
+        messages: &["Exec", "ExecDone", "HistoryOf", "History", "WaitOffset", "Reached", "Pending", "Lost", "Append", "Stream", "ApplyStream", "Applied", "Paused"],
+        wire: &["stream", "*"],
+    },
+    KindSpec {
+        name: "verify",
+        about: "consistency proof: the master's snapshot and marker, each replica's digest at the marker, the backlog's verdicts",
+        messages: &["StartVerify", "Round", "NoRound", "AwaitVerdicts", "Verdicts", "VerifyAt", "VerifyDigested", "Reference", "ReplicaDigest", "Append", "Stream", "ApplyStream", "Applied"],
+        wire: &["REPLCONF GETACK", "REPLCONF DIGEST", "REPLCONF ACK"],
+    },
+    KindSpec {
+        name: "backpressure",
+        about: "repl-backpressure: the backlog holds write replies while a replica lags near its output limit",
+        messages: &["Throttle", "Drained", "Append", "Stream"],
+        wire: &[],
+    },
 ];
 
 /// The row named `name` (any case); `None` for an unknown name and for `all`.
