@@ -774,6 +774,11 @@ impl Config {
     pub fn repl_disable_tcp_nodelay(&self) -> bool {
         self.flag("repl-disable-tcp-nodelay")
     }
+    /// `dual-channel-replication-enabled` (Valkey 8): a full sync sends the RDB on a second
+    /// connection while the stream goes to the first (default no).
+    pub fn dual_channel(&self) -> bool {
+        self.flag("dual-channel-replication-enabled")
+    }
     /// `repl-backpressure` (tandem): hold write replies while a replica's lag nears its
     /// output buffer limit instead of dropping it into a full sync (default no).
     pub fn repl_backpressure(&self) -> bool {

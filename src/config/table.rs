@@ -398,6 +398,8 @@ pub static SPECS: &[Spec] = &[
     // tandem's own
     boolean("trace", None, 0, false, H),
     boolean("repl-backpressure", None, 0, false, H),
+    // Valkey 8's dual-channel replication (its name): the RDB on a second connection.
+    boolean("dual-channel-replication-enabled", None, 0, false, H),
     num("repl-verify-period", None, 0, 0, INT_MAX, 60, Int, H),
 ];
 

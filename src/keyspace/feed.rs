@@ -124,6 +124,11 @@ impl Feed {
         self.offset
     }
 
+    /// Whether a backlog exists (a history replicas can continue).
+    pub fn backlog_active(&self) -> bool {
+        self.active
+    }
+
     /// The current replication ID.
     pub fn replid(&self) -> &str {
         &self.replid

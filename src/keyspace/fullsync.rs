@@ -128,6 +128,9 @@ pub struct Target {
     pub out: Outlet,
     /// Sent PSYNC (gets `+FULLRESYNC`); false for legacy SYNC.
     pub psync: bool,
+    /// The RDB connection of a dual-channel sync (its client id): it gets
+    /// `$ENDOFF:<offset> <replid> <db> <client-id>` before the RDB, as Valkey 8 sends it.
+    pub endoff: Option<u64>,
     /// The replica itself: attached to the stream, told of its transfer.
     pub replica: Box<dyn SyncReplica>,
 }
@@ -332,7 +335,12 @@ impl Keyspace {
             t.replica.rdb_ready(false, false);
             return false;
         }
-        if t.psync {
+        if let Some(cid) = t.endoff {
+            let db = self.feed.last_db.unwrap_or(0);
+            crate::trace_wire!(self.shared.log, format_args!("replica:{}", t.name), format_args!("net:{}", t.meta.addr), "$ENDOFF:{} {} {} {} {{off={} conv={}}}", offset, replid, db, cid, offset, t.name);
+            crate::notice!(self.shared.log, "Sending to replica {} RDB end offset {} and client-id {}", t.name, offset, cid);
+            t.out.push(Bytes::from(format!("$ENDOFF:{} {} {} {}\r\n", offset, replid, db, cid)));
+        } else if t.psync {
             crate::trace_wire!(self.shared.log, format_args!("replica:{}", t.name), format_args!("net:{}", t.meta.addr), "+FULLRESYNC {} {} {{off={} conv={}}}", replid, offset, offset, t.name);
             t.out.push(Bytes::from(format!("+FULLRESYNC {} {}\r\n", replid, offset)));
         }

@@ -85,6 +85,12 @@ fn replconf(c: &mut Caller<'_>, a: &[Bytes]) {
                 c.handshake.capa_psync2 = true;
             } else if eq(v, "tandem-verify") {
                 c.handshake.capa_verify = true;
+            } else if eq(v, "dual-channel") {
+                // As Valkey: only while this server does dual-channel, diskless syncs.
+                let cfg = c.shared.cfg();
+                if cfg.dual_channel() && cfg.repl_diskless_sync() {
+                    c.handshake.capa_dual = true;
+                }
             }
         } else if eq(o, "rdb-only") {
             match num::parse_i64(v) {
@@ -92,6 +98,19 @@ fn replconf(c: &mut Caller<'_>, a: &[Bytes]) {
                 Some(1) => c.handshake.rdb_only = true,
                 _ => return c.out.error(err::NOT_INT),
             }
+        } else if eq(o, "rdb-channel") {
+            match num::parse_i64(v) {
+                Some(0) => c.handshake.rdb_channel = false,
+                Some(1) => c.handshake.rdb_channel = true,
+                _ => return c.out.error(err::NOT_INT),
+            }
+        } else if eq(o, "set-rdb-client-id") {
+            let Some(id) = num::parse_i64(v) else { return c.out.error(err::NOT_INT) };
+            let known = c.shared.repl.replicas.lock().map(|r| r.iter().any(|r| r.rdb_channel && r.id as i64 == id)).unwrap_or(false);
+            if !known {
+                return c.out.error(format!("ERR Unrecognized RDB client id {}", id));
+            }
+            c.handshake.rdb_client_id = Some(id as u64);
         } else if eq(o, "rdb-filter-only") {
             if !v.is_empty() && !eq(v, "functions") {
                 return c.out.error([&b"ERR Unsupported rdb-filter-only option: "[..], cmd::cstr(v, usize::MAX)].concat());
@@ -172,6 +191,21 @@ async fn sync(c: &mut Caller<'_>, a: &[Bytes], psync: bool) -> After {
     } else {
         ("?".to_string(), -1)
     };
+    // Dual-channel (Valkey 8): a replica that cannot continue gets its RDB on a second
+    // connection; this one stays a plain connection for its `set-rdb-client-id` and PSYNC.
+    if psync && c.handshake.capa_dual && c.handshake.rdb_client_id.is_none() {
+        let ask = super::CanContinue { client: c.id, name: c.handshake.replica_name(c.meta), replid: replid.clone(), offset };
+        if !c.keyspace.call(ask).await.unwrap_or(true) {
+            crate::notice!(
+                c.shared.log,
+                "Replica {} is capable of dual channel synchronization, and partial sync isn't possible. Full sync will continue with dedicated RDB channel.",
+                c.handshake.replica_name(c.meta)
+            );
+            crate::trace_wire!(c.shared.log, format_args!("client:{}", c.id), format_args!("net:{}", c.meta.addr), "+DUALCHANNELSYNC {{conv={}}}", handshake_conv(c));
+            c.out.simple("DUALCHANNELSYNC");
+            return After::Continue;
+        }
+    }
     // Replies still buffered (queued ones first) go out before the replica's stream.
     crate::shared::output_drained(&c.meta).await;
     let pending = std::mem::take(&mut c.out.buf);

@@ -262,6 +262,38 @@ impl Handler<GetAck> for Keyspace {
     }
 }
 
+/// Dual-channel: whether a PSYNC from `replid` at `offset` could continue now (the same
+/// history check as PSYNC's, and the backlog's range as it last published it). A replica
+/// that cannot is answered `+DUALCHANNELSYNC`; that counts as a failed partial resync.
+pub struct CanContinue {
+    pub client: u64,
+    pub name: String,
+    pub replid: String,
+    pub offset: i64,
+}
+impl Message for CanContinue {
+    type Result = bool;
+}
+
+#[async_trait]
+impl Handler<CanContinue> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: CanContinue) -> bool {
+        crate::trace_msg!(self.shared().log, format_args!("client:{}", msg.client), "keyspace", "CanContinue(replid={}, offset={}) {{conv={}}}", msg.replid, msg.offset, msg.name);
+        let shared = self.shared().clone();
+        let f = self.feed_mut();
+        f.flush();
+        let id_ok = msg.replid == f.replid() || (msg.replid == f.replid2() && msg.offset <= f.second_offset());
+        let first = shared.repl.backlog_first.load(std::sync::atomic::Ordering::Relaxed);
+        let len = shared.repl.backlog_histlen.load(std::sync::atomic::Ordering::Relaxed);
+        let ok = msg.replid != "?" && f.backlog_active() && id_ok && msg.offset >= first && msg.offset <= first + len;
+        if !ok && msg.replid != "?" {
+            f.stats_mut().sync_partial_err += 1;
+        }
+        crate::trace_reply!(shared.log, "keyspace", format_args!("client:{}", msg.client), "{} {{conv={}}}", if ok { "CanContinue" } else { "MustFullSync" }, msg.name);
+        ok
+    }
+}
+
 /// WAITOFFSET: reach `offset` of history `replid`. Answered at once unless pending; a pending
 /// waiter is answered on `reply` by the handler that applies the stream (or changes the
 /// history) reaching it.

@@ -26,7 +26,7 @@ use crate::keyspace::Keyspace;
 use crate::rt::Addr;
 use backlog::Backlog;
 
-pub use handlers::{ApplyStream, BeginSyncLoad, CachedMaster, EndSyncLoad, Continued, CurrentOffset, GetAck, HistoryOf, LoadSnapshot, WaitOffset, Psync, PsyncOutcome, SetRole};
+pub use handlers::{ApplyStream, CanContinue, BeginSyncLoad, CachedMaster, EndSyncLoad, Continued, CurrentOffset, GetAck, HistoryOf, LoadSnapshot, WaitOffset, Psync, PsyncOutcome, SetRole};
 pub use link::{LinkStatus, Role};
 
 /// Addresses of a server's replication actors (the listener hands them to every client).

@@ -33,6 +33,12 @@ pub struct Handshake {
     pub rdb_only: bool,
     /// `REPLCONF version` (Valkey 8 replicas announce theirs).
     pub version: Option<String>,
+    /// `REPLCONF capa dual-channel`: a full sync goes through a second, RDB connection.
+    pub capa_dual: bool,
+    /// `REPLCONF rdb-channel 1`: this connection is such an RDB connection.
+    pub rdb_channel: bool,
+    /// `REPLCONF set-rdb-client-id`: the RDB connection this main connection belongs to.
+    pub rdb_client_id: Option<u64>,
 }
 
 impl Handshake {
@@ -67,6 +73,10 @@ pub struct Replica {
     buf: ReplBuf,
     /// For EOF-framed RDBs the stream waits for the replica's first ACK.
     wait_first_ack: bool,
+    /// The main connection of a dual-channel sync: the replica loads its RDB (from the other
+    /// connection) and buffers this stream meanwhile; it ACKs once loaded, so no ACK timeout
+    /// applies before its first ACK (Valkey's `BG_RDB_LOAD` state).
+    loading_rdb: bool,
     /// An ACK came before `RdbReady`: the replica read the whole RDB before the keyspace
     /// reported the transfer done (the RDB's last bytes race `JobDone`).
     acked_early: bool,
@@ -168,22 +178,25 @@ impl Replica {
             pre_psync: !psync,
             closed: AtomicBool::new(false),
             capa_verify: handshake.capa_verify,
+            rdb_channel: handshake.rdb_channel,
             verified: Default::default(),
         });
         let (writer, rx) = flume::unbounded();
         let out = Outlet::new(writer, shared.clone());
+        let loading_rdb = handshake.rdb_client_id.is_some();
         Replica {
+            handshake,
             info,
             meta,
             shared,
             keyspace,
             backlog,
             stream,
-            handshake,
             psync,
             out,
             writer_rx: Some(rx),
             buf,
+            loading_rdb,
             wait_first_ack: false,
             acked_early: false,
             in_transfer: false,
@@ -361,6 +374,7 @@ impl Handler<Begin> for Replica {
                     name: self.info.name(),
                     out: self.out.clone(),
                     psync: self.psync,
+                    endoff: self.handshake.rdb_channel.then_some(self.info.id),
                     replica: Box::new(handle),
                 };
                 crate::trace_msg!(self.shared.log, self.who(), "keyspace", "FullSync(diskless={}) {{conv={}}}", diskless, self.info.name());
@@ -425,6 +439,7 @@ impl Handler<Ack> for Replica {
         crate::trace_wire!(self.shared.log, format_args!("net:{}", self.meta.addr), self.who(), "REPLCONF ACK {} {{off={} conv={}}}", msg.0, msg.0, self.info.name());
         self.info.ack_offset.store(msg.0, Relaxed);
         self.info.last_ack_ms.store(crate::util::now_ms(), Relaxed);
+        self.loading_rdb = false;
         if self.wait_first_ack {
             self.wait_first_ack = false;
             self.go_online();
@@ -475,7 +490,7 @@ impl Handler<Tick> for Replica {
         }
         let timeout = self.shared.cfg().repl_timeout() as i64 * 1000;
         let silent = crate::util::now_ms() - self.info.last_ack_ms.load(Relaxed);
-        if !self.info.pre_psync && self.info.state() == ReplicaState::Online && silent > timeout {
+        if !self.info.pre_psync && !self.loading_rdb && self.info.state() == ReplicaState::Online && silent > timeout {
             crate::warning!(self.shared.log, "Disconnecting timedout replica (streaming sync): {}", self.info.name());
             return self.close(ctx);
         }

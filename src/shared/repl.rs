@@ -222,6 +222,8 @@ pub struct ReplicaInfo {
     pub closed: AtomicBool,
     /// Announced `REPLCONF capa tandem-verify`: it answers verification markers.
     pub capa_verify: bool,
+    /// The RDB connection of a dual-channel full sync (`REPLCONF rdb-channel 1`).
+    pub rdb_channel: bool,
     /// Its last judged digest (tandem-verify).
     pub verified: Mutex<Option<Verified>>,
 }
