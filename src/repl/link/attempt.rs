@@ -137,6 +137,7 @@ impl Attempt {
                     Err(e) => e,
                 }
             }
+            Ok(Psynced::DualChannel) => self.dual_channel(&mut conn, &meta, &mut last).await,
             Err(e) => e,
         };
         if let LinkEnd::Retry(_) = &r {

@@ -13,6 +13,8 @@ pub(super) enum Psynced {
     Full { replid: String, offset: i64 },
     /// `+CONTINUE`: the stream continues from our offset `start`.
     Continue { start: i64 },
+    /// `+DUALCHANNELSYNC` (Valkey 8): the RDB comes on a second connection.
+    DualChannel,
 }
 
 impl Attempt {
@@ -68,8 +70,13 @@ impl Attempt {
         }
         // tandem-verify: this replica answers its master's verification markers (real
         // Redis and Valkey masters ignore a capability they do not know).
-        self.wire_out(format_args!("REPLCONF capa eof capa psync2 capa tandem-verify"));
-        conn.send(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2", b"capa", b"tandem-verify"]);
+        if self.shared.cfg().dual_channel() {
+            self.wire_out(format_args!("REPLCONF capa eof capa psync2 capa tandem-verify capa dual-channel"));
+            conn.send(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2", b"capa", b"tandem-verify", b"capa", b"dual-channel"]);
+        } else {
+            self.wire_out(format_args!("REPLCONF capa eof capa psync2 capa tandem-verify"));
+            conn.send(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2", b"capa", b"tandem-verify"]);
+        }
         expect += 1;
         if auth.is_some() {
             step!(MasterLinkState::ReceiveAuth);
@@ -161,6 +168,11 @@ impl Attempt {
             let _ = self.keyspace.call(Continued { replid }).await;
             crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
             Ok(Psynced::Continue { start: coff })
+        } else if head == "+DUALCHANNELSYNC" {
+            if cached.is_some() {
+                crate::notice!(self.shared.log, "Discarding previously cached master state.");
+            }
+            Ok(Psynced::DualChannel)
         } else if reply.starts_with("-NOMASTERLINK") || reply.starts_with("-LOADING") {
             crate::notice!(self.shared.log, "Master is currently unable to PSYNC but should be in the future: {}", reply);
             Err(LinkEnd::Retry(reply))

@@ -22,6 +22,7 @@
 mod apply;
 mod attempt;
 mod conn;
+mod dual;
 mod handshake;
 mod transfer;
 
