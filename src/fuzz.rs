@@ -156,6 +156,8 @@ fn rdb_round_trip(dbs: Vec<crate::keyspace::Db>, functions: Vec<bytes::Bytes>) {
         key_save_delay: 0,
         functions,
         cancel: Default::default(),
+        ctime: 0,
+        used_mem: 0,
     };
     let out = snapshot::write_rdb(&snap, Vec::new(), true).expect("writing a loaded dataset");
     let (again, _) = snapshot::load_rdb(&out[..], Some(out.len() as u64), 16, false).expect("loading what tandem wrote");

@@ -47,7 +47,6 @@ pub enum WriterItem {
 pub struct Outlet {
     tx: flume::Sender<WriterItem>,
     meter: Meter,
-    shared: Arc<Shared>,
 }
 
 /// The writer task's side of an outlet's counters (holds no sender of the queue).
@@ -76,9 +75,9 @@ impl Meter {
 }
 
 impl Outlet {
-    pub fn new(tx: flume::Sender<WriterItem>, shared: Arc<Shared>) -> Self {
+    pub fn new(tx: flume::Sender<WriterItem>, _shared: Arc<Shared>) -> Self {
         let meter = Meter { unsent: Arc::new(AtomicU64::new(0)), sent: Arc::new(AtomicU64::new(0)), stream_next: Arc::new(AtomicI64::new(-1)) };
-        Outlet { tx, meter, shared }
+        Outlet { tx, meter }
     }
     /// Queues bytes for the socket; false when the writer is gone.
     pub fn push(&self, b: Bytes) -> bool {
@@ -90,7 +89,6 @@ impl Outlet {
             return false;
         }
         self.meter.unsent.fetch_add(n, Relaxed);
-        self.shared.stats.net_repl_output_bytes.fetch_add(n, Relaxed);
         true
     }
     /// After what is queued, the writer streams the replication buffer from `from` on.
@@ -128,6 +126,9 @@ pub struct Target {
     pub out: Outlet,
     /// Sent PSYNC (gets `+FULLRESYNC`); false for legacy SYNC.
     pub psync: bool,
+    /// A tandem replica that can resume a cut transfer (`capa tandem-resume`): the job's
+    /// snapshot is kept for `repl-resume-window` seconds after it.
+    pub resume: bool,
     /// The RDB connection of a dual-channel sync (its client id): it gets
     /// `$ENDOFF:<offset> <replid> <db> <client-id>` before the RDB, as Valkey 8 sends it.
     pub endoff: Option<u64>,
@@ -179,10 +180,33 @@ struct Running {
     targets: Vec<Target>,
 }
 
+/// The snapshot of the last diskless job a resume-capable replica got, kept so that a
+/// replica whose transfer was cut resumes from the byte it reached (the RDB written again
+/// from the same snapshot is the same bytes).
+struct Resumable {
+    snap: super::snapshot::Snapshot,
+    job: u64,
+    /// Dropped after this (ms); `i64::MAX` while its job runs.
+    deadline_ms: i64,
+}
+
+/// Resumes a cut full sync: the rest of the RDB of the kept snapshot at `offset` of `replid`,
+/// from byte `from` on (`+RESUME`), or a full sync when the snapshot is gone.
+pub struct ResumeSync {
+    pub target: Target,
+    pub replid: String,
+    pub offset: i64,
+    pub from: u64,
+}
+impl Message for ResumeSync {
+    type Result = ();
+}
+
 /// The keyspace's full-sync jobs.
 #[derive(Default)]
 pub struct Jobs {
     next_id: u64,
+    resumable: Option<Resumable>,
     /// A diskless job gathering replicas until `deadline_ms`.
     pending: Vec<Target>,
     deadline_ms: i64,
@@ -211,9 +235,21 @@ struct FanoutWriter {
     buf: Vec<u8>,
     /// Unwritten bytes one replica may have before the writer waits.
     max_unsent: u64,
+    /// RDB bytes not to send (a resumed transfer starts past what the replica has).
+    skip: u64,
 }
 
 impl FanoutWriter {
+    /// What of `b`, the RDB's next bytes, is past the part to skip.
+    fn unskipped(&mut self, b: Bytes) -> Bytes {
+        if self.skip == 0 {
+            return b;
+        }
+        let n = (b.len() as u64).min(self.skip);
+        self.skip -= n;
+        b.slice(n as usize..)
+    }
+
     fn push_all(&mut self, b: Bytes) -> std::io::Result<()> {
         self.push_all_while(b, || true)
     }
@@ -249,7 +285,8 @@ impl std::io::Write for FanoutWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         if !self.buf.is_empty() {
             let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(STREAM_CHUNK));
-            self.push_all(Bytes::from(chunk))?;
+            let chunk = self.unskipped(Bytes::from(chunk));
+            self.push_all(chunk)?;
         }
         Ok(())
     }
@@ -292,7 +329,7 @@ fn rdb_from_child(shared: &Shared, snap: super::snapshot::Snapshot, compress: bo
         };
         match &mut fan {
             Some((w, _)) => {
-                let chunk = Bytes::copy_from_slice(&buf[..n]);
+                let chunk = w.unskipped(Bytes::copy_from_slice(&buf[..n]));
                 let alive = || !cancel.load(Relaxed) && child.try_wait().is_none_or(|e| e == fork::Exit::Code(0));
                 w.push_all_while(chunk, alive).map_err(|e| e.to_string())?;
             }
@@ -370,6 +407,15 @@ impl Keyspace {
         }
         self.jobs.next_id += 1;
         let id = self.jobs.next_id;
+        if diskless && live.iter().any(|t| t.resume) && self.shared.cfg().int("repl-resume-window") > 0 {
+            let kept = super::snapshot::Snapshot { cancel: Default::default(), ..snap.clone() };
+            self.jobs.resumable = Some(Resumable { snap: kept, job: id, deadline_ms: i64::MAX });
+        }
+        self.spawn_writer(id, snap, live, diskless, 0);
+    }
+
+    /// Writes the RDB of `snap` for job `id` to `live` (its first `skip` bytes left out).
+    fn spawn_writer(&mut self, id: u64, snap: super::snapshot::Snapshot, live: Vec<Target>, diskless: bool, skip: u64) {
         let compress = self.shared.cfg().rdbcompression();
         let hard = self.shared.cfg().client_output_buffer_limit(crate::config::ClientClass::Replica).hard_limit_bytes;
         let max_unsent = if hard > 0 { hard.min(MAX_UNSENT) } else { MAX_UNSENT };
@@ -392,10 +438,10 @@ impl Keyspace {
         let shared = self.shared.clone();
         rt::spawn_blocking(move || {
             let result = if forks {
-                let fan = diskless.then(|| (FanoutWriter { outs, buf: Vec::new(), max_unsent }, mark));
+                let fan = diskless.then(|| (FanoutWriter { outs, buf: Vec::new(), max_unsent, skip }, mark));
                 rdb_from_child(&shared, snap, compress, fan)
             } else if diskless {
-                let w = FanoutWriter { outs, buf: Vec::with_capacity(STREAM_CHUNK), max_unsent };
+                let w = FanoutWriter { outs, buf: Vec::with_capacity(STREAM_CHUNK), max_unsent, skip };
                 write_rdb(&snap, w, compress)
                     .and_then(|mut w| {
                         use std::io::Write;
@@ -434,12 +480,25 @@ impl Keyspace {
     }
 }
 
-#[async_trait]
-impl Handler<FullSync> for Keyspace {
-    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: FullSync) {
-        let t = msg.target;
+impl Keyspace {
+    /// Whether the kept snapshot is the one at `offset` of `replid`, and still kept (PSYNC
+    /// with a resume request answers `+RESUME` then).
+    pub(crate) fn resume_ready(&self, replid: &str, offset: i64) -> bool {
+        self.jobs.resumable.as_ref().is_some_and(|r| r.snap.replid == replid && r.snap.offset == offset && crate::util::now_ms() < r.deadline_ms)
+    }
+
+    /// Drops the kept snapshot once its window is over (from the cron).
+    pub(crate) fn expire_resumable(&mut self) {
+        if self.jobs.resumable.as_ref().is_some_and(|r| crate::util::now_ms() >= r.deadline_ms) {
+            self.jobs.resumable = None;
+        }
+    }
+
+    /// A replica needs the whole dataset: a diskless job (gathering replicas for
+    /// `repl-diskless-sync-delay`), or a disk one, joined when one runs.
+    async fn full_sync(&mut self, t: Target, diskless: bool) {
         self.feed.flush();
-        if msg.diskless {
+        if diskless {
             let delay = self.shared.cfg().repl_diskless_sync_delay() as i64;
             let jobs = &mut self.jobs;
             if jobs.pending.is_empty() {
@@ -468,12 +527,54 @@ impl Handler<FullSync> for Keyspace {
 }
 
 #[async_trait]
+impl Handler<FullSync> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: FullSync) {
+        self.full_sync(msg.target, msg.diskless).await;
+    }
+}
+
+#[async_trait]
+impl Handler<ResumeSync> for Keyspace {
+    async fn handle(&mut self, _ctx: &mut Context<Self>, msg: ResumeSync) {
+        let t = msg.target;
+        crate::trace_msg!(self.shared.log, format_args!("replica:{}", t.name), "keyspace", "ResumeSync(offset={}, from={}) {{off={} conv={}}}", msg.offset, msg.from, msg.offset, t.name);
+        self.feed.flush();
+        let snap = match &self.jobs.resumable {
+            Some(r) if self.resume_ready(&msg.replid, msg.offset) => super::snapshot::Snapshot { cancel: Default::default(), ..r.snap.clone() },
+            _ => {
+                crate::notice!(self.shared.log, "The snapshot replica {} asks to resume is no longer kept: full resync", t.name);
+                return self.full_sync(t, true).await;
+            }
+        };
+        if !t.replica.subscribe(msg.offset + 1).await {
+            crate::notice!(self.shared.log, "The backlog no longer holds the stream after the snapshot replica {} resumes: full resync", t.name);
+            return self.full_sync(t, true).await;
+        }
+        crate::notice!(self.shared.log, "Resuming the full sync of replica {} from byte {} of the RDB of offset {}", t.name, msg.from, msg.offset);
+        crate::trace_wire!(self.shared.log, format_args!("replica:{}", t.name), format_args!("net:{}", t.meta.addr), "+RESUME {} {} {} {{off={} conv={}}}", msg.replid, msg.offset, msg.from, msg.offset, t.name);
+        t.out.push(Bytes::from(format!("+RESUME {} {} {}\r\n", msg.replid, msg.offset, msg.from)));
+        t.replica.bulk_started(msg.offset);
+        self.jobs.next_id += 1;
+        let id = self.jobs.next_id;
+        if let Some(r) = self.jobs.resumable.as_mut() {
+            // Kept for this transfer too, and its window runs again from its end.
+            r.job = id;
+            r.deadline_ms = i64::MAX;
+        }
+        self.spawn_writer(id, snap, vec![t], true, msg.from);
+    }
+}
+
+#[async_trait]
 impl Handler<JobDone> for Keyspace {
     async fn handle(&mut self, _ctx: &mut Context<Self>, msg: JobDone) {
         crate::trace_msg!(self.shared.log, "rdb-writer", "keyspace", "JobDone(job={}, ok={})", msg.id, msg.result.is_ok());
         let jobs = &mut self.jobs;
         let Some(pos) = jobs.running.iter().position(|j| j.id == msg.id) else { return };
         let job = jobs.running.remove(pos);
+        if let Some(r) = jobs.resumable.as_mut().filter(|r| r.job == msg.id) {
+            r.deadline_ms = crate::util::now_ms() + self.shared.cfg().int("repl-resume-window") as i64 * 1000;
+        }
         match msg.result {
             Ok(rdb) => {
                 if job.diskless {

@@ -1435,6 +1435,7 @@ impl Handler<Cron> for Keyspace {
             // outside the stream handlers settled).
             self.feed.answer_offset_waiters();
             self.verify_cron();
+            self.expire_resumable();
             self.start_pending(false).await;
             self.save_points_cron();
         }

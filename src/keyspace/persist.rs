@@ -208,6 +208,8 @@ impl Keyspace {
             key_save_delay: self.shared.cfg().int("rdb-key-save-delay") as i64,
             functions: self.scripting.libs.codes(),
             cancel: Default::default(),
+            ctime: crate::util::now_ms() / 1000,
+            used_mem: super::info::used_memory(),
         }
     }
 

@@ -29,6 +29,10 @@ pub struct Snapshot {
     pub functions: Vec<Bytes>,
     /// Set to stop writing this snapshot (no one needs it any more): the writer fails.
     pub cancel: Arc<std::sync::atomic::AtomicBool>,
+    /// The RDB's `ctime` and `used-mem` fields, fixed when the snapshot is taken, so that
+    /// writing it again makes the same bytes.
+    pub ctime: i64,
+    pub used_mem: u64,
 }
 
 pub(crate) fn key_delay(us: i64) {
@@ -96,7 +100,7 @@ pub fn write_rdb<W: Write>(snap: &Snapshot, w: W, compress: bool) -> std::io::Re
 /// [`write_rdb`], as an AOF base when `aof_base` (its `aof-base` aux field says so).
 pub fn write_rdb_as<W: Write>(snap: &Snapshot, w: W, compress: bool, aof_base: bool) -> std::io::Result<W> {
     let mut wr = RdbWriter::new(w, compress)?;
-    rdb::write_default_aux(&mut wr, super::info::used_memory(), Some((snap.stream_db, &snap.replid, snap.offset)), aof_base)?;
+    rdb::write_aux_at(&mut wr, snap.ctime, snap.used_mem, Some((snap.stream_db, &snap.replid, snap.offset)), aof_base)?;
     for code in &snap.functions {
         wr.function(code)?;
     }

@@ -33,7 +33,9 @@ pub use digest::{digest_value, Digest};
 pub use reader::RdbSink;
 #[cfg(test)]
 pub use reader::{load, LoadStats};
-pub use writer::{write_default_aux, RdbWriter};
+pub use writer::{write_aux_at, RdbWriter};
+#[cfg(test)]
+pub use writer::write_default_aux;
 pub use writer::RdbOptions;
 
 /// RDB format version written by this module (Redis 7.0).

@@ -536,6 +536,7 @@ pub const REPORTED_REDIS_VERSION: &str = "7.0.15";
 /// The AUX fields Redis 7.0 writes, in its order: redis-ver, redis-bits,
 /// ctime, used-mem, [repl-stream-db, repl-id, repl-offset], aof-base.
 /// `repl` = (stream db, replication id, offset).
+#[cfg(test)]
 pub fn write_default_aux<W: Write>(
     w: &mut RdbWriter<W>,
     used_mem: u64,
@@ -546,6 +547,18 @@ pub fn write_default_aux<W: Write>(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
+    write_aux_at(w, now, used_mem, repl, aof_base)
+}
+
+/// [`write_default_aux`] with `ctime` given: the same snapshot then always makes the same
+/// bytes (a resumed full sync sends the rest of an RDB written again).
+pub fn write_aux_at<W: Write>(
+    w: &mut RdbWriter<W>,
+    now: i64,
+    used_mem: u64,
+    repl: Option<(i64, &str, i64)>,
+    aof_base: bool,
+) -> io::Result<()> {
     w.aux(b"redis-ver", REPORTED_REDIS_VERSION.as_bytes())?;
     w.aux_int(b"redis-bits", 64)?;
     w.aux_int(b"ctime", now)?;

@@ -85,6 +85,8 @@ fn replconf(c: &mut Caller<'_>, a: &[Bytes]) {
                 c.handshake.capa_psync2 = true;
             } else if eq(v, "tandem-verify") {
                 c.handshake.capa_verify = true;
+            } else if eq(v, "tandem-resume") {
+                c.handshake.capa_resume = true;
             } else if eq(v, "dual-channel") {
                 // As Valkey: only while this server does dual-channel, diskless syncs.
                 let cfg = c.shared.cfg();
@@ -97,6 +99,15 @@ fn replconf(c: &mut Caller<'_>, a: &[Bytes]) {
                 Some(0) => c.handshake.rdb_only = false,
                 Some(1) => c.handshake.rdb_only = true,
                 _ => return c.out.error(err::NOT_INT),
+            }
+        } else if eq(o, "resume") {
+            // tandem: `<replid>:<offset>:<bytes>`, the RDB this replica has up to a byte.
+            let text = String::from_utf8_lossy(v).into_owned();
+            let mut parts = text.split(':');
+            let parsed = (|| Some((parts.next()?.to_string(), parts.next()?.parse().ok()?, parts.next()?.parse().ok()?)))();
+            match parsed {
+                Some(r) => c.handshake.resume = Some(r),
+                None => return c.out.error(err::SYNTAX),
             }
         } else if eq(o, "rdb-channel") {
             match num::parse_i64(v) {
@@ -233,7 +244,8 @@ async fn sync(c: &mut Caller<'_>, a: &[Bytes], psync: bool) -> After {
     let Ok(addr) = crate::rt::start(replica).await else {
         return After::Close;
     };
-    let msg = Psync { id: c.id, name, replid, offset, psync, replica: addr.clone(), out, meta: c.meta.clone(), backlog: c.repl.backlog.clone() };
+    let resume = c.handshake.resume.clone();
+    let msg = Psync { id: c.id, name, replid, offset, psync, replica: addr.clone(), out, meta: c.meta.clone(), backlog: c.repl.backlog.clone(), resume };
     let outcome = c.keyspace.call(msg).await.unwrap_or(PsyncOutcome::Error("ERR server is shutting down".into()));
     let _ = addr.send(Begin(outcome));
     After::HandedOver

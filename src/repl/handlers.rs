@@ -23,6 +23,9 @@ pub enum PsyncOutcome {
     Continue { replid: String },
     /// The replica needs the whole dataset.
     FullResync,
+    /// A tandem replica whose full sync was cut resumes it: the rest of the RDB of the kept
+    /// snapshot at `offset`, from byte `from`.
+    Resume { replid: String, offset: i64, from: u64 },
     /// An error reply (e.g. `NOMASTERLINK ...`).
     Error(String),
 }
@@ -39,6 +42,8 @@ pub struct Psync {
     pub meta: Arc<ClientMeta>,
     /// The backlog a partial resync subscribes the replica to.
     pub backlog: Addr<Backlog>,
+    /// `REPLCONF resume`: the snapshot (replid, offset) whose RDB the replica has up to a byte.
+    pub resume: Option<(String, i64, u64)>,
 }
 impl Message for Psync {
     type Result = PsyncOutcome;
@@ -125,6 +130,12 @@ impl Handler<Psync> for Keyspace {
 async fn psync(ks: &mut Keyspace, msg: &Psync) -> PsyncOutcome {
     let log = ks.shared().log.clone();
     crate::trace_msg!(log, format_args!("client:{}", msg.id), "keyspace", "Psync(replid={}, offset={}) {{conv={}}}", msg.replid, msg.offset, msg.name);
+    if let Some((replid, offset, from)) = &msg.resume {
+        if ks.resume_ready(replid, *offset) {
+            return PsyncOutcome::Resume { replid: replid.clone(), offset: *offset, from: *from };
+        }
+        crate::notice!(log, "Replica {} asks to resume a full sync whose snapshot is no longer kept", msg.name);
+    }
     let f = ks.feed_mut();
     f.flush();
     f.start_backlog();

@@ -9,7 +9,7 @@
 
 use super::backlog::{Acked, Backlog, Online, Subscribe, Unsubscribe};
 use super::replbuf::{Read, ReplBuf};
-use crate::keyspace::fullsync::{FullSync, Meter, Outlet, SyncReplica, Target, WriterItem};
+use crate::keyspace::fullsync::{FullSync, Meter, Outlet, ResumeSync, SyncReplica, Target, WriterItem};
 use super::PsyncOutcome;
 use crate::keyspace::Keyspace;
 use crate::resp::{Limits, RequestParser};
@@ -39,6 +39,11 @@ pub struct Handshake {
     pub rdb_channel: bool,
     /// `REPLCONF set-rdb-client-id`: the RDB connection this main connection belongs to.
     pub rdb_client_id: Option<u64>,
+    /// `REPLCONF capa tandem-resume`: a tandem replica that resumes a cut full sync.
+    pub capa_resume: bool,
+    /// `REPLCONF resume <replid>:<offset>:<bytes>`: this PSYNC resumes the transfer of the
+    /// RDB of that snapshot from that byte.
+    pub resume: Option<(String, i64, u64)>,
 }
 
 impl Handshake {
@@ -375,10 +380,35 @@ impl Handler<Begin> for Replica {
                     out: self.out.clone(),
                     psync: self.psync,
                     endoff: self.handshake.rdb_channel.then_some(self.info.id),
+                    resume: self.handshake.capa_resume,
                     replica: Box::new(handle),
                 };
                 crate::trace_msg!(self.shared.log, self.who(), "keyspace", "FullSync(diskless={}) {{conv={}}}", diskless, self.info.name());
                 if self.keyspace.call(FullSync { target, diskless }).await.is_err() {
+                    self.close(ctx);
+                }
+            }
+            PsyncOutcome::Resume { replid, offset, from } => {
+                let Some(me) = self.me.clone() else { return };
+                let handle = SyncHandle {
+                    id: self.info.id,
+                    name: self.info.name(),
+                    meta: self.meta.clone(),
+                    replica: me,
+                    out: self.out.clone(),
+                    backlog: self.backlog.clone(),
+                };
+                let target = Target {
+                    meta: self.meta.clone(),
+                    name: self.info.name(),
+                    out: self.out.clone(),
+                    psync: self.psync,
+                    endoff: None,
+                    resume: true,
+                    replica: Box::new(handle),
+                };
+                crate::trace_msg!(self.shared.log, self.who(), "keyspace", "ResumeSync(offset={}, from={}) {{conv={}}}", offset, from, self.info.name());
+                if self.keyspace.call(ResumeSync { target, replid, offset, from }).await.is_err() {
                     self.close(ctx);
                 }
             }
@@ -572,6 +602,7 @@ impl Writer {
                     return Step::Stop;
                 }
                 self.meter.written(n);
+                self.shared.stats.net_repl_output_bytes.fetch_add(n as u64, Relaxed);
                 if self.batch.capacity() > COALESCE_MAX * 2 {
                     self.batch = Vec::new();
                 }

@@ -45,6 +45,8 @@ pub(super) struct Attempt {
     pub peer: String,
     /// The db the master's stream has selected.
     pub db: usize,
+    /// A cut transfer kept to resume (shared with the MasterLink and the next attempts).
+    pub partial: Arc<std::sync::Mutex<Option<super::transfer::Partial>>>,
 }
 
 impl Attempt {
@@ -138,6 +140,18 @@ impl Attempt {
                 }
             }
             Ok(Psynced::DualChannel) => self.dual_channel(&mut conn, &meta, &mut last).await,
+            Ok(Psynced::Resume(p)) => {
+                last = MasterLinkState::Transfer;
+                let offset = p.offset;
+                match self.transfer_resumed(&mut conn, p).await {
+                    Ok(()) => {
+                        last = MasterLinkState::Connected;
+                        self.shared.events.emit(ReplEvent::SyncFinished { full: true, offset });
+                        self.stream(&mut conn, &meta, offset).await
+                    }
+                    Err(e) => e,
+                }
+            }
             Err(e) => e,
         };
         if let LinkEnd::Retry(_) = &r {

@@ -15,9 +15,19 @@ pub(super) enum Psynced {
     Continue { start: i64 },
     /// `+DUALCHANNELSYNC` (Valkey 8): the RDB comes on a second connection.
     DualChannel,
+    /// `+RESUME` (tandem): the rest of the RDB of a cut transfer follows.
+    Resume(super::transfer::Partial),
 }
 
 impl Attempt {
+    /// Forgets a cut transfer (its parser ends, its loading state too).
+    fn drop_partial(&self) {
+        let p = self.partial.lock().ok().and_then(|mut s| s.take());
+        if p.is_some() {
+            crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: discarding the transfer kept to resume");
+        }
+    }
+
     /// Runs the handshake; `last` follows the state for the end-of-attempt log lines.
     pub(super) async fn handshake(&mut self, conn: &mut Conn, last: &mut MasterLinkState) -> Result<Psynced, LinkEnd> {
         macro_rules! step {
@@ -71,11 +81,11 @@ impl Attempt {
         // tandem-verify: this replica answers its master's verification markers (real
         // Redis and Valkey masters ignore a capability they do not know).
         if self.shared.cfg().dual_channel() {
-            self.wire_out(format_args!("REPLCONF capa eof capa psync2 capa tandem-verify capa dual-channel"));
-            conn.send(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2", b"capa", b"tandem-verify", b"capa", b"dual-channel"]);
+            self.wire_out(format_args!("REPLCONF capa eof capa psync2 capa tandem-verify capa tandem-resume capa dual-channel"));
+            conn.send(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2", b"capa", b"tandem-verify", b"capa", b"tandem-resume", b"capa", b"dual-channel"]);
         } else {
-            self.wire_out(format_args!("REPLCONF capa eof capa psync2 capa tandem-verify"));
-            conn.send(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2", b"capa", b"tandem-verify"]);
+            self.wire_out(format_args!("REPLCONF capa eof capa psync2 capa tandem-verify capa tandem-resume"));
+            conn.send(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2", b"capa", b"tandem-verify", b"capa", b"tandem-resume"]);
         }
         expect += 1;
         if auth.is_some() {
@@ -107,6 +117,24 @@ impl Attempt {
         self.state(MasterLinkState::SendPsync);
         crate::trace_msg!(self.shared.log, "link-io", "keyspace", "CachedMaster {{conv={}}}", self.conv);
         let cached = self.keyspace.call(CachedMaster).await.ok().flatten();
+        // A transfer from this master cut within its window: ask to resume it.
+        let resume = self.partial.lock().ok().and_then(|mut slot| {
+            let fits = slot.as_ref().is_some_and(|p| p.master == (self.host.clone(), self.port) && std::time::Instant::now() < p.deadline);
+            if !fits {
+                *slot = None;
+            }
+            slot.as_ref().map(|p| format!("{}:{}:{}", p.replid, p.offset, p.received))
+        });
+        if let Some(r) = resume {
+            self.wire_out(format_args!("REPLCONF resume {}", r));
+            conn.send(&[b"REPLCONF", b"resume", r.as_bytes()]);
+            let answer = conn.reply_line().await.map_err(LinkEnd::Retry)?;
+            self.wire_in(format_args!("{}", answer));
+            if answer.starts_with('-') {
+                crate::notice!(self.shared.log, "Master can't resume a full sync: {}", answer);
+                self.drop_partial();
+            }
+        }
         match &cached {
             Some((id, off, _)) => {
                 crate::trace_reply!(self.shared.log, "keyspace", "link-io", "Cached(replid={}, offset={}) {{off={} conv={}}}", id, off, off, self.conv);
@@ -149,6 +177,15 @@ impl Attempt {
         }
         let mut words = reply.split_whitespace();
         let head = words.next().unwrap_or("");
+        if head == "+RESUME" {
+            let p = self.partial.lock().ok().and_then(|mut s| s.take());
+            if let Some(p) = p {
+                crate::notice!(self.shared.log, "Resuming the full sync from master: {}:{} from byte {}", p.replid, p.offset, p.received);
+                return Ok(Psynced::Resume(p));
+            }
+            return Err(LinkEnd::Retry(reply));
+        }
+        self.drop_partial();
         if head == "+FULLRESYNC" {
             let replid = words.next().unwrap_or("").to_string();
             let offset: i64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(-1);

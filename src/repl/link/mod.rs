@@ -49,6 +49,8 @@ pub struct MasterLink {
     stop: Option<flume::Sender<()>>,
     /// The next attempt's PSYNC carries FAILOVER.
     failover_next: bool,
+    /// A cut transfer kept to resume (resumable full sync).
+    partial: Arc<std::sync::Mutex<Option<transfer::Partial>>>,
 }
 
 impl MasterLink {
@@ -63,6 +65,7 @@ impl MasterLink {
             attempt: 0,
             stop: None,
             failover_next: false,
+            partial: Default::default(),
         }
     }
 
@@ -101,6 +104,7 @@ impl MasterLink {
             conv: String::new(),
             peer: String::new(),
             db: 0,
+            partial: self.partial.clone(),
         };
         crate::trace_msg!(self.shared.log, "master-link", "link-io", "Start(attempt={})", self.attempt);
         rt::spawn(a.run());
