@@ -8,6 +8,8 @@ use std::time::Duration;
 #[test]
 fn start_log_has_pid_and_ready() {
     let s = Server::tandem(&[]);
+    // The port may accept a moment before the line reaches the log file.
+    s.wait_log("Ready to accept connections");
     let log = s.log_text();
     assert!(log.contains(&format!(" PID: {}", s.pid())), "{}", log);
     assert!(log.contains("Ready to accept connections"), "{}", log);

@@ -120,7 +120,7 @@ fn skipped(words: &[Bytes]) -> bool {
     let (name, sub) = (w(0), w(1));
     match name.as_str() {
         "shutdown" | "monitor" | "sync" | "psync" | "replicaof" | "slaveof" | "failover" | "subscribe" | "psubscribe"
-        | "ssubscribe" | "wait" | "waitaof" | "quit" | "migrate" | "module" => true,
+        | "ssubscribe" | "wait" | "waitaof" | "waitoffset" | "quit" | "migrate" | "module" => true,
         "client" => matches!(sub.as_str(), "kill" | "pause" | "reply" | "unpause"),
         // A Lua debugging session ends by closing the connection, as in Redis.
         "script" => sub == "debug",

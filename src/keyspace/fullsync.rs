@@ -540,7 +540,12 @@ impl Handler<ResumeSync> for Keyspace {
         crate::trace_msg!(self.shared.log, format_args!("replica:{}", t.name), "keyspace", "ResumeSync(offset={}, from={}) {{off={} conv={}}}", msg.offset, msg.from, msg.offset, t.name);
         self.feed.flush();
         let snap = match &self.jobs.resumable {
-            Some(r) if self.resume_ready(&msg.replid, msg.offset) => super::snapshot::Snapshot { cancel: Default::default(), ..r.snap.clone() },
+            // `rdb-key-save-delay` as it is now (a debugging aid that slowed the first transfer).
+            Some(r) if self.resume_ready(&msg.replid, msg.offset) => super::snapshot::Snapshot {
+                cancel: Default::default(),
+                key_save_delay: self.shared.cfg().int("rdb-key-save-delay") as i64,
+                ..r.snap.clone()
+            },
             _ => {
                 crate::notice!(self.shared.log, "The snapshot replica {} asks to resume is no longer kept: full resync", t.name);
                 return self.full_sync(t, true).await;

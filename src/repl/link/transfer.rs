@@ -32,7 +32,7 @@ pub(super) struct Partial {
     pub offset: i64,
     mode: SyncLoad,
     swapdb: bool,
-    _loading: LoadingGuard,
+    loading: LoadingGuard,
     /// The master it comes from, and until when it may be resumed.
     pub master: (String, u16),
     pub deadline: std::time::Instant,
@@ -126,7 +126,7 @@ impl Attempt {
             offset,
             mode,
             swapdb,
-            _loading: loading,
+            loading,
             master: (self.host.clone(), self.port),
             deadline: std::time::Instant::now() + window,
         };
@@ -134,9 +134,14 @@ impl Attempt {
     }
 
     /// The master answered `+RESUME`: the rest of the RDB of `p`.
-    pub(super) async fn transfer_resumed(&mut self, conn: &mut Conn, p: Partial) -> Result<(), LinkEnd> {
+    pub(super) async fn transfer_resumed(&mut self, conn: &mut Conn, mut p: Partial) -> Result<(), LinkEnd> {
         self.state(MasterLinkState::Transfer);
         let framing = self.rdb_header(conn).await?;
+        // The keyspace enters its loading state again (it left it when the transfer was cut).
+        let begin = BeginSyncLoad { master_replid: p.replid.clone(), size: None };
+        crate::trace_msg!(self.shared.log, "link-io", "keyspace", "BeginSyncLoad(master_replid={}) {{conv={}}}", p.replid, self.conv);
+        let mode = self.keyspace.call(begin).await.unwrap_or(SyncLoad::Disk);
+        p.loading = LoadingGuard(mode != SyncLoad::Disk, self.keyspace.clone());
         crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: resuming the transfer at byte {}", p.received);
         self.pump(conn, p, framing).await
     }
@@ -183,7 +188,11 @@ impl Attempt {
             if e == STOPPED || !self.current() || std::time::Instant::now() >= p.deadline || self.shared.cfg().int("repl-resume-window") == 0 {
                 return Err(self.transfer_failed(p.mode, p.swapdb, e));
             }
-            crate::warning!(self.shared.log, "MASTER <-> REPLICA sync: transfer cut ({}) after {} bytes: kept to resume", e, p.received);
+            // Logged as any failed transfer, and the keyspace leaves its loading state (clients
+            // get the old data meanwhile); the parser alone waits for the rest.
+            let _ = self.transfer_failed(p.mode, p.swapdb, e.clone());
+            p.loading.end();
+            crate::notice!(self.shared.log, "MASTER <-> REPLICA sync: {} bytes of the RDB received, kept to resume", p.received);
             if let Ok(mut slot) = self.partial.lock() {
                 *slot = Some(p);
             }
@@ -194,7 +203,7 @@ impl Attempt {
 
     /// The whole RDB was received: waits for the parser and swaps the dataset in.
     async fn finish_transfer(&mut self, p: Partial) -> Result<(), LinkEnd> {
-        let Partial { tx, loader, received, replid, offset, mode, swapdb, _loading, .. } = p;
+        let Partial { tx, loader, received, replid, offset, mode, swapdb, loading: _loading, .. } = p;
         drop(tx);
         self.wire_in(format_args!("RDB end ({} bytes)", received));
         self.shared.stats.net_repl_input_bytes.fetch_add(received as u64, Relaxed);
@@ -246,6 +255,15 @@ impl Attempt {
 /// Ends the keyspace's loading state when the transfer ends, whichever way (a successful
 /// `LoadSnapshot` has ended it already; ending it twice does nothing).
 struct LoadingGuard(bool, crate::rt::Addr<crate::keyspace::Keyspace>);
+
+impl LoadingGuard {
+    /// Ends the loading state now.
+    fn end(&mut self) {
+        if std::mem::take(&mut self.0) {
+            let _ = self.1.send(EndSyncLoad);
+        }
+    }
+}
 
 impl Drop for LoadingGuard {
     fn drop(&mut self) {
