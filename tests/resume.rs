@@ -18,7 +18,7 @@ fn keys() -> u64 {
 /// sent to replicas over the RDB's size.
 fn cut_and_resume(cut: f64) -> f64 {
     let n = keys();
-    let m = Server::repl_tandem("resume-master", &[]);
+    let m = Server::repl_tandem("resume-master", &["--repl-resume-window", "60"]);
     let mut mc = m.conn();
     mc.cmd(&["DEBUG", "POPULATE", &n.to_string(), "key", "100"]);
     assert_eq!(mc.raw(&["SAVE"]), "+OK\r\n");
@@ -26,7 +26,7 @@ fn cut_and_resume(cut: f64) -> f64 {
     // The transfer is slowed (a microsecond's sleep for one key in five) so that it can be
     // cut where the test wants.
     assert_eq!(mc.raw(&["CONFIG", "SET", "rdb-key-save-delay", "-5"]), "+OK\r\n");
-    let r = Server::repl_tandem("resume-replica", &[]);
+    let r = Server::repl_tandem("resume-replica", &["--repl-resume-window", "60"]);
     r.replicaof(&m);
     let t = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -63,7 +63,8 @@ fn a_transfer_cut_at_ninety_percent_resumes() {
     assert!(ratio <= 1.1, "sent {:.3} x the RDB", ratio);
 }
 
-/// Without the window (`repl-resume-window 0`) a cut transfer starts over, as in Redis.
+/// Without the window (`repl-resume-window 0` on the master, the default) a cut transfer
+/// starts over, as in Redis.
 #[test]
 fn no_window_starts_over() {
     let m = Server::repl_tandem("resume-off-master", &["--rdb-key-save-delay", "-5", "--repl-resume-window", "0"]);
@@ -73,7 +74,7 @@ fn no_window_starts_over() {
     assert_eq!(mc.raw(&["SAVE"]), "+OK\r\n");
     let rdb = std::fs::metadata(m.dir().join("dump.rdb")).unwrap().len() as f64;
     assert_eq!(mc.raw(&["CONFIG", "SET", "rdb-key-save-delay", "-5"]), "+OK\r\n");
-    let r = Server::repl_tandem("resume-off-replica", &[]);
+    let r = Server::repl_tandem("resume-off-replica", &["--repl-resume-window", "60"]);
     r.replicaof(&m);
     wait_for("half the RDB read", || r.info("replication").get("master_sync_read_bytes").and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) >= rdb / 2.0);
     r.conn().cmd(&["CLIENT", "KILL", "TYPE", "master"]);

@@ -401,7 +401,7 @@ pub static SPECS: &[Spec] = &[
     // Valkey 8's dual-channel replication (its name): the RDB on a second connection.
     boolean("dual-channel-replication-enabled", None, 0, false, H),
     num("repl-verify-period", None, 0, 0, INT_MAX, 60, Int, H),
-    num("repl-resume-window", None, 0, 0, INT_MAX, 60, Int, H),
+    num("repl-resume-window", None, 0, 0, INT_MAX, 0, Int, H),
 ];
 
 /// Directives only understood while reading a config file (not CONFIG GET/SET).

@@ -577,8 +577,17 @@ impl Handler<JobDone> for Keyspace {
         let jobs = &mut self.jobs;
         let Some(pos) = jobs.running.iter().position(|j| j.id == msg.id) else { return };
         let job = jobs.running.remove(pos);
-        if let Some(r) = jobs.resumable.as_mut().filter(|r| r.job == msg.id) {
-            r.deadline_ms = crate::util::now_ms() + self.shared.cfg().int("repl-resume-window") as i64 * 1000;
+        if jobs.resumable.as_ref().is_some_and(|r| r.job == msg.id) {
+            // Kept only for a replica whose transfer was cut: after a job every replica
+            // took whole, the snapshot goes (it pins the memory writes replace).
+            let cut = msg.result.is_err() || job.targets.iter().any(|t| t.out.is_gone());
+            if cut {
+                if let Some(r) = jobs.resumable.as_mut() {
+                    r.deadline_ms = crate::util::now_ms() + self.shared.cfg().int("repl-resume-window") as i64 * 1000;
+                }
+            } else {
+                jobs.resumable = None;
+            }
         }
         match msg.result {
             Ok(rdb) => {
