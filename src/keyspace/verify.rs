@@ -96,6 +96,10 @@ impl Keyspace {
     /// whose replicas can all verify.
     pub(super) fn verify_cron(&mut self) {
         let period = self.shared.cfg().int("repl-verify-period") as i64;
+        if self.verify.last_ms == 0 {
+            // The first round comes a period after start, not at once.
+            self.verify.last_ms = crate::util::now_ms();
+        }
         if period <= 0 || self.is_replica || self.verify.in_flight {
             return;
         }
@@ -118,7 +122,12 @@ impl Keyspace {
     fn digest_off_thread(&self, dbs: Vec<Db>, offset: i64, to: Option<flume::Sender<String>>) {
         let me = self.me.clone();
         crate::rt::spawn(async move {
-            let digest = crate::rt::spawn_blocking(move || snapshot::digest(&dbs)).await;
+            let digest = crate::rt::spawn_blocking(move || {
+                // At the lowest CPU priority: a round must not slow the clients down.
+                let _nice = crate::util::LowPriority::new();
+                snapshot::digest(&dbs)
+            })
+            .await;
             if let Some(tx) = to {
                 let _ = tx.send(digest.clone());
             }

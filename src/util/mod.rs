@@ -52,3 +52,42 @@ pub fn strerror(e: &std::io::Error) -> String {
         None => s,
     }
 }
+
+/// Runs the calling thread at the lowest CPU priority (nice 19) until dropped, then restores
+/// its priority (on Linux a thread has its own nice value; pooled threads get theirs back).
+pub struct LowPriority(Option<i32>);
+
+impl LowPriority {
+    pub fn new() -> LowPriority {
+        // SAFETY: plain syscalls on the calling thread (`who` 0 is the caller on Linux).
+        unsafe {
+            *libc::__errno_location() = 0;
+            let before = libc::getpriority(libc::PRIO_PROCESS, 0);
+            if *libc::__errno_location() != 0 {
+                return LowPriority(None);
+            }
+            if libc::setpriority(libc::PRIO_PROCESS, 0, 19) != 0 {
+                return LowPriority(None);
+            }
+            LowPriority(Some(before))
+        }
+    }
+}
+
+impl Default for LowPriority {
+    fn default() -> Self {
+        LowPriority::new()
+    }
+}
+
+impl Drop for LowPriority {
+    fn drop(&mut self) {
+        if let Some(p) = self.0 {
+            // SAFETY: as above. Raising the priority back may need CAP_SYS_NICE; when it is
+            // refused the pooled thread simply stays nice.
+            unsafe {
+                libc::setpriority(libc::PRIO_PROCESS, 0, p);
+            }
+        }
+    }
+}
