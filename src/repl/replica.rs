@@ -222,6 +222,27 @@ impl Replica {
     }
 
     /// This actor as a trace participant.
+    /// This replica as a full-sync job's target (None once the actor is stopping).
+    fn sync_target(&self) -> Option<Target> {
+        let handle = SyncHandle {
+            id: self.info.id,
+            name: self.info.name(),
+            meta: self.meta.clone(),
+            replica: self.me.clone()?,
+            out: self.out.clone(),
+            backlog: self.backlog.clone(),
+        };
+        Some(Target {
+            meta: self.meta.clone(),
+            name: self.info.name(),
+            out: self.out.clone(),
+            psync: self.psync,
+            endoff: self.handshake.rdb_channel.then_some(self.info.id),
+            resume: self.handshake.capa_resume,
+            replica: Box::new(handle),
+        })
+    }
+
     fn who(&self) -> String {
         format!("replica:{}", self.info.name())
     }
@@ -365,48 +386,14 @@ impl Handler<Begin> for Replica {
             }
             PsyncOutcome::FullResync => {
                 let diskless = self.shared.cfg().repl_diskless_sync() && self.handshake.capa_eof;
-                let Some(me) = self.me.clone() else { return };
-                let handle = SyncHandle {
-                    id: self.info.id,
-                    name: self.info.name(),
-                    meta: self.meta.clone(),
-                    replica: me,
-                    out: self.out.clone(),
-                    backlog: self.backlog.clone(),
-                };
-                let target = Target {
-                    meta: self.meta.clone(),
-                    name: self.info.name(),
-                    out: self.out.clone(),
-                    psync: self.psync,
-                    endoff: self.handshake.rdb_channel.then_some(self.info.id),
-                    resume: self.handshake.capa_resume,
-                    replica: Box::new(handle),
-                };
+                let Some(target) = self.sync_target() else { return };
                 crate::trace_msg!(self.shared.log, self.who(), "keyspace", "FullSync(diskless={}) {{conv={}}}", diskless, self.info.name());
                 if self.keyspace.call(FullSync { target, diskless }).await.is_err() {
                     self.close(ctx);
                 }
             }
             PsyncOutcome::Resume { replid, offset, from } => {
-                let Some(me) = self.me.clone() else { return };
-                let handle = SyncHandle {
-                    id: self.info.id,
-                    name: self.info.name(),
-                    meta: self.meta.clone(),
-                    replica: me,
-                    out: self.out.clone(),
-                    backlog: self.backlog.clone(),
-                };
-                let target = Target {
-                    meta: self.meta.clone(),
-                    name: self.info.name(),
-                    out: self.out.clone(),
-                    psync: self.psync,
-                    endoff: None,
-                    resume: true,
-                    replica: Box::new(handle),
-                };
+                let Some(target) = self.sync_target() else { return };
                 crate::trace_msg!(self.shared.log, self.who(), "keyspace", "ResumeSync(offset={}, from={}) {{conv={}}}", offset, from, self.info.name());
                 if self.keyspace.call(ResumeSync { target, replid, offset, from }).await.is_err() {
                     self.close(ctx);
